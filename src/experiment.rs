@@ -1,0 +1,58 @@
+//! An experiment as loaded from a file: the model, how to measure it, which strategies to run.
+
+use crate::model::Model;
+use crate::strategy::Params;
+
+/// How much to simulate and what to throw away.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPlan {
+    /// Requests measured per replication.
+    pub requests: u64,
+    /// Requests discarded first.
+    pub warmup: Warmup,
+    /// Independent replications (different random streams).
+    pub replications: u32,
+}
+
+/// Warm-up deletion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Warmup {
+    /// Discard this many requests.
+    Fixed(u64),
+    /// Choose the truncation point with MSER-5 from a pilot run.
+    Auto,
+}
+
+/// One strategy to run, as named in `[balancer] strategies`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategySpec {
+    /// Registry name (`"power_of_d"`).
+    pub name: String,
+    /// What results call it: the name, or `name(d=3)` when parameters were given, or the
+    /// user's `label`.
+    pub label: String,
+    pub params: Params,
+}
+
+/// How the arrival rate was specified.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Intensity {
+    /// Offered utilisation; the rate is derived from it.
+    Load(f64),
+    /// Requests per second; the load is reported.
+    Rate(f64),
+    /// Neither: the trace's own timing.
+    Native,
+}
+
+/// A validated experiment.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub name: String,
+    pub seed: u64,
+    pub plan: RunPlan,
+    pub intensity: Intensity,
+    /// The model with the arrival rate already resolved from `intensity`.
+    pub model: Model,
+    pub strategies: Vec<StrategySpec>,
+}

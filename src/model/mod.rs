@@ -1,0 +1,67 @@
+//! What is simulated: traffic (arrivals, sizes, clients) and the cluster of backends.
+//!
+//! Everything here is validated on construction and knows nothing of files: the `config`
+//! module turns an experiment file into a [`Model`].
+
+mod arrivals;
+mod backend;
+mod clients;
+mod request;
+mod service;
+
+pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
+pub use backend::{BackendGroup, WorkerClass};
+pub use clients::{ClientPopulation, ClientSampler};
+pub use request::Request;
+pub use service::{MixtureComponent, ServiceDistribution};
+
+/// A model parameter that makes no sense, said in words a user can act on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{what}")]
+pub struct ModelError {
+    /// E.g. "cv must be ≥ 1 for a hyperexponential distribution (got 0.5); use gamma or
+    /// lognormal for cv < 1".
+    pub what: String,
+}
+
+impl ModelError {
+    pub fn new(what: impl Into<String>) -> Self {
+        ModelError { what: what.into() }
+    }
+}
+
+/// The simulated system: traffic and cluster.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub arrivals: ArrivalProcess,
+    pub service: ServiceDistribution,
+    pub clients: ClientPopulation,
+    pub backends: Vec<BackendGroup>,
+}
+
+impl Model {
+    /// Total work per second the cluster can do: Σ workers × speed over all backends.
+    pub fn capacity(&self) -> f64 {
+        self.backends.iter().map(|g| f64::from(g.count) * g.capacity()).sum()
+    }
+
+    /// Offered load ρ = arrival rate × E[S] ÷ capacity.
+    pub fn offered_load(&self) -> f64 {
+        self.arrivals.mean_rate() * self.service.mean() / self.capacity()
+    }
+
+    /// The arrival rate that offers load `load` to this cluster.
+    pub fn rate_for_load(&self, load: f64) -> f64 {
+        load * self.capacity() / self.service.mean()
+    }
+
+    /// Number of backends (all groups expanded).
+    pub fn backend_count(&self) -> usize {
+        self.backends.iter().map(|g| g.count as usize).sum()
+    }
+
+    /// Every backend, in order, as (group, index within group).
+    pub fn each_backend(&self) -> impl Iterator<Item = (&BackendGroup, u32)> {
+        self.backends.iter().flat_map(|g| (0..g.count).map(move |i| (g, i)))
+    }
+}

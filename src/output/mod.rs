@@ -1,0 +1,1 @@
+//! Human table and JSON output.

@@ -1,0 +1,1 @@
+//! Runs one strategy over its replications.

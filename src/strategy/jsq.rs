@@ -1,0 +1,48 @@
+//! `jsq`: join the shortest queue.
+
+use super::{Cluster, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+/// Sends each request to the backend with the fewest requests in system (in service plus
+/// waiting), looking at every backend. Ties go to the lowest index after the last choice
+/// (rotating), so identical idle backends share work evenly.
+#[derive(Debug)]
+pub struct Jsq {
+    last: usize,
+}
+
+impl Strategy for Jsq {
+    const NAME: &'static str = "jsq";
+    const SUMMARY: &'static str = "join the shortest queue: fewest requests in system (ties rotate)";
+
+    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        Ok(Jsq { last: 0 })
+    }
+
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+        let n = cluster.len();
+        let mut best = self.last + 1;
+        if best >= n {
+            best = 0;
+        }
+        let mut best_count = cluster.in_system(best);
+        let mut i = best;
+        for _ in 1..n {
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+            if best_count == 0 {
+                break;
+            }
+            let count = cluster.in_system(i);
+            if count < best_count {
+                best = i;
+                best_count = count;
+            }
+        }
+        self.last = best;
+        best
+    }
+}

@@ -1,0 +1,20 @@
+//! `least_connections`: TODO (being written).
+
+use super::{Cluster, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+#[derive(Debug)]
+pub struct LeastConnections;
+
+impl Strategy for LeastConnections {
+    const NAME: &'static str = "least_connections";
+    const SUMMARY: &'static str = "TODO";
+
+    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        todo!()
+    }
+
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+        todo!()
+    }
+}

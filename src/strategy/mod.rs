@@ -1,0 +1,131 @@
+//! Balancing strategies: the rule that picks a backend for each arriving request.
+//!
+//! A strategy sees only the arriving [`Request`] and the small [`Cluster`] view: how many
+//! requests each backend holds, how much work is left there, when a worker frees up, and the
+//! backend's capacity and weight. It keeps whatever private state it needs (a round-robin
+//! pointer, a hash ring, its own random stream).
+//!
+//! Adding a strategy is one new file in this folder implementing [`Strategy`] plus one line
+//! in [`registry`].
+
+mod params;
+pub mod registry;
+
+mod central_queue;
+mod consistent_hash;
+mod ip_hash;
+mod jiq;
+mod jsq;
+mod least_connections;
+mod least_work_left;
+mod power_of_d;
+mod random;
+mod round_robin;
+mod shortest_expected_delay;
+mod sita;
+mod weighted_random;
+mod weighted_round_robin;
+
+pub use params::{ParamSpec, ParamValue, Params};
+pub use registry::{AnyStrategy, StrategyInfo, build, find, list};
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::model::{Request, ServiceDistribution};
+
+/// What a strategy may ask about the backends at the moment of a decision.
+///
+/// Backends are numbered `0..len()`. Queries that depend on time (`in_system`,
+/// `unfinished_work`, `earliest_start`) answer for the current arrival time; the engine
+/// brings only the backends a strategy actually asks about up to date, so strategies that
+/// look at few backends (power-of-d) stay cheap on large clusters.
+pub trait Cluster {
+    /// Number of backends.
+    fn len(&self) -> usize;
+    /// True when the cluster has no backends (never, for a validated model).
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Requests at backend `i` now: in service plus waiting (what nginx calls connections).
+    fn in_system(&mut self, i: usize) -> u32;
+    /// Work (seconds at speed 1.0) not yet done at backend `i` — an oracle quantity.
+    fn unfinished_work(&mut self, i: usize) -> f64;
+    /// The time a new request would start service at backend `i` if sent now (FCFS
+    /// backends; for processor-sharing backends this is now). An oracle quantity.
+    fn earliest_start(&mut self, i: usize) -> f64;
+    /// Work per second backend `i` can do (workers × speed).
+    fn capacity(&self, i: usize) -> f64;
+    /// Speed of one worker of backend `i`.
+    fn speed(&self, i: usize) -> f64;
+    /// Configured weight of backend `i` (defaults to its capacity).
+    fn weight(&self, i: usize) -> f64;
+}
+
+/// A balancing rule.
+///
+/// `pick` runs once per request in the simulation's hot loop: it must not allocate and
+/// should touch as few backends as the rule needs.
+pub trait Strategy: Send + Sized {
+    /// The name used in experiment files (`"round_robin"`).
+    const NAME: &'static str;
+    /// One line for `lbsim strategies`.
+    const SUMMARY: &'static str;
+    /// Parameters the strategy accepts (anything else is an error).
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    /// Builds the strategy for a cluster. Invalid parameters are reported here, when the
+    /// experiment is loaded, never in the simulation loop.
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError>;
+
+    /// Chooses the backend (an index in `0..cluster.len()`) for `request`.
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
+}
+
+/// Static facts about one backend, for building a strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendInfo {
+    pub name: String,
+    pub workers: u32,
+    pub speed: f64,
+    pub capacity: f64,
+    pub weight: f64,
+    /// True for sync (FCFS) workers, false for async (processor sharing).
+    pub fcfs: bool,
+}
+
+/// Everything a strategy may use when it is built.
+pub struct Setup<'a> {
+    pub backends: &'a [BackendInfo],
+    /// The request-size distribution (for SITA's equal-load cutoffs).
+    pub service: &'a ServiceDistribution,
+    pub params: &'a Params,
+    /// The strategy's own random stream (independent of the traffic's streams).
+    pub rng: Xoshiro256PlusPlus,
+}
+
+/// A strategy that cannot be built as asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StrategyError {
+    #[error("unknown strategy \"{name}\"{}", did_you_mean(suggestion))]
+    Unknown { name: String, suggestion: Option<String> },
+    #[error("strategy \"{strategy}\" has no parameter \"{param}\"{} (it takes: {accepted})", did_you_mean(suggestion))]
+    UnknownParam { strategy: String, param: String, suggestion: Option<String>, accepted: String },
+    #[error("strategy \"{strategy}\", parameter \"{param}\": {what}")]
+    BadParam { strategy: String, param: String, what: String },
+    #[error("strategy \"{strategy}\": {what}")]
+    Unsupported { strategy: String, what: String },
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion.as_ref().map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default()
+}
+
+/// The closest of `candidates` to `word`, if any is close enough to be a plausible typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), c))
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}

@@ -1,0 +1,20 @@
+//! `power_of_d`: TODO (being written).
+
+use super::{Cluster, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+#[derive(Debug)]
+pub struct PowerOfD;
+
+impl Strategy for PowerOfD {
+    const NAME: &'static str = "power_of_d";
+    const SUMMARY: &'static str = "TODO";
+
+    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        todo!()
+    }
+
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+        todo!()
+    }
+}

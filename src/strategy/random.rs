@@ -1,0 +1,29 @@
+//! `random`: each request to a backend chosen uniformly at random.
+
+use rand::RngExt;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::{Cluster, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+/// Uniformly random dispatch: with n identical backends and Poisson arrivals each backend
+/// sees Poisson traffic at rate λ/n, so the cluster is n independent M/G/1 (or M/G/c) queues.
+#[derive(Debug)]
+pub struct Random {
+    rng: Xoshiro256PlusPlus,
+    n: usize,
+}
+
+impl Strategy for Random {
+    const NAME: &'static str = "random";
+    const SUMMARY: &'static str = "each request to a backend chosen uniformly at random";
+
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        Ok(Random { rng: setup.rng.clone(), n: setup.backends.len() })
+    }
+
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+        self.rng.random_range(0..self.n)
+    }
+}

@@ -1,0 +1,97 @@
+//! The one list of strategies. Adding a strategy: one file in `strategy/` and one line here.
+
+use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError, nearest};
+use crate::model::Request;
+
+/// What `lbsim strategies` shows about a strategy.
+#[derive(Debug, Clone, Copy)]
+pub struct StrategyInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [ParamSpec],
+}
+
+macro_rules! registry {
+    ($($module:ident :: $ty:ident),* $(,)?) => {
+        /// Any registered strategy. Dispatch is a `match`, which the branch predictor makes
+        /// free in the hot loop (the variant never changes during a run).
+        #[derive(Debug)]
+        pub enum AnyStrategy {
+            $($ty(super::$module::$ty),)*
+        }
+
+        const ALL: &[StrategyInfo] = &[
+            $(StrategyInfo {
+                name: <super::$module::$ty as Strategy>::NAME,
+                summary: <super::$module::$ty as Strategy>::SUMMARY,
+                params: <super::$module::$ty as Strategy>::PARAMS,
+            },)*
+        ];
+
+        fn build_named(name: &str, setup: &Setup<'_>) -> Option<Result<AnyStrategy, StrategyError>> {
+            $(
+                if name == <super::$module::$ty as Strategy>::NAME {
+                    return Some(<super::$module::$ty as Strategy>::build(setup).map(AnyStrategy::$ty));
+                }
+            )*
+            None
+        }
+
+        impl AnyStrategy {
+            /// Picks a backend with the wrapped strategy.
+            #[inline]
+            pub fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+                match self {
+                    $(AnyStrategy::$ty(s) => s.pick(request, cluster),)*
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    random::Random,
+    weighted_random::WeightedRandom,
+    round_robin::RoundRobin,
+    weighted_round_robin::WeightedRoundRobin,
+    least_connections::LeastConnections,
+    power_of_d::PowerOfD,
+    jsq::Jsq,
+    jiq::Jiq,
+    least_work_left::LeastWorkLeft,
+    shortest_expected_delay::ShortestExpectedDelay,
+    sita::Sita,
+    ip_hash::IpHash,
+    consistent_hash::ConsistentHash,
+    central_queue::CentralQueue,
+}
+
+/// Every registered strategy, in the registry's order.
+pub fn list() -> &'static [StrategyInfo] {
+    ALL
+}
+
+/// The registered strategy called `name`, or an error suggesting the nearest name.
+pub fn find(name: &str) -> Result<&'static StrategyInfo, StrategyError> {
+    ALL.iter().find(|info| info.name == name).ok_or_else(|| StrategyError::Unknown {
+        name: name.to_string(),
+        suggestion: nearest(name, ALL.iter().map(|i| i.name)),
+    })
+}
+
+/// Builds strategy `name`, checking its parameters against the ones it declares.
+pub fn build(name: &str, setup: &Setup<'_>) -> Result<AnyStrategy, StrategyError> {
+    let info = find(name)?;
+    for param in setup.params.values.keys() {
+        if !info.params.iter().any(|p| p.name == param) {
+            let accepted: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+            return Err(StrategyError::UnknownParam {
+                strategy: name.to_string(),
+                param: param.clone(),
+                suggestion: nearest(param, accepted.iter().copied()),
+                accepted: if accepted.is_empty() { "no parameters".to_string() } else { accepted.join(", ") },
+            });
+        }
+    }
+    build_named(name, setup).expect("a name found in the registry has a builder")
+}

@@ -1,0 +1,20 @@
+//! `shortest_expected_delay`: TODO (being written).
+
+use super::{Cluster, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+#[derive(Debug)]
+pub struct ShortestExpectedDelay;
+
+impl Strategy for ShortestExpectedDelay {
+    const NAME: &'static str = "shortest_expected_delay";
+    const SUMMARY: &'static str = "TODO";
+
+    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        todo!()
+    }
+
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+        todo!()
+    }
+}

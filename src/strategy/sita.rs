@@ -1,0 +1,20 @@
+//! `sita`: TODO (being written).
+
+use super::{Cluster, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+#[derive(Debug)]
+pub struct Sita;
+
+impl Strategy for Sita {
+    const NAME: &'static str = "sita";
+    const SUMMARY: &'static str = "TODO";
+
+    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        todo!()
+    }
+
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+        todo!()
+    }
+}

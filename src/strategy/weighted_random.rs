@@ -1,0 +1,20 @@
+//! `weighted_random`: TODO (being written).
+
+use super::{Cluster, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+#[derive(Debug)]
+pub struct WeightedRandom;
+
+impl Strategy for WeightedRandom {
+    const NAME: &'static str = "weighted_random";
+    const SUMMARY: &'static str = "TODO";
+
+    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        todo!()
+    }
+
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+        todo!()
+    }
+}

@@ -1,0 +1,1 @@
+//! Closed forms from queueing theory.

@@ -12,6 +12,11 @@ pub struct RunPlan {
     pub warmup: Warmup,
     /// Independent replications (different random streams).
     pub replications: u32,
+    /// Sweeps only: add replications until the 95 % CI half-width of the mean response
+    /// time is within this fraction of the mean.
+    pub precision: Option<f64>,
+    /// Upper bound on replications when `precision` is set.
+    pub max_replications: u32,
 }
 
 /// Warm-up deletion.
@@ -49,6 +54,8 @@ pub enum Intensity {
 #[derive(Debug, Clone)]
 pub struct Experiment {
     pub name: String,
+    /// Free text from `[experiment] description`, shown in reports.
+    pub description: Option<String>,
     pub seed: u64,
     pub plan: RunPlan,
     pub intensity: Intensity,

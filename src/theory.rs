@@ -1,1 +1,150 @@
-//! Closed forms from queueing theory.
+//! Closed forms of queueing theory, for tests and for theory overlays on charts.
+//!
+//! Conventions: `rate` is the arrival rate λ (per second), `mean` the mean service time E[S]
+//! (seconds), `rho` the utilisation. All functions return `f64::INFINITY` for an unstable
+//! system (ρ ≥ 1) rather than a meaningless negative number.
+
+/// Erlang's C formula: the probability that an arrival waits in an M/M/c queue with offered
+/// traffic `a = λ·E[S]` erlangs.
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    let c_f = f64::from(c);
+    if a >= c_f {
+        return 1.0;
+    }
+    // Erlang B by the stable recursion B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (f64::from(k) + a * b);
+    }
+    c_f * b / (c_f - a * (1.0 - b))
+}
+
+/// Mean response time of M/M/c: E[S] + C(c, a)·E[S] / (c − a).
+pub fn mmc_mean_response(rate: f64, mean: f64, c: u32) -> f64 {
+    let a = rate * mean;
+    if a >= f64::from(c) {
+        return f64::INFINITY;
+    }
+    mean + erlang_c(c, a) * mean / (f64::from(c) - a)
+}
+
+/// Mean response time of M/G/1-FCFS (Pollaczek–Khinchine): E[S] + λE[S²] / (2(1 − ρ)).
+pub fn mg1_mean_response(rate: f64, mean: f64, second_moment: f64) -> f64 {
+    let rho = rate * mean;
+    if rho >= 1.0 {
+        return f64::INFINITY;
+    }
+    mean + rate * second_moment / (2.0 * (1.0 - rho))
+}
+
+/// Mean response time of M/G/1 with processor sharing: E[S] / (1 − ρ), whatever the size
+/// distribution (insensitivity).
+pub fn ps_mean_response(rate: f64, mean: f64) -> f64 {
+    let rho = rate * mean;
+    if rho >= 1.0 {
+        return f64::INFINITY;
+    }
+    mean / (1.0 - rho)
+}
+
+/// Mean response time of M/M/1: E[S] / (1 − ρ).
+pub fn mm1_mean_response(rate: f64, mean: f64) -> f64 {
+    ps_mean_response(rate, mean)
+}
+
+/// The p-quantile of the M/M/1-FCFS response time, which is exponential with rate μ − λ.
+pub fn mm1_response_quantile(rate: f64, mean: f64, p: f64) -> f64 {
+    let rho = rate * mean;
+    if rho >= 1.0 {
+        return f64::INFINITY;
+    }
+    -(1.0 - p).ln() * mean / (1.0 - rho)
+}
+
+/// Power-of-d choices over n → ∞ identical exponential servers at per-server load ρ
+/// (Mitzenmacher; Vvedenskaya, Dobrushin & Karpelevich): the fraction of servers with at
+/// least k requests is s_k = ρ^((d^k − 1)/(d − 1)), so by Little's law
+/// E[T] = E[S] · Σ_{k≥1} s_k / ρ. With d = 1 this is M/M/1.
+pub fn power_of_d_mean_response(rho: f64, d: u32, mean: f64) -> f64 {
+    if rho >= 1.0 {
+        return f64::INFINITY;
+    }
+    if d <= 1 {
+        return mm1_mean_response(rho / mean, mean);
+    }
+    let d = f64::from(d);
+    let mut total = 0.0;
+    for k in 1..64 {
+        let exponent = (d.powi(k) - 1.0) / (d - 1.0);
+        let s = rho.powf(exponent);
+        total += s;
+        if s < 1e-16 {
+            break;
+        }
+    }
+    mean * total / rho
+}
+
+/// Mean response time of G/M/1 with gamma-distributed gaps (mean 1/λ, coefficient of
+/// variation `cv`; cv = 1/√k is E_k/M/1): T = E[S] / (1 − σ) where σ ∈ (0, 1) solves
+/// σ = A*(μ(1 − σ)) and A*(s) = (1 + s·θ)^(−k) is the gaps' Laplace transform.
+pub fn gamma_m1_mean_response(rate: f64, mean: f64, cv: f64) -> f64 {
+    let rho = rate * mean;
+    if rho >= 1.0 {
+        return f64::INFINITY;
+    }
+    let shape = 1.0 / (cv * cv);
+    let scale = 1.0 / (rate * shape);
+    let mu = 1.0 / mean;
+    let transform = |s: f64| (1.0 + s * scale).powf(-shape);
+    // σ ↦ A*(μ(1 − σ)) − σ is positive at 0 and crosses zero once in (0, 1) when ρ < 1.
+    let (mut lo, mut hi) = (0.0, 1.0 - 1e-15);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if transform(mu * (1.0 - mid)) - mid > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    mean / (1.0 - 0.5 * (lo + hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erlang_c_matches_tables() {
+        // c = 2, a = 1: C = 1/3.
+        assert!((erlang_c(2, 1.0) - 1.0 / 3.0).abs() < 1e-12);
+        // c = 1 reduces to ρ.
+        assert!((erlang_c(1, 0.7) - 0.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mmc_with_one_server_is_mm1() {
+        assert!((mmc_mean_response(0.8, 1.0, 1) - 5.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pk_with_exponential_sizes_is_mm1() {
+        assert!((mg1_mean_response(0.5, 1.0, 2.0) - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn power_of_one_is_mm1_and_two_is_much_better() {
+        assert!((power_of_d_mean_response(0.9, 1, 1.0) - 10.0).abs() < 1e-12);
+        let two = power_of_d_mean_response(0.9, 2, 1.0);
+        assert!(two > 1.0 && two < 3.0, "{two}");
+    }
+
+    #[test]
+    fn gamma_gaps_with_cv_one_are_poisson() {
+        assert!((gamma_m1_mean_response(0.8, 1.0, 1.0) - 5.0).abs() < 1e-9);
+        // E_100 gaps are nearly deterministic: D/M/1 at ρ = 0.8 has σ = e^(−(1−σ)/ρ) ≈ 0.629,
+        // T ≈ 2.70, far below M/M/1's 5.
+        let t = gamma_m1_mean_response(0.8, 1.0, 0.1);
+        assert!((2.6..2.8).contains(&t), "{t}");
+    }
+}

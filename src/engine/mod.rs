@@ -1,1 +1,240 @@
-//! The discrete-event simulation of one run.
+//! The discrete-event simulation of one run: a model, a strategy and a seed.
+//!
+//! There is no global event list (see `docs/ARCHITECTURE.md`): arrivals are generated in
+//! order; for each, the strategy looks at the backends it cares about through the
+//! [`Cluster`] view (which advances just those backends to the arrival time), and the chosen
+//! backend admits or rejects the request. Backends integrate their own populations, so the
+//! measurement needs no sampling either.
+
+mod backend;
+mod measure;
+
+pub use backend::{Admission, Backend, Integrals, UNMEASURED};
+pub use measure::{Recorder, Section};
+
+use crate::model::{Model, Request};
+use crate::seed::{Purpose, RunSeed};
+use crate::strategy::{AnyStrategy, Cluster};
+
+/// Which requests to measure and how to cut them into sections.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Arrivals discarded first.
+    pub warmup: u64,
+    /// Arrivals measured after the warm-up.
+    pub requests: u64,
+    /// Sections (batches) the measured arrivals are cut into, by arrival index.
+    pub sections: u32,
+    /// Keep response-time histograms (off for pilot runs that only need batch means).
+    pub histograms: bool,
+}
+
+/// Per-backend results over the measurement window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendOutcome {
+    /// Measured requests completed.
+    pub completed: u64,
+    /// Measured requests rejected.
+    pub rejected: u64,
+    /// Work (seconds at speed 1) of measured requests sent here, accepted or not.
+    pub offered_work: f64,
+    /// Time integrals over the window.
+    pub integrals: Integrals,
+    /// Requests inside at the end of the window.
+    pub in_system_at_end: u32,
+}
+
+/// Everything one run measured.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub sections: Vec<Section>,
+    /// Response-time histogram per section (empty without histograms).
+    pub histograms: Vec<crate::stats::ResponseHistogram>,
+    pub backends: Vec<BackendOutcome>,
+    /// Length of the measurement window (seconds).
+    pub window: f64,
+}
+
+/// The static per-backend facts strategies ask for, gathered once.
+struct Statics {
+    capacity: Vec<f64>,
+    speed: Vec<f64>,
+    weight: Vec<f64>,
+}
+
+/// The [`Cluster`] a strategy sees at one arrival: queries bring the asked backend up to
+/// `now` first.
+struct View<'a> {
+    backends: &'a mut [Backend],
+    statics: &'a Statics,
+    recorder: &'a mut Recorder,
+    now: f64,
+}
+
+impl Cluster for View<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.backends.len()
+    }
+    #[inline]
+    fn in_system(&mut self, i: usize) -> u32 {
+        let b = &mut self.backends[i];
+        b.advance(self.now, self.recorder);
+        b.in_system()
+    }
+    fn unfinished_work(&mut self, i: usize) -> f64 {
+        let b = &mut self.backends[i];
+        b.settle(self.now, self.recorder);
+        b.unfinished_work(self.now)
+    }
+    fn earliest_start(&mut self, i: usize) -> f64 {
+        let b = &mut self.backends[i];
+        b.advance(self.now, self.recorder);
+        b.earliest_start(self.now)
+    }
+    #[inline]
+    fn capacity(&self, i: usize) -> f64 {
+        self.statics.capacity[i]
+    }
+    #[inline]
+    fn speed(&self, i: usize) -> f64 {
+        self.statics.speed[i]
+    }
+    #[inline]
+    fn weight(&self, i: usize) -> f64 {
+        self.statics.weight[i]
+    }
+}
+
+/// Simulates `model` under `strategy` with the random streams of `seed`, measuring `window`.
+///
+/// Memory is bounded by the backlogs and the histograms, whatever the number of requests;
+/// an overloaded cluster fills its backlogs and rejects, it does not grow.
+pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window: &Window) -> RunOutcome {
+    let mut arrival_rng = seed.stream(Purpose::Arrivals);
+    let mut size_rng = seed.stream(Purpose::Sizes);
+    let mut client_rng = seed.stream(Purpose::Clients);
+    let mut arrivals = model.arrivals.stream();
+    let clients = model.clients.sampler();
+
+    let mut backends: Vec<Backend> = model.each_backend().map(|(g, _)| Backend::new(g)).collect();
+    let statics = Statics {
+        capacity: model.each_backend().map(|(g, _)| g.capacity()).collect(),
+        speed: model.each_backend().map(|(g, _)| g.speed).collect(),
+        weight: model.each_backend().map(|(g, _)| g.weight()).collect(),
+    };
+    let n_backends = backends.len();
+    let sections = window.sections.max(1) as usize;
+    let mut recorder =
+        Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
+    let mut outcome: Vec<BackendOutcome> = (0..n_backends)
+        .map(|_| BackendOutcome {
+            completed: 0,
+            rejected: 0,
+            offered_work: 0.0,
+            integrals: Integrals::default(),
+            in_system_at_end: 0,
+        })
+        .collect();
+
+    // Section k holds arrivals [boundary(k), boundary(k + 1)).
+    let boundary = |k: usize| window.warmup + (window.requests * k as u64) / sections as u64;
+    let end = boundary(sections);
+    let mut section = 0usize; // the section of arrival `index`, once index ≥ warm-up
+    let mut next_boundary = boundary(0);
+    let mut snapshots: Vec<(f64, Vec<Integrals>)> = Vec::with_capacity(sections + 1);
+
+    let mut index: u64 = 0;
+    loop {
+        let arrival = arrivals.next(&mut arrival_rng);
+        let now = arrival.time;
+        let size = match arrival.size {
+            Some(s) => s,
+            None => model.service.sample(&mut size_rng),
+        };
+        let client = match arrival.client {
+            Some(c) => c,
+            None => clients.sample(&mut client_rng),
+        };
+
+        if index == next_boundary {
+            // Settle everything at the boundary arrival's time and remember the integrals.
+            let integrals = backends
+                .iter_mut()
+                .map(|b| {
+                    b.settle(now, &mut recorder);
+                    b.integrals()
+                })
+                .collect();
+            snapshots.push((now, integrals));
+            if snapshots.len() == sections + 1 {
+                for (o, b) in outcome.iter_mut().zip(&backends) {
+                    o.in_system_at_end = b.in_system();
+                }
+            }
+            if snapshots.len() > 1 {
+                section += 1;
+            }
+            next_boundary = if snapshots.len() <= sections { boundary(snapshots.len()) } else { u64::MAX };
+        }
+        let measured = index >= window.warmup && index < end;
+        if index >= end && backends.iter().all(|b| b.pending_measured() == 0) {
+            break;
+        }
+        // Past the window, keep the traffic going while async backends finish measured
+        // requests, but never more than another window's worth of arrivals.
+        if index >= end + window.requests.max(1) + window.warmup {
+            for b in &mut backends {
+                b.drain(&mut recorder);
+            }
+            break;
+        }
+
+        let label = if measured { section as u32 } else { UNMEASURED };
+        let request = Request { arrival: now, size, client };
+        let mut view = View { backends: &mut backends, statics: &statics, recorder: &mut recorder, now };
+        let chosen = strategy.pick(&request, &mut view);
+        debug_assert!(chosen < n_backends, "strategy picked backend {chosen} of {n_backends}");
+        let admission = backends[chosen].admit(now, size, label, chosen as u32, &mut recorder);
+        if measured {
+            let s = &mut recorder.sections[section];
+            s.arrivals += 1;
+            let b = &mut outcome[chosen];
+            b.offered_work += size;
+            if admission == Admission::Rejected {
+                s.rejected += 1;
+                b.rejected += 1;
+            }
+        }
+        index += 1;
+    }
+
+    // Time integrals per section and per backend over the window.
+    for k in 0..sections.min(snapshots.len().saturating_sub(1)) {
+        let (t0, before) = &snapshots[k];
+        let (t1, after) = &snapshots[k + 1];
+        let s = &mut recorder.sections[k];
+        s.duration = t1 - t0;
+        for (a, b) in after.iter().zip(before) {
+            s.in_system_area += a.in_system - b.in_system;
+            s.busy_area += a.busy - b.busy;
+        }
+    }
+    let window_length = match (snapshots.first(), snapshots.last()) {
+        (Some((t0, first)), Some((t1, last))) => {
+            for (i, o) in outcome.iter_mut().enumerate() {
+                o.integrals = Integrals {
+                    in_system: last[i].in_system - first[i].in_system,
+                    busy: last[i].busy - first[i].busy,
+                };
+            }
+            t1 - t0
+        }
+        _ => 0.0,
+    };
+    for (o, done) in outcome.iter_mut().zip(&recorder.completed_by_backend) {
+        o.completed = *done;
+    }
+    RunOutcome { sections: recorder.sections, histograms: recorder.histograms, backends: outcome, window: window_length }
+}
+

@@ -1,1 +1,7 @@
-//! Human table and JSON output.
+//! Presenting results: a human table for terminals and the JSON contract of `lbsim run --json`.
+
+mod json;
+mod table;
+
+pub use json::{RunJson, run_json};
+pub use table::results_table;

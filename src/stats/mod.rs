@@ -1,1 +1,9 @@
-//! Bounded-memory statistics.
+//! Bounded-memory statistics: response-time histograms, confidence intervals, warm-up detection.
+
+mod estimate;
+mod histogram;
+mod mser;
+
+pub use estimate::{Estimate, student_t_quantile};
+pub use histogram::ResponseHistogram;
+pub use mser::mser_truncation;

@@ -1,0 +1,86 @@
+//! `lbsim run FILE`: every strategy of the experiment, with its replications, at one point.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+
+use lbsim::experiment::{Experiment, Warmup};
+use lbsim::output::{results_table, run_json};
+use lbsim::runner::run_strategy;
+use lbsim::units::format_duration;
+
+pub fn run(experiment: &Experiment, json: bool) -> Result<()> {
+    if !json {
+        print!("{}", describe(experiment));
+    }
+    let progress = std::io::stderr().is_terminal() && !json;
+    let mut results = Vec::with_capacity(experiment.strategies.len());
+    for (i, spec) in experiment.strategies.iter().enumerate() {
+        if progress {
+            eprint!("\r  running {} ({}/{})…\x1b[K", spec.label, i + 1, experiment.strategies.len());
+            let _ = std::io::stderr().flush();
+        }
+        results.push(run_strategy(experiment, spec, 0)?);
+    }
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run_json(&experiment.name, &results))?);
+    } else {
+        println!();
+        print!("{}", results_table(&results));
+        if results.iter().any(|r| r.saturated) {
+            println!(
+                "\nSATURATED: the offered work exceeds what the cluster (or one backend under that strategy) can do;\n\
+                 queues fill to their backlog and figures describe a transient, not a steady state."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A few lines that say what is being simulated.
+fn describe(e: &Experiment) -> String {
+    let m = &e.model;
+    let mut out = format!("experiment {}\n", e.name);
+    if let Some(d) = &e.description {
+        out += &format!("  {d}\n");
+    }
+    out += &format!(
+        "  arrivals  {} — offered load {:.3}\n  service   {}\n",
+        m.arrivals.describe(),
+        m.offered_load(),
+        m.service.describe()
+    );
+    for g in &m.backends {
+        let class = match g.worker_class {
+            lbsim::model::WorkerClass::Sync => "sync".to_string(),
+            lbsim::model::WorkerClass::Async { connections } => format!("async ×{connections} connections"),
+        };
+        out += &format!(
+            "  backends  {} × {} ({} {} worker{}, speed {}, backlog {})\n",
+            g.count,
+            g.name,
+            g.workers,
+            class,
+            if g.workers == 1 { "" } else { "s" },
+            g.speed,
+            g.backlog
+        );
+    }
+    let warmup = match e.plan.warmup {
+        Warmup::Fixed(w) => format!("{w} warm-up"),
+        Warmup::Auto => "warm-up by MSER-5".to_string(),
+    };
+    out += &format!(
+        "  run       {} requests ({warmup}) × {} replication{}, seed {}\n",
+        e.plan.requests,
+        e.plan.replications,
+        if e.plan.replications == 1 { "" } else { "s" },
+        e.seed
+    );
+    let mean = m.service.mean();
+    out += &format!("  (mean request {} of work at speed 1)\n", format_duration(mean));
+    out
+}

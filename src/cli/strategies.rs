@@ -1,0 +1,15 @@
+//! `lbsim strategies`: what can go in `[balancer] strategies`.
+
+use anyhow::Result;
+
+pub fn list() -> Result<()> {
+    let all = lbsim::strategy::list();
+    let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for info in all {
+        println!("{:width$}  {}", info.name, info.summary);
+        for p in info.params {
+            println!("{:width$}    {} — {}", "", p.name, p.help);
+        }
+    }
+    Ok(())
+}

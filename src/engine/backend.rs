@@ -1,0 +1,466 @@
+//! Runtime state of one backend, advanced lazily to the time somebody looks at it.
+//!
+//! - [`Fcfs`]: `c` sync workers serving one request each, first come first served from the
+//!   backend's accept queue (an M/G/c-FCFS station). The departure time of a request is
+//!   known when it is admitted: it starts when the earliest worker frees up
+//!   (Kiefer–Wolfowitz), so the backend only keeps pending departure times to count how many
+//!   requests are in system.
+//! - [`Ps`]: async workers: up to `connections × workers` requests admitted, sharing the
+//!   `workers` CPUs by processor sharing (each of n progresses at speed × min(1, workers/n)),
+//!   tracked with virtual time and a heap of finish tags; requests beyond the admission limit
+//!   wait FCFS in the accept queue.
+//!
+//! Both integrate the number in system and the number of busy workers exactly between
+//! events, so time averages need no sampling.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::measure::Recorder;
+use crate::model::{BackendGroup, WorkerClass};
+
+/// Label of a request that is not measured (warm-up or after the window).
+pub const UNMEASURED: u32 = u32::MAX;
+
+/// A simulation time with a total order (times are finite, never NaN).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Time(f64);
+impl Eq for Time {}
+impl PartialOrd for Time {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Time {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Time integrals of a backend since the start of the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Integrals {
+    /// ∫ number in system dt.
+    pub in_system: f64,
+    /// ∫ busy workers dt.
+    pub busy: f64,
+}
+
+/// What happened to a request handed to a backend.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Admission {
+    Accepted,
+    /// The accept queue was full.
+    Rejected,
+}
+
+/// One backend's runtime state.
+#[derive(Debug)]
+pub enum Backend {
+    Fcfs(Fcfs),
+    Ps(Ps),
+}
+
+impl Backend {
+    pub fn new(group: &BackendGroup) -> Self {
+        match group.worker_class {
+            WorkerClass::Sync => Backend::Fcfs(Fcfs::new(group.workers, group.speed, group.backlog)),
+            WorkerClass::Async { connections } => {
+                Backend::Ps(Ps::new(group.workers, group.speed, group.backlog, connections))
+            }
+        }
+    }
+
+    /// Brings the state up to time `now`, reporting departures of measured requests.
+    #[inline]
+    pub fn advance(&mut self, now: f64, rec: &mut Recorder) {
+        match self {
+            Backend::Fcfs(b) => b.advance(now),
+            Backend::Ps(b) => b.advance(now, rec),
+        }
+    }
+
+    /// Advances to `now` and integrates up to it, so that [`Backend::integrals`] are at `now`.
+    pub fn settle(&mut self, now: f64, rec: &mut Recorder) {
+        match self {
+            Backend::Fcfs(b) => b.settle(now),
+            Backend::Ps(b) => b.settle(now, rec),
+        }
+    }
+
+    /// Requests in system (in service plus waiting) as of the last advance.
+    #[inline]
+    pub fn in_system(&self) -> u32 {
+        match self {
+            Backend::Fcfs(b) => b.in_system(),
+            Backend::Ps(b) => b.in_system(),
+        }
+    }
+
+    /// Unfinished work (seconds at speed 1) at `now` (after `advance(now)`).
+    pub fn unfinished_work(&self, now: f64) -> f64 {
+        match self {
+            Backend::Fcfs(b) => b.unfinished_work(now),
+            Backend::Ps(b) => b.unfinished_work(),
+        }
+    }
+
+    /// When a request sent now would start service.
+    pub fn earliest_start(&self, now: f64) -> f64 {
+        match self {
+            Backend::Fcfs(b) => b.earliest_start(now),
+            Backend::Ps(_) => now,
+        }
+    }
+
+    /// Hands a request (arrival `now`, work `size`) to the backend; `label` is its section
+    /// (or [`UNMEASURED`]) and `backend` this backend's index, for the recorder.
+    #[inline]
+    pub fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
+        match self {
+            Backend::Fcfs(b) => b.admit(now, size, label, backend, rec),
+            Backend::Ps(b) => b.admit(now, size, label, backend, rec),
+        }
+    }
+
+    /// Integrals up to the last settle time.
+    pub fn integrals(&self) -> Integrals {
+        match self {
+            Backend::Fcfs(b) => b.integrals,
+            Backend::Ps(b) => b.integrals,
+        }
+    }
+
+    /// Runs the backend with no further arrivals until every admitted request has left.
+    pub fn drain(&mut self, rec: &mut Recorder) {
+        self.advance(f64::INFINITY, rec);
+    }
+
+    /// Number of measured requests still inside (async backends record at departure).
+    pub fn pending_measured(&self) -> u64 {
+        match self {
+            Backend::Fcfs(_) => 0,
+            Backend::Ps(b) => b.pending_measured,
+        }
+    }
+}
+
+/// Pending departure times: a FIFO when one worker serves (departures leave in admission
+/// order), a min-heap otherwise.
+#[derive(Debug)]
+enum Departures {
+    Fifo(VecDeque<f64>),
+    Heap(BinaryHeap<Reverse<Time>>),
+}
+
+/// `workers` sync workers, FCFS from a bounded accept queue.
+#[derive(Debug)]
+pub struct Fcfs {
+    speed: f64,
+    /// Admission limit: workers + backlog.
+    limit: u32,
+    /// Time each worker finishes the work already assigned to it.
+    free_at: Vec<f64>,
+    departures: Departures,
+    in_system: u32,
+    workers: u32,
+    last: f64,
+    integrals: Integrals,
+}
+
+impl Fcfs {
+    fn new(workers: u32, speed: f64, backlog: u32) -> Self {
+        let limit = workers.saturating_add(backlog);
+        // Room for everything that can be inside, so the hot loop never reallocates.
+        let room = limit as usize + 1;
+        let departures = if workers == 1 {
+            Departures::Fifo(VecDeque::with_capacity(room))
+        } else {
+            Departures::Heap(BinaryHeap::with_capacity(room))
+        };
+        Fcfs {
+            speed,
+            limit,
+            free_at: vec![0.0; workers as usize],
+            departures,
+            in_system: 0,
+            workers,
+            last: 0.0,
+            integrals: Integrals::default(),
+        }
+    }
+
+    /// Integrates up to `t` with the current population.
+    #[inline]
+    fn integrate_to(&mut self, t: f64) {
+        let dt = t - self.last;
+        let n = self.in_system;
+        self.integrals.in_system += f64::from(n) * dt;
+        self.integrals.busy += f64::from(n.min(self.workers)) * dt;
+        self.last = t;
+    }
+
+    #[inline]
+    fn advance(&mut self, now: f64) {
+        match &mut self.departures {
+            Departures::Fifo(q) => {
+                while let Some(&d) = q.front() {
+                    if d > now {
+                        break;
+                    }
+                    q.pop_front();
+                    // Inline integrate_to (the borrow of `q` forbids the method call).
+                    let dt = d - self.last;
+                    self.integrals.in_system += f64::from(self.in_system) * dt;
+                    self.integrals.busy += dt; // one worker, busy while anyone is inside
+                    self.last = d;
+                    self.in_system -= 1;
+                }
+            }
+            Departures::Heap(h) => {
+                while let Some(&Reverse(Time(d))) = h.peek() {
+                    if d > now {
+                        break;
+                    }
+                    h.pop();
+                    let dt = d - self.last;
+                    let n = self.in_system;
+                    self.integrals.in_system += f64::from(n) * dt;
+                    self.integrals.busy += f64::from(n.min(self.workers)) * dt;
+                    self.last = d;
+                    self.in_system -= 1;
+                }
+            }
+        }
+    }
+
+    /// Advances to `now` and integrates up to it (for reading integrals at `now`).
+    fn settle(&mut self, now: f64) {
+        self.advance(now);
+        if now > self.last {
+            self.integrate_to(now);
+        }
+    }
+
+    #[inline]
+    fn in_system(&self) -> u32 {
+        self.in_system
+    }
+
+    fn unfinished_work(&self, now: f64) -> f64 {
+        self.free_at.iter().map(|&f| (f - now).max(0.0)).sum::<f64>() * self.speed
+    }
+
+    fn earliest_start(&self, now: f64) -> f64 {
+        self.free_at.iter().copied().fold(f64::INFINITY, f64::min).max(now)
+    }
+
+    #[inline]
+    fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
+        self.advance(now);
+        if self.in_system >= self.limit {
+            return Admission::Rejected;
+        }
+        self.integrate_to(now);
+        // The worker that frees up first takes the request (FCFS across workers).
+        let (w, free) = if self.workers == 1 {
+            (0, self.free_at[0])
+        } else {
+            let mut best = 0;
+            for j in 1..self.free_at.len() {
+                if self.free_at[j] < self.free_at[best] {
+                    best = j;
+                }
+            }
+            (best, self.free_at[best])
+        };
+        let start = free.max(now);
+        let service = size / self.speed;
+        let departure = start + service;
+        self.free_at[w] = departure;
+        self.in_system += 1;
+        match &mut self.departures {
+            Departures::Fifo(q) => q.push_back(departure),
+            Departures::Heap(h) => h.push(Reverse(Time(departure))),
+        }
+        if label != UNMEASURED {
+            rec.complete(label, backend, departure - now, start - now, service);
+        }
+        Admission::Accepted
+    }
+}
+
+/// A request inside a processor-sharing backend, ordered by finish tag.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    /// Virtual time at which the job completes.
+    tag: f64,
+    arrival: f64,
+    /// Time admitted to service (after any wait in the accept queue).
+    admitted: f64,
+    service: f64,
+    label: u32,
+}
+impl PartialEq for Job {
+    fn eq(&self, other: &Self) -> bool {
+        self.tag == other.tag
+    }
+}
+impl Eq for Job {}
+impl PartialOrd for Job {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Job {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap and we want the smallest tag first.
+        other.tag.total_cmp(&self.tag)
+    }
+}
+
+/// A request waiting in an async backend's accept queue.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    arrival: f64,
+    size: f64,
+    label: u32,
+}
+
+/// Async workers: processor sharing over `workers` CPUs with an admission limit.
+#[derive(Debug)]
+pub struct Ps {
+    speed: f64,
+    workers: u32,
+    /// Requests admitted to service at once: workers × connections.
+    admit_limit: u32,
+    backlog: u32,
+    /// Virtual time: the work (at speed 1) done so far for each request continuously in
+    /// service. Reset to 0 whenever the backend empties, to keep its precision.
+    virtual_time: f64,
+    jobs: BinaryHeap<Job>,
+    queue: VecDeque<Waiting>,
+    /// Work left (seconds at speed 1) of admitted jobs plus queued ones.
+    work_left: f64,
+    last: f64,
+    integrals: Integrals,
+    backend: u32,
+    pending_measured: u64,
+}
+
+impl Ps {
+    fn new(workers: u32, speed: f64, backlog: u32, connections: u32) -> Self {
+        let admit_limit = workers.saturating_mul(connections).max(1);
+        Ps {
+            speed,
+            workers,
+            admit_limit,
+            backlog,
+            virtual_time: 0.0,
+            jobs: BinaryHeap::with_capacity(admit_limit.min(1 << 20) as usize + 1),
+            queue: VecDeque::with_capacity(backlog.min(1 << 20) as usize + 1),
+            work_left: 0.0,
+            last: 0.0,
+            integrals: Integrals::default(),
+            backend: 0,
+            pending_measured: 0,
+        }
+    }
+
+    #[inline]
+    fn in_system(&self) -> u32 {
+        (self.jobs.len() + self.queue.len()) as u32
+    }
+
+    fn unfinished_work(&self) -> f64 {
+        self.work_left.max(0.0)
+    }
+
+    /// Rate at which virtual time advances with `n` jobs in service: each progresses at
+    /// speed × min(1, workers / n).
+    #[inline]
+    fn rate(&self, n: usize) -> f64 {
+        let n = n as f64;
+        self.speed * (f64::from(self.workers) / n).min(1.0)
+    }
+
+    /// Moves the clock to `t` (no departure in between): integrates the population and
+    /// advances virtual time in lockstep with real time.
+    fn move_to(&mut self, t: f64) {
+        let dt = t - self.last;
+        if dt <= 0.0 {
+            return;
+        }
+        let in_service = self.jobs.len();
+        let busy = (in_service as f64).min(f64::from(self.workers));
+        self.integrals.in_system += (in_service + self.queue.len()) as f64 * dt;
+        self.integrals.busy += busy * dt;
+        self.work_left -= busy * self.speed * dt;
+        if in_service > 0 {
+            self.virtual_time += dt * self.rate(in_service);
+        }
+        self.last = t;
+    }
+
+    /// Processes every departure up to `now` (the clock stays at the last departure).
+    fn advance(&mut self, now: f64, rec: &mut Recorder) {
+        while let Some(&next) = self.jobs.peek() {
+            let rate = self.rate(self.jobs.len());
+            let done_at = self.last + (next.tag - self.virtual_time) / rate;
+            if done_at > now {
+                break;
+            }
+            self.move_to(done_at);
+            // Exact, whatever rounding the step above made.
+            self.virtual_time = next.tag;
+            self.jobs.pop();
+            if next.label != UNMEASURED {
+                self.pending_measured -= 1;
+                rec.complete(next.label, self.backend, done_at - next.arrival, next.admitted - next.arrival, next.service);
+            }
+            // A place in service opened: the head of the accept queue gets it.
+            if let Some(w) = self.queue.pop_front() {
+                self.start(w, done_at);
+            }
+            if self.jobs.is_empty() {
+                self.virtual_time = 0.0;
+                self.work_left = 0.0;
+            }
+        }
+    }
+
+    fn settle(&mut self, now: f64, rec: &mut Recorder) {
+        self.advance(now, rec);
+        if now.is_finite() {
+            self.move_to(now);
+        }
+    }
+
+    fn start(&mut self, w: Waiting, now: f64) {
+        self.jobs.push(Job {
+            tag: self.virtual_time + w.size,
+            arrival: w.arrival,
+            admitted: now,
+            service: w.size / self.speed,
+            label: w.label,
+        });
+    }
+
+    fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
+        self.backend = backend;
+        self.settle(now, rec);
+        let waiting = Waiting { arrival: now, size, label };
+        if (self.jobs.len() as u32) < self.admit_limit {
+            self.start(waiting, now);
+        } else if (self.queue.len() as u32) < self.backlog {
+            self.queue.push_back(waiting);
+        } else {
+            return Admission::Rejected;
+        }
+        self.work_left += size;
+        if label != UNMEASURED {
+            self.pending_measured += 1;
+        }
+        Admission::Accepted
+    }
+}

@@ -1,0 +1,107 @@
+//! The JSON printed by `lbsim run --json`. Field names are a public contract (issue #2):
+//! times are in seconds.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::runner::StrategyResult;
+
+/// `{"experiment": NAME, "results": [...]}`.
+#[derive(Debug, Serialize)]
+pub struct RunJson<'a> {
+    pub experiment: &'a str,
+    pub results: Vec<ResultJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResultJson<'a> {
+    pub strategy: &'a str,
+    pub load: f64,
+    pub arrival_rate: f64,
+    pub replications: u32,
+    pub requests: u64,
+    pub mean_response: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub mean_wait: f64,
+    pub mean_slowdown: f64,
+    pub throughput: f64,
+    pub utilisation: f64,
+    pub mean_in_system: f64,
+    pub rejected: u64,
+    pub saturated: bool,
+    /// 95 % confidence intervals, `[low, high]`, by metric name.
+    pub ci95: BTreeMap<&'static str, [f64; 2]>,
+    pub backends: Vec<BackendJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackendJson<'a> {
+    pub name: &'a str,
+    pub utilisation: f64,
+    pub throughput: f64,
+    pub mean_in_system: f64,
+    pub completed: u64,
+}
+
+/// The JSON document for one experiment's results.
+pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJson<'a> {
+    let results = results
+        .iter()
+        .map(|r| {
+            let ci95 = [
+                ("mean_response", r.mean_response),
+                ("p50", r.p50),
+                ("p90", r.p90),
+                ("p95", r.p95),
+                ("p99", r.p99),
+                ("p999", r.p999),
+                ("mean_wait", r.mean_wait),
+                ("mean_slowdown", r.mean_slowdown),
+                ("throughput", r.throughput),
+                ("utilisation", r.utilisation),
+                ("mean_in_system", r.mean_in_system),
+            ]
+            .into_iter()
+            .map(|(name, e)| (name, [e.ci_low, e.ci_high]))
+            .collect();
+            ResultJson {
+                strategy: &r.strategy,
+                load: r.load,
+                arrival_rate: r.arrival_rate,
+                replications: r.replications,
+                requests: r.requests,
+                mean_response: r.mean_response.value,
+                p50: r.p50.value,
+                p90: r.p90.value,
+                p95: r.p95.value,
+                p99: r.p99.value,
+                p999: r.p999.value,
+                mean_wait: r.mean_wait.value,
+                mean_slowdown: r.mean_slowdown.value,
+                throughput: r.throughput.value,
+                utilisation: r.utilisation.value,
+                mean_in_system: r.mean_in_system.value,
+                rejected: r.rejected,
+                saturated: r.saturated,
+                ci95,
+                backends: r
+                    .backends
+                    .iter()
+                    .map(|b| BackendJson {
+                        name: &b.name,
+                        utilisation: b.utilisation,
+                        throughput: b.throughput,
+                        mean_in_system: b.mean_in_system,
+                        completed: b.completed,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    RunJson { experiment, results }
+}

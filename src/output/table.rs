@@ -1,0 +1,76 @@
+//! The table `lbsim run` prints: one row per strategy, times in one unit chosen from the data.
+
+use std::fmt::Write;
+
+use crate::runner::{EstimateRecord, StrategyResult};
+use crate::units::{significant, unit_for};
+
+/// A plain-text table of results, aligned for a terminal.
+pub fn results_table(results: &[StrategyResult]) -> String {
+    let typical = results.iter().map(|r| r.mean_response.value).filter(|x| x.is_finite()).fold(f64::NAN, f64::min);
+    let (unit, scale) = unit_for(typical);
+    let time = |x: f64| significant(x / scale, 4);
+    let with_ci = |e: &EstimateRecord| {
+        let half = e.half_width();
+        if half > 0.0 && half.is_finite() { format!("{} ± {}", time(e.value), time(half)) } else { time(e.value) }
+    };
+    let header = [
+        "strategy".to_string(),
+        format!("mean ({unit})"),
+        format!("p50 ({unit})"),
+        format!("p99 ({unit})"),
+        format!("p99.9 ({unit})"),
+        format!("wait ({unit})"),
+        "slowdown".to_string(),
+        "util".to_string(),
+        "in system".to_string(),
+        "rejected".to_string(),
+        String::new(),
+    ];
+    let rows: Vec<[String; 11]> = results
+        .iter()
+        .map(|r| {
+            let (lo, hi) = r.utilisation_range();
+            let util = if hi - lo > 0.005 {
+                format!("{:.1}% ({:.0}–{:.0}%)", r.utilisation.value * 100.0, lo * 100.0, hi * 100.0)
+            } else {
+                format!("{:.1}%", r.utilisation.value * 100.0)
+            };
+            [
+                r.strategy.clone(),
+                with_ci(&r.mean_response),
+                time(r.p50.value),
+                time(r.p99.value),
+                time(r.p999.value),
+                time(r.mean_wait.value),
+                significant(r.mean_slowdown.value, 3),
+                util,
+                significant(r.mean_in_system.value, 3),
+                r.rejected.to_string(),
+                if r.saturated { "SATURATED".to_string() } else { String::new() },
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).chain([header[c].chars().count()]).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            if c == 0 {
+                let _ = write!(text, "{cell}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(text, "  {}{cell}", " ".repeat(pad));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        line(row);
+    }
+    out
+}

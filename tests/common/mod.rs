@@ -1,0 +1,92 @@
+//! Building experiments in code for the theory and invariant tests.
+#![allow(dead_code)]
+
+use lbsim::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
+use lbsim::model::{ArrivalProcess, BackendGroup, ClientPopulation, Model, ServiceDistribution, WorkerClass};
+use lbsim::runner::{EstimateRecord, StrategyResult, run_strategy};
+use lbsim::stats::student_t_quantile;
+use lbsim::strategy::{ParamValue, Params};
+
+pub fn sync_group(name: &str, count: u32, workers: u32, speed: f64) -> BackendGroup {
+    BackendGroup {
+        name: name.into(),
+        count,
+        workers,
+        worker_class: WorkerClass::Sync,
+        speed,
+        backlog: 1 << 20,
+        weight: None,
+    }
+}
+
+pub fn async_group(name: &str, count: u32, workers: u32, speed: f64) -> BackendGroup {
+    BackendGroup {
+        worker_class: WorkerClass::Async { connections: 1 << 20 },
+        ..sync_group(name, count, workers, speed)
+    }
+}
+
+/// A Poisson experiment at offered load `load` over `backends`.
+pub fn experiment(service: ServiceDistribution, backends: Vec<BackendGroup>, load: f64, requests: u64, warmup: u64) -> Experiment {
+    let mut model = Model {
+        arrivals: ArrivalProcess::poisson(1.0).unwrap(),
+        service,
+        clients: ClientPopulation::default(),
+        backends,
+    };
+    model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
+    Experiment {
+        name: "test".into(),
+        description: None,
+        seed: 20261125,
+        plan: RunPlan { requests, warmup: Warmup::Fixed(warmup), replications: 1, precision: None, max_replications: 1 },
+        intensity: Intensity::Load(load),
+        model,
+        strategies: vec![spec("random")],
+    }
+}
+
+pub fn spec(name: &str) -> StrategySpec {
+    StrategySpec { name: name.into(), label: name.into(), params: Params::new(name) }
+}
+
+pub fn spec_with(name: &str, param: &str, value: f64) -> StrategySpec {
+    StrategySpec {
+        name: name.into(),
+        label: format!("{name}({param}={value})"),
+        params: Params::new(name).with(param, ParamValue::Number(value)),
+    }
+}
+
+pub fn run(experiment: &Experiment, strategy: &StrategySpec) -> StrategyResult {
+    run_strategy(experiment, strategy, 0).expect("strategy builds")
+}
+
+/// How much wider than the 95 % interval the tests accept: the 99.9 % interval of the same
+/// estimate (t quantiles for the 20 − 1 degrees of freedom of batch means). With dozens of
+/// checks, 95 % intervals would fail one in twenty by chance; 99.9 % ones one in a thousand.
+pub fn widening() -> f64 {
+    student_t_quantile(0.9995, 19.0) / student_t_quantile(0.975, 19.0)
+}
+
+/// Asserts that `theory` lies within the 99.9 % confidence interval of `estimate`, and that
+/// the interval is narrow enough (relative half-width ≤ `max_relative_half_width`) for the
+/// check to mean something.
+pub fn assert_agrees(what: &str, estimate: &EstimateRecord, theory: f64, max_relative_half_width: f64) {
+    let half = estimate.half_width() * widening();
+    let relative = estimate.half_width() / theory.abs();
+    assert!(
+        relative <= max_relative_half_width,
+        "{what}: the 95% CI half-width is {:.2}% of the value, too wide to test against theory (max {:.2}%)",
+        relative * 100.0,
+        max_relative_half_width * 100.0
+    );
+    assert!(
+        (estimate.value - theory).abs() <= half,
+        "{what}: simulated {:.6} (99.9% CI ± {:.6}), theory {:.6}: off by {:.2}%",
+        estimate.value,
+        half,
+        theory,
+        (estimate.value / theory - 1.0) * 100.0
+    );
+}

@@ -1,0 +1,137 @@
+//! Laws that hold for every strategy and configuration: Little's law, conservation of
+//! requests, and the reproducibility of runs.
+
+mod common;
+
+use common::*;
+use lbsim::model::{ClientPopulation, ServiceDistribution};
+use lbsim::runner::{run_replication, run_strategy};
+use proptest::prelude::*;
+
+/// Every registered strategy.
+fn all_strategies() -> Vec<String> {
+    lbsim::strategy::list().iter().map(|s| s.name.to_string()).collect()
+}
+
+#[test]
+fn littles_law_holds_for_every_strategy() {
+    let backends = vec![sync_group("big", 2, 4, 1.5), sync_group("small", 3, 2, 1.0)];
+    let service = ServiceDistribution::lognormal_mean_cv(0.01, 1.5).unwrap();
+    let mut e = experiment(service, backends, 0.8, 1_000_000, 50_000);
+    e.model.clients = ClientPopulation::new_zipf(1000, 1.0).unwrap();
+    for name in all_strategies() {
+        let r = run(&e, &spec(&name));
+        // L = λT over the same window; the two sides are estimated from the same requests,
+        // so they agree far more closely than either's own interval. Allow the 99.9 %
+        // interval of L plus the one of λT.
+        let lambda_t = r.throughput.value * r.mean_response.value;
+        let allowed = widening() * (r.mean_in_system.half_width() + r.throughput.value * r.mean_response.half_width());
+        assert!(
+            (r.mean_in_system.value - lambda_t).abs() <= allowed,
+            "{name}: L = {} but λT = {lambda_t} (allowed ± {allowed})",
+            r.mean_in_system.value
+        );
+    }
+}
+
+#[test]
+fn every_measured_request_completes_or_is_rejected() {
+    // Overloaded (load 1.3) with small backlogs: many rejections, nothing lost.
+    let mut backends = vec![sync_group("a", 2, 2, 1.0), async_group("b", 2, 1, 1.0)];
+    for b in &mut backends {
+        b.backlog = 5;
+    }
+    if let lbsim::model::WorkerClass::Async { connections } = &mut backends[1].worker_class {
+        *connections = 4;
+    }
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), backends, 1.3, 200_000, 10_000);
+    for name in all_strategies() {
+        if name == "central_queue" {
+            continue; // FCFS only: not defined with async backends
+        }
+        let rep = run_replication(&e, &spec(&name), 0, 0).unwrap();
+        assert_eq!(rep.arrivals, rep.completed + rep.rejected, "{name}");
+        assert_eq!(rep.arrivals, 200_000, "{name}");
+        assert!(rep.rejected > 0, "{name}: an overloaded cluster with tiny backlogs must reject");
+        assert!(rep.saturated, "{name}: load 1.3 must be reported as saturated");
+        let by_backend: u64 = rep.backends.iter().map(|b| b.completed + b.rejected).sum();
+        assert_eq!(by_backend, rep.arrivals, "{name}: per-backend counts add up");
+    }
+}
+
+#[test]
+fn the_same_seed_gives_identical_results() {
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 8, 2, 1.0)], 0.8, 200_000, 10_000);
+    for name in ["random", "power_of_d", "jsq", "least_work_left"] {
+        let a = serde_json::to_string(&run_strategy(&e, &spec(&name), 0).unwrap()).unwrap();
+        let b = serde_json::to_string(&run_strategy(&e, &spec(&name), 0).unwrap()).unwrap();
+        assert_eq!(a, b, "{name}");
+    }
+}
+
+#[test]
+fn strategies_see_the_same_traffic() {
+    // Common random numbers: the offered work over the window is the same whatever the
+    // strategy, because arrivals and sizes come from streams the strategy never touches.
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 4, 1, 1.0)], 0.8, 100_000, 1000);
+    let offered = |name: &str| {
+        let rep = run_replication(&e, &spec(name), 0, 0).unwrap();
+        rep.backends.iter().map(|b| b.offered_load).sum::<f64>()
+    };
+    let random = offered("random");
+    for name in ["round_robin", "jsq", "power_of_d", "least_work_left"] {
+        // Window lengths are identical (same arrival times), so the sums agree to rounding.
+        assert!((offered(name) - random).abs() < 1e-9, "{name}");
+    }
+}
+
+#[test]
+fn different_replications_use_different_streams() {
+    let mut e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 2, 1, 1.0)], 0.5, 50_000, 1000);
+    e.plan.replications = 3;
+    let r = run_strategy(&e, &spec("random"), 0).unwrap();
+    assert_eq!(r.replications, 3);
+    assert!(r.mean_response.ci_high > r.mean_response.ci_low);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_for_any_small_cluster(
+        groups in prop::collection::vec((1u32..4, 1u32..4, prop::bool::ANY, 0.25f64..4.0, 0u32..20), 1..3),
+        load in 0.1f64..1.6,
+        cv in 0.2f64..3.0,
+        strategy in prop::sample::select(all_strategies()),
+    ) {
+        let backends: Vec<_> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, &(count, workers, is_async, speed, backlog))| {
+                let mut g = if is_async { async_group(&format!("g{i}"), count, workers, speed) } else { sync_group(&format!("g{i}"), count, workers, speed) };
+                g.backlog = backlog;
+                if let lbsim::model::WorkerClass::Async { connections } = &mut g.worker_class {
+                    *connections = 3;
+                }
+                g
+            })
+            .collect();
+        let any_async = groups.iter().any(|g| g.2);
+        prop_assume!(!(strategy == "central_queue" && any_async));
+        let service = ServiceDistribution::gamma_mean_cv(0.01, cv).unwrap();
+        let e = experiment(service, backends, load, 5_000, 500);
+        let rep = run_replication(&e, &spec(&strategy), 0, 0).unwrap();
+        prop_assert_eq!(rep.arrivals, rep.completed + rep.rejected);
+        let m = rep.overall;
+        prop_assert!(m.utilisation >= 0.0 && m.utilisation <= 1.0 + 1e-9, "utilisation {}", m.utilisation);
+        if rep.completed > 0 {
+            prop_assert!(m.mean_slowdown >= 1.0 - 1e-9, "slowdown {}", m.mean_slowdown);
+            prop_assert!(m.mean_wait >= 0.0);
+            prop_assert!(m.mean_response >= m.mean_wait);
+        }
+        prop_assert!(m.mean_in_system >= 0.0);
+        for b in &rep.backends {
+            prop_assert!(b.utilisation <= 1.0 + 1e-9, "{} utilisation {}", b.name, b.utilisation);
+        }
+    }
+}

@@ -696,3 +696,353 @@ impl Distribution<f64> for ServiceDistribution {
         ServiceDistribution::sample(self, rng)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    const N: usize = 200_000;
+
+    fn rng(seed: u64) -> Xoshiro256PlusPlus {
+        Xoshiro256PlusPlus::seed_from_u64(seed)
+    }
+
+    /// Samples N values and checks the sample mean within 5 standard errors of `mean()`
+    /// (SE = mean·cv/√N from the closed-form cv). With `check_second`, also checks the sample
+    /// second moment within 5 standard errors, computed from the theoretical 4th moment when
+    /// given (`fourth`), else estimated from the sample itself (only meaningful for light
+    /// tails: with a heavy tail the sample rarely sees the values that make E[S⁴]).
+    fn check_moments(
+        dist: &ServiceDistribution,
+        seed: u64,
+        check_second: bool,
+        fourth: Option<f64>,
+    ) {
+        let mut rng = rng(seed);
+        let (mut s1, mut s2, mut s4) = (0.0, 0.0, 0.0);
+        for _ in 0..N {
+            let x = dist.sample(&mut rng);
+            assert!(x.is_finite() && x >= 0.0, "{}: sample {x}", dist.describe());
+            s1 += x;
+            s2 += x * x;
+            s4 += x * x * x * x;
+        }
+        let n = N as f64;
+        let (m1, m2) = (s1 / n, s2 / n);
+        let se = dist.mean() * dist.cv() / n.sqrt();
+        assert!(
+            (m1 - dist.mean()).abs() <= 5.0 * se + 1e-9 * dist.mean(),
+            "{}: sample mean {m1} vs {} (SE {se})",
+            dist.describe(),
+            dist.mean()
+        );
+        if check_second {
+            let m4 = fourth.unwrap_or(s4 / n);
+            let se2 = ((m4 - dist.second_moment().powi(2)).max(0.0) / n).sqrt();
+            assert!(
+                (m2 - dist.second_moment()).abs() <= 5.0 * se2 + 1e-9 * dist.second_moment(),
+                "{}: sample E[S²] {m2} vs {} (SE {se2})",
+                dist.describe(),
+                dist.second_moment()
+            );
+        }
+    }
+
+    #[test]
+    fn every_distribution_samples_its_moments() {
+        let cases: Vec<(ServiceDistribution, bool)> = vec![
+            (ServiceDistribution::exponential(0.01).unwrap(), true),
+            (ServiceDistribution::deterministic(0.01).unwrap(), true),
+            (ServiceDistribution::uniform(0.001, 0.003).unwrap(), true),
+            (
+                ServiceDistribution::uniform_mean_cv(0.01, 0.5).unwrap(),
+                true,
+            ),
+            (ServiceDistribution::gamma_mean_cv(0.01, 0.5).unwrap(), true),
+            (ServiceDistribution::gamma_mean_cv(0.01, 2.0).unwrap(), true),
+            (ServiceDistribution::gamma(3.0, 0.002).unwrap(), true),
+            (
+                ServiceDistribution::lognormal_mean_cv(0.01, 0.5).unwrap(),
+                true,
+            ),
+            (
+                ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap(),
+                false,
+            ),
+            (
+                ServiceDistribution::weibull_mean_cv(0.01, 0.5).unwrap(),
+                true,
+            ),
+            (
+                ServiceDistribution::weibull_mean_cv(0.01, 2.0).unwrap(),
+                true,
+            ),
+            (ServiceDistribution::pareto_mean(2.5, 0.01).unwrap(), false),
+            (ServiceDistribution::pareto(5.0, 0.001).unwrap(), true),
+            (
+                ServiceDistribution::bounded_pareto(1.3, 0.001, 10.0).unwrap(),
+                true,
+            ),
+            (
+                ServiceDistribution::bounded_pareto(2.0, 0.001, 1.0).unwrap(),
+                true,
+            ),
+            (
+                ServiceDistribution::hyperexponential(0.01, 3.0).unwrap(),
+                true,
+            ),
+            (
+                ServiceDistribution::hyperexponential(0.01, 1.0).unwrap(),
+                true,
+            ),
+            (
+                ServiceDistribution::mixture(vec![
+                    MixtureComponent {
+                        weight: 95.0,
+                        distribution: ServiceDistribution::exponential(0.001).unwrap(),
+                    },
+                    MixtureComponent {
+                        weight: 5.0,
+                        distribution: ServiceDistribution::deterministic(0.1).unwrap(),
+                    },
+                ])
+                .unwrap(),
+                true,
+            ),
+            (
+                ServiceDistribution::empirical(Arc::from(vec![0.001, 0.002, 0.003, 0.01])).unwrap(),
+                true,
+            ),
+        ];
+        for (i, (dist, second)) in cases.iter().enumerate() {
+            let fourth = match dist {
+                ServiceDistribution::BoundedPareto {
+                    alpha,
+                    min,
+                    max,
+                    mass,
+                    ..
+                } => Some(bounded_pareto_moment(*alpha, *min, *max, *mass, 4.0)),
+                _ => None,
+            };
+            check_moments(dist, 1000 + i as u64, *second, fourth);
+        }
+    }
+
+    #[test]
+    fn mean_cv_constructors_hit_their_targets() {
+        let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * b.abs().max(1e-300);
+        let ln = ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap();
+        assert!(
+            close(ln.mean(), 0.01, 1e-12) && close(ln.cv(), 2.0, 1e-12),
+            "{ln:?}"
+        );
+        let g = ServiceDistribution::gamma_mean_cv(0.01, 0.25).unwrap();
+        assert!(close(g.mean(), 0.01, 1e-12) && close(g.cv(), 0.25, 1e-12));
+        let u = ServiceDistribution::uniform_mean_cv(0.01, 0.3).unwrap();
+        assert!(close(u.mean(), 0.01, 1e-12) && close(u.cv(), 0.3, 1e-12));
+        let full = ServiceDistribution::uniform_mean_cv(1.0, 1.0 / 3f64.sqrt()).unwrap();
+        assert!(
+            matches!(full, ServiceDistribution::Uniform { min, max } if min.abs() < 1e-12 && close(max, 2.0, 1e-12))
+        );
+        let h = ServiceDistribution::hyperexponential(0.01, 3.0).unwrap();
+        assert!(close(h.mean(), 0.01, 1e-12) && close(h.cv(), 3.0, 1e-12));
+        if let ServiceDistribution::Hyperexponential { p, mean1, mean2 } = h {
+            assert!(
+                close(p * mean1, (1.0 - p) * mean2, 1e-12),
+                "means must be balanced"
+            );
+        }
+        let p = ServiceDistribution::pareto_mean(2.5, 0.01).unwrap();
+        assert!(close(p.mean(), 0.01, 1e-12));
+        assert!(close(p.cv(), (1.0 / (2.5 * 0.5f64)).sqrt(), 1e-12)); // cv² = 1/(α(α−2))
+        assert_eq!(
+            ServiceDistribution::pareto(2.0, 1.0)
+                .unwrap()
+                .second_moment(),
+            f64::INFINITY
+        );
+        assert_eq!(
+            ServiceDistribution::pareto(2.0, 1.0).unwrap().cv(),
+            f64::INFINITY
+        );
+        assert_eq!(
+            ServiceDistribution::pareto(1.0, 1.0).unwrap().mean(),
+            f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn weibull_mean_cv_round_trips() {
+        for &cv in &[0.05, 0.2, 0.5, 1.0, 1.5, 2.0, 5.0, 20.0] {
+            let w = ServiceDistribution::weibull_mean_cv(0.01, cv).unwrap();
+            assert!((w.cv() - cv).abs() <= 1e-6 * cv, "cv {cv}: got {}", w.cv());
+            assert!(
+                (w.mean() - 0.01).abs() <= 1e-12,
+                "cv {cv}: mean {}",
+                w.mean()
+            );
+        }
+        // cv 1 is the exponential: shape 1, scale = mean.
+        if let ServiceDistribution::Weibull { shape, scale, .. } =
+            ServiceDistribution::weibull_mean_cv(2.0, 1.0).unwrap()
+        {
+            assert!((shape - 1.0).abs() < 1e-9 && (scale - 2.0).abs() < 1e-9);
+        } else {
+            panic!("not a weibull");
+        }
+    }
+
+    #[test]
+    fn bounded_pareto_moments_match_numerical_integration() {
+        for &(alpha, min, max) in &[
+            (1.3, 0.001, 10.0),
+            (1.0, 0.5, 50.0),
+            (2.0, 1.0, 1e4),
+            (0.7, 1e-6, 1.0),
+        ] {
+            let d = ServiceDistribution::bounded_pareto(alpha, min, max).unwrap();
+            // E[X^j] = ∫ x^j f(x) dx with f(x) = α min^α x^(−α−1) / (1 − (min/max)^α); substitute
+            // x = e^y and integrate by Simpson's rule on a fine grid.
+            let mass = 1.0 - (min / max).powf(alpha);
+            let moment = |j: f64| {
+                let (a, b) = (min.ln(), max.ln());
+                let n = 20_000;
+                let h = (b - a) / n as f64;
+                let g = |y: f64| {
+                    let x = y.exp();
+                    x.powf(j) * alpha * (min / x).powf(alpha) / mass
+                };
+                let mut sum = g(a) + g(b);
+                for i in 1..n {
+                    sum += g(a + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+                }
+                sum * h / 3.0
+            };
+            assert!(
+                (d.mean() / moment(1.0) - 1.0).abs() < 1e-8,
+                "α {alpha}: {} vs {}",
+                d.mean(),
+                moment(1.0)
+            );
+            assert!((d.second_moment() / moment(2.0) - 1.0).abs() < 1e-8);
+        }
+    }
+
+    #[test]
+    fn quantiles_invert_the_cdf() {
+        let e = ServiceDistribution::exponential(2.0).unwrap();
+        assert!((e.quantile(0.5).unwrap() - 2.0 * 2f64.ln()).abs() < 1e-12);
+        let ln = ServiceDistribution::lognormal(0.3, 1.2).unwrap();
+        assert!((ln.quantile(0.5).unwrap() - 0.3f64.exp()).abs() < 1e-9);
+        let bp = ServiceDistribution::bounded_pareto(1.5, 1.0, 100.0).unwrap();
+        assert_eq!(bp.quantile(0.0), Some(1.0));
+        assert!((bp.quantile(1.0).unwrap() - 100.0).abs() < 1e-9);
+        let h = ServiceDistribution::hyperexponential(1.0, 2.0).unwrap();
+        let q = h.quantile(0.9).unwrap();
+        if let ServiceDistribution::Hyperexponential { p, mean1, mean2 } = h {
+            let survival = p * (-q / mean1).exp() + (1.0 - p) * (-q / mean2).exp();
+            assert!((survival - 0.1).abs() < 1e-9);
+        }
+        let emp = ServiceDistribution::empirical(Arc::from(vec![4.0, 1.0, 3.0, 2.0])).unwrap();
+        assert_eq!(emp.quantile(0.5), Some(2.0));
+        assert_eq!(emp.quantile(1.0), Some(4.0));
+        assert_eq!(e.quantile(1.5), None);
+        assert_eq!(
+            ServiceDistribution::gamma(2.0, 1.0).unwrap().quantile(0.5),
+            None
+        );
+    }
+
+    #[test]
+    fn descriptions_and_kinds_read_well() {
+        assert_eq!(
+            ServiceDistribution::lognormal_mean_cv(0.01, 2.0)
+                .unwrap()
+                .describe(),
+            "lognormal(mean 10ms, cv 2)"
+        );
+        assert_eq!(
+            ServiceDistribution::exponential(0.0125).unwrap().describe(),
+            "exponential(mean 12.5ms)"
+        );
+        let bp = ServiceDistribution::bounded_pareto(1.3, 0.001, 10.0).unwrap();
+        assert!(
+            bp.describe()
+                .starts_with("bounded_pareto(α 1.3, 1ms–10s, mean "),
+            "{}",
+            bp.describe()
+        );
+        assert_eq!(bp.kind(), "bounded_pareto");
+        let mix = ServiceDistribution::mixture(vec![
+            MixtureComponent {
+                weight: 19.0,
+                distribution: ServiceDistribution::exponential(0.001).unwrap(),
+            },
+            MixtureComponent {
+                weight: 1.0,
+                distribution: ServiceDistribution::deterministic(1.0).unwrap(),
+            },
+        ])
+        .unwrap();
+        assert_eq!(
+            mix.describe(),
+            "mixture(95% exponential(mean 1ms) + 5% deterministic(1s))"
+        );
+        assert_eq!(mix.kind(), "mixture");
+    }
+
+    #[test]
+    fn implements_rand_distribution() {
+        let d = ServiceDistribution::deterministic(0.5).unwrap();
+        let mut r = rng(1);
+        let v: f64 = rand::RngExt::sample(&mut r, &d);
+        assert_eq!(v, 0.5);
+    }
+
+    #[test]
+    fn invalid_parameters_are_explained() {
+        let err = |r: Result<ServiceDistribution, ModelError>| r.unwrap_err().what;
+        assert!(
+            err(ServiceDistribution::exponential(0.0))
+                .contains("mean must be a finite number > 0 (got 0)")
+        );
+        assert!(err(ServiceDistribution::exponential(f64::NAN)).contains("mean"));
+        assert!(err(ServiceDistribution::deterministic(-1.0)).contains("value"));
+        assert!(err(ServiceDistribution::uniform(2.0, 1.0)).contains("min must be < max"));
+        assert!(err(ServiceDistribution::uniform(-1.0, 1.0)).contains("min must be ≥ 0"));
+        assert!(err(ServiceDistribution::uniform_mean_cv(1.0, 0.7)).contains("1/√3"));
+        assert!(err(ServiceDistribution::gamma(0.0, 1.0)).contains("shape"));
+        assert!(err(ServiceDistribution::gamma(1.0, f64::INFINITY)).contains("scale"));
+        assert!(err(ServiceDistribution::gamma_mean_cv(1.0, 0.0)).contains("cv"));
+        assert!(err(ServiceDistribution::lognormal(f64::NAN, 1.0)).contains("mu"));
+        assert!(err(ServiceDistribution::lognormal(0.0, 0.0)).contains("sigma"));
+        assert!(err(ServiceDistribution::lognormal_mean_cv(1.0, -1.0)).contains("cv"));
+        assert!(err(ServiceDistribution::weibull(-1.0, 1.0)).contains("shape"));
+        assert!(err(ServiceDistribution::weibull_mean_cv(1.0, 1e9)).contains("cv must be between"));
+        assert!(err(ServiceDistribution::pareto(1.5, 0.0)).contains("min"));
+        assert!(err(ServiceDistribution::pareto_mean(1.0, 1.0)).contains("alpha must be > 1"));
+        assert!(
+            err(ServiceDistribution::bounded_pareto(1.5, 2.0, 1.0)).contains("min must be < max")
+        );
+        assert!(err(ServiceDistribution::bounded_pareto(0.0, 1.0, 2.0)).contains("alpha"));
+        let h = err(ServiceDistribution::hyperexponential(1.0, 0.5));
+        assert!(
+            h.contains("cv ≥ 1 (got 0.5)") && h.contains("gamma or lognormal"),
+            "{h}"
+        );
+        assert!(err(ServiceDistribution::mixture(vec![])).contains("at least one"));
+        let bad_weight = vec![MixtureComponent {
+            weight: 0.0,
+            distribution: ServiceDistribution::exponential(1.0).unwrap(),
+        }];
+        assert!(err(ServiceDistribution::mixture(bad_weight)).contains("component 1 weight"));
+        assert!(
+            err(ServiceDistribution::empirical(Arc::from(Vec::<f64>::new())))
+                .contains("at least one")
+        );
+        assert!(err(ServiceDistribution::empirical(Arc::from(vec![1.0, 0.0]))).contains("size 2"));
+    }
+}

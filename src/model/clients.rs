@@ -116,3 +116,99 @@ impl ClientSampler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    fn counts(population: &ClientPopulation, n: usize, seed: u64) -> Vec<u64> {
+        let sampler = population.sampler();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut counts = vec![0u64; population.count() as usize];
+        for _ in 0..n {
+            counts[sampler.sample(&mut rng) as usize] += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn zipf_rank_frequencies_match_theory() {
+        // P(rank k) = k^(−s) / H(n, s); each count is binomial: check within 5 SE.
+        for (i, &(count, s)) in [(1000u32, 1.1), (100_000, 0.8), (50, 2.0)]
+            .iter()
+            .enumerate()
+        {
+            let population = ClientPopulation::new_zipf(count, s).unwrap();
+            let n = 200_000;
+            let c = counts(&population, n, 7 + i as u64);
+            let h: f64 = (1..=count).map(|k| f64::from(k).powf(-s)).sum();
+            for rank in [1u32, 2, 10] {
+                let p = f64::from(rank).powf(-s) / h;
+                let expected = p * n as f64;
+                let se = (n as f64 * p * (1.0 - p)).sqrt();
+                let got = c[rank as usize - 1] as f64;
+                assert!(
+                    (got - expected).abs() <= 5.0 * se,
+                    "zipf({count}, {s}) rank {rank}: {got} vs {expected} (SE {se})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn uniform_covers_every_client_evenly() {
+        // 100 clients × 2000 expected each; binomial SE ≈ 44.5; every bin within 5 SE.
+        let population = ClientPopulation::new_uniform(100).unwrap();
+        let n = 200_000;
+        let c = counts(&population, n, 3);
+        let expected = n as f64 / 100.0;
+        let se = (expected * 0.99).sqrt();
+        for (id, &k) in c.iter().enumerate() {
+            assert!((k as f64 - expected).abs() <= 5.0 * se, "client {id}: {k}");
+        }
+    }
+
+    #[test]
+    fn a_single_client_is_always_zero() {
+        for population in [
+            ClientPopulation::new_uniform(1).unwrap(),
+            ClientPopulation::new_zipf(1, 1.0).unwrap(),
+        ] {
+            assert!(counts(&population, 1000, 1)[0] == 1000);
+        }
+    }
+
+    #[test]
+    fn invalid_populations_are_explained() {
+        assert!(
+            ClientPopulation::new_uniform(0)
+                .unwrap_err()
+                .what
+                .contains("count must be ≥ 1")
+        );
+        assert!(
+            ClientPopulation::new_zipf(0, 1.0)
+                .unwrap_err()
+                .what
+                .contains("count must be ≥ 1")
+        );
+        assert!(
+            ClientPopulation::new_zipf(10, 0.0)
+                .unwrap_err()
+                .what
+                .contains("s must be")
+        );
+        assert!(
+            ClientPopulation::new_zipf(10, f64::NAN)
+                .unwrap_err()
+                .what
+                .contains("s must be")
+        );
+        assert_eq!(
+            ClientPopulation::new_zipf(10, 1.2).unwrap().describe(),
+            "zipf(10 clients, s 1.2)"
+        );
+    }
+}

@@ -622,7 +622,11 @@ impl ServiceDistribution {
                     "pareto(α {}, min {}, mean {})",
                     significant(*alpha, 3),
                     d(*min),
-                    d(self.mean())
+                    if self.mean().is_finite() {
+                        d(self.mean())
+                    } else {
+                        "∞".to_string()
+                    }
                 )
             }
             ServiceDistribution::BoundedPareto {
@@ -992,6 +996,10 @@ mod tests {
             "mixture(95% exponential(mean 1ms) + 5% deterministic(1s))"
         );
         assert_eq!(mix.kind(), "mixture");
+        assert_eq!(
+            ServiceDistribution::pareto(1.0, 0.001).unwrap().describe(),
+            "pareto(α 1, min 1ms, mean ∞)"
+        );
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl Strategy for PowerOfD {
     const SUMMARY: &'static str = "sample d distinct backends at random, join the one with fewest requests (ties: first sampled)";
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "d",
-        help: "number of backends sampled per request, 1 ≤ d ≤ backends (default 2)",
+        help: "number of backends sampled per request, 1 ≤ d ≤ backends (default 2, or 1 for a single backend)",
     }];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

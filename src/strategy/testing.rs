@@ -172,6 +172,20 @@ mod tests {
                 cluster.counts[chosen] += 1;
             }
         }
-        assert_eq!(names.len(), 14);
+        for name in [
+            "weighted_random",
+            "weighted_round_robin",
+            "least_connections",
+            "power_of_d",
+            "jiq",
+            "least_work_left",
+            "shortest_expected_delay",
+            "sita",
+            "ip_hash",
+            "consistent_hash",
+            "central_queue",
+        ] {
+            assert!(names.contains(&name), "{name} is not registered");
+        }
     }
 }

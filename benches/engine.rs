@@ -45,7 +45,12 @@ fn engine(c: &mut Criterion) {
                 replication += 1;
                 let seed = RunSeed::new(1, 0, replication);
                 let params = Params::new(name);
-                let setup = Setup { backends: &infos, service: &model.service, params: &params, rng: seed.stream(Purpose::Strategy) };
+                let setup = Setup {
+                    backends: &infos,
+                    service: &model.service,
+                    params: &params,
+                    rng: seed.stream(Purpose::Strategy),
+                };
                 let mut strategy = build(name, &setup).unwrap();
                 let window = Window { warmup: 0, requests: REQUESTS, sections: 20, histograms: true };
                 simulate(&model, &mut strategy, seed, &window)

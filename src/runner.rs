@@ -131,9 +131,9 @@ impl EstimateRecord {
 impl StrategyResult {
     /// Lowest and highest backend utilisation.
     pub fn utilisation_range(&self) -> (f64, f64) {
-        self.backends.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| {
-            (lo.min(b.utilisation), hi.max(b.utilisation))
-        })
+        self.backends
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| (lo.min(b.utilisation), hi.max(b.utilisation)))
     }
 }
 
@@ -174,7 +174,12 @@ pub fn run_replication(
     let build = || {
         strategy::build(
             &spec.name,
-            &Setup { backends: &infos, service: &model.service, params: &spec.params, rng: seed.stream(Purpose::Strategy) },
+            &Setup {
+                backends: &infos,
+                service: &model.service,
+                params: &spec.params,
+                rng: seed.stream(Purpose::Strategy),
+            },
         )
     };
     let requests = experiment.plan.requests.max(1);

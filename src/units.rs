@@ -10,9 +10,10 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     // "1e-3s" vs "2ms": an 'e' followed by a letter-only suffix is not an exponent, but no
     // valid unit starts with 'e', so the greedy split above is unambiguous.
     let (number, unit) = trimmed.split_at(split);
-    let value: f64 = number.trim().parse().map_err(|_| {
-        format!("expected a duration such as \"250us\", \"20ms\", \"1.5s\" or \"2m\", got \"{text}\"")
-    })?;
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a duration such as \"250us\", \"20ms\", \"1.5s\" or \"2m\", got \"{text}\""))?;
     let scale = match unit.trim() {
         "" | "s" | "sec" => 1.0,
         "ms" => 1e-3,
@@ -21,9 +22,7 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
         "m" | "min" => 60.0,
         "h" => 3600.0,
         other => {
-            return Err(format!(
-                "unknown time unit \"{other}\" in \"{text}\" (use ns, us, ms, s, m or h)"
-            ));
+            return Err(format!("unknown time unit \"{other}\" in \"{text}\" (use ns, us, ms, s, m or h)"));
         }
     };
     let seconds = value * scale;

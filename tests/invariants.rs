@@ -61,7 +61,13 @@ fn every_measured_request_completes_or_is_rejected() {
 
 #[test]
 fn the_same_seed_gives_identical_results() {
-    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 8, 2, 1.0)], 0.8, 200_000, 10_000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 8, 2, 1.0)],
+        0.8,
+        200_000,
+        10_000,
+    );
     for name in ["random", "power_of_d", "jsq", "least_work_left"] {
         let a = serde_json::to_string(&run_strategy(&e, &spec(&name), 0).unwrap()).unwrap();
         let b = serde_json::to_string(&run_strategy(&e, &spec(&name), 0).unwrap()).unwrap();
@@ -73,7 +79,13 @@ fn the_same_seed_gives_identical_results() {
 fn strategies_see_the_same_traffic() {
     // Common random numbers: the offered work over the window is the same whatever the
     // strategy, because arrivals and sizes come from streams the strategy never touches.
-    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 4, 1, 1.0)], 0.8, 100_000, 1000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 4, 1, 1.0)],
+        0.8,
+        100_000,
+        1000,
+    );
     let offered = |name: &str| {
         let rep = run_replication(&e, &spec(name), 0, 0).unwrap();
         rep.backends.iter().map(|b| b.offered_load).sum::<f64>()
@@ -87,7 +99,13 @@ fn strategies_see_the_same_traffic() {
 
 #[test]
 fn different_replications_use_different_streams() {
-    let mut e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 2, 1, 1.0)], 0.5, 50_000, 1000);
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 2, 1, 1.0)],
+        0.5,
+        50_000,
+        1000,
+    );
     e.plan.replications = 3;
     let r = run_strategy(&e, &spec("random"), 0).unwrap();
     assert_eq!(r.replications, 3);

@@ -10,7 +10,13 @@ use lbsim::theory;
 
 #[test]
 fn one_sync_worker_is_mm1() {
-    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 1, 1, 1.0)], 0.7, 2_000_000, 50_000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.7,
+        2_000_000,
+        50_000,
+    );
     let r = run(&e, &spec("round_robin"));
     let rate = e.model.arrivals.mean_rate();
     assert_agrees("M/M/1 mean response", &r.mean_response, theory::mm1_mean_response(rate, 0.01), 0.03);
@@ -24,7 +30,13 @@ fn one_sync_worker_is_mm1() {
 
 #[test]
 fn one_backend_with_four_sync_workers_is_mm4() {
-    let e = experiment(ServiceDistribution::exponential(0.02).unwrap(), vec![sync_group("web", 1, 4, 1.0)], 0.85, 2_000_000, 50_000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.02).unwrap(),
+        vec![sync_group("web", 1, 4, 1.0)],
+        0.85,
+        2_000_000,
+        50_000,
+    );
     let r = run(&e, &spec("random"));
     let rate = e.model.arrivals.mean_rate();
     assert_agrees("M/M/4 mean response (Erlang C)", &r.mean_response, theory::mmc_mean_response(rate, 0.02, 4), 0.03);
@@ -33,7 +45,13 @@ fn one_backend_with_four_sync_workers_is_mm4() {
 
 #[test]
 fn deterministic_sizes_follow_pollaczek_khinchine() {
-    let e = experiment(ServiceDistribution::deterministic(0.01).unwrap(), vec![sync_group("web", 1, 1, 1.0)], 0.8, 2_000_000, 50_000);
+    let e = experiment(
+        ServiceDistribution::deterministic(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.8,
+        2_000_000,
+        50_000,
+    );
     let r = run(&e, &spec("random"));
     let rate = e.model.arrivals.mean_rate();
     assert_agrees("M/D/1 mean response", &r.mean_response, theory::mg1_mean_response(rate, 0.01, 1e-4), 0.03);
@@ -46,13 +64,24 @@ fn lognormal_sizes_follow_pollaczek_khinchine() {
     let e = experiment(service, vec![sync_group("web", 1, 1, 1.0)], 0.6, 4_000_000, 100_000);
     let r = run(&e, &spec("random"));
     let rate = e.model.arrivals.mean_rate();
-    assert_agrees("M/G/1 lognormal cv 2 mean response", &r.mean_response, theory::mg1_mean_response(rate, 0.01, second), 0.05);
+    assert_agrees(
+        "M/G/1 lognormal cv 2 mean response",
+        &r.mean_response,
+        theory::mg1_mean_response(rate, 0.01, second),
+        0.05,
+    );
 }
 
 #[test]
 fn a_slower_worker_takes_proportionally_longer() {
     // Speed 0.5 doubles every service time: M/M/1 with E[S] = 20 ms at the same load.
-    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 1, 1, 0.5)], 0.7, 2_000_000, 50_000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 0.5)],
+        0.7,
+        2_000_000,
+        50_000,
+    );
     let r = run(&e, &spec("random"));
     assert_agrees("M/M/1 at half speed", &r.mean_response, 0.02 / 0.3, 0.03);
 }
@@ -75,7 +104,13 @@ fn an_async_backend_is_processor_sharing_whatever_the_size_distribution() {
 
 #[test]
 fn random_dispatch_to_n_backends_is_n_independent_mm1_queues() {
-    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 4, 1, 1.0)], 0.75, 2_000_000, 50_000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 4, 1, 1.0)],
+        0.75,
+        2_000_000,
+        50_000,
+    );
     let r = run(&e, &spec("random"));
     let per_backend_rate = e.model.arrivals.mean_rate() / 4.0;
     assert_agrees("random to 4 × M/M/1", &r.mean_response, theory::mm1_mean_response(per_backend_rate, 0.01), 0.03);
@@ -84,7 +119,13 @@ fn random_dispatch_to_n_backends_is_n_independent_mm1_queues() {
 #[test]
 fn gamma_arrivals_follow_the_gm1_formula() {
     // cv = 1/2: Erlang-4 gaps, E_4/M/1.
-    let mut e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 1, 1, 1.0)], 0.8, 2_000_000, 50_000);
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.8,
+        2_000_000,
+        50_000,
+    );
     let rate = e.model.arrivals.mean_rate();
     e.model.arrivals = lbsim::model::ArrivalProcess::gamma(rate, 0.5).unwrap();
     let r = run(&e, &spec("random"));
@@ -95,7 +136,13 @@ fn gamma_arrivals_follow_the_gm1_formula() {
 fn power_of_two_choices_approaches_its_mean_field_limit() {
     // 500 backends: the mean-field limit is for n → ∞ and the finite-n correction is O(1/n)
     // (Mitzenmacher), about 0.2 % here; allow it on top of the statistical interval.
-    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 500, 1, 1.0)], 0.9, 4_000_000, 400_000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 500, 1, 1.0)],
+        0.9,
+        4_000_000,
+        400_000,
+    );
     for d in [2u32, 3] {
         let r = run(&e, &spec_with("power_of_d", "d", f64::from(d)));
         let limit = theory::power_of_d_mean_response(0.9, d, 0.01);
@@ -126,5 +173,9 @@ fn weighted_strategies_give_heterogeneous_backends_equal_utilisation() {
     }
     // Unweighted round robin overloads the slow backends: the contrast the test is about.
     let r = run(&e, &spec("round_robin"));
-    assert!(r.backends.iter().any(|b| b.utilisation > 0.99), "round robin should saturate the slow backends: {:?}", r.backends);
+    assert!(
+        r.backends.iter().any(|b| b.utilisation > 0.99),
+        "round robin should saturate the slow backends: {:?}",
+        r.backends
+    );
 }

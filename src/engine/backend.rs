@@ -80,10 +80,24 @@ impl Backend {
         }
     }
 
-    /// Advances to `now` and integrates up to it, so that [`Backend::integrals`] are at `now`.
+    /// Advances to `now` and returns the time integrals from 0 to `now`.
+    pub fn integrals_at(&mut self, now: f64, rec: &mut Recorder) -> Integrals {
+        match self {
+            Backend::Fcfs(b) => {
+                b.advance(now);
+                b.integrals_at(now)
+            }
+            Backend::Ps(b) => {
+                b.settle(now, rec);
+                b.integrals
+            }
+        }
+    }
+
+    /// Advances to `now`, bringing derived quantities (unfinished work) up to date.
     pub fn settle(&mut self, now: f64, rec: &mut Recorder) {
         match self {
-            Backend::Fcfs(b) => b.settle(now),
+            Backend::Fcfs(b) => b.advance(now),
             Backend::Ps(b) => b.settle(now, rec),
         }
     }
@@ -123,14 +137,6 @@ impl Backend {
         }
     }
 
-    /// Integrals up to the last settle time.
-    pub fn integrals(&self) -> Integrals {
-        match self {
-            Backend::Fcfs(b) => b.integrals,
-            Backend::Ps(b) => b.integrals,
-        }
-    }
-
     /// Runs the backend with no further arrivals until every admitted request has left.
     pub fn drain(&mut self, rec: &mut Recorder) {
         self.advance(f64::INFINITY, rec);
@@ -149,73 +155,147 @@ impl Backend {
 /// order), a min-heap otherwise.
 #[derive(Debug)]
 enum Departures {
-    Fifo(VecDeque<f64>),
+    Fifo(DepartureLog),
     Heap(BinaryHeap<Reverse<Time>>),
 }
 
+/// The departure times of a one-worker FCFS backend, which leave in admission order.
+///
+/// A ring of the most recent departures, indexed by admission number. Because at most
+/// `limit` requests are ever inside and they are the most recent ones, the admission test
+/// "are `limit` requests still inside?" is one look at the `limit`-th most recent departure:
+/// no loop, no unpredictable branch. Departures are only counted off (`settle`) when a
+/// strategy asks how many are inside, so state-blind strategies (random, round robin) never
+/// pay for it.
+#[derive(Debug)]
+struct DepartureLog {
+    ring: Vec<f64>,
+    mask: u64,
+    /// Requests admitted so far.
+    admitted: u64,
+    /// Every request with admission number below this has left.
+    departed: u64,
+    limit: u64,
+}
+
+impl DepartureLog {
+    fn new(limit: u32) -> Self {
+        // Small rings grow on demand up to the limit (a huge backlog costs memory only if used).
+        let cap = (u64::from(limit) + 1).next_power_of_two().min(4096);
+        DepartureLog { ring: vec![0.0; cap as usize], mask: cap - 1, admitted: 0, departed: 0, limit: u64::from(limit) }
+    }
+
+    #[inline]
+    fn cap(&self) -> u64 {
+        self.mask + 1
+    }
+
+    /// Counts off the departures up to `now`; returns the number inside.
+    #[inline]
+    fn settle(&mut self, now: f64) -> u64 {
+        // Anything older than the ring's span has certainly left (at most `limit` inside).
+        let oldest_possible = self.admitted.saturating_sub(self.limit.min(self.cap()));
+        if self.departed < oldest_possible {
+            self.departed = oldest_possible;
+        }
+        while self.departed < self.admitted && self.ring[(self.departed & self.mask) as usize] <= now {
+            self.departed += 1;
+        }
+        self.admitted - self.departed
+    }
+
+    /// True when `limit` requests are inside at `now`.
+    #[inline]
+    fn full(&mut self, now: f64) -> bool {
+        if self.admitted < self.limit {
+            return false;
+        }
+        if self.limit <= self.cap() {
+            if self.limit == 0 {
+                return true;
+            }
+            // The limit-th most recent request is still inside iff all later ones are.
+            return self.ring[((self.admitted - self.limit) & self.mask) as usize] > now;
+        }
+        self.settle(now) >= self.limit
+    }
+
+    #[inline]
+    fn push(&mut self, departure: f64) {
+        if self.limit > self.cap() && self.admitted - self.departed >= self.cap() {
+            self.grow();
+        }
+        self.ring[(self.admitted & self.mask) as usize] = departure;
+        self.admitted += 1;
+    }
+
+    /// Doubles the ring, keeping every possibly-pending departure at its index.
+    fn grow(&mut self) {
+        let cap = self.cap() * 2;
+        let mut ring = vec![0.0; cap as usize];
+        for i in self.departed..self.admitted {
+            ring[(i & (cap - 1)) as usize] = self.ring[(i & self.mask) as usize];
+        }
+        self.ring = ring;
+        self.mask = cap - 1;
+    }
+
+    /// The departure times of the requests inside (after `settle`).
+    fn pending(&self) -> impl Iterator<Item = f64> + '_ {
+        (self.departed..self.admitted).map(|i| self.ring[(i & self.mask) as usize])
+    }
+}
+
 /// `workers` sync workers, FCFS from a bounded accept queue.
+///
+/// Time integrals are booked when a request is admitted, because its whole future is known
+/// then: it adds `departure − arrival` to ∫ n dt and its service time to ∫ busy dt. Reading
+/// the integrals at a time t subtracts the part still in the future: Σ (d − t) over pending
+/// departures, and Σ (free_j − t)⁺ over workers (a worker with work assigned is busy without
+/// a gap from t until it frees up, since everything assigned to it arrived before t). So the
+/// per-request path does no integration at all.
 #[derive(Debug)]
 pub struct Fcfs {
     speed: f64,
+    /// 1 / speed: a multiplication in the hot path instead of a division.
+    inv_speed: f64,
     /// Admission limit: workers + backlog.
     limit: u32,
     /// Time each worker finishes the work already assigned to it.
     free_at: Vec<f64>,
     departures: Departures,
     in_system: u32,
-    workers: u32,
-    last: f64,
-    integrals: Integrals,
+    /// Integrals including the booked future of requests still inside.
+    booked: Integrals,
 }
 
 impl Fcfs {
     fn new(workers: u32, speed: f64, backlog: u32) -> Self {
         let limit = workers.saturating_add(backlog);
         // Room for everything that can be inside, so the hot loop never reallocates.
-        let room = limit as usize + 1;
+        let room = limit.min(4096) as usize + 1;
         let departures = if workers == 1 {
-            Departures::Fifo(VecDeque::with_capacity(room))
+            Departures::Fifo(DepartureLog::new(limit))
         } else {
             Departures::Heap(BinaryHeap::with_capacity(room))
         };
         Fcfs {
             speed,
+            inv_speed: 1.0 / speed,
             limit,
             free_at: vec![0.0; workers as usize],
             departures,
             in_system: 0,
-            workers,
-            last: 0.0,
-            integrals: Integrals::default(),
+            booked: Integrals::default(),
         }
     }
 
-    /// Integrates up to `t` with the current population.
-    #[inline]
-    fn integrate_to(&mut self, t: f64) {
-        let dt = t - self.last;
-        let n = self.in_system;
-        self.integrals.in_system += f64::from(n) * dt;
-        self.integrals.busy += f64::from(n.min(self.workers)) * dt;
-        self.last = t;
-    }
-
+    /// Forgets the departures up to `now`.
     #[inline]
     fn advance(&mut self, now: f64) {
         match &mut self.departures {
-            Departures::Fifo(q) => {
-                while let Some(&d) = q.front() {
-                    if d > now {
-                        break;
-                    }
-                    q.pop_front();
-                    // Inline integrate_to (the borrow of `q` forbids the method call).
-                    let dt = d - self.last;
-                    self.integrals.in_system += f64::from(self.in_system) * dt;
-                    self.integrals.busy += dt; // one worker, busy while anyone is inside
-                    self.last = d;
-                    self.in_system -= 1;
-                }
+            Departures::Fifo(log) => {
+                self.in_system = log.settle(now) as u32;
             }
             Departures::Heap(h) => {
                 while let Some(&Reverse(Time(d))) = h.peek() {
@@ -223,23 +303,20 @@ impl Fcfs {
                         break;
                     }
                     h.pop();
-                    let dt = d - self.last;
-                    let n = self.in_system;
-                    self.integrals.in_system += f64::from(n) * dt;
-                    self.integrals.busy += f64::from(n.min(self.workers)) * dt;
-                    self.last = d;
                     self.in_system -= 1;
                 }
             }
         }
     }
 
-    /// Advances to `now` and integrates up to it (for reading integrals at `now`).
-    fn settle(&mut self, now: f64) {
-        self.advance(now);
-        if now > self.last {
-            self.integrate_to(now);
-        }
+    /// The integrals from time 0 to `now` (call after `advance(now)`).
+    fn integrals_at(&self, now: f64) -> Integrals {
+        let pending: f64 = match &self.departures {
+            Departures::Fifo(log) => log.pending().map(|d| d - now).sum(),
+            Departures::Heap(h) => h.iter().map(|Reverse(Time(d))| d - now).sum(),
+        };
+        let busy_ahead: f64 = self.free_at.iter().map(|&f| (f - now).max(0.0)).sum();
+        Integrals { in_system: self.booked.in_system - pending, busy: self.booked.busy - busy_ahead }
     }
 
     #[inline]
@@ -257,14 +334,19 @@ impl Fcfs {
 
     #[inline]
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
-        self.advance(now);
-        if self.in_system >= self.limit {
+        let full = match &mut self.departures {
+            Departures::Fifo(log) => log.full(now),
+            Departures::Heap(_) => {
+                self.advance(now);
+                self.in_system >= self.limit
+            }
+        };
+        if full {
             return Admission::Rejected;
         }
-        self.integrate_to(now);
         // The worker that frees up first takes the request (FCFS across workers).
-        let (w, free) = if self.workers == 1 {
-            (0, self.free_at[0])
+        let w = if self.free_at.len() == 1 {
+            0
         } else {
             let mut best = 0;
             for j in 1..self.free_at.len() {
@@ -272,15 +354,18 @@ impl Fcfs {
                     best = j;
                 }
             }
-            (best, self.free_at[best])
+            best
         };
-        let start = free.max(now);
-        let service = size / self.speed;
+        let start = self.free_at[w].max(now);
+        let service = size * self.inv_speed;
         let departure = start + service;
         self.free_at[w] = departure;
+        // (For the FIFO log the count is refreshed by the next `advance`.)
         self.in_system += 1;
+        self.booked.in_system += departure - now;
+        self.booked.busy += service;
         match &mut self.departures {
-            Departures::Fifo(q) => q.push_back(departure),
+            Departures::Fifo(log) => log.push(departure),
             Departures::Heap(h) => h.push(Reverse(Time(departure))),
         }
         if label != UNMEASURED {
@@ -416,7 +501,13 @@ impl Ps {
             self.jobs.pop();
             if next.label != UNMEASURED {
                 self.pending_measured -= 1;
-                rec.complete(next.label, self.backend, done_at - next.arrival, next.admitted - next.arrival, next.service);
+                rec.complete(
+                    next.label,
+                    self.backend,
+                    done_at - next.arrival,
+                    next.admitted - next.arrival,
+                    next.service,
+                );
             }
             // A place in service opened: the head of the accept queue gets it.
             if let Some(w) = self.queue.pop_front() {

@@ -116,6 +116,7 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
     let mut client_rng = seed.stream(Purpose::Clients);
     let mut arrivals = model.arrivals.stream();
     let clients = model.clients.sampler();
+    let uses_client = strategy.uses_client();
 
     let mut backends: Vec<Backend> = model.each_backend().map(|(g, _)| Backend::new(g)).collect();
     let statics = Statics {
@@ -125,8 +126,7 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
     };
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
-    let mut recorder =
-        Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
+    let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
     let mut outcome: Vec<BackendOutcome> = (0..n_backends)
         .map(|_| BackendOutcome {
             completed: 0,
@@ -154,18 +154,13 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         };
         let client = match arrival.client {
             Some(c) => c,
-            None => clients.sample(&mut client_rng),
+            None if uses_client => clients.sample(&mut client_rng),
+            None => 0,
         };
 
         if index == next_boundary {
             // Settle everything at the boundary arrival's time and remember the integrals.
-            let integrals = backends
-                .iter_mut()
-                .map(|b| {
-                    b.settle(now, &mut recorder);
-                    b.integrals()
-                })
-                .collect();
+            let integrals = backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
             snapshots.push((now, integrals));
             if snapshots.len() == sections + 1 {
                 for (o, b) in outcome.iter_mut().zip(&backends) {
@@ -223,10 +218,8 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
     let window_length = match (snapshots.first(), snapshots.last()) {
         (Some((t0, first)), Some((t1, last))) => {
             for (i, o) in outcome.iter_mut().enumerate() {
-                o.integrals = Integrals {
-                    in_system: last[i].in_system - first[i].in_system,
-                    busy: last[i].busy - first[i].busy,
-                };
+                o.integrals =
+                    Integrals { in_system: last[i].in_system - first[i].in_system, busy: last[i].busy - first[i].busy };
             }
             t1 - t0
         }
@@ -235,6 +228,10 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
     for (o, done) in outcome.iter_mut().zip(&recorder.completed_by_backend) {
         o.completed = *done;
     }
-    RunOutcome { sections: recorder.sections, histograms: recorder.histograms, backends: outcome, window: window_length }
+    RunOutcome {
+        sections: recorder.sections,
+        histograms: recorder.histograms,
+        backends: outcome,
+        window: window_length,
+    }
 }
-

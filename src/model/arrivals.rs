@@ -25,18 +25,9 @@ pub enum ArrivalProcess {
     /// Bursty two-state Markov-modulated Poisson process. The process alternates between an
     /// "on" state (mean sojourn `mean_on` seconds, arrival rate `peak × rate`) and an "off"
     /// state (mean sojourn `mean_off`, with the rate that makes the long-run mean `rate`).
-    OnOff {
-        rate: f64,
-        peak: f64,
-        mean_on: f64,
-        mean_off: f64,
-    },
+    OnOff { rate: f64, peak: f64, mean_on: f64, mean_off: f64 },
     /// Time-varying Poisson: λ(t) = rate × (1 + amplitude × sin(2πt / period)).
-    Diurnal {
-        rate: f64,
-        amplitude: f64,
-        period: f64,
-    },
+    Diurnal { rate: f64, amplitude: f64, period: f64 },
     /// Replayed arrival timestamps (optionally with sizes and clients), looped if the run
     /// needs more requests than the trace has; `time_scale` stretches (>1) or compresses
     /// (<1) the trace's time axis, so that a rate or load can be imposed on it.
@@ -58,24 +49,14 @@ impl Trace {
     /// Requires at least two rows, finite non-decreasing timestamps spanning more than zero
     /// seconds, and (when present) one positive finite size and one client per row. The
     /// times are shifted so that the first row is at 0.
-    pub fn new(
-        mut times: Vec<f64>,
-        sizes: Option<Vec<f64>>,
-        clients: Option<Vec<u32>>,
-    ) -> Result<Self, ModelError> {
+    pub fn new(mut times: Vec<f64>, sizes: Option<Vec<f64>>, clients: Option<Vec<u32>>) -> Result<Self, ModelError> {
         if times.len() < 2 {
-            return Err(ModelError::new(format!(
-                "a trace needs at least 2 rows to have a rate (got {})",
-                times.len()
-            )));
+            return Err(ModelError::new(format!("a trace needs at least 2 rows to have a rate (got {})", times.len())));
         }
         let mut previous = f64::NEG_INFINITY;
         for (i, &t) in times.iter().enumerate() {
             if !t.is_finite() {
-                return Err(ModelError::new(format!(
-                    "row {}: timestamp {t} is not a finite number",
-                    i + 1
-                )));
+                return Err(ModelError::new(format!("row {}: timestamp {t} is not a finite number", i + 1)));
             }
             if t < previous {
                 return Err(ModelError::new(format!(
@@ -101,15 +82,8 @@ impl Trace {
                     sizes.len()
                 )));
             }
-            if let Some((i, s)) = sizes
-                .iter()
-                .enumerate()
-                .find(|(_, s)| !(s.is_finite() && **s > 0.0))
-            {
-                return Err(ModelError::new(format!(
-                    "row {}: size {s} must be a finite number of seconds > 0",
-                    i + 1
-                )));
+            if let Some((i, s)) = sizes.iter().enumerate().find(|(_, s)| !(s.is_finite() && **s > 0.0)) {
+                return Err(ModelError::new(format!("row {}: size {s} must be a finite number of seconds > 0", i + 1)));
             }
         }
         if let Some(clients) = &clients {
@@ -124,11 +98,7 @@ impl Trace {
         for t in &mut times {
             *t -= start;
         }
-        Ok(Trace {
-            times,
-            sizes,
-            clients,
-        })
+        Ok(Trace { times, sizes, clients })
     }
 
     /// Time from the first to the last row, in seconds (> 0).
@@ -159,12 +129,7 @@ impl Trace {
     pub fn gap_scv(&self) -> f64 {
         let n = (self.times.len() - 1) as f64;
         let mean = self.span() / n;
-        let var = self
-            .times
-            .windows(2)
-            .map(|w| (w[1] - w[0] - mean).powi(2))
-            .sum::<f64>()
-            / n;
+        let var = self.times.windows(2).map(|w| (w[1] - w[0] - mean).powi(2)).sum::<f64>() / n;
         var / (mean * mean)
     }
 }
@@ -184,9 +149,7 @@ fn positive(process: &str, name: &str, value: f64) -> Result<f64, ModelError> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(ModelError::new(format!(
-            "{process}: {name} must be a finite number > 0 (got {value})"
-        )))
+        Err(ModelError::new(format!("{process}: {name} must be a finite number > 0 (got {value})")))
     }
 }
 
@@ -194,9 +157,7 @@ fn positive_rate(process: &str, rate: f64) -> Result<f64, ModelError> {
     if rate.is_finite() && rate > 0.0 {
         Ok(rate)
     } else {
-        Err(ModelError::new(format!(
-            "{process}: rate must be a finite number of requests per second > 0 (got {rate})"
-        )))
+        Err(ModelError::new(format!("{process}: rate must be a finite number of requests per second > 0 (got {rate})")))
     }
 }
 
@@ -211,10 +172,7 @@ fn off_rate(rate: f64, peak: f64, mean_on: f64, mean_off: f64) -> f64 {
 /// on/off MMPP(2): the gaps are phase-type PH(φ, D₀) with D₀ = Q − Λ and φ = πΛ/(πλ) (the
 /// state seen by an arrival), so E[Tᵏ] = k! φ(−D₀)^(−k)𝟙.
 fn on_off_gap_moments(rate: f64, peak: f64, mean_on: f64, mean_off: f64) -> (f64, f64) {
-    let (l1, l2) = (
-        peak * rate,
-        off_rate(rate, peak, mean_on, mean_off).max(0.0),
-    );
+    let (l1, l2) = (peak * rate, off_rate(rate, peak, mean_on, mean_off).max(0.0));
     let (r1, r2) = (1.0 / mean_on, 1.0 / mean_off);
     // Stationary state probabilities π = (r2, r1)/(r1 + r2); arrival-epoch φ ∝ πλ.
     let (w1, w2) = (r2 * l1, r1 * l2);
@@ -224,10 +182,7 @@ fn on_off_gap_moments(rate: f64, peak: f64, mean_on: f64, mean_off: f64) -> (f64
     let inv = [[(r2 + l2) / det, r1 / det], [r2 / det, (r1 + l1) / det]];
     // v = M⁻¹𝟙, then E[T] = φ·v and E[T²] = 2 φ·M⁻¹v.
     let v = [inv[0][0] + inv[0][1], inv[1][0] + inv[1][1]];
-    let w = [
-        inv[0][0] * v[0] + inv[0][1] * v[1],
-        inv[1][0] * v[0] + inv[1][1] * v[1],
-    ];
+    let w = [inv[0][0] * v[0] + inv[0][1] * v[1], inv[1][0] * v[0] + inv[1][1] * v[1]];
     let m1 = p1 * v[0] + p2 * v[1];
     let m2 = 2.0 * (p1 * w[0] + p2 * w[1]);
     (m1, m2)
@@ -237,15 +192,11 @@ impl ArrivalProcess {
     /// Validating constructors (rate > 0 and finite; cv > 0; peak ≥ 1 and small enough that
     /// the off rate is ≥ 0; 0 ≤ amplitude ≤ 1; period > 0; time_scale > 0).
     pub fn poisson(rate: f64) -> Result<Self, ModelError> {
-        Ok(ArrivalProcess::Poisson {
-            rate: positive_rate("poisson", rate)?,
-        })
+        Ok(ArrivalProcess::Poisson { rate: positive_rate("poisson", rate)? })
     }
 
     pub fn deterministic(rate: f64) -> Result<Self, ModelError> {
-        Ok(ArrivalProcess::Deterministic {
-            rate: positive_rate("deterministic", rate)?,
-        })
+        Ok(ArrivalProcess::Deterministic { rate: positive_rate("deterministic", rate)? })
     }
 
     pub fn gamma(rate: f64, cv: f64) -> Result<Self, ModelError> {
@@ -255,9 +206,7 @@ impl ArrivalProcess {
         // subnormal scale) so that `stream` cannot fail.
         let scv = cv * cv;
         rand_distr::Gamma::new(1.0 / scv, scv / rate).map_err(|e| {
-            ModelError::new(format!(
-                "gamma: rate {rate} with cv {cv} gives an invalid gap distribution ({e})"
-            ))
+            ModelError::new(format!("gamma: rate {rate} with cv {cv} gives an invalid gap distribution ({e})"))
         })?;
         Ok(ArrivalProcess::Gamma { rate, cv })
     }
@@ -285,12 +234,7 @@ impl ArrivalProcess {
             )));
         }
         let peak = peak.min(max_peak);
-        Ok(ArrivalProcess::OnOff {
-            rate,
-            peak,
-            mean_on,
-            mean_off,
-        })
+        Ok(ArrivalProcess::OnOff { rate, peak, mean_on, mean_off })
     }
 
     pub fn diurnal(rate: f64, amplitude: f64, period: f64) -> Result<Self, ModelError> {
@@ -302,11 +246,7 @@ impl ArrivalProcess {
             )));
         }
         let period = positive("diurnal", "period", period)?;
-        Ok(ArrivalProcess::Diurnal {
-            rate,
-            amplitude,
-            period,
-        })
+        Ok(ArrivalProcess::Diurnal { rate, amplitude, period })
     }
 
     pub fn trace(trace: Arc<Trace>, time_scale: f64) -> Result<Self, ModelError> {
@@ -333,15 +273,8 @@ impl ArrivalProcess {
             ArrivalProcess::Poisson { .. } => Self::poisson(rate),
             ArrivalProcess::Deterministic { .. } => Self::deterministic(rate),
             ArrivalProcess::Gamma { cv, .. } => Self::gamma(rate, *cv),
-            ArrivalProcess::OnOff {
-                peak,
-                mean_on,
-                mean_off,
-                ..
-            } => Self::on_off(rate, *peak, *mean_on, *mean_off),
-            ArrivalProcess::Diurnal {
-                amplitude, period, ..
-            } => Self::diurnal(rate, *amplitude, *period),
+            ArrivalProcess::OnOff { peak, mean_on, mean_off, .. } => Self::on_off(rate, *peak, *mean_on, *mean_off),
+            ArrivalProcess::Diurnal { amplitude, period, .. } => Self::diurnal(rate, *amplitude, *period),
             ArrivalProcess::Trace { trace, .. } => {
                 let rate = positive_rate("trace", rate)?;
                 Self::trace(trace.clone(), trace.mean_rate() / rate)
@@ -359,12 +292,7 @@ impl ArrivalProcess {
             ArrivalProcess::Poisson { .. } => Some(1.0),
             ArrivalProcess::Deterministic { .. } => Some(0.0),
             ArrivalProcess::Gamma { cv, .. } => Some(cv * cv),
-            ArrivalProcess::OnOff {
-                rate,
-                peak,
-                mean_on,
-                mean_off,
-            } => {
+            ArrivalProcess::OnOff { rate, peak, mean_on, mean_off } => {
                 let (m1, m2) = on_off_gap_moments(*rate, *peak, *mean_on, *mean_off);
                 Some(m2 / (m1 * m1) - 1.0)
             }
@@ -382,23 +310,14 @@ impl ArrivalProcess {
             ArrivalProcess::Gamma { rate, cv } => {
                 format!("gamma({}, cv {})", r(*rate), significant(*cv, 3))
             }
-            ArrivalProcess::OnOff {
-                rate,
-                peak,
-                mean_on,
-                mean_off,
-            } => format!(
+            ArrivalProcess::OnOff { rate, peak, mean_on, mean_off } => format!(
                 "on_off(mean {}, peak ×{}, on {} / off {})",
                 r(*rate),
                 significant(*peak, 3),
                 format_duration(*mean_on),
                 format_duration(*mean_off)
             ),
-            ArrivalProcess::Diurnal {
-                rate,
-                amplitude,
-                period,
-            } => format!(
+            ArrivalProcess::Diurnal { rate, amplitude, period } => format!(
                 "diurnal(mean {}, amplitude {}, period {})",
                 r(*rate),
                 significant(*amplitude, 3),
@@ -431,28 +350,17 @@ impl ArrivalProcess {
     /// gap after 0; a trace replays its first row at time 0.
     pub fn stream(&self) -> ArrivalStream {
         let state = match self {
-            ArrivalProcess::Poisson { rate } => StreamState::Poisson {
-                mean_gap: 1.0 / rate,
-            },
-            ArrivalProcess::Deterministic { rate } => StreamState::Deterministic {
-                gap: 1.0 / rate,
-                count: 0,
-            },
+            ArrivalProcess::Poisson { rate } => StreamState::Poisson { mean_gap: 1.0 / rate },
+            ArrivalProcess::Deterministic { rate } => StreamState::Deterministic { gap: 1.0 / rate, count: 0 },
             ArrivalProcess::Gamma { rate, cv } => {
                 let scv = cv * cv;
                 // Validated in the constructor; the fallback (Poisson-like) is unreachable
                 // for values built through it.
-                let dist = rand_distr::Gamma::new(1.0 / scv, scv / rate).unwrap_or_else(|_| {
-                    rand_distr::Gamma::new(1.0, 1.0 / rate).expect("shape 1 is valid")
-                });
+                let dist = rand_distr::Gamma::new(1.0 / scv, scv / rate)
+                    .unwrap_or_else(|_| rand_distr::Gamma::new(1.0, 1.0 / rate).expect("shape 1 is valid"));
                 StreamState::Gamma { dist }
             }
-            ArrivalProcess::OnOff {
-                rate,
-                peak,
-                mean_on,
-                mean_off,
-            } => StreamState::OnOff {
+            ArrivalProcess::OnOff { rate, peak, mean_on, mean_off } => StreamState::OnOff {
                 on: None,
                 rate_on: peak * rate,
                 rate_off: off_rate(*rate, *peak, *mean_on, *mean_off).max(0.0),
@@ -460,11 +368,7 @@ impl ArrivalProcess {
                 leave_off: 1.0 / mean_off,
                 p_on: mean_on / (mean_on + mean_off),
             },
-            ArrivalProcess::Diurnal {
-                rate,
-                amplitude,
-                period,
-            } => StreamState::Diurnal {
+            ArrivalProcess::Diurnal { rate, amplitude, period } => StreamState::Diurnal {
                 rate: *rate,
                 amplitude: *amplitude,
                 omega: std::f64::consts::TAU / period,
@@ -548,14 +452,7 @@ impl ArrivalStream {
                 (*count as f64 * *gap, None, None)
             }
             StreamState::Gamma { dist } => (self.now + dist.sample(rng), None, None),
-            StreamState::OnOff {
-                on,
-                rate_on,
-                rate_off,
-                leave_on,
-                leave_off,
-                p_on,
-            } => {
+            StreamState::OnOff { on, rate_on, rate_off, leave_on, leave_off, p_on } => {
                 let mut state_on = match *on {
                     Some(s) => s,
                     None => rng.random::<f64>() < *p_on,
@@ -565,11 +462,7 @@ impl ArrivalStream {
                 // Exp(λ + r); it is an arrival with probability λ/(λ + r). Memorylessness
                 // makes restarting the race after each event exact.
                 loop {
-                    let (lambda, leave) = if state_on {
-                        (*rate_on, *leave_on)
-                    } else {
-                        (*rate_off, *leave_off)
-                    };
+                    let (lambda, leave) = if state_on { (*rate_on, *leave_on) } else { (*rate_off, *leave_off) };
                     let total = lambda + leave;
                     let e: f64 = Exp1.sample(rng);
                     t += e / total;
@@ -581,12 +474,7 @@ impl ArrivalStream {
                 *on = Some(state_on);
                 (t, None, None)
             }
-            StreamState::Diurnal {
-                rate,
-                amplitude,
-                omega,
-                lambda_max,
-            } => {
+            StreamState::Diurnal { rate, amplitude, omega, lambda_max } => {
                 let mut t = self.now;
                 loop {
                     let e: f64 = Exp1.sample(rng);
@@ -598,13 +486,7 @@ impl ArrivalStream {
                 }
                 (t, None, None)
             }
-            StreamState::Trace {
-                trace,
-                scale,
-                index,
-                offset,
-                loop_length,
-            } => {
+            StreamState::Trace { trace, scale, index, offset, loop_length } => {
                 let i = *index;
                 let time = *offset + trace.times[i] * *scale;
                 let size = trace.sizes.as_ref().map(|s| s[i]);
@@ -642,11 +524,7 @@ mod tests {
         (0..n)
             .map(|_| {
                 let a = stream.next(&mut r);
-                assert!(
-                    a.time >= last,
-                    "{}: time went backwards",
-                    process.describe()
-                );
+                assert!(a.time >= last, "{}: time went backwards", process.describe());
                 assert!(a.size.is_none() && a.client.is_none());
                 let g = a.time - last;
                 last = a.time;
@@ -700,10 +578,7 @@ mod tests {
             let kurtosis = 3.0 + 6.0 * cv * cv;
             let rel_se = ((kurtosis - 1.0) / n as f64).sqrt();
             let tol = 5.0 * rel_se + 2.0 * 5.0 * cv / (n as f64).sqrt(); // + error of the mean²
-            assert!(
-                (scv / (cv * cv) - 1.0).abs() <= tol,
-                "cv {cv}: sample scv {scv}"
-            );
+            assert!((scv / (cv * cv) - 1.0).abs() <= tol, "cv {cv}: sample scv {scv}");
         }
     }
 
@@ -713,13 +588,9 @@ mod tests {
     fn check_rate_by_batches(process: &ArrivalProcess, seed: u64) -> Vec<f64> {
         let (batches, per) = (20, 50_000);
         let g = gaps(process, batches * per, seed);
-        let means: Vec<f64> = g
-            .chunks(per)
-            .map(|c| c.iter().sum::<f64>() / per as f64)
-            .collect();
+        let means: Vec<f64> = g.chunks(per).map(|c| c.iter().sum::<f64>() / per as f64).collect();
         let grand = means.iter().sum::<f64>() / batches as f64;
-        let sd =
-            (means.iter().map(|m| (m - grand).powi(2)).sum::<f64>() / (batches - 1) as f64).sqrt();
+        let sd = (means.iter().map(|m| (m - grand).powi(2)).sum::<f64>() / (batches - 1) as f64).sqrt();
         let se = sd / (batches as f64).sqrt();
         let expected = 1.0 / process.mean_rate();
         assert!(
@@ -742,15 +613,9 @@ mod tests {
         let scv = g.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n / (mean * mean);
         let theory = p.gap_scv().unwrap();
         let (m1, _) = on_off_gap_moments(120.0, 3.0, 2.0, 8.0);
-        assert!(
-            (m1 * 120.0 - 1.0).abs() < 1e-12,
-            "MAP mean gap {m1} must be 1/rate"
-        );
+        assert!((m1 * 120.0 - 1.0).abs() < 1e-12, "MAP mean gap {m1} must be 1/rate");
         assert!(theory > 1.0, "bursty traffic has gap scv > 1 ({theory})");
-        assert!(
-            (scv / theory - 1.0).abs() < 0.05,
-            "sample scv {scv} vs MAP {theory}"
-        );
+        assert!((scv / theory - 1.0).abs() < 0.05, "sample scv {scv} vs MAP {theory}");
         // Off state silent (largest peak): still the right rate.
         let silent = ArrivalProcess::on_off(100.0, 5.0, 0.5, 2.0).unwrap();
         check_rate_by_batches(&silent, 22);
@@ -780,10 +645,7 @@ mod tests {
             }
         }
         let expected = 200.0 * horizon;
-        assert!(
-            (count as f64 - expected).abs() <= 5.0 * expected.sqrt(),
-            "count {count} vs {expected}"
-        );
+        assert!((count as f64 - expected).abs() <= 5.0 * expected.sqrt(), "count {count} vs {expected}");
         // ∫₀^{P/2} λ(t) dt = rate·(P/2 + amplitude·P/π).
         let expected_first = 200.0 * 100.0 * (5.0 + 0.8 * 10.0 / std::f64::consts::PI);
         assert!((first_half as f64 - expected_first).abs() <= 5.0 * expected_first.sqrt());
@@ -792,12 +654,8 @@ mod tests {
 
     #[test]
     fn trace_replays_and_loops_with_sizes_and_clients() {
-        let trace = Trace::new(
-            vec![10.0, 11.0, 13.0, 14.0],
-            Some(vec![0.1, 0.2, 0.3, 0.4]),
-            Some(vec![7, 8, 9, 7]),
-        )
-        .unwrap();
+        let trace =
+            Trace::new(vec![10.0, 11.0, 13.0, 14.0], Some(vec![0.1, 0.2, 0.3, 0.4]), Some(vec![7, 8, 9, 7])).unwrap();
         assert_eq!(trace.times, vec![0.0, 1.0, 3.0, 4.0]);
         assert_eq!(trace.mean_rate(), 0.75);
         let p = ArrivalProcess::trace(Arc::new(trace), 2.0).unwrap();
@@ -809,10 +667,7 @@ mod tests {
         for lap in 0..3 {
             for (i, t) in base.iter().enumerate() {
                 let a = s.next(&mut r);
-                assert!(
-                    (a.time - (lap as f64 * loop_length + t)).abs() < 1e-9,
-                    "lap {lap} row {i}: {a:?}"
-                );
+                assert!((a.time - (lap as f64 * loop_length + t)).abs() < 1e-9, "lap {lap} row {i}: {a:?}");
                 assert_eq!(a.size, Some([0.1, 0.2, 0.3, 0.4][i]));
                 assert_eq!(a.client, Some([7, 8, 9, 7][i]));
             }
@@ -826,60 +681,31 @@ mod tests {
         for _ in 0..=n {
             last = s.next(&mut r).time;
         }
-        assert!(
-            (n as f64 / last - 3.0).abs() < 1e-9,
-            "rate {}",
-            n as f64 / last
-        );
+        assert!((n as f64 / last - 3.0).abs() < 1e-9, "rate {}", n as f64 / last);
         // Gap SCV of the rows: gaps 1, 2, 1 (mean 4/3).
-        let expected_scv =
-            ((1.0f64 / 3.0).powi(2) * 2.0 + (2.0f64 / 3.0).powi(2)) / 3.0 / (16.0 / 9.0);
+        let expected_scv = ((1.0f64 / 3.0).powi(2) * 2.0 + (2.0f64 / 3.0).powi(2)) / 3.0 / (16.0 / 9.0);
         assert!((p.gap_scv().unwrap() - expected_scv).abs() < 1e-12);
     }
 
     #[test]
     fn with_rate_keeps_the_shape() {
-        let p = ArrivalProcess::on_off(120.0, 3.0, 2.0, 8.0)
-            .unwrap()
-            .with_rate(60.0)
-            .unwrap();
-        assert!(
-            matches!(p, ArrivalProcess::OnOff { rate, peak, .. } if rate == 60.0 && peak == 3.0)
-        );
-        let g = ArrivalProcess::gamma(10.0, 0.3)
-            .unwrap()
-            .with_rate(5.0)
-            .unwrap();
+        let p = ArrivalProcess::on_off(120.0, 3.0, 2.0, 8.0).unwrap().with_rate(60.0).unwrap();
+        assert!(matches!(p, ArrivalProcess::OnOff { rate, peak, .. } if rate == 60.0 && peak == 3.0));
+        let g = ArrivalProcess::gamma(10.0, 0.3).unwrap().with_rate(5.0).unwrap();
         assert_eq!(g.gap_scv(), Some(0.09));
         assert_eq!(g.mean_rate(), 5.0);
-        assert!(
-            ArrivalProcess::poisson(1.0)
-                .unwrap()
-                .with_rate(0.0)
-                .is_err()
-        );
+        assert!(ArrivalProcess::poisson(1.0).unwrap().with_rate(0.0).is_err());
     }
 
     #[test]
     fn descriptions_and_kinds() {
+        assert_eq!(ArrivalProcess::poisson(120.0).unwrap().describe(), "poisson(120/s)");
         assert_eq!(
-            ArrivalProcess::poisson(120.0).unwrap().describe(),
-            "poisson(120/s)"
-        );
-        assert_eq!(
-            ArrivalProcess::on_off(120.0, 3.0, 2.0, 8.0)
-                .unwrap()
-                .describe(),
+            ArrivalProcess::on_off(120.0, 3.0, 2.0, 8.0).unwrap().describe(),
             "on_off(mean 120/s, peak ×3, on 2s / off 8s)"
         );
-        assert_eq!(
-            ArrivalProcess::on_off(120.0, 3.0, 2.0, 8.0).unwrap().kind(),
-            "on_off"
-        );
-        assert_eq!(
-            ArrivalProcess::diurnal(1.0, 0.5, 60.0).unwrap().kind(),
-            "diurnal"
-        );
+        assert_eq!(ArrivalProcess::on_off(120.0, 3.0, 2.0, 8.0).unwrap().kind(), "on_off");
+        assert_eq!(ArrivalProcess::diurnal(1.0, 0.5, 60.0).unwrap().kind(), "diurnal");
     }
 
     #[test]
@@ -890,15 +716,9 @@ mod tests {
         assert!(err(ArrivalProcess::gamma(1.0, 0.0)).contains("cv"));
         assert!(err(ArrivalProcess::on_off(1.0, 0.5, 1.0, 1.0)).contains("peak must be ≥ 1"));
         let e = err(ArrivalProcess::on_off(1.0, 6.0, 2.0, 8.0));
-        assert!(
-            e.contains("largest peak is 1 + mean_off/mean_on = 5"),
-            "{e}"
-        );
+        assert!(e.contains("largest peak is 1 + mean_off/mean_on = 5"), "{e}");
         assert!(err(ArrivalProcess::on_off(1.0, 2.0, 0.0, 8.0)).contains("mean_on"));
-        assert!(
-            err(ArrivalProcess::diurnal(1.0, 1.5, 8.0))
-                .contains("amplitude must be between 0 and 1")
-        );
+        assert!(err(ArrivalProcess::diurnal(1.0, 1.5, 8.0)).contains("amplitude must be between 0 and 1"));
         assert!(err(ArrivalProcess::diurnal(1.0, 0.5, -8.0)).contains("period"));
         let t = Arc::new(Trace::new(vec![0.0, 1.0], None, None).unwrap());
         assert!(err(ArrivalProcess::trace(t, 0.0)).contains("time_scale"));
@@ -909,20 +729,11 @@ mod tests {
         times[15] = 3.5;
         times[16] = 3.2;
         let e = terr(Trace::new(times, None, None));
-        assert!(
-            e.starts_with("row 17: timestamp 3.2 goes backwards (previous 3.5)"),
-            "{e}"
-        );
+        assert!(e.starts_with("row 17: timestamp 3.2 goes backwards (previous 3.5)"), "{e}");
         assert!(terr(Trace::new(vec![0.0, f64::NAN], None, None)).contains("row 2"));
         assert!(terr(Trace::new(vec![2.0, 2.0], None, None)).contains("more than 0 seconds"));
-        assert!(
-            terr(Trace::new(vec![0.0, 1.0], Some(vec![1.0]), None))
-                .contains("2 timestamps but 1 sizes")
-        );
-        assert!(
-            terr(Trace::new(vec![0.0, 1.0], Some(vec![1.0, -1.0]), None))
-                .contains("row 2: size -1")
-        );
+        assert!(terr(Trace::new(vec![0.0, 1.0], Some(vec![1.0]), None)).contains("2 timestamps but 1 sizes"));
+        assert!(terr(Trace::new(vec![0.0, 1.0], Some(vec![1.0, -1.0]), None)).contains("row 2: size -1"));
         assert!(terr(Trace::new(vec![0.0, 1.0], None, Some(vec![1, 2, 3]))).contains("3 clients"));
     }
 }

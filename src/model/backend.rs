@@ -54,10 +54,6 @@ impl BackendGroup {
 
     /// The name of backend `index` (0-based) within this group.
     pub fn backend_name(&self, index: u32) -> String {
-        if self.count == 1 {
-            self.name.clone()
-        } else {
-            format!("{}-{}", self.name, index + 1)
-        }
+        if self.count == 1 { self.name.clone() } else { format!("{}-{}", self.name, index + 1) }
     }
 }

@@ -52,10 +52,7 @@ impl ClientPopulation {
         match self {
             ClientPopulation::Uniform { count } => format!("uniform({count} clients)"),
             ClientPopulation::Zipf { count, s } => {
-                format!(
-                    "zipf({count} clients, s {})",
-                    crate::units::significant(*s, 3)
-                )
+                format!("zipf({count} clients, s {})", crate::units::significant(*s, 3))
             }
         }
     }
@@ -66,9 +63,7 @@ impl ClientPopulation {
     /// expected time per draw and no table, whatever the count.
     pub fn sampler(&self) -> ClientSampler {
         let inner = match self {
-            ClientPopulation::Uniform { count } => Inner::Uniform {
-                count: (*count).max(1),
-            },
+            ClientPopulation::Uniform { count } => Inner::Uniform { count: (*count).max(1) },
             ClientPopulation::Zipf { count, s } => {
                 let count = (*count).max(1);
                 // Parameters are validated by new_zipf; a hand-built invalid value degrades to
@@ -136,10 +131,7 @@ mod tests {
     #[test]
     fn zipf_rank_frequencies_match_theory() {
         // P(rank k) = k^(−s) / H(n, s); each count is binomial: check within 5 SE.
-        for (i, &(count, s)) in [(1000u32, 1.1), (100_000, 0.8), (50, 2.0)]
-            .iter()
-            .enumerate()
-        {
+        for (i, &(count, s)) in [(1000u32, 1.1), (100_000, 0.8), (50, 2.0)].iter().enumerate() {
             let population = ClientPopulation::new_zipf(count, s).unwrap();
             let n = 200_000;
             let c = counts(&population, n, 7 + i as u64);
@@ -172,43 +164,17 @@ mod tests {
 
     #[test]
     fn a_single_client_is_always_zero() {
-        for population in [
-            ClientPopulation::new_uniform(1).unwrap(),
-            ClientPopulation::new_zipf(1, 1.0).unwrap(),
-        ] {
+        for population in [ClientPopulation::new_uniform(1).unwrap(), ClientPopulation::new_zipf(1, 1.0).unwrap()] {
             assert!(counts(&population, 1000, 1)[0] == 1000);
         }
     }
 
     #[test]
     fn invalid_populations_are_explained() {
-        assert!(
-            ClientPopulation::new_uniform(0)
-                .unwrap_err()
-                .what
-                .contains("count must be ≥ 1")
-        );
-        assert!(
-            ClientPopulation::new_zipf(0, 1.0)
-                .unwrap_err()
-                .what
-                .contains("count must be ≥ 1")
-        );
-        assert!(
-            ClientPopulation::new_zipf(10, 0.0)
-                .unwrap_err()
-                .what
-                .contains("s must be")
-        );
-        assert!(
-            ClientPopulation::new_zipf(10, f64::NAN)
-                .unwrap_err()
-                .what
-                .contains("s must be")
-        );
-        assert_eq!(
-            ClientPopulation::new_zipf(10, 1.2).unwrap().describe(),
-            "zipf(10 clients, s 1.2)"
-        );
+        assert!(ClientPopulation::new_uniform(0).unwrap_err().what.contains("count must be ≥ 1"));
+        assert!(ClientPopulation::new_zipf(0, 1.0).unwrap_err().what.contains("count must be ≥ 1"));
+        assert!(ClientPopulation::new_zipf(10, 0.0).unwrap_err().what.contains("s must be"));
+        assert!(ClientPopulation::new_zipf(10, f64::NAN).unwrap_err().what.contains("s must be"));
+        assert_eq!(ClientPopulation::new_zipf(10, 1.2).unwrap().describe(), "zipf(10 clients, s 1.2)");
     }
 }

@@ -28,26 +28,12 @@ pub enum ServiceDistribution {
     /// Uniform on [min, max].
     Uniform { min: f64, max: f64 },
     /// Gamma with shape k and scale θ.
-    Gamma {
-        dist: Gamma<f64>,
-        shape: f64,
-        scale: f64,
-    },
+    Gamma { dist: Gamma<f64>, shape: f64, scale: f64 },
     /// exp(N(μ, σ²)).
-    Lognormal {
-        dist: LogNormal<f64>,
-        mu: f64,
-        sigma: f64,
-    },
+    Lognormal { dist: LogNormal<f64>, mu: f64, sigma: f64 },
     /// Weibull with shape k and scale λ, sampled as λ × Exp(1)^(1/k); `mean` and `cv` are
     /// precomputed from Γ.
-    Weibull {
-        shape: f64,
-        scale: f64,
-        inv_shape: f64,
-        mean: f64,
-        cv: f64,
-    },
+    Weibull { shape: f64, scale: f64, inv_shape: f64, mean: f64, cv: f64 },
     /// Pareto with P(S > x) = (min/x)^α for x ≥ min, sampled as min × exp(Exp(1)/α).
     Pareto { alpha: f64, min: f64 },
     /// Pareto with tail index α truncated to [min, max], sampled by inverse CDF:
@@ -66,18 +52,9 @@ pub enum ServiceDistribution {
     Hyperexponential { p: f64, mean1: f64, mean2: f64 },
     /// Component i is chosen with probability cumulative[i] − cumulative[i − 1]
     /// (`cumulative` is normalised, its last entry is exactly 1).
-    Mixture {
-        cumulative: Vec<f64>,
-        components: Vec<ServiceDistribution>,
-        mean: f64,
-        second_moment: f64,
-    },
+    Mixture { cumulative: Vec<f64>, components: Vec<ServiceDistribution>, mean: f64, second_moment: f64 },
     /// Uniform resampling, with replacement, of observed sizes.
-    Empirical {
-        samples: Arc<[f64]>,
-        mean: f64,
-        second_moment: f64,
-    },
+    Empirical { samples: Arc<[f64]>, mean: f64, second_moment: f64 },
 }
 
 /// One weighted component of a [`ServiceDistribution::mixture`].
@@ -93,9 +70,7 @@ fn positive(dist: &str, name: &str, value: f64) -> Result<f64, ModelError> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(ModelError::new(format!(
-            "{dist}: {name} must be a finite number > 0 (got {value})"
-        )))
+        Err(ModelError::new(format!("{dist}: {name} must be a finite number > 0 (got {value})")))
     }
 }
 
@@ -104,9 +79,7 @@ fn finite(dist: &str, name: &str, value: f64) -> Result<f64, ModelError> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(ModelError::new(format!(
-            "{dist}: {name} must be a finite number (got {value})"
-        )))
+        Err(ModelError::new(format!("{dist}: {name} must be a finite number (got {value})")))
     }
 }
 
@@ -126,11 +99,7 @@ fn weibull_scv(shape: f64) -> f64 {
 fn bounded_pareto_moment(alpha: f64, min: f64, max: f64, mass: f64, j: f64) -> f64 {
     let ratio = max / min;
     let d = j - alpha;
-    let integral = if d.abs() < 1e-12 {
-        ratio.ln()
-    } else {
-        (ratio.powf(d) - 1.0) / d
-    };
+    let integral = if d.abs() < 1e-12 { ratio.ln() } else { (ratio.powf(d) - 1.0) / d };
     alpha / mass * min.powf(j) * integral
 }
 
@@ -152,9 +121,7 @@ impl ServiceDistribution {
         let min = finite("uniform", "min", min)?;
         let max = positive("uniform", "max", max)?;
         if min < 0.0 {
-            return Err(ModelError::new(format!(
-                "uniform: min must be ≥ 0 (got {min}); sizes cannot be negative"
-            )));
+            return Err(ModelError::new(format!("uniform: min must be ≥ 0 (got {min}); sizes cannot be negative")));
         }
         if min >= max {
             return Err(ModelError::new(format!(
@@ -176,19 +143,15 @@ impl ServiceDistribution {
             )));
         }
         let half = (mean * cv * 3f64.sqrt()).min(mean);
-        Ok(ServiceDistribution::Uniform {
-            min: mean - half,
-            max: mean + half,
-        })
+        Ok(ServiceDistribution::Uniform { min: mean - half, max: mean + half })
     }
 
     /// Gamma with shape k and scale θ (mean kθ).
     pub fn gamma(shape: f64, scale: f64) -> Result<Self, ModelError> {
         let shape = positive("gamma", "shape", shape)?;
         let scale = positive("gamma", "scale", scale)?;
-        let dist = Gamma::new(shape, scale).map_err(|e| {
-            ModelError::new(format!("gamma: invalid shape {shape} / scale {scale}: {e}"))
-        })?;
+        let dist = Gamma::new(shape, scale)
+            .map_err(|e| ModelError::new(format!("gamma: invalid shape {shape} / scale {scale}: {e}")))?;
         Ok(ServiceDistribution::Gamma { dist, shape, scale })
     }
 
@@ -204,9 +167,8 @@ impl ServiceDistribution {
     pub fn lognormal(mu: f64, sigma: f64) -> Result<Self, ModelError> {
         let mu = finite("lognormal", "mu", mu)?;
         let sigma = positive("lognormal", "sigma", sigma)?;
-        let dist = LogNormal::new(mu, sigma).map_err(|e| {
-            ModelError::new(format!("lognormal: invalid mu {mu} / sigma {sigma}: {e}"))
-        })?;
+        let dist = LogNormal::new(mu, sigma)
+            .map_err(|e| ModelError::new(format!("lognormal: invalid mu {mu} / sigma {sigma}: {e}")))?;
         Ok(ServiceDistribution::Lognormal { dist, mu, sigma })
     }
 
@@ -230,13 +192,7 @@ impl ServiceDistribution {
                 WEIBULL_SHAPE_RANGE.0
             )));
         }
-        Ok(ServiceDistribution::Weibull {
-            shape,
-            scale,
-            inv_shape: 1.0 / shape,
-            mean,
-            cv,
-        })
+        Ok(ServiceDistribution::Weibull { shape, scale, inv_shape: 1.0 / shape, mean, cv })
     }
 
     /// Weibull with the given mean and cv. The shape k solves cv(k) = cv by bisection on ln k
@@ -299,9 +255,7 @@ impl ServiceDistribution {
         let min = positive("bounded_pareto", "min", min)?;
         let max = positive("bounded_pareto", "max", max)?;
         if min >= max {
-            return Err(ModelError::new(format!(
-                "bounded_pareto: min must be < max (got min {min}, max {max})"
-            )));
+            return Err(ModelError::new(format!("bounded_pareto: min must be < max (got min {min}, max {max})")));
         }
         let mass = -(alpha * (min / max).ln()).exp_m1();
         if !(mass > 0.0 && mass.is_finite()) {
@@ -313,14 +267,7 @@ impl ServiceDistribution {
         }
         let mean = bounded_pareto_moment(alpha, min, max, mass, 1.0);
         let second_moment = bounded_pareto_moment(alpha, min, max, mass, 2.0);
-        Ok(ServiceDistribution::BoundedPareto {
-            alpha,
-            min,
-            max,
-            mass,
-            mean,
-            second_moment,
-        })
+        Ok(ServiceDistribution::BoundedPareto { alpha, min, max, mass, mean, second_moment })
     }
 
     /// Two-phase hyperexponential with balanced means, given mean and cv ≥ 1:
@@ -334,11 +281,7 @@ impl ServiceDistribution {
         }
         let scv = cv * cv;
         let p = 0.5 * (1.0 + ((scv - 1.0) / (scv + 1.0)).sqrt());
-        Ok(ServiceDistribution::Hyperexponential {
-            p,
-            mean1: mean / (2.0 * p),
-            mean2: mean / (2.0 * (1.0 - p)),
-        })
+        Ok(ServiceDistribution::Hyperexponential { p, mean1: mean / (2.0 * p), mean2: mean / (2.0 * (1.0 - p)) })
     }
 
     /// Weighted mixture of other distributions (e.g. 95 % fast + 5 % slow).
@@ -370,39 +313,21 @@ impl ServiceDistribution {
             *last = 1.0;
         }
         let components = components.into_iter().map(|c| c.distribution).collect();
-        Ok(ServiceDistribution::Mixture {
-            cumulative,
-            components,
-            mean,
-            second_moment,
-        })
+        Ok(ServiceDistribution::Mixture { cumulative, components, mean, second_moment })
     }
 
     /// Resampling (uniformly, with replacement) from observed sizes (all finite and > 0).
     pub fn empirical(samples: Arc<[f64]>) -> Result<Self, ModelError> {
         if samples.is_empty() {
-            return Err(ModelError::new(
-                "empirical: needs at least one observed size",
-            ));
+            return Err(ModelError::new("empirical: needs at least one observed size"));
         }
-        if let Some((i, v)) = samples
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(v.is_finite() && **v > 0.0))
-        {
-            return Err(ModelError::new(format!(
-                "empirical: size {} must be a finite number > 0 (got {v})",
-                i + 1
-            )));
+        if let Some((i, v)) = samples.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
+            return Err(ModelError::new(format!("empirical: size {} must be a finite number > 0 (got {v})", i + 1)));
         }
         let n = samples.len() as f64;
         let mean = samples.iter().sum::<f64>() / n;
         let second_moment = samples.iter().map(|v| v * v).sum::<f64>() / n;
-        Ok(ServiceDistribution::Empirical {
-            samples,
-            mean,
-            second_moment,
-        })
+        Ok(ServiceDistribution::Empirical { samples, mean, second_moment })
     }
 
     /// Draws one request size. Never allocates.
@@ -417,9 +342,7 @@ impl ServiceDistribution {
             ServiceDistribution::Uniform { min, max } => min + (max - min) * rng.random::<f64>(),
             ServiceDistribution::Gamma { dist, .. } => dist.sample(rng),
             ServiceDistribution::Lognormal { dist, .. } => dist.sample(rng),
-            ServiceDistribution::Weibull {
-                scale, inv_shape, ..
-            } => {
+            ServiceDistribution::Weibull { scale, inv_shape, .. } => {
                 let e: f64 = Exp1.sample(rng);
                 scale * e.powf(*inv_shape)
             }
@@ -427,39 +350,21 @@ impl ServiceDistribution {
                 let e: f64 = Exp1.sample(rng);
                 min * (e / alpha).exp()
             }
-            ServiceDistribution::BoundedPareto {
-                alpha,
-                min,
-                max,
-                mass,
-                ..
-            } => {
+            ServiceDistribution::BoundedPareto { alpha, min, max, mass, .. } => {
                 let u: f64 = rng.random();
                 (min * (1.0 - u * mass).powf(-1.0 / alpha)).min(*max)
             }
             ServiceDistribution::Hyperexponential { p, mean1, mean2 } => {
-                let mean = if rng.random::<f64>() < *p {
-                    mean1
-                } else {
-                    mean2
-                };
+                let mean = if rng.random::<f64>() < *p { mean1 } else { mean2 };
                 let e: f64 = Exp1.sample(rng);
                 mean * e
             }
-            ServiceDistribution::Mixture {
-                cumulative,
-                components,
-                ..
-            } => {
+            ServiceDistribution::Mixture { cumulative, components, .. } => {
                 let u: f64 = rng.random();
-                let i = cumulative
-                    .partition_point(|&c| c <= u)
-                    .min(components.len() - 1);
+                let i = cumulative.partition_point(|&c| c <= u).min(components.len() - 1);
                 components[i].sample(rng)
             }
-            ServiceDistribution::Empirical { samples, .. } => {
-                samples[rng.random_range(0..samples.len())]
-            }
+            ServiceDistribution::Empirical { samples, .. } => samples[rng.random_range(0..samples.len())],
         }
     }
 
@@ -480,9 +385,7 @@ impl ServiceDistribution {
                 }
             }
             ServiceDistribution::BoundedPareto { mean, .. } => *mean,
-            ServiceDistribution::Hyperexponential { p, mean1, mean2 } => {
-                p * mean1 + (1.0 - p) * mean2
-            }
+            ServiceDistribution::Hyperexponential { p, mean1, mean2 } => p * mean1 + (1.0 - p) * mean2,
             ServiceDistribution::Mixture { mean, .. } => *mean,
             ServiceDistribution::Empirical { mean, .. } => *mean,
         }
@@ -494,12 +397,8 @@ impl ServiceDistribution {
             ServiceDistribution::Exponential { mean } => 2.0 * mean * mean,
             ServiceDistribution::Deterministic { value } => value * value,
             ServiceDistribution::Uniform { min, max } => (min * min + min * max + max * max) / 3.0,
-            ServiceDistribution::Gamma { shape, scale, .. } => {
-                shape * (shape + 1.0) * scale * scale
-            }
-            ServiceDistribution::Lognormal { mu, sigma, .. } => {
-                (2.0 * mu + 2.0 * sigma * sigma).exp()
-            }
+            ServiceDistribution::Gamma { shape, scale, .. } => shape * (shape + 1.0) * scale * scale,
+            ServiceDistribution::Lognormal { mu, sigma, .. } => (2.0 * mu + 2.0 * sigma * sigma).exp(),
             ServiceDistribution::Weibull { mean, cv, .. } => mean * mean * (1.0 + cv * cv),
             ServiceDistribution::Pareto { alpha, min } => {
                 if *alpha > 2.0 {
@@ -529,11 +428,7 @@ impl ServiceDistribution {
             ServiceDistribution::Weibull { cv, .. } => *cv,
             _ => {
                 let (m, m2) = (self.mean(), self.second_moment());
-                if !m2.is_finite() || !m.is_finite() {
-                    f64::INFINITY
-                } else {
-                    (m2 / (m * m) - 1.0).max(0.0).sqrt()
-                }
+                if !m2.is_finite() || !m.is_finite() { f64::INFINITY } else { (m2 / (m * m) - 1.0).max(0.0).sqrt() }
             }
         }
     }
@@ -554,22 +449,12 @@ impl ServiceDistribution {
                 let z = 2f64.sqrt() * statrs::function::erf::erf_inv(2.0 * p - 1.0);
                 Some((mu + sigma * z).exp())
             }
-            ServiceDistribution::Weibull {
-                scale, inv_shape, ..
-            } => Some(scale * tail.powf(*inv_shape)),
+            ServiceDistribution::Weibull { scale, inv_shape, .. } => Some(scale * tail.powf(*inv_shape)),
             ServiceDistribution::Pareto { alpha, min } => Some(min * (tail / alpha).exp()),
-            ServiceDistribution::BoundedPareto {
-                alpha,
-                min,
-                max,
-                mass,
-                ..
-            } => Some((min * (1.0 - p * mass).powf(-1.0 / alpha)).min(*max)),
-            ServiceDistribution::Hyperexponential {
-                p: p1,
-                mean1,
-                mean2,
-            } => {
+            ServiceDistribution::BoundedPareto { alpha, min, max, mass, .. } => {
+                Some((min * (1.0 - p * mass).powf(-1.0 / alpha)).min(*max))
+            }
+            ServiceDistribution::Hyperexponential { p: p1, mean1, mean2 } => {
                 // CDF is increasing in x: bisect 1 − F(x) = p1 e^(−x/m1) + p2 e^(−x/m2) = 1 − p.
                 if p >= 1.0 {
                     return Some(f64::INFINITY);
@@ -610,68 +495,34 @@ impl ServiceDistribution {
             | ServiceDistribution::Lognormal { .. }
             | ServiceDistribution::Weibull { .. }
             | ServiceDistribution::Hyperexponential { .. } => {
-                format!(
-                    "{}(mean {}, cv {})",
-                    self.kind(),
-                    d(self.mean()),
-                    cv(self.cv())
-                )
+                format!("{}(mean {}, cv {})", self.kind(), d(self.mean()), cv(self.cv()))
             }
             ServiceDistribution::Pareto { alpha, min } => {
                 format!(
                     "pareto(α {}, min {}, mean {})",
                     significant(*alpha, 3),
                     d(*min),
-                    if self.mean().is_finite() {
-                        d(self.mean())
-                    } else {
-                        "∞".to_string()
-                    }
+                    if self.mean().is_finite() { d(self.mean()) } else { "∞".to_string() }
                 )
             }
-            ServiceDistribution::BoundedPareto {
-                alpha,
-                min,
-                max,
-                mean,
-                ..
-            } => {
-                format!(
-                    "bounded_pareto(α {}, {}–{}, mean {})",
-                    significant(*alpha, 3),
-                    d(*min),
-                    d(*max),
-                    d(*mean)
-                )
+            ServiceDistribution::BoundedPareto { alpha, min, max, mean, .. } => {
+                format!("bounded_pareto(α {}, {}–{}, mean {})", significant(*alpha, 3), d(*min), d(*max), d(*mean))
             }
-            ServiceDistribution::Mixture {
-                cumulative,
-                components,
-                ..
-            } => {
+            ServiceDistribution::Mixture { cumulative, components, .. } => {
                 let mut text = String::from("mixture(");
                 let mut previous = 0.0;
                 for (i, (c, comp)) in cumulative.iter().zip(components).enumerate() {
                     if i > 0 {
                         text.push_str(" + ");
                     }
-                    text.push_str(&format!(
-                        "{}% {}",
-                        significant(100.0 * (c - previous), 3),
-                        comp.describe()
-                    ));
+                    text.push_str(&format!("{}% {}", significant(100.0 * (c - previous), 3), comp.describe()));
                     previous = *c;
                 }
                 text.push(')');
                 text
             }
             ServiceDistribution::Empirical { samples, mean, .. } => {
-                format!(
-                    "empirical({} samples, mean {}, cv {})",
-                    samples.len(),
-                    d(*mean),
-                    cv(self.cv())
-                )
+                format!("empirical({} samples, mean {}, cv {})", samples.len(), d(*mean), cv(self.cv()))
             }
         }
     }
@@ -718,12 +569,7 @@ mod tests {
     /// second moment within 5 standard errors, computed from the theoretical 4th moment when
     /// given (`fourth`), else estimated from the sample itself (only meaningful for light
     /// tails: with a heavy tail the sample rarely sees the values that make E[S⁴]).
-    fn check_moments(
-        dist: &ServiceDistribution,
-        seed: u64,
-        check_second: bool,
-        fourth: Option<f64>,
-    ) {
+    fn check_moments(dist: &ServiceDistribution, seed: u64, check_second: bool, fourth: Option<f64>) {
         let mut rng = rng(seed);
         let (mut s1, mut s2, mut s4) = (0.0, 0.0, 0.0);
         for _ in 0..N {
@@ -760,75 +606,35 @@ mod tests {
             (ServiceDistribution::exponential(0.01).unwrap(), true),
             (ServiceDistribution::deterministic(0.01).unwrap(), true),
             (ServiceDistribution::uniform(0.001, 0.003).unwrap(), true),
-            (
-                ServiceDistribution::uniform_mean_cv(0.01, 0.5).unwrap(),
-                true,
-            ),
+            (ServiceDistribution::uniform_mean_cv(0.01, 0.5).unwrap(), true),
             (ServiceDistribution::gamma_mean_cv(0.01, 0.5).unwrap(), true),
             (ServiceDistribution::gamma_mean_cv(0.01, 2.0).unwrap(), true),
             (ServiceDistribution::gamma(3.0, 0.002).unwrap(), true),
-            (
-                ServiceDistribution::lognormal_mean_cv(0.01, 0.5).unwrap(),
-                true,
-            ),
-            (
-                ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap(),
-                false,
-            ),
-            (
-                ServiceDistribution::weibull_mean_cv(0.01, 0.5).unwrap(),
-                true,
-            ),
-            (
-                ServiceDistribution::weibull_mean_cv(0.01, 2.0).unwrap(),
-                true,
-            ),
+            (ServiceDistribution::lognormal_mean_cv(0.01, 0.5).unwrap(), true),
+            (ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap(), false),
+            (ServiceDistribution::weibull_mean_cv(0.01, 0.5).unwrap(), true),
+            (ServiceDistribution::weibull_mean_cv(0.01, 2.0).unwrap(), true),
             (ServiceDistribution::pareto_mean(2.5, 0.01).unwrap(), false),
             (ServiceDistribution::pareto(5.0, 0.001).unwrap(), true),
-            (
-                ServiceDistribution::bounded_pareto(1.3, 0.001, 10.0).unwrap(),
-                true,
-            ),
-            (
-                ServiceDistribution::bounded_pareto(2.0, 0.001, 1.0).unwrap(),
-                true,
-            ),
-            (
-                ServiceDistribution::hyperexponential(0.01, 3.0).unwrap(),
-                true,
-            ),
-            (
-                ServiceDistribution::hyperexponential(0.01, 1.0).unwrap(),
-                true,
-            ),
+            (ServiceDistribution::bounded_pareto(1.3, 0.001, 10.0).unwrap(), true),
+            (ServiceDistribution::bounded_pareto(2.0, 0.001, 1.0).unwrap(), true),
+            (ServiceDistribution::hyperexponential(0.01, 3.0).unwrap(), true),
+            (ServiceDistribution::hyperexponential(0.01, 1.0).unwrap(), true),
             (
                 ServiceDistribution::mixture(vec![
-                    MixtureComponent {
-                        weight: 95.0,
-                        distribution: ServiceDistribution::exponential(0.001).unwrap(),
-                    },
-                    MixtureComponent {
-                        weight: 5.0,
-                        distribution: ServiceDistribution::deterministic(0.1).unwrap(),
-                    },
+                    MixtureComponent { weight: 95.0, distribution: ServiceDistribution::exponential(0.001).unwrap() },
+                    MixtureComponent { weight: 5.0, distribution: ServiceDistribution::deterministic(0.1).unwrap() },
                 ])
                 .unwrap(),
                 true,
             ),
-            (
-                ServiceDistribution::empirical(Arc::from(vec![0.001, 0.002, 0.003, 0.01])).unwrap(),
-                true,
-            ),
+            (ServiceDistribution::empirical(Arc::from(vec![0.001, 0.002, 0.003, 0.01])).unwrap(), true),
         ];
         for (i, (dist, second)) in cases.iter().enumerate() {
             let fourth = match dist {
-                ServiceDistribution::BoundedPareto {
-                    alpha,
-                    min,
-                    max,
-                    mass,
-                    ..
-                } => Some(bounded_pareto_moment(*alpha, *min, *max, *mass, 4.0)),
+                ServiceDistribution::BoundedPareto { alpha, min, max, mass, .. } => {
+                    Some(bounded_pareto_moment(*alpha, *min, *max, *mass, 4.0))
+                }
                 _ => None,
             };
             check_moments(dist, 1000 + i as u64, *second, fourth);
@@ -839,10 +645,7 @@ mod tests {
     fn mean_cv_constructors_hit_their_targets() {
         let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * b.abs().max(1e-300);
         let ln = ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap();
-        assert!(
-            close(ln.mean(), 0.01, 1e-12) && close(ln.cv(), 2.0, 1e-12),
-            "{ln:?}"
-        );
+        assert!(close(ln.mean(), 0.01, 1e-12) && close(ln.cv(), 2.0, 1e-12), "{ln:?}");
         let g = ServiceDistribution::gamma_mean_cv(0.01, 0.25).unwrap();
         assert!(close(g.mean(), 0.01, 1e-12) && close(g.cv(), 0.25, 1e-12));
         let u = ServiceDistribution::uniform_mean_cv(0.01, 0.3).unwrap();
@@ -854,28 +657,14 @@ mod tests {
         let h = ServiceDistribution::hyperexponential(0.01, 3.0).unwrap();
         assert!(close(h.mean(), 0.01, 1e-12) && close(h.cv(), 3.0, 1e-12));
         if let ServiceDistribution::Hyperexponential { p, mean1, mean2 } = h {
-            assert!(
-                close(p * mean1, (1.0 - p) * mean2, 1e-12),
-                "means must be balanced"
-            );
+            assert!(close(p * mean1, (1.0 - p) * mean2, 1e-12), "means must be balanced");
         }
         let p = ServiceDistribution::pareto_mean(2.5, 0.01).unwrap();
         assert!(close(p.mean(), 0.01, 1e-12));
         assert!(close(p.cv(), (1.0 / (2.5 * 0.5f64)).sqrt(), 1e-12)); // cv² = 1/(α(α−2))
-        assert_eq!(
-            ServiceDistribution::pareto(2.0, 1.0)
-                .unwrap()
-                .second_moment(),
-            f64::INFINITY
-        );
-        assert_eq!(
-            ServiceDistribution::pareto(2.0, 1.0).unwrap().cv(),
-            f64::INFINITY
-        );
-        assert_eq!(
-            ServiceDistribution::pareto(1.0, 1.0).unwrap().mean(),
-            f64::INFINITY
-        );
+        assert_eq!(ServiceDistribution::pareto(2.0, 1.0).unwrap().second_moment(), f64::INFINITY);
+        assert_eq!(ServiceDistribution::pareto(2.0, 1.0).unwrap().cv(), f64::INFINITY);
+        assert_eq!(ServiceDistribution::pareto(1.0, 1.0).unwrap().mean(), f64::INFINITY);
     }
 
     #[test]
@@ -883,11 +672,7 @@ mod tests {
         for &cv in &[0.05, 0.2, 0.5, 1.0, 1.5, 2.0, 5.0, 20.0] {
             let w = ServiceDistribution::weibull_mean_cv(0.01, cv).unwrap();
             assert!((w.cv() - cv).abs() <= 1e-6 * cv, "cv {cv}: got {}", w.cv());
-            assert!(
-                (w.mean() - 0.01).abs() <= 1e-12,
-                "cv {cv}: mean {}",
-                w.mean()
-            );
+            assert!((w.mean() - 0.01).abs() <= 1e-12, "cv {cv}: mean {}", w.mean());
         }
         // cv 1 is the exponential: shape 1, scale = mean.
         if let ServiceDistribution::Weibull { shape, scale, .. } =
@@ -901,12 +686,7 @@ mod tests {
 
     #[test]
     fn bounded_pareto_moments_match_numerical_integration() {
-        for &(alpha, min, max) in &[
-            (1.3, 0.001, 10.0),
-            (1.0, 0.5, 50.0),
-            (2.0, 1.0, 1e4),
-            (0.7, 1e-6, 1.0),
-        ] {
+        for &(alpha, min, max) in &[(1.3, 0.001, 10.0), (1.0, 0.5, 50.0), (2.0, 1.0, 1e4), (0.7, 1e-6, 1.0)] {
             let d = ServiceDistribution::bounded_pareto(alpha, min, max).unwrap();
             // E[X^j] = ∫ x^j f(x) dx with f(x) = α min^α x^(−α−1) / (1 − (min/max)^α); substitute
             // x = e^y and integrate by Simpson's rule on a fine grid.
@@ -925,12 +705,7 @@ mod tests {
                 }
                 sum * h / 3.0
             };
-            assert!(
-                (d.mean() / moment(1.0) - 1.0).abs() < 1e-8,
-                "α {alpha}: {} vs {}",
-                d.mean(),
-                moment(1.0)
-            );
+            assert!((d.mean() / moment(1.0) - 1.0).abs() < 1e-8, "α {alpha}: {} vs {}", d.mean(), moment(1.0));
             assert!((d.second_moment() / moment(2.0) - 1.0).abs() < 1e-8);
         }
     }
@@ -954,52 +729,24 @@ mod tests {
         assert_eq!(emp.quantile(0.5), Some(2.0));
         assert_eq!(emp.quantile(1.0), Some(4.0));
         assert_eq!(e.quantile(1.5), None);
-        assert_eq!(
-            ServiceDistribution::gamma(2.0, 1.0).unwrap().quantile(0.5),
-            None
-        );
+        assert_eq!(ServiceDistribution::gamma(2.0, 1.0).unwrap().quantile(0.5), None);
     }
 
     #[test]
     fn descriptions_and_kinds_read_well() {
-        assert_eq!(
-            ServiceDistribution::lognormal_mean_cv(0.01, 2.0)
-                .unwrap()
-                .describe(),
-            "lognormal(mean 10ms, cv 2)"
-        );
-        assert_eq!(
-            ServiceDistribution::exponential(0.0125).unwrap().describe(),
-            "exponential(mean 12.5ms)"
-        );
+        assert_eq!(ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap().describe(), "lognormal(mean 10ms, cv 2)");
+        assert_eq!(ServiceDistribution::exponential(0.0125).unwrap().describe(), "exponential(mean 12.5ms)");
         let bp = ServiceDistribution::bounded_pareto(1.3, 0.001, 10.0).unwrap();
-        assert!(
-            bp.describe()
-                .starts_with("bounded_pareto(α 1.3, 1ms–10s, mean "),
-            "{}",
-            bp.describe()
-        );
+        assert!(bp.describe().starts_with("bounded_pareto(α 1.3, 1ms–10s, mean "), "{}", bp.describe());
         assert_eq!(bp.kind(), "bounded_pareto");
         let mix = ServiceDistribution::mixture(vec![
-            MixtureComponent {
-                weight: 19.0,
-                distribution: ServiceDistribution::exponential(0.001).unwrap(),
-            },
-            MixtureComponent {
-                weight: 1.0,
-                distribution: ServiceDistribution::deterministic(1.0).unwrap(),
-            },
+            MixtureComponent { weight: 19.0, distribution: ServiceDistribution::exponential(0.001).unwrap() },
+            MixtureComponent { weight: 1.0, distribution: ServiceDistribution::deterministic(1.0).unwrap() },
         ])
         .unwrap();
-        assert_eq!(
-            mix.describe(),
-            "mixture(95% exponential(mean 1ms) + 5% deterministic(1s))"
-        );
+        assert_eq!(mix.describe(), "mixture(95% exponential(mean 1ms) + 5% deterministic(1s))");
         assert_eq!(mix.kind(), "mixture");
-        assert_eq!(
-            ServiceDistribution::pareto(1.0, 0.001).unwrap().describe(),
-            "pareto(α 1, min 1ms, mean ∞)"
-        );
+        assert_eq!(ServiceDistribution::pareto(1.0, 0.001).unwrap().describe(), "pareto(α 1, min 1ms, mean ∞)");
     }
 
     #[test]
@@ -1013,10 +760,7 @@ mod tests {
     #[test]
     fn invalid_parameters_are_explained() {
         let err = |r: Result<ServiceDistribution, ModelError>| r.unwrap_err().what;
-        assert!(
-            err(ServiceDistribution::exponential(0.0))
-                .contains("mean must be a finite number > 0 (got 0)")
-        );
+        assert!(err(ServiceDistribution::exponential(0.0)).contains("mean must be a finite number > 0 (got 0)"));
         assert!(err(ServiceDistribution::exponential(f64::NAN)).contains("mean"));
         assert!(err(ServiceDistribution::deterministic(-1.0)).contains("value"));
         assert!(err(ServiceDistribution::uniform(2.0, 1.0)).contains("min must be < max"));
@@ -1032,25 +776,15 @@ mod tests {
         assert!(err(ServiceDistribution::weibull_mean_cv(1.0, 1e9)).contains("cv must be between"));
         assert!(err(ServiceDistribution::pareto(1.5, 0.0)).contains("min"));
         assert!(err(ServiceDistribution::pareto_mean(1.0, 1.0)).contains("alpha must be > 1"));
-        assert!(
-            err(ServiceDistribution::bounded_pareto(1.5, 2.0, 1.0)).contains("min must be < max")
-        );
+        assert!(err(ServiceDistribution::bounded_pareto(1.5, 2.0, 1.0)).contains("min must be < max"));
         assert!(err(ServiceDistribution::bounded_pareto(0.0, 1.0, 2.0)).contains("alpha"));
         let h = err(ServiceDistribution::hyperexponential(1.0, 0.5));
-        assert!(
-            h.contains("cv ≥ 1 (got 0.5)") && h.contains("gamma or lognormal"),
-            "{h}"
-        );
+        assert!(h.contains("cv ≥ 1 (got 0.5)") && h.contains("gamma or lognormal"), "{h}");
         assert!(err(ServiceDistribution::mixture(vec![])).contains("at least one"));
-        let bad_weight = vec![MixtureComponent {
-            weight: 0.0,
-            distribution: ServiceDistribution::exponential(1.0).unwrap(),
-        }];
+        let bad_weight =
+            vec![MixtureComponent { weight: 0.0, distribution: ServiceDistribution::exponential(1.0).unwrap() }];
         assert!(err(ServiceDistribution::mixture(bad_weight)).contains("component 1 weight"));
-        assert!(
-            err(ServiceDistribution::empirical(Arc::from(Vec::<f64>::new())))
-                .contains("at least one")
-        );
+        assert!(err(ServiceDistribution::empirical(Arc::from(Vec::<f64>::new()))).contains("at least one"));
         assert!(err(ServiceDistribution::empirical(Arc::from(vec![1.0, 0.0]))).contains("size 2"));
     }
 }

@@ -26,8 +26,8 @@ impl ResponseHistogram {
     pub fn new(mean_size: f64) -> Self {
         let unit = mean_size / TICKS_PER_MEAN;
         let high = (TICKS_PER_MEAN * MAX_IN_MEANS) as u64;
-        let counts = Histogram::new_with_bounds(1, high, SIGNIFICANT_DIGITS)
-            .expect("constant histogram bounds are valid");
+        let counts =
+            Histogram::new_with_bounds(1, high, SIGNIFICANT_DIGITS).expect("constant histogram bounds are valid");
         ResponseHistogram { counts, unit }
     }
 
@@ -115,10 +115,15 @@ mod tests {
 
     #[test]
     fn merging_equals_recording_into_one() {
-        let (mut a, mut b, mut all) = (ResponseHistogram::new(1.0), ResponseHistogram::new(1.0), ResponseHistogram::new(1.0));
+        let (mut a, mut b, mut all) =
+            (ResponseHistogram::new(1.0), ResponseHistogram::new(1.0), ResponseHistogram::new(1.0));
         for i in 0..1000 {
             let x = 0.01 * (i as f64 + 1.0);
-            if i % 2 == 0 { a.record(x) } else { b.record(x) }
+            if i % 2 == 0 {
+                a.record(x)
+            } else {
+                b.record(x)
+            }
             all.record(x);
         }
         a.merge(&b);

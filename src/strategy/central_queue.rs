@@ -39,16 +39,14 @@ impl CentralQueue {
                 ),
             });
         }
-        Ok(CentralQueue {
-            speeds: backends.iter().map(|b| b.speed).collect(),
-            last: backends.len() - 1,
-        })
+        Ok(CentralQueue { speeds: backends.iter().map(|b| b.speed).collect(), last: backends.len() - 1 })
     }
 }
 
 impl Strategy for CentralQueue {
     const NAME: &'static str = "central_queue";
-    const SUMMARY: &'static str = "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
+    const SUMMARY: &'static str =
+        "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         CentralQueue::new(setup.backends)
@@ -94,24 +92,16 @@ mod tests {
 
     #[test]
     fn ties_prefer_speed_then_rotate() {
-        let infos = vec![
-            backend("slow", 1, 1.0),
-            backend("fast", 1, 2.0),
-            backend("slow2", 1, 1.0),
-            backend("fast2", 1, 2.0),
-        ];
+        let infos =
+            vec![backend("slow", 1, 1.0), backend("fast", 1, 2.0), backend("slow2", 1, 1.0), backend("fast2", 1, 2.0)];
         let mut s = CentralQueue::new(&infos).unwrap();
         let mut cluster = MockCluster::from_backends(&infos);
         cluster.starts = vec![1.0; 4];
-        let picks: Vec<usize> = (0..4)
-            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
-            .collect();
+        let picks: Vec<usize> = (0..4).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [1, 3, 1, 3]);
         // Among slow ones only (fast ones start later): rotate.
         cluster.starts = vec![1.0, 2.0, 1.0, 2.0];
-        let picks: Vec<usize> = (0..3)
-            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
-            .collect();
+        let picks: Vec<usize> = (0..3).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [0, 2, 0]);
     }
 

@@ -36,9 +36,7 @@ impl ConsistentHash {
         let mut ring = Vec::new();
         for (i, (backend, weight)) in backends.iter().zip(&weights).enumerate() {
             let points = ((vnodes as f64 * weight / max_weight).round() as usize).max(1);
-            ring.extend(
-                (0..points).map(|v| (ring_hash(&format!("{}-{v}", backend.name)), i as u32)),
-            );
+            ring.extend((0..points).map(|v| (ring_hash(&format!("{}-{v}", backend.name)), i as u32)));
         }
         ring.sort_unstable();
         Ok(ConsistentHash { ring })
@@ -55,6 +53,7 @@ impl Strategy for ConsistentHash {
     const NAME: &'static str = "consistent_hash";
     const SUMMARY: &'static str =
         "ketama-style hash ring on the client id: sticky, removing a backend moves ~1/n clients";
+    const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "vnodes",
         help: "ring points for the heaviest backend, others in proportion to weight (default 160)",
@@ -68,11 +67,7 @@ impl Strategy for ConsistentHash {
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, _cluster: &mut C) -> usize {
         let key = splitmix64(u64::from(request.client));
         let at = self.ring.partition_point(|&(point, _)| point < key);
-        let (_, backend) = if at == self.ring.len() {
-            self.ring[0]
-        } else {
-            self.ring[at]
-        };
+        let (_, backend) = if at == self.ring.len() { self.ring[0] } else { self.ring[at] };
         backend as usize
     }
 }
@@ -81,9 +76,9 @@ impl Strategy for ConsistentHash {
 /// 0x100000001b3) of the bytes, passed through the SplitMix64 finaliser for avalanche
 /// (FNV-1a alone maps strings differing in the last character to nearby values).
 pub fn ring_hash(text: &str) -> u64 {
-    let fnv = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let fnv = text
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
     splitmix64(fnv)
 }
 
@@ -100,11 +95,8 @@ mod tests {
     #[test]
     fn fnv1a_is_the_standard_one() {
         // Published FNV-1a 64 test vectors, before the finaliser.
-        let fnv = |s: &str| {
-            s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            })
-        };
+        let fnv =
+            |s: &str| s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         assert_eq!(fnv(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv("a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(ring_hash("a"), splitmix64(0xaf63_dc4c_8601_ec8c));
@@ -119,10 +111,7 @@ mod tests {
             counts[s.pick(&request(client, 1.0), &mut cluster)] += 1;
         }
         for c in counts {
-            assert!(
-                (2000..=3000).contains(&c),
-                "{counts:?} not within ±20 % of 2500"
-            );
+            assert!((2000..=3000).contains(&c), "{counts:?} not within ±20 % of 2500");
         }
         assert!(cluster.queried.is_empty());
     }
@@ -139,10 +128,7 @@ mod tests {
             if before == 3 {
                 moved += 1;
             } else {
-                assert_eq!(
-                    before, after,
-                    "client {client} moved though its backend stayed"
-                );
+                assert_eq!(before, after, "client {client} moved though its backend stayed");
             }
         }
         // About 1/4 of the clients were on the removed backend.
@@ -153,18 +139,12 @@ mod tests {
     fn points_follow_weights_and_vnodes() {
         let infos = [weighted("a", 1.0), weighted("b", 2.0), weighted("c", 0.001)];
         let s = ConsistentHash::new(&infos, &Params::new("consistent_hash")).unwrap();
-        assert_eq!(
-            (s.points_of(0), s.points_of(1), s.points_of(2)),
-            (80, 160, 1)
-        );
+        assert_eq!((s.points_of(0), s.points_of(1), s.points_of(2)), (80, 160, 1));
         let params = Params::new("consistent_hash").with("vnodes", ParamValue::Number(10.0));
         let s = ConsistentHash::new(&infos, &params).unwrap();
         assert_eq!((s.points_of(0), s.points_of(1), s.points_of(2)), (5, 10, 1));
         let params = Params::new("consistent_hash").with("vnodes", ParamValue::Number(0.0));
-        assert!(matches!(
-            ConsistentHash::new(&infos, &params),
-            Err(StrategyError::BadParam { .. })
-        ));
+        assert!(matches!(ConsistentHash::new(&infos, &params), Err(StrategyError::BadParam { .. })));
     }
 
     #[test]
@@ -182,10 +162,7 @@ mod tests {
         for client in 0..10_000 {
             if splitmix64(u64::from(client)) > last {
                 wrapped += 1;
-                assert_eq!(
-                    s.pick(&request(client, 1.0), &mut cluster),
-                    first_owner as usize
-                );
+                assert_eq!(s.pick(&request(client, 1.0), &mut cluster), first_owner as usize);
             }
         }
         assert!(wrapped > 0, "no client key fell past the last point");

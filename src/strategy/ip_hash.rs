@@ -52,8 +52,8 @@ impl IpHash {
 
 impl Strategy for IpHash {
     const NAME: &'static str = "ip_hash";
-    const SUMMARY: &'static str =
-        "nginx ip_hash: the client's /24 address prefix, hashed, picks a backend by weight";
+    const SUMMARY: &'static str = "nginx ip_hash: the client's /24 address prefix, hashed, picks a backend by weight";
+    const USES_CLIENT: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(IpHash::new(&checked_weights(Self::NAME, setup.backends)?))
@@ -73,9 +73,7 @@ pub fn client_address(client: u32) -> [u8; 4] {
 /// nginx's IPv4 hash of an address: over its first three octets only,
 /// `hash = 89; hash = (hash × 113 + octet) mod 6271`. The result is in `0..6271`.
 pub fn nginx_ip_hash(address: [u8; 4]) -> u32 {
-    address[..3].iter().fold(89, |hash, &octet| {
-        (hash * 113 + u32::from(octet)) % HASH_MODULUS
-    })
+    address[..3].iter().fold(89, |hash, &octet| (hash * 113 + u32::from(octet)) % HASH_MODULUS)
 }
 
 /// Integer weights with the same ratios as `weights` (finite, positive): each divided by
@@ -85,16 +83,9 @@ pub fn nginx_ip_hash(address: [u8; 4]) -> u32 {
 pub fn integer_weights(weights: &[f64]) -> Vec<u64> {
     let smallest = weights.iter().copied().fold(f64::INFINITY, f64::min);
     let ratios: Vec<f64> = weights.iter().map(|w| w / smallest).collect();
-    let whole = |m: f64| {
-        ratios
-            .iter()
-            .all(|r| (r * m - (r * m).round()).abs() <= 1e-9 * r * m)
-    };
+    let whole = |m: f64| ratios.iter().all(|r| (r * m - (r * m).round()).abs() <= 1e-9 * r * m);
     let m = (1..=10).map(f64::from).find(|&m| whole(m)).unwrap_or(10.0);
-    let ints: Vec<u64> = ratios
-        .iter()
-        .map(|r| ((r * m).round() as u64).max(1))
-        .collect();
+    let ints: Vec<u64> = ratios.iter().map(|r| ((r * m).round() as u64).max(1)).collect();
     let divisor = ints.iter().copied().fold(0, gcd);
     ints.iter().map(|w| w / divisor).collect()
 }
@@ -147,10 +138,7 @@ mod tests {
             counts[s.pick(&request(client, 1.0), &mut cluster)] += 1;
         }
         for c in counts {
-            assert!(
-                (2125..=2875).contains(&c),
-                "{counts:?} not within ±15 % of 2500"
-            );
+            assert!((2125..=2875).contains(&c), "{counts:?} not within ±15 % of 2500");
         }
     }
 

@@ -31,22 +31,15 @@ pub struct Jiq {
 }
 
 impl Jiq {
-    pub(crate) fn new(
-        backends: &[BackendInfo],
-        rng: Xoshiro256PlusPlus,
-    ) -> Result<Self, StrategyError> {
+    pub(crate) fn new(backends: &[BackendInfo], rng: Xoshiro256PlusPlus) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, backends)?;
-        Ok(Jiq {
-            rng,
-            workers: backends.iter().map(|b| b.workers.max(1)).collect(),
-        })
+        Ok(Jiq { rng, workers: backends.iter().map(|b| b.workers.max(1)).collect() })
     }
 }
 
 impl Strategy for Jiq {
     const NAME: &'static str = "jiq";
-    const SUMMARY: &'static str =
-        "join the idle queue: a backend with a free worker if any (random scan), else random";
+    const SUMMARY: &'static str = "join the idle queue: a backend with a free worker if any (random scan), else random";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Jiq::new(setup.backends, setup.rng.clone())
@@ -70,9 +63,7 @@ impl Strategy for Jiq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{
-        MockCluster, assert_proportional, backend, backends, request, rng,
-    };
+    use crate::strategy::testing::{MockCluster, assert_proportional, backend, backends, request, rng};
 
     #[test]
     fn always_picks_an_idle_backend_when_there_is_one() {

@@ -28,14 +28,10 @@ impl LeastConnections {
 
 impl Strategy for LeastConnections {
     const NAME: &'static str = "least_connections";
-    const SUMMARY: &'static str =
-        "nginx least_conn: fewest requests in system per unit of weight (ties rotate)";
+    const SUMMARY: &'static str = "nginx least_conn: fewest requests in system per unit of weight (ties rotate)";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        Ok(LeastConnections::new(checked_weights(
-            Self::NAME,
-            setup.backends,
-        )?))
+        Ok(LeastConnections::new(checked_weights(Self::NAME, setup.backends)?))
     }
 
     #[inline]
@@ -86,15 +82,11 @@ mod tests {
         let mut cluster = MockCluster::uniform(4);
         // All ratios equal to 1: successive picks rotate through every backend.
         cluster.counts = vec![1, 2, 1, 2];
-        let picks: Vec<usize> = (0..6)
-            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
-            .collect();
+        let picks: Vec<usize> = (0..6).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [0, 1, 2, 3, 0, 1]);
         // Ties among the minimal subset {1, 3} rotate too, skipping worse backends.
         cluster.counts = vec![3, 2, 3, 2];
-        let picks: Vec<usize> = (0..4)
-            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
-            .collect();
+        let picks: Vec<usize> = (0..4).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [3, 1, 3, 1]);
     }
 

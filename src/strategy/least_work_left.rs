@@ -29,14 +29,11 @@ impl LeastWorkLeft {
 
 impl Strategy for LeastWorkLeft {
     const NAME: &'static str = "least_work_left";
-    const SUMMARY: &'static str =
-        "oracle: least unfinished work per unit of capacity (ties rotate)";
+    const SUMMARY: &'static str = "oracle: least unfinished work per unit of capacity (ties rotate)";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;
-        Ok(LeastWorkLeft::new(
-            setup.backends.iter().map(|b| b.capacity).collect(),
-        ))
+        Ok(LeastWorkLeft::new(setup.backends.iter().map(|b| b.capacity).collect()))
     }
 
     #[inline]
@@ -85,14 +82,10 @@ mod tests {
         let mut s = LeastWorkLeft::new(vec![1.0, 2.0, 1.0]);
         let mut cluster = MockCluster::uniform(3);
         cluster.work = vec![1.0, 2.0, 1.0];
-        let picks: Vec<usize> = (0..4)
-            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
-            .collect();
+        let picks: Vec<usize> = (0..4).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [0, 1, 2, 0]);
         cluster.work = vec![0.0; 3];
-        let picks: Vec<usize> = (0..4)
-            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
-            .collect();
+        let picks: Vec<usize> = (0..4).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [1, 2, 0, 1]);
     }
 }

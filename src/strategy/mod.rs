@@ -74,6 +74,10 @@ pub trait Strategy: Send + Sized {
     const SUMMARY: &'static str;
     /// Parameters the strategy accepts (anything else is an error).
     const PARAMS: &'static [ParamSpec] = &[];
+    /// Whether `pick` looks at `Request::client`. The engine skips drawing client ids for
+    /// strategies that don't (the client stream is separate, so the traffic other strategies
+    /// see is unchanged).
+    const USES_CLIENT: bool = false;
 
     /// Builds the strategy for a cluster. Invalid parameters are reported here, when the
     /// experiment is loaded, never in the simulation loop.

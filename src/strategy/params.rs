@@ -45,7 +45,9 @@ impl Params {
     pub fn count(&self, name: &str, default: usize, min: usize) -> Result<usize, StrategyError> {
         match self.values.get(name) {
             None => Ok(default),
-            Some(ParamValue::Number(x)) if x.fract() == 0.0 && *x >= min as f64 && *x <= u32::MAX as f64 => Ok(*x as usize),
+            Some(ParamValue::Number(x)) if x.fract() == 0.0 && *x >= min as f64 && *x <= u32::MAX as f64 => {
+                Ok(*x as usize)
+            }
             Some(other) => Err(self.bad(name, format!("expected a whole number ≥ {min}, got {}", show(other)))),
         }
     }

@@ -39,17 +39,14 @@ impl PowerOfD {
                 what: format!("d = {d} is more than the {n} backends; d must be between 1 and {n}"),
             });
         }
-        Ok(PowerOfD {
-            rng,
-            d,
-            order: (0..n as u32).collect(),
-        })
+        Ok(PowerOfD { rng, d, order: (0..n as u32).collect() })
     }
 }
 
 impl Strategy for PowerOfD {
     const NAME: &'static str = "power_of_d";
-    const SUMMARY: &'static str = "sample d distinct backends at random, join the one with fewest requests (ties: first sampled)";
+    const SUMMARY: &'static str =
+        "sample d distinct backends at random, join the one with fewest requests (ties: first sampled)";
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "d",
         help: "number of backends sampled per request, 1 ≤ d ≤ backends (default 2, or 1 for a single backend)",
@@ -100,18 +97,12 @@ mod tests {
             let chosen = s.pick(&request(0, 1.0), &mut cluster);
             let q = cluster.queried.clone();
             assert_eq!(q.len(), 3, "queries exactly d backends");
-            assert!(
-                q[0] != q[1] && q[0] != q[2] && q[1] != q[2],
-                "distinct: {q:?}"
-            );
+            assert!(q[0] != q[1] && q[0] != q[2] && q[1] != q[2], "distinct: {q:?}");
             let min = q.iter().map(|&i| cluster.counts[i]).min().unwrap();
             assert!(q.contains(&chosen) && cluster.counts[chosen] == min);
             seen_non_global_best |= chosen != 1;
         }
-        assert!(
-            seen_non_global_best,
-            "with d < n the global best is not always sampled"
-        );
+        assert!(seen_non_global_best, "with d < n the global best is not always sampled");
     }
 
     #[test]
@@ -147,17 +138,9 @@ mod tests {
 
     #[test]
     fn bad_d_is_rejected() {
-        assert!(
-            matches!(with_d(4, 5.0), Err(StrategyError::BadParam { ref param, .. }) if param == "d")
-        );
-        assert!(matches!(
-            with_d(4, 0.0),
-            Err(StrategyError::BadParam { .. })
-        ));
-        assert!(matches!(
-            with_d(4, 1.5),
-            Err(StrategyError::BadParam { .. })
-        ));
+        assert!(matches!(with_d(4, 5.0), Err(StrategyError::BadParam { ref param, .. }) if param == "d"));
+        assert!(matches!(with_d(4, 0.0), Err(StrategyError::BadParam { .. })));
+        assert!(matches!(with_d(4, 1.5), Err(StrategyError::BadParam { .. })));
         assert!(with_d(4, 4.0).is_ok());
         // The default d = 2 is lowered to 1 for a single backend rather than failing.
         let single = PowerOfD::new(&backends(1), &Params::new("power_of_d"), rng(1)).unwrap();

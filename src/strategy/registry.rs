@@ -38,6 +38,13 @@ macro_rules! registry {
         }
 
         impl AnyStrategy {
+            /// Whether the wrapped strategy looks at client ids.
+            pub fn uses_client(&self) -> bool {
+                match self {
+                    $(AnyStrategy::$ty(_) => <super::$module::$ty as Strategy>::USES_CLIENT,)*
+                }
+            }
+
             /// Picks a backend with the wrapped strategy.
             #[inline]
             pub fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {

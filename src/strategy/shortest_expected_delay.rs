@@ -28,14 +28,11 @@ impl ShortestExpectedDelay {
 
 impl Strategy for ShortestExpectedDelay {
     const NAME: &'static str = "shortest_expected_delay";
-    const SUMMARY: &'static str =
-        "fewest (requests + 1) per unit of capacity: fast backends preferred (ties rotate)";
+    const SUMMARY: &'static str = "fewest (requests + 1) per unit of capacity: fast backends preferred (ties rotate)";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;
-        Ok(ShortestExpectedDelay::new(
-            setup.backends.iter().map(|b| b.capacity).collect(),
-        ))
+        Ok(ShortestExpectedDelay::new(setup.backends.iter().map(|b| b.capacity).collect()))
     }
 
     #[inline]
@@ -84,9 +81,7 @@ mod tests {
         let mut cluster = MockCluster::uniform(3);
         // (0+1)/1 = (1+1)/2 = (0+1)/1.
         cluster.counts = vec![0, 1, 0];
-        let picks: Vec<usize> = (0..4)
-            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
-            .collect();
+        let picks: Vec<usize> = (0..4).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [0, 1, 2, 0]);
     }
 }

@@ -43,13 +43,9 @@ impl Sita {
             None => {
                 let mut sample = calibrate();
                 let capacities: Vec<f64> = backends.iter().map(|b| b.capacity).collect();
-                equal_load_cutoffs(&mut sample, &capacities).map_err(|what| {
-                    StrategyError::Unsupported {
-                        strategy: Self::NAME.to_string(),
-                        what: format!(
-                            "cannot calibrate equal-load cutoffs: {what}; give `cutoffs` explicitly"
-                        ),
-                    }
+                equal_load_cutoffs(&mut sample, &capacities).map_err(|what| StrategyError::Unsupported {
+                    strategy: Self::NAME.to_string(),
+                    what: format!("cannot calibrate equal-load cutoffs: {what}; give `cutoffs` explicitly"),
                 })?
             }
         };
@@ -75,25 +71,18 @@ impl Strategy for Sita {
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Sita::new(setup.backends, setup.params, || {
             let mut rng = setup.rng.clone();
-            (0..CALIBRATION_SAMPLES)
-                .map(|_| setup.service.sample(&mut rng))
-                .collect()
+            (0..CALIBRATION_SAMPLES).map(|_| setup.service.sample(&mut rng)).collect()
         })
     }
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, _cluster: &mut C) -> usize {
         // The first k with size ≤ x_k; n − 1 (= cutoffs.len()) when there is none.
-        self.cutoffs
-            .partition_point(|&cutoff| cutoff < request.size)
+        self.cutoffs.partition_point(|&cutoff| cutoff < request.size)
     }
 }
 
-fn validate_cutoffs(
-    params: &Params,
-    cutoffs: Vec<f64>,
-    n: usize,
-) -> Result<Vec<f64>, StrategyError> {
+fn validate_cutoffs(params: &Params, cutoffs: Vec<f64>, n: usize) -> Result<Vec<f64>, StrategyError> {
     let bad = |what: String| StrategyError::BadParam {
         strategy: params.strategy.clone(),
         param: "cutoffs".to_string(),
@@ -109,10 +98,7 @@ fn validate_cutoffs(
         )));
     }
     if let Some(&c) = cutoffs.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
-        return Err(bad(format!(
-            "cutoffs must be positive durations, got {}",
-            format_duration(c)
-        )));
+        return Err(bad(format!("cutoffs must be positive durations, got {}", format_duration(c))));
     }
     if let Some(w) = cutoffs.windows(2).find(|w| w[0] >= w[1]) {
         return Err(bad(format!(
@@ -187,10 +173,7 @@ mod tests {
     use crate::strategy::testing::{MockCluster, backend, backends, request};
 
     fn cutoffs_param(values: &[&str]) -> Params {
-        let list = values
-            .iter()
-            .map(|v| ParamValue::Text(v.to_string()))
-            .collect();
+        let list = values.iter().map(|v| ParamValue::Text(v.to_string())).collect();
         Params::new("sita").with("cutoffs", ParamValue::List(list))
     }
 
@@ -200,41 +183,19 @@ mod tests {
 
     #[test]
     fn routes_by_size_interval() {
-        let mut s = Sita::new(
-            &backends(3),
-            &cutoffs_param(&["10ms", "100ms"]),
-            no_calibration,
-        )
-        .unwrap();
+        let mut s = Sita::new(&backends(3), &cutoffs_param(&["10ms", "100ms"]), no_calibration).unwrap();
         let mut cluster = MockCluster::uniform(3);
-        for (size, expected) in [
-            (0.001, 0),
-            (0.01, 0),
-            (0.0100001, 1),
-            (0.05, 1),
-            (0.1, 1),
-            (0.2, 2),
-            (50.0, 2),
-        ] {
-            assert_eq!(
-                s.pick(&request(0, size), &mut cluster),
-                expected,
-                "size {size}"
-            );
+        for (size, expected) in [(0.001, 0), (0.01, 0), (0.0100001, 1), (0.05, 1), (0.1, 1), (0.2, 2), (50.0, 2)] {
+            assert_eq!(s.pick(&request(0, size), &mut cluster), expected, "size {size}");
         }
         assert!(cluster.queried.is_empty());
     }
 
     #[test]
     fn validates_cutoffs() {
-        let err = |values: &[&str]| {
-            Sita::new(&backends(3), &cutoffs_param(values), no_calibration).unwrap_err()
-        };
+        let err = |values: &[&str]| Sita::new(&backends(3), &cutoffs_param(values), no_calibration).unwrap_err();
         let message = err(&["10ms"]).to_string();
-        assert!(
-            message.contains("expected 2 cutoffs") && message.contains("got 1"),
-            "{message}"
-        );
+        assert!(message.contains("expected 2 cutoffs") && message.contains("got 1"), "{message}");
         let message = err(&["10ms", "20ms", "30ms"]).to_string();
         assert!(message.contains("got 3"), "{message}");
         let message = err(&["100ms", "10ms"]).to_string();
@@ -243,39 +204,26 @@ mod tests {
         assert!(message.contains("strictly increasing"), "{message}");
         let message = err(&["0ms", "10ms"]).to_string();
         assert!(message.contains("positive"), "{message}");
-        assert!(
-            matches!(err(&["10xs", "20ms"]), StrategyError::BadParam { ref param, .. } if param == "cutoffs")
-        );
+        assert!(matches!(err(&["10xs", "20ms"]), StrategyError::BadParam { ref param, .. } if param == "cutoffs"));
         let not_a_list = Params::new("sita").with("cutoffs", ParamValue::Number(1.0));
         assert!(Sita::new(&backends(3), &not_a_list, no_calibration).is_err());
         // A single backend needs no cutoffs and never calibrates.
         let mut single = Sita::new(&backends(1), &Params::new("sita"), no_calibration).unwrap();
-        assert_eq!(
-            single.pick(&request(0, 9.0), &mut MockCluster::uniform(1)),
-            0
-        );
+        assert_eq!(single.pick(&request(0, 9.0), &mut MockCluster::uniform(1)), 0);
     }
 
     #[test]
     fn equal_load_cutoffs_on_known_samples() {
         // Work 8: four requests of size 1 (work 4) | one of size 4 (work 4).
-        assert_eq!(
-            equal_load_cutoffs(&mut [1.0, 4.0, 1.0, 1.0, 1.0], &[1.0, 1.0]).unwrap(),
-            [1.0]
-        );
+        assert_eq!(equal_load_cutoffs(&mut [1.0, 4.0, 1.0, 1.0, 1.0], &[1.0, 1.0]).unwrap(), [1.0]);
         // Sizes 1..=8 (work 36), capacities 1:2 → target 12, reached at size 5 (cum. 15).
         let mut sample = [8.0, 3.0, 5.0, 1.0, 7.0, 2.0, 6.0, 4.0];
         assert_eq!(equal_load_cutoffs(&mut sample, &[1.0, 2.0]).unwrap(), [5.0]);
         // Sizes 1..=9 (work 45), three equal backends: targets 15 (at 5) and 30 (cum. 36 at 8).
         let mut sample: Vec<f64> = (1..=9).rev().map(f64::from).collect();
-        assert_eq!(
-            equal_load_cutoffs(&mut sample, &[2.0, 2.0, 2.0]).unwrap(),
-            [5.0, 8.0]
-        );
+        assert_eq!(equal_load_cutoffs(&mut sample, &[2.0, 2.0, 2.0]).unwrap(), [5.0, 8.0]);
         // Uniform sizes on [0, 1): equal work halves cut at √½.
-        let mut sample: Vec<f64> = (0..100_000)
-            .map(|k| (f64::from(k) + 0.5) / 100_000.0)
-            .collect();
+        let mut sample: Vec<f64> = (0..100_000).map(|k| (f64::from(k) + 0.5) / 100_000.0).collect();
         let cutoffs = equal_load_cutoffs(&mut sample, &[1.0, 1.0]).unwrap();
         assert!((cutoffs[0] - 0.5f64.sqrt()).abs() < 1e-4, "{cutoffs:?}");
     }

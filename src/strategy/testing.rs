@@ -71,22 +71,12 @@ impl Cluster for MockCluster {
 /// A sync (FCFS) backend; its weight defaults to its capacity, as in the model.
 pub(crate) fn backend(name: &str, workers: u32, speed: f64) -> BackendInfo {
     let capacity = f64::from(workers) * speed;
-    BackendInfo {
-        name: name.to_string(),
-        workers,
-        speed,
-        capacity,
-        weight: capacity,
-        fcfs: true,
-    }
+    BackendInfo { name: name.to_string(), workers, speed, capacity, weight: capacity, fcfs: true }
 }
 
 /// A sync backend with an explicit weight.
 pub(crate) fn weighted(name: &str, weight: f64) -> BackendInfo {
-    BackendInfo {
-        weight,
-        ..backend(name, 1, 1.0)
-    }
+    BackendInfo { weight, ..backend(name, 1, 1.0) }
 }
 
 /// `n` identical single-worker, speed-1 sync backends named `b0`, `b1`, ….
@@ -99,11 +89,7 @@ pub(crate) fn rng(seed: u64) -> Xoshiro256PlusPlus {
 }
 
 pub(crate) fn request(client: u32, size: f64) -> Request {
-    Request {
-        arrival: 0.0,
-        size,
-        client,
-    }
+    Request { arrival: 0.0, size, client }
 }
 
 /// Checks that `counts` (over `total` draws) match probabilities proportional to
@@ -148,23 +134,14 @@ mod tests {
         let mut names = Vec::new();
         for info in registry::list() {
             names.push(info.name);
-            assert!(
-                !info.summary.is_empty() && info.summary != "TODO",
-                "{}",
-                info.name
-            );
+            assert!(!info.summary.is_empty() && info.summary != "TODO", "{}", info.name);
             if info.name == "sita" {
                 continue;
             }
             let params = Params::new(info.name);
-            let setup = Setup {
-                backends: &infos,
-                service: &service,
-                params: &params,
-                rng: rng(1),
-            };
-            let mut strategy = registry::build(info.name, &setup)
-                .unwrap_or_else(|e| panic!("{} does not build: {e}", info.name));
+            let setup = Setup { backends: &infos, service: &service, params: &params, rng: rng(1) };
+            let mut strategy =
+                registry::build(info.name, &setup).unwrap_or_else(|e| panic!("{} does not build: {e}", info.name));
             let mut cluster = MockCluster::from_backends(&infos);
             for client in 0..100 {
                 let chosen = strategy.pick(&request(client, 1.0), &mut cluster);

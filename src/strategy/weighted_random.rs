@@ -30,8 +30,7 @@ impl WeightedRandom {
 
 impl Strategy for WeightedRandom {
     const NAME: &'static str = "weighted_random";
-    const SUMMARY: &'static str =
-        "random backend with probability proportional to its weight (default: capacity)";
+    const SUMMARY: &'static str = "random backend with probability proportional to its weight (default: capacity)";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = checked_weights(Self::NAME, setup.backends)?;
@@ -41,11 +40,7 @@ impl Strategy for WeightedRandom {
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
         let column = self.rng.random_range(0..self.keep.len());
-        if self.rng.random::<f64>() < self.keep[column] {
-            column
-        } else {
-            self.alias[column] as usize
-        }
+        if self.rng.random::<f64>() < self.keep[column] { column } else { self.alias[column] as usize }
     }
 }
 
@@ -76,21 +71,12 @@ fn alias_table(weights: &[f64]) -> (Vec<f64>, Vec<u32>) {
 
 /// The backends' weights, checked to be usable by a weighted strategy: at least one
 /// backend, every weight finite and positive.
-pub(crate) fn checked_weights(
-    strategy: &str,
-    backends: &[BackendInfo],
-) -> Result<Vec<f64>, StrategyError> {
+pub(crate) fn checked_weights(strategy: &str, backends: &[BackendInfo]) -> Result<Vec<f64>, StrategyError> {
     require_backends(strategy, backends)?;
-    if let Some(b) = backends
-        .iter()
-        .find(|b| !(b.weight.is_finite() && b.weight > 0.0))
-    {
+    if let Some(b) = backends.iter().find(|b| !(b.weight.is_finite() && b.weight > 0.0)) {
         return Err(StrategyError::Unsupported {
             strategy: strategy.to_string(),
-            what: format!(
-                "backend \"{}\" has weight {}; weights must be positive numbers",
-                b.name, b.weight
-            ),
+            what: format!("backend \"{}\" has weight {}; weights must be positive numbers", b.name, b.weight),
         });
     }
     Ok(backends.iter().map(|b| b.weight).collect())
@@ -98,18 +84,11 @@ pub(crate) fn checked_weights(
 
 /// Fails unless there is at least one backend and the count fits the strategies' `u32`
 /// indices.
-pub(crate) fn require_backends(
-    strategy: &str,
-    backends: &[BackendInfo],
-) -> Result<(), StrategyError> {
+pub(crate) fn require_backends(strategy: &str, backends: &[BackendInfo]) -> Result<(), StrategyError> {
     if backends.is_empty() || backends.len() > u32::MAX as usize {
         return Err(StrategyError::Unsupported {
             strategy: strategy.to_string(),
-            what: format!(
-                "needs between 1 and {} backends, got {}",
-                u32::MAX,
-                backends.len()
-            ),
+            what: format!("needs between 1 and {} backends, got {}", u32::MAX, backends.len()),
         });
     }
     Ok(())
@@ -134,44 +113,28 @@ mod tests {
                     p += 1.0 - keep[k];
                 }
             }
-            assert!(
-                (p / n - w / total).abs() < 1e-12,
-                "index {i}: {} vs {}",
-                p / n,
-                w / total
-            );
+            assert!((p / n - w / total).abs() < 1e-12, "index {i}: {} vs {}", p / n, w / total);
         }
     }
 
     #[test]
     fn frequencies_are_proportional_to_weights() {
         let weights = [4.0, 1.0, 2.0, 0.5];
-        let infos: Vec<_> = weights
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| weighted(&format!("b{i}"), w))
-            .collect();
-        let mut s =
-            WeightedRandom::new(&checked_weights("weighted_random", &infos).unwrap(), rng(7));
+        let infos: Vec<_> = weights.iter().enumerate().map(|(i, &w)| weighted(&format!("b{i}"), w)).collect();
+        let mut s = WeightedRandom::new(&checked_weights("weighted_random", &infos).unwrap(), rng(7));
         let mut cluster = MockCluster::from_backends(&infos);
         let mut counts = [0u64; 4];
         for _ in 0..200_000 {
             counts[s.pick(&request(0, 1.0), &mut cluster)] += 1;
         }
         assert_proportional(&counts, &weights);
-        assert!(
-            cluster.queried.is_empty(),
-            "weighted_random must not look at backend state"
-        );
+        assert!(cluster.queried.is_empty(), "weighted_random must not look at backend state");
     }
 
     #[test]
     fn rejects_bad_weights() {
         let infos = [weighted("a", 1.0), weighted("b", 0.0)];
-        assert!(matches!(
-            checked_weights("weighted_random", &infos),
-            Err(StrategyError::Unsupported { .. })
-        ));
+        assert!(matches!(checked_weights("weighted_random", &infos), Err(StrategyError::Unsupported { .. })));
         assert!(checked_weights("weighted_random", &[]).is_err());
     }
 }

@@ -28,24 +28,16 @@ impl WeightedRoundRobin {
     pub(crate) fn new(weights: Vec<f64>) -> Self {
         let total = weights.iter().sum();
         let current = vec![0.0; weights.len()];
-        WeightedRoundRobin {
-            weights,
-            current,
-            total,
-        }
+        WeightedRoundRobin { weights, current, total }
     }
 }
 
 impl Strategy for WeightedRoundRobin {
     const NAME: &'static str = "weighted_round_robin";
-    const SUMMARY: &'static str =
-        "nginx smooth weighted round robin: backends in turn, in proportion to weight";
+    const SUMMARY: &'static str = "nginx smooth weighted round robin: backends in turn, in proportion to weight";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        Ok(WeightedRoundRobin::new(checked_weights(
-            Self::NAME,
-            setup.backends,
-        )?))
+        Ok(WeightedRoundRobin::new(checked_weights(Self::NAME, setup.backends)?))
     }
 
     #[inline]
@@ -73,9 +65,7 @@ mod tests {
     fn matches_nginx_sequence_for_5_1_1() {
         let mut s = WeightedRoundRobin::new(vec![5.0, 1.0, 1.0]);
         let mut cluster = MockCluster::uniform(3);
-        let seq: String = (0..14)
-            .map(|_| (b'a' + s.pick(&request(0, 1.0), &mut cluster) as u8) as char)
-            .collect();
+        let seq: String = (0..14).map(|_| (b'a' + s.pick(&request(0, 1.0), &mut cluster) as u8) as char).collect();
         // nginx's documented example, twice (the state returns to zero after Σw picks).
         assert_eq!(seq, "aabacaaaabacaa");
         assert!(cluster.queried.is_empty());
@@ -99,9 +89,7 @@ mod tests {
     fn equal_weights_are_plain_round_robin() {
         let mut s = WeightedRoundRobin::new(vec![2.0; 4]);
         let mut cluster = MockCluster::uniform(4);
-        let picks: Vec<usize> = (0..8)
-            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
-            .collect();
+        let picks: Vec<usize> = (0..8).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [0, 1, 2, 3, 0, 1, 2, 3]);
     }
 }

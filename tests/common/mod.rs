@@ -27,7 +27,13 @@ pub fn async_group(name: &str, count: u32, workers: u32, speed: f64) -> BackendG
 }
 
 /// A Poisson experiment at offered load `load` over `backends`.
-pub fn experiment(service: ServiceDistribution, backends: Vec<BackendGroup>, load: f64, requests: u64, warmup: u64) -> Experiment {
+pub fn experiment(
+    service: ServiceDistribution,
+    backends: Vec<BackendGroup>,
+    load: f64,
+    requests: u64,
+    warmup: u64,
+) -> Experiment {
     let mut model = Model {
         arrivals: ArrivalProcess::poisson(1.0).unwrap(),
         service,
@@ -39,7 +45,13 @@ pub fn experiment(service: ServiceDistribution, backends: Vec<BackendGroup>, loa
         name: "test".into(),
         description: None,
         seed: 20261125,
-        plan: RunPlan { requests, warmup: Warmup::Fixed(warmup), replications: 1, precision: None, max_replications: 1 },
+        plan: RunPlan {
+            requests,
+            warmup: Warmup::Fixed(warmup),
+            replications: 1,
+            precision: None,
+            max_replications: 1,
+        },
         intensity: Intensity::Load(load),
         model,
         strategies: vec![spec("random")],
@@ -74,6 +86,14 @@ pub fn widening() -> f64 {
 /// check to mean something.
 pub fn assert_agrees(what: &str, estimate: &EstimateRecord, theory: f64, max_relative_half_width: f64) {
     let half = estimate.half_width() * widening();
+    // Shown with `--nocapture`: the figures quoted in the README.
+    eprintln!(
+        "{what}: simulated {:.6} ± {:.6} (95%), theory {:.6}, deviation {:+.2}%",
+        estimate.value,
+        estimate.half_width(),
+        theory,
+        (estimate.value / theory - 1.0) * 100.0
+    );
     let relative = estimate.half_width() / theory.abs();
     assert!(
         relative <= max_relative_half_width,

@@ -36,6 +36,7 @@ pub mod engine;
 pub mod experiment;
 pub mod model;
 pub mod output;
+pub mod results;
 pub mod runner;
 pub mod seed;
 pub mod stats;

@@ -71,7 +71,12 @@ pub struct Replication {
     pub sections: Vec<Metrics>,
     pub backends: Vec<BackendMeasure>,
     pub saturated: bool,
+    /// The response-time distribution as (t, P(T > t)) points, for CCDF charts.
+    pub ccdf: Vec<[f64; 2]>,
 }
+
+/// Points kept of a response-time CCDF (enough for a smooth log-log curve).
+const CCDF_POINTS: usize = 120;
 
 /// A strategy's results at one experiment point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +107,9 @@ pub struct StrategyResult {
     pub saturated: bool,
     /// Per backend, averaged over replications.
     pub backends: Vec<BackendMeasure>,
+    /// Response-time CCDF of the first replication, (t, P(T > t)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ccdf: Vec<[f64; 2]>,
 }
 
 /// An [`Estimate`] as stored in results (same fields, serialisable both ways).
@@ -301,7 +309,8 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         .zip(&limits)
         .any(|((m, b), lim)| m.offered_load >= 1.0 && f64::from(b.in_system_at_end) >= lim / 2.0);
     let saturated = model.offered_load() >= 1.0 || overloaded_backend || overall.rejected_fraction > 1e-3;
-    Replication { replication, warmup, arrivals, completed, rejected, overall, sections, backends, saturated }
+    let ccdf = histogram.ccdf(CCDF_POINTS).into_iter().map(|(t, p)| [t, p]).collect();
+    Replication { replication, warmup, arrivals, completed, rejected, overall, sections, backends, saturated, ccdf }
 }
 
 /// Combines replications of one strategy at one point into estimates with 95 % intervals.
@@ -360,5 +369,6 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         rejected_fraction: if arrivals == 0 { 0.0 } else { rejected as f64 / arrivals as f64 },
         saturated: reps.iter().any(|r| r.saturated),
         backends,
+        ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
     }
 }

@@ -148,3 +148,77 @@ mod tests {
         assert!((2.6..2.8).contains(&t), "{t}");
     }
 }
+
+/// A closed form that applies to one experiment point and strategy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    /// Mean response time in seconds.
+    pub mean_response: f64,
+    /// Which model it is, for legends ("M/M/4", "M/G/1-PS", "power-of-2 mean field" …).
+    pub model: &'static str,
+}
+
+/// The theoretical mean response time for `strategy` (registry name, with its `d` for
+/// power_of_d) on `model`, where a closed form exists: Poisson arrivals and
+/// - a single backend: M/M/c (sync, exponential sizes), M/G/1 (sync, one worker), M/G/1-PS
+///   (async, one worker) — whatever the strategy;
+/// - identical backends under `random`/`weighted_random`: each backend is one of the above
+///   with its share of the traffic;
+/// - identical one-worker sync backends with exponential sizes under `power_of_d`: the
+///   mean-field limit (exact as n → ∞), and under `central_queue`: M/M/(n·c).
+///
+/// Returns `None` otherwise (the chart then shows no theory line).
+pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> Option<Prediction> {
+    use crate::model::{ArrivalProcess, WorkerClass};
+    if !matches!(model.arrivals, ArrivalProcess::Poisson { .. }) {
+        return None;
+    }
+    let first = model.backends.first()?;
+    let identical = model
+        .backends
+        .iter()
+        .all(|g| g.workers == first.workers && g.speed == first.speed && g.worker_class == first.worker_class);
+    if !identical {
+        return None;
+    }
+    let n = model.backend_count() as f64;
+    let exponential = model.service.kind() == "exponential";
+    let mean = model.service.mean() / first.speed;
+    let second = model.service.second_moment() / (first.speed * first.speed);
+    let rate = model.arrivals.mean_rate();
+    let station = |rate: f64| -> Option<Prediction> {
+        match (first.worker_class, first.workers) {
+            (WorkerClass::Async { .. }, 1) => {
+                Some(Prediction { mean_response: ps_mean_response(rate, mean), model: "M/G/1-PS" })
+            }
+            (WorkerClass::Sync, 1) if exponential => {
+                Some(Prediction { mean_response: mm1_mean_response(rate, mean), model: "M/M/1" })
+            }
+            (WorkerClass::Sync, 1) => {
+                Some(Prediction { mean_response: mg1_mean_response(rate, mean, second), model: "M/G/1 (P-K)" })
+            }
+            (WorkerClass::Sync, c) if exponential => {
+                Some(Prediction { mean_response: mmc_mean_response(rate, mean, c), model: "M/M/c (Erlang C)" })
+            }
+            _ => None,
+        }
+    };
+    if n == 1.0 {
+        return station(rate);
+    }
+    match strategy {
+        "random" | "weighted_random" => station(rate / n).map(|p| Prediction { model: "independent queues", ..p }),
+        "power_of_d" if exponential && first.workers == 1 && first.worker_class == WorkerClass::Sync => {
+            let d = d.unwrap_or(2);
+            Some(Prediction {
+                mean_response: power_of_d_mean_response(rate * mean / n, d, mean),
+                model: "power-of-d mean field",
+            })
+        }
+        "central_queue" if exponential && first.worker_class == WorkerClass::Sync => {
+            let servers = (n as u32).checked_mul(first.workers)?;
+            Some(Prediction { mean_response: mmc_mean_response(rate, mean, servers), model: "M/M/c central queue" })
+        }
+        _ => None,
+    }
+}

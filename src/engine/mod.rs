@@ -235,3 +235,65 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         window: window_length,
     }
 }
+
+/// Number in system of every backend at `samples` times `interval` apart, starting after
+/// `warmup` arrivals: the time series behind the "herding" picture. Returns one series per
+/// backend (same random streams as [`simulate`] with the same seed).
+pub fn sample_in_system(
+    model: &Model,
+    strategy: &mut AnyStrategy,
+    seed: RunSeed,
+    warmup: u64,
+    interval: f64,
+    samples: usize,
+) -> Vec<Vec<u32>> {
+    let mut arrival_rng = seed.stream(Purpose::Arrivals);
+    let mut size_rng = seed.stream(Purpose::Sizes);
+    let mut client_rng = seed.stream(Purpose::Clients);
+    let mut arrivals = model.arrivals.stream();
+    let clients = model.clients.sampler();
+    let uses_client = strategy.uses_client();
+    let mut backends: Vec<Backend> = model.each_backend().map(|(g, _)| Backend::new(g)).collect();
+    let statics = Statics {
+        capacity: model.each_backend().map(|(g, _)| g.capacity()).collect(),
+        speed: model.each_backend().map(|(g, _)| g.speed).collect(),
+        weight: model.each_backend().map(|(g, _)| g.weight()).collect(),
+    };
+    let mut recorder = Recorder::new(1, backends.len(), None);
+    let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
+    let mut start = None;
+    let mut index = 0u64;
+    while series[0].len() < samples {
+        let arrival = arrivals.next(&mut arrival_rng);
+        let now = arrival.time;
+        let size = arrival.size.unwrap_or_else(|| model.service.sample(&mut size_rng));
+        let client = match arrival.client {
+            Some(c) => c,
+            None if uses_client => clients.sample(&mut client_rng),
+            None => 0,
+        };
+        if index == warmup {
+            start = Some(now);
+        }
+        if let Some(t0) = start {
+            // Take every sample due before this arrival.
+            loop {
+                let k = series[0].len();
+                let t = t0 + k as f64 * interval;
+                if k >= samples || t > now {
+                    break;
+                }
+                for (b, s) in backends.iter_mut().zip(&mut series) {
+                    b.advance(t, &mut recorder);
+                    s.push(b.in_system());
+                }
+            }
+        }
+        let request = Request { arrival: now, size, client };
+        let mut view = View { backends: &mut backends, statics: &statics, recorder: &mut recorder, now };
+        let chosen = strategy.pick(&request, &mut view);
+        backends[chosen].admit(now, size, UNMEASURED, chosen as u32, &mut recorder);
+        index += 1;
+    }
+    series
+}

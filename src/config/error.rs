@@ -18,7 +18,13 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error about a whole file (or `--set`), with no position or key.
     pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { file: file.into(), line: None, column: None, key: None, message: message.into() }
+        ConfigError {
+            file: file.into(),
+            line: None,
+            column: None,
+            key: None,
+            message: message.into(),
+        }
     }
 
     /// `FILE:LINE:COL: KEY: MESSAGE`, leaving out the parts that are not known
@@ -52,7 +58,10 @@ impl ConfigError {
 
     /// The same location with another message.
     pub(crate) fn with(&self, message: impl Into<String>) -> Self {
-        ConfigError { message: message.into(), ..self.clone() }
+        ConfigError {
+            message: message.into(),
+            ..self.clone()
+        }
     }
 }
 
@@ -87,7 +96,13 @@ mod tests {
         e.line = Some(3);
         e.column = Some(7);
         assert_eq!(e.render(), "x.toml:3:7: run.requests: bad");
-        let set = ConfigError { file: "--set".into(), line: None, column: None, key: Some("a.b".into()), message: "m".into() };
+        let set = ConfigError {
+            file: "--set".into(),
+            line: None,
+            column: None,
+            key: Some("a.b".into()),
+            message: "m".into(),
+        };
         assert_eq!(set.render(), "--set a.b: m");
     }
 

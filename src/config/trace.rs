@@ -19,12 +19,21 @@ pub(crate) struct TraceRows {
 const TRACE_COLUMNS: &[&str] = &["time", "size", "client"];
 
 fn csv_error(file: &str, line: usize, message: impl Into<String>) -> ConfigError {
-    ConfigError { file: file.to_string(), line: Some(line), column: None, key: None, message: message.into() }
+    ConfigError {
+        file: file.to_string(),
+        line: Some(line),
+        column: None,
+        key: None,
+        message: message.into(),
+    }
 }
 
 /// Non-blank, non-comment lines with their 1-based line numbers.
 fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
 }
 
 fn split_fields(line: &str) -> Vec<&str> {
@@ -45,20 +54,33 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
                 let lower = field.to_ascii_lowercase();
                 match TRACE_COLUMNS.iter().position(|c| *c == lower) {
                     Some(kind) if columns.contains(&kind) => {
-                        return Err(csv_error(name, line_no, format!("column \"{lower}\" appears twice in the header")));
+                        return Err(csv_error(
+                            name,
+                            line_no,
+                            format!("column \"{lower}\" appears twice in the header"),
+                        ));
                     }
                     Some(kind) => columns.push(kind),
                     None => {
-                        let hint = match crate::strategy::nearest(&lower, TRACE_COLUMNS.iter().copied()) {
-                            Some(s) => format!("; did you mean \"{s}\"?"),
-                            None => " (columns are time, size and client)".into(),
-                        };
-                        return Err(csv_error(name, line_no, format!("unknown column \"{field}\" in the header{hint}")));
+                        let hint =
+                            match crate::strategy::nearest(&lower, TRACE_COLUMNS.iter().copied()) {
+                                Some(s) => format!("; did you mean \"{s}\"?"),
+                                None => " (columns are time, size and client)".into(),
+                            };
+                        return Err(csv_error(
+                            name,
+                            line_no,
+                            format!("unknown column \"{field}\" in the header{hint}"),
+                        ));
                     }
                 }
             }
             if !columns.contains(&0) {
-                return Err(csv_error(name, line_no, "the header has no \"time\" column"));
+                return Err(csv_error(
+                    name,
+                    line_no,
+                    "the header has no \"time\" column",
+                ));
             }
             width = Some(columns.len());
             lines.next();
@@ -72,22 +94,41 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
         let fields = split_fields(line);
         let expected = *width.get_or_insert_with(|| fields.len());
         if expected > 3 {
-            return Err(csv_error(name, line_no, format!("expected at most 3 columns (time, size, client), found {expected}")));
-        }
-        if fields.len() != expected {
-            let names: Vec<&str> = columns[..expected].iter().map(|&k| TRACE_COLUMNS[k]).collect();
             return Err(csv_error(
                 name,
                 line_no,
-                format!("expected {expected} columns ({}), found {}", names.join(", "), fields.len()),
+                format!("expected at most 3 columns (time, size, client), found {expected}"),
+            ));
+        }
+        if fields.len() != expected {
+            let names: Vec<&str> = columns[..expected]
+                .iter()
+                .map(|&k| TRACE_COLUMNS[k])
+                .collect();
+            return Err(csv_error(
+                name,
+                line_no,
+                format!(
+                    "expected {expected} columns ({}), found {}",
+                    names.join(", "),
+                    fields.len()
+                ),
             ));
         }
         for (position, field) in fields.iter().enumerate() {
             let kind = columns[position];
             let column = TRACE_COLUMNS[kind];
-            let number: f64 = field.parse().ok().filter(|x: &f64| x.is_finite()).ok_or_else(|| {
-                csv_error(name, line_no, format!("expected a number in column \"{column}\", found \"{field}\""))
-            })?;
+            let number: f64 = field
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite())
+                .ok_or_else(|| {
+                    csv_error(
+                        name,
+                        line_no,
+                        format!("expected a number in column \"{column}\", found \"{field}\""),
+                    )
+                })?;
             match kind {
                 0 => {
                     if let Some(prev) = previous {
@@ -104,7 +145,11 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
                 }
                 1 => {
                     if number <= 0.0 {
-                        return Err(csv_error(name, line_no, format!("expected a positive size in seconds, found {field}")));
+                        return Err(csv_error(
+                            name,
+                            line_no,
+                            format!("expected a positive size in seconds, found {field}"),
+                        ));
                     }
                     sizes.push(number);
                 }
@@ -113,7 +158,9 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
                         return Err(csv_error(
                             name,
                             line_no,
-                            format!("expected a client id (a whole number ≥ 0) in column \"client\", found \"{field}\""),
+                            format!(
+                                "expected a client id (a whole number ≥ 0) in column \"client\", found \"{field}\""
+                            ),
                         ));
                     }
                     clients.push(number as u32);
@@ -122,7 +169,10 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
         }
     }
     if times.len() < 2 {
-        return Err(ConfigError::new(name, format!("a trace needs at least 2 rows, found {}", times.len())));
+        return Err(ConfigError::new(
+            name,
+            format!("a trace needs at least 2 rows, found {}", times.len()),
+        ));
     }
     let start = times[0];
     for t in &mut times {
@@ -143,13 +193,28 @@ pub(crate) fn parse_samples(name: &str, text: &str) -> Result<Vec<f64>, ConfigEr
         let field = line.split(',').next().unwrap_or("").trim();
         match field.parse::<f64>() {
             Ok(x) if x.is_finite() && x >= 0.0 => samples.push(x),
-            Ok(_) => return Err(csv_error(name, line_no, format!("expected a size ≥ 0 in seconds, found \"{field}\""))),
+            Ok(_) => {
+                return Err(csv_error(
+                    name,
+                    line_no,
+                    format!("expected a size ≥ 0 in seconds, found \"{field}\""),
+                ));
+            }
             Err(_) if i == 0 => {} // header
-            Err(_) => return Err(csv_error(name, line_no, format!("expected a number, found \"{field}\""))),
+            Err(_) => {
+                return Err(csv_error(
+                    name,
+                    line_no,
+                    format!("expected a number, found \"{field}\""),
+                ));
+            }
         }
     }
     if samples.is_empty() {
-        return Err(ConfigError::new(name, "no samples found (expected one number per line)"));
+        return Err(ConfigError::new(
+            name,
+            "no samples found (expected one number per line)",
+        ));
     }
     Ok(samples)
 }
@@ -158,7 +223,9 @@ pub(crate) fn parse_samples(name: &str, text: &str) -> Result<Vec<f64>, ConfigEr
 pub(crate) fn read_relative(folder: &Path, file: &str) -> Result<(String, String), String> {
     let path = folder.join(file);
     let shown = path.display().to_string();
-    std::fs::read_to_string(&path).map(|text| (shown.clone(), text)).map_err(|e| format!("cannot read \"{shown}\": {e}"))
+    std::fs::read_to_string(&path)
+        .map(|text| (shown.clone(), text))
+        .map_err(|e| format!("cannot read \"{shown}\": {e}"))
 }
 
 #[cfg(test)]
@@ -179,14 +246,28 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let e = parse_trace("t.csv", "0\n3.5\n3.2\n").unwrap_err();
-        assert_eq!(e.render(), "t.csv:3: timestamp 3.2 goes backwards (previous 3.5)");
+        assert_eq!(
+            e.render(),
+            "t.csv:3: timestamp 3.2 goes backwards (previous 3.5)"
+        );
         let e = parse_trace("t.csv", "time,size\n0,1\n1,abc\n").unwrap_err();
-        assert_eq!(e.render(), "t.csv:3: expected a number in column \"size\", found \"abc\"");
+        assert_eq!(
+            e.render(),
+            "t.csv:3: expected a number in column \"size\", found \"abc\""
+        );
     }
 
     #[test]
     fn samples_skip_header_and_comments() {
-        assert_eq!(parse_samples("s", "size\n# x\n0.1\n0.2\n").unwrap(), vec![0.1, 0.2]);
-        assert!(parse_samples("s", "0.1\nx\n").unwrap_err().render().starts_with("s:2:"));
+        assert_eq!(
+            parse_samples("s", "size\n# x\n0.1\n0.2\n").unwrap(),
+            vec![0.1, 0.2]
+        );
+        assert!(
+            parse_samples("s", "0.1\nx\n")
+                .unwrap_err()
+                .render()
+                .starts_with("s:2:")
+        );
     }
 }

@@ -608,3 +608,86 @@ proptest! {
         let _ = file.source_text();
     }
 }
+
+#[test]
+fn an_absurd_number_of_backends_is_rejected_before_anything_is_allocated() {
+    let err = resolve_err(&minimal_with("count = 2", "count = 4000000000"));
+    assert_contains(&err, "at most 1000000 are supported");
+}
+
+#[test]
+fn inline_tables_are_read_and_overridden_like_standard_tables() {
+    let text = r#"
+arrivals = { load = 0.5 }
+service = { mean = 0.01 }
+backends = [{ name = "a", count = 2 }, { name = "b" }]
+balancer.strategies = [{ name = "round_robin" }]
+"#;
+    let mut file = parse(text);
+    let e = file.resolve().unwrap();
+    assert_eq!(e.model.backend_count(), 3);
+    file.set("backends.b.workers=4").unwrap();
+    file.set("service.distribution=gamma").unwrap();
+    file.set("service.cv=0.5").unwrap();
+    file.set("balancer.strategies.0.label=rr").unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!(e.model.backends[1].workers, 4);
+    assert_eq!(e.model.service.kind(), "gamma");
+    assert_eq!(e.strategies[0].label, "rr");
+    let err = file.set("backends.c.count=1").unwrap_err();
+    assert_contains(&err, "no entry named \"c\" in backends (names: a, b)");
+    let err = file.set("backends.5.count=1").unwrap_err();
+    assert_contains(&err, "no entry 5");
+    // An error inside the inline backends array points into the file.
+    let err = resolve_err(&text.replace("count = 2", "count = 0"));
+    assert_eq!(
+        (err.key.as_deref(), err.line, err.column),
+        (Some("backends.a.count"), Some(4), Some(35))
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn overrides_of_known_keys_never_panic(
+        section in prop::sample::select(vec!["experiment", "run", "arrivals", "service", "clients", "backends.web", "backends.0", "balancer", "sweep", "service.components.0"]),
+        key in prop::sample::select(vec!["name", "seed", "requests", "warmup", "replications", "precision", "max_replications", "process", "load", "rate", "cv", "peak", "mean_on", "mean_off", "amplitude", "period", "file", "distribution", "mean", "value", "min", "max", "shape", "scale", "mu", "sigma", "alpha", "components", "samples", "count", "popularity", "s", "workers", "worker_class", "connections", "speed", "backlog", "weight", "strategies", "strategies.0", "strategies.0.d"]),
+        value in prop::sample::select(vec!["0", "-1", "1.5", "\"x\"", "gamma", "[1, 2]", "{ a = 1 }", "true", "\"10ms\"", "auto", "1e400", "nan", "[]", "[{ name = \"jsq\" }]"]),
+        number in prop::num::f64::ANY,
+    ) {
+        let mut file = parse(MINIMAL);
+        let key = format!("{section}.{key}");
+        let _ = file.set(&format!("{key}={value}"));
+        let _ = file.resolve();
+        let _ = file.set_number(&key, number);
+        let _ = file.resolve();
+        let _ = file.error_at(&key, "x");
+        let _ = ExperimentFile::parse(Path::new(INLINE), &file.source_text()).map(|f| f.resolve());
+    }
+}
+
+#[test]
+fn source_text_with_overrides_reloads_to_the_same_experiment() {
+    let mut file = parse(MINIMAL);
+    file.set("run.replications=4").unwrap();
+    file.set("backends.web.worker_class=async").unwrap();
+    file.set("backends.web.connections=8").unwrap();
+    file.set("clients.popularity=zipf").unwrap();
+    let text = file.source_text();
+    let again = parse(&text).resolve().unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!(again.plan, e.plan);
+    assert_eq!(again.model.backends, e.model.backends);
+    assert_eq!(
+        again.model.clients,
+        ClientPopulation::Zipf {
+            count: 10_000,
+            s: 1.0
+        }
+    );
+    assert_eq!(
+        e.model.backends[0].worker_class,
+        WorkerClass::Async { connections: 8 }
+    );
+}

@@ -177,7 +177,7 @@ impl<'a> Section<'a> {
             Some(Value::Integer(i)) => u64::try_from(*i.value()).ok(),
             Some(Value::Float(f)) => {
                 let x = *f.value();
-                (x.is_finite() && x.fract() == 0.0 && x >= 0.0 && x < 1.8e19).then_some(x as u64)
+                (x.fract() == 0.0 && (0.0..1.8e19).contains(&x)).then_some(x as u64)
             }
             _ => None,
         };
@@ -855,6 +855,9 @@ fn read_clients(clients: &Section<'_>) -> Result<ClientsBuilder> {
     }))
 }
 
+/// More backends than this is surely a typo (and would exhaust memory building strategies).
+const MAX_BACKENDS: u64 = 1_000_000;
+
 fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<BackendGroup>> {
     let Some(elements) = top.elements("backends") else {
         return Err(match top.get("backends") {
@@ -951,6 +954,15 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
             }
         }
         groups.push(group);
+        let total: u64 = groups.iter().map(|g| u64::from(g.count)).sum();
+        if total > MAX_BACKENDS {
+            return Err(b.err(
+                "count",
+                format!(
+                    "the cluster would have {total} backends; at most {MAX_BACKENDS} are supported"
+                ),
+            ));
+        }
     }
     Ok(groups)
 }
@@ -990,9 +1002,9 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
         } else if element.table.is_some() {
             let t = element.section(file, "a strategy table".into());
             let Some(name) = t.string("name")? else {
-                return Err(t.err_here(format!(
-                    "a strategy table needs a \"name\", e.g. {{ name = \"power_of_d\", d = 2 }}"
-                )));
+                return Err(t.err_here(
+                    "a strategy table needs a \"name\", e.g. { name = \"power_of_d\", d = 2 }",
+                ));
             };
             registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
             let label = t.string("label")?;

@@ -92,7 +92,7 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
     let mut previous: Option<f64> = None;
     for (line_no, line) in lines {
         let fields = split_fields(line);
-        let expected = *width.get_or_insert_with(|| fields.len());
+        let expected = *width.get_or_insert(fields.len());
         if expected > 3 {
             return Err(csv_error(
                 name,

@@ -1,20 +1,193 @@
-//! `consistent_hash`: TODO (being written).
+//! `consistent_hash`: a ketama-style hash ring — clients stick to backends, and removing a
+//! backend moves only its own clients.
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::ip_hash::splitmix64;
+use super::weighted_random::checked_weights;
+use super::{BackendInfo, Cluster, ParamSpec, Params, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
+/// Consistent hashing on a ring (Karger et al. 1997), ketama-style (libketama, nginx
+/// `hash … consistent`, HAProxy `hash-type consistent`).
+///
+/// - Backend i gets `max(1, round(vnodes × wᵢ / w_max))` points on a ring of u64 values
+///   (`vnodes` defaults to 160, as in ketama), so its share of the ring is about
+///   proportional to its weight.
+/// - Point v of backend "name" is [`ring_hash`]`("name-v")`: 64-bit FNV-1a of the UTF-8
+///   string followed by the SplitMix64 finaliser — fixed and platform-independent (never
+///   std's randomly seeded hasher), so a ring depends only on backend names and weights.
+///   Backend names should be unique (equal names give equal points).
+/// - A request goes to the owner of the first point ≥ [`splitmix64`]`(client)`, wrapping
+///   past the largest point to the smallest. Equal points are ordered by backend index
+///   (the lower index owns the point): the only tie.
+///
+/// Each client always reaches the same backend; removing a backend reassigns only the
+/// clients on its arcs (about 1/n of them) and leaves every other client where it was.
 #[derive(Debug)]
-pub struct ConsistentHash;
+pub struct ConsistentHash {
+    /// (point, backend), sorted.
+    ring: Vec<(u64, u32)>,
+}
+
+impl ConsistentHash {
+    pub(crate) fn new(backends: &[BackendInfo], params: &Params) -> Result<Self, StrategyError> {
+        let weights = checked_weights(Self::NAME, backends)?;
+        let vnodes = params.count("vnodes", 160, 1)?;
+        let max_weight = weights.iter().copied().fold(0.0, f64::max);
+        let mut ring = Vec::new();
+        for (i, (backend, weight)) in backends.iter().zip(&weights).enumerate() {
+            let points = ((vnodes as f64 * weight / max_weight).round() as usize).max(1);
+            ring.extend(
+                (0..points).map(|v| (ring_hash(&format!("{}-{v}", backend.name)), i as u32)),
+            );
+        }
+        ring.sort_unstable();
+        Ok(ConsistentHash { ring })
+    }
+
+    /// Number of points backend `i` holds on the ring.
+    #[cfg(test)]
+    fn points_of(&self, i: u32) -> usize {
+        self.ring.iter().filter(|(_, b)| *b == i).count()
+    }
+}
 
 impl Strategy for ConsistentHash {
     const NAME: &'static str = "consistent_hash";
-    const SUMMARY: &'static str = "TODO";
+    const SUMMARY: &'static str =
+        "ketama-style hash ring on the client id: sticky, removing a backend moves ~1/n clients";
+    const PARAMS: &'static [ParamSpec] = &[ParamSpec {
+        name: "vnodes",
+        help: "ring points for the heaviest backend, others in proportion to weight (default 160)",
+    }];
 
-    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        todo!()
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        ConsistentHash::new(setup.backends, setup.params)
     }
 
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        todo!()
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, _cluster: &mut C) -> usize {
+        let key = splitmix64(u64::from(request.client));
+        let at = self.ring.partition_point(|&(point, _)| point < key);
+        let (_, backend) = if at == self.ring.len() {
+            self.ring[0]
+        } else {
+            self.ring[at]
+        };
+        backend as usize
+    }
+}
+
+/// The ring's string hash: 64-bit FNV-1a (offset basis 0xcbf29ce484222325, prime
+/// 0x100000001b3) of the bytes, passed through the SplitMix64 finaliser for avalanche
+/// (FNV-1a alone maps strings differing in the last character to nearby values).
+pub fn ring_hash(text: &str) -> u64 {
+    let fnv = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    splitmix64(fnv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::ParamValue;
+    use crate::strategy::testing::{MockCluster, backends, request, weighted};
+
+    fn ring(n: usize) -> ConsistentHash {
+        ConsistentHash::new(&backends(n), &Params::new("consistent_hash")).unwrap()
+    }
+
+    #[test]
+    fn fnv1a_is_the_standard_one() {
+        // Published FNV-1a 64 test vectors, before the finaliser.
+        let fnv = |s: &str| {
+            s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            })
+        };
+        assert_eq!(fnv(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(ring_hash("a"), splitmix64(0xaf63_dc4c_8601_ec8c));
+    }
+
+    #[test]
+    fn spreads_clients_within_20_percent() {
+        let mut s = ring(4);
+        let mut cluster = MockCluster::uniform(4);
+        let mut counts = [0u32; 4];
+        for client in 0..10_000 {
+            counts[s.pick(&request(client, 1.0), &mut cluster)] += 1;
+        }
+        for c in counts {
+            assert!(
+                (2000..=3000).contains(&c),
+                "{counts:?} not within ±20 % of 2500"
+            );
+        }
+        assert!(cluster.queried.is_empty());
+    }
+
+    #[test]
+    fn removing_a_backend_moves_only_its_clients() {
+        let mut four = ring(4);
+        let mut three = ring(3);
+        let mut cluster = MockCluster::uniform(4);
+        let mut moved = 0;
+        for client in 0..10_000 {
+            let before = four.pick(&request(client, 1.0), &mut cluster);
+            let after = three.pick(&request(client, 1.0), &mut cluster);
+            if before == 3 {
+                moved += 1;
+            } else {
+                assert_eq!(
+                    before, after,
+                    "client {client} moved though its backend stayed"
+                );
+            }
+        }
+        // About 1/4 of the clients were on the removed backend.
+        assert!((2000..=3000).contains(&moved), "{moved} clients moved");
+    }
+
+    #[test]
+    fn points_follow_weights_and_vnodes() {
+        let infos = [weighted("a", 1.0), weighted("b", 2.0), weighted("c", 0.001)];
+        let s = ConsistentHash::new(&infos, &Params::new("consistent_hash")).unwrap();
+        assert_eq!(
+            (s.points_of(0), s.points_of(1), s.points_of(2)),
+            (80, 160, 1)
+        );
+        let params = Params::new("consistent_hash").with("vnodes", ParamValue::Number(10.0));
+        let s = ConsistentHash::new(&infos, &params).unwrap();
+        assert_eq!((s.points_of(0), s.points_of(1), s.points_of(2)), (5, 10, 1));
+        let params = Params::new("consistent_hash").with("vnodes", ParamValue::Number(0.0));
+        assert!(matches!(
+            ConsistentHash::new(&infos, &params),
+            Err(StrategyError::BadParam { .. })
+        ));
+    }
+
+    #[test]
+    fn sticky_and_wrapping() {
+        let mut s = ring(5);
+        let mut cluster = MockCluster::uniform(5);
+        for client in 0..1000 {
+            let a = s.pick(&request(client, 1.0), &mut cluster);
+            assert_eq!(a, s.pick(&request(client, 3.0), &mut cluster));
+        }
+        // Keys beyond the last point belong to the first point's owner.
+        let (last, _) = *s.ring.last().unwrap();
+        let (_, first_owner) = s.ring[0];
+        let mut wrapped = 0;
+        for client in 0..10_000 {
+            if splitmix64(u64::from(client)) > last {
+                wrapped += 1;
+                assert_eq!(
+                    s.pick(&request(client, 1.0), &mut cluster),
+                    first_owner as usize
+                );
+            }
+        }
+        assert!(wrapped > 0, "no client key fell past the last point");
     }
 }

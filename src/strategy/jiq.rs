@@ -1,20 +1,115 @@
-//! `jiq`: TODO (being written).
+//! `jiq`: join the idle queue — an idle backend if one is known, else a random one.
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use rand::RngExt;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::weighted_random::require_backends;
+use super::{BackendInfo, Cluster, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
+/// Join-Idle-Queue (Lu et al., 2011), idealised: send the request to an idle backend if
+/// there is one, otherwise to a backend chosen uniformly at random.
+///
+/// A real JIQ balancer learns idleness from reports that backends send to an "I-queue"
+/// when they become idle; here the balancer knows it instantly (no reporting delay, no
+/// stale entries), which is JIQ's best case.
+///
+/// "Idle" means a free worker: `in_system(i) < workers(i)`. For single-worker sync
+/// backends this is `in_system(i) == 0`; a multi-worker backend counts as idle while any of
+/// its workers is free, since a request sent there starts at once. (For async backends the
+/// same test means fewer requests than workers.)
+///
+/// The search scans the backends cyclically from a uniformly random start and takes the
+/// first idle one (so ties among idle backends are broken by position after a random
+/// start: uniform when idle backends are spread out, slightly favouring an idle backend
+/// that follows a run of busy ones). If none is idle, a second uniform draw chooses. Cost:
+/// O(1) when many backends are idle, O(n) when none is.
 #[derive(Debug)]
-pub struct Jiq;
+pub struct Jiq {
+    rng: Xoshiro256PlusPlus,
+    workers: Vec<u32>,
+}
+
+impl Jiq {
+    pub(crate) fn new(
+        backends: &[BackendInfo],
+        rng: Xoshiro256PlusPlus,
+    ) -> Result<Self, StrategyError> {
+        require_backends(Self::NAME, backends)?;
+        Ok(Jiq {
+            rng,
+            workers: backends.iter().map(|b| b.workers.max(1)).collect(),
+        })
+    }
+}
 
 impl Strategy for Jiq {
     const NAME: &'static str = "jiq";
-    const SUMMARY: &'static str = "TODO";
+    const SUMMARY: &'static str =
+        "join the idle queue: a backend with a free worker if any (random scan), else random";
 
-    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        todo!()
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        Jiq::new(setup.backends, setup.rng.clone())
     }
 
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        todo!()
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+        let n = self.workers.len();
+        let start = self.rng.random_range(0..n);
+        let mut i = start;
+        for _ in 0..n {
+            if cluster.in_system(i) < self.workers[i] {
+                return i;
+            }
+            i = if i + 1 == n { 0 } else { i + 1 };
+        }
+        self.rng.random_range(0..n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{
+        MockCluster, assert_proportional, backend, backends, request, rng,
+    };
+
+    #[test]
+    fn always_picks_an_idle_backend_when_there_is_one() {
+        let infos = backends(8);
+        let mut s = Jiq::new(&infos, rng(5)).unwrap();
+        let mut cluster = MockCluster::from_backends(&infos);
+        cluster.counts = vec![3, 1, 0, 2, 5, 0, 1, 4];
+        let mut counts = [0u64; 8];
+        for _ in 0..20_000 {
+            counts[s.pick(&request(0, 1.0), &mut cluster)] += 1;
+        }
+        assert_eq!(counts.iter().sum::<u64>(), counts[2] + counts[5]);
+        // Idle backends 2 and 5: scan starts 3..=5 reach 5 and 6,7,0,1,2 reach 2.
+        assert_proportional(&[counts[2], counts[5]], &[5.0, 3.0]);
+    }
+
+    #[test]
+    fn multi_worker_backend_is_idle_while_a_worker_is_free() {
+        let infos = vec![backend("a", 4, 1.0), backend("b", 1, 1.0)];
+        let mut s = Jiq::new(&infos, rng(5)).unwrap();
+        let mut cluster = MockCluster::from_backends(&infos);
+        cluster.counts = vec![3, 1];
+        for _ in 0..100 {
+            assert_eq!(s.pick(&request(0, 1.0), &mut cluster), 0);
+        }
+    }
+
+    #[test]
+    fn random_when_none_is_idle() {
+        let infos = backends(4);
+        let mut s = Jiq::new(&infos, rng(9)).unwrap();
+        let mut cluster = MockCluster::from_backends(&infos);
+        cluster.counts = vec![1, 7, 2, 3];
+        let mut counts = [0u64; 4];
+        for _ in 0..40_000 {
+            counts[s.pick(&request(0, 1.0), &mut cluster)] += 1;
+        }
+        assert_proportional(&counts, &[1.0; 4]);
     }
 }

@@ -1,20 +1,111 @@
-//! `least_connections`: TODO (being written).
+//! `least_connections`: nginx's `least_conn` — fewest requests per unit of weight.
 
+use super::weighted_random::checked_weights;
 use super::{Cluster, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
+/// nginx `least_conn`: send the request to the backend minimising nᵢ / wᵢ, where nᵢ is the
+/// number of requests it holds (in service plus waiting: nginx's active connections) and wᵢ
+/// its weight. Ratios are compared by cross-multiplication (nᵢ·wⱼ < nⱼ·wᵢ), never divided.
+///
+/// Ties go to the first backend in a scan that starts just after the previous choice
+/// (rotating), so equally loaded backends share work evenly. (nginx breaks ties with its
+/// weighted round robin; rotation is the same for equal weights and a documented
+/// simplification otherwise.) Looks at every backend except when an idle one is found
+/// first, which nothing can beat.
 #[derive(Debug)]
-pub struct LeastConnections;
+pub struct LeastConnections {
+    weights: Vec<f64>,
+    last: usize,
+}
+
+impl LeastConnections {
+    pub(crate) fn new(weights: Vec<f64>) -> Self {
+        let last = weights.len() - 1;
+        LeastConnections { weights, last }
+    }
+}
 
 impl Strategy for LeastConnections {
     const NAME: &'static str = "least_connections";
-    const SUMMARY: &'static str = "TODO";
+    const SUMMARY: &'static str =
+        "nginx least_conn: fewest requests in system per unit of weight (ties rotate)";
 
-    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        todo!()
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        Ok(LeastConnections::new(checked_weights(
+            Self::NAME,
+            setup.backends,
+        )?))
     }
 
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        todo!()
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+        let n = self.weights.len();
+        let mut best = if self.last + 1 >= n { 0 } else { self.last + 1 };
+        let mut best_count = f64::from(cluster.in_system(best));
+        let mut best_weight = self.weights[best];
+        let mut i = best;
+        for _ in 1..n {
+            if best_count == 0.0 {
+                break;
+            }
+            i = if i + 1 == n { 0 } else { i + 1 };
+            let count = f64::from(cluster.in_system(i));
+            let weight = self.weights[i];
+            if count * best_weight < best_count * weight {
+                best = i;
+                best_count = count;
+                best_weight = weight;
+            }
+        }
+        self.last = best;
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{MockCluster, request};
+
+    #[test]
+    fn minimises_connections_per_weight() {
+        let mut s = LeastConnections::new(vec![1.0, 4.0, 2.0]);
+        let mut cluster = MockCluster::uniform(3);
+        // Ratios 2/1, 6/4 = 1.5, 4/2 = 2: backend 1 despite holding the most requests.
+        cluster.counts = vec![2, 6, 4];
+        assert_eq!(s.pick(&request(0, 1.0), &mut cluster), 1);
+        // 3/1 vs 8/4 = 2 vs 3/2 = 1.5: backend 2.
+        cluster.counts = vec![3, 8, 3];
+        assert_eq!(s.pick(&request(0, 1.0), &mut cluster), 2);
+    }
+
+    #[test]
+    fn ties_rotate() {
+        let mut s = LeastConnections::new(vec![1.0, 2.0, 1.0, 2.0]);
+        let mut cluster = MockCluster::uniform(4);
+        // All ratios equal to 1: successive picks rotate through every backend.
+        cluster.counts = vec![1, 2, 1, 2];
+        let picks: Vec<usize> = (0..6)
+            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
+            .collect();
+        assert_eq!(picks, [0, 1, 2, 3, 0, 1]);
+        // Ties among the minimal subset {1, 3} rotate too, skipping worse backends.
+        cluster.counts = vec![3, 2, 3, 2];
+        let picks: Vec<usize> = (0..4)
+            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
+            .collect();
+        assert_eq!(picks, [3, 1, 3, 1]);
+    }
+
+    #[test]
+    fn idle_cluster_fills_in_order() {
+        let mut s = LeastConnections::new(vec![1.0; 3]);
+        let mut cluster = MockCluster::uniform(3);
+        for expected in [0, 1, 2, 0] {
+            let chosen = s.pick(&request(0, 1.0), &mut cluster);
+            assert_eq!(chosen, expected);
+            cluster.counts[chosen] += 1;
+        }
     }
 }

@@ -1,20 +1,98 @@
-//! `least_work_left`: TODO (being written).
+//! `least_work_left`: the backend that will finish its current work soonest (an oracle).
 
+use super::weighted_random::require_backends;
 use super::{Cluster, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
+/// Least work left: send the request to the backend minimising uᵢ / cᵢ, where uᵢ is the
+/// unfinished work there (seconds at speed 1, including the remaining part of requests in
+/// service) and cᵢ its capacity — the time the backend would need to clear what it holds.
+/// This is an oracle: real balancers do not know request sizes. For identical single-worker
+/// FCFS backends it sends each request where it will start soonest, which makes the cluster
+/// behave like one central queue (M/G/c).
+///
+/// Ratios are compared by cross-multiplication (uᵢ·cⱼ < uⱼ·cᵢ). Ties go to the first
+/// backend in a scan starting just after the previous choice (rotating); the scan stops
+/// early at a backend with no work.
 #[derive(Debug)]
-pub struct LeastWorkLeft;
+pub struct LeastWorkLeft {
+    capacities: Vec<f64>,
+    last: usize,
+}
+
+impl LeastWorkLeft {
+    pub(crate) fn new(capacities: Vec<f64>) -> Self {
+        let last = capacities.len() - 1;
+        LeastWorkLeft { capacities, last }
+    }
+}
 
 impl Strategy for LeastWorkLeft {
     const NAME: &'static str = "least_work_left";
-    const SUMMARY: &'static str = "TODO";
+    const SUMMARY: &'static str =
+        "oracle: least unfinished work per unit of capacity (ties rotate)";
 
-    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        todo!()
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        require_backends(Self::NAME, setup.backends)?;
+        Ok(LeastWorkLeft::new(
+            setup.backends.iter().map(|b| b.capacity).collect(),
+        ))
     }
 
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        todo!()
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+        let n = self.capacities.len();
+        let mut best = if self.last + 1 >= n { 0 } else { self.last + 1 };
+        let mut best_work = cluster.unfinished_work(best);
+        let mut best_capacity = self.capacities[best];
+        let mut i = best;
+        for _ in 1..n {
+            if best_work <= 0.0 {
+                break;
+            }
+            i = if i + 1 == n { 0 } else { i + 1 };
+            let work = cluster.unfinished_work(i);
+            let capacity = self.capacities[i];
+            if work * best_capacity < best_work * capacity {
+                best = i;
+                best_work = work;
+                best_capacity = capacity;
+            }
+        }
+        self.last = best;
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{MockCluster, request};
+
+    #[test]
+    fn minimises_work_per_capacity() {
+        let mut s = LeastWorkLeft::new(vec![1.0, 4.0, 2.0]);
+        let mut cluster = MockCluster::uniform(3);
+        // Clearing times 1.0, 0.75, 1.0.
+        cluster.work = vec![1.0, 3.0, 2.0];
+        assert_eq!(s.pick(&request(0, 1.0), &mut cluster), 1);
+        cluster.work = vec![0.5, 3.0, 2.0];
+        assert_eq!(s.pick(&request(0, 1.0), &mut cluster), 0);
+    }
+
+    #[test]
+    fn ties_rotate() {
+        let mut s = LeastWorkLeft::new(vec![1.0, 2.0, 1.0]);
+        let mut cluster = MockCluster::uniform(3);
+        cluster.work = vec![1.0, 2.0, 1.0];
+        let picks: Vec<usize> = (0..4)
+            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
+            .collect();
+        assert_eq!(picks, [0, 1, 2, 0]);
+        cluster.work = vec![0.0; 3];
+        let picks: Vec<usize> = (0..4)
+            .map(|_| s.pick(&request(0, 1.0), &mut cluster))
+            .collect();
+        assert_eq!(picks, [1, 2, 0, 1]);
     }
 }

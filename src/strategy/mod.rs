@@ -23,6 +23,8 @@ mod random;
 mod round_robin;
 mod shortest_expected_delay;
 mod sita;
+#[cfg(test)]
+pub(crate) mod testing;
 mod weighted_random;
 mod weighted_round_robin;
 

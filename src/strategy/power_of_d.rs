@@ -1,20 +1,177 @@
-//! `power_of_d`: TODO (being written).
+//! `power_of_d`: the power of d choices — sample d backends, join the shortest of them.
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use rand::RngExt;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::weighted_random::require_backends;
+use super::{BackendInfo, Cluster, ParamSpec, Params, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
+/// Power of d choices (Mitzenmacher; Vvedenskaya–Dobrushin–Karpelevich): sample d
+/// *distinct* backends uniformly at random and send the request to the one with the fewest
+/// requests in system; ties go to the first sampled. Only the d sampled backends are
+/// queried, so a decision costs O(d) however large the cluster. d = 1 is random dispatch;
+/// d = n is JSQ with random tie-breaking.
+///
+/// Sampling is a partial Fisher–Yates shuffle of a permutation of `0..n` kept between
+/// picks (the shuffle leaves it a permutation, so each pick's sample is uniform over
+/// ordered d-subsets), with no allocation.
 #[derive(Debug)]
-pub struct PowerOfD;
+pub struct PowerOfD {
+    rng: Xoshiro256PlusPlus,
+    d: usize,
+    order: Vec<u32>,
+}
+
+impl PowerOfD {
+    pub(crate) fn new(
+        backends: &[BackendInfo],
+        params: &Params,
+        rng: Xoshiro256PlusPlus,
+    ) -> Result<Self, StrategyError> {
+        require_backends(Self::NAME, backends)?;
+        let n = backends.len();
+        let d = params.count("d", 2.min(n), 1)?;
+        if d > n {
+            return Err(StrategyError::BadParam {
+                strategy: Self::NAME.to_string(),
+                param: "d".to_string(),
+                what: format!("d = {d} is more than the {n} backends; d must be between 1 and {n}"),
+            });
+        }
+        Ok(PowerOfD {
+            rng,
+            d,
+            order: (0..n as u32).collect(),
+        })
+    }
+}
 
 impl Strategy for PowerOfD {
     const NAME: &'static str = "power_of_d";
-    const SUMMARY: &'static str = "TODO";
+    const SUMMARY: &'static str = "sample d distinct backends at random, join the one with fewest requests (ties: first sampled)";
+    const PARAMS: &'static [ParamSpec] = &[ParamSpec {
+        name: "d",
+        help: "number of backends sampled per request, 1 ≤ d ≤ backends (default 2, or 1 for a single backend)",
+    }];
 
-    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        todo!()
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        PowerOfD::new(setup.backends, setup.params, setup.rng.clone())
     }
 
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        todo!()
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+        let n = self.order.len();
+        let mut best = 0;
+        let mut best_count = u32::MAX;
+        for j in 0..self.d {
+            let r = self.rng.random_range(j..n);
+            self.order.swap(j, r);
+            let candidate = self.order[j] as usize;
+            let count = cluster.in_system(candidate);
+            if count < best_count {
+                best = candidate;
+                best_count = count;
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::ParamValue;
+    use crate::strategy::testing::{MockCluster, backends, request, rng};
+
+    fn with_d(n: usize, d: f64) -> Result<PowerOfD, StrategyError> {
+        let params = Params::new("power_of_d").with("d", ParamValue::Number(d));
+        PowerOfD::new(&backends(n), &params, rng(3))
+    }
+
+    #[test]
+    fn picks_the_shortest_among_the_sampled_only() {
+        let mut s = with_d(10, 3.0).unwrap();
+        let mut cluster = MockCluster::uniform(10);
+        cluster.counts = vec![5, 0, 7, 3, 9, 1, 4, 8, 2, 6];
+        let mut seen_non_global_best = false;
+        for _ in 0..1000 {
+            cluster.queried.clear();
+            let chosen = s.pick(&request(0, 1.0), &mut cluster);
+            let q = cluster.queried.clone();
+            assert_eq!(q.len(), 3, "queries exactly d backends");
+            assert!(
+                q[0] != q[1] && q[0] != q[2] && q[1] != q[2],
+                "distinct: {q:?}"
+            );
+            let min = q.iter().map(|&i| cluster.counts[i]).min().unwrap();
+            assert!(q.contains(&chosen) && cluster.counts[chosen] == min);
+            seen_non_global_best |= chosen != 1;
+        }
+        assert!(
+            seen_non_global_best,
+            "with d < n the global best is not always sampled"
+        );
+    }
+
+    #[test]
+    fn ties_go_to_the_first_sampled() {
+        let mut s = with_d(6, 4.0).unwrap();
+        let mut cluster = MockCluster::uniform(6);
+        cluster.counts = vec![2; 6];
+        for _ in 0..100 {
+            cluster.queried.clear();
+            let chosen = s.pick(&request(0, 1.0), &mut cluster);
+            assert_eq!(chosen, cluster.queried[0]);
+        }
+    }
+
+    #[test]
+    fn d_equal_n_matches_jsq() {
+        let n = 7;
+        let mut s = with_d(n, 7.0).unwrap();
+        let mut cluster = MockCluster::uniform(n);
+        let mut r = rng(11);
+        for _ in 0..200 {
+            // Distinct counts, so the minimum is unique and tie-breaking plays no part.
+            let mut counts: Vec<u32> = (0..n as u32).map(|k| k * 3).collect();
+            for k in (1..n).rev() {
+                counts.swap(k, r.random_range(0..=k));
+            }
+            // JSQ's choice: the unique backend with the fewest requests.
+            let jsq_choice = counts.iter().position(|&c| c == 0).unwrap();
+            cluster.counts = counts;
+            assert_eq!(s.pick(&request(0, 1.0), &mut cluster), jsq_choice);
+        }
+    }
+
+    #[test]
+    fn bad_d_is_rejected() {
+        assert!(
+            matches!(with_d(4, 5.0), Err(StrategyError::BadParam { ref param, .. }) if param == "d")
+        );
+        assert!(matches!(
+            with_d(4, 0.0),
+            Err(StrategyError::BadParam { .. })
+        ));
+        assert!(matches!(
+            with_d(4, 1.5),
+            Err(StrategyError::BadParam { .. })
+        ));
+        assert!(with_d(4, 4.0).is_ok());
+        // The default d = 2 is lowered to 1 for a single backend rather than failing.
+        let single = PowerOfD::new(&backends(1), &Params::new("power_of_d"), rng(1)).unwrap();
+        assert_eq!(single.d, 1);
+    }
+
+    #[test]
+    fn d_one_is_uniform() {
+        let mut s = with_d(4, 1.0).unwrap();
+        let mut cluster = MockCluster::uniform(4);
+        let mut counts = [0u64; 4];
+        for _ in 0..40_000 {
+            counts[s.pick(&request(0, 1.0), &mut cluster)] += 1;
+        }
+        crate::strategy::testing::assert_proportional(&counts, &[1.0; 4]);
     }
 }

@@ -1,20 +1,302 @@
-//! `sita`: TODO (being written).
+//! `sita`: size-interval task assignment — each backend serves one range of request sizes.
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::weighted_random::require_backends;
+use super::{BackendInfo, Cluster, ParamSpec, Params, Setup, Strategy, StrategyError};
 use crate::model::Request;
+use crate::units::format_duration;
 
+/// Number of request sizes drawn to calibrate equal-load cutoffs (2^20: the cutoffs'
+/// quantiles are then accurate to about 0.1 % of the load).
+pub const CALIBRATION_SAMPLES: usize = 1 << 20;
+
+/// Size-Interval Task Assignment (Harchol-Balter, Crovella & Murta, 1999): with cutoffs
+/// x₀ < x₁ < … < x_{n−2}, a request of size s goes to the first backend k with s ≤ x_k; the
+/// last backend takes every request larger than x_{n−2}. Small requests therefore never
+/// queue behind large ones, which is what helps under highly variable sizes. Backends get
+/// the size intervals in their configured order (backend 0 the smallest sizes). No ties
+/// arise (a size equal to a cutoff belongs to the lower interval). This is an oracle
+/// strategy: it reads the request's size.
+///
+/// Cutoffs come from the `cutoffs` parameter, or, when absent, are calibrated so that each
+/// backend receives a share of the work proportional to its capacity ("equal load" for
+/// identical backends): [`CALIBRATION_SAMPLES`] sizes are drawn from the service
+/// distribution with the strategy's random stream and cut by [`equal_load_cutoffs`].
 #[derive(Debug)]
-pub struct Sita;
+pub struct Sita {
+    /// x₀ … x_{n−2}, strictly increasing.
+    cutoffs: Vec<f64>,
+}
+
+impl Sita {
+    /// Builds from `params`, or, without `cutoffs`, from the sample `calibrate` returns
+    /// (called only then, and not for a single backend).
+    pub(crate) fn new(
+        backends: &[BackendInfo],
+        params: &Params,
+        calibrate: impl FnOnce() -> Vec<f64>,
+    ) -> Result<Self, StrategyError> {
+        require_backends(Self::NAME, backends)?;
+        let n = backends.len();
+        let cutoffs = match params.durations("cutoffs")? {
+            Some(cutoffs) => validate_cutoffs(params, cutoffs, n)?,
+            None if n == 1 => Vec::new(),
+            None => {
+                let mut sample = calibrate();
+                let capacities: Vec<f64> = backends.iter().map(|b| b.capacity).collect();
+                equal_load_cutoffs(&mut sample, &capacities).map_err(|what| {
+                    StrategyError::Unsupported {
+                        strategy: Self::NAME.to_string(),
+                        what: format!(
+                            "cannot calibrate equal-load cutoffs: {what}; give `cutoffs` explicitly"
+                        ),
+                    }
+                })?
+            }
+        };
+        Ok(Sita { cutoffs })
+    }
+
+    /// The cutoffs in use (n − 1 of them, strictly increasing).
+    pub fn cutoffs(&self) -> &[f64] {
+        &self.cutoffs
+    }
+}
 
 impl Strategy for Sita {
     const NAME: &'static str = "sita";
-    const SUMMARY: &'static str = "TODO";
+    const SUMMARY: &'static str = "oracle: each backend serves one interval of request sizes \
+         (cutoffs given, or equal load per capacity)";
+    const PARAMS: &'static [ParamSpec] = &[ParamSpec {
+        name: "cutoffs",
+        help: "size cutoffs, one fewer than backends, strictly increasing (e.g. [\"5ms\", \"50ms\"]); \
+               default: equal load per unit of capacity, calibrated from the size distribution",
+    }];
 
-    fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        todo!()
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        Sita::new(setup.backends, setup.params, || {
+            let mut rng = setup.rng.clone();
+            (0..CALIBRATION_SAMPLES)
+                .map(|_| setup.service.sample(&mut rng))
+                .collect()
+        })
     }
 
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        todo!()
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, _cluster: &mut C) -> usize {
+        // The first k with size ≤ x_k; n − 1 (= cutoffs.len()) when there is none.
+        self.cutoffs
+            .partition_point(|&cutoff| cutoff < request.size)
+    }
+}
+
+fn validate_cutoffs(
+    params: &Params,
+    cutoffs: Vec<f64>,
+    n: usize,
+) -> Result<Vec<f64>, StrategyError> {
+    let bad = |what: String| StrategyError::BadParam {
+        strategy: params.strategy.clone(),
+        param: "cutoffs".to_string(),
+        what,
+    };
+    if cutoffs.len() != n - 1 {
+        return Err(bad(format!(
+            "expected {} cutoff{} (one fewer than the {n} backend{}), got {}",
+            n - 1,
+            if n == 2 { "" } else { "s" },
+            if n == 1 { "" } else { "s" },
+            cutoffs.len()
+        )));
+    }
+    if let Some(&c) = cutoffs.iter().find(|c| !(c.is_finite() && **c > 0.0)) {
+        return Err(bad(format!(
+            "cutoffs must be positive durations, got {}",
+            format_duration(c)
+        )));
+    }
+    if let Some(w) = cutoffs.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(bad(format!(
+            "cutoffs must be strictly increasing, but {} is followed by {}",
+            format_duration(w[0]),
+            format_duration(w[1])
+        )));
+    }
+    Ok(cutoffs)
+}
+
+/// Cutoffs that give each backend a share of the total work proportional to its capacity,
+/// estimated from `sample` (request sizes; sorted in place). For capacities c₀ … c_{n−1}
+/// with total C, the sample is sorted and its cumulative work walked: cutoff x_k is the
+/// smallest sampled size at which the cumulative work reaches W·(c₀ + … + c_k)/C, W being
+/// the sample's total work. So backend k serves sizes in (x_{k−1}, x_k] and gets its share
+/// of the work, up to one sample's worth.
+///
+/// Fails (with a reason) when the sample is empty or invalid, or when the cutoffs would not
+/// be strictly increasing or would leave the last backend nothing: a distribution with
+/// atoms (e.g. deterministic sizes) cannot be split by size.
+pub fn equal_load_cutoffs(sample: &mut [f64], capacities: &[f64]) -> Result<Vec<f64>, String> {
+    let n = capacities.len();
+    if n <= 1 {
+        return Ok(Vec::new());
+    }
+    if sample.is_empty() {
+        return Err("no sizes to calibrate from".to_string());
+    }
+    if let Some(s) = sample.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
+        return Err(format!("the size distribution produced {s}"));
+    }
+    sample.sort_unstable_by(f64::total_cmp);
+    let total_work: f64 = sample.iter().sum();
+    if total_work <= 0.0 {
+        return Err("every sampled size is zero".to_string());
+    }
+    let total_capacity: f64 = capacities.iter().sum();
+    let mut cutoffs = Vec::with_capacity(n - 1);
+    let mut capacity_so_far = 0.0;
+    let mut work = 0.0;
+    let mut next = 0;
+    for capacity in &capacities[..n - 1] {
+        capacity_so_far += capacity;
+        let target = total_work * capacity_so_far / total_capacity;
+        while work < target && next < sample.len() {
+            work += sample[next];
+            next += 1;
+        }
+        cutoffs.push(sample[next.max(1) - 1]);
+    }
+    let largest = sample[sample.len() - 1];
+    if let Some(w) = cutoffs.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(format!(
+            "two backends would need the same cutoff {} (too many requests of one size)",
+            format_duration(w[0])
+        ));
+    }
+    if cutoffs[n - 2] >= largest {
+        return Err(format!(
+            "the last backend would get no requests (cutoff {} is the largest size)",
+            format_duration(largest)
+        ));
+    }
+    Ok(cutoffs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::ParamValue;
+    use crate::strategy::testing::{MockCluster, backend, backends, request};
+
+    fn cutoffs_param(values: &[&str]) -> Params {
+        let list = values
+            .iter()
+            .map(|v| ParamValue::Text(v.to_string()))
+            .collect();
+        Params::new("sita").with("cutoffs", ParamValue::List(list))
+    }
+
+    fn no_calibration() -> Vec<f64> {
+        panic!("explicit cutoffs must not calibrate")
+    }
+
+    #[test]
+    fn routes_by_size_interval() {
+        let mut s = Sita::new(
+            &backends(3),
+            &cutoffs_param(&["10ms", "100ms"]),
+            no_calibration,
+        )
+        .unwrap();
+        let mut cluster = MockCluster::uniform(3);
+        for (size, expected) in [
+            (0.001, 0),
+            (0.01, 0),
+            (0.0100001, 1),
+            (0.05, 1),
+            (0.1, 1),
+            (0.2, 2),
+            (50.0, 2),
+        ] {
+            assert_eq!(
+                s.pick(&request(0, size), &mut cluster),
+                expected,
+                "size {size}"
+            );
+        }
+        assert!(cluster.queried.is_empty());
+    }
+
+    #[test]
+    fn validates_cutoffs() {
+        let err = |values: &[&str]| {
+            Sita::new(&backends(3), &cutoffs_param(values), no_calibration).unwrap_err()
+        };
+        let message = err(&["10ms"]).to_string();
+        assert!(
+            message.contains("expected 2 cutoffs") && message.contains("got 1"),
+            "{message}"
+        );
+        let message = err(&["10ms", "20ms", "30ms"]).to_string();
+        assert!(message.contains("got 3"), "{message}");
+        let message = err(&["100ms", "10ms"]).to_string();
+        assert!(message.contains("strictly increasing"), "{message}");
+        let message = err(&["10ms", "10ms"]).to_string();
+        assert!(message.contains("strictly increasing"), "{message}");
+        let message = err(&["0ms", "10ms"]).to_string();
+        assert!(message.contains("positive"), "{message}");
+        assert!(
+            matches!(err(&["10xs", "20ms"]), StrategyError::BadParam { ref param, .. } if param == "cutoffs")
+        );
+        let not_a_list = Params::new("sita").with("cutoffs", ParamValue::Number(1.0));
+        assert!(Sita::new(&backends(3), &not_a_list, no_calibration).is_err());
+        // A single backend needs no cutoffs and never calibrates.
+        let mut single = Sita::new(&backends(1), &Params::new("sita"), no_calibration).unwrap();
+        assert_eq!(
+            single.pick(&request(0, 9.0), &mut MockCluster::uniform(1)),
+            0
+        );
+    }
+
+    #[test]
+    fn equal_load_cutoffs_on_known_samples() {
+        // Work 8: four requests of size 1 (work 4) | one of size 4 (work 4).
+        assert_eq!(
+            equal_load_cutoffs(&mut [1.0, 4.0, 1.0, 1.0, 1.0], &[1.0, 1.0]).unwrap(),
+            [1.0]
+        );
+        // Sizes 1..=8 (work 36), capacities 1:2 → target 12, reached at size 5 (cum. 15).
+        let mut sample = [8.0, 3.0, 5.0, 1.0, 7.0, 2.0, 6.0, 4.0];
+        assert_eq!(equal_load_cutoffs(&mut sample, &[1.0, 2.0]).unwrap(), [5.0]);
+        // Sizes 1..=9 (work 45), three equal backends: targets 15 (at 5) and 30 (cum. 36 at 8).
+        let mut sample: Vec<f64> = (1..=9).rev().map(f64::from).collect();
+        assert_eq!(
+            equal_load_cutoffs(&mut sample, &[2.0, 2.0, 2.0]).unwrap(),
+            [5.0, 8.0]
+        );
+        // Uniform sizes on [0, 1): equal work halves cut at √½.
+        let mut sample: Vec<f64> = (0..100_000)
+            .map(|k| (f64::from(k) + 0.5) / 100_000.0)
+            .collect();
+        let cutoffs = equal_load_cutoffs(&mut sample, &[1.0, 1.0]).unwrap();
+        assert!((cutoffs[0] - 0.5f64.sqrt()).abs() < 1e-4, "{cutoffs:?}");
+    }
+
+    #[test]
+    fn equal_load_cutoffs_refuse_unsplittable_samples() {
+        assert!(equal_load_cutoffs(&mut [2.0; 10], &[1.0, 1.0]).is_err());
+        assert!(equal_load_cutoffs(&mut [1.0, 1.0, 1.0, 1.0, 4.0], &[1.0, 1.0, 1.0]).is_err());
+        assert!(equal_load_cutoffs(&mut [], &[1.0, 1.0]).is_err());
+        assert!(equal_load_cutoffs(&mut [1.0, f64::NAN], &[1.0, 1.0]).is_err());
+        assert!(equal_load_cutoffs(&mut [0.0, 0.0], &[1.0, 1.0]).is_err());
+    }
+
+    #[test]
+    fn calibrates_without_cutoffs_and_weighs_by_capacity() {
+        let infos = vec![backend("small", 1, 1.0), backend("big", 3, 1.0)];
+        let sample: Vec<f64> = (1..=8).map(f64::from).collect();
+        let s = Sita::new(&infos, &Params::new("sita"), || sample).unwrap();
+        // Work 36, capacities 1:3 → target 9, reached at size 4 (cum. 10).
+        assert_eq!(s.cutoffs(), [4.0]);
+        let err = Sita::new(&infos, &Params::new("sita"), || vec![3.0; 5]).unwrap_err();
+        assert!(matches!(err, StrategyError::Unsupported { .. }), "{err}");
     }
 }

@@ -1,0 +1,191 @@
+//! Test helpers for strategies: a mock [`Cluster`] with settable state and backend builders.
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::{BackendInfo, Cluster};
+use crate::model::Request;
+
+/// A cluster whose state the test sets directly. Every time-dependent query
+/// (`in_system`, `unfinished_work`, `earliest_start`) records the backend asked about in
+/// `queried`, so tests can check which backends a strategy looked at.
+#[derive(Debug, Clone)]
+pub(crate) struct MockCluster {
+    pub counts: Vec<u32>,
+    pub work: Vec<f64>,
+    pub starts: Vec<f64>,
+    pub capacities: Vec<f64>,
+    pub speeds: Vec<f64>,
+    pub weights: Vec<f64>,
+    pub queried: Vec<usize>,
+}
+
+impl MockCluster {
+    /// An empty (idle) cluster matching `backends`.
+    pub fn from_backends(backends: &[BackendInfo]) -> Self {
+        let n = backends.len();
+        MockCluster {
+            counts: vec![0; n],
+            work: vec![0.0; n],
+            starts: vec![0.0; n],
+            capacities: backends.iter().map(|b| b.capacity).collect(),
+            speeds: backends.iter().map(|b| b.speed).collect(),
+            weights: backends.iter().map(|b| b.weight).collect(),
+            queried: Vec::new(),
+        }
+    }
+
+    /// An idle cluster of `n` identical single-worker, speed-1 backends.
+    pub fn uniform(n: usize) -> Self {
+        Self::from_backends(&backends(n))
+    }
+}
+
+impl Cluster for MockCluster {
+    fn len(&self) -> usize {
+        self.counts.len()
+    }
+    fn in_system(&mut self, i: usize) -> u32 {
+        self.queried.push(i);
+        self.counts[i]
+    }
+    fn unfinished_work(&mut self, i: usize) -> f64 {
+        self.queried.push(i);
+        self.work[i]
+    }
+    fn earliest_start(&mut self, i: usize) -> f64 {
+        self.queried.push(i);
+        self.starts[i]
+    }
+    fn capacity(&self, i: usize) -> f64 {
+        self.capacities[i]
+    }
+    fn speed(&self, i: usize) -> f64 {
+        self.speeds[i]
+    }
+    fn weight(&self, i: usize) -> f64 {
+        self.weights[i]
+    }
+}
+
+/// A sync (FCFS) backend; its weight defaults to its capacity, as in the model.
+pub(crate) fn backend(name: &str, workers: u32, speed: f64) -> BackendInfo {
+    let capacity = f64::from(workers) * speed;
+    BackendInfo {
+        name: name.to_string(),
+        workers,
+        speed,
+        capacity,
+        weight: capacity,
+        fcfs: true,
+    }
+}
+
+/// A sync backend with an explicit weight.
+pub(crate) fn weighted(name: &str, weight: f64) -> BackendInfo {
+    BackendInfo {
+        weight,
+        ..backend(name, 1, 1.0)
+    }
+}
+
+/// `n` identical single-worker, speed-1 sync backends named `b0`, `b1`, ….
+pub(crate) fn backends(n: usize) -> Vec<BackendInfo> {
+    (0..n).map(|i| backend(&format!("b{i}"), 1, 1.0)).collect()
+}
+
+pub(crate) fn rng(seed: u64) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(seed)
+}
+
+pub(crate) fn request(client: u32, size: f64) -> Request {
+    Request {
+        arrival: 0.0,
+        size,
+        client,
+    }
+}
+
+/// Checks that `counts` (over `total` draws) match probabilities proportional to
+/// `weights` within 5 binomial standard errors each.
+pub(crate) fn assert_proportional(counts: &[u64], weights: &[f64]) {
+    let total: u64 = counts.iter().sum();
+    let sum_w: f64 = weights.iter().sum();
+    for (i, (&c, &w)) in counts.iter().zip(weights).enumerate() {
+        let p = w / sum_w;
+        let expected = total as f64 * p;
+        let se = (total as f64 * p * (1.0 - p)).sqrt();
+        assert!(
+            (c as f64 - expected).abs() <= 5.0 * se,
+            "backend {i}: {c} picks, expected {expected:.0} ± {:.0} (5 SE)",
+            5.0 * se
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ServiceDistribution;
+    use crate::strategy::{Params, Setup, registry};
+
+    /// Every registered strategy builds with default parameters on a 4-backend cluster and
+    /// picks a valid backend.
+    ///
+    /// `Setup` needs a `ServiceDistribution`; while `model::service` is unfinished on this
+    /// branch its constructors are `todo!()`, so the test skips itself (with a message)
+    /// when constructing one panics. SITA is left out regardless: with default parameters
+    /// its build samples the service distribution 2^20 times for calibration; its own
+    /// tests cover it with explicit cutoffs and the pure cutoff computation.
+    #[test]
+    fn every_strategy_builds_with_defaults() {
+        let Ok(service) = std::panic::catch_unwind(|| ServiceDistribution::exponential(1.0)) else {
+            eprintln!("skipped: ServiceDistribution is not implemented on this branch yet");
+            return;
+        };
+        let service = service.expect("exponential(1.0) is valid");
+        let infos = backends(4);
+        let mut names = Vec::new();
+        for info in registry::list() {
+            names.push(info.name);
+            assert!(
+                !info.summary.is_empty() && info.summary != "TODO",
+                "{}",
+                info.name
+            );
+            if info.name == "sita" {
+                continue;
+            }
+            let params = Params::new(info.name);
+            let setup = Setup {
+                backends: &infos,
+                service: &service,
+                params: &params,
+                rng: rng(1),
+            };
+            let mut strategy = registry::build(info.name, &setup)
+                .unwrap_or_else(|e| panic!("{} does not build: {e}", info.name));
+            let mut cluster = MockCluster::from_backends(&infos);
+            for client in 0..100 {
+                let chosen = strategy.pick(&request(client, 1.0), &mut cluster);
+                assert!(chosen < 4, "{} picked {chosen}", info.name);
+                cluster.counts[chosen] += 1;
+            }
+        }
+        for name in [
+            "weighted_random",
+            "weighted_round_robin",
+            "least_connections",
+            "power_of_d",
+            "jiq",
+            "least_work_left",
+            "shortest_expected_delay",
+            "sita",
+            "ip_hash",
+            "consistent_hash",
+            "central_queue",
+        ] {
+            assert!(names.contains(&name), "{name} is not registered");
+        }
+    }
+}

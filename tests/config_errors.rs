@@ -190,9 +190,12 @@ fn a_bad_strategy_parameter_is_reported_at_the_element() {
         r#"strategies = ["random"]"#,
         r#"strategies = [{ name = "power_of_d", d = 0 }]"#,
     ));
-    assert_contains(&err, "power_of_d");
-    assert_contains(&err, "\"d\"");
-    assert_eq!((err.line, err.column), (Some(12), Some(15)));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:12:42: balancer.strategies[0].d: strategy \"power_of_d\", parameter \"d\": expected a whole number ≥ 1, got 0"
+        )
+    );
 }
 
 #[test]
@@ -202,6 +205,8 @@ fn an_unknown_strategy_parameter_is_reported_with_what_it_takes() {
         r#"strategies = [{ name = "jsq", dd = 2 }]"#,
     ));
     assert_contains(&err, "strategy \"jsq\" has no parameter \"dd\"");
+    assert_eq!(err.key.as_deref(), Some("balancer.strategies[0].dd"));
+    assert_eq!((err.line, err.column), (Some(12), Some(31)));
 }
 
 #[test]
@@ -689,5 +694,19 @@ fn source_text_with_overrides_reloads_to_the_same_experiment() {
     assert_eq!(
         e.model.backends[0].worker_class,
         WorkerClass::Async { connections: 8 }
+    );
+}
+
+#[test]
+fn strategy_parameters_reach_the_strategy_and_its_label() {
+    let text = minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "power_of_d", d = 2 }]"#,
+    );
+    let e = parse(&text).resolve().unwrap();
+    assert_eq!(e.strategies[0].label, "power_of_d(d=2)");
+    assert_eq!(
+        e.strategies[0].params.values.get("d"),
+        Some(&ParamValue::Number(2.0))
     );
 }

@@ -23,7 +23,7 @@ use crate::model::{
     ArrivalProcess, BackendGroup, ClientPopulation, MixtureComponent, Model, ModelError,
     ServiceDistribution, Trace, WorkerClass,
 };
-use crate::strategy::{BackendInfo, ParamValue, Params, Setup, nearest, registry};
+use crate::strategy::{BackendInfo, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
@@ -334,7 +334,10 @@ enum ArrivalSpec {
 
 struct StrategyDraft {
     spec: StrategySpec,
+    /// The array element, and whether it is a table (so parameters can be pointed at).
     at: ConfigError,
+    path: Vec<Seg>,
+    table: bool,
 }
 
 impl ExperimentFile {
@@ -475,7 +478,21 @@ impl ExperimentFile {
                 params: &draft.spec.params,
                 rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             };
-            registry::build(&draft.spec.name, &setup).map_err(|e| draft.at.with(e.to_string()))?;
+            registry::build(&draft.spec.name, &setup).map_err(|e| {
+                // Point at the offending parameter when it was written in a table.
+                let at = match &e {
+                    StrategyError::BadParam { param, .. }
+                    | StrategyError::UnknownParam { param, .. }
+                        if draft.table =>
+                    {
+                        let mut path = draft.path.clone();
+                        path.push(Seg::Key(param.clone()));
+                        self.locate(&path, matches!(e, StrategyError::UnknownParam { .. }))
+                    }
+                    _ => draft.at.clone(),
+                };
+                at.with(e.to_string())
+            })?;
             strategies.push(draft.spec);
         }
 
@@ -998,6 +1015,8 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
                     name,
                 },
                 at,
+                path: element.path.clone(),
+                table: false,
             }
         } else if element.table.is_some() {
             let t = element.section(file, "a strategy table".into());
@@ -1025,6 +1044,8 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
                     params,
                 },
                 at: file.locate(&element.path, false),
+                path: element.path.clone(),
+                table: true,
             }
         } else {
             return Err(file.locate(&element.path, false).with(format!(

@@ -1,0 +1,1114 @@
+//! Sections of a parsed experiment file → [`Experiment`].
+//!
+//! Resolution runs in two phases: first every section is checked for unknown keys, types and
+//! ranges (no model constructor is called), then the model objects are built and the
+//! strategies validated against them. So a file with several mistakes reports the first
+//! structural one in file order of sections: experiment, run, arrivals, service, clients,
+//! backends, balancer.
+//!
+//! Mixtures: a mixture component may not itself be a mixture (write the components out).
+
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use toml_edit::{Item, TableLike, Value};
+
+use super::error::ConfigError;
+use super::file::{ExperimentFile, Seg, found, found_value};
+use super::schema::{self, quoted_list};
+use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
+use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
+use crate::model::{
+    ArrivalProcess, BackendGroup, ClientPopulation, MixtureComponent, Model, ModelError,
+    ServiceDistribution, Trace, WorkerClass,
+};
+use crate::strategy::{BackendInfo, ParamValue, Params, Setup, StrategyError, nearest, registry};
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+/// A table of the document being read, with its path for locating errors.
+#[derive(Clone)]
+pub(crate) struct Section<'a> {
+    file: &'a ExperimentFile,
+    table: Option<&'a dyn TableLike>,
+    path: Vec<Seg>,
+    /// How messages name it: `[arrivals]`, `[[backends]] "web"`, `strategy "power_of_d"`.
+    title: String,
+}
+
+impl<'a> Section<'a> {
+    fn child_path(&self, key: &str) -> Vec<Seg> {
+        let mut p = self.path.clone();
+        p.push(Seg::Key(key.to_string()));
+        p
+    }
+
+    /// Error at the value of `key`.
+    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        self.file.locate(&self.child_path(key), false).with(message)
+    }
+
+    /// Error at `key` itself (unknown keys).
+    fn err_key(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        self.file.locate(&self.child_path(key), true).with(message)
+    }
+
+    /// Error at the table.
+    fn err_here(&self, message: impl Into<String>) -> ConfigError {
+        self.file.locate(&self.path, false).with(message)
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Item> {
+        self.table?.get(key).filter(|i| !i.is_none())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn keys(&self) -> Vec<String> {
+        match self.table {
+            Some(t) => t
+                .iter()
+                .filter(|(_, i)| !i.is_none())
+                .map(|(k, _)| k.to_string())
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Every key must be in `allowed`; `elsewhere` explains keys that belong to another
+    /// variant (`cv` under poisson).
+    fn check_keys(
+        &self,
+        allowed: &[&str],
+        elsewhere: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<()> {
+        for key in self.keys() {
+            if allowed.contains(&key.as_str()) {
+                continue;
+            }
+            if let Some(message) = elsewhere(&key) {
+                return Err(self.err_key(&key, message));
+            }
+            let message = match nearest(&key, allowed.iter().copied()) {
+                Some(s) => format!(
+                    "unknown key \"{key}\" in {}; did you mean \"{s}\"?",
+                    self.title
+                ),
+                None => format!(
+                    "unknown key \"{key}\" in {} (expected one of: {})",
+                    self.title,
+                    allowed.join(", ")
+                ),
+            };
+            return Err(self.err_key(&key, message));
+        }
+        Ok(())
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(item) => match item.as_str() {
+                Some(s) => Ok(Some(s.to_string())),
+                None => Err(self.err(key, format!("expected a string, found {}", found(item)))),
+            },
+        }
+    }
+
+    /// One of `options` (default `default`), with did-you-mean.
+    fn choice(&self, key: &str, options: &[&str], default: &str) -> Result<String> {
+        let Some(value) = self.string(key)? else {
+            return Ok(default.to_string());
+        };
+        if options.contains(&value.as_str()) {
+            return Ok(value);
+        }
+        Err(self.err(
+            key,
+            match nearest(&value, options.iter().copied()) {
+                Some(s) => format!("unknown {key} \"{value}\"; did you mean \"{s}\"?"),
+                None => format!(
+                    "unknown {key} \"{value}\" (expected {})",
+                    quoted_list(options, "or")
+                ),
+            },
+        ))
+    }
+
+    fn number(&self, key: &str) -> Result<Option<f64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(item) => match number_of(item) {
+                Some(x) if x.is_finite() => Ok(Some(x)),
+                _ => Err(self.err(key, format!("expected a number, found {}", found(item)))),
+            },
+        }
+    }
+
+    /// A number checked by `ok`, described as `what` in the error.
+    fn number_where(&self, key: &str, what: &str, ok: impl Fn(f64) -> bool) -> Result<Option<f64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(item) => match number_of(item) {
+                Some(x) if x.is_finite() && ok(x) => Ok(Some(x)),
+                _ => Err(self.err(key, format!("expected {what}, found {}", found(item)))),
+            },
+        }
+    }
+
+    fn positive(&self, key: &str) -> Result<Option<f64>> {
+        self.number_where(key, "a positive number", |x| x > 0.0)
+    }
+
+    /// A whole number in `min..=max` (floats with no fraction are accepted: `1e6`).
+    fn whole(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>> {
+        let what = match min {
+            0 => "a whole number ≥ 0".to_string(),
+            1 => "a positive whole number".to_string(),
+            m => format!("a whole number ≥ {m}"),
+        };
+        let Some(item) = self.get(key) else {
+            return Ok(None);
+        };
+        let value = match item.as_value() {
+            Some(Value::Integer(i)) => u64::try_from(*i.value()).ok(),
+            Some(Value::Float(f)) => {
+                let x = *f.value();
+                (x.fract() == 0.0 && (0.0..1.8e19).contains(&x)).then_some(x as u64)
+            }
+            _ => None,
+        };
+        match value {
+            Some(v) if v >= min && v <= max => Ok(Some(v)),
+            Some(v) if v > max => Err(self.err(
+                key,
+                format!("expected {what} no larger than {max}, found {v}"),
+            )),
+            _ => Err(self.err(key, format!("expected {what}, found {}", found(item)))),
+        }
+    }
+
+    fn whole_u32(&self, key: &str, min: u64) -> Result<Option<u32>> {
+        Ok(self.whole(key, min, u64::from(u32::MAX))?.map(|v| v as u32))
+    }
+
+    /// A duration: a number of seconds or a string with a unit (`"20ms"`).
+    fn duration(&self, key: &str) -> Result<Option<f64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(item) => duration_of(item).map(Some).map_err(|m| self.err(key, m)),
+        }
+    }
+
+    /// A sub-table (`[service]` components, strategy tables).
+    fn sub(&self, key: &str, title: String) -> Result<Option<Section<'a>>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(item) => match item.as_table_like() {
+                Some(t) => Ok(Some(Section {
+                    file: self.file,
+                    table: Some(t),
+                    path: self.child_path(key),
+                    title,
+                })),
+                None => Err(self.err(key, format!("expected a table, found {}", found(item)))),
+            },
+        }
+    }
+
+    /// The elements of an array (of tables, or inline) at `key`.
+    fn elements(&self, key: &str) -> Option<Vec<Element<'a>>> {
+        let item = self.get(key)?;
+        let path = self.child_path(key);
+        let at = |i: usize| {
+            let mut p = path.clone();
+            p.push(Seg::Index(i));
+            p
+        };
+        match item {
+            Item::ArrayOfTables(a) => Some(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, t)| Element {
+                        path: at(i),
+                        table: Some(t as &dyn TableLike),
+                        value: None,
+                    })
+                    .collect(),
+            ),
+            Item::Value(Value::Array(a)) => Some(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, v)| Element {
+                        path: at(i),
+                        table: v.as_inline_table().map(|t| t as &dyn TableLike),
+                        value: Some(v),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// One element of an array in the document.
+struct Element<'a> {
+    path: Vec<Seg>,
+    table: Option<&'a dyn TableLike>,
+    value: Option<&'a Value>,
+}
+
+impl<'a> Element<'a> {
+    fn section(&self, file: &'a ExperimentFile, title: String) -> Section<'a> {
+        Section {
+            file,
+            table: self.table,
+            path: self.path.clone(),
+            title,
+        }
+    }
+
+    fn found(&self) -> String {
+        match self.value {
+            Some(v) => found_value(v),
+            None => "a table".into(),
+        }
+    }
+}
+
+fn number_of(item: &Item) -> Option<f64> {
+    match item.as_value()? {
+        Value::Integer(i) => Some(*i.value() as f64),
+        Value::Float(f) => Some(*f.value()),
+        _ => None,
+    }
+}
+
+fn duration_of(item: &Item) -> std::result::Result<f64, String> {
+    match item.as_value() {
+        Some(Value::String(s)) => crate::units::parse_duration(s.value()),
+        _ => match number_of(item) {
+            Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
+            _ => Err(format!(
+                "expected a duration (seconds, or a string such as \"20ms\"), found {}",
+                found(item)
+            )),
+        },
+    }
+}
+
+fn folder_safe(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+/// A service distribution, checked but not yet built.
+type ServiceBuilder = Box<dyn Fn() -> Result<ServiceDistribution>>;
+
+/// An arrival process, checked but not yet built: given the rate (or `None` for a trace at
+/// its native rate).
+enum ArrivalSpec {
+    Poisson,
+    Deterministic,
+    Gamma {
+        cv: f64,
+    },
+    OnOff {
+        peak: f64,
+        mean_on: f64,
+        mean_off: f64,
+    },
+    Diurnal {
+        amplitude: f64,
+        period: f64,
+    },
+    Trace(TraceRows),
+}
+
+struct StrategyDraft {
+    spec: StrategySpec,
+    /// The array element, and whether it is a table (so parameters can be pointed at).
+    at: ConfigError,
+    path: Vec<Seg>,
+    table: bool,
+}
+
+impl ExperimentFile {
+    /// Validates everything and builds the experiment.
+    pub fn resolve(&self) -> Result<Experiment> {
+        let root = self.doc().as_table();
+        let top = Section {
+            file: self,
+            table: Some(root as &dyn TableLike),
+            path: Vec::new(),
+            title: "the file".into(),
+        };
+        for (key, item) in root.iter() {
+            if item.is_none() {
+                continue;
+            }
+            if !schema::SECTIONS.contains(&key) {
+                let message = match nearest(key, schema::SECTIONS.iter().copied()) {
+                    Some(s) => format!("unknown section [{key}]; did you mean [{s}]?"),
+                    None => format!(
+                        "unknown section [{key}] (sections are {})",
+                        schema::SECTIONS.join(", ")
+                    ),
+                };
+                return Err(top.err_key(key, message));
+            }
+            if key != "backends" && !item.is_table_like() {
+                return Err(top.err(
+                    key,
+                    format!("expected a table [{key}], found {}", found(item)),
+                ));
+            }
+        }
+        let section = |name: &str| -> Result<Section<'_>> {
+            Ok(top.sub(name, format!("[{name}]"))?.unwrap_or(Section {
+                file: self,
+                table: None,
+                path: vec![Seg::Key(name.to_string())],
+                title: format!("[{name}]"),
+            }))
+        };
+
+        // Phase 1: structure.
+        let experiment = section("experiment")?;
+        experiment.check_keys(schema::EXPERIMENT_KEYS, &|_| None)?;
+        let name = match experiment.string("name")? {
+            Some(name) => name,
+            None => self
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        if !folder_safe(&name) {
+            let at = if experiment.has("name") {
+                experiment.err("name", "")
+            } else {
+                experiment.err_here("")
+            };
+            return Err(at.with(format!(
+                "the experiment name must be usable as a folder name (letters, digits, '-', '_', '.'), found \"{name}\""
+            )));
+        }
+        let seed = experiment.whole("seed", 0, u64::MAX)?.unwrap_or(1);
+        let description = experiment.string("description")?;
+
+        let plan = read_run(&section("run")?)?;
+        let arrivals = section("arrivals")?;
+        let (arrival_spec, intensity, arrivals_at) = read_arrivals(self, &arrivals)?;
+        let service = section("service")?;
+        let service_builder = read_service(self, &service, true)?;
+        let clients = read_clients(&section("clients")?)?;
+        let backends = read_backends(self, &top)?;
+        let drafts = read_strategies(self, &section("balancer")?)?;
+
+        // Phase 2: build.
+        let service = service_builder()?;
+        let clients = clients()?;
+        let capacity: f64 = backends
+            .iter()
+            .map(|g| f64::from(g.count) * g.capacity())
+            .sum();
+        let model_error = |at: &ConfigError, e: ModelError| at.with(e.what);
+        let rate = match intensity {
+            Intensity::Load(load) => Some(load * capacity / service.mean()),
+            Intensity::Rate(rate) => Some(rate),
+            Intensity::Native => None,
+        };
+        let process = match (arrival_spec, rate) {
+            (ArrivalSpec::Trace(rows), rate) => {
+                let trace = Trace::new(rows.times, rows.sizes, rows.clients)
+                    .map_err(|e| model_error(&arrivals_at, e))?;
+                let process = ArrivalProcess::trace(Arc::new(trace), 1.0)
+                    .map_err(|e| model_error(&arrivals_at, e))?;
+                match rate {
+                    Some(rate) => process.with_rate(rate),
+                    None => Ok(process),
+                }
+            }
+            (spec, rate) => {
+                let rate = rate.unwrap_or(1.0);
+                match spec {
+                    ArrivalSpec::Poisson => ArrivalProcess::poisson(rate),
+                    ArrivalSpec::Deterministic => ArrivalProcess::deterministic(rate),
+                    ArrivalSpec::Gamma { cv } => ArrivalProcess::gamma(rate, cv),
+                    ArrivalSpec::OnOff {
+                        peak,
+                        mean_on,
+                        mean_off,
+                    } => ArrivalProcess::on_off(rate, peak, mean_on, mean_off),
+                    ArrivalSpec::Diurnal { amplitude, period } => {
+                        ArrivalProcess::diurnal(rate, amplitude, period)
+                    }
+                    ArrivalSpec::Trace(_) => unreachable!("handled above"),
+                }
+            }
+        }
+        .map_err(|e| model_error(&arrivals_at, e))?;
+
+        let infos: Vec<BackendInfo> = backends
+            .iter()
+            .flat_map(|g| {
+                (0..g.count).map(move |i| BackendInfo {
+                    name: g.backend_name(i),
+                    workers: g.workers,
+                    speed: g.speed,
+                    capacity: g.capacity(),
+                    weight: g.weight(),
+                    fcfs: matches!(g.worker_class, WorkerClass::Sync),
+                })
+            })
+            .collect();
+        let mut strategies = Vec::new();
+        for draft in drafts {
+            let setup = Setup {
+                backends: &infos,
+                service: &service,
+                params: &draft.spec.params,
+                rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            };
+            registry::build(&draft.spec.name, &setup).map_err(|e| {
+                // Point at the offending parameter when it was written in a table.
+                let at = match &e {
+                    StrategyError::BadParam { param, .. }
+                    | StrategyError::UnknownParam { param, .. }
+                        if draft.table =>
+                    {
+                        let mut path = draft.path.clone();
+                        path.push(Seg::Key(param.clone()));
+                        self.locate(&path, matches!(e, StrategyError::UnknownParam { .. }))
+                    }
+                    _ => draft.at.clone(),
+                };
+                at.with(e.to_string())
+            })?;
+            strategies.push(draft.spec);
+        }
+
+        Ok(Experiment {
+            name,
+            description,
+            seed,
+            plan,
+            intensity,
+            model: Model {
+                arrivals: process,
+                service,
+                clients,
+                backends,
+            },
+            strategies,
+        })
+    }
+}
+
+fn read_run(run: &Section<'_>) -> Result<RunPlan> {
+    run.check_keys(schema::RUN_KEYS, &|_| None)?;
+    let requests = run.whole("requests", 1, u64::MAX)?.unwrap_or(100_000);
+    let warmup = match run.get("warmup") {
+        None => Warmup::Fixed(requests / 10),
+        Some(item) if item.as_str() == Some("auto") => Warmup::Auto,
+        Some(item) if item.as_str().is_some() => {
+            return Err(run.err(
+                "warmup",
+                format!(
+                    "expected a whole number ≥ 0 or \"auto\", found {}",
+                    found(item)
+                ),
+            ));
+        }
+        Some(_) => Warmup::Fixed(
+            run.whole("warmup", 0, u64::MAX)
+                .map_err(|e| {
+                    let shown = run.get("warmup").map(found).unwrap_or_default();
+                    e.with(format!(
+                        "expected a whole number ≥ 0 or \"auto\", found {shown}"
+                    ))
+                })?
+                .unwrap_or(0),
+        ),
+    };
+    let replications = run.whole_u32("replications", 1)?.unwrap_or(1);
+    let precision =
+        run.number_where("precision", "a fraction between 0 and 1 (exclusive)", |p| {
+            p > 0.0 && p < 1.0
+        })?;
+    let default_max = if precision.is_some() {
+        replications.max(30)
+    } else {
+        replications
+    };
+    let max_replications = run.whole_u32("max_replications", 1)?.unwrap_or(default_max);
+    if max_replications < replications {
+        return Err(run.err(
+            "max_replications",
+            format!(
+                "max_replications ({max_replications}) must be ≥ replications ({replications})"
+            ),
+        ));
+    }
+    Ok(RunPlan {
+        requests,
+        warmup,
+        replications,
+        precision,
+        max_replications,
+    })
+}
+
+fn read_arrivals(
+    file: &ExperimentFile,
+    arrivals: &Section<'_>,
+) -> Result<(ArrivalSpec, Intensity, ConfigError)> {
+    let process = arrivals.choice("process", schema::PROCESSES, "poisson")?;
+    let mut allowed = schema::ARRIVALS_COMMON.to_vec();
+    allowed.extend_from_slice(schema::process_keys(&process));
+    let process_name = process.clone();
+    arrivals.check_keys(&allowed, &|key| {
+        let takers = schema::processes_taking(key);
+        (!takers.is_empty()).then(|| {
+            format!(
+                "\"{key}\" is a parameter of process {}, not of \"{process_name}\"",
+                quoted_list(&takers, "and")
+            )
+        })
+    })?;
+    let load = arrivals.number_where("load", "a positive offered load (e.g. 0.8)", |x| x > 0.0)?;
+    let rate = arrivals.number_where("rate", "a positive rate in requests per second", |x| {
+        x > 0.0
+    })?;
+    let intensity = match (load, rate) {
+        (Some(_), Some(_)) => {
+            return Err(arrivals.err(
+                "rate",
+                "give either load (offered utilisation) or rate (requests per second), not both",
+            ));
+        }
+        (Some(load), None) => Intensity::Load(load),
+        (None, Some(rate)) => Intensity::Rate(rate),
+        (None, None) if process == "trace" => Intensity::Native,
+        (None, None) => {
+            return Err(arrivals.err_here(
+                "expected either load (offered utilisation, e.g. 0.8) or rate (requests per second), found neither",
+            ));
+        }
+    };
+    let required = |key: &str, value: Option<f64>| {
+        value.ok_or_else(|| arrivals.err_here(format!("process \"{process}\" needs \"{key}\"")))
+    };
+    let spec = match process.as_str() {
+        "poisson" => ArrivalSpec::Poisson,
+        "deterministic" => ArrivalSpec::Deterministic,
+        "gamma" => ArrivalSpec::Gamma {
+            cv: required("cv", arrivals.positive("cv")?)?,
+        },
+        "on_off" => ArrivalSpec::OnOff {
+            peak: required(
+                "peak",
+                arrivals.number_where("peak", "a ratio ≥ 1", |x| x >= 1.0)?,
+            )?,
+            mean_on: required("mean_on", arrivals.duration("mean_on")?)?,
+            mean_off: required("mean_off", arrivals.duration("mean_off")?)?,
+        },
+        "diurnal" => ArrivalSpec::Diurnal {
+            amplitude: required(
+                "amplitude",
+                arrivals.number_where("amplitude", "a number between 0 and 1", |x| {
+                    (0.0..=1.0).contains(&x)
+                })?,
+            )?,
+            period: required("period", arrivals.duration("period")?)?,
+        },
+        _ => {
+            let Some(name) = arrivals.string("file")? else {
+                return Err(arrivals
+                    .err_here("process \"trace\" needs \"file\" (a CSV of time[,size[,client]])"));
+            };
+            let (shown, text) =
+                read_relative(file.folder(), &name).map_err(|m| arrivals.err("file", m))?;
+            ArrivalSpec::Trace(parse_trace(&shown, &text)?)
+        }
+    };
+    let at = if process == "trace" && arrivals.has("file") {
+        arrivals.err("file", "")
+    } else {
+        arrivals.err_here("")
+    };
+    Ok((spec, intensity, at))
+}
+
+fn read_service(
+    file: &ExperimentFile,
+    service: &Section<'_>,
+    top_level: bool,
+) -> Result<ServiceBuilder> {
+    let distribution = service.choice("distribution", schema::DISTRIBUTIONS, "exponential")?;
+    let mut allowed = schema::distribution_keys(&distribution);
+    allowed.push("distribution");
+    if !top_level {
+        allowed.push("weight");
+    }
+    let dist_name = distribution.clone();
+    service.check_keys(&allowed, &|key| {
+        let takers = schema::distributions_taking(key);
+        (!takers.is_empty()).then(|| {
+            format!(
+                "\"{key}\" is not a parameter of distribution \"{dist_name}\" (it takes {}); \"{key}\" is used by {}",
+                quoted_list(&schema::distribution_keys(&dist_name), "and"),
+                quoted_list(&takers, "and")
+            )
+        })
+    })?;
+    if distribution == "mixture" && !top_level {
+        return Err(service.err("distribution", "a mixture component cannot itself be a mixture; list its components in the outer mixture"));
+    }
+    // Exactly one accepted parameter set.
+    let forms = schema::distribution_forms(&distribution);
+    let mut present: Vec<&str> = schema::distribution_keys(&distribution)
+        .into_iter()
+        .filter(|k| service.has(k))
+        .collect();
+    present.sort_unstable();
+    let form = forms.iter().find(|f| {
+        let mut f = f.to_vec();
+        f.sort_unstable();
+        f == present
+    });
+    let Some(form) = form else {
+        let accepted: Vec<String> = forms.iter().map(|f| f.join(" + ")).collect();
+        let found = if present.is_empty() {
+            "none of them".to_string()
+        } else {
+            present.join(" + ")
+        };
+        let what = if accepted.len() == 1 {
+            format!("needs {}", accepted[0])
+        } else {
+            format!("takes either {}", accepted.join(", or "))
+        };
+        return Err(service.err_here(format!(
+            "distribution \"{distribution}\" {what}; found {found}"
+        )));
+    };
+    let at = service.err_here("");
+    let time = |key: &str| -> Result<f64> { Ok(service.duration(key)?.unwrap_or(f64::NAN)) };
+    let num = |key: &str| -> Result<f64> { Ok(service.number(key)?.unwrap_or(f64::NAN)) };
+    let two = |ctor: fn(f64, f64) -> std::result::Result<ServiceDistribution, ModelError>,
+               a: f64,
+               b: f64|
+     -> ServiceBuilder {
+        let at = at.clone();
+        Box::new(move || ctor(a, b).map_err(|e| at.with(e.what)))
+    };
+    let uses = |key: &str| form.contains(&key);
+    let builder: ServiceBuilder = match distribution.as_str() {
+        "exponential" => {
+            let mean = time("mean")?;
+            let at = at.clone();
+            Box::new(move || ServiceDistribution::exponential(mean).map_err(|e| at.with(e.what)))
+        }
+        "deterministic" => {
+            let value = if uses("value") {
+                time("value")?
+            } else {
+                time("mean")?
+            };
+            let at = at.clone();
+            Box::new(move || ServiceDistribution::deterministic(value).map_err(|e| at.with(e.what)))
+        }
+        "uniform" if uses("min") => two(ServiceDistribution::uniform, time("min")?, time("max")?),
+        "uniform" => two(
+            ServiceDistribution::uniform_mean_cv,
+            time("mean")?,
+            num("cv")?,
+        ),
+        "gamma" if uses("shape") => two(ServiceDistribution::gamma, num("shape")?, time("scale")?),
+        "gamma" => two(
+            ServiceDistribution::gamma_mean_cv,
+            time("mean")?,
+            num("cv")?,
+        ),
+        "lognormal" if uses("mu") => two(ServiceDistribution::lognormal, num("mu")?, num("sigma")?),
+        "lognormal" => two(
+            ServiceDistribution::lognormal_mean_cv,
+            time("mean")?,
+            num("cv")?,
+        ),
+        "weibull" if uses("shape") => {
+            two(ServiceDistribution::weibull, num("shape")?, time("scale")?)
+        }
+        "weibull" => two(
+            ServiceDistribution::weibull_mean_cv,
+            time("mean")?,
+            num("cv")?,
+        ),
+        "pareto" if uses("min") => two(ServiceDistribution::pareto, num("alpha")?, time("min")?),
+        "pareto" => two(
+            ServiceDistribution::pareto_mean,
+            num("alpha")?,
+            time("mean")?,
+        ),
+        "bounded_pareto" => {
+            let (alpha, min, max) = (num("alpha")?, time("min")?, time("max")?);
+            let at = at.clone();
+            Box::new(move || {
+                ServiceDistribution::bounded_pareto(alpha, min, max).map_err(|e| at.with(e.what))
+            })
+        }
+        "hyperexponential" => two(
+            ServiceDistribution::hyperexponential,
+            time("mean")?,
+            num("cv")?,
+        ),
+        "mixture" => {
+            let Some(elements) = service.elements("components") else {
+                let item = service.get("components").map(found).unwrap_or_default();
+                return Err(service.err("components", format!("expected an array of tables such as [{{ weight = 0.9, distribution = \"exponential\", mean = \"5ms\" }}], found {item}")));
+            };
+            if elements.is_empty() {
+                return Err(service.err("components", "a mixture needs at least one component"));
+            }
+            let mut parts = Vec::new();
+            for (i, element) in elements.iter().enumerate() {
+                if element.table.is_none() {
+                    return Err(file.locate(&element.path, false).with(format!(
+                        "expected a table such as {{ weight = 0.9, distribution = \"exponential\", mean = \"5ms\" }}, found {}",
+                        element.found()
+                    )));
+                }
+                let component = element.section(file, format!("mixture component {}", i + 1));
+                let Some(weight) = component.positive("weight")? else {
+                    return Err(
+                        component.err_here("a mixture component needs a positive \"weight\"")
+                    );
+                };
+                parts.push((weight, read_service(file, &component, false)?));
+            }
+            let at = at.clone();
+            Box::new(move || {
+                let components = parts
+                    .iter()
+                    .map(|(weight, build)| {
+                        Ok(MixtureComponent {
+                            weight: *weight,
+                            distribution: build()?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                ServiceDistribution::mixture(components).map_err(|e| at.with(e.what))
+            })
+        }
+        _ => {
+            let samples: Vec<f64> = if uses("samples") {
+                let Some(elements) = service.elements("samples") else {
+                    let item = service.get("samples").map(found).unwrap_or_default();
+                    return Err(service.err(
+                        "samples",
+                        format!("expected an array of sizes, found {item}"),
+                    ));
+                };
+                let mut samples = Vec::new();
+                for element in elements {
+                    let value = element.value.map(|v| Item::Value(v.clone()));
+                    let x = value
+                        .as_ref()
+                        .ok_or_else(|| "expected a size, found a table".to_string())
+                        .and_then(duration_of)
+                        .map_err(|m| file.locate(&element.path, false).with(m))?;
+                    samples.push(x);
+                }
+                if samples.is_empty() {
+                    return Err(service.err("samples", "expected at least one sample"));
+                }
+                samples
+            } else {
+                let name = service.string("file")?.unwrap_or_default();
+                let (shown, text) =
+                    read_relative(file.folder(), &name).map_err(|m| service.err("file", m))?;
+                parse_samples(&shown, &text)?
+            };
+            let samples: Arc<[f64]> = samples.into();
+            let at = at.clone();
+            Box::new(move || {
+                ServiceDistribution::empirical(samples.clone()).map_err(|e| at.with(e.what))
+            })
+        }
+    };
+    Ok(builder)
+}
+
+type ClientsBuilder = Box<dyn Fn() -> Result<ClientPopulation>>;
+
+fn read_clients(clients: &Section<'_>) -> Result<ClientsBuilder> {
+    let popularity = clients.choice("popularity", &["uniform", "zipf"], "uniform")?;
+    clients.check_keys(schema::CLIENTS_KEYS, &|_| None)?;
+    let count = clients.whole_u32("count", 1)?.unwrap_or(10_000);
+    let at = clients.err_here("");
+    if popularity == "uniform" {
+        if clients.has("s") {
+            return Err(clients.err_key(
+                "s",
+                "\"s\" (the Zipf exponent) is only used with popularity = \"zipf\"",
+            ));
+        }
+        return Ok(Box::new(move || {
+            ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))
+        }));
+    }
+    let s = clients.positive("s")?.unwrap_or(1.0);
+    Ok(Box::new(move || {
+        ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))
+    }))
+}
+
+/// More backends than this is surely a typo (and would exhaust memory building strategies).
+const MAX_BACKENDS: u64 = 1_000_000;
+
+fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<BackendGroup>> {
+    let Some(elements) = top.elements("backends") else {
+        return Err(match top.get("backends") {
+            None => ConfigError::new(
+                file.display_name(),
+                "no backends: add at least one [[backends]] table with a name, e.g. [[backends]] name = \"web\"",
+            ),
+            Some(item) => top.err(
+                "backends",
+                format!("expected [[backends]] tables, found {}", found(item)),
+            ),
+        });
+    };
+    if elements.is_empty() {
+        return Err(top.err("backends", "expected at least one backend"));
+    }
+    let mut groups: Vec<BackendGroup> = Vec::new();
+    for (i, element) in elements.iter().enumerate() {
+        if element.table.is_none() {
+            return Err(file.locate(&element.path, false).with(format!(
+                "expected a backend table, found {}",
+                element.found()
+            )));
+        }
+        let b = element.section(file, format!("backend {}", i + 1));
+        let Some(name) = b.string("name")? else {
+            return Err(b.err_here(
+                "a backend needs a \"name\" (used in results and --set backends.NAME.KEY)",
+            ));
+        };
+        let b = Section {
+            title: format!("[[backends]] \"{name}\""),
+            ..b
+        };
+        b.check_keys(schema::BACKEND_KEYS, &|_| None)?;
+        if !folder_safe(&name) {
+            return Err(b.err(
+                "name",
+                format!("a backend name must be usable as a folder name (letters, digits, '-', '_', '.'), found \"{name}\""),
+            ));
+        }
+        let count = b.whole_u32("count", 1)?.unwrap_or(1);
+        let workers = b.whole_u32("workers", 1)?.unwrap_or(1);
+        let class = b.choice("worker_class", &["sync", "async"], "sync")?;
+        let worker_class = if class == "async" {
+            WorkerClass::Async {
+                connections: b
+                    .whole_u32("connections", 1)?
+                    .unwrap_or(WorkerClass::DEFAULT_CONNECTIONS),
+            }
+        } else {
+            if b.has("connections") {
+                return Err(b.err_key(
+                    "connections",
+                    "\"connections\" applies to async workers only; this backend has worker_class = \"sync\" (set worker_class = \"async\" to use it)",
+                ));
+            }
+            WorkerClass::Sync
+        };
+        let speed = b.positive("speed")?.unwrap_or(1.0);
+        let backlog = b.whole_u32("backlog", 0)?.unwrap_or(2048);
+        let weight = b.positive("weight")?;
+        let group = BackendGroup {
+            name,
+            count,
+            workers,
+            worker_class,
+            speed,
+            backlog,
+            weight,
+        };
+        // Names must be unique across groups, including the expanded `name-k` names.
+        if groups.iter().any(|other| other.name == group.name) {
+            return Err(b.err(
+                "name",
+                format!(
+                    "duplicate backend name \"{}\" (names must be unique)",
+                    group.name
+                ),
+            ));
+        }
+        for other in &groups {
+            let clash = (0..other.count)
+                .map(|k| other.backend_name(k))
+                .find(|n| (0..group.count).any(|k| group.backend_name(k) == *n));
+            if let Some(clash) = clash {
+                return Err(b.err(
+                    "name",
+                    format!(
+                        "backend name \"{clash}\" is used by both \"{}\" and \"{}\"",
+                        other.name, group.name
+                    ),
+                ));
+            }
+        }
+        groups.push(group);
+        let total: u64 = groups.iter().map(|g| u64::from(g.count)).sum();
+        if total > MAX_BACKENDS {
+            return Err(b.err(
+                "count",
+                format!(
+                    "the cluster would have {total} backends; at most {MAX_BACKENDS} are supported"
+                ),
+            ));
+        }
+    }
+    Ok(groups)
+}
+
+fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<StrategyDraft>> {
+    balancer.check_keys(schema::BALANCER_KEYS, &|_| None)?;
+    let example = "strategies = [\"round_robin\", { name = \"power_of_d\", d = 2 }]";
+    let Some(elements) = balancer.elements("strategies") else {
+        return Err(match balancer.get("strategies") {
+            None => balancer.err_here(format!("[balancer] needs strategies, e.g. {example}")),
+            Some(item) => balancer.err(
+                "strategies",
+                format!("expected an array such as {example}, found {}", found(item)),
+            ),
+        });
+    };
+    if elements.is_empty() {
+        return Err(balancer.err(
+            "strategies",
+            format!("expected at least one strategy, e.g. {example}"),
+        ));
+    }
+    let mut drafts: Vec<StrategyDraft> = Vec::new();
+    for element in &elements {
+        let draft = if let Some(Value::String(s)) = element.value {
+            let name = s.value().to_string();
+            let at = file.locate(&element.path, false);
+            registry::find(&name).map_err(|e| at.with(e.to_string()))?;
+            StrategyDraft {
+                spec: StrategySpec {
+                    label: name.clone(),
+                    params: Params::new(&name),
+                    name,
+                },
+                at,
+                path: element.path.clone(),
+                table: false,
+            }
+        } else if element.table.is_some() {
+            let t = element.section(file, "a strategy table".into());
+            let Some(name) = t.string("name")? else {
+                return Err(t.err_here(
+                    "a strategy table needs a \"name\", e.g. { name = \"power_of_d\", d = 2 }",
+                ));
+            };
+            registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
+            let label = t.string("label")?;
+            let mut params = Params::new(&name);
+            for key in t.keys() {
+                if key == "name" || key == "label" {
+                    continue;
+                }
+                let item = t.get(&key).expect("listed key");
+                let value = param_value(item).map_err(|m| t.err(&key, m))?;
+                params.values.insert(key, value);
+            }
+            let label = label.unwrap_or_else(|| default_label(&name, &params));
+            StrategyDraft {
+                spec: StrategySpec {
+                    name,
+                    label,
+                    params,
+                },
+                at: file.locate(&element.path, false),
+                path: element.path.clone(),
+                table: true,
+            }
+        } else {
+            return Err(file.locate(&element.path, false).with(format!(
+                "expected a strategy name or a table such as {{ name = \"power_of_d\", d = 2 }}, found {}",
+                element.found()
+            )));
+        };
+        if let Some(first) = drafts.iter().position(|d| d.spec.label == draft.spec.label) {
+            return Err(draft.at.with(format!(
+                "duplicate strategy label \"{}\" (strategy {} has the same); give one of them a label = \"...\"",
+                draft.spec.label,
+                first + 1
+            )));
+        }
+        drafts.push(draft);
+    }
+    Ok(drafts)
+}
+
+fn param_value(item: &Item) -> std::result::Result<ParamValue, String> {
+    fn of_value(v: &Value) -> std::result::Result<ParamValue, String> {
+        match v {
+            Value::Integer(i) => Ok(ParamValue::Number(*i.value() as f64)),
+            Value::Float(f) => Ok(ParamValue::Number(*f.value())),
+            Value::String(s) => Ok(ParamValue::Text(s.value().clone())),
+            Value::Array(a) => a
+                .iter()
+                .map(of_value)
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map(ParamValue::List),
+            other => Err(format!(
+                "expected a number, a string or a list, found {}",
+                found_value(other)
+            )),
+        }
+    }
+    match item.as_value() {
+        Some(v) => of_value(v),
+        None => Err(format!(
+            "expected a number, a string or a list, found {}",
+            found(item)
+        )),
+    }
+}
+
+/// `power_of_d(d=3)`; the bare name without parameters.
+fn default_label(name: &str, params: &Params) -> String {
+    if params.values.is_empty() {
+        return name.to_string();
+    }
+    fn show(v: &ParamValue) -> String {
+        match v {
+            ParamValue::Number(x) => format!("{x}"),
+            ParamValue::Text(s) => s.clone(),
+            ParamValue::List(items) => {
+                format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(","))
+            }
+        }
+    }
+    let parts: Vec<String> = params
+        .values
+        .iter()
+        .map(|(k, v)| format!("{k}={}", show(v)))
+        .collect();
+    format!("{name}({})", parts.join(","))
+}

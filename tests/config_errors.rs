@@ -1,0 +1,712 @@
+//! Experiment files: what loads, and what each mistake is reported as.
+
+use std::path::Path;
+
+use lbsim::config::{ConfigError, ExperimentFile};
+use lbsim::experiment::{Intensity, Warmup};
+use lbsim::model::{ClientPopulation, WorkerClass};
+use lbsim::strategy::ParamValue;
+use proptest::prelude::*;
+
+const INLINE: &str = "tests/data/inline.toml";
+
+const MINIMAL: &str = r#"[arrivals]
+load = 0.5
+
+[service]
+mean = "10ms"
+
+[[backends]]
+name = "web"
+count = 2
+
+[balancer]
+strategies = ["random"]
+"#;
+
+fn parse(text: &str) -> ExperimentFile {
+    ExperimentFile::parse(Path::new(INLINE), text).expect("valid TOML")
+}
+
+fn resolve_err(text: &str) -> ConfigError {
+    parse(text)
+        .resolve()
+        .expect_err("the file should be rejected")
+}
+
+/// MINIMAL with `old` replaced by `new` (which must occur).
+fn minimal_with(old: &str, new: &str) -> String {
+    assert!(MINIMAL.contains(old), "{old:?} not in MINIMAL");
+    MINIMAL.replacen(old, new, 1)
+}
+
+fn assert_contains(error: &ConfigError, needle: &str) {
+    let rendered = error.render();
+    assert!(
+        rendered.contains(needle),
+        "expected {needle:?} in {rendered:?}"
+    );
+}
+
+#[test]
+fn a_full_file_with_every_section_resolves_to_the_values_written() {
+    let file = ExperimentFile::read(Path::new("tests/data/full.toml")).unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!(e.name, "full-example");
+    assert_eq!(e.seed, 42);
+    assert_eq!(
+        e.description.as_deref(),
+        Some("Two groups of backends, a heavy-tailed mixture, three strategies")
+    );
+    assert_eq!(e.plan.requests, 50_000);
+    assert_eq!(e.plan.warmup, Warmup::Auto);
+    assert_eq!(e.plan.replications, 3);
+    assert_eq!(e.plan.precision, Some(0.05));
+    assert_eq!(e.plan.max_replications, 12);
+    assert_eq!(e.intensity, Intensity::Load(0.8));
+    assert_eq!(e.model.arrivals.kind(), "gamma");
+    assert_eq!(e.model.service.kind(), "mixture");
+    let mean = 0.95 * 0.005 + 0.05 * 0.2;
+    assert!((e.model.service.mean() - mean).abs() < 1e-12);
+    // capacity = 3 × 4 × 1.0 + 1 × 2 × 2.0 = 16
+    assert!((e.model.capacity() - 16.0).abs() < 1e-12);
+    assert!((e.model.arrivals.mean_rate() - 0.8 * 16.0 / mean).abs() < 1e-6);
+    assert!((e.model.offered_load() - 0.8).abs() < 1e-9);
+    assert_eq!(
+        e.model.clients,
+        ClientPopulation::Zipf { count: 500, s: 1.2 }
+    );
+    assert_eq!(e.model.backends.len(), 2);
+    let web = &e.model.backends[0];
+    assert_eq!(
+        (web.name.as_str(), web.count, web.workers, web.backlog),
+        ("web", 3, 4, 100)
+    );
+    assert_eq!(web.worker_class, WorkerClass::Sync);
+    let api = &e.model.backends[1];
+    assert_eq!(
+        (api.count, api.speed, api.weight, api.backlog),
+        (1, 2.0, Some(3.0), 2048)
+    );
+    assert_eq!(api.worker_class, WorkerClass::Async { connections: 50 });
+    let labels: Vec<&str> = e.strategies.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(labels, ["round_robin", "jsq", "coin"]);
+    assert_eq!(e.strategies[2].name, "random");
+    // [sweep] and [report] are kept for their own modules.
+    assert!(file.table("sweep").unwrap().contains_key("load"));
+    assert_eq!(
+        file.table("report")
+            .unwrap()
+            .get("title")
+            .and_then(|i| i.as_str()),
+        Some("Full example")
+    );
+}
+
+#[test]
+fn defaults_fill_in_what_a_minimal_file_leaves_out() {
+    let e = parse(MINIMAL).resolve().unwrap();
+    assert_eq!(e.name, "inline");
+    assert_eq!(e.seed, 1);
+    assert_eq!(e.description, None);
+    assert_eq!(e.plan.requests, 100_000);
+    assert_eq!(e.plan.warmup, Warmup::Fixed(10_000));
+    assert_eq!(
+        (
+            e.plan.replications,
+            e.plan.max_replications,
+            e.plan.precision
+        ),
+        (1, 1, None)
+    );
+    assert_eq!(e.model.arrivals.kind(), "poisson");
+    assert_eq!(e.model.service.kind(), "exponential");
+    assert_eq!(e.model.clients, ClientPopulation::Uniform { count: 10_000 });
+    let web = &e.model.backends[0];
+    assert_eq!(
+        (web.workers, web.speed, web.backlog, web.weight),
+        (1, 1.0, 2048, None)
+    );
+    assert_eq!(e.strategies[0].label, "random");
+}
+
+#[test]
+fn precision_defaults_max_replications_to_thirty() {
+    let text = format!("[run]\nprecision = 0.1\n{MINIMAL}");
+    let e = parse(&text).resolve().unwrap();
+    assert_eq!(e.plan.max_replications, 30);
+    let err = resolve_err(&format!(
+        "[run]\nreplications = 5\nmax_replications = 2\n{MINIMAL}"
+    ));
+    assert_contains(&err, "max_replications (2) must be ≥ replications (5)");
+}
+
+#[test]
+fn an_unknown_key_is_reported_with_a_suggestion_at_its_line_and_column() {
+    let err = resolve_err(&minimal_with("load = 0.5", "lod = 0.5"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:2:1: arrivals.lod: unknown key \"lod\" in [arrivals]; did you mean \"load\"?"
+        )
+    );
+    assert_eq!((err.line, err.column), (Some(2), Some(1)));
+}
+
+#[test]
+fn an_unknown_section_is_reported_with_a_suggestion() {
+    let err = resolve_err(&format!("{MINIMAL}\n[balancr]\nx = 1\n"));
+    assert_contains(&err, "unknown section [balancr]; did you mean [balancer]?");
+    assert_eq!(err.line, Some(14));
+}
+
+#[test]
+fn a_misspelt_strategy_points_at_the_array_element() {
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = ["random", "round-robin"]"#,
+    ));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:12:25: balancer.strategies[1]: unknown strategy \"round-robin\"; did you mean \"round_robin\"?"
+        )
+    );
+}
+
+#[test]
+fn a_misspelt_strategy_inside_a_table_points_at_its_name() {
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "jsqq" }]"#,
+    ));
+    assert_contains(&err, "unknown strategy \"jsqq\"; did you mean \"jsq\"?");
+    assert_eq!((err.line, err.column), (Some(12), Some(24)));
+}
+
+#[test]
+fn a_bad_strategy_parameter_is_reported_at_the_element() {
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "power_of_d", d = 0 }]"#,
+    ));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:12:42: balancer.strategies[0].d: strategy \"power_of_d\", parameter \"d\": expected a whole number ≥ 1, got 0"
+        )
+    );
+}
+
+#[test]
+fn an_unknown_strategy_parameter_is_reported_with_what_it_takes() {
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "jsq", dd = 2 }]"#,
+    ));
+    assert_contains(&err, "strategy \"jsq\" has no parameter \"dd\"");
+    assert_eq!(err.key.as_deref(), Some("balancer.strategies[0].dd"));
+    assert_eq!((err.line, err.column), (Some(12), Some(31)));
+}
+
+#[test]
+fn strategy_parameters_make_the_default_label() {
+    let text = minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = ["random", { name = "random", label = "r2" }]"#,
+    );
+    let e = parse(&text).resolve().unwrap();
+    assert_eq!(e.strategies[1].label, "r2");
+    assert!(e.strategies[1].params.values.is_empty());
+}
+
+#[test]
+fn duplicate_labels_are_rejected_naming_the_duplicate() {
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = ["random", "jsq", "random"]"#,
+    ));
+    assert_contains(&err, "duplicate strategy label \"random\"");
+    assert_eq!((err.line, err.column), (Some(12), Some(32)));
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = ["jsq", { name = "random", label = "jsq" }]"#,
+    ));
+    assert_contains(&err, "duplicate strategy label \"jsq\"");
+}
+
+#[test]
+fn load_and_rate_together_are_rejected() {
+    let err = resolve_err(&minimal_with("load = 0.5", "load = 0.5\nrate = 100"));
+    assert_eq!(err.key.as_deref(), Some("arrivals.rate"));
+    assert_eq!(err.line, Some(3));
+    assert_contains(
+        &err,
+        "either load (offered utilisation) or rate (requests per second), not both",
+    );
+}
+
+#[test]
+fn neither_load_nor_rate_is_rejected_at_the_arrivals_table() {
+    let err = resolve_err(&minimal_with("load = 0.5", "process = \"poisson\""));
+    assert_eq!((err.line, err.column), (Some(1), Some(1)));
+    assert_contains(&err, "found neither");
+}
+
+#[test]
+fn a_load_of_one_or_more_is_a_saturated_experiment_and_allowed() {
+    let e = parse(&minimal_with("load = 0.5", "load = 1.5"))
+        .resolve()
+        .unwrap();
+    assert_eq!(e.intensity, Intensity::Load(1.5));
+    let e = parse(&minimal_with("load = 0.5", "rate = 120"))
+        .resolve()
+        .unwrap();
+    assert_eq!(e.intensity, Intensity::Rate(120.0));
+    assert!((e.model.arrivals.mean_rate() - 120.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_string_where_a_count_belongs_says_what_was_expected_and_found() {
+    let err = resolve_err(&minimal_with("count = 2", "count = \"two\""));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:9:9: backends.web.count: expected a positive whole number, found \"two\""
+        )
+    );
+}
+
+#[test]
+fn a_negative_request_count_is_rejected() {
+    let err = resolve_err(&format!("[run]\nrequests = -5\n{MINIMAL}"));
+    assert_eq!(
+        err.render(),
+        format!("{INLINE}:2:12: run.requests: expected a positive whole number, found -5")
+    );
+}
+
+#[test]
+fn a_bad_duration_names_the_unit() {
+    let err = resolve_err(&minimal_with("mean = \"10ms\"", "mean = \"10 parsecs\""));
+    assert_eq!(err.key.as_deref(), Some("service.mean"));
+    assert_eq!((err.line, err.column), (Some(5), Some(8)));
+    assert_contains(&err, "unknown time unit \"parsecs\"");
+}
+
+#[test]
+fn mixed_parameter_sets_explain_the_accepted_forms() {
+    let err = resolve_err(&minimal_with(
+        "mean = \"10ms\"",
+        "distribution = \"gamma\"\nmean = \"10ms\"\nshape = 2",
+    ));
+    assert_contains(
+        &err,
+        "distribution \"gamma\" takes either shape + scale, or mean + cv; found mean + shape",
+    );
+    assert_eq!(err.line, Some(4));
+}
+
+#[test]
+fn every_distribution_form_resolves() {
+    let cases = [
+        "distribution = \"deterministic\"\nvalue = \"10ms\"",
+        "distribution = \"uniform\"\nmin = \"5ms\"\nmax = \"15ms\"",
+        "distribution = \"uniform\"\nmean = 0.01\ncv = 0.2",
+        "distribution = \"gamma\"\nshape = 2\nscale = \"5ms\"",
+        "distribution = \"lognormal\"\nmean = \"10ms\"\ncv = 2",
+        "distribution = \"lognormal\"\nmu = -5\nsigma = 1",
+        "distribution = \"weibull\"\nmean = \"10ms\"\ncv = 0.8",
+        "distribution = \"pareto\"\nalpha = 2.5\nmean = \"10ms\"",
+        "distribution = \"pareto\"\nalpha = 2.5\nmin = \"6ms\"",
+        "distribution = \"bounded_pareto\"\nalpha = 1.5\nmin = \"1ms\"\nmax = \"1s\"",
+        "distribution = \"hyperexponential\"\nmean = \"10ms\"\ncv = 3",
+        "distribution = \"empirical\"\nsamples = [0.01, \"20ms\", 0.005]",
+        "distribution = \"empirical\"\nfile = \"sizes.csv\"",
+    ];
+    for case in cases {
+        let text = minimal_with("mean = \"10ms\"", case);
+        if let Err(e) = parse(&text).resolve() {
+            panic!("{case}: {e}");
+        }
+    }
+}
+
+#[test]
+fn a_constructor_error_becomes_a_located_config_error() {
+    let err = resolve_err(&minimal_with(
+        "mean = \"10ms\"",
+        "distribution = \"hyperexponential\"\nmean = \"10ms\"\ncv = 0.5",
+    ));
+    assert_eq!(err.line, Some(4));
+    assert_eq!(err.key.as_deref(), Some("service"));
+    assert_contains(&err, "cv");
+}
+
+#[test]
+fn a_nested_mixture_is_rejected() {
+    let text = minimal_with(
+        "mean = \"10ms\"",
+        "distribution = \"mixture\"\ncomponents = [{ weight = 1, distribution = \"mixture\", components = [] }]",
+    );
+    assert_contains(&resolve_err(&text), "cannot itself be a mixture");
+}
+
+#[test]
+fn a_process_specific_key_under_the_wrong_process_names_the_process_that_takes_it() {
+    let err = resolve_err(&minimal_with("load = 0.5", "load = 0.5\ncv = 2"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:3:1: arrivals.cv: \"cv\" is a parameter of process \"gamma\", not of \"poisson\""
+        )
+    );
+}
+
+#[test]
+fn an_async_only_key_on_a_sync_backend_is_rejected() {
+    let err = resolve_err(&minimal_with("count = 2", "count = 2\nconnections = 10"));
+    assert_eq!(err.key.as_deref(), Some("backends.web.connections"));
+    assert_eq!((err.line, err.column), (Some(10), Some(1)));
+    assert_contains(&err, "applies to async workers only");
+}
+
+#[test]
+fn duplicate_backend_names_are_rejected() {
+    let err = resolve_err(&minimal_with(
+        "count = 2",
+        "count = 2\n\n[[backends]]\nname = \"web\"",
+    ));
+    assert_contains(&err, "duplicate backend name \"web\"");
+    assert_eq!(err.line, Some(12));
+    // Expanded names clash too: web (count 2) has web-1 and web-2.
+    let err = resolve_err(&minimal_with(
+        "count = 2",
+        "count = 2\n\n[[backends]]\nname = \"web-2\"",
+    ));
+    assert_contains(&err, "backend name \"web-2\" is used by both");
+}
+
+#[test]
+fn a_zipf_exponent_under_uniform_popularity_is_rejected() {
+    let err = resolve_err(&format!("{MINIMAL}\n[clients]\ns = 1.1\n"));
+    assert_contains(&err, "only used with popularity = \"zipf\"");
+}
+
+#[test]
+fn the_experiment_name_must_be_folder_safe() {
+    let err = resolve_err(&format!("[experiment]\nname = \"a/b\"\n{MINIMAL}"));
+    assert_contains(&err, "usable as a folder name");
+    assert_eq!(err.line, Some(2));
+}
+
+#[test]
+fn a_trace_replays_at_its_own_rate_or_at_an_imposed_load() {
+    let text = minimal_with("load = 0.5", "process = \"trace\"\nfile = \"trace_ok.csv\"");
+    let e = parse(&text).resolve().unwrap();
+    assert_eq!(e.intensity, Intensity::Native);
+    assert_eq!(e.model.arrivals.kind(), "trace");
+    let text = minimal_with(
+        "load = 0.5",
+        "process = \"trace\"\nfile = \"trace_ok.csv\"\nrate = 10",
+    );
+    let e = parse(&text).resolve().unwrap();
+    assert!((e.model.arrivals.mean_rate() - 10.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_trace_with_a_timestamp_going_backwards_names_the_csv_line() {
+    let err = resolve_err(&minimal_with(
+        "load = 0.5",
+        "process = \"trace\"\nfile = \"trace_backwards.csv\"",
+    ));
+    assert_eq!(
+        err.render(),
+        "tests/data/trace_backwards.csv:5: timestamp 3.2 goes backwards (previous 3.5)"
+    );
+}
+
+#[test]
+fn a_malformed_trace_row_names_the_csv_line_and_column() {
+    let err = resolve_err(&minimal_with(
+        "load = 0.5",
+        "process = \"trace\"\nfile = \"trace_bad_row.csv\"",
+    ));
+    assert_eq!(
+        err.render(),
+        "tests/data/trace_bad_row.csv:4: expected a number in column \"size\", found \"abc\""
+    );
+}
+
+#[test]
+fn a_missing_trace_file_names_the_path() {
+    let err = resolve_err(&minimal_with(
+        "load = 0.5",
+        "process = \"trace\"\nfile = \"nowhere.csv\"",
+    ));
+    assert_eq!(err.key.as_deref(), Some("arrivals.file"));
+    assert_eq!(err.line, Some(3));
+    assert_contains(&err, "cannot read \"tests/data/nowhere.csv\"");
+}
+
+#[test]
+fn set_changes_a_backend_addressed_by_name_or_index() {
+    let mut file = parse(MINIMAL);
+    file.set("backends.web.count=5").unwrap();
+    assert_eq!(file.resolve().unwrap().model.backends[0].count, 5);
+    file.set("backends.0.workers = 3").unwrap();
+    assert_eq!(file.resolve().unwrap().model.backends[0].workers, 3);
+    assert!(file.source_text().contains("count = 5"));
+}
+
+#[test]
+fn set_adds_keys_and_tables_the_format_knows() {
+    let mut file = parse(MINIMAL);
+    file.set("run.replications=5").unwrap();
+    file.set("arrivals.process=gamma").unwrap();
+    file.set("arrivals.cv=0.5").unwrap();
+    file.set("experiment.description=hello world").unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!(e.plan.replications, 5);
+    assert_eq!(e.model.arrivals.kind(), "gamma");
+    assert_eq!(e.description.as_deref(), Some("hello world"));
+}
+
+#[test]
+fn set_with_an_unknown_key_suggests_the_nearest() {
+    let mut file = parse(MINIMAL);
+    let err = file.set("arrivals.lod=0.7").unwrap_err();
+    assert_eq!(
+        err.render(),
+        "--set arrivals.lod: unknown key \"lod\" in [arrivals]; did you mean \"load\"?"
+    );
+    let err = file.set("backends.wbe.count=2").unwrap_err();
+    assert_contains(
+        &err,
+        "no entry named \"wbe\" in backends; did you mean \"web\"?",
+    );
+    let err = file.set("rn.requests=2").unwrap_err();
+    assert_contains(&err, "did you mean \"run\"?");
+}
+
+#[test]
+fn a_malformed_set_says_what_was_expected() {
+    let mut file = parse(MINIMAL);
+    let err = file.set("run.requests").unwrap_err();
+    assert_eq!(err.file, "--set");
+    assert_eq!(
+        err.render(),
+        "--set: expected KEY=VALUE (e.g. run.requests=50000), found \"run.requests\""
+    );
+}
+
+#[test]
+fn errors_in_values_from_set_name_the_override() {
+    let mut file = parse(MINIMAL);
+    file.set("backends.web.count=-1").unwrap();
+    let err = file.resolve().unwrap_err();
+    assert_eq!(
+        err.render(),
+        "--set backends.web.count: expected a positive whole number, found -1"
+    );
+}
+
+#[test]
+fn set_number_changes_numbers_and_refuses_text() {
+    let mut file = parse(MINIMAL);
+    file.set_number("arrivals.load", 0.9).unwrap();
+    file.set_number("service.mean", 0.02).unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!(e.intensity, Intensity::Load(0.9));
+    assert!((e.model.service.mean() - 0.02).abs() < 1e-12);
+    assert_contains(
+        &file.set_number("arrivals.process", 1.0).unwrap_err(),
+        "not a numeric key",
+    );
+    assert_contains(
+        &file.set_number("arrivals.lood", 1.0).unwrap_err(),
+        "did you mean \"load\"?",
+    );
+}
+
+#[test]
+fn error_at_locates_keys_for_other_modules() {
+    let file = ExperimentFile::read(Path::new("tests/data/full.toml")).unwrap();
+    let err = file.error_at("sweep.load", "bad sweep");
+    assert_eq!(
+        err.render(),
+        "tests/data/full.toml:54:8: sweep.load: bad sweep"
+    );
+    let err = file.error_at("backends.api.workers", "x");
+    assert_eq!((err.line, err.column), (Some(40), Some(11)));
+    assert_eq!(file.path(), Path::new("tests/data/full.toml"));
+}
+
+#[test]
+fn toml_syntax_errors_are_located() {
+    let err = ExperimentFile::parse(Path::new("x.toml"), "[run]\nrequests = = 5\n").unwrap_err();
+    assert_eq!(err.line, Some(2));
+    assert!(err.render().starts_with("x.toml:2:"), "{}", err.render());
+}
+
+#[test]
+fn strategy_params_keep_their_toml_types() {
+    let text = minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "random", label = "x", k = [1, "a"] }]"#,
+    );
+    let err = resolve_err(&text);
+    // random takes no parameters; the params were converted before the registry saw them.
+    assert_contains(&err, "has no parameter \"k\"");
+    let _ = ParamValue::Number(1.0);
+}
+
+fn base_for_fuzz() -> String {
+    format!(
+        "[experiment]\nseed = 3\n[run]\nrequests = 1000\nwarmup = 10\n{}",
+        MINIMAL.replace("\"random\"", "\"random\", \"round_robin\"")
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn random_text_never_panics(text in "\\PC{0,200}") {
+        if let Ok(file) = ExperimentFile::parse(Path::new(INLINE), &text) {
+            let _ = file.resolve();
+        }
+    }
+
+    #[test]
+    fn random_toml_like_text_never_panics(text in "(\\[[a-z]{1,8}\\]\n|[a-z_]{1,10} = (-?[0-9]{1,4}(\\.[0-9])?|\"[a-z0-9 ]{0,6}\"|\\[[0-9, ]{0,8}\\]|true)\n){0,12}") {
+        if let Ok(file) = ExperimentFile::parse(Path::new(INLINE), &text) {
+            let _ = file.resolve();
+        }
+    }
+
+    #[test]
+    fn mutated_valid_files_never_panic(edits in proptest::collection::vec((0usize..10_000, 0u8..3, proptest::char::any()), 1..6)) {
+        let mut text: Vec<char> = base_for_fuzz().chars().collect();
+        for (position, kind, c) in edits {
+            let i = position % (text.len() + 1);
+            match kind {
+                0 => text.insert(i, c),
+                1 if i < text.len() => { text.remove(i); }
+                _ if i < text.len() => text[i] = c,
+                _ => {}
+            }
+        }
+        let text: String = text.into_iter().collect();
+        if let Ok(file) = ExperimentFile::parse(Path::new(INLINE), &text) {
+            let _ = file.resolve();
+        }
+    }
+
+    #[test]
+    fn random_overrides_never_panic(key in "[a-z_.0-9\\[\\]]{0,30}", value in "\\PC{0,20}") {
+        let mut file = parse(MINIMAL);
+        let _ = file.set(&format!("{key}={value}"));
+        let _ = file.resolve();
+        let _ = file.set_number(&key, 1.5);
+        let _ = file.error_at(&key, "x");
+        let _ = file.source_text();
+    }
+}
+
+#[test]
+fn an_absurd_number_of_backends_is_rejected_before_anything_is_allocated() {
+    let err = resolve_err(&minimal_with("count = 2", "count = 4000000000"));
+    assert_contains(&err, "at most 1000000 are supported");
+}
+
+#[test]
+fn inline_tables_are_read_and_overridden_like_standard_tables() {
+    let text = r#"
+arrivals = { load = 0.5 }
+service = { mean = 0.01 }
+backends = [{ name = "a", count = 2 }, { name = "b" }]
+balancer.strategies = [{ name = "round_robin" }]
+"#;
+    let mut file = parse(text);
+    let e = file.resolve().unwrap();
+    assert_eq!(e.model.backend_count(), 3);
+    file.set("backends.b.workers=4").unwrap();
+    file.set("service.distribution=gamma").unwrap();
+    file.set("service.cv=0.5").unwrap();
+    file.set("balancer.strategies.0.label=rr").unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!(e.model.backends[1].workers, 4);
+    assert_eq!(e.model.service.kind(), "gamma");
+    assert_eq!(e.strategies[0].label, "rr");
+    let err = file.set("backends.c.count=1").unwrap_err();
+    assert_contains(&err, "no entry named \"c\" in backends (names: a, b)");
+    let err = file.set("backends.5.count=1").unwrap_err();
+    assert_contains(&err, "no entry 5");
+    // An error inside the inline backends array points into the file.
+    let err = resolve_err(&text.replace("count = 2", "count = 0"));
+    assert_eq!(
+        (err.key.as_deref(), err.line, err.column),
+        (Some("backends.a.count"), Some(4), Some(35))
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn overrides_of_known_keys_never_panic(
+        section in prop::sample::select(vec!["experiment", "run", "arrivals", "service", "clients", "backends.web", "backends.0", "balancer", "sweep", "service.components.0"]),
+        key in prop::sample::select(vec!["name", "seed", "requests", "warmup", "replications", "precision", "max_replications", "process", "load", "rate", "cv", "peak", "mean_on", "mean_off", "amplitude", "period", "file", "distribution", "mean", "value", "min", "max", "shape", "scale", "mu", "sigma", "alpha", "components", "samples", "count", "popularity", "s", "workers", "worker_class", "connections", "speed", "backlog", "weight", "strategies", "strategies.0", "strategies.0.d"]),
+        value in prop::sample::select(vec!["0", "-1", "1.5", "\"x\"", "gamma", "[1, 2]", "{ a = 1 }", "true", "\"10ms\"", "auto", "1e400", "nan", "[]", "[{ name = \"jsq\" }]"]),
+        number in prop::num::f64::ANY,
+    ) {
+        let mut file = parse(MINIMAL);
+        let key = format!("{section}.{key}");
+        let _ = file.set(&format!("{key}={value}"));
+        let _ = file.resolve();
+        let _ = file.set_number(&key, number);
+        let _ = file.resolve();
+        let _ = file.error_at(&key, "x");
+        let _ = ExperimentFile::parse(Path::new(INLINE), &file.source_text()).map(|f| f.resolve());
+    }
+}
+
+#[test]
+fn source_text_with_overrides_reloads_to_the_same_experiment() {
+    let mut file = parse(MINIMAL);
+    file.set("run.replications=4").unwrap();
+    file.set("backends.web.worker_class=async").unwrap();
+    file.set("backends.web.connections=8").unwrap();
+    file.set("clients.popularity=zipf").unwrap();
+    let text = file.source_text();
+    let again = parse(&text).resolve().unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!(again.plan, e.plan);
+    assert_eq!(again.model.backends, e.model.backends);
+    assert_eq!(
+        again.model.clients,
+        ClientPopulation::Zipf {
+            count: 10_000,
+            s: 1.0
+        }
+    );
+    assert_eq!(
+        e.model.backends[0].worker_class,
+        WorkerClass::Async { connections: 8 }
+    );
+}
+
+#[test]
+fn strategy_parameters_reach_the_strategy_and_its_label() {
+    let text = minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "power_of_d", d = 2 }]"#,
+    );
+    let e = parse(&text).resolve().unwrap();
+    assert_eq!(e.strategies[0].label, "power_of_d(d=2)");
+    assert_eq!(
+        e.strategies[0].params.values.get("d"),
+        Some(&ParamValue::Number(2.0))
+    );
+}

@@ -146,6 +146,14 @@ impl ExperimentFile {
                 format!("expected KEY=VALUE with a key before '=', found \"{assignment}\""),
             ));
         }
+        if value_text.is_empty() {
+            return Err(set_error(
+                Some(key),
+                format!(
+                    "expected a value after '=' (e.g. {key}=5 or {key}=\"text\"), found nothing"
+                ),
+            ));
+        }
         let user = split_path(key).map_err(|m| set_error(Some(key), m))?;
         check_schema(&user).map_err(|m| set_error(Some(key), m))?;
         let path = self
@@ -333,10 +341,14 @@ impl ExperimentFile {
                     let n = node.expect("an array has a node");
                     let index = if let Ok(index) = seg.parse::<usize>() {
                         if index >= len {
+                            let entries = match len {
+                                0 => "no entries".to_string(),
+                                1 => "1 entry (0)".to_string(),
+                                _ => format!("{len} entries (0 to {})", len - 1),
+                            };
                             return Err(format!(
-                                "{} has {len} entries (0 to {}), so there is no entry {index}",
+                                "{} has {entries}, so there is no entry {index}",
                                 user[..i].join("."),
-                                len.saturating_sub(1)
                             ));
                         }
                         index

@@ -710,3 +710,19 @@ fn strategy_parameters_reach_the_strategy_and_its_label() {
         Some(&ParamValue::Number(2.0))
     );
 }
+
+#[test]
+fn a_single_backends_table_asks_for_double_brackets() {
+    let err = resolve_err(&minimal_with("[[backends]]", "[backends]"));
+    assert_contains(&err, "double brackets");
+}
+
+#[test]
+fn a_load_with_an_infinite_mean_size_asks_for_a_rate() {
+    let err = resolve_err(&minimal_with(
+        "mean = \"10ms\"",
+        "distribution = \"pareto\"\nalpha = 0.9\nmin = \"1ms\"",
+    ));
+    assert_contains(&err, "give arrivals.rate instead");
+    assert_eq!(err.line, Some(4));
+}

@@ -397,8 +397,13 @@ impl ExperimentFile {
             } else {
                 experiment.err_here("")
             };
+            let hint = if experiment.has("name") {
+                ""
+            } else {
+                " (it defaults to the file name; set [experiment] name)"
+            };
             return Err(at.with(format!(
-                "the experiment name must be usable as a folder name (letters, digits, '-', '_', '.'), found \"{name}\""
+                "the experiment name must be usable as a folder name (letters, digits, '-', '_', '.'), found \"{name}\"{hint}"
             )));
         }
         let seed = experiment.whole("seed", 0, u64::MAX)?.unwrap_or(1);
@@ -414,6 +419,7 @@ impl ExperimentFile {
         let drafts = read_strategies(self, &section("balancer")?)?;
 
         // Phase 2: build.
+        let service_at = service.err_here("");
         let service = service_builder()?;
         let clients = clients()?;
         let capacity: f64 = backends
@@ -422,7 +428,15 @@ impl ExperimentFile {
             .sum();
         let model_error = |at: &ConfigError, e: ModelError| at.with(e.what);
         let rate = match intensity {
-            Intensity::Load(load) => Some(load * capacity / service.mean()),
+            Intensity::Load(load) => {
+                let mean = service.mean();
+                if !(mean.is_finite() && mean > 0.0) {
+                    return Err(service_at.with(format!(
+                        "arrivals.load needs a finite, positive mean request size to derive the rate, but this distribution's mean is {mean}; give arrivals.rate instead"
+                    )));
+                }
+                Some(load * capacity / mean)
+            }
             Intensity::Rate(rate) => Some(rate),
             Intensity::Native => None,
         };
@@ -884,7 +898,10 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
             ),
             Some(item) => top.err(
                 "backends",
-                format!("expected [[backends]] tables, found {}", found(item)),
+                match item {
+                    Item::Table(_) => "expected [[backends]] tables (double brackets: one per group of backends), found a single [backends] table".to_string(),
+                    _ => format!("expected [[backends]] tables, found {}", found(item)),
+                },
             ),
         });
     };

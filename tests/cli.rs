@@ -109,7 +109,8 @@ fn the_same_file_and_seed_give_byte_identical_output() {
     let a = lbsim().args(["run", file.to_str().unwrap(), "--json"]).output().unwrap().stdout;
     let b = lbsim().args(["run", file.to_str().unwrap(), "--json"]).output().unwrap().stdout;
     assert_eq!(a, b);
-    let c = lbsim().args(["run", file.to_str().unwrap(), "--json", "--set", "experiment.seed=8"]).output().unwrap().stdout;
+    let c =
+        lbsim().args(["run", file.to_str().unwrap(), "--json", "--set", "experiment.seed=8"]).output().unwrap().stdout;
     assert_ne!(a, c, "a different seed gives different traffic");
 }
 
@@ -166,7 +167,7 @@ fn a_misspelt_strategy_gets_a_suggestion_and_a_location() {
         .assert()
         .failure()
         .code(1)
-        .stderr(predicate::str::contains("small.toml:25:"))
+        .stderr(predicate::str::contains("small.toml:23:25: balancer.strategies[1]"))
         .stderr(predicate::str::contains("unknown strategy \"round-robin\"; did you mean \"round_robin\"?"))
         .stderr(predicate::str::contains("panicked").not());
 }

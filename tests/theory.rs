@@ -200,7 +200,13 @@ fn hyperexponential_sizes_follow_pollaczek_khinchine() {
 fn an_async_backend_with_four_workers_and_exponential_sizes_is_mm4() {
     // With exponential sizes the number in an M/M/c-PS station follows the same birth–death
     // chain as M/M/c-FCFS, so the mean response time is Erlang C's.
-    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![async_group("app", 1, 4, 1.0)], 0.8, 2_000_000, 50_000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![async_group("app", 1, 4, 1.0)],
+        0.8,
+        2_000_000,
+        50_000,
+    );
     let r = run(&e, &spec("random"));
     let rate = e.model.arrivals.mean_rate();
     assert_agrees("M/M/4-PS mean response", &r.mean_response, theory::mmc_mean_response(rate, 0.01, 4), 0.03);
@@ -208,7 +214,13 @@ fn an_async_backend_with_four_workers_and_exponential_sizes_is_mm4() {
 
 #[test]
 fn a_central_queue_over_n_backends_is_one_mmn_queue() {
-    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 8, 1, 1.0)], 0.9, 2_000_000, 50_000);
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 8, 1, 1.0)],
+        0.9,
+        2_000_000,
+        50_000,
+    );
     let r = run(&e, &spec("central_queue"));
     let rate = e.model.arrivals.mean_rate();
     assert_agrees("central queue = M/M/8", &r.mean_response, theory::mmc_mean_response(rate, 0.01, 8), 0.03);
@@ -220,7 +232,13 @@ fn a_central_queue_over_n_backends_is_one_mmn_queue() {
 fn automatic_warmup_starts_measuring_after_the_initial_transient() {
     // Starting empty, an M/M/1 at load 0.95 needs thousands of requests to fill up; MSER-5
     // must cut them and the estimate must still agree with theory.
-    let mut e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 1, 1, 1.0)], 0.95, 4_000_000, 0);
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.95,
+        4_000_000,
+        0,
+    );
     e.plan.warmup = lbsim::experiment::Warmup::Auto;
     let rep = lbsim::runner::run_replication(&e, &spec("random"), 0, 0).unwrap();
     assert!(rep.warmup > 0, "MSER-5 should delete the start of a run that begins empty");
@@ -235,7 +253,13 @@ fn the_95_percent_intervals_cover_the_truth_about_95_percent_of_the_time() {
     // number of intervals that contain the true mean is Binomial(200, 0.95) if the intervals
     // are right: mean 190, standard deviation 3.1. Accept 180–199 (about ±3 sd below, and
     // not a suspicious 200/200, which would mean intervals far too wide).
-    let mut e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 1, 1, 1.0)], 0.7, 100_000, 10_000);
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.7,
+        100_000,
+        10_000,
+    );
     let truth = theory::mm1_mean_response(e.model.arrivals.mean_rate(), 0.01);
     let mut covered = 0;
     for seed in 0..200 {

@@ -3,10 +3,54 @@
 //!
 //! - [`ExperimentFile::read`] / [`ExperimentFile::parse`] parse the TOML (syntax errors are
 //!   located at line:column);
-//! - [`ExperimentFile::set`] applies `--set KEY=VALUE` overrides;
-//! - [`ExperimentFile::resolve`] checks every section and builds the experiment.
+//! - [`ExperimentFile::set`] applies `--set KEY=VALUE` overrides, [`ExperimentFile::set_number`]
+//!   sweep points;
+//! - [`ExperimentFile::resolve`] checks every section and builds the experiment;
+//! - [`ExperimentFile::table`], [`ExperimentFile::error_at`] and
+//!   [`ExperimentFile::source_text`] serve the modules that validate `[sweep]` and `[report]`.
 //!
-//! Every error is a [`ConfigError`] rendered `FILE:LINE:COL: KEY: MESSAGE`.
+//! Every error is a [`ConfigError`] rendered `FILE:LINE:COL: KEY: MESSAGE` (`--set KEY:
+//! MESSAGE` for values that came from an override). Unknown sections and keys are errors
+//! with a did-you-mean suggestion.
+//!
+//! # The file format
+//!
+//! Defaults in parentheses. Durations are a number of seconds or a string with a unit
+//! (`"250us"`, `"20ms"`, `"1.5s"`, `"2m"`).
+//!
+//! - `[experiment]` `name` (file stem; letters, digits, `-`, `_`, `.`), `seed` (1),
+//!   `description`.
+//! - `[run]` `requests` (100000), `warmup` (whole number or `"auto"`; requests/10),
+//!   `replications` (1), `precision` (0 < p < 1), `max_replications` (30 with precision,
+//!   else replications; ≥ replications).
+//! - `[arrivals]` `process` (`poisson` | `deterministic` | `gamma` | `on_off` | `diurnal` |
+//!   `trace`), and exactly one of `load` (offered utilisation, ≥ 1 allowed: saturated) or
+//!   `rate` (requests per second) — a trace may have neither (its own timing). Per process:
+//!   gamma `cv`; on_off `peak`, `mean_on`, `mean_off`; diurnal `amplitude`, `period`; trace
+//!   `file` (CSV `time[,size[,client]]`, relative to the experiment file's folder, optional
+//!   header naming the columns in any order, `#` comments). A key of another process is an
+//!   error naming the process that takes it.
+//! - `[service]` `distribution` (exponential) and one parameter set: exponential `mean`;
+//!   deterministic `value` or `mean`; uniform `min`+`max` or `mean`+`cv`; gamma and weibull
+//!   `shape`+`scale` or `mean`+`cv`; lognormal `mu`+`sigma` or `mean`+`cv`; pareto
+//!   `alpha`+`min` or `alpha`+`mean`; bounded_pareto `alpha`+`min`+`max`; hyperexponential
+//!   `mean`+`cv`; mixture `components = [{ weight = 0.95, distribution = "exponential", mean =
+//!   "5ms" }, …]` (each component read with the same rules; a component may not itself be a
+//!   mixture); empirical `samples = [...]` or `file` (one number per line). `mean`, `value`,
+//!   `min`, `max` and `scale` are durations.
+//! - `[clients]` `count` (10000), `popularity` (`uniform` | `zipf`), `s` (1.0, zipf only).
+//! - `[[backends]]` (at least one; at most 1 000 000 backends in all) `name` (required,
+//!   unique, folder-safe), `count` (1), `workers` (1), `worker_class` (`sync` | `async`),
+//!   `connections` (async only; 1000), `speed` (1.0), `backlog` (2048), `weight`.
+//! - `[balancer]` `strategies`: names or tables `{ name = "power_of_d", d = 3, label = "po3" }`;
+//!   other table keys are the strategy's parameters. Labels default to the name, or
+//!   `name(k=v,…)` with parameters, and must be unique.
+//! - `[sweep]`, `[report]`: kept as written, validated by their own modules.
+//!
+//! `--set` keys are dotted paths: `run.requests=5e4`, `arrivals.process=gamma` (a value that
+//! is not TOML is taken as a string), `backends.web.count=4` or `backends.0.count=4`,
+//! `balancer.strategies.1.d=3`. Keys the format knows may be added even when the file lacks
+//! them (missing tables are created).
 
 mod error;
 mod file;

@@ -41,5 +41,6 @@ pub mod runner;
 pub mod seed;
 pub mod stats;
 pub mod strategy;
+pub mod sweep;
 pub mod theory;
 pub mod units;

@@ -243,6 +243,7 @@ fn mser_warmup(model: &Model, strategy: &mut strategy::AnyStrategy, seed: RunSee
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per measured quantity; a struct would only rename them
 fn metrics(
     completed: u64,
     arrivals: u64,

@@ -69,8 +69,8 @@ fn the_same_seed_gives_identical_results() {
         10_000,
     );
     for name in ["random", "power_of_d", "jsq", "least_work_left"] {
-        let a = serde_json::to_string(&run_strategy(&e, &spec(&name), 0).unwrap()).unwrap();
-        let b = serde_json::to_string(&run_strategy(&e, &spec(&name), 0).unwrap()).unwrap();
+        let a = serde_json::to_string(&run_strategy(&e, &spec(name), 0).unwrap()).unwrap();
+        let b = serde_json::to_string(&run_strategy(&e, &spec(name), 0).unwrap()).unwrap();
         assert_eq!(a, b, "{name}");
     }
 }

@@ -13,9 +13,7 @@ const SMALL: &str = "tests/data/sweep_small.toml";
 
 fn lbsim() -> Command {
     let mut cmd = Command::cargo_bin("lbsim").expect("the lbsim binary");
-    cmd.env_remove("LBSIM_STOP_AFTER")
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .env_remove("JOB_COMPLETION_INDEX");
+    cmd.env_remove("LBSIM_STOP_AFTER").env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
     cmd
 }
 
@@ -242,8 +240,7 @@ fn a_range_axis_expands_to_evenly_spaced_values() {
     sweep(&file, &out, &[]);
     let table = csv(&out);
     assert!(table.starts_with("strategy,arrivals.load,backends.web.count,load,"), "{table}");
-    let loads: Vec<&str> =
-        table.lines().skip(1).step_by(3 * 2).map(|l| l.split(',').nth(1).unwrap()).collect();
+    let loads: Vec<&str> = table.lines().skip(1).step_by(3 * 2).map(|l| l.split(',').nth(1).unwrap()).collect();
     assert_eq!(loads, ["0.3", "0.4", "0.5", "0.6", "0.7"]);
 }
 
@@ -254,17 +251,10 @@ fn merge_lists_the_missing_runs_and_fails() {
     for (k, dir) in shards.iter().enumerate().take(2) {
         sweep(SMALL.as_ref(), dir, &["--shard", &format!("{}/3", k + 1)]);
     }
-    lbsim()
-        .arg("merge")
-        .args(&shards[..2])
-        .arg("--out")
-        .arg(tmp.path().join("merged"))
-        .assert()
-        .failure()
-        .stderr(
-            predicate::str::contains("4 of 12 runs are missing")
-                .and(predicate::str::contains("point 0 (arrivals.load = 0.5), round_robin, replication 0")),
-        );
+    lbsim().arg("merge").args(&shards[..2]).arg("--out").arg(tmp.path().join("merged")).assert().failure().stderr(
+        predicate::str::contains("4 of 12 runs are missing")
+            .and(predicate::str::contains("point 0 (arrivals.load = 0.5), round_robin, replication 0")),
+    );
 }
 
 #[test]

@@ -95,16 +95,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run { file, set, json } => run::run(&load(&file, &set)?, json),
         Command::Check { file, set } => check::check(&file, &load(&file, &set)?),
         Command::Strategies => strategies::list(),
-        Command::Sweep { file, set, out, jobs, resume, force, shard, quiet } => sweep::sweep(sweep::Args {
-            file,
-            set,
-            out,
-            jobs: jobs.map(|j| j as usize),
-            resume,
-            force,
-            shard,
-            quiet,
-        }),
+        Command::Sweep { file, set, out, jobs, resume, force, shard, quiet } => {
+            sweep::sweep(sweep::Args { file, set, out, jobs: jobs.map(|j| j as usize), resume, force, shard, quiet })
+        }
         Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),
     }
 }

@@ -172,7 +172,10 @@ pub fn read(dir: &Path) -> Result<Contents> {
         }
     }
     let Some(header) = header else {
-        bail!("{}: the journal has no header line (it was cut off at creation); start again with --force", path.display())
+        bail!(
+            "{}: the journal has no header line (it was cut off at creation); start again with --force",
+            path.display()
+        )
     };
     Ok(Contents { header, entries, valid_len: offset as u64, torn })
 }

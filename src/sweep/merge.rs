@@ -111,8 +111,5 @@ fn describe(sweep: &Sweep, key: &RunKey) -> String {
     let values = sweep.grid.values(key.point);
     let at: Vec<String> = sweep.grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
     let at = if at.is_empty() { String::new() } else { format!(" ({})", at.join(", ")) };
-    format!(
-        "point {}{at}, {}, replication {}",
-        key.point, sweep.base.strategies[key.strategy].label, key.replication
-    )
+    format!("point {}{at}, {}, replication {}", key.point, sweep.base.strategies[key.strategy].label, key.replication)
 }

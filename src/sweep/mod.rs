@@ -123,7 +123,11 @@ impl Sweep {
     fn load_entries(&self, entries: Vec<journal::Entry>, store: &mut Store, source: &Path) -> Result<()> {
         for e in entries {
             let Some(strategy) = self.strategy_index(&e.strategy) else {
-                bail!("{}: the journal has runs of strategy \"{}\", which this experiment does not", source.display(), e.strategy)
+                bail!(
+                    "{}: the journal has runs of strategy \"{}\", which this experiment does not",
+                    source.display(),
+                    e.strategy
+                )
             };
             let point = usize::try_from(e.point).ok().filter(|&p| p < self.points.len());
             let Some(point) = point else {

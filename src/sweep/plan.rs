@@ -101,7 +101,5 @@ fn needed(result: &StrategyResult, precision: f64, n: u32) -> u32 {
 
 /// Replications 0..n of one strategy at one point, in order (they must all be in `store`).
 pub fn replications(store: &Store, point: usize, strategy: usize, n: u32) -> Vec<Replication> {
-    (0..n)
-        .filter_map(|replication| store.get(&RunKey { point, strategy, replication }).cloned())
-        .collect()
+    (0..n).filter_map(|replication| store.get(&RunKey { point, strategy, replication }).cloned()).collect()
 }

@@ -68,7 +68,9 @@ fn values(file: &ExperimentFile, key: &str, name: &str, item: &Item) -> Result<V
         let found = item.as_value().map_or_else(|| "a table".to_string(), show);
         return Err(at(
             &["sweep", key],
-            format!("expected a list of values ([0.5, 0.9]) or a range ({{ from = 0.5, to = 0.9, steps = 5 }}), found {found}"),
+            format!(
+                "expected a list of values ([0.5, 0.9]) or a range ({{ from = 0.5, to = 0.9, steps = 5 }}), found {found}"
+            ),
         ));
     };
     range_values(file, key, name, range)
@@ -97,10 +99,9 @@ fn range_values(file: &ExperimentFile, key: &str, name: &str, range: &dyn TableL
                 format!("a range needs from, to and steps; \"{f}\" is missing"),
             ));
         };
-        item.as_value()
-            .and_then(number)
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| at(f, format!("\"{f}\" must be a number, found {}", item.as_value().map_or("a table".into(), show))))
+        item.as_value().and_then(number).filter(|x| x.is_finite()).ok_or_else(|| {
+            at(f, format!("\"{f}\" must be a number, found {}", item.as_value().map_or("a table".into(), show)))
+        })
     };
     let (from, to) = (field("from")?, field("to")?);
     let steps = range.get("steps").and_then(Item::as_integer);

@@ -9,7 +9,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use rayon::prelude::*;
 
 use super::journal::{Entry, Journal};
@@ -22,7 +22,8 @@ use crate::runner::run_replication;
 pub struct Executor<'a> {
     /// One experiment per grid point.
     pub points: &'a [Experiment],
-    pub jobs: usize,
+    /// `--jobs` threads.
+    pub pool: &'a rayon::ThreadPool,
     pub journal: &'a Mutex<Journal>,
     pub progress: &'a Progress,
     /// Set to stop handing out runs.
@@ -39,14 +40,9 @@ impl Executor<'_> {
     /// finished runs stored) when a stop is requested; a failing run stops the batch and is
     /// returned as the error.
     pub fn execute(&self, runs: &[RunKey], store: &mut Store) -> Result<()> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.jobs)
-            .thread_name(|i| format!("lbsim-sweep-{i}"))
-            .build()
-            .context("cannot start the worker threads")?;
         let done = Mutex::new(Vec::with_capacity(runs.len()));
         let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-        pool.install(|| {
+        self.pool.install(|| {
             // One run per task: runs are long (milliseconds to minutes) next to rayon's
             // overhead, and uneven, so fine-grained stealing balances best.
             runs.par_iter().with_max_len(1).for_each(|key| {

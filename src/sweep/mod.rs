@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 
 use crate::config::ExperimentFile;
 use crate::experiment::Experiment;
@@ -64,21 +65,31 @@ impl Sweep {
     pub fn prepare(file: &ExperimentFile) -> Result<Sweep> {
         let axes: Vec<Axis> = spec::axes(file)?;
         let report = spec::report_options(file)?;
-        let base = file.resolve()?;
         let grid = Grid::new(axes);
-        let mut points = Vec::with_capacity(grid.len());
-        for index in 0..grid.len() {
-            let values = grid.values(index);
-            let mut copy = file.clone();
-            for (axis, value) in grid.axes.iter().zip(&values) {
-                copy.set_number(&axis.path, *value)?;
-            }
-            let experiment = copy.resolve().with_context(|| {
-                let at: Vec<String> = grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
-                format!("{}: sweep point {index} ({})", file.path().display(), at.join(", "))
-            })?;
-            points.push(experiment);
-        }
+        // Resolving a point can cost as much as a short run (strategies are built to check
+        // their parameters; sita calibrates on a million sizes), so points resolve in
+        // parallel, on the caller's rayon pool.
+        let (base, points) = rayon::join(
+            || file.resolve(),
+            || {
+                (0..grid.len())
+                    .into_par_iter()
+                    .map(|index| {
+                        let values = grid.values(index);
+                        let mut copy = file.clone();
+                        for (axis, value) in grid.axes.iter().zip(&values) {
+                            copy.set_number(&axis.path, *value)?;
+                        }
+                        copy.resolve().with_context(|| {
+                            let at: Vec<String> =
+                                grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
+                            format!("{}: sweep point {index} ({})", file.path().display(), at.join(", "))
+                        })
+                    })
+                    .collect::<Result<Vec<Experiment>>>()
+            },
+        );
+        let (base, points) = (base?, points?);
         Ok(Sweep { config: file.source_text(), file: file.path().display().to_string(), base, grid, points, report })
     }
 
@@ -194,6 +205,16 @@ fn install_signal_handler() {
 /// the output folder holds results and neither `resume` nor `force` is set. When the sweep is
 /// complete (every point, or a shard's every run) [`Outcome::results`] holds every point.
 pub fn run(file: &ExperimentFile, options: &Options) -> Result<Outcome> {
+    let jobs = options.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("lbsim-sweep-{i}"))
+        .build()
+        .context("cannot start the worker threads")?;
+    pool.install(|| run_on_pool(file, options, &pool))
+}
+
+fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPool) -> Result<Outcome> {
     let sweep = Sweep::prepare(file)?;
     let out = options.out.clone().unwrap_or_else(|| Path::new("output").join(&sweep.base.name));
     let header = sweep.header(options.shard);
@@ -250,10 +271,9 @@ pub fn run(file: &ExperimentFile, options: &Options) -> Result<Outcome> {
         progress.note(&format!("resuming: {resumed} runs already in the journal, {} to go", needed.len()));
     }
     let finished = AtomicU64::new(0);
-    let jobs = options.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let executor = exec::Executor {
         points: &sweep.points,
-        jobs,
+        pool,
         journal: &journal,
         progress: &progress,
         stop,

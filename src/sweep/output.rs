@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 
 use super::Sweep;
 use super::plan::{PointState, Rule, Store, replications};
@@ -96,9 +97,10 @@ fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
         // No pilot here: a tenth of a replication is a fair stand-in for MSER-5's choice.
         Warmup::Auto => experiment.plan.requests / 10,
     };
+    // One simulation per strategy (and sita's calibration): in parallel, in strategy order.
     experiment
         .strategies
-        .iter()
+        .par_iter()
         .filter_map(|spec| {
             let setup = crate::strategy::Setup {
                 backends: &infos,

@@ -420,6 +420,9 @@ fn error_at_locates_keys_for_other_modules() {
     let err = file.error_at("backends.api.workers", "x");
     assert_eq!((err.line, err.column), (Some(40), Some(11)));
     assert_eq!(file.path(), Path::new("tests/data/full.toml"));
+    assert_eq!(file.item("backends.api.workers").and_then(|i| i.as_integer()), Some(2));
+    assert_eq!(file.item("run.requests").and_then(|i| i.as_integer()), Some(50_000));
+    assert!(file.item("run.nothing").is_none());
 }
 
 #[test]

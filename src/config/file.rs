@@ -82,6 +82,8 @@ impl ExperimentFile {
     }
 
     /// The item at a dotted key path (`"sweep.load"`, `"backends.web.count"`), if present.
+    /// Elements of inline arrays are values, not items: for those (`"balancer.strategies.0"`)
+    /// this returns `None`; read the array itself instead.
     pub fn item(&self, key_path: &str) -> Option<&Item> {
         let user = split_path(key_path).ok()?;
         let (path, complete) = self.concretize_lenient(&user);

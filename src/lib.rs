@@ -20,6 +20,9 @@
 //! - [`config`] reads experiment files (TOML) into an [`experiment::Experiment`], with errors
 //!   that point at the file, line and key.
 //! - [`theory`] holds the closed forms the engine is tested against.
+//! - [`sweep`] runs a grid of experiment points (the `[sweep]` axes) × strategies ×
+//!   replications in parallel, journaled (resumable) and shardable over machines, into
+//!   [`results::SweepResults`] (`results.json`) and a tidy `results.csv`.
 //!
 //! ```no_run
 //! let file = lbsim::config::ExperimentFile::read("experiments/mm4.toml".as_ref())?;
@@ -41,5 +44,6 @@ pub mod runner;
 pub mod seed;
 pub mod stats;
 pub mod strategy;
+pub mod sweep;
 pub mod theory;
 pub mod units;

@@ -27,20 +27,32 @@ const MSER_BATCHES: u64 = 2000;
 /// The metrics of a run, or of one section of it. Times in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean_response: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub p50: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub p90: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub p95: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub p99: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub p999: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean_wait: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean_slowdown: f64,
     /// Completed requests per second over the window.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub throughput: f64,
     /// Busy worker-time ÷ available worker-time, whole cluster.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub utilisation: f64,
     /// Time-average number of requests in the whole cluster.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean_in_system: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub rejected_fraction: f64,
 }
 
@@ -48,12 +60,16 @@ pub struct Metrics {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendMeasure {
     pub name: String,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub utilisation: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub throughput: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean_in_system: f64,
     pub completed: u64,
     pub rejected: u64,
     /// Offered work ÷ capacity over the window (what this backend was asked to do).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub offered_load: f64,
 }
 
@@ -115,8 +131,11 @@ pub struct StrategyResult {
 /// An [`Estimate`] as stored in results (same fields, serialisable both ways).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EstimateRecord {
+    #[serde(deserialize_with = "f64_or_nan")]
     pub value: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ci_high: f64,
 }
 
@@ -143,6 +162,13 @@ impl StrategyResult {
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| (lo.min(b.utilisation), hi.max(b.utilisation)))
     }
+}
+
+/// Reads a number, or `null` as NaN: JSON has no NaN, and serde_json writes NaN (a metric
+/// with nothing to measure, e.g. the mean response of a section in which nothing finished)
+/// as `null`. Without this, journals and `results.json` holding one could not be read back.
+pub fn f64_or_nan<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 /// Static facts about every backend, as strategies see them when built.

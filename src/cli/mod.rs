@@ -1,8 +1,10 @@
 //! Command-line interface: argument parsing and one module per subcommand.
 
 mod check;
+mod merge;
 mod run;
 mod strategies;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +44,49 @@ enum Command {
     },
     /// List the balancing strategies with a one-line description and their parameters.
     Strategies,
+    /// Run every strategy at every point of the file's [sweep] grid, in parallel, into a
+    /// results folder (results.csv, results.json, journal.jsonl).
+    Sweep {
+        /// The experiment file (TOML) with a [sweep] section.
+        file: PathBuf,
+        /// Override a key of the file (repeatable), as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Output folder [default: output/<experiment name>].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Simulations run at once [default: every core].
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
+        /// Continue an interrupted sweep in the same folder: only missing runs are done.
+        #[arg(long, conflicts_with = "force")]
+        resume: bool,
+        /// Overwrite the results already in the output folder.
+        #[arg(long)]
+        force: bool,
+        /// Run only shard K of N (e.g. 2/8), or `auto` from a Slurm job array
+        /// (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX with
+        /// LBSIM_SHARDS); combine the shard folders with `lbsim merge`.
+        #[arg(long, value_name = "K/N|auto")]
+        shard: Option<String>,
+        /// No progress and no summary on stderr.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Combine the folders of a sharded sweep into the results of the whole sweep.
+    Merge {
+        /// The shard folders (each with a journal.jsonl).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder [default: output/<experiment name>].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Overwrite the results already in the output folder.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
 }
 
 /// Runs the parsed command.
@@ -50,6 +95,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run { file, set, json } => run::run(&load(&file, &set)?, json),
         Command::Check { file, set } => check::check(&file, &load(&file, &set)?),
         Command::Strategies => strategies::list(),
+        Command::Sweep { file, set, out, jobs, resume, force, shard, quiet } => {
+            sweep::sweep(sweep::Args { file, set, out, jobs: jobs.map(|j| j as usize), resume, force, shard, quiet })
+        }
+        Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),
     }
 }
 

@@ -109,6 +109,16 @@ impl ExperimentFile {
         err
     }
 
+    /// An error located at a path given segment by segment, each taken literally (sweep axes
+    /// are keys that contain dots: `[sweep] "backends.web.count" = [...]`). With `at_key`, the
+    /// position is the last key's; otherwise its value's. `key` names it in the message.
+    pub fn error_at_keys(&self, keys: &[&str], at_key: bool, key: &str, message: impl Into<String>) -> ConfigError {
+        let path: Vec<Seg> = keys.iter().map(|k| Seg::Key((*k).to_string())).collect();
+        let mut err = self.locate(&path, at_key).with(message);
+        err.key = Some(key.to_string());
+        err
+    }
+
     /// The document with overrides applied (for reproducibility records).
     pub fn source_text(&self) -> String {
         self.doc.to_string()

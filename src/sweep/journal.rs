@@ -1,0 +1,181 @@
+//! The journal: an append-only JSON-lines file (`journal.jsonl`) in the output folder, one
+//! line per finished run, flushed and synced to disk as each run finishes.
+//!
+//! It is what makes a sweep survive Ctrl-C, SIGTERM or a power cut (`--resume` reloads it and
+//! runs only what is missing) and what shards hand to `lbsim merge`. The first line is a
+//! header naming the experiment (its full configuration text and seed), so that a journal is
+//! never resumed or merged into a different experiment. A kill can leave the last line
+//! half-written: it is ignored (and cut off before appending again).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::runner::Replication;
+
+/// The journal's file name in an output folder.
+pub const FILE: &str = "journal.jsonl";
+
+/// Format version of the journal lines.
+const VERSION: u32 = 1;
+
+/// First line: which experiment the runs belong to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub lbsim_journal: u32,
+    pub lbsim_version: String,
+    pub experiment: String,
+    /// The experiment file's path as given (anchors its relative paths when merging).
+    #[serde(default)]
+    pub file: String,
+    pub seed: u64,
+    /// The experiment file with overrides applied: runs are only comparable under the same.
+    pub config: String,
+    /// `K/N` for a shard's journal.
+    pub shard: Option<String>,
+}
+
+impl Header {
+    pub fn new(experiment: &str, file: &str, seed: u64, config: &str, shard: Option<String>) -> Self {
+        Header {
+            lbsim_journal: VERSION,
+            lbsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            experiment: experiment.to_string(),
+            file: file.to_string(),
+            seed,
+            config: config.to_string(),
+            shard,
+        }
+    }
+
+    /// Whether runs journaled under `self` and `other` belong to the same sweep.
+    pub fn same_experiment(&self, other: &Header) -> bool {
+        self.seed == other.seed && self.config == other.config
+    }
+}
+
+/// One finished run. The strategy is named by its label (stable when strategies are added
+/// to the file, unlike an index).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub point: u64,
+    pub strategy: String,
+    pub replication: u32,
+    pub result: Replication,
+}
+
+/// An open journal, appending.
+#[derive(Debug)]
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+}
+
+/// What a journal file holds.
+#[derive(Debug)]
+pub struct Contents {
+    pub header: Header,
+    pub entries: Vec<Entry>,
+    /// Bytes of complete lines (a torn last line starts here).
+    pub valid_len: u64,
+    /// Whether a torn last line was found (and ignored).
+    pub torn: bool,
+}
+
+impl Journal {
+    /// Starts a new journal in `dir` (replacing any).
+    pub fn create(dir: &Path, header: &Header) -> Result<Journal> {
+        let path = dir.join(FILE);
+        let file = File::create(&path).with_context(|| format!("cannot create the journal {}", path.display()))?;
+        let mut journal = Journal { file, path };
+        journal.write_line(&serde_json::to_string(header)?)?;
+        Ok(journal)
+    }
+
+    /// Reopens the journal in `dir` for appending after `contents` were read from it; a torn
+    /// last line is cut off first so the next line starts clean.
+    pub fn reopen(dir: &Path, contents: &Contents) -> Result<Journal> {
+        let path = dir.join(FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the journal {}", path.display()))?;
+        file.set_len(contents.valid_len).with_context(|| format!("cannot repair the journal {}", path.display()))?;
+        let mut journal = Journal { file, path };
+        use std::io::Seek;
+        journal.file.seek(std::io::SeekFrom::End(0))?;
+        Ok(journal)
+    }
+
+    /// Appends one finished run, durably: the line is on disk when this returns.
+    pub fn append(&mut self, entry: &Entry) -> Result<()> {
+        self.write_line(&serde_json::to_string(entry)?)
+    }
+
+    fn write_line(&mut self, line: &str) -> Result<()> {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data())
+            .with_context(|| format!("cannot write to the journal {}", self.path.display()))
+    }
+}
+
+/// Whether `dir` has a journal.
+pub fn exists(dir: &Path) -> bool {
+    dir.join(FILE).is_file()
+}
+
+/// Reads the journal in `dir`. A last line without its newline, or that does not parse, is a
+/// run that was being written when the process died: ignored. Any other bad line is an
+/// error (the file was edited or damaged otherwise).
+pub fn read(dir: &Path) -> Result<Contents> {
+    let path = dir.join(FILE);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read the journal {}", path.display()))?;
+    let mut header: Option<Header> = None;
+    let mut entries = Vec::new();
+    let mut offset = 0usize;
+    let mut torn = false;
+    let mut line_no = 0;
+    while offset < bytes.len() {
+        line_no += 1;
+        let (line, complete) = match bytes[offset..].iter().position(|&b| b == b'\n') {
+            Some(end) => (&bytes[offset..offset + end], true),
+            None => (&bytes[offset..], false),
+        };
+        if !complete {
+            // Lines are written with their newline in one call: without it, the process
+            // died mid-write. The run will simply be done again.
+            torn = true;
+            break;
+        }
+        let next = offset + line.len() + 1;
+        let parsed: Result<(), String> = if header.is_none() {
+            serde_json::from_slice::<Header>(line).map(|h| header = Some(h)).map_err(|e| e.to_string())
+        } else {
+            serde_json::from_slice::<Entry>(line).map(|e| entries.push(e)).map_err(|e| e.to_string())
+        };
+        match parsed {
+            Ok(()) => offset = next,
+            // A garbled last line (a crash after a partial flush): same as a torn one.
+            Err(_) if next >= bytes.len() && header.is_some() => {
+                torn = true;
+                break;
+            }
+            Err(e) => bail!("{}: line {line_no} is not a journal line ({e}); the file was damaged", path.display()),
+        }
+    }
+    let Some(header) = header else {
+        bail!(
+            "{}: the journal has no header line (it was cut off at creation); start again with --force",
+            path.display()
+        )
+    };
+    Ok(Contents { header, entries, valid_len: offset as u64, torn })
+}

@@ -1,0 +1,312 @@
+//! Parameter sweeps: a grid of experiment points × strategies × replications, run in
+//! parallel, journaled as runs finish (resumable), shardable over machines and mergeable.
+//!
+//! - [`spec`]: the `[sweep]` axes and `[report]` options, validated with precise errors;
+//! - [`grid`]: the Cartesian product of the axes (point index = position in the grid);
+//! - [`plan`]: which runs are needed, as a pure function of the runs finished (precision
+//!   rounds included), so any machine agrees on it;
+//! - [`exec`]: the rayon pool that runs them;
+//! - [`journal`]: the append-only record of finished runs (resume and merge read it);
+//! - [`shard`]: `--shard K/N` and `--shard auto` (Slurm, Kubernetes);
+//! - [`merge`]: shard folders → the outputs of a single-machine sweep;
+//! - [`output`]: `results.json` and `results.csv`, atomically;
+//! - [`progress`]: the bar, or plain lines when stderr is not a terminal.
+//!
+//! The library does the work and returns [`SweepResults`]; the CLI prints and hands over to
+//! the report stage.
+
+pub mod exec;
+pub mod grid;
+pub mod journal;
+pub mod merge;
+pub mod output;
+pub mod plan;
+pub mod progress;
+pub mod shard;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+
+use crate::config::ExperimentFile;
+use crate::experiment::Experiment;
+use crate::results::{Axis, ReportOptions, SweepResults};
+use grid::Grid;
+use journal::{Header, Journal};
+use plan::{PointState, Rule, RunKey, Store};
+use progress::{Mode, Progress};
+pub use shard::Shard;
+
+/// Environment variable of the interruption test hook: stop after this many runs finished,
+/// exactly as Ctrl-C would (tests use it to check resume without timing a kill).
+pub const STOP_AFTER_VAR: &str = "LBSIM_STOP_AFTER";
+
+/// A sweep, resolved: one validated experiment per grid point.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The experiment file as written, with `--set` overrides (not the axes) applied.
+    pub config: String,
+    /// Its path as given.
+    pub file: String,
+    /// The file without axes applied (names, seed, strategies, summary).
+    pub base: Experiment,
+    pub grid: Grid,
+    /// One per grid point, in grid order.
+    pub points: Vec<Experiment>,
+    pub report: ReportOptions,
+}
+
+impl Sweep {
+    /// Reads the axes, checks every point resolves, and builds the points' experiments.
+    pub fn prepare(file: &ExperimentFile) -> Result<Sweep> {
+        let axes: Vec<Axis> = spec::axes(file)?;
+        let report = spec::report_options(file)?;
+        let grid = Grid::new(axes);
+        // Resolving a point can cost as much as a short run (strategies are built to check
+        // their parameters; sita calibrates on a million sizes), so points resolve in
+        // parallel, on the caller's rayon pool.
+        let (base, points) = rayon::join(
+            || file.resolve(),
+            || {
+                (0..grid.len())
+                    .into_par_iter()
+                    .map(|index| {
+                        let values = grid.values(index);
+                        let mut copy = file.clone();
+                        for (axis, value) in grid.axes.iter().zip(&values) {
+                            copy.set_number(&axis.path, *value)?;
+                        }
+                        copy.resolve().with_context(|| {
+                            let at: Vec<String> =
+                                grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
+                            format!("{}: sweep point {index} ({})", file.path().display(), at.join(", "))
+                        })
+                    })
+                    .collect::<Result<Vec<Experiment>>>()
+            },
+        );
+        let (base, points) = (base?, points?);
+        Ok(Sweep { config: file.source_text(), file: file.path().display().to_string(), base, grid, points, report })
+    }
+
+    /// The journal header of this sweep.
+    fn header(&self, shard: Option<Shard>) -> Header {
+        Header::new(&self.base.name, &self.file, self.base.seed, &self.config, shard.map(|s| s.to_string()))
+    }
+
+    /// The runs the plan still needs, all points (a shard keeps its own).
+    fn needed(&self, store: &Store, shard: Option<Shard>) -> Vec<RunKey> {
+        let mut out = Vec::new();
+        let mut base_index = 0usize;
+        for (point, experiment) in self.points.iter().enumerate() {
+            let rule = Rule::of(experiment);
+            let per_point = rule.base as usize * experiment.strategies.len();
+            if let PointState::Needs(runs) = rule.state(point, experiment, store) {
+                for run in runs {
+                    let owned = match (shard, rule.precision) {
+                        (None, _) => true,
+                        (Some(s), Some(_)) => s.owns(point),
+                        // Base run number i (point-major, then strategy, then replication).
+                        (Some(s), None) => {
+                            s.owns(base_index + run.strategy * rule.base as usize + run.replication as usize)
+                        }
+                    };
+                    if owned {
+                        out.push(run);
+                    }
+                }
+            }
+            base_index += per_point;
+        }
+        out
+    }
+
+    /// Label → strategy index.
+    fn strategy_index(&self, label: &str) -> Option<usize> {
+        self.base.strategies.iter().position(|s| s.label == label)
+    }
+
+    /// Puts journal entries into a store, checking they fit this sweep.
+    fn load_entries(&self, entries: Vec<journal::Entry>, store: &mut Store, source: &Path) -> Result<()> {
+        for e in entries {
+            let Some(strategy) = self.strategy_index(&e.strategy) else {
+                bail!(
+                    "{}: the journal has runs of strategy \"{}\", which this experiment does not",
+                    source.display(),
+                    e.strategy
+                )
+            };
+            let point = usize::try_from(e.point).ok().filter(|&p| p < self.points.len());
+            let Some(point) = point else {
+                bail!("{}: the journal has runs at point {}, beyond this sweep's grid", source.display(), e.point)
+            };
+            store.insert(RunKey { point, strategy, replication: e.replication }, e.result);
+        }
+        Ok(())
+    }
+}
+
+/// How to run a sweep (the CLI's flags).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Output folder; default `output/<experiment name>`.
+    pub out: Option<PathBuf>,
+    /// Threads; default: every core.
+    pub jobs: Option<usize>,
+    pub resume: bool,
+    pub force: bool,
+    pub shard: Option<Shard>,
+    pub quiet: bool,
+    /// The command line, recorded in results.json.
+    pub command: Vec<String>,
+}
+
+/// What a sweep produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub results: SweepResults,
+    pub out: PathBuf,
+    /// Runs done in this process, and already in the journal before it.
+    pub ran: u64,
+    pub resumed: u64,
+}
+
+/// Files of a results folder that a new sweep replaces (`--force`).
+const OUTPUT_FILES: [&str; 3] = [journal::FILE, "results.json", "results.csv"];
+
+/// The stop flag shared with the signal handler.
+fn stop_flag() -> &'static AtomicBool {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    &STOP
+}
+
+/// Ctrl-C and SIGTERM set the stop flag; a second one exits at once (the journal is safe:
+/// each line is synced as written).
+fn install_signal_handler() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let _ = ctrlc::set_handler(|| {
+            if stop_flag().swap(true, Ordering::SeqCst) {
+                eprintln!("\ninterrupted again: exiting now; finished runs are in the journal (use --resume)");
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupted: finishing the runs in progress (Ctrl-C again to exit at once)…");
+        });
+    });
+}
+
+/// Runs (or resumes) the sweep of `file` and writes its outputs.
+///
+/// Returns an error when interrupted (after writing what finished), when a run fails, or when
+/// the output folder holds results and neither `resume` nor `force` is set. When the sweep is
+/// complete (every point, or a shard's every run) [`Outcome::results`] holds every point.
+pub fn run(file: &ExperimentFile, options: &Options) -> Result<Outcome> {
+    let jobs = options.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("lbsim-sweep-{i}"))
+        .build()
+        .context("cannot start the worker threads")?;
+    pool.install(|| run_on_pool(file, options, &pool))
+}
+
+fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPool) -> Result<Outcome> {
+    let sweep = Sweep::prepare(file)?;
+    let out = options.out.clone().unwrap_or_else(|| Path::new("output").join(&sweep.base.name));
+    let header = sweep.header(options.shard);
+    let mut store = Store::new();
+    let has_results = OUTPUT_FILES[..2].iter().any(|f| out.join(f).exists());
+    let journal = if options.resume && journal::exists(&out) {
+        let contents = journal::read(&out)?;
+        if !contents.header.same_experiment(&header) {
+            bail!(
+                "{}: the journal there is from a different experiment (configuration or seed differ); \
+                 use --force to start again, or another --out",
+                out.display()
+            );
+        }
+        if contents.header.shard != header.shard {
+            bail!(
+                "{}: the journal there is from shard {}, not {}",
+                out.display(),
+                contents.header.shard.as_deref().unwrap_or("none (a whole sweep)"),
+                header.shard.as_deref().unwrap_or("none (a whole sweep)")
+            );
+        }
+        let journal = Journal::reopen(&out, &contents)?;
+        sweep.load_entries(contents.entries, &mut store, &out.join(journal::FILE))?;
+        journal
+    } else {
+        if (has_results || journal::exists(&out)) && !options.force && !options.resume {
+            bail!(
+                "{} already holds sweep results; use --resume to continue that sweep, or --force to overwrite them",
+                out.display()
+            );
+        }
+        std::fs::create_dir_all(&out).with_context(|| format!("cannot create the output folder {}", out.display()))?;
+        for f in OUTPUT_FILES {
+            let path = out.join(f);
+            if path.exists() {
+                std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+        Journal::create(&out, &header)?
+    };
+    let resumed = store.len() as u64;
+    let journal = Mutex::new(journal);
+    let stop = stop_flag();
+    stop.store(false, Ordering::SeqCst);
+    install_signal_handler();
+    let stop_after = match std::env::var(STOP_AFTER_VAR) {
+        Ok(v) => Some(v.trim().parse::<u64>().with_context(|| format!("{STOP_AFTER_VAR} must be a whole number"))?),
+        Err(_) => None,
+    };
+    let mut needed = sweep.needed(&store, options.shard);
+    let progress = Progress::new(Mode::detect(options.quiet), resumed, resumed + needed.len() as u64);
+    if resumed > 0 {
+        progress.note(&format!("resuming: {resumed} runs already in the journal, {} to go", needed.len()));
+    }
+    let finished = AtomicU64::new(0);
+    let executor = exec::Executor {
+        points: &sweep.points,
+        pool,
+        journal: &journal,
+        progress: &progress,
+        stop,
+        stop_after,
+        finished: &finished,
+    };
+    let mut failure = None;
+    let mut first = true;
+    while !needed.is_empty() && !stop.load(Ordering::SeqCst) {
+        if !first {
+            progress.add_total(needed.len() as u64);
+        }
+        first = false;
+        if let Err(e) = executor.execute(&needed, &mut store) {
+            failure = Some(e);
+            break;
+        }
+        needed = sweep.needed(&store, options.shard);
+    }
+    progress.finish();
+    let results = output::build(&sweep, &store, options.command.clone());
+    output::write(&results, &out)?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let ran = finished.load(Ordering::SeqCst);
+    if !needed.is_empty() {
+        bail!(
+            "interrupted: {} runs finished and are kept in {}; {} remain. Run the same command with --resume to finish",
+            resumed + ran,
+            out.join(journal::FILE).display(),
+            sweep.needed(&store, options.shard).len()
+        );
+    }
+    Ok(Outcome { results, out, ran, resumed })
+}

@@ -1,0 +1,273 @@
+//! The sweep's outputs: `results.json` ([`SweepResults`], the contract with charts and
+//! reports) and `results.csv` (tidy: one row per point × strategy), written atomically.
+//!
+//! Both are built from the finished runs alone, through the same pure functions whatever
+//! produced the runs (one machine, any `--jobs`, a resume, merged shards), and floats are
+//! printed in Rust's shortest round-trip form, so equal runs give byte-identical files.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use super::Sweep;
+use super::plan::{PointState, Rule, Store, replications};
+use crate::experiment::{Experiment, Warmup};
+use crate::model::WorkerClass;
+use crate::results::{ModelSummary, PointResults, SweepResults, TheoryValue, TimeSeries};
+use crate::runner::{StrategyResult, backend_infos, combine};
+use crate::seed::{Purpose, RunSeed};
+
+/// Samples in each number-in-system time series.
+pub const TIMESERIES_SAMPLES: usize = 400;
+
+/// Results of every finished point (points still missing runs are left out).
+pub fn build(sweep: &Sweep, store: &Store, command: Vec<String>) -> SweepResults {
+    let mut points = Vec::new();
+    for (index, experiment) in sweep.points.iter().enumerate() {
+        let PointState::Done(n) = Rule::of(experiment).state(index, experiment, store) else { continue };
+        let results: Vec<StrategyResult> = experiment
+            .strategies
+            .iter()
+            .enumerate()
+            .map(|(s, spec)| combine(experiment, spec, &replications(store, index, s, n)))
+            .collect();
+        let theory = experiment.strategies.iter().map(|spec| theory(experiment, spec)).collect();
+        points.push(PointResults { index: index as u64, values: sweep.grid.values(index), results, theory });
+    }
+    let base = &sweep.base;
+    let timeseries = match report_point(sweep, &points) {
+        Some(p) => timeseries(&sweep.points[p], p),
+        None => Vec::new(),
+    };
+    SweepResults {
+        lbsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        experiment: base.name.clone(),
+        description: base.description.clone(),
+        seed: base.seed,
+        command,
+        config: sweep.config.clone(),
+        summary: summary(base),
+        axes: sweep.grid.axes.clone(),
+        points,
+        strategies: base.strategies.iter().map(|s| s.label.clone()).collect(),
+        timeseries,
+        report: sweep.report.clone(),
+    }
+}
+
+fn theory(experiment: &Experiment, spec: &crate::experiment::StrategySpec) -> Option<TheoryValue> {
+    let d = (spec.name == "power_of_d").then(|| spec.params.count("d", 2, 1).ok().map(|d| d as u32)).flatten();
+    crate::theory::predict(&experiment.model, &spec.name, d)
+        .map(|p| TheoryValue { mean_response: p.mean_response, model: p.model.to_string() })
+}
+
+/// The grid point of the per-load charts: the finished point whose load is nearest to
+/// `[report] load`, or else the highest load below 1 (nearest to 0.9 if all are ≥ 1).
+fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
+    let load = |p: &PointResults| sweep.points[p.index as usize].model.offered_load();
+    let nearest = |target: f64| {
+        finished
+            .iter()
+            .min_by(|a, b| (load(a) - target).abs().total_cmp(&(load(b) - target).abs()))
+            .map(|p| p.index as usize)
+    };
+    if let Some(target) = sweep.report.load {
+        return nearest(target);
+    }
+    let below = finished.iter().filter(|p| load(p) < 1.0).max_by(|a, b| load(a).total_cmp(&load(b)));
+    below.map(|p| p.index as usize).or_else(|| nearest(0.9))
+}
+
+/// Number in system per backend for every strategy at `point`, replication 0's traffic:
+/// [`TIMESERIES_SAMPLES`] samples one mean service time apart (a few hundred service times:
+/// long enough to see queues build and drain, short enough to see individual swings).
+fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
+    let model = &experiment.model;
+    let infos = backend_infos(model);
+    let speed = model.backends.first().map_or(1.0, |g| g.speed);
+    let interval = model.service.mean() / speed;
+    if !interval.is_finite() || interval <= 0.0 {
+        return Vec::new();
+    }
+    let seed = RunSeed::new(experiment.seed, point as u64, 0);
+    let warmup = match experiment.plan.warmup {
+        Warmup::Fixed(w) => w,
+        // No pilot here: a tenth of a replication is a fair stand-in for MSER-5's choice.
+        Warmup::Auto => experiment.plan.requests / 10,
+    };
+    // One simulation per strategy (and sita's calibration): in parallel, in strategy order.
+    experiment
+        .strategies
+        .par_iter()
+        .filter_map(|spec| {
+            let setup = crate::strategy::Setup {
+                backends: &infos,
+                service: &model.service,
+                params: &spec.params,
+                rng: seed.stream(Purpose::Strategy),
+            };
+            let mut strategy = crate::strategy::build(&spec.name, &setup).ok()?;
+            let series =
+                crate::engine::sample_in_system(model, &mut strategy, seed, warmup, interval, TIMESERIES_SAMPLES);
+            Some(TimeSeries {
+                strategy: spec.label.clone(),
+                point: point as u64,
+                load: model.offered_load(),
+                interval,
+                backends: infos.iter().map(|b| b.name.clone()).collect(),
+                series,
+            })
+        })
+        .collect()
+}
+
+/// The model in words.
+pub fn summary(e: &Experiment) -> ModelSummary {
+    let m = &e.model;
+    let mean = m.service.mean();
+    let cv = (m.service.second_moment() / (mean * mean) - 1.0).max(0.0).sqrt();
+    ModelSummary {
+        arrivals: m.arrivals.describe(),
+        service: m.service.describe(),
+        service_mean: mean,
+        service_cv: cv,
+        backends: m
+            .backends
+            .iter()
+            .map(|g| {
+                let class = match g.worker_class {
+                    WorkerClass::Sync => "sync".to_string(),
+                    WorkerClass::Async { connections } => format!("async ({connections} connections)"),
+                };
+                format!(
+                    "{} × {}: {} {class} worker{}, speed {}",
+                    g.count,
+                    g.name,
+                    g.workers,
+                    if g.workers == 1 { "" } else { "s" },
+                    g.speed
+                )
+            })
+            .collect(),
+        capacity: m.capacity(),
+        requests: e.plan.requests,
+        warmup: match e.plan.warmup {
+            Warmup::Fixed(w) => format!("{w} requests"),
+            Warmup::Auto => "auto (MSER-5)".into(),
+        },
+        replications: e.plan.replications,
+    }
+}
+
+/// The columns after the axis columns, in order.
+pub const CSV_COLUMNS: [&str; 22] = [
+    "load",
+    "arrival_rate",
+    "replications",
+    "requests",
+    "mean_response",
+    "mean_response_ci_low",
+    "mean_response_ci_high",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "p99_ci_low",
+    "p99_ci_high",
+    "p999",
+    "mean_wait",
+    "mean_slowdown",
+    "throughput",
+    "utilisation",
+    "utilisation_min",
+    "utilisation_max",
+    "rejected_fraction",
+    "saturated",
+];
+
+/// `results.csv`: a header, then one row per finished point × strategy, grid order then
+/// strategy order.
+pub fn csv(results: &SweepResults) -> String {
+    let mut out = String::new();
+    let mut header = vec!["strategy".to_string()];
+    header.extend(results.axes.iter().map(|a| field(&a.path)));
+    header.extend(CSV_COLUMNS.iter().map(|c| c.to_string()));
+    out.push_str(&header.join(","));
+    out.push('\n');
+    for point in &results.points {
+        for r in &point.results {
+            let mut row = vec![field(&r.strategy)];
+            row.extend(point.values.iter().map(|v| number(*v)));
+            let (umin, umax) = r.utilisation_range();
+            row.extend(
+                [
+                    r.load,
+                    r.arrival_rate,
+                    f64::from(r.replications),
+                    r.requests as f64,
+                    r.mean_response.value,
+                    r.mean_response.ci_low,
+                    r.mean_response.ci_high,
+                    r.p50.value,
+                    r.p90.value,
+                    r.p95.value,
+                    r.p99.value,
+                    r.p99.ci_low,
+                    r.p99.ci_high,
+                    r.p999.value,
+                    r.mean_wait.value,
+                    r.mean_slowdown.value,
+                    r.throughput.value,
+                    r.utilisation.value,
+                    umin,
+                    umax,
+                    r.rejected_fraction,
+                ]
+                .into_iter()
+                .map(number),
+            );
+            row.push(r.saturated.to_string());
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Shortest text that reads back as the same f64 (deterministic across platforms); empty
+/// for NaN (nothing measured) so that spreadsheet and pandas readers see a missing value.
+fn number(x: f64) -> String {
+    if x.is_nan() { String::new() } else { format!("{x}") }
+}
+
+/// A CSV field, quoted when it holds a comma, quote or newline (labels like `power_of_d(d=3)`
+/// do not, but users' labels might).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// Writes `results.json` and `results.csv` into `dir`, each atomically.
+pub fn write(results: &SweepResults, dir: &Path) -> Result<()> {
+    let json = serde_json::to_string_pretty(results).context("cannot encode results.json")?;
+    write_atomically(&dir.join("results.json"), format!("{json}\n").as_bytes())?;
+    write_atomically(&dir.join("results.csv"), csv(results).as_bytes())
+}
+
+/// Writes a temporary file beside `path`, syncs it, and renames it over `path`: readers (and
+/// a crash) see the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}

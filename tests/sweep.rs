@@ -1,0 +1,312 @@
+//! `lbsim sweep` and `lbsim merge`, driven through the real binary: reproducibility across job
+//! counts, shard splits and interruptions, refusal to overwrite, saturated points, and
+//! precise errors for bad `[sweep]` sections. Experiments are tiny (milliseconds per run).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+const SMALL: &str = "tests/data/sweep_small.toml";
+
+fn lbsim() -> Command {
+    let mut cmd = Command::cargo_bin("lbsim").expect("the lbsim binary");
+    cmd.env_remove("LBSIM_STOP_AFTER").env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
+    cmd
+}
+
+/// `lbsim sweep FILE --out DIR --quiet EXTRA…`, expected to succeed.
+fn sweep(file: &Path, out: &Path, extra: &[&str]) {
+    lbsim().arg("sweep").arg(file).arg("--out").arg(out).arg("--quiet").args(extra).assert().success();
+}
+
+fn csv(dir: &Path) -> String {
+    fs::read_to_string(dir.join("results.csv")).expect("results.csv")
+}
+
+/// Writes an experiment file into `dir` and returns its path.
+fn write_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// The small sweep with its `[sweep]` section replaced by `sweep` (from line 28 on; the [report] section is dropped).
+fn small_with_sweep(sweep: &str) -> String {
+    let text = fs::read_to_string(SMALL).unwrap();
+    let head = text.split("[sweep]").next().unwrap();
+    format!("{head}[sweep]\n{sweep}\n")
+}
+
+#[test]
+fn results_are_byte_identical_with_one_job_and_with_two() {
+    let tmp = TempDir::new().unwrap();
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    sweep(SMALL.as_ref(), &one, &["--jobs", "1"]);
+    sweep(SMALL.as_ref(), &two, &["--jobs", "2"]);
+    assert_eq!(csv(&one), csv(&two));
+    let rows = csv(&one).lines().count();
+    assert_eq!(rows, 1 + 2 * 3, "a header and one row per point × strategy");
+    assert!(csv(&one).starts_with("strategy,arrivals.load,load,arrival_rate,replications,requests,mean_response,"));
+}
+
+#[test]
+fn three_shards_merged_equal_the_whole_sweep_byte_for_byte() {
+    let tmp = TempDir::new().unwrap();
+    let whole = tmp.path().join("whole");
+    sweep(SMALL.as_ref(), &whole, &[]);
+    let shards: Vec<PathBuf> = (1..=3).map(|k| tmp.path().join(format!("shard-{k}"))).collect();
+    for (k, dir) in shards.iter().enumerate() {
+        sweep(SMALL.as_ref(), dir, &["--shard", &format!("{}/3", k + 1)]);
+    }
+    let merged = tmp.path().join("merged");
+    lbsim().arg("merge").args(&shards).arg("--out").arg(&merged).assert().success();
+    assert_eq!(csv(&merged), csv(&whole));
+}
+
+#[test]
+fn shard_auto_reads_a_slurm_array_position_from_the_environment() {
+    let tmp = TempDir::new().unwrap();
+    let whole = tmp.path().join("whole");
+    sweep(SMALL.as_ref(), &whole, &[]);
+    let mut shards = Vec::new();
+    for id in 0..2 {
+        let dir = tmp.path().join(format!("task-{id}"));
+        lbsim()
+            .args(["sweep", SMALL, "--quiet", "--shard", "auto", "--out"])
+            .arg(&dir)
+            .env("SLURM_ARRAY_TASK_ID", id.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", "2")
+            .env("SLURM_ARRAY_TASK_MIN", "0")
+            .assert()
+            .success();
+        shards.push(dir);
+    }
+    let merged = tmp.path().join("merged");
+    lbsim().arg("merge").args(&shards).arg("--out").arg(&merged).assert().success();
+    assert_eq!(csv(&merged), csv(&whole));
+}
+
+#[test]
+fn shard_auto_without_a_scheduler_says_which_variables_it_needs() {
+    let tmp = TempDir::new().unwrap();
+    lbsim()
+        .args(["sweep", SMALL, "--shard", "auto", "--out"])
+        .arg(tmp.path().join("x"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("SLURM_ARRAY_TASK_ID").and(predicate::str::contains("JOB_COMPLETION_INDEX")));
+}
+
+#[test]
+fn a_sweep_interrupted_after_some_runs_and_resumed_equals_an_uninterrupted_one() {
+    let tmp = TempDir::new().unwrap();
+    let whole = tmp.path().join("whole");
+    sweep(SMALL.as_ref(), &whole, &[]);
+    let cut = tmp.path().join("cut");
+    // The hook stops the sweep after 5 runs exactly as Ctrl-C does.
+    lbsim()
+        .args(["sweep", SMALL, "--jobs", "1", "--quiet", "--out"])
+        .arg(&cut)
+        .env("LBSIM_STOP_AFTER", "5")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--resume"));
+    let journaled = fs::read_to_string(cut.join("journal.jsonl")).unwrap().lines().count();
+    assert_eq!(journaled, 1 + 5, "the header and the five finished runs");
+    sweep(SMALL.as_ref(), &cut, &["--resume"]);
+    assert_eq!(csv(&cut), csv(&whole));
+}
+
+#[test]
+fn a_journal_cut_mid_line_by_a_kill_resumes_to_the_same_results() {
+    let tmp = TempDir::new().unwrap();
+    let whole = tmp.path().join("whole");
+    sweep(SMALL.as_ref(), &whole, &[]);
+    let cut = tmp.path().join("cut");
+    sweep(SMALL.as_ref(), &cut, &[]);
+    // Keep the header, three runs and half of the fourth, as a power cut could.
+    let text = fs::read_to_string(cut.join("journal.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let torn = format!("{}\n{}", lines[..4].join("\n"), &lines[4][..lines[4].len() / 2]);
+    fs::write(cut.join("journal.jsonl"), torn).unwrap();
+    fs::remove_file(cut.join("results.csv")).unwrap();
+    sweep(SMALL.as_ref(), &cut, &["--resume"]);
+    assert_eq!(csv(&cut), csv(&whole));
+    let journal = fs::read_to_string(cut.join("journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 1 + 12, "the torn line was replaced, not kept");
+}
+
+#[test]
+fn resuming_with_a_changed_experiment_is_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    sweep(SMALL.as_ref(), &out, &[]);
+    lbsim()
+        .args(["sweep", SMALL, "--resume", "--set", "run.requests=4000", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("different experiment"));
+}
+
+#[test]
+fn an_existing_results_folder_is_not_overwritten_without_force() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    sweep(SMALL.as_ref(), &out, &[]);
+    let before = csv(&out);
+    lbsim()
+        .args(["sweep", SMALL, "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already holds sweep results").and(predicate::str::contains("--force")));
+    assert_eq!(csv(&out), before);
+    sweep(SMALL.as_ref(), &out, &["--force", "--set", "run.requests=2000"]);
+    assert_ne!(csv(&out), before, "--force replaced the results");
+}
+
+#[test]
+fn a_saturated_point_finishes_and_is_marked_saturated() {
+    let tmp = TempDir::new().unwrap();
+    let text = small_with_sweep("load = [0.5, 1.3]").replace("workers = 1", "workers = 1\nbacklog = 50");
+    let file = write_file(&tmp, "saturated.toml", &text);
+    let out = tmp.path().join("out");
+    sweep(&file, &out, &[]);
+    let table = csv(&out);
+    let header: Vec<&str> = table.lines().next().unwrap().split(',').collect();
+    let saturated = header.iter().position(|c| *c == "saturated").unwrap();
+    let load = header.iter().position(|c| *c == "load").unwrap();
+    let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6);
+    for row in rows {
+        let expected = if row[load] == "1.3" { "true" } else { "false" };
+        assert_eq!(row[saturated], expected, "{row:?}");
+    }
+}
+
+/// Runs a sweep of the small file with `sweep` as its `[sweep]` section; returns stderr.
+fn sweep_error(sweep: &str) -> String {
+    let tmp = TempDir::new().unwrap();
+    let file = write_file(&tmp, "bad.toml", &small_with_sweep(sweep));
+    let output = lbsim().arg("sweep").arg(&file).arg("--out").arg(tmp.path().join("out")).output().unwrap();
+    assert!(!output.status.success());
+    assert!(!tmp.path().join("out").exists(), "nothing is written for a bad file");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn an_unknown_sweep_key_is_named_with_its_line_and_a_suggestion() {
+    let err = sweep_error("load = [0.5]\n\"backends.web.cuont\" = [1, 2]");
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("bad.toml:29:1: sweep.backends.web.cuont:"), "{err}");
+    assert!(err.contains("count"), "did-you-mean: {err}");
+}
+
+#[test]
+fn a_non_numeric_sweep_target_is_refused() {
+    let err = sweep_error("\"experiment.name\" = [1, 2]");
+    assert!(err.contains("bad.toml:28:1: sweep.experiment.name:"), "{err}");
+    assert!(err.contains("numeric"), "{err}");
+}
+
+#[test]
+fn an_empty_sweep_axis_is_refused() {
+    let err = sweep_error("load = []");
+    assert!(err.contains("bad.toml:28:8: sweep.load:"), "{err}");
+    assert!(err.contains("at least one value"), "{err}");
+}
+
+#[test]
+fn a_bad_sweep_range_names_the_field() {
+    let err = sweep_error("load = { from = 0.3, to = 0.9, steps = 0 }");
+    assert!(err.contains("bad.toml:28:") && err.contains("sweep.load:") && err.contains("steps"), "{err}");
+    let err = sweep_error("load = { from = 0.3, too = 0.9, steps = 3 }");
+    assert!(err.contains("\"too\"") && err.contains("did you mean \"to\""), "{err}");
+    let err = sweep_error("load = \"high\"");
+    assert!(err.contains("sweep.load:") && err.contains("a list of values"), "{err}");
+}
+
+#[test]
+fn a_range_axis_expands_to_evenly_spaced_values() {
+    let tmp = TempDir::new().unwrap();
+    let text = small_with_sweep("load = { from = 0.3, to = 0.7, steps = 5 }\n\"backends.web.count\" = [2, 3]")
+        .replace("replications = 2", "replications = 1");
+    let file = write_file(&tmp, "range.toml", &text);
+    let out = tmp.path().join("out");
+    sweep(&file, &out, &[]);
+    let table = csv(&out);
+    assert!(table.starts_with("strategy,arrivals.load,backends.web.count,load,"), "{table}");
+    let loads: Vec<&str> = table.lines().skip(1).step_by(3 * 2).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(loads, ["0.3", "0.4", "0.5", "0.6", "0.7"]);
+}
+
+#[test]
+fn merge_lists_the_missing_runs_and_fails() {
+    let tmp = TempDir::new().unwrap();
+    let shards: Vec<PathBuf> = (1..=3).map(|k| tmp.path().join(format!("shard-{k}"))).collect();
+    for (k, dir) in shards.iter().enumerate().take(2) {
+        sweep(SMALL.as_ref(), dir, &["--shard", &format!("{}/3", k + 1)]);
+    }
+    lbsim().arg("merge").args(&shards[..2]).arg("--out").arg(tmp.path().join("merged")).assert().failure().stderr(
+        predicate::str::contains("4 of 12 runs are missing")
+            .and(predicate::str::contains("point 0 (arrivals.load = 0.5), round_robin, replication 0")),
+    );
+}
+
+#[test]
+fn merge_refuses_shards_of_different_experiments() {
+    let tmp = TempDir::new().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sweep(SMALL.as_ref(), &a, &["--shard", "1/2"]);
+    sweep(SMALL.as_ref(), &b, &["--shard", "2/2", "--set", "experiment.seed=8"]);
+    lbsim()
+        .arg("merge")
+        .args([&a, &b])
+        .arg("--out")
+        .arg(tmp.path().join("m"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("different experiments"));
+}
+
+#[test]
+fn precision_rounds_give_the_same_results_whole_and_sharded() {
+    let tmp = TempDir::new().unwrap();
+    let text = fs::read_to_string(SMALL)
+        .unwrap()
+        .replace("replications = 2", "replications = 2\nprecision = 0.03\nmax_replications = 6");
+    let file = write_file(&tmp, "precise.toml", &text);
+    let whole = tmp.path().join("whole");
+    sweep(&file, &whole, &[]);
+    let shards: Vec<PathBuf> = (1..=2).map(|k| tmp.path().join(format!("s{k}"))).collect();
+    for (k, dir) in shards.iter().enumerate() {
+        sweep(&file, dir, &["--shard", &format!("{}/2", k + 1), "--jobs", "1"]);
+    }
+    let merged = tmp.path().join("merged");
+    lbsim().arg("merge").args(&shards).arg("--out").arg(&merged).assert().success();
+    assert_eq!(csv(&merged), csv(&whole));
+    let table = csv(&whole);
+    let replications: Vec<&str> = table.lines().skip(1).map(|l| l.split(',').nth(4).unwrap()).collect();
+    assert!(replications.iter().any(|r| *r != "2"), "precision added replications somewhere: {replications:?}");
+}
+
+#[test]
+fn results_json_holds_every_point_theory_the_report_options_and_time_series() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    sweep(SMALL.as_ref(), &out, &[]);
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let results: lbsim::results::SweepResults = serde_json::from_value(json).unwrap();
+    assert_eq!(results.points.len(), 2);
+    assert_eq!(results.axes[0].path, "arrivals.load");
+    assert_eq!(results.strategies, ["random", "round_robin", "jsq"]);
+    assert!(results.points[1].theory[0].is_some(), "random over M/M/1 backends has a closed form");
+    assert_eq!(results.report.load, Some(0.8));
+    assert_eq!(results.report.slo.as_deref(), Some("p99 <= 100ms"));
+    assert_eq!(results.timeseries.len(), 3);
+    assert!(results.timeseries.iter().all(|t| t.point == 1 && t.series.len() == 2 && t.series[0].len() == 400));
+}

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and one module per subcommand.
 
 mod check;
+mod report;
 mod run;
 mod strategies;
 
@@ -42,6 +43,17 @@ enum Command {
     },
     /// List the balancing strategies with a one-line description and their parameters.
     Strategies,
+    /// Regenerate the charts and reports of a sweep from DIR/results.json, without simulating.
+    Report {
+        /// The sweep's output directory (holds results.json).
+        dir: PathBuf,
+        /// Service-level objective, e.g. `--slo "p99 <= 250ms"` (overrides `[report] slo`).
+        #[arg(long)]
+        slo: Option<String>,
+        /// Offered load for the per-load charts (overrides `[report] load`).
+        #[arg(long)]
+        load: Option<f64>,
+    },
 }
 
 /// Runs the parsed command.
@@ -50,6 +62,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run { file, set, json } => run::run(&load(&file, &set)?, json),
         Command::Check { file, set } => check::check(&file, &load(&file, &set)?),
         Command::Strategies => strategies::list(),
+        Command::Report { dir, slo, load } => report::report(&dir, slo, load),
     }
 }
 

@@ -188,8 +188,9 @@ impl Findings {
             }
         }
         for t in &self.theory {
+            let caveat = if t.model.contains("mean field") { " (a mean-field limit, exact only as the number of backends grows)" } else { "" };
             out.push(format!(
-                "{} vs theory ({}): within {}% at every unsaturated point; theory inside the 95 % interval at {} of {} points.",
+                "{} vs theory ({}){caveat}: simulated mean response within {}% of it at every unsaturated point; theory inside the 95 % interval at {} of {} points.",
                 t.strategy,
                 t.model,
                 significant(t.max_relative_error * 100.0, 2),

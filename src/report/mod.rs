@@ -2,6 +2,7 @@
 //! and `report.md`, all regenerated from [`SweepResults`] alone so that `lbsim report DIR`
 //! can restyle them or change the SLO without simulating again.
 
+mod content;
 pub mod findings;
 mod html;
 mod markdown;

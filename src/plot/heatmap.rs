@@ -49,7 +49,13 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
 
 fn title(ctx: &Context<'_>, g: &Grid, name: &str) -> String {
     let a = &ctx.results.axes;
-    format!("{} by {} and {} — {}", super::response::capitalise(&metric_words(name)), a[g.x].path, a[g.y].path, ctx.results.experiment)
+    format!(
+        "{} by {} and {} — {}",
+        super::response::capitalise(&metric_words(name)),
+        a[g.x].path,
+        a[g.y].path,
+        ctx.results.experiment
+    )
 }
 
 /// The value of `name` for strategy `s` at (x, y), `None` when saturated or missing. Other
@@ -58,7 +64,13 @@ fn value(ctx: &Context<'_>, g: &Grid, s: usize, x: f64, y: f64, name: &str) -> O
     let firsts: Vec<f64> = ctx.results.axes.iter().map(|a| a.values.first().copied().unwrap_or(f64::NAN)).collect();
     let p = ctx.results.points.iter().find(|p| {
         p.values.iter().enumerate().all(|(k, v)| {
-            let want = if k == g.x { x } else if k == g.y { y } else { firsts[k] };
+            let want = if k == g.x {
+                x
+            } else if k == g.y {
+                y
+            } else {
+                firsts[k]
+            };
             *v == want
         })
     })?;
@@ -94,7 +106,7 @@ where
     let (unit, scale) = style::time_unit(values.iter().copied());
     let shade = |v: f64| if hi > lo { (v.ln() - lo.ln()) / (hi.ln() - lo.ln()) } else { 0.5 };
     let body = area.titled(&title(ctx, &g, name), (FAMILY, style::TITLE))?;
-    let (panels_area, bar_area) = body.split_horizontally(body.dim_in_pixel().0 - 110);
+    let (panels_area, bar_area) = body.split_horizontally(body.dim_in_pixel().0 - 130);
     let panels = panels_area.split_evenly((n.div_ceil(2), 2.min(n)));
     let (nx, ny) = (g.xs.len(), g.ys.len());
     let font = (FAMILY, style::TICK).into_font();
@@ -126,7 +138,7 @@ where
                 chart.draw_series(std::iter::once(Rectangle::new([(x0, y0), (x0 + 1.0, y0 + 1.0)], fill.filled())))?;
                 if nx * ny <= 64 {
                     let text = v.map_or("sat.".to_string(), |v| style::tick(v / scale));
-                    let colour = if v.is_some_and(|v| shade(v) > 0.6) { BLACK } else { WHITE };
+                    let colour = if v.is_none_or(|v| shade(v) > 0.6) { BLACK } else { WHITE };
                     let style = font.clone().color(&colour).pos(Pos::new(HPos::Center, VPos::Center));
                     chart.draw_series(std::iter::once(Text::new(text, (x0 + 0.5, y0 + 0.5), style)))?;
                 }
@@ -157,7 +169,8 @@ where
     let mut chart = ChartBuilder::on(area)
         .margin_top(60)
         .margin_bottom(60)
-        .margin_right(10)
+        .margin_right(40)
+        .margin_left(10)
         .y_label_area_size(60)
         .caption(unit, (FAMILY, style::TICK))
         .build_cartesian_2d(0.0..1.0, (lo..hi).log_scale())?;

@@ -31,7 +31,8 @@ where
     let lines: Vec<Vec<(f64, f64)>> = (0..ctx.strategies().len())
         .map(|s| ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, s)?.throughput.value))).collect())
         .collect();
-    let offered: Vec<(f64, f64)> = ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, 0)?.arrival_rate))).collect();
+    let offered: Vec<(f64, f64)> =
+        ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, 0)?.arrival_rate))).collect();
     let top = lines.iter().flatten().chain(&offered).map(|p| p.1).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
     let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
     let title = format!("Throughput vs load — {}", ctx.subject());
@@ -39,7 +40,9 @@ where
     style::mesh(&mut chart, &ctx.x_label(), "throughput (requests/s)")?;
     let reference = style::THEORY.stroke_width(2);
     chart.draw_series(DashedLineSeries::new(offered, 9, 6, reference))?.label("offered").legend(move |(x, y)| {
-        EmptyElement::at((x, y)) + PathElement::new(vec![(0, 0), (9, 0)], reference) + PathElement::new(vec![(15, 0), (24, 0)], reference)
+        EmptyElement::at((x, y))
+            + PathElement::new(vec![(0, 0), (9, 0)], reference)
+            + PathElement::new(vec![(15, 0), (24, 0)], reference)
     });
     for (s, line) in lines.into_iter().enumerate() {
         let colour = style::colour(s);

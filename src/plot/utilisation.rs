@@ -41,8 +41,10 @@ where
     DB::ErrorType: 'static,
 {
     let results: Vec<_> = (0..ctx.strategies().len()).filter_map(|s| ctx.result(ctx.focus, s)).collect();
-    let names: Vec<String> =
-        results.first().map(|r| r.backends.iter().take(MAX_BACKENDS).map(|b| b.name.clone()).collect()).unwrap_or_default();
+    let names: Vec<String> = results
+        .first()
+        .map(|r| r.backends.iter().take(MAX_BACKENDS).map(|b| b.name.clone()).collect())
+        .unwrap_or_default();
     let n = names.len() as f64;
     let top = results.iter().flat_map(|r| r.backends.iter().map(|b| b.utilisation)).fold(1.0f64, f64::max);
     let title = format!("Backend utilisation {} — {}", ctx.focus_label(), ctx.subject());

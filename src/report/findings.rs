@@ -188,7 +188,11 @@ impl Findings {
             }
         }
         for t in &self.theory {
-            let caveat = if t.model.contains("mean field") { " (a mean-field limit, exact only as the number of backends grows)" } else { "" };
+            let caveat = if t.model.contains("mean field") {
+                " (a mean-field limit, exact only as the number of backends grows)"
+            } else {
+                ""
+            };
             out.push(format!(
                 "{} vs theory ({}){caveat}: simulated mean response within {}% of it at every unsaturated point; theory inside the 95 % interval at {} of {} points.",
                 t.strategy,

@@ -1,9 +1,9 @@
 //! `report.html`: one self-contained file (inline CSS and SVG, no external reference at
 //! all), so it can be mailed, attached to a ticket or opened offline.
 
+use super::RenderedChart;
 use super::content::{overview, reproduce, results_table, summary_rows};
 use super::findings::Findings;
-use super::RenderedChart;
 use crate::results::SweepResults;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;\

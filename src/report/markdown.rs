@@ -1,9 +1,9 @@
 //! `report.md`: the same content as the HTML report for Markdown readers, with the charts
 //! linked as PNG files from `charts/`.
 
+use super::RenderedChart;
 use super::content::{overview, reproduce, results_table, summary_rows};
 use super::findings::Findings;
-use super::RenderedChart;
 use crate::results::SweepResults;
 
 /// Escapes the characters that would break a table cell.
@@ -30,7 +30,11 @@ pub fn render(r: &SweepResults, findings: &Findings, charts: &[RenderedChart]) -
     }
     let (header, rows) = results_table(r);
     m += "## Results\n\nTimes are response times (waiting plus service); intervals are 95 % confidence intervals.\n\n";
-    m += &format!("| {} |\n|{}\n", header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "), "---|".repeat(header.len()));
+    m += &format!(
+        "| {} |\n|{}\n",
+        header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "),
+        "---|".repeat(header.len())
+    );
     for row in rows {
         m += &format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
     }
@@ -38,6 +42,9 @@ pub fn render(r: &SweepResults, findings: &Findings, charts: &[RenderedChart]) -
     for (k, v) in reproduce(r) {
         m += &format!("- {k}: `{v}`\n");
     }
-    m += &format!("\n<details><summary>Experiment file as run</summary>\n\n```toml\n{}\n```\n\n</details>\n", r.config.trim_end());
+    m += &format!(
+        "\n<details><summary>Experiment file as run</summary>\n\n```toml\n{}\n```\n\n</details>\n",
+        r.config.trim_end()
+    );
     m
 }

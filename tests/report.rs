@@ -214,3 +214,18 @@ fn write_all_lists_what_it_wrote() {
     assert_eq!(written.len(), 7 * 2 + 2);
     assert!(written.iter().all(|p| p.exists()));
 }
+
+/// Simulates the `[sweep] load` values of `LBSIM_PREVIEW` (an experiment file) like a
+/// one-axis sweep and writes its charts and reports into `LBSIM_PREVIEW_OUT`: for looking at
+/// the charts of the example experiments without `lbsim sweep`.
+#[test]
+#[ignore = "a development aid; run explicitly with LBSIM_PREVIEW and LBSIM_PREVIEW_OUT set"]
+fn preview_experiment() {
+    let (Ok(file), Ok(out)) = (std::env::var("LBSIM_PREVIEW"), std::env::var("LBSIM_PREVIEW_OUT")) else {
+        return;
+    };
+    let results = common::fixture::sweep_results(Path::new(&file));
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(Path::new(&out).join("results.json"), serde_json::to_string(&results).unwrap()).unwrap();
+    lbsim::report::write_all(&results, Path::new(&out)).unwrap();
+}

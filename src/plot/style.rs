@@ -130,6 +130,14 @@ where
     Ok(())
 }
 
+/// How much to stretch a y range whose data may reach the top so that a legend of `rows`
+/// entries in an upper corner does not cover it (assumes a [`SIZE`] chart).
+pub fn legend_headroom(rows: usize) -> f64 {
+    let plot_height = f64::from(SIZE.1) - 150.0;
+    let legend = rows as f64 * 21.0 + 40.0;
+    1.0 / (1.0 - (legend / plot_height).min(0.6))
+}
+
 /// The range of `values` with 4 % padding each side (a small fixed one when they are equal).
 pub fn padded(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values

@@ -46,9 +46,10 @@ where
         .map(|r| r.backends.iter().take(MAX_BACKENDS).map(|b| b.name.clone()).collect())
         .unwrap_or_default();
     let n = names.len() as f64;
-    let top = results.iter().flat_map(|r| r.backends.iter().map(|b| b.utilisation)).fold(1.0f64, f64::max);
+    let top = results.iter().flat_map(|r| r.backends.iter().map(|b| b.utilisation)).fold(1.0f64, f64::max)
+        * style::legend_headroom(results.len() + 1);
     let title = format!("Backend utilisation {} — {}", ctx.focus_label(), ctx.subject());
-    let mut chart = style::builder(area, &title).build_cartesian_2d(0.0..n, 0.0..top * 1.25)?;
+    let mut chart = style::builder(area, &title).build_cartesian_2d(0.0..n, 0.0..top)?;
     chart
         .configure_mesh()
         .x_desc("backend")
@@ -59,7 +60,8 @@ where
         .light_line_style(TRANSPARENT)
         .disable_x_mesh()
         .x_labels(0)
-        .y_label_formatter(&|v| style::tick(*v))
+        // The range above 1 is room for the legend: no utilisation lives there.
+        .y_label_formatter(&|v| if *v <= 1.0 + 1e-9 { style::tick(*v) } else { String::new() })
         .draw()?;
     // Backend names under their group of bars (plotters' own ticks would fall between groups).
     let font = (FAMILY, style::TICK).into_text_style(area).pos(Pos::new(HPos::Center, VPos::Top));
@@ -79,7 +81,7 @@ where
             .label(r.strategy.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 22, y + 7)], colour.filled()));
     }
-    if let Some(load) = results.first().map(|r| r.load).filter(|l| *l <= top * 1.25) {
+    if let Some(load) = results.first().map(|r| r.load).filter(|l| *l <= top) {
         let line = DashedLineSeries::new(vec![(0.0, load), (n, load)], 8, 6, style::THEORY.stroke_width(2));
         let reference = style::THEORY.stroke_width(2);
         chart.draw_series(line)?.label("offered load").legend(move |(x, y)| {

@@ -58,14 +58,14 @@ impl Slo {
     }
 }
 
-/// A run of adjacent x values with the same best strategy.
+/// A run of adjacent x values with the same best strategy and the same strategies tied with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Band {
     pub from: f64,
     pub to: f64,
     /// `None` when every strategy is saturated there.
     pub best: Option<String>,
-    /// Strategies whose 95 % interval overlaps the best one's somewhere in the band.
+    /// Strategies whose 95 % interval overlaps the best one's throughout the band.
     pub tied: Vec<String>,
 }
 
@@ -252,14 +252,7 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
             }
         };
         match bands.last_mut() {
-            Some(last) if last.best == best_name => {
-                last.to = x;
-                for t in tied {
-                    if !last.tied.contains(&t) {
-                        last.tied.push(t);
-                    }
-                }
-            }
+            Some(last) if last.best == best_name && last.tied == tied => last.to = x,
             _ => bands.push(Band { from: x, to: x, best: best_name, tied }),
         }
     }

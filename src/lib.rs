@@ -39,6 +39,8 @@ pub mod engine;
 pub mod experiment;
 pub mod model;
 pub mod output;
+pub mod plot;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod seed;

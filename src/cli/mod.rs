@@ -2,6 +2,7 @@
 
 mod check;
 mod merge;
+mod report;
 mod run;
 mod strategies;
 mod sweep;
@@ -87,6 +88,17 @@ enum Command {
         #[arg(long, short = 'q')]
         quiet: bool,
     },
+    /// Regenerate the charts and reports of a sweep from DIR/results.json, without simulating.
+    Report {
+        /// The sweep's output directory (holds results.json).
+        dir: PathBuf,
+        /// Service-level objective, e.g. `--slo "p99 <= 250ms"` (overrides `[report] slo`).
+        #[arg(long)]
+        slo: Option<String>,
+        /// Offered load for the per-load charts (overrides `[report] load`).
+        #[arg(long)]
+        load: Option<f64>,
+    },
 }
 
 /// Runs the parsed command.
@@ -99,6 +111,7 @@ pub fn run(cli: Cli) -> Result<()> {
             sweep::sweep(sweep::Args { file, set, out, jobs: jobs.map(|j| j as usize), resume, force, shard, quiet })
         }
         Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),
+        Command::Report { dir, slo, load } => report::report(&dir, slo, load),
     }
 }
 

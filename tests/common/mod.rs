@@ -110,3 +110,4 @@ pub fn assert_agrees(what: &str, estimate: &EstimateRecord, theory: f64, max_rel
         (estimate.value / theory - 1.0) * 100.0
     );
 }
+pub mod fixture;

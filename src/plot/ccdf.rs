@@ -1,0 +1,70 @@
+//! Chart 3: the response-time distribution at the report load as a CCDF, P(T > t), on
+//! log-log axes, one line per strategy: tails that are straight lines are heavy (power-law),
+//! tails that fall off a cliff are light.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::style;
+use super::{Context, Figure, Meta, figure};
+
+pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
+    let any = (0..ctx.strategies().len()).any(|s| ctx.result(ctx.focus, s).is_some_and(|r| r.ccdf.len() >= 2));
+    if !any {
+        return vec![];
+    }
+    let meta = Meta {
+        stem: "ccdf".into(),
+        title: format!("Response-time tail {} — {}", ctx.focus_label(), ctx.subject()),
+        caption: format!(
+            "Fraction of requests slower than t, {}, on log-log axes (first replication). A line that \
+             stays high for long means a heavy tail: a few requests wait very long.",
+            ctx.focus_label()
+        ),
+        legend: ctx.strategies().to_vec(),
+        size: style::SIZE,
+    };
+    vec![figure!(meta, |area| draw(area, ctx))]
+}
+
+fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Context<'_>) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let curves: Vec<Vec<(f64, f64)>> = (0..ctx.strategies().len())
+        .map(|s| {
+            ctx.result(ctx.focus, s)
+                .map(|r| r.ccdf.iter().filter(|p| p[0] > 0.0 && p[1] > 0.0).map(|p| (p[0], p[1])).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    // The body of the distribution (P near 1) says little on log axes: start where the
+    // fastest strategy's curve drops below 0.99, and pick the unit from the medians.
+    let (unit, scale) = style::time_unit(curves.iter().filter_map(|c| c.iter().find(|p| p.1 <= 0.5)).map(|p| p.0));
+    let start = curves.iter().filter_map(|c| c.iter().find(|p| p.1 < 0.99)).map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let curves: Vec<Vec<(f64, f64)>> =
+        curves.into_iter().map(|c| c.into_iter().filter(|p| p.0 >= start * 0.5).collect()).collect();
+    let (t0, t1) = curves
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0 / scale), b.max(p.0 / scale)));
+    if !t0.is_finite() {
+        return Ok(());
+    }
+    let p0 = curves.iter().flatten().map(|p| p.1).fold(1.0f64, f64::min).max(1e-7);
+    let title = format!("Response-time tail {} — {}", ctx.focus_label(), ctx.subject());
+    let mut chart = style::builder(area, &title)
+        .build_cartesian_2d((t0 * 0.9..t1 * 1.1).log_scale(), (p0 * 0.7..1.2).log_scale())?;
+    style::mesh(&mut chart, &format!("response time t ({unit})"), "P(response time > t)")?;
+    for (s, curve) in curves.iter().enumerate() {
+        let colour = style::colour(s);
+        let line: Vec<(f64, f64)> = curve.iter().map(|p| (p.0 / scale, p.1)).collect();
+        chart
+            .draw_series(LineSeries::new(line, colour.stroke_width(3)))?
+            .label(ctx.strategies()[s].as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], colour.stroke_width(3)));
+    }
+    style::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+    Ok(())
+}

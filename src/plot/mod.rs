@@ -1,0 +1,288 @@
+//! Charts of a sweep's results, each written as PNG and SVG.
+//!
+//! Every chart is one file here with a `figures(&Context) -> Vec<Figure>` function that
+//! returns zero or more figures (zero when the results have nothing to show, e.g. no
+//! rejections); [`CHARTS`] lists them, so adding a chart is one file and one line. A
+//! [`Figure`] draws itself onto any plotters backend; [`Figure::svg`] and [`Figure::png`]
+//! render it, deterministically (same results → same bytes).
+
+mod ccdf;
+mod heatmap;
+mod rejected;
+mod response;
+pub mod style;
+mod theory;
+mod throughput;
+mod timeseries;
+mod utilisation;
+
+use anyhow::{Context as _, Result};
+use plotters::backend::{BitMapBackend, SVGBackend};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::results::SweepResults;
+use crate::runner::StrategyResult;
+
+/// The chart families, in report order.
+pub const CHARTS: &[for<'a> fn(&'a Context<'a>) -> Vec<Figure<'a>>] = &[
+    response::figures,
+    utilisation::figures,
+    ccdf::figures,
+    throughput::figures,
+    rejected::figures,
+    timeseries::figures,
+    heatmap::figures,
+];
+
+/// Draws a figure into an SVG string buffer of any lifetime.
+pub type SvgDraw<'a> = Box<dyn for<'b> Fn(&DrawingArea<SVGBackend<'b>, Shift>) -> Result<()> + 'a>;
+/// Draws a figure into an RGB pixel buffer of any lifetime.
+pub type PngDraw<'a> = Box<dyn for<'b> Fn(&DrawingArea<BitMapBackend<'b>, Shift>) -> Result<()> + 'a>;
+
+/// One chart: what it is called, what it shows, and how to draw it.
+pub struct Figure<'a> {
+    /// File stem in `charts/` (`response_mean_response` → `.png` and `.svg`).
+    pub stem: String,
+    /// The chart's own title (also drawn on it).
+    pub title: String,
+    /// One or two sentences for the report: what to look for, what was left out.
+    pub caption: String,
+    /// Legend entries drawn on the chart (tests look for them in the SVG).
+    pub legend: Vec<String>,
+    pub size: (u32, u32),
+    svg: SvgDraw<'a>,
+    png: PngDraw<'a>,
+}
+
+/// Boxes a drawing closure for SVG; going through a function makes the closure generic over
+/// the buffer's lifetime.
+pub fn svg_draw<'a, F>(f: F) -> SvgDraw<'a>
+where
+    F: for<'b> Fn(&DrawingArea<SVGBackend<'b>, Shift>) -> Result<()> + 'a,
+{
+    Box::new(f)
+}
+
+/// Boxes a drawing closure for PNG (see [`svg_draw`]).
+pub fn png_draw<'a, F>(f: F) -> PngDraw<'a>
+where
+    F: for<'b> Fn(&DrawingArea<BitMapBackend<'b>, Shift>) -> Result<()> + 'a,
+{
+    Box::new(f)
+}
+
+/// Builds a [`Figure`] from one generic drawing body, instantiated for both backends:
+/// `figure!(meta, |area| draw(area, ...))`. The body may capture only `Copy` values
+/// (references, indices), since it is moved into two closures.
+macro_rules! figure {
+    ($meta:expr, |$a:ident| $body:expr) => {
+        $crate::plot::Figure::new(
+            $meta,
+            $crate::plot::svg_draw(move |$a| $body),
+            $crate::plot::png_draw(move |$a| $body),
+        )
+    };
+}
+pub(crate) use figure;
+
+/// What a figure is, before it is drawn.
+pub struct Meta {
+    pub stem: String,
+    pub title: String,
+    pub caption: String,
+    pub legend: Vec<String>,
+    pub size: (u32, u32),
+}
+
+impl<'a> Figure<'a> {
+    pub fn new(meta: Meta, svg: SvgDraw<'a>, png: PngDraw<'a>) -> Self {
+        let Meta { stem, title, caption, legend, size } = meta;
+        Figure { stem, title, caption, legend, size, svg, png }
+    }
+
+    /// The chart as an SVG document.
+    pub fn svg(&self) -> Result<String> {
+        style::register_fonts();
+        let mut text = String::new();
+        {
+            let area = SVGBackend::with_string(&mut text, self.size).into_drawing_area();
+            area.fill(&WHITE)?;
+            (self.svg)(&area).with_context(|| format!("drawing {}.svg", self.stem))?;
+            area.present()?;
+        }
+        Ok(text)
+    }
+
+    /// The chart as a PNG file's bytes.
+    pub fn png(&self) -> Result<Vec<u8>> {
+        style::register_fonts();
+        let (w, h) = self.size;
+        let mut pixels = vec![0u8; (w * h * 3) as usize];
+        {
+            let area = BitMapBackend::with_buffer(&mut pixels, self.size).into_drawing_area();
+            area.fill(&WHITE)?;
+            (self.png)(&area).with_context(|| format!("drawing {}.png", self.stem))?;
+            area.present()?;
+        }
+        let mut out = Vec::new();
+        use image::ImageEncoder;
+        image::codecs::png::PngEncoder::new(&mut out)
+            .write_image(&pixels, w, h, image::ColorType::Rgb8)
+            .context("encoding PNG")?;
+        Ok(out)
+    }
+}
+
+/// What the charts are drawn from: the results plus the choices every chart shares (which
+/// axis is x, which slice of a multi-axis grid, which point the per-load charts show).
+pub struct Context<'r> {
+    pub results: &'r SweepResults,
+    /// Index of the axis drawn as x (the load axis when swept, else the first axis).
+    pub x_axis: usize,
+    /// Indices into `results.points` of the line-chart slice: points whose other axes are
+    /// at their first value, in increasing x.
+    pub slice: Vec<usize>,
+    /// Index into `results.points` of the point shown by per-load charts.
+    pub focus: usize,
+}
+
+impl<'r> Context<'r> {
+    /// Chooses the x axis, the slice and the focus point; `None` when there is no point.
+    pub fn new(results: &'r SweepResults) -> Option<Self> {
+        if results.points.is_empty() {
+            return None;
+        }
+        let x_axis = results.axis("arrivals.load").unwrap_or(0);
+        let firsts: Vec<Option<f64>> = results.axes.iter().map(|a| a.values.first().copied()).collect();
+        let mut slice: Vec<usize> = (0..results.points.len())
+            .filter(|&i| {
+                let values = &results.points[i].values;
+                values.iter().enumerate().all(|(k, v)| k == x_axis || firsts.get(k).copied().flatten() == Some(*v))
+            })
+            .collect();
+        if slice.is_empty() {
+            slice = (0..results.points.len()).collect();
+        }
+        let x_of = |i: usize| results.points[i].values.get(x_axis).copied().unwrap_or(i as f64);
+        slice.sort_by(|&a, &b| x_of(a).total_cmp(&x_of(b)));
+        let focus = Self::choose_focus(results, &slice, x_axis);
+        Some(Context { results, x_axis, slice, focus })
+    }
+
+    /// The `[report] load` point (nearest x), else the highest load below 1 where any
+    /// strategy is not saturated, else the point nearest 0.9.
+    fn choose_focus(results: &SweepResults, slice: &[usize], x_axis: usize) -> usize {
+        let load = |i: usize| results.points[i].results.first().map_or(f64::NAN, |r| r.load);
+        let x = |i: usize| results.points[i].values.get(x_axis).copied().unwrap_or(f64::NAN);
+        let nearest = |target: f64, f: &dyn Fn(usize) -> f64| {
+            slice.iter().copied().min_by(|&a, &b| (f(a) - target).abs().total_cmp(&(f(b) - target).abs()))
+        };
+        if let Some(target) = results.report.load {
+            let by = |i: usize| if results.axes.is_empty() || x_axis_is_load(results, x_axis) { x(i) } else { load(i) };
+            if let Some(i) = nearest(target, &by) {
+                return i;
+            }
+        }
+        let below = slice
+            .iter()
+            .copied()
+            .filter(|&i| load(i) < 1.0)
+            .filter(|&i| results.points[i].results.iter().any(|r| !r.saturated));
+        below.max_by(|&a, &b| load(a).total_cmp(&load(b))).or_else(|| nearest(0.9, &load)).unwrap_or(slice[0])
+    }
+
+    /// The x value of point `i`.
+    pub fn x(&self, i: usize) -> f64 {
+        self.results.points[i].values.get(self.x_axis).copied().unwrap_or(i as f64)
+    }
+
+    /// Axis label for x, in words.
+    pub fn x_label(&self) -> String {
+        match self.results.axes.get(self.x_axis) {
+            None => "point".into(),
+            Some(_) if x_axis_is_load(self.results, self.x_axis) => "offered load ρ (fraction of capacity)".into(),
+            Some(a) => a.path.clone(),
+        }
+    }
+
+    /// The experiment's name for titles, with the fixed values of other axes when the grid has
+    /// more than one (`four_mm1, backends.web.workers = 2`).
+    pub fn subject(&self) -> String {
+        let mut s = self.results.experiment.clone();
+        let point = &self.results.points[self.slice[0]];
+        for (k, axis) in self.results.axes.iter().enumerate() {
+            if k != self.x_axis {
+                s += &format!(", {} = {}", axis.path, style::tick(point.values.get(k).copied().unwrap_or(f64::NAN)));
+            }
+        }
+        s
+    }
+
+    /// The result of strategy `s` at point `i`.
+    pub fn result(&self, i: usize, s: usize) -> Option<&'r StrategyResult> {
+        self.results.points.get(i)?.results.get(s)
+    }
+
+    /// The focus point in words: `load 0.9` or `arrivals.rate = 200`.
+    pub fn focus_label(&self) -> String {
+        let load = self.result(self.focus, 0).map_or(f64::NAN, |r| r.load);
+        let mut s = format!("at load {}", style::tick(load));
+        if !x_axis_is_load(self.results, self.x_axis) {
+            if let Some(a) = self.results.axes.get(self.x_axis) {
+                s += &format!(", {} = {}", a.path, style::tick(self.x(self.focus)));
+            }
+        }
+        s
+    }
+
+    pub fn strategies(&self) -> &'r [String] {
+        &self.results.strategies
+    }
+}
+
+fn x_axis_is_load(results: &SweepResults, k: usize) -> bool {
+    results.axes.get(k).is_some_and(|a| a.path == "arrivals.load")
+}
+
+/// Every figure of `results`, in report order.
+pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
+    CHARTS.iter().flat_map(|chart| chart(ctx)).collect()
+}
+
+/// The estimate of metric `name` (`mean_response`, `p50` … `p999`, `mean_wait`) in `r`.
+pub fn metric(r: &StrategyResult, name: &str) -> Option<crate::runner::EstimateRecord> {
+    Some(match name {
+        "mean" | "mean_response" => r.mean_response,
+        "p50" => r.p50,
+        "p90" => r.p90,
+        "p95" => r.p95,
+        "p99" => r.p99,
+        "p999" => r.p999,
+        "mean_wait" => r.mean_wait,
+        _ => return None,
+    })
+}
+
+/// A metric in words, for titles and axis labels.
+pub fn metric_words(name: &str) -> String {
+    match name {
+        "mean" | "mean_response" => "mean response time".into(),
+        "mean_wait" => "mean waiting time".into(),
+        "p999" => "99.9th percentile response time".into(),
+        p if p.starts_with('p') => format!("{}th percentile response time", &p[1..]),
+        other => other.to_string(),
+    }
+}
+
+/// The metrics charted against load: `[report] metrics` that are known, else mean and p99.
+pub fn response_metrics(results: &SweepResults) -> Vec<&'static str> {
+    const KNOWN: [&str; 7] = ["mean_response", "p50", "p90", "p95", "p99", "p999", "mean_wait"];
+    let chosen: Vec<&'static str> = results
+        .report
+        .metrics
+        .iter()
+        .filter_map(|m| KNOWN.iter().copied().find(|k| *k == m || (m == "mean" && *k == "mean_response")))
+        .collect();
+    if chosen.is_empty() { vec!["mean_response", "p99"] } else { chosen }
+}

@@ -1,0 +1,53 @@
+//! Chart 4a: the fraction of requests rejected (backlog or connection limit full) against
+//! load, one line per strategy. Drawn only when something was rejected.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::style;
+use super::{Context, Figure, Meta, figure};
+
+pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
+    let any = ctx.slice.iter().any(|&i| ctx.results.points[i].results.iter().any(|r| r.rejected_fraction > 0.0));
+    if !any {
+        return vec![];
+    }
+    let meta = Meta {
+        stem: "rejected".into(),
+        title: format!("Rejected requests vs load — {}", ctx.subject()),
+        caption: "Percentage of arriving requests turned away because the chosen backend's backlog (or \
+                  connection limit) was full. A strategy that overloads one backend rejects long before \
+                  the cluster is full."
+            .into(),
+        legend: ctx.strategies().to_vec(),
+        size: style::SIZE,
+    };
+    vec![figure!(meta, |area| draw(area, ctx))]
+}
+
+fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Context<'_>) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let lines: Vec<Vec<(f64, f64)>> = (0..ctx.strategies().len())
+        .map(|s| {
+            ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, s)?.rejected_fraction * 100.0))).collect()
+        })
+        .collect();
+    let top = lines.iter().flatten().map(|p| p.1).fold(0.0f64, f64::max);
+    let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
+    let title = format!("Rejected requests vs load — {}", ctx.subject());
+    let mut chart = style::builder(area, &title).build_cartesian_2d(x0..x1, 0.0..top.max(0.1) * 1.15)?;
+    style::mesh(&mut chart, &ctx.x_label(), "rejected (% of arrivals)")?;
+    for (s, line) in lines.into_iter().enumerate() {
+        let colour = style::colour(s);
+        chart
+            .draw_series(LineSeries::new(line.clone(), colour.stroke_width(3)))?
+            .label(ctx.strategies()[s].as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], colour.stroke_width(3)));
+        chart.draw_series(line.into_iter().map(|p| Circle::new(p, 4, colour.filled())))?;
+    }
+    style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! Chart 4b: throughput against load, one line per strategy, with the offered rate as a
+//! dashed reference: below saturation every strategy carries the offered traffic; above it
+//! the lines flatten at what the cluster (or the strategy's busiest backend) can do.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::style;
+use super::{Context, Figure, Meta, figure};
+
+pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
+    let mut legend = ctx.strategies().to_vec();
+    legend.push("offered".into());
+    let meta = Meta {
+        stem: "throughput".into(),
+        title: format!("Throughput vs load — {}", ctx.subject()),
+        caption: "Completed requests per second against offered load (saturated points included). Where a line \
+                  falls below the dashed offered rate, requests are being rejected or are piling up."
+            .into(),
+        legend,
+        size: style::SIZE,
+    };
+    vec![figure!(meta, |area| draw(area, ctx))]
+}
+
+fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Context<'_>) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let lines: Vec<Vec<(f64, f64)>> = (0..ctx.strategies().len())
+        .map(|s| ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, s)?.throughput.value))).collect())
+        .collect();
+    let offered: Vec<(f64, f64)> =
+        ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, 0)?.arrival_rate))).collect();
+    let top = lines.iter().flatten().chain(&offered).map(|p| p.1).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+    let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
+    let title = format!("Throughput vs load — {}", ctx.subject());
+    let mut chart = style::builder(area, &title).build_cartesian_2d(x0..x1, 0.0..top.max(1e-9) * 1.1)?;
+    style::mesh(&mut chart, &ctx.x_label(), "throughput (requests/s)")?;
+    let reference = style::THEORY.stroke_width(2);
+    chart.draw_series(DashedLineSeries::new(offered, 9, 6, reference))?.label("offered").legend(move |(x, y)| {
+        EmptyElement::at((x, y))
+            + PathElement::new(vec![(0, 0), (9, 0)], reference)
+            + PathElement::new(vec![(15, 0), (24, 0)], reference)
+    });
+    for (s, line) in lines.into_iter().enumerate() {
+        let colour = style::colour(s);
+        chart
+            .draw_series(LineSeries::new(line.clone(), colour.stroke_width(3)))?
+            .label(ctx.strategies()[s].as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], colour.stroke_width(3)));
+        chart.draw_series(line.into_iter().map(|p| Circle::new(p, 4, colour.filled())))?;
+    }
+    style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    Ok(())
+}

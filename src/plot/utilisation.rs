@@ -1,0 +1,95 @@
+//! Chart 2: utilisation of every backend at the report load, grouped bars (one colour per
+//! strategy). Equal bars mean an even spread; on heterogeneous clusters, unweighted
+//! strategies show slow backends near 100 % while fast ones idle.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::style::{self, FAMILY};
+use super::{Context, Figure, Meta, figure};
+
+/// Beyond this many backends, bars would be slivers: the chart shows the first ones.
+const MAX_BACKENDS: usize = 24;
+
+pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
+    let backends = ctx.result(ctx.focus, 0).map_or(0, |r| r.backends.len());
+    if backends == 0 {
+        return vec![];
+    }
+    let mut caption = format!(
+        "Share of time each backend's workers were busy {}, one bar per strategy. The dashed line is the \
+         offered load: a perfectly even spread puts every bar on it.",
+        ctx.focus_label()
+    );
+    if backends > MAX_BACKENDS {
+        caption += &format!(" Only the first {MAX_BACKENDS} of {backends} backends are shown.");
+    }
+    let meta = Meta {
+        stem: "utilisation".into(),
+        title: format!("Backend utilisation {} — {}", ctx.focus_label(), ctx.subject()),
+        caption,
+        legend: ctx.strategies().to_vec(),
+        size: style::SIZE,
+    };
+    vec![figure!(meta, |area| draw(area, ctx))]
+}
+
+fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Context<'_>) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let results: Vec<_> = (0..ctx.strategies().len()).filter_map(|s| ctx.result(ctx.focus, s)).collect();
+    let names: Vec<String> = results
+        .first()
+        .map(|r| r.backends.iter().take(MAX_BACKENDS).map(|b| b.name.clone()).collect())
+        .unwrap_or_default();
+    let n = names.len() as f64;
+    let top = results.iter().flat_map(|r| r.backends.iter().map(|b| b.utilisation)).fold(1.0f64, f64::max)
+        * style::legend_headroom(results.len() + 1);
+    let title = format!("Backend utilisation {} — {}", ctx.focus_label(), ctx.subject());
+    let mut chart = style::builder(area, &title).build_cartesian_2d(0.0..n, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("backend")
+        .y_desc("utilisation (busy fraction of worker time)")
+        .label_style((FAMILY, style::TICK))
+        .axis_desc_style((FAMILY, style::LABEL))
+        .bold_line_style(style::GRID)
+        .light_line_style(TRANSPARENT)
+        .disable_x_mesh()
+        .x_labels(0)
+        // The range above 1 is room for the legend: no utilisation lives there.
+        .y_label_formatter(&|v| if *v <= 1.0 + 1e-9 { style::tick(*v) } else { String::new() })
+        .draw()?;
+    // Backend names under their group of bars (plotters' own ticks would fall between groups).
+    let font = (FAMILY, style::TICK).into_text_style(area).pos(Pos::new(HPos::Center, VPos::Top));
+    for (b, name) in names.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(b as f64 + 0.5, 0.0));
+        area.draw_text(name, &font, (x, y + 8))?;
+    }
+    let width = 0.8 / results.len().max(1) as f64;
+    for (s, r) in results.iter().enumerate() {
+        let colour = style::colour(s);
+        let bars = r.backends.iter().take(MAX_BACKENDS).enumerate().map(move |(b, m)| {
+            let x0 = b as f64 + 0.1 + s as f64 * width;
+            Rectangle::new([(x0, 0.0), (x0 + width * 0.92, m.utilisation)], colour.filled())
+        });
+        chart
+            .draw_series(bars)?
+            .label(r.strategy.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 22, y + 7)], colour.filled()));
+    }
+    if let Some(load) = results.first().map(|r| r.load).filter(|l| *l <= top) {
+        let line = DashedLineSeries::new(vec![(0.0, load), (n, load)], 8, 6, style::THEORY.stroke_width(2));
+        let reference = style::THEORY.stroke_width(2);
+        chart.draw_series(line)?.label("offered load").legend(move |(x, y)| {
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (9, 0)], reference)
+                + PathElement::new(vec![(15, 0), (24, 0)], reference)
+        });
+    }
+    style::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! What both reports say, as plain text: the experiment in words, its summary table, the
+//! results table and how to reproduce. `html.rs` and `markdown.rs` only format it.
+
+use crate::results::SweepResults;
+use crate::units::{format_duration, significant};
+
+/// A paragraph that says what was simulated, for a reader who has not seen the file.
+pub fn overview(r: &SweepResults) -> String {
+    let s = &r.summary;
+    let mut text = format!(
+        "Requests arrive as {} and each needs {} of work on a speed-1 worker (mean {}, coefficient of \
+         variation {}). They are spread over {} by each of {} balancing strategies ({}).",
+        or_unknown(&s.arrivals),
+        or_unknown(&s.service),
+        format_duration(s.service_mean),
+        significant(s.service_cv, 3),
+        if s.backends.is_empty() { "the backends".to_string() } else { s.backends.join("; ") },
+        r.strategies.len(),
+        r.strategies.join(", ")
+    );
+    if !r.axes.is_empty() {
+        let axes: Vec<String> = r.axes.iter().map(|a| format!("{} over {}", a.path, values(&a.values))).collect();
+        text += &format!(" The sweep varies {}: {} points in all.", axes.join(" and "), r.points.len());
+    }
+    text += &format!(
+        " Every point measures {} requests per replication after a warm-up of {}, with {} replication{}; \
+         all strategies see the same arrivals (common random numbers).",
+        s.requests,
+        or_unknown(&s.warmup),
+        s.replications,
+        if s.replications == 1 { "" } else { "s" }
+    );
+    text
+}
+
+fn or_unknown(s: &str) -> &str {
+    if s.is_empty() { "(not recorded)" } else { s }
+}
+
+fn values(v: &[f64]) -> String {
+    v.iter().map(|x| significant(*x, 3)).collect::<Vec<_>>().join(", ")
+}
+
+/// The experiment's summary table: (row name, value).
+pub fn summary_rows(r: &SweepResults) -> Vec<(String, String)> {
+    let s = &r.summary;
+    let mut rows = vec![
+        ("Arrivals".to_string(), or_unknown(&s.arrivals).to_string()),
+        (
+            "Request sizes".to_string(),
+            format!(
+                "{} — mean {}, cv {}",
+                or_unknown(&s.service),
+                format_duration(s.service_mean),
+                significant(s.service_cv, 3)
+            ),
+        ),
+        ("Backends".to_string(), s.backends.join("; ")),
+        ("Capacity".to_string(), format!("{} worker-seconds per second", significant(s.capacity, 4))),
+        ("Strategies".to_string(), r.strategies.join(", ")),
+    ];
+    for a in &r.axes {
+        rows.push((format!("Swept: {}", a.path), values(&a.values)));
+    }
+    rows.push((
+        "Measurement".to_string(),
+        format!("{} requests × {} replication(s), warm-up {}", s.requests, s.replications, or_unknown(&s.warmup)),
+    ));
+    rows
+}
+
+/// Header and rows of the full results table (one row per point and strategy).
+pub fn results_table(r: &SweepResults) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header: Vec<String> = r.axes.iter().map(|a| a.path.clone()).collect();
+    header.extend(
+        ["strategy", "load", "mean (95 % CI)", "p50", "p99", "utilisation", "throughput/s", "rejected", "note"]
+            .map(String::from),
+    );
+    let mut rows = Vec::new();
+    for p in &r.points {
+        for s in &p.results {
+            let mut row: Vec<String> = p.values.iter().map(|v| significant(*v, 4)).collect();
+            row.push(s.strategy.clone());
+            row.push(significant(s.load, 3));
+            row.push(format!(
+                "{} ({}–{})",
+                format_duration(s.mean_response.value),
+                format_duration(s.mean_response.ci_low),
+                format_duration(s.mean_response.ci_high)
+            ));
+            row.push(format_duration(s.p50.value));
+            row.push(format_duration(s.p99.value));
+            row.push(format!("{}%", significant(s.utilisation.value * 100.0, 3)));
+            row.push(significant(s.throughput.value, 4));
+            row.push(format!("{}%", significant(s.rejected_fraction * 100.0, 2)));
+            row.push(if s.saturated { "saturated".into() } else { String::new() });
+            rows.push(row);
+        }
+    }
+    (header, rows)
+}
+
+/// How to reproduce: (what, value).
+pub fn reproduce(r: &SweepResults) -> Vec<(String, String)> {
+    vec![
+        ("lbsim version".into(), r.lbsim_version.clone()),
+        ("seed".into(), r.seed.to_string()),
+        ("command".into(), r.command.join(" ")),
+        ("regenerate this report".into(), "lbsim report DIR [--slo \"p99 <= 250ms\"] [--load 0.9]".into()),
+    ]
+}

@@ -1,0 +1,439 @@
+//! The key findings of a sweep, computed from its results: which strategy is best in which
+//! load band, how far each strategy can be loaded before it breaks the SLO (and the headroom
+//! that leaves at the report load), and how close the simulation came to theory. The
+//! reports only format these.
+
+use thiserror::Error;
+
+use crate::plot::{Context, metric, metric_words};
+use crate::results::SweepResults;
+use crate::units::{format_duration, parse_duration, significant};
+
+/// A service-level objective: `METRIC <= DURATION`, e.g. `p99 <= 250ms`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    /// Canonical metric name: `mean_response`, `p50`, `p90`, `p95`, `p99` or `p999`.
+    pub metric: &'static str,
+    /// The limit in seconds.
+    pub limit: f64,
+}
+
+/// Why an SLO did not parse; the messages say what is expected.
+#[derive(Debug, Error, PartialEq)]
+pub enum SloError {
+    #[error("SLO \"{0}\": expected \"METRIC <= DURATION\", e.g. \"p99 <= 250ms\" or \"mean <= 40ms\"")]
+    Shape(String),
+    #[error("SLO \"{text}\": unknown metric \"{metric}\" (use mean, p50, p90, p95, p99 or p999)")]
+    Metric { text: String, metric: String },
+    #[error("SLO \"{text}\": {why}")]
+    Duration { text: String, why: String },
+}
+
+impl Slo {
+    /// Parses `p99 <= 250ms` (`≤` is accepted for `<=`).
+    pub fn parse(text: &str) -> Result<Slo, SloError> {
+        let (metric, limit) =
+            text.split_once("<=").or_else(|| text.split_once('≤')).ok_or_else(|| SloError::Shape(text.to_string()))?;
+        let metric = match metric.trim() {
+            "mean" | "mean_response" => "mean_response",
+            "p50" => "p50",
+            "p90" => "p90",
+            "p95" => "p95",
+            "p99" => "p99",
+            "p999" | "p99.9" => "p999",
+            "" => return Err(SloError::Shape(text.to_string())),
+            other => return Err(SloError::Metric { text: text.to_string(), metric: other.to_string() }),
+        };
+        if limit.trim().is_empty() {
+            return Err(SloError::Shape(text.to_string()));
+        }
+        let limit = parse_duration(limit).map_err(|why| SloError::Duration { text: text.to_string(), why })?;
+        Ok(Slo { metric, limit })
+    }
+
+    /// `p99 ≤ 250ms`.
+    pub fn describe(&self) -> String {
+        let name = if self.metric == "mean_response" { "mean" } else { self.metric };
+        format!("{name} ≤ {}", format_duration(self.limit))
+    }
+}
+
+/// A run of adjacent x values with the same best strategy and the same strategies tied with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub from: f64,
+    pub to: f64,
+    /// `None` when every strategy is saturated there.
+    pub best: Option<String>,
+    /// Strategies whose 95 % interval overlaps the best one's throughout the band.
+    pub tied: Vec<String>,
+}
+
+/// How far one strategy can be loaded within the SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloLimit {
+    pub strategy: String,
+    /// Highest tested load meeting the SLO, with every lower tested load meeting it too.
+    pub highest_tested: Option<f64>,
+    /// The load where the metric crosses the limit, interpolated linearly between the last
+    /// tested load that meets it and the first that does not (the highest tested load when
+    /// the next is saturated or none fails).
+    pub estimated: Option<f64>,
+    /// True when every tested load met the SLO (the true limit is higher).
+    pub met_everywhere: bool,
+    /// `estimated ÷ operating load − 1`: how much more traffic the report load could take.
+    pub headroom: Option<f64>,
+}
+
+/// Simulation against theory for one strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TheoryFit {
+    pub strategy: String,
+    pub model: String,
+    pub points: usize,
+    /// Largest |simulated ÷ theory − 1| over the unsaturated points.
+    pub max_relative_error: f64,
+    /// Points where theory lies inside the 95 % interval.
+    pub within_ci: usize,
+}
+
+/// Everything the reports state as findings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Findings {
+    /// What "best" means (the first charted metric).
+    pub metric: &'static str,
+    pub x_label: String,
+    pub bands: Vec<Band>,
+    pub slo: Option<Slo>,
+    /// The load the headroom is measured from (the per-load charts' point).
+    pub operating_load: f64,
+    pub slo_limits: Vec<SloLimit>,
+    pub theory: Vec<TheoryFit>,
+}
+
+impl Findings {
+    /// Computes the findings; fails only when `[report] slo` does not parse.
+    pub fn compute(results: &SweepResults) -> Result<Findings, SloError> {
+        let slo = results.report.slo.as_deref().map(Slo::parse).transpose()?;
+        let Some(ctx) = Context::new(results) else {
+            return Ok(Findings {
+                metric: "mean_response",
+                x_label: String::new(),
+                bands: vec![],
+                slo,
+                operating_load: f64::NAN,
+                slo_limits: vec![],
+                theory: vec![],
+            });
+        };
+        let metric_name = crate::plot::response_metrics(results)[0];
+        let operating_load = ctx.result(ctx.focus, 0).map_or(f64::NAN, |r| r.load);
+        let slo_limits = match &slo {
+            Some(slo) => (0..results.strategies.len()).map(|s| slo_limit(&ctx, s, slo, operating_load)).collect(),
+            None => vec![],
+        };
+        Ok(Findings {
+            metric: metric_name,
+            x_label: ctx.x_label(),
+            bands: bands(&ctx, metric_name),
+            slo,
+            operating_load,
+            slo_limits,
+            theory: theory_fits(&ctx),
+        })
+    }
+
+    /// The findings as plain sentences (the reports escape and format them).
+    pub fn sentences(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let words = metric_words(self.metric);
+        for band in &self.bands {
+            let range = if band.from == band.to {
+                format!("At {} {}", self.x_short(), significant(band.from, 3))
+            } else {
+                format!("For {} {}–{}", self.x_short(), significant(band.from, 3), significant(band.to, 3))
+            };
+            match &band.best {
+                None => out.push(format!("{range} every strategy is saturated.")),
+                Some(best) if band.tied.is_empty() => out.push(format!("{range}, {best} has the lowest {words}.")),
+                Some(best) => out.push(format!(
+                    "{range}, {best} has the lowest {words}, though not distinguishably from {} (overlapping 95 % intervals).",
+                    band.tied.join(", ")
+                )),
+            }
+        }
+        if let Some(slo) = &self.slo {
+            for l in &self.slo_limits {
+                out.push(match (l.highest_tested, l.estimated) {
+                    (None, _) => format!("{} misses {} even at the lowest tested load.", l.strategy, slo.describe()),
+                    (Some(h), _) if l.met_everywhere => format!(
+                        "{} meets {} at every tested load (up to {}){}.",
+                        l.strategy,
+                        slo.describe(),
+                        significant(h, 3),
+                        self.headroom_words(l.headroom, true)
+                    ),
+                    (Some(h), Some(e)) => format!(
+                        "{} meets {} up to load {} (tested; about {} interpolated){}.",
+                        l.strategy,
+                        slo.describe(),
+                        significant(h, 3),
+                        significant(e, 3),
+                        self.headroom_words(l.headroom, false)
+                    ),
+                    (Some(h), None) => {
+                        format!("{} meets {} up to load {}.", l.strategy, slo.describe(), significant(h, 3))
+                    }
+                });
+            }
+        }
+        for t in &self.theory {
+            let caveat = if t.model.contains("mean field") {
+                " (a mean-field limit, exact only as the number of backends grows)"
+            } else {
+                ""
+            };
+            out.push(format!(
+                "{} vs theory ({}){caveat}: simulated mean response within {}% of it at every unsaturated point; theory inside the 95 % interval at {} of {} points.",
+                t.strategy,
+                t.model,
+                significant(t.max_relative_error * 100.0, 2),
+                t.within_ci,
+                t.points
+            ));
+        }
+        out
+    }
+
+    fn x_short(&self) -> &str {
+        if self.x_label.starts_with("offered load") { "load" } else { &self.x_label }
+    }
+
+    fn headroom_words(&self, headroom: Option<f64>, at_least: bool) -> String {
+        match headroom {
+            Some(h) if h >= 0.0 => format!(
+                ": from the report load {}, traffic can grow by {}{}% before the SLO is missed",
+                significant(self.operating_load, 3),
+                if at_least { "at least " } else { "about " },
+                significant(h * 100.0, 2)
+            ),
+            Some(h) => format!(
+                ": at the report load {} it already misses it (traffic must fall by {}%)",
+                significant(self.operating_load, 3),
+                significant(-h * 100.0, 2)
+            ),
+            None => String::new(),
+        }
+    }
+}
+
+/// Best strategy at each x of the slice, merged into bands.
+fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
+    let mut bands: Vec<Band> = Vec::new();
+    for &i in &ctx.slice {
+        let candidates: Vec<(usize, crate::runner::EstimateRecord)> = (0..ctx.strategies().len())
+            .filter_map(|s| {
+                let r = ctx.result(i, s)?;
+                let e = metric(r, name)?;
+                (!r.saturated && e.value.is_finite()).then_some((s, e))
+            })
+            .collect();
+        let best = candidates.iter().min_by(|a, b| a.1.value.total_cmp(&b.1.value));
+        let x = ctx.x(i);
+        let (best_name, tied) = match best {
+            None => (None, vec![]),
+            Some((b, e)) => {
+                let tied = candidates
+                    .iter()
+                    .filter(|(s, o)| s != b && o.ci_low <= e.ci_high && e.ci_low <= o.ci_high)
+                    .map(|(s, _)| ctx.strategies()[*s].clone())
+                    .collect();
+                (Some(ctx.strategies()[*b].clone()), tied)
+            }
+        };
+        match bands.last_mut() {
+            Some(last) if last.best == best_name && last.tied == tied => last.to = x,
+            _ => bands.push(Band { from: x, to: x, best: best_name, tied }),
+        }
+    }
+    bands
+}
+
+fn slo_limit(ctx: &Context<'_>, s: usize, slo: &Slo, operating_load: f64) -> SloLimit {
+    let mut points: Vec<(f64, Option<f64>)> = ctx
+        .slice
+        .iter()
+        .filter_map(|&i| {
+            let r = ctx.result(i, s)?;
+            let value = metric(r, slo.metric).map(|e| e.value).filter(|v| v.is_finite() && !r.saturated);
+            Some((r.load, value))
+        })
+        .collect();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let meets = |p: &(f64, Option<f64>)| p.1.is_some_and(|v| v <= slo.limit);
+    let run = points.iter().take_while(|p| meets(p)).count();
+    let strategy = ctx.strategies()[s].clone();
+    if run == 0 {
+        return SloLimit { strategy, highest_tested: None, estimated: None, met_everywhere: false, headroom: None };
+    }
+    let (h, hv) = (points[run - 1].0, points[run - 1].1.unwrap_or(f64::NAN));
+    let met_everywhere = run == points.len();
+    let estimated = match points.get(run) {
+        Some(&(x, Some(v))) if v > hv => h + (x - h) * (slo.limit - hv) / (v - hv),
+        _ => h,
+    };
+    let headroom = (operating_load > 0.0).then(|| estimated / operating_load - 1.0);
+    SloLimit { strategy, highest_tested: Some(h), estimated: Some(estimated), met_everywhere, headroom }
+}
+
+fn theory_fits(ctx: &Context<'_>) -> Vec<TheoryFit> {
+    (0..ctx.strategies().len())
+        .filter_map(|s| {
+            let mut fit = TheoryFit {
+                strategy: ctx.strategies()[s].clone(),
+                model: String::new(),
+                points: 0,
+                max_relative_error: 0.0,
+                within_ci: 0,
+            };
+            for &i in &ctx.slice {
+                let (Some(r), Some(Some(t))) = (ctx.result(i, s), ctx.results.points[i].theory.get(s)) else {
+                    continue;
+                };
+                if r.saturated || !t.mean_response.is_finite() || t.mean_response <= 0.0 {
+                    continue;
+                }
+                fit.model.clone_from(&t.model);
+                fit.points += 1;
+                fit.max_relative_error =
+                    fit.max_relative_error.max((r.mean_response.value / t.mean_response - 1.0).abs());
+                fit.within_ci += usize::from(r.mean_response.contains(t.mean_response));
+            }
+            (fit.points > 0).then_some(fit)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{Axis, PointResults, TheoryValue};
+    use crate::runner::{EstimateRecord, StrategyResult};
+
+    fn est(v: f64, hw: f64) -> EstimateRecord {
+        EstimateRecord { value: v, ci_low: v - hw, ci_high: v + hw }
+    }
+
+    fn result(strategy: &str, load: f64, mean: f64, p99: f64, saturated: bool) -> StrategyResult {
+        StrategyResult {
+            strategy: strategy.into(),
+            load,
+            arrival_rate: load * 100.0,
+            replications: 1,
+            requests: 1000,
+            mean_response: est(mean, mean * 0.02),
+            p50: est(mean, 0.0),
+            p90: est(mean, 0.0),
+            p95: est(mean, 0.0),
+            p99: est(p99, p99 * 0.02),
+            p999: est(p99, 0.0),
+            mean_wait: est(mean, 0.0),
+            mean_slowdown: est(1.0, 0.0),
+            throughput: est(load * 100.0, 0.0),
+            utilisation: est(load, 0.0),
+            mean_in_system: est(1.0, 0.0),
+            rejected: 0,
+            rejected_fraction: 0.0,
+            saturated,
+            backends: vec![],
+            ccdf: vec![],
+        }
+    }
+
+    /// Two strategies: "a" is better at low load, "b" at high load; "a" saturates at 0.9.
+    fn results(slo: Option<&str>) -> SweepResults {
+        let loads = [0.5, 0.6, 0.7, 0.8, 0.9];
+        let a = [0.010, 0.012, 0.030, 0.060, 1.0];
+        let b = [0.020, 0.022, 0.025, 0.030, 0.045];
+        let points = loads
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| PointResults {
+                index: i as u64,
+                values: vec![l],
+                results: vec![result("a", l, a[i], a[i] * 4.0, l >= 0.9), result("b", l, b[i], b[i] * 4.0, false)],
+                theory: vec![None, Some(TheoryValue { mean_response: b[i] * 1.01, model: "M/M/1".into() })],
+            })
+            .collect();
+        SweepResults {
+            lbsim_version: "0".into(),
+            experiment: "t".into(),
+            description: None,
+            seed: 1,
+            command: vec![],
+            config: String::new(),
+            summary: Default::default(),
+            axes: vec![Axis { path: "arrivals.load".into(), values: loads.to_vec() }],
+            points,
+            strategies: vec!["a".into(), "b".into()],
+            timeseries: vec![],
+            report: crate::results::ReportOptions { metrics: vec![], load: Some(0.6), slo: slo.map(str::to_string) },
+        }
+    }
+
+    #[test]
+    fn slo_parses_metric_and_duration() {
+        assert_eq!(Slo::parse("p99 <= 250ms").unwrap(), Slo { metric: "p99", limit: 0.25 });
+        assert_eq!(Slo::parse(" mean<=40ms ").unwrap(), Slo { metric: "mean_response", limit: 0.04 });
+        assert_eq!(Slo::parse("p999 ≤ 1s").unwrap().metric, "p999");
+    }
+
+    #[test]
+    fn slo_errors_say_what_is_expected() {
+        let shape = Slo::parse("p99 < 250ms").unwrap_err().to_string();
+        assert!(shape.contains("expected \"METRIC <= DURATION\""), "{shape}");
+        let metric = Slo::parse("p98 <= 250ms").unwrap_err().to_string();
+        assert!(metric.contains("unknown metric \"p98\"") && metric.contains("p999"), "{metric}");
+        let duration = Slo::parse("p99 <= fast").unwrap_err().to_string();
+        assert!(duration.contains("expected a duration"), "{duration}");
+        assert!(Slo::parse("p99 <= ").is_err());
+    }
+
+    #[test]
+    fn best_strategy_per_load_band() {
+        let f = Findings::compute(&results(None)).unwrap();
+        let summary: Vec<(f64, f64, Option<&str>)> =
+            f.bands.iter().map(|b| (b.from, b.to, b.best.as_deref())).collect();
+        assert_eq!(summary, vec![(0.5, 0.6, Some("a")), (0.7, 0.9, Some("b"))]);
+    }
+
+    #[test]
+    fn slo_limit_interpolates_and_gives_headroom() {
+        // p99 = 4 × mean; limit 100ms. a: 48ms at 0.6, 120ms at 0.7 → crossing at 0.6 + 0.1 × 52/72.
+        let f = Findings::compute(&results(Some("p99 <= 100ms"))).unwrap();
+        let a = &f.slo_limits[0];
+        assert_eq!(a.highest_tested, Some(0.6));
+        let expected = 0.6 + 0.1 * (0.1 - 0.048) / (0.12 - 0.048);
+        assert!((a.estimated.unwrap() - expected).abs() < 1e-9);
+        assert!((a.headroom.unwrap() - (expected / 0.6 - 1.0)).abs() < 1e-9);
+        // b: 120ms at 0.8 (fails), 100ms at 0.7 → meets up to 0.7 (boundary inclusive).
+        let b = &f.slo_limits[1];
+        assert_eq!(b.highest_tested, Some(0.7));
+        assert!(!b.met_everywhere);
+        assert!(f.sentences().iter().any(|s| s.starts_with("a meets p99 ≤ 100ms up to load 0.6")));
+    }
+
+    #[test]
+    fn theory_fit_reports_relative_error() {
+        let f = Findings::compute(&results(None)).unwrap();
+        assert_eq!(f.theory.len(), 1);
+        let t = &f.theory[0];
+        assert_eq!((t.strategy.as_str(), t.points), ("b", 5));
+        assert!((t.max_relative_error - (1.0 - 1.0 / 1.01)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bad_slo_in_results_is_an_error() {
+        assert!(Findings::compute(&results(Some("latency ok"))).is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! Charts and reports from a sweep's results: valid PNG and SVG files with the expected
+//! titles and legends, a self-contained HTML report, byte-for-byte reproducible output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+
+use lbsim::results::SweepResults;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+fn fixture() -> SweepResults {
+    let text = std::fs::read_to_string(data("results_fixture.json")).expect("fixture exists");
+    serde_json::from_str(&text).expect("fixture parses")
+}
+
+/// Rebuilds `tests/data/results_fixture.json` by simulating `tests/data/fixture.toml`.
+#[test]
+#[ignore = "regenerates the checked-in fixture; run explicitly"]
+fn regenerate_fixture() {
+    let results = common::fixture::sweep_results(&data("fixture.toml"));
+    let text = serde_json::to_string(&results).unwrap();
+    std::fs::write(data("results_fixture.json"), text).unwrap();
+}
+
+/// The fixture with a second axis (`backends.web.workers` = 1, 2), the second half of the
+/// grid twice as fast: enough for the heat map.
+fn two_axis() -> SweepResults {
+    let mut r = fixture();
+    let base = r.points.clone();
+    r.axes.push(lbsim::results::Axis { path: "backends.web.workers".into(), values: vec![1.0, 2.0] });
+    r.points.clear();
+    for p in &base {
+        for (k, workers) in [1.0, 2.0].into_iter().enumerate() {
+            let mut q = p.clone();
+            q.index = p.index * 2 + k as u64;
+            q.values.push(workers);
+            for s in &mut q.results {
+                for e in [&mut s.mean_response, &mut s.p99] {
+                    e.value /= workers;
+                    e.ci_low /= workers;
+                    e.ci_high /= workers;
+                }
+            }
+            r.points.push(q);
+        }
+    }
+    r
+}
+
+fn lbsim() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("lbsim").unwrap()
+}
+
+/// Runs `lbsim report` on a copy of `results` in a fresh directory.
+fn report_dir(results: &SweepResults, extra: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("results.json"), serde_json::to_string(results).unwrap()).unwrap();
+    lbsim().arg("report").arg(dir.path()).args(extra).assert().success();
+    dir
+}
+
+fn chart_stems(dir: &Path) -> Vec<String> {
+    let mut stems: Vec<String> = std::fs::read_dir(dir.join("charts"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "png").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    stems.sort();
+    stems
+}
+
+/// Every text node of an SVG document, joined.
+fn svg_text(svg: &str) -> String {
+    let doc = roxmltree::Document::parse(svg).expect("SVG is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants().filter(|n| n.is_text()).map(|n| n.text().unwrap().trim()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn every_chart_is_a_valid_png_and_svg_with_title_and_legend() {
+    let results = fixture();
+    let dir = report_dir(&results, &[]);
+    let stems = chart_stems(dir.path());
+    assert_eq!(
+        stems,
+        ["ccdf", "in_system", "rejected", "response_mean_response", "response_p99", "throughput", "utilisation"]
+    );
+    for stem in &stems {
+        let png = std::fs::read(dir.path().join(format!("charts/{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png magic");
+        let image = image::load_from_memory(&png).expect("PNG decodes");
+        assert!(image.width() >= 800 && image.height() >= 500, "{stem}.png is {}×{}", image.width(), image.height());
+        // Text was drawn: a title row has dark pixels (the embedded font rendered).
+        let rgb = image.to_rgb8();
+        let dark = (0..40)
+            .flat_map(|y| (0..image.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| rgb.get_pixel(x, y)[0] < 100)
+            .count();
+        assert!(dark > 50, "{stem}.png has no visible title text");
+        let text = svg_text(&std::fs::read_to_string(dir.path().join(format!("charts/{stem}.svg"))).unwrap());
+        assert!(text.contains("four_mm1"), "{stem}.svg title names the experiment:\n{text}");
+        if stem != "in_system" {
+            for label in &results.strategies {
+                assert!(text.contains(label.as_str()), "{stem}.svg legend lacks {label}");
+            }
+        } else {
+            assert!(text.contains("web-1") && text.contains("jsq"), "{stem}.svg names backends and strategies");
+        }
+    }
+    let mean = svg_text(&std::fs::read_to_string(dir.path().join("charts/response_mean_response.svg")).unwrap());
+    assert!(mean.contains("Mean response time vs load"));
+    assert!(mean.contains("random: theory (independent queues)"), "theory overlay is in the legend");
+    assert!(mean.contains("mean response time (ms)"), "y axis has its unit");
+}
+
+#[test]
+fn two_axis_sweeps_get_a_heat_map() {
+    let dir = report_dir(&two_axis(), &[]);
+    assert!(chart_stems(dir.path()).contains(&"heatmap".to_string()));
+    let text = svg_text(&std::fs::read_to_string(dir.path().join("charts/heatmap.svg")).unwrap());
+    assert!(text.contains("backends.web.workers") && text.contains("jsq"));
+    if let Ok(keep) = std::env::var("LBSIM_KEEP_REPORT") {
+        let _ = std::fs::copy(dir.path().join("charts/heatmap.png"), keep);
+    }
+}
+
+#[test]
+fn html_report_is_self_contained_and_holds_every_chart() {
+    let dir = report_dir(&fixture(), &[]);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    for forbidden in ["http://", "https://", "src=\"//", "href=\"//", "<link", "<script", "<img"] {
+        assert!(!html.contains(forbidden), "report.html contains {forbidden}");
+    }
+    for stem in chart_stems(dir.path()) {
+        assert!(html.contains(&format!("<figure id=\"{stem}\">\n<svg")), "report.html lacks the inline {stem} chart");
+    }
+    assert_eq!(html.matches("<svg").count(), 7);
+    for expected in ["Key findings", "How to reproduce", "p99 ≤ 150ms", "jsq", "lbsim sweep tests/data/fixture.toml"]
+    {
+        assert!(html.contains(expected), "report.html lacks {expected}");
+    }
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("![Mean response time vs load — four_mm1](charts/response_mean_response.png)"));
+}
+
+#[test]
+fn report_is_reproducible_byte_for_byte() {
+    let dir = report_dir(&fixture(), &[]);
+    let read_all = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(dir.join("charts")).unwrap().map(|e| e.unwrap().path()).collect();
+        files.extend([dir.join("report.html"), dir.join("report.md")]);
+        files.sort();
+        files.into_iter().map(|p| (p.clone(), std::fs::read(p).unwrap())).collect()
+    };
+    let first = read_all(dir.path());
+    lbsim().arg("report").arg(dir.path()).assert().success();
+    let second = read_all(dir.path());
+    assert_eq!(first.len(), second.len());
+    for ((path, a), (_, b)) in first.iter().zip(&second) {
+        assert!(a == b, "{} differs between two runs", path.display());
+    }
+    assert!(
+        !std::fs::read_dir(dir.path().join("charts")).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp"))
+    );
+}
+
+#[test]
+fn slo_option_changes_the_findings_and_bad_slos_are_explained() {
+    let dir = report_dir(&fixture(), &["--slo", "mean <= 40ms", "--load", "0.8"]);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("jsq meets mean ≤ 40ms"), "{md}");
+    assert!(md.contains("report load 0.8"), "{md}");
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("results.json"), serde_json::to_string(&fixture()).unwrap()).unwrap();
+    lbsim()
+        .arg("report")
+        .arg(bad.path())
+        .args(["--slo", "p98 <= 1s"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("unknown metric \"p98\" (use mean, p50, p90, p95, p99 or p999)"));
+    lbsim()
+        .arg("report")
+        .arg(bad.path())
+        .args(["--slo", "p99 < 1s"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("expected \"METRIC <= DURATION\""));
+    let empty = tempfile::tempdir().unwrap();
+    lbsim()
+        .arg("report")
+        .arg(empty.path())
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("results.json").and(predicates::str::contains("lbsim sweep")));
+}
+
+#[test]
+fn write_all_lists_what_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = lbsim::report::write_all(&fixture(), dir.path()).unwrap();
+    assert_eq!(written.len(), 7 * 2 + 2);
+    assert!(written.iter().all(|p| p.exists()));
+}
+
+/// Simulates the `[sweep] load` values of `LBSIM_PREVIEW` (an experiment file) like a
+/// one-axis sweep and writes its charts and reports into `LBSIM_PREVIEW_OUT`: for looking at
+/// the charts of the example experiments without `lbsim sweep`.
+#[test]
+#[ignore = "a development aid; run explicitly with LBSIM_PREVIEW and LBSIM_PREVIEW_OUT set"]
+fn preview_experiment() {
+    let (Ok(file), Ok(out)) = (std::env::var("LBSIM_PREVIEW"), std::env::var("LBSIM_PREVIEW_OUT")) else {
+        return;
+    };
+    let results = common::fixture::sweep_results(Path::new(&file));
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(Path::new(&out).join("results.json"), serde_json::to_string(&results).unwrap()).unwrap();
+    lbsim::report::write_all(&results, Path::new(&out)).unwrap();
+}

@@ -31,6 +31,6 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool, quiet: bool) -
             merged.out.display()
         );
     }
-    // report stage: lbsim::report::write_all(&merged.results, &merged.out)?;
+    lbsim::report::write_all(&merged.results, &merged.out)?;
     Ok(())
 }

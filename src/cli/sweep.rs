@@ -53,7 +53,10 @@ pub fn sweep(args: Args) -> Result<()> {
         }
     }
     if shard.is_none() {
-        // report stage: lbsim::report::write_all(&results, &out)?;
+        let written = lbsim::report::write_all(results, out)?;
+        if !args.quiet {
+            eprintln!("  {} charts and reports written: {}", written.len(), out.join("report.html").display());
+        }
     }
     Ok(())
 }

@@ -194,7 +194,7 @@ fn install_signal_handler() {
                 eprintln!("\ninterrupted again: exiting now; finished runs are in the journal (use --resume)");
                 std::process::exit(130);
             }
-            eprintln!("\ninterrupted: finishing the runs in progress (Ctrl-C again to exit at once)…");
+            eprintln!("\ninterrupted: finishing the runs in progress (interrupt again to exit at once)…");
         });
     });
 }

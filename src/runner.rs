@@ -243,74 +243,48 @@ fn mser_warmup(model: &Model, strategy: &mut strategy::AnyStrategy, seed: RunSee
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one argument per measured quantity; a struct would only rename them
-fn metrics(
-    completed: u64,
-    arrivals: u64,
-    rejected: u64,
-    sums: (f64, f64, f64),
-    histogram: Option<&ResponseHistogram>,
-    duration: f64,
-    in_system_area: f64,
-    busy_area: f64,
-    workers: f64,
-) -> Metrics {
-    let n = completed as f64;
+/// The metrics of a section (or of the whole window, as one merged section).
+fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: f64) -> Metrics {
+    let n = s.completed as f64;
     let q = |p: f64| histogram.map_or(f64::NAN, |h| h.quantile(p));
     Metrics {
-        mean_response: sums.0 / n,
+        mean_response: s.sum_response / n,
         p50: q(0.5),
         p90: q(0.9),
         p95: q(0.95),
         p99: q(0.99),
         p999: q(0.999),
-        mean_wait: sums.1 / n,
-        mean_slowdown: sums.2 / n,
-        throughput: (arrivals - rejected) as f64 / duration,
-        utilisation: busy_area / (workers * duration),
-        mean_in_system: in_system_area / duration,
-        rejected_fraction: rejected as f64 / arrivals as f64,
+        mean_wait: s.sum_wait / n,
+        mean_slowdown: s.sum_slowdown / n,
+        throughput: (s.arrivals - s.rejected) as f64 / s.duration,
+        utilisation: s.busy_area / (workers * s.duration),
+        mean_in_system: s.in_system_area / s.duration,
+        rejected_fraction: s.rejected as f64 / s.arrivals as f64,
     }
 }
 
 fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64, o: &RunOutcome) -> Replication {
     let workers: f64 = infos.iter().map(|b| f64::from(b.workers)).sum();
-    let sections: Vec<Metrics> = o
-        .sections
-        .iter()
-        .enumerate()
-        .map(|(k, s)| {
-            metrics(
-                s.completed,
-                s.arrivals,
-                s.rejected,
-                (s.sum_response, s.sum_wait, s.sum_slowdown),
-                o.histograms.get(k),
-                s.duration,
-                s.in_system_area,
-                s.busy_area,
-                workers,
-            )
-        })
-        .collect();
+    let sections: Vec<Metrics> =
+        o.sections.iter().enumerate().map(|(k, s)| metrics(s, o.histograms.get(k), workers)).collect();
     let mut histogram = ResponseHistogram::new(model.service.mean());
     for h in &o.histograms {
         histogram.merge(h);
     }
-    let sum = |f: fn(&engine::Section) -> f64| o.sections.iter().map(f).sum::<f64>();
-    let count = |f: fn(&engine::Section) -> u64| o.sections.iter().map(f).sum::<u64>();
-    let (arrivals, completed, rejected) = (count(|s| s.arrivals), count(|s| s.completed), count(|s| s.rejected));
-    let overall = metrics(
-        completed,
-        arrivals,
-        rejected,
-        (sum(|s| s.sum_response), sum(|s| s.sum_wait), sum(|s| s.sum_slowdown)),
-        Some(&histogram),
-        o.window,
-        sum(|s| s.in_system_area),
-        sum(|s| s.busy_area),
-        workers,
-    );
+    // The whole window as one section.
+    let whole = o.sections.iter().fold(engine::Section::default(), |a, s| engine::Section {
+        arrivals: a.arrivals + s.arrivals,
+        rejected: a.rejected + s.rejected,
+        completed: a.completed + s.completed,
+        sum_response: a.sum_response + s.sum_response,
+        sum_wait: a.sum_wait + s.sum_wait,
+        sum_slowdown: a.sum_slowdown + s.sum_slowdown,
+        duration: a.duration + s.duration,
+        in_system_area: a.in_system_area + s.in_system_area,
+        busy_area: a.busy_area + s.busy_area,
+    });
+    let overall = metrics(&whole, Some(&histogram), workers);
+    let (arrivals, completed, rejected) = (whole.arrivals, whole.completed, whole.rejected);
     let backends: Vec<BackendMeasure> = infos
         .iter()
         .zip(&o.backends)

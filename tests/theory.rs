@@ -148,6 +148,12 @@ fn power_of_two_choices_approaches_its_mean_field_limit() {
         let limit = theory::power_of_d_mean_response(0.9, d, 0.01);
         let finite_n = 0.01 * limit;
         let half = r.mean_response.half_width() * widening() + finite_n;
+        eprintln!(
+            "power-of-{d} over 500 backends: simulated {:.6} ± {:.6} (95%), mean field {limit:.6}, deviation {:+.2}%",
+            r.mean_response.value,
+            r.mean_response.half_width(),
+            (r.mean_response.value / limit - 1.0) * 100.0
+        );
         assert!(r.mean_response.half_width() / limit < 0.02, "d={d}: CI too wide: {:?}", r.mean_response);
         assert!(
             (r.mean_response.value - limit).abs() <= half,
@@ -178,4 +184,90 @@ fn weighted_strategies_give_heterogeneous_backends_equal_utilisation() {
         "round robin should saturate the slow backends: {:?}",
         r.backends
     );
+}
+
+#[test]
+fn hyperexponential_sizes_follow_pollaczek_khinchine() {
+    let service = ServiceDistribution::hyperexponential(0.01, 2.0).unwrap();
+    let second = service.second_moment();
+    let e = experiment(service, vec![sync_group("web", 1, 1, 1.0)], 0.7, 4_000_000, 100_000);
+    let r = run(&e, &spec("random"));
+    let rate = e.model.arrivals.mean_rate();
+    assert_agrees("M/H2/1 mean response", &r.mean_response, theory::mg1_mean_response(rate, 0.01, second), 0.05);
+}
+
+#[test]
+fn an_async_backend_with_four_workers_and_exponential_sizes_is_mm4() {
+    // With exponential sizes the number in an M/M/c-PS station follows the same birth–death
+    // chain as M/M/c-FCFS, so the mean response time is Erlang C's.
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![async_group("app", 1, 4, 1.0)],
+        0.8,
+        2_000_000,
+        50_000,
+    );
+    let r = run(&e, &spec("random"));
+    let rate = e.model.arrivals.mean_rate();
+    assert_agrees("M/M/4-PS mean response", &r.mean_response, theory::mmc_mean_response(rate, 0.01, 4), 0.03);
+}
+
+#[test]
+fn a_central_queue_over_n_backends_is_one_mmn_queue() {
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 8, 1, 1.0)],
+        0.9,
+        2_000_000,
+        50_000,
+    );
+    let r = run(&e, &spec("central_queue"));
+    let rate = e.model.arrivals.mean_rate();
+    assert_agrees("central queue = M/M/8", &r.mean_response, theory::mmc_mean_response(rate, 0.01, 8), 0.03);
+    let predicted = theory::predict(&e.model, "central_queue", None).unwrap();
+    assert_eq!(predicted.mean_response, theory::mmc_mean_response(rate, 0.01, 8));
+}
+
+#[test]
+fn automatic_warmup_starts_measuring_after_the_initial_transient() {
+    // Starting empty, an M/M/1 at load 0.95 needs thousands of requests to fill up; MSER-5
+    // must cut them and the estimate must still agree with theory.
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.95,
+        4_000_000,
+        0,
+    );
+    e.plan.warmup = lbsim::experiment::Warmup::Auto;
+    let rep = lbsim::runner::run_replication(&e, &spec("random"), 0, 0).unwrap();
+    assert!(rep.warmup > 0, "MSER-5 should delete the start of a run that begins empty");
+    let r = run(&e, &spec("random"));
+    let rate = e.model.arrivals.mean_rate();
+    assert_agrees("M/M/1 at 0.95 with MSER-5 warm-up", &r.mean_response, theory::mm1_mean_response(rate, 0.01), 0.06);
+}
+
+#[test]
+fn the_95_percent_intervals_cover_the_truth_about_95_percent_of_the_time() {
+    // 200 independent M/M/1 runs (different seeds), each with a batch-means interval. The
+    // number of intervals that contain the true mean is Binomial(200, 0.95) if the intervals
+    // are right: mean 190, standard deviation 3.1. Accept 180–199 (about ±3 sd below, and
+    // not a suspicious 200/200, which would mean intervals far too wide).
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.7,
+        100_000,
+        10_000,
+    );
+    let truth = theory::mm1_mean_response(e.model.arrivals.mean_rate(), 0.01);
+    let mut covered = 0;
+    for seed in 0..200 {
+        e.seed = 1000 + seed;
+        if run(&e, &spec("random")).mean_response.contains(truth) {
+            covered += 1;
+        }
+    }
+    eprintln!("95% batch-means intervals covering the true M/M/1 mean: {covered}/200");
+    assert!((180..200).contains(&covered), "{covered}/200 intervals covered the true mean");
 }

@@ -369,7 +369,10 @@ impl Fcfs {
             Departures::Heap(h) => h.push(Reverse(Time(departure))),
         }
         if label != UNMEASURED {
-            rec.complete(label, backend, departure - now, start - now, service);
+            // wait + service rather than departure − now: with a clock at t ≈ 10⁵ s, the
+            // difference of two large times loses the digits of a microsecond request.
+            let wait = start - now;
+            rec.complete(label, backend, wait + service, wait, service);
         }
         Admission::Accepted
     }
@@ -501,13 +504,10 @@ impl Ps {
             self.jobs.pop();
             if next.label != UNMEASURED {
                 self.pending_measured -= 1;
-                rec.complete(
-                    next.label,
-                    self.backend,
-                    done_at - next.arrival,
-                    next.admitted - next.arrival,
-                    next.service,
-                );
+                // Response ≥ service by definition; the max only removes the rounding of
+                // differences of large clock values (see `Fcfs::admit`).
+                let response = (done_at - next.arrival).max(next.service);
+                rec.complete(next.label, self.backend, response, next.admitted - next.arrival, next.service);
             }
             // A place in service opened: the head of the accept queue gets it.
             if let Some(w) = self.queue.pop_front() {

@@ -12,7 +12,9 @@ mod measure;
 pub use backend::{Admission, Backend, Integrals, UNMEASURED};
 pub use measure::{Recorder, Section};
 
-use crate::model::{Model, Request};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::model::{ArrivalStream, ClientSampler, Model, Request};
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster};
 
@@ -106,24 +108,68 @@ impl Cluster for View<'_> {
     }
 }
 
-/// Simulates `model` under `strategy` with the random streams of `seed`, measuring `window`.
-///
-/// Memory is bounded by the backlogs and the histograms, whatever the number of requests;
-/// an overloaded cluster fills its backlogs and rejects, it does not grow.
-pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window: &Window) -> RunOutcome {
-    let mut arrival_rng = seed.stream(Purpose::Arrivals);
-    let mut size_rng = seed.stream(Purpose::Sizes);
-    let mut client_rng = seed.stream(Purpose::Clients);
-    let mut arrivals = model.arrivals.stream();
-    let clients = model.clients.sampler();
-    let uses_client = strategy.uses_client();
+/// The traffic of a run: arrivals, sizes and clients from their own random streams (common
+/// random numbers: every strategy with the same seed sees the same requests).
+struct Traffic<'m> {
+    model: &'m Model,
+    arrival_rng: Xoshiro256PlusPlus,
+    size_rng: Xoshiro256PlusPlus,
+    client_rng: Xoshiro256PlusPlus,
+    arrivals: ArrivalStream,
+    clients: ClientSampler,
+    /// Client ids are drawn only for strategies that look at them (their stream is separate,
+    /// so skipping it changes nothing else).
+    uses_client: bool,
+}
 
-    let mut backends: Vec<Backend> = model.each_backend().map(|(g, _)| Backend::new(g)).collect();
+impl<'m> Traffic<'m> {
+    fn new(model: &'m Model, strategy: &AnyStrategy, seed: RunSeed) -> Self {
+        Traffic {
+            model,
+            arrival_rng: seed.stream(Purpose::Arrivals),
+            size_rng: seed.stream(Purpose::Sizes),
+            client_rng: seed.stream(Purpose::Clients),
+            arrivals: model.arrivals.stream(),
+            clients: model.clients.sampler(),
+            uses_client: strategy.uses_client(),
+        }
+    }
+
+    /// The next request (sizes and clients from a trace take precedence over the model's).
+    #[inline]
+    fn next(&mut self) -> Request {
+        let arrival = self.arrivals.next(&mut self.arrival_rng);
+        let size = match arrival.size {
+            Some(s) => s,
+            None => self.model.service.sample(&mut self.size_rng),
+        };
+        let client = match arrival.client {
+            Some(c) => c,
+            None if self.uses_client => self.clients.sample(&mut self.client_rng),
+            None => 0,
+        };
+        Request { arrival: arrival.time, size, client }
+    }
+}
+
+/// Fresh runtime state for every backend of `model`, and the facts strategies ask about.
+fn backends_of(model: &Model) -> (Vec<Backend>, Statics) {
+    let backends = model.each_backend().map(|(g, _)| Backend::new(g)).collect();
     let statics = Statics {
         capacity: model.each_backend().map(|(g, _)| g.capacity()).collect(),
         speed: model.each_backend().map(|(g, _)| g.speed).collect(),
         weight: model.each_backend().map(|(g, _)| g.weight()).collect(),
     };
+    (backends, statics)
+}
+
+/// Simulates `model` under `strategy` with the random streams of `seed`, measuring `window`.
+///
+/// Memory is bounded by the backlogs and the histograms, whatever the number of requests;
+/// an overloaded cluster fills its backlogs and rejects, it does not grow.
+pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window: &Window) -> RunOutcome {
+    let mut traffic = Traffic::new(model, strategy, seed);
+    let (mut backends, statics) = backends_of(model);
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
     let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
@@ -146,18 +192,8 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 
     let mut index: u64 = 0;
     loop {
-        let arrival = arrivals.next(&mut arrival_rng);
-        let now = arrival.time;
-        let size = match arrival.size {
-            Some(s) => s,
-            None => model.service.sample(&mut size_rng),
-        };
-        let client = match arrival.client {
-            Some(c) => c,
-            None if uses_client => clients.sample(&mut client_rng),
-            None => 0,
-        };
-
+        let request = traffic.next();
+        let (now, size) = (request.arrival, request.size);
         if index == next_boundary {
             // Settle everything at the boundary arrival's time and remember the integrals.
             let integrals = backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
@@ -186,7 +222,6 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         }
 
         let label = if measured { section as u32 } else { UNMEASURED };
-        let request = Request { arrival: now, size, client };
         let mut view = View { backends: &mut backends, statics: &statics, recorder: &mut recorder, now };
         let chosen = strategy.pick(&request, &mut view);
         debug_assert!(chosen < n_backends, "strategy picked backend {chosen} of {n_backends}");
@@ -247,31 +282,15 @@ pub fn sample_in_system(
     interval: f64,
     samples: usize,
 ) -> Vec<Vec<u32>> {
-    let mut arrival_rng = seed.stream(Purpose::Arrivals);
-    let mut size_rng = seed.stream(Purpose::Sizes);
-    let mut client_rng = seed.stream(Purpose::Clients);
-    let mut arrivals = model.arrivals.stream();
-    let clients = model.clients.sampler();
-    let uses_client = strategy.uses_client();
-    let mut backends: Vec<Backend> = model.each_backend().map(|(g, _)| Backend::new(g)).collect();
-    let statics = Statics {
-        capacity: model.each_backend().map(|(g, _)| g.capacity()).collect(),
-        speed: model.each_backend().map(|(g, _)| g.speed).collect(),
-        weight: model.each_backend().map(|(g, _)| g.weight()).collect(),
-    };
+    let mut traffic = Traffic::new(model, strategy, seed);
+    let (mut backends, statics) = backends_of(model);
     let mut recorder = Recorder::new(1, backends.len(), None);
     let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
     let mut start = None;
     let mut index = 0u64;
     while series[0].len() < samples {
-        let arrival = arrivals.next(&mut arrival_rng);
-        let now = arrival.time;
-        let size = arrival.size.unwrap_or_else(|| model.service.sample(&mut size_rng));
-        let client = match arrival.client {
-            Some(c) => c,
-            None if uses_client => clients.sample(&mut client_rng),
-            None => 0,
-        };
+        let request = traffic.next();
+        let now = request.arrival;
         if index == warmup {
             start = Some(now);
         }
@@ -289,10 +308,9 @@ pub fn sample_in_system(
                 }
             }
         }
-        let request = Request { arrival: now, size, client };
         let mut view = View { backends: &mut backends, statics: &statics, recorder: &mut recorder, now };
         let chosen = strategy.pick(&request, &mut view);
-        backends[chosen].admit(now, size, UNMEASURED, chosen as u32, &mut recorder);
+        backends[chosen].admit(now, request.size, UNMEASURED, chosen as u32, &mut recorder);
         index += 1;
     }
     series

@@ -12,7 +12,13 @@ pub fn results_table(results: &[StrategyResult]) -> String {
     let time = |x: f64| significant(x / scale, 4);
     let with_ci = |e: &EstimateRecord| {
         let half = e.half_width();
-        if half > 0.0 && half.is_finite() { format!("{} ± {}", time(e.value), time(half)) } else { time(e.value) }
+        // A half-width at rounding level means the sections were identical (a looped trace
+        // replays the same traffic): show no interval rather than "± 0.00000000001".
+        if half.is_finite() && half > 1e-9 * e.value.abs() {
+            format!("{} ± {}", time(e.value), time(half))
+        } else {
+            time(e.value)
+        }
     };
     let header = [
         "strategy".to_string(),
@@ -32,7 +38,7 @@ pub fn results_table(results: &[StrategyResult]) -> String {
         .map(|r| {
             let (lo, hi) = r.utilisation_range();
             let util = if hi - lo > 0.005 {
-                format!("{:.1}% ({:.0}–{:.0}%)", r.utilisation.value * 100.0, lo * 100.0, hi * 100.0)
+                format!("{:.1}% ({:.1}–{:.1}%)", r.utilisation.value * 100.0, lo * 100.0, hi * 100.0)
             } else {
                 format!("{:.1}%", r.utilisation.value * 100.0)
             };

@@ -1,7 +1,7 @@
 //! `central_queue`: the ideal of one shared FCFS queue in front of all workers.
 
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// One central FCFS queue feeding every worker, realised by dispatching each request to the
@@ -54,23 +54,11 @@ impl Strategy for CentralQueue {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
-        let n = self.speeds.len();
-        let mut best = if self.last + 1 >= n { 0 } else { self.last + 1 };
-        let mut best_start = cluster.earliest_start(best);
-        let mut best_speed = self.speeds[best];
-        let mut i = best;
-        for _ in 1..n {
-            i = if i + 1 == n { 0 } else { i + 1 };
-            let start = cluster.earliest_start(i);
-            let speed = self.speeds[i];
-            if start < best_start || (start == best_start && speed > best_speed) {
-                best = i;
-                best_start = start;
-                best_speed = speed;
-            }
-        }
-        self.last = best;
-        best
+        let speeds = &self.speeds;
+        let start = |i| (cluster.earliest_start(i), speeds[i]);
+        // Earlier start wins; at the same start the faster backend.
+        let better = |a: &(f64, f64), b: &(f64, f64)| a.0 < b.0 || (a.0 == b.0 && a.1 > b.1);
+        rotating_argmin(speeds.len(), &mut self.last, start, better, |_| false)
     }
 }
 

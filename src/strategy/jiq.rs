@@ -1,6 +1,5 @@
 //! `jiq`: join the idle queue — an idle backend if one is known, else a random one.
 
-use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::weighted_random::require_backends;
@@ -48,7 +47,7 @@ impl Strategy for Jiq {
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
         let n = self.workers.len();
-        let start = self.rng.random_range(0..n);
+        let start = super::uniform_index(&mut self.rng, n);
         let mut i = start;
         for _ in 0..n {
             if cluster.in_system(i) < self.workers[i] {
@@ -56,7 +55,7 @@ impl Strategy for Jiq {
             }
             i = if i + 1 == n { 0 } else { i + 1 };
         }
-        self.rng.random_range(0..n)
+        super::uniform_index(&mut self.rng, n)
     }
 }
 

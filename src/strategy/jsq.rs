@@ -1,6 +1,6 @@
 //! `jsq`: join the shortest queue.
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// Sends each request to the backend with the fewest requests in system (in service plus
@@ -22,27 +22,6 @@ impl Strategy for Jsq {
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
         let n = cluster.len();
-        let mut best = self.last + 1;
-        if best >= n {
-            best = 0;
-        }
-        let mut best_count = cluster.in_system(best);
-        let mut i = best;
-        for _ in 1..n {
-            i += 1;
-            if i == n {
-                i = 0;
-            }
-            if best_count == 0 {
-                break;
-            }
-            let count = cluster.in_system(i);
-            if count < best_count {
-                best = i;
-                best_count = count;
-            }
-        }
-        self.last = best;
-        best
+        rotating_argmin(n, &mut self.last, |i| cluster.in_system(i), |a, b| a < b, |&count| count == 0)
     }
 }

@@ -1,7 +1,7 @@
 //! `least_connections`: nginx's `least_conn` — fewest requests per unit of weight.
 
 use super::weighted_random::checked_weights;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
 
 /// nginx `least_conn`: send the request to the backend minimising nᵢ / wᵢ, where nᵢ is the
@@ -36,26 +36,9 @@ impl Strategy for LeastConnections {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
-        let n = self.weights.len();
-        let mut best = if self.last + 1 >= n { 0 } else { self.last + 1 };
-        let mut best_count = f64::from(cluster.in_system(best));
-        let mut best_weight = self.weights[best];
-        let mut i = best;
-        for _ in 1..n {
-            if best_count == 0.0 {
-                break;
-            }
-            i = if i + 1 == n { 0 } else { i + 1 };
-            let count = f64::from(cluster.in_system(i));
-            let weight = self.weights[i];
-            if count * best_weight < best_count * weight {
-                best = i;
-                best_count = count;
-                best_weight = weight;
-            }
-        }
-        self.last = best;
-        best
+        let weights = &self.weights;
+        let load = |i| (f64::from(cluster.in_system(i)), weights[i]);
+        rotating_argmin(weights.len(), &mut self.last, load, ratio_less, |&(count, _)| count == 0.0)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `least_work_left`: the backend that will finish its current work soonest (an oracle).
 
 use super::weighted_random::require_backends;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
 
 /// Least work left: send the request to the backend minimising uᵢ / cᵢ, where uᵢ is the
@@ -38,26 +38,9 @@ impl Strategy for LeastWorkLeft {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
-        let n = self.capacities.len();
-        let mut best = if self.last + 1 >= n { 0 } else { self.last + 1 };
-        let mut best_work = cluster.unfinished_work(best);
-        let mut best_capacity = self.capacities[best];
-        let mut i = best;
-        for _ in 1..n {
-            if best_work <= 0.0 {
-                break;
-            }
-            i = if i + 1 == n { 0 } else { i + 1 };
-            let work = cluster.unfinished_work(i);
-            let capacity = self.capacities[i];
-            if work * best_capacity < best_work * capacity {
-                best = i;
-                best_work = work;
-                best_capacity = capacity;
-            }
-        }
-        self.last = best;
-        best
+        let capacities = &self.capacities;
+        let clearing = |i| (cluster.unfinished_work(i), capacities[i]);
+        rotating_argmin(capacities.len(), &mut self.last, clearing, ratio_less, |&(work, _)| work <= 0.0)
     }
 }
 

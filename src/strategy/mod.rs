@@ -126,6 +126,53 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
     suggestion.as_ref().map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default()
 }
 
+/// The backend with the smallest key, scanning all `n` from the one after `last` and wrapping
+/// around, so that ties go to the first backend after the previous choice: identical idle
+/// backends then take turns instead of the lowest index taking everything. `better(a, b)`
+/// says whether key `a` beats `b`; the scan stops early once `unbeatable(best)` (an empty
+/// backend, say). Updates `last` to the choice.
+#[inline]
+pub(crate) fn rotating_argmin<K>(
+    n: usize,
+    last: &mut usize,
+    mut key: impl FnMut(usize) -> K,
+    better: impl Fn(&K, &K) -> bool,
+    unbeatable: impl Fn(&K) -> bool,
+) -> usize {
+    let mut best = if *last + 1 >= n { 0 } else { *last + 1 };
+    let mut best_key = key(best);
+    let mut i = best;
+    for _ in 1..n {
+        if unbeatable(&best_key) {
+            break;
+        }
+        i = if i + 1 == n { 0 } else { i + 1 };
+        let k = key(i);
+        if better(&k, &best_key) {
+            best = i;
+            best_key = k;
+        }
+    }
+    *last = best;
+    best
+}
+
+/// `a.0 / a.1 < b.0 / b.1` for positive denominators, without dividing.
+#[inline]
+pub(crate) fn ratio_less(a: &(f64, f64), b: &(f64, f64)) -> bool {
+    a.0 * b.1 < b.0 * a.1
+}
+
+/// A uniform index in `0..n` (n ≥ 1) from one 64-bit draw, by Lemire's multiply-shift.
+///
+/// Cheaper than `random_range` (no rejection loop) for the per-request picks of random-based
+/// strategies. The bias is at most n / 2⁶⁴ per index (below 10⁻¹³ for a million backends),
+/// far beneath anything a simulation can detect.
+#[inline]
+pub fn uniform_index<R: rand::Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
+    ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
+}
+
 /// The closest of `candidates` to `word`, if any is close enough to be a plausible typo.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     candidates

@@ -1,6 +1,5 @@
 //! `power_of_d`: the power of d choices — sample d backends, join the shortest of them.
 
-use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::weighted_random::require_backends;
@@ -62,7 +61,7 @@ impl Strategy for PowerOfD {
         let mut best = 0;
         let mut best_count = u32::MAX;
         for j in 0..self.d {
-            let r = self.rng.random_range(j..n);
+            let r = j + super::uniform_index(&mut self.rng, n - j);
             self.order.swap(j, r);
             let candidate = self.order[j] as usize;
             let count = cluster.in_system(candidate);
@@ -80,6 +79,7 @@ mod tests {
     use super::*;
     use crate::strategy::ParamValue;
     use crate::strategy::testing::{MockCluster, backends, request, rng};
+    use rand::RngExt;
 
     fn with_d(n: usize, d: f64) -> Result<PowerOfD, StrategyError> {
         let params = Params::new("power_of_d").with("d", ParamValue::Number(d));

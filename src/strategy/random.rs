@@ -1,6 +1,5 @@
 //! `random`: each request to a backend chosen uniformly at random.
 
-use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::{Cluster, Setup, Strategy, StrategyError};
@@ -24,6 +23,6 @@ impl Strategy for Random {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        self.rng.random_range(0..self.n)
+        super::uniform_index(&mut self.rng, self.n)
     }
 }

@@ -1,7 +1,7 @@
 //! `shortest_expected_delay`: fewest requests per unit of capacity, counting the new one.
 
 use super::weighted_random::require_backends;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
 
 /// Shortest expected delay (SED, as in LVS): send the request to the backend minimising
@@ -37,23 +37,9 @@ impl Strategy for ShortestExpectedDelay {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
-        let n = self.capacities.len();
-        let mut best = if self.last + 1 >= n { 0 } else { self.last + 1 };
-        let mut best_count = f64::from(cluster.in_system(best)) + 1.0;
-        let mut best_capacity = self.capacities[best];
-        let mut i = best;
-        for _ in 1..n {
-            i = if i + 1 == n { 0 } else { i + 1 };
-            let count = f64::from(cluster.in_system(i)) + 1.0;
-            let capacity = self.capacities[i];
-            if count * best_capacity < best_count * capacity {
-                best = i;
-                best_count = count;
-                best_capacity = capacity;
-            }
-        }
-        self.last = best;
-        best
+        let capacities = &self.capacities;
+        let delay = |i| (f64::from(cluster.in_system(i)) + 1.0, capacities[i]);
+        rotating_argmin(capacities.len(), &mut self.last, delay, ratio_less, |_| false)
     }
 }
 

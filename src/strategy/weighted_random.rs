@@ -39,7 +39,7 @@ impl Strategy for WeightedRandom {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        let column = self.rng.random_range(0..self.keep.len());
+        let column = super::uniform_index(&mut self.rng, self.keep.len());
         if self.rng.random::<f64>() < self.keep[column] { column } else { self.alias[column] as usize }
     }
 }

@@ -1,0 +1,41 @@
+//! The reference cluster of the speed targets (issue #2): 16 single-worker sync backends,
+//! exponential sizes, Poisson arrivals at load 0.9. Shared by `benches/engine.rs` and
+//! `examples/speed.rs`.
+
+use lbsim::engine::{RunOutcome, Window, simulate};
+use lbsim::model::{ArrivalProcess, BackendGroup, ClientPopulation, Model, ServiceDistribution, WorkerClass};
+use lbsim::runner::backend_infos;
+use lbsim::seed::{Purpose, RunSeed};
+use lbsim::strategy::{Params, Setup, build};
+
+pub fn reference_model() -> Model {
+    let mut model = Model {
+        arrivals: ArrivalProcess::poisson(1.0).unwrap(),
+        service: ServiceDistribution::exponential(0.01).unwrap(),
+        clients: ClientPopulation::default(),
+        backends: vec![BackendGroup {
+            name: "web".into(),
+            count: 16,
+            workers: 1,
+            worker_class: WorkerClass::Sync,
+            speed: 1.0,
+            backlog: 2048,
+            weight: None,
+        }],
+    };
+    model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
+    model
+}
+
+/// Simulates `requests` requests of strategy `name` (default parameters) with replication
+/// `replication`'s streams, measuring all of them as `lbsim run` would.
+pub fn simulate_strategy(model: &Model, name: &str, requests: u64, replication: u64) -> RunOutcome {
+    let infos = backend_infos(model);
+    let seed = RunSeed::new(1, 0, replication);
+    let params = Params::new(name);
+    let setup =
+        Setup { backends: &infos, service: &model.service, params: &params, rng: seed.stream(Purpose::Strategy) };
+    let mut strategy = build(name, &setup).expect("a registered strategy");
+    let window = Window { warmup: 0, requests, sections: 20, histograms: true };
+    simulate(model, &mut strategy, seed, &window)
+}

@@ -1,0 +1,214 @@
+//! The `lbsim` binary as a user meets it: `run`, `check`, `strategies`, and its errors.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn lbsim() -> Command {
+    Command::cargo_bin("lbsim").expect("binary built")
+}
+
+/// A small, fast experiment written to a temporary folder.
+fn small_experiment(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"[experiment]
+name = "small"
+seed = 7
+
+[run]
+requests = 20000
+warmup = 2000
+
+[arrivals]
+load = 0.8
+
+[service]
+distribution = "lognormal"
+mean = "10ms"
+cv = 1.5
+
+[[backends]]
+name = "web"
+count = 3
+workers = 2
+
+[balancer]
+strategies = ["random", "round_robin", {{ name = "power_of_d", d = 2 }}, "central_queue"]
+{extra}"#
+    );
+    std::fs::write(dir.path().join("small.toml"), text).unwrap();
+    dir
+}
+
+#[test]
+fn run_prints_a_table_with_one_row_per_strategy() {
+    let dir = small_experiment("");
+    lbsim()
+        .args(["run", dir.path().join("small.toml").to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mean (ms)"))
+        .stdout(predicate::str::contains("round_robin"))
+        .stdout(predicate::str::contains("power_of_d(d=2)"))
+        .stdout(predicate::str::contains("central_queue"));
+}
+
+#[test]
+fn run_json_has_the_contract_fields_in_seconds() {
+    let dir = small_experiment("");
+    let out = lbsim().args(["run", dir.path().join("small.toml").to_str().unwrap(), "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let json: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(json["experiment"], "small");
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    for r in results {
+        for key in [
+            "strategy",
+            "load",
+            "arrival_rate",
+            "requests",
+            "mean_response",
+            "p50",
+            "p90",
+            "p95",
+            "p99",
+            "p999",
+            "mean_wait",
+            "mean_slowdown",
+            "throughput",
+            "utilisation",
+            "mean_in_system",
+            "rejected",
+            "saturated",
+            "ci95",
+            "backends",
+        ] {
+            assert!(r.get(key).is_some(), "missing {key} in {r}");
+        }
+        let mean = r["mean_response"].as_f64().unwrap();
+        assert!(mean > 0.01 && mean < 1.0, "seconds, not milliseconds: {mean}");
+        let ci = r["ci95"]["mean_response"].as_array().unwrap();
+        assert!(ci[0].as_f64().unwrap() <= mean && mean <= ci[1].as_f64().unwrap());
+        assert!((r["load"].as_f64().unwrap() - 0.8).abs() < 1e-9);
+        let backends = r["backends"].as_array().unwrap();
+        assert_eq!(backends.len(), 3);
+        for b in backends {
+            for key in ["name", "utilisation", "throughput", "mean_in_system", "completed"] {
+                assert!(b.get(key).is_some(), "missing backends[].{key}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_file_and_seed_give_byte_identical_output() {
+    let dir = small_experiment("");
+    let file = dir.path().join("small.toml");
+    let a = lbsim().args(["run", file.to_str().unwrap(), "--json"]).output().unwrap().stdout;
+    let b = lbsim().args(["run", file.to_str().unwrap(), "--json"]).output().unwrap().stdout;
+    assert_eq!(a, b);
+    let c =
+        lbsim().args(["run", file.to_str().unwrap(), "--json", "--set", "experiment.seed=8"]).output().unwrap().stdout;
+    assert_ne!(a, c, "a different seed gives different traffic");
+}
+
+#[test]
+fn set_overrides_keys_including_a_backend_group_by_name() {
+    let dir = small_experiment("");
+    let out = lbsim()
+        .args(["run", dir.path().join("small.toml").to_str().unwrap(), "--json"])
+        .args(["--set", "arrivals.load=0.5", "--set", "backends.web.count=5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &json["results"][0];
+    assert!((r["load"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+    assert_eq!(r["backends"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn an_overloaded_cluster_finishes_and_is_reported_saturated() {
+    let dir = small_experiment("");
+    let out = lbsim()
+        .args(["run", dir.path().join("small.toml").to_str().unwrap(), "--json"])
+        .args(["--set", "arrivals.load=1.4", "--set", "backends.web.backlog=50"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in json["results"].as_array().unwrap() {
+        assert_eq!(r["saturated"], true, "{}", r["strategy"]);
+        assert!(r["rejected"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn check_validates_without_running() {
+    let dir = small_experiment("");
+    lbsim()
+        .args(["check", dir.path().join("small.toml").to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok"))
+        .stdout(predicate::str::contains("3 backends"));
+}
+
+#[test]
+fn a_misspelt_strategy_gets_a_suggestion_and_a_location() {
+    let dir = small_experiment("");
+    let file = dir.path().join("small.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace("\"round_robin\"", "\"round-robin\"");
+    std::fs::write(&file, text).unwrap();
+    lbsim()
+        .args(["check", file.to_str().unwrap()])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicate::str::contains("small.toml:23:25: balancer.strategies[1]"))
+        .stderr(predicate::str::contains("unknown strategy \"round-robin\"; did you mean \"round_robin\"?"))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn a_misspelt_key_gets_a_suggestion() {
+    let dir = small_experiment("");
+    let file = dir.path().join("small.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace("load = 0.8", "lod = 0.8");
+    std::fs::write(&file, text).unwrap();
+    lbsim()
+        .args(["run", file.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("did you mean \"load\"?"));
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    lbsim()
+        .args(["run", "no/such/experiment.toml"])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicate::str::starts_with("Error: no/such/experiment.toml"));
+}
+
+#[test]
+fn strategies_lists_every_registered_strategy() {
+    let mut assert = lbsim().arg("strategies").assert().success();
+    for info in lbsim::strategy::list() {
+        assert = assert.stdout(predicate::str::contains(info.name));
+    }
+}
+
+#[test]
+fn every_example_experiment_is_valid() {
+    for entry in std::fs::read_dir("experiments").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            lbsim().args(["check", path.to_str().unwrap()]).assert().success();
+        }
+    }
+}

@@ -69,8 +69,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free TCP port (the kernel picks one; the tiny race before Slurm binds it is acceptable).
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A TCP port nothing listens on (a connection to it is refused), from a random range; the tiny
+# race before Slurm binds it is acceptable for a test.
+free_port() {
+    local port
+    for port in $(shuf -i 20000-59999 -n 50); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+    say "no free port found"
+    exit 1
+}
 
 # munge: a private key and socket, so an existing munged (if any) is left alone.
 mkdir -p "$TMP/munge" "$TMP/state" "$TMP/spool"
@@ -145,11 +156,10 @@ cat >"$TMP/job.sh" <<JOB
 exec "$LBSIM" sweep "$EXPERIMENT" --shard auto --jobs 1 --out "$OUT/shard-\$SLURM_ARRAY_TASK_ID"
 JOB
 chmod +x "$TMP/job.sh"
-start=$(date +%s.%N)
+SECONDS=0
 sbatch --wait --array=1-$TASKS --cpus-per-task=1 --job-name=lbsim-sweep \
     --chdir="$TMP" --output="$TMP/job-%a.out" "$TMP/job.sh"
-end=$(date +%s.%N)
-say "job array of $TASKS tasks finished in $(python3 -c "print(f'{$end - $start:.1f}')") s"
+say "job array of $TASKS tasks finished in ${SECONDS} s"
 
 "$LBSIM" merge "$OUT"/shard-* --out "$OUT/merged" --quiet
 "$LBSIM" sweep "$EXPERIMENT" --out "$OUT/single" --quiet

@@ -24,7 +24,7 @@ pub struct Executor<'a> {
     pub points: &'a [Experiment],
     /// `--jobs` threads.
     pub pool: &'a rayon::ThreadPool,
-    pub journal: &'a Mutex<Journal>,
+    pub journal: &'a Journal,
     pub progress: &'a Progress,
     /// Set to stop handing out runs.
     pub stop: &'a AtomicBool,
@@ -81,7 +81,7 @@ impl Executor<'_> {
             .map_err(|e| anyhow!("{} at sweep point {}: {e}", spec.label, key.point))?;
         let entry =
             Entry { point: key.point as u64, strategy: spec.label.clone(), replication: key.replication, result };
-        self.journal.lock().unwrap_or_else(|e| e.into_inner()).append(&entry)?;
+        self.journal.append(&entry)?;
         Ok(entry)
     }
 }

@@ -8,8 +8,9 @@
 //! half-written: it is ignored (and cut off before appending again).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -67,10 +68,14 @@ pub struct Entry {
     pub result: Replication,
 }
 
-/// An open journal, appending.
+/// An open journal, appending; shared by the worker threads.
 #[derive(Debug)]
 pub struct Journal {
-    file: File,
+    /// Lines are written whole under this lock, so they never interleave…
+    file: Mutex<File>,
+    /// … and synced through this second handle outside it, so that one thread's wait for the
+    /// disk does not hold up the others' runs.
+    sync: File,
     path: PathBuf,
 }
 
@@ -90,7 +95,7 @@ impl Journal {
     pub fn create(dir: &Path, header: &Header) -> Result<Journal> {
         let path = dir.join(FILE);
         let file = File::create(&path).with_context(|| format!("cannot create the journal {}", path.display()))?;
-        let mut journal = Journal { file, path };
+        let journal = Journal::new(file, path)?;
         journal.write_line(&serde_json::to_string(header)?)?;
         Ok(journal)
     }
@@ -105,24 +110,29 @@ impl Journal {
             .open(&path)
             .with_context(|| format!("cannot open the journal {}", path.display()))?;
         file.set_len(contents.valid_len).with_context(|| format!("cannot repair the journal {}", path.display()))?;
-        let mut journal = Journal { file, path };
-        use std::io::Seek;
-        journal.file.seek(std::io::SeekFrom::End(0))?;
-        Ok(journal)
+        let mut file = file;
+        file.seek(SeekFrom::End(0))?;
+        Journal::new(file, path)
+    }
+
+    fn new(file: File, path: PathBuf) -> Result<Journal> {
+        let sync = file.try_clone().with_context(|| format!("cannot open the journal {}", path.display()))?;
+        Ok(Journal { file: Mutex::new(file), sync, path })
     }
 
     /// Appends one finished run, durably: the line is on disk when this returns.
-    pub fn append(&mut self, entry: &Entry) -> Result<()> {
+    pub fn append(&self, entry: &Entry) -> Result<()> {
         self.write_line(&serde_json::to_string(entry)?)
     }
 
-    fn write_line(&mut self, line: &str) -> Result<()> {
+    fn write_line(&self, line: &str) -> Result<()> {
         let mut bytes = Vec::with_capacity(line.len() + 1);
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
-        self.file
-            .write_all(&bytes)
-            .and_then(|()| self.file.sync_data())
+        // One write call per line: a kill leaves at most one line without its newline.
+        let written = self.file.lock().unwrap_or_else(|e| e.into_inner()).write_all(&bytes);
+        written
+            .and_then(|()| self.sync.sync_data())
             .with_context(|| format!("cannot write to the journal {}", self.path.display()))
     }
 }

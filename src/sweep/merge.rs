@@ -82,7 +82,7 @@ fn write_journal(sweep: &Sweep, store: &Store, out: &Path) -> Result<()> {
     let tmp = out.join(format!(".merge-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let result = (|| -> Result<()> {
-        let mut journal = Journal::create(&tmp, &sweep.header(None))?;
+        let journal = Journal::create(&tmp, &sweep.header(None))?;
         for (key, result) in store {
             let strategy = sweep.base.strategies[key.strategy].label.clone();
             journal.append(&Entry {

@@ -26,8 +26,8 @@ pub mod shard;
 pub mod spec;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
@@ -194,7 +194,7 @@ fn install_signal_handler() {
                 eprintln!("\ninterrupted again: exiting now; finished runs are in the journal (use --resume)");
                 std::process::exit(130);
             }
-            eprintln!("\ninterrupted: finishing the runs in progress (Ctrl-C again to exit at once)…");
+            eprintln!("\ninterrupted: finishing the runs in progress (interrupt again to exit at once)…");
         });
     });
 }
@@ -257,7 +257,6 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
         Journal::create(&out, &header)?
     };
     let resumed = store.len() as u64;
-    let journal = Mutex::new(journal);
     let stop = stop_flag();
     stop.store(false, Ordering::SeqCst);
     install_signal_handler();

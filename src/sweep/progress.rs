@@ -41,6 +41,8 @@ struct Lines {
     started: Instant,
     last: Instant,
     done: u64,
+    /// Runs already done (journal) when this process started: not part of its pace.
+    done_before: u64,
     total: u64,
     last_tenth: u64,
 }
@@ -65,7 +67,14 @@ impl Progress {
         Progress {
             mode,
             bar,
-            lines: Mutex::new(Lines { started: now, last: now, done, total, last_tenth: done * 10 / total.max(1) }),
+            lines: Mutex::new(Lines {
+                started: now,
+                last: now,
+                done,
+                done_before: done,
+                total,
+                last_tenth: done * 10 / total.max(1),
+            }),
         }
     }
 
@@ -104,12 +113,15 @@ impl Progress {
             l.last_tenth = tenth;
             l.last = now;
             let elapsed = now.duration_since(l.started).as_secs_f64();
+            let pace = elapsed / (l.done - l.done_before).max(1) as f64;
+            let eta = pace * l.total.saturating_sub(l.done) as f64;
             eprintln!(
-                "  {}/{} runs ({:.0} %), {:.0}s elapsed",
+                "  {}/{} runs ({:.0} %), {:.0}s elapsed, ETA {:.0}s",
                 l.done,
                 l.total,
                 100.0 * l.done as f64 / l.total.max(1) as f64,
-                elapsed
+                elapsed,
+                eta
             );
         }
     }

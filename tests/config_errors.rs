@@ -29,7 +29,9 @@ fn parse(text: &str) -> ExperimentFile {
 }
 
 fn resolve_err(text: &str) -> ConfigError {
-    parse(text).resolve().expect_err("the file should be rejected")
+    parse(text)
+        .resolve()
+        .expect_err("the file should be rejected")
 }
 
 /// MINIMAL with `old` replaced by `new` (which must occur).
@@ -40,7 +42,10 @@ fn minimal_with(old: &str, new: &str) -> String {
 
 fn assert_contains(error: &ConfigError, needle: &str) {
     let rendered = error.render();
-    assert!(rendered.contains(needle), "expected {needle:?} in {rendered:?}");
+    assert!(
+        rendered.contains(needle),
+        "expected {needle:?} in {rendered:?}"
+    );
 }
 
 #[test]
@@ -49,7 +54,10 @@ fn a_full_file_with_every_section_resolves_to_the_values_written() {
     let e = file.resolve().unwrap();
     assert_eq!(e.name, "full-example");
     assert_eq!(e.seed, 42);
-    assert_eq!(e.description.as_deref(), Some("Two groups of backends, a heavy-tailed mixture, three strategies"));
+    assert_eq!(
+        e.description.as_deref(),
+        Some("Two groups of backends, a heavy-tailed mixture, three strategies")
+    );
     assert_eq!(e.plan.requests, 50_000);
     assert_eq!(e.plan.warmup, Warmup::Auto);
     assert_eq!(e.plan.replications, 3);
@@ -64,20 +72,35 @@ fn a_full_file_with_every_section_resolves_to_the_values_written() {
     assert!((e.model.capacity() - 16.0).abs() < 1e-12);
     assert!((e.model.arrivals.mean_rate() - 0.8 * 16.0 / mean).abs() < 1e-6);
     assert!((e.model.offered_load() - 0.8).abs() < 1e-9);
-    assert_eq!(e.model.clients, ClientPopulation::Zipf { count: 500, s: 1.2 });
+    assert_eq!(
+        e.model.clients,
+        ClientPopulation::Zipf { count: 500, s: 1.2 }
+    );
     assert_eq!(e.model.backends.len(), 2);
     let web = &e.model.backends[0];
-    assert_eq!((web.name.as_str(), web.count, web.workers, web.backlog), ("web", 3, 4, 100));
+    assert_eq!(
+        (web.name.as_str(), web.count, web.workers, web.backlog),
+        ("web", 3, 4, 100)
+    );
     assert_eq!(web.worker_class, WorkerClass::Sync);
     let api = &e.model.backends[1];
-    assert_eq!((api.count, api.speed, api.weight, api.backlog), (1, 2.0, Some(3.0), 2048));
+    assert_eq!(
+        (api.count, api.speed, api.weight, api.backlog),
+        (1, 2.0, Some(3.0), 2048)
+    );
     assert_eq!(api.worker_class, WorkerClass::Async { connections: 50 });
     let labels: Vec<&str> = e.strategies.iter().map(|s| s.label.as_str()).collect();
     assert_eq!(labels, ["round_robin", "jsq", "coin"]);
     assert_eq!(e.strategies[2].name, "random");
     // [sweep] and [report] are kept for their own modules.
     assert!(file.table("sweep").unwrap().contains_key("load"));
-    assert_eq!(file.table("report").unwrap().get("title").and_then(|i| i.as_str()), Some("Full example"));
+    assert_eq!(
+        file.table("report")
+            .unwrap()
+            .get("title")
+            .and_then(|i| i.as_str()),
+        Some("Full example")
+    );
 }
 
 #[test]
@@ -88,12 +111,22 @@ fn defaults_fill_in_what_a_minimal_file_leaves_out() {
     assert_eq!(e.description, None);
     assert_eq!(e.plan.requests, 100_000);
     assert_eq!(e.plan.warmup, Warmup::Fixed(10_000));
-    assert_eq!((e.plan.replications, e.plan.max_replications, e.plan.precision), (1, 1, None));
+    assert_eq!(
+        (
+            e.plan.replications,
+            e.plan.max_replications,
+            e.plan.precision
+        ),
+        (1, 1, None)
+    );
     assert_eq!(e.model.arrivals.kind(), "poisson");
     assert_eq!(e.model.service.kind(), "exponential");
     assert_eq!(e.model.clients, ClientPopulation::Uniform { count: 10_000 });
     let web = &e.model.backends[0];
-    assert_eq!((web.workers, web.speed, web.backlog, web.weight), (1, 1.0, 2048, None));
+    assert_eq!(
+        (web.workers, web.speed, web.backlog, web.weight),
+        (1, 1.0, 2048, None)
+    );
     assert_eq!(e.strategies[0].label, "random");
 }
 
@@ -102,7 +135,9 @@ fn precision_defaults_max_replications_to_thirty() {
     let text = format!("[run]\nprecision = 0.1\n{MINIMAL}");
     let e = parse(&text).resolve().unwrap();
     assert_eq!(e.plan.max_replications, 30);
-    let err = resolve_err(&format!("[run]\nreplications = 5\nmax_replications = 2\n{MINIMAL}"));
+    let err = resolve_err(&format!(
+        "[run]\nreplications = 5\nmax_replications = 2\n{MINIMAL}"
+    ));
     assert_contains(&err, "max_replications (2) must be ≥ replications (5)");
 }
 
@@ -111,7 +146,9 @@ fn an_unknown_key_is_reported_with_a_suggestion_at_its_line_and_column() {
     let err = resolve_err(&minimal_with("load = 0.5", "lod = 0.5"));
     assert_eq!(
         err.render(),
-        format!("{INLINE}:2:1: arrivals.lod: unknown key \"lod\" in [arrivals]; did you mean \"load\"?")
+        format!(
+            "{INLINE}:2:1: arrivals.lod: unknown key \"lod\" in [arrivals]; did you mean \"load\"?"
+        )
     );
     assert_eq!((err.line, err.column), (Some(2), Some(1)));
 }
@@ -125,7 +162,10 @@ fn an_unknown_section_is_reported_with_a_suggestion() {
 
 #[test]
 fn a_misspelt_strategy_points_at_the_array_element() {
-    let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random", "round-robin"]"#));
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = ["random", "round-robin"]"#,
+    ));
     assert_eq!(
         err.render(),
         format!(
@@ -136,15 +176,20 @@ fn a_misspelt_strategy_points_at_the_array_element() {
 
 #[test]
 fn a_misspelt_strategy_inside_a_table_points_at_its_name() {
-    let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "jsqq" }]"#));
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "jsqq" }]"#,
+    ));
     assert_contains(&err, "unknown strategy \"jsqq\"; did you mean \"jsq\"?");
     assert_eq!((err.line, err.column), (Some(12), Some(24)));
 }
 
 #[test]
 fn a_bad_strategy_parameter_is_reported_at_the_element() {
-    let err =
-        resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "power_of_d", d = 0 }]"#));
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "power_of_d", d = 0 }]"#,
+    ));
     assert_eq!(
         err.render(),
         format!(
@@ -155,7 +200,10 @@ fn a_bad_strategy_parameter_is_reported_at_the_element() {
 
 #[test]
 fn an_unknown_strategy_parameter_is_reported_with_what_it_takes() {
-    let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "jsq", dd = 2 }]"#));
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "jsq", dd = 2 }]"#,
+    ));
     assert_contains(&err, "strategy \"jsq\" has no parameter \"dd\"");
     assert_eq!(err.key.as_deref(), Some("balancer.strategies[0].dd"));
     assert_eq!((err.line, err.column), (Some(12), Some(31)));
@@ -163,8 +211,10 @@ fn an_unknown_strategy_parameter_is_reported_with_what_it_takes() {
 
 #[test]
 fn strategy_parameters_make_the_default_label() {
-    let text =
-        minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random", { name = "random", label = "r2" }]"#);
+    let text = minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = ["random", { name = "random", label = "r2" }]"#,
+    );
     let e = parse(&text).resolve().unwrap();
     assert_eq!(e.strategies[1].label, "r2");
     assert!(e.strategies[1].params.values.is_empty());
@@ -172,7 +222,10 @@ fn strategy_parameters_make_the_default_label() {
 
 #[test]
 fn duplicate_labels_are_rejected_naming_the_duplicate() {
-    let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random", "jsq", "random"]"#));
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = ["random", "jsq", "random"]"#,
+    ));
     assert_contains(&err, "duplicate strategy label \"random\"");
     assert_eq!((err.line, err.column), (Some(12), Some(32)));
     let err = resolve_err(&minimal_with(
@@ -187,7 +240,10 @@ fn load_and_rate_together_are_rejected() {
     let err = resolve_err(&minimal_with("load = 0.5", "load = 0.5\nrate = 100"));
     assert_eq!(err.key.as_deref(), Some("arrivals.rate"));
     assert_eq!(err.line, Some(3));
-    assert_contains(&err, "either load (offered utilisation) or rate (requests per second), not both");
+    assert_contains(
+        &err,
+        "either load (offered utilisation) or rate (requests per second), not both",
+    );
 }
 
 #[test]
@@ -199,9 +255,13 @@ fn neither_load_nor_rate_is_rejected_at_the_arrivals_table() {
 
 #[test]
 fn a_load_of_one_or_more_is_a_saturated_experiment_and_allowed() {
-    let e = parse(&minimal_with("load = 0.5", "load = 1.5")).resolve().unwrap();
+    let e = parse(&minimal_with("load = 0.5", "load = 1.5"))
+        .resolve()
+        .unwrap();
     assert_eq!(e.intensity, Intensity::Load(1.5));
-    let e = parse(&minimal_with("load = 0.5", "rate = 120")).resolve().unwrap();
+    let e = parse(&minimal_with("load = 0.5", "rate = 120"))
+        .resolve()
+        .unwrap();
     assert_eq!(e.intensity, Intensity::Rate(120.0));
     assert!((e.model.arrivals.mean_rate() - 120.0).abs() < 1e-9);
 }
@@ -211,14 +271,19 @@ fn a_string_where_a_count_belongs_says_what_was_expected_and_found() {
     let err = resolve_err(&minimal_with("count = 2", "count = \"two\""));
     assert_eq!(
         err.render(),
-        format!("{INLINE}:9:9: backends.web.count: expected a positive whole number, found \"two\"")
+        format!(
+            "{INLINE}:9:9: backends.web.count: expected a positive whole number, found \"two\""
+        )
     );
 }
 
 #[test]
 fn a_negative_request_count_is_rejected() {
     let err = resolve_err(&format!("[run]\nrequests = -5\n{MINIMAL}"));
-    assert_eq!(err.render(), format!("{INLINE}:2:12: run.requests: expected a positive whole number, found -5"));
+    assert_eq!(
+        err.render(),
+        format!("{INLINE}:2:12: run.requests: expected a positive whole number, found -5")
+    );
 }
 
 #[test]
@@ -231,8 +296,14 @@ fn a_bad_duration_names_the_unit() {
 
 #[test]
 fn mixed_parameter_sets_explain_the_accepted_forms() {
-    let err = resolve_err(&minimal_with("mean = \"10ms\"", "distribution = \"gamma\"\nmean = \"10ms\"\nshape = 2"));
-    assert_contains(&err, "distribution \"gamma\" takes either shape + scale, or mean + cv; found mean + shape");
+    let err = resolve_err(&minimal_with(
+        "mean = \"10ms\"",
+        "distribution = \"gamma\"\nmean = \"10ms\"\nshape = 2",
+    ));
+    assert_contains(
+        &err,
+        "distribution \"gamma\" takes either shape + scale, or mean + cv; found mean + shape",
+    );
     assert_eq!(err.line, Some(4));
 }
 
@@ -263,8 +334,10 @@ fn every_distribution_form_resolves() {
 
 #[test]
 fn a_constructor_error_becomes_a_located_config_error() {
-    let err =
-        resolve_err(&minimal_with("mean = \"10ms\"", "distribution = \"hyperexponential\"\nmean = \"10ms\"\ncv = 0.5"));
+    let err = resolve_err(&minimal_with(
+        "mean = \"10ms\"",
+        "distribution = \"hyperexponential\"\nmean = \"10ms\"\ncv = 0.5",
+    ));
     assert_eq!(err.line, Some(4));
     assert_eq!(err.key.as_deref(), Some("service"));
     assert_contains(&err, "cv");
@@ -284,7 +357,9 @@ fn a_process_specific_key_under_the_wrong_process_names_the_process_that_takes_i
     let err = resolve_err(&minimal_with("load = 0.5", "load = 0.5\ncv = 2"));
     assert_eq!(
         err.render(),
-        format!("{INLINE}:3:1: arrivals.cv: \"cv\" is a parameter of process \"gamma\", not of \"poisson\"")
+        format!(
+            "{INLINE}:3:1: arrivals.cv: \"cv\" is a parameter of process \"gamma\", not of \"poisson\""
+        )
     );
 }
 
@@ -298,11 +373,17 @@ fn an_async_only_key_on_a_sync_backend_is_rejected() {
 
 #[test]
 fn duplicate_backend_names_are_rejected() {
-    let err = resolve_err(&minimal_with("count = 2", "count = 2\n\n[[backends]]\nname = \"web\""));
+    let err = resolve_err(&minimal_with(
+        "count = 2",
+        "count = 2\n\n[[backends]]\nname = \"web\"",
+    ));
     assert_contains(&err, "duplicate backend name \"web\"");
     assert_eq!(err.line, Some(12));
     // Expanded names clash too: web (count 2) has web-1 and web-2.
-    let err = resolve_err(&minimal_with("count = 2", "count = 2\n\n[[backends]]\nname = \"web-2\""));
+    let err = resolve_err(&minimal_with(
+        "count = 2",
+        "count = 2\n\n[[backends]]\nname = \"web-2\"",
+    ));
     assert_contains(&err, "backend name \"web-2\" is used by both");
 }
 
@@ -325,26 +406,44 @@ fn a_trace_replays_at_its_own_rate_or_at_an_imposed_load() {
     let e = parse(&text).resolve().unwrap();
     assert_eq!(e.intensity, Intensity::Native);
     assert_eq!(e.model.arrivals.kind(), "trace");
-    let text = minimal_with("load = 0.5", "process = \"trace\"\nfile = \"trace_ok.csv\"\nrate = 10");
+    let text = minimal_with(
+        "load = 0.5",
+        "process = \"trace\"\nfile = \"trace_ok.csv\"\nrate = 10",
+    );
     let e = parse(&text).resolve().unwrap();
     assert!((e.model.arrivals.mean_rate() - 10.0).abs() < 1e-9);
 }
 
 #[test]
 fn a_trace_with_a_timestamp_going_backwards_names_the_csv_line() {
-    let err = resolve_err(&minimal_with("load = 0.5", "process = \"trace\"\nfile = \"trace_backwards.csv\""));
-    assert_eq!(err.render(), "tests/data/trace_backwards.csv:5: timestamp 3.2 goes backwards (previous 3.5)");
+    let err = resolve_err(&minimal_with(
+        "load = 0.5",
+        "process = \"trace\"\nfile = \"trace_backwards.csv\"",
+    ));
+    assert_eq!(
+        err.render(),
+        "tests/data/trace_backwards.csv:5: timestamp 3.2 goes backwards (previous 3.5)"
+    );
 }
 
 #[test]
 fn a_malformed_trace_row_names_the_csv_line_and_column() {
-    let err = resolve_err(&minimal_with("load = 0.5", "process = \"trace\"\nfile = \"trace_bad_row.csv\""));
-    assert_eq!(err.render(), "tests/data/trace_bad_row.csv:4: expected a number in column \"size\", found \"abc\"");
+    let err = resolve_err(&minimal_with(
+        "load = 0.5",
+        "process = \"trace\"\nfile = \"trace_bad_row.csv\"",
+    ));
+    assert_eq!(
+        err.render(),
+        "tests/data/trace_bad_row.csv:4: expected a number in column \"size\", found \"abc\""
+    );
 }
 
 #[test]
 fn a_missing_trace_file_names_the_path() {
-    let err = resolve_err(&minimal_with("load = 0.5", "process = \"trace\"\nfile = \"nowhere.csv\""));
+    let err = resolve_err(&minimal_with(
+        "load = 0.5",
+        "process = \"trace\"\nfile = \"nowhere.csv\"",
+    ));
     assert_eq!(err.key.as_deref(), Some("arrivals.file"));
     assert_eq!(err.line, Some(3));
     assert_contains(&err, "cannot read \"tests/data/nowhere.csv\"");
@@ -377,9 +476,15 @@ fn set_adds_keys_and_tables_the_format_knows() {
 fn set_with_an_unknown_key_suggests_the_nearest() {
     let mut file = parse(MINIMAL);
     let err = file.set("arrivals.lod=0.7").unwrap_err();
-    assert_eq!(err.render(), "--set arrivals.lod: unknown key \"lod\" in [arrivals]; did you mean \"load\"?");
+    assert_eq!(
+        err.render(),
+        "--set arrivals.lod: unknown key \"lod\" in [arrivals]; did you mean \"load\"?"
+    );
     let err = file.set("backends.wbe.count=2").unwrap_err();
-    assert_contains(&err, "no entry named \"wbe\" in backends; did you mean \"web\"?");
+    assert_contains(
+        &err,
+        "no entry named \"wbe\" in backends; did you mean \"web\"?",
+    );
     let err = file.set("rn.requests=2").unwrap_err();
     assert_contains(&err, "did you mean \"run\"?");
 }
@@ -389,7 +494,10 @@ fn a_malformed_set_says_what_was_expected() {
     let mut file = parse(MINIMAL);
     let err = file.set("run.requests").unwrap_err();
     assert_eq!(err.file, "--set");
-    assert_eq!(err.render(), "--set: expected KEY=VALUE (e.g. run.requests=50000), found \"run.requests\"");
+    assert_eq!(
+        err.render(),
+        "--set: expected KEY=VALUE (e.g. run.requests=50000), found \"run.requests\""
+    );
 }
 
 #[test]
@@ -397,7 +505,10 @@ fn errors_in_values_from_set_name_the_override() {
     let mut file = parse(MINIMAL);
     file.set("backends.web.count=-1").unwrap();
     let err = file.resolve().unwrap_err();
-    assert_eq!(err.render(), "--set backends.web.count: expected a positive whole number, found -1");
+    assert_eq!(
+        err.render(),
+        "--set backends.web.count: expected a positive whole number, found -1"
+    );
 }
 
 #[test]
@@ -408,15 +519,24 @@ fn set_number_changes_numbers_and_refuses_text() {
     let e = file.resolve().unwrap();
     assert_eq!(e.intensity, Intensity::Load(0.9));
     assert!((e.model.service.mean() - 0.02).abs() < 1e-12);
-    assert_contains(&file.set_number("arrivals.process", 1.0).unwrap_err(), "not a numeric key");
-    assert_contains(&file.set_number("arrivals.lood", 1.0).unwrap_err(), "did you mean \"load\"?");
+    assert_contains(
+        &file.set_number("arrivals.process", 1.0).unwrap_err(),
+        "not a numeric key",
+    );
+    assert_contains(
+        &file.set_number("arrivals.lood", 1.0).unwrap_err(),
+        "did you mean \"load\"?",
+    );
 }
 
 #[test]
 fn error_at_locates_keys_for_other_modules() {
     let file = ExperimentFile::read(Path::new("tests/data/full.toml")).unwrap();
     let err = file.error_at("sweep.load", "bad sweep");
-    assert_eq!(err.render(), "tests/data/full.toml:54:8: sweep.load: bad sweep");
+    assert_eq!(
+        err.render(),
+        "tests/data/full.toml:54:8: sweep.load: bad sweep"
+    );
     let err = file.error_at("backends.api.workers", "x");
     assert_eq!((err.line, err.column), (Some(40), Some(11)));
     assert_eq!(file.path(), Path::new("tests/data/full.toml"));
@@ -431,8 +551,10 @@ fn toml_syntax_errors_are_located() {
 
 #[test]
 fn strategy_params_keep_their_toml_types() {
-    let text =
-        minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "random", label = "x", k = [1, "a"] }]"#);
+    let text = minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "random", label = "x", k = [1, "a"] }]"#,
+    );
     let err = resolve_err(&text);
     // random takes no parameters; the params were converted before the registry saw them.
     assert_contains(&err, "has no parameter \"k\"");
@@ -523,7 +645,10 @@ balancer.strategies = [{ name = "round_robin" }]
     assert_contains(&err, "no entry 5");
     // An error inside the inline backends array points into the file.
     let err = resolve_err(&text.replace("count = 2", "count = 0"));
-    assert_eq!((err.key.as_deref(), err.line, err.column), (Some("backends.a.count"), Some(4), Some(35)));
+    assert_eq!(
+        (err.key.as_deref(), err.line, err.column),
+        (Some("backends.a.count"), Some(4), Some(35))
+    );
 }
 
 proptest! {
@@ -559,14 +684,29 @@ fn source_text_with_overrides_reloads_to_the_same_experiment() {
     let e = file.resolve().unwrap();
     assert_eq!(again.plan, e.plan);
     assert_eq!(again.model.backends, e.model.backends);
-    assert_eq!(again.model.clients, ClientPopulation::Zipf { count: 10_000, s: 1.0 });
-    assert_eq!(e.model.backends[0].worker_class, WorkerClass::Async { connections: 8 });
+    assert_eq!(
+        again.model.clients,
+        ClientPopulation::Zipf {
+            count: 10_000,
+            s: 1.0
+        }
+    );
+    assert_eq!(
+        e.model.backends[0].worker_class,
+        WorkerClass::Async { connections: 8 }
+    );
 }
 
 #[test]
 fn strategy_parameters_reach_the_strategy_and_its_label() {
-    let text = minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "power_of_d", d = 2 }]"#);
+    let text = minimal_with(
+        r#"strategies = ["random"]"#,
+        r#"strategies = [{ name = "power_of_d", d = 2 }]"#,
+    );
     let e = parse(&text).resolve().unwrap();
     assert_eq!(e.strategies[0].label, "power_of_d(d=2)");
-    assert_eq!(e.strategies[0].params.values.get("d"), Some(&ParamValue::Number(2.0)));
+    assert_eq!(
+        e.strategies[0].params.values.get("d"),
+        Some(&ParamValue::Number(2.0))
+    );
 }

@@ -18,7 +18,13 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error about a whole file (or `--set`), with no position or key.
     pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { file: file.into(), line: None, column: None, key: None, message: message.into() }
+        ConfigError {
+            file: file.into(),
+            line: None,
+            column: None,
+            key: None,
+            message: message.into(),
+        }
     }
 
     /// `FILE:LINE:COL: KEY: MESSAGE`, leaving out the parts that are not known
@@ -43,12 +49,19 @@ impl ConfigError {
                 out.push_str(key);
             }
         }
-        if out.is_empty() { self.message.clone() } else { format!("{out}: {}", self.message) }
+        if out.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{out}: {}", self.message)
+        }
     }
 
     /// The same location with another message.
     pub(crate) fn with(&self, message: impl Into<String>) -> Self {
-        ConfigError { message: message.into(), ..self.clone() }
+        ConfigError {
+            message: message.into(),
+            ..self.clone()
+        }
     }
 }
 

@@ -40,7 +40,10 @@ impl ExperimentFile {
     /// Reads and parses (as TOML) the file at `path`.
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new(path.display().to_string(), format!("cannot read the experiment file: {e}"))
+            ConfigError::new(
+                path.display().to_string(),
+                format!("cannot read the experiment file: {e}"),
+            )
         })?;
         Self::parse(path, &text)
     }
@@ -48,7 +51,8 @@ impl ExperimentFile {
     /// Parses experiment text; `path` names it in errors and anchors relative file paths.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
         let original = Document::parse(text.to_string()).map_err(|e| {
-            let mut err = ConfigError::new(path.display().to_string(), tidy_toml_message(e.message()));
+            let mut err =
+                ConfigError::new(path.display().to_string(), tidy_toml_message(e.message()));
             if let Some(span) = e.span() {
                 let (line, column) = line_column(text, span.start);
                 err.line = Some(line);
@@ -57,7 +61,12 @@ impl ExperimentFile {
             err
         })?;
         let doc = original.clone().into_mut();
-        Ok(ExperimentFile { path: path.to_path_buf(), original, doc, overrides: Vec::new() })
+        Ok(ExperimentFile {
+            path: path.to_path_buf(),
+            original,
+            doc,
+            overrides: Vec::new(),
+        })
     }
 
     /// The file's path as given.
@@ -132,18 +141,26 @@ impl ExperimentFile {
         let key = key.trim();
         let value_text = value_text.trim();
         if key.is_empty() {
-            return Err(set_error(None, format!("expected KEY=VALUE with a key before '=', found \"{assignment}\"")));
+            return Err(set_error(
+                None,
+                format!("expected KEY=VALUE with a key before '=', found \"{assignment}\""),
+            ));
         }
         let user = split_path(key).map_err(|m| set_error(Some(key), m))?;
         check_schema(&user).map_err(|m| set_error(Some(key), m))?;
-        let path = self.concretize(&user).map_err(|m| set_error(Some(key), m))?;
+        let path = self
+            .concretize(&user)
+            .map_err(|m| set_error(Some(key), m))?;
         let mut value = match value_text.parse::<Value>() {
             Ok(v) => v,
             Err(_) => Value::from(value_text),
         };
         value.decor_mut().clear();
         assign(self.doc.as_item_mut(), &path, value).map_err(|m| set_error(Some(key), m))?;
-        self.overrides.push(Override { path, source: "--set" });
+        self.overrides.push(Override {
+            path,
+            source: "--set",
+        });
         Ok(())
     }
 
@@ -164,7 +181,9 @@ impl ExperimentFile {
         check_schema(&user).map_err(err)?;
         let path = self.concretize(&user).map_err(err)?;
         if let Some(Seg::Key(last)) = path.last() {
-            let free = user.first().is_some_and(|s| schema::FREE_SECTIONS.contains(&s.as_str()));
+            let free = user
+                .first()
+                .is_some_and(|s| schema::FREE_SECTIONS.contains(&s.as_str()));
             let in_strategy = user.first().is_some_and(|s| s == "balancer");
             if !free && !in_strategy && schema::TEXT_KEYS.contains(&last.as_str()) {
                 return Err(err(format!("\"{last}\" is not a numeric key")));
@@ -185,13 +204,22 @@ impl ExperimentFile {
                 _ => false,
             };
             if !numeric {
-                return Err(err(format!("expected a numeric key, but it holds {}", existing.found())));
+                return Err(err(format!(
+                    "expected a numeric key, but it holds {}",
+                    existing.found()
+                )));
             }
         }
-        let new =
-            if value.fract() == 0.0 && value.abs() < 9.0e15 { Value::from(value as i64) } else { Value::from(value) };
+        let new = if value.fract() == 0.0 && value.abs() < 9.0e15 {
+            Value::from(value as i64)
+        } else {
+            Value::from(value)
+        };
         assign(self.doc.as_item_mut(), &path, new).map_err(err)?;
-        self.overrides.push(Override { path, source: "sweep" });
+        self.overrides.push(Override {
+            path,
+            source: "sweep",
+        });
         Ok(())
     }
 
@@ -203,11 +231,32 @@ impl ExperimentFile {
     /// An error template (empty message) for the value (or, with `at_key`, the key) at
     /// `path`: the override that set it, or its line and column in the file.
     pub(crate) fn locate(&self, path: &[Seg], at_key: bool) -> ConfigError {
-        let key = if path.is_empty() { None } else { Some(self.display_path(path)) };
-        if let Some(o) = self.overrides.iter().rev().find(|o| path.starts_with(&o.path)) {
-            return ConfigError { file: o.source.to_string(), line: None, column: None, key, message: String::new() };
+        let key = if path.is_empty() {
+            None
+        } else {
+            Some(self.display_path(path))
+        };
+        if let Some(o) = self
+            .overrides
+            .iter()
+            .rev()
+            .find(|o| path.starts_with(&o.path))
+        {
+            return ConfigError {
+                file: o.source.to_string(),
+                line: None,
+                column: None,
+                key,
+                message: String::new(),
+            };
         }
-        let mut err = ConfigError { file: self.display_name(), line: None, column: None, key, message: String::new() };
+        let mut err = ConfigError {
+            file: self.display_name(),
+            line: None,
+            column: None,
+            key,
+            message: String::new(),
+        };
         if let Some(offset) = self.offset_of(path, at_key) {
             let (line, column) = line_column(self.original.raw(), offset);
             err.line = Some(line);
@@ -251,10 +300,14 @@ impl ExperimentFile {
                     previous_key = Some(k);
                 }
                 Seg::Index(i) => {
-                    let name =
-                        node.filter(|_| previous_key == Some("backends")).and_then(|n| n.element_name(*i)).filter(
-                            |n| !n.is_empty() && !n.contains(['.', '[', ']', ' ', '=']) && n.parse::<usize>().is_err(),
-                        );
+                    let name = node
+                        .filter(|_| previous_key == Some("backends"))
+                        .and_then(|n| n.element_name(*i))
+                        .filter(|n| {
+                            !n.is_empty()
+                                && !n.contains(['.', '[', ']', ' ', '='])
+                                && n.parse::<usize>().is_err()
+                        });
                     match name {
                         Some(name) => {
                             out.push('.');
@@ -288,8 +341,10 @@ impl ExperimentFile {
                         }
                         index
                     } else {
-                        let names: Vec<String> = (0..len).filter_map(|j| n.element_name(j)).collect();
-                        match (0..len).find(|&j| n.element_name(j).as_deref() == Some(seg.as_str())) {
+                        let names: Vec<String> =
+                            (0..len).filter_map(|j| n.element_name(j)).collect();
+                        match (0..len).find(|&j| n.element_name(j).as_deref() == Some(seg.as_str()))
+                        {
                             Some(j) => j,
                             None => {
                                 let hint = match nearest(seg, names.iter().map(String::as_str)) {
@@ -297,7 +352,10 @@ impl ExperimentFile {
                                     None if names.is_empty() => String::new(),
                                     None => format!(" (names: {})", names.join(", ")),
                                 };
-                                return Err(format!("no entry named \"{seg}\" in {}{hint}", user[..i].join(".")));
+                                return Err(format!(
+                                    "no entry named \"{seg}\" in {}{hint}",
+                                    user[..i].join(".")
+                                ));
                             }
                         }
                     };
@@ -344,7 +402,9 @@ pub(crate) fn split_path(key_path: &str) -> Result<Vec<String>, String> {
             None => (part, ""),
         };
         if head.is_empty() && rest.is_empty() {
-            return Err(format!("\"{key_path}\" is not a dotted key path (empty part)"));
+            return Err(format!(
+                "\"{key_path}\" is not a dotted key path (empty part)"
+            ));
         }
         if !head.is_empty() {
             out.push(head.to_string());
@@ -355,7 +415,9 @@ pub(crate) fn split_path(key_path: &str) -> Result<Vec<String>, String> {
             };
             let inside = rest[1..close].trim();
             if inside.parse::<usize>().is_err() {
-                return Err(format!("expected an index in [...] in \"{key_path}\", found \"{inside}\""));
+                return Err(format!(
+                    "expected an index in [...] in \"{key_path}\", found \"{inside}\""
+                ));
             }
             out.push(inside.to_string());
             rest = &rest[close + 1..];
@@ -382,7 +444,10 @@ fn check_schema(user: &[String]) -> Result<(), String> {
     match section.as_str() {
         "backends" => {
             if user.len() != 3 {
-                return Err("expected backends.NAME.KEY (or backends.INDEX.KEY), e.g. backends.web.count".into());
+                return Err(
+                    "expected backends.NAME.KEY (or backends.INDEX.KEY), e.g. backends.web.count"
+                        .into(),
+                );
             }
             if !keys.contains(&user[2].as_str()) {
                 return Err(unknown(&user[2], "key in [[backends]]", &keys));
@@ -421,10 +486,15 @@ fn check_schema(user: &[String]) -> Result<(), String> {
 
 /// `unknown key "lod" in [arrivals]; did you mean "load"?` (`what` is "key in [arrivals]").
 fn unknown(word: &str, what: &str, candidates: &[&str]) -> String {
-    let (noun, place) = what.split_once(' ').map_or((what, String::new()), |(n, p)| (n, format!(" {p}")));
+    let (noun, place) = what
+        .split_once(' ')
+        .map_or((what, String::new()), |(n, p)| (n, format!(" {p}")));
     match nearest(word, candidates.iter().copied()) {
         Some(s) => format!("unknown {noun} \"{word}\"{place}; did you mean \"{s}\"?"),
-        None => format!("unknown {noun} \"{word}\"{place} (expected one of: {})", candidates.join(", ")),
+        None => format!(
+            "unknown {noun} \"{word}\"{place} (expected one of: {})",
+            candidates.join(", ")
+        ),
     }
 }
 
@@ -470,7 +540,9 @@ impl<'a> Node<'a> {
     fn array_len(&self) -> Option<usize> {
         match *self {
             Node::Item(Item::ArrayOfTables(a)) => Some(a.len()),
-            Node::Item(Item::Value(Value::Array(a))) | Node::Value(Value::Array(a)) => Some(a.len()),
+            Node::Item(Item::Value(Value::Array(a))) | Node::Value(Value::Array(a)) => {
+                Some(a.len())
+            }
             _ => None,
         }
     }
@@ -478,7 +550,11 @@ impl<'a> Node<'a> {
     /// The string `name` key of array element `index`, if it has one.
     fn element_name(&self, index: usize) -> Option<String> {
         let (_, element) = self.child(&Seg::Index(index))?;
-        element.table_like()?.get("name").and_then(Item::as_str).map(str::to_string)
+        element
+            .table_like()?
+            .get("name")
+            .and_then(Item::as_str)
+            .map(str::to_string)
     }
 
     /// What the node holds, for "found …" messages.
@@ -538,7 +614,10 @@ fn assign(root: &mut Item, path: &[Seg], value: Value) -> Result<(), String> {
         node = match (node, seg) {
             (NodeMut::Item(item), Seg::Key(k)) => {
                 let Some(table) = item.as_table_like_mut() else {
-                    return Err(format!("cannot set a key inside {}: it is not a table", path_text(&path[..i])));
+                    return Err(format!(
+                        "cannot set a key inside {}: it is not a table",
+                        path_text(&path[..i])
+                    ));
                 };
                 if table.get(k).is_none_or(Item::is_none) {
                     let mut t = toml_edit::Table::new();
@@ -561,14 +640,18 @@ fn assign(root: &mut Item, path: &[Seg], value: Value) -> Result<(), String> {
                 Some(t) => NodeMut::Table(t),
                 None => return Err(format!("{} does not exist", here())),
             },
-            (NodeMut::Item(Item::Value(Value::Array(a))) | NodeMut::Value(Value::Array(a)), Seg::Index(j)) => {
-                match a.get_mut(*j) {
-                    Some(v) => NodeMut::Value(v),
-                    None => return Err(format!("{} does not exist", here())),
-                }
-            }
+            (
+                NodeMut::Item(Item::Value(Value::Array(a))) | NodeMut::Value(Value::Array(a)),
+                Seg::Index(j),
+            ) => match a.get_mut(*j) {
+                Some(v) => NodeMut::Value(v),
+                None => return Err(format!("{} does not exist", here())),
+            },
             _ => {
-                return Err(format!("cannot set a key inside {}: it is not a table", path_text(&path[..i])));
+                return Err(format!(
+                    "cannot set a key inside {}: it is not a table",
+                    path_text(&path[..i])
+                ));
             }
         };
     }
@@ -578,7 +661,10 @@ fn assign(root: &mut Item, path: &[Seg], value: Value) -> Result<(), String> {
                 table.insert(k, Item::Value(value));
                 Ok(())
             }
-            None => Err(format!("cannot set a key inside {}: it is not a table", path_text(parents))),
+            None => Err(format!(
+                "cannot set a key inside {}: it is not a table",
+                path_text(parents)
+            )),
         },
         (NodeMut::Table(table), Seg::Key(k)) => {
             table.insert(k, Item::Value(value));
@@ -588,7 +674,10 @@ fn assign(root: &mut Item, path: &[Seg], value: Value) -> Result<(), String> {
             t.insert(k, value);
             Ok(())
         }
-        (NodeMut::Item(Item::Value(Value::Array(a))) | NodeMut::Value(Value::Array(a)), Seg::Index(j)) => {
+        (
+            NodeMut::Item(Item::Value(Value::Array(a))) | NodeMut::Value(Value::Array(a)),
+            Seg::Index(j),
+        ) => {
             if *j < a.len() {
                 a.replace(*j, value);
                 Ok(())
@@ -596,7 +685,10 @@ fn assign(root: &mut Item, path: &[Seg], value: Value) -> Result<(), String> {
                 Err(format!("{} does not exist", path_text(path)))
             }
         }
-        _ => Err(format!("cannot set {}: its parent is not a table or list", path_text(path))),
+        _ => Err(format!(
+            "cannot set {}: its parent is not a table or list",
+            path_text(path)
+        )),
     }
 }
 
@@ -619,5 +711,9 @@ fn path_text(path: &[Seg]) -> String {
             Seg::Index(i) => out.push_str(&format!("[{i}]")),
         }
     }
-    if out.is_empty() { "the document".into() } else { out }
+    if out.is_empty() {
+        "the document".into()
+    } else {
+        out
+    }
 }

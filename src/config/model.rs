@@ -20,8 +20,8 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, ClientPopulation, MixtureComponent, Model, ModelError, ServiceDistribution, Trace,
-    WorkerClass,
+    ArrivalProcess, BackendGroup, ClientPopulation, MixtureComponent, Model, ModelError,
+    ServiceDistribution, Trace, WorkerClass,
 };
 use crate::strategy::{BackendInfo, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
@@ -69,14 +69,22 @@ impl<'a> Section<'a> {
 
     fn keys(&self) -> Vec<String> {
         match self.table {
-            Some(t) => t.iter().filter(|(_, i)| !i.is_none()).map(|(k, _)| k.to_string()).collect(),
+            Some(t) => t
+                .iter()
+                .filter(|(_, i)| !i.is_none())
+                .map(|(k, _)| k.to_string())
+                .collect(),
             None => Vec::new(),
         }
     }
 
     /// Every key must be in `allowed`; `elsewhere` explains keys that belong to another
     /// variant (`cv` under poisson).
-    fn check_keys(&self, allowed: &[&str], elsewhere: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    fn check_keys(
+        &self,
+        allowed: &[&str],
+        elsewhere: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<()> {
         for key in self.keys() {
             if allowed.contains(&key.as_str()) {
                 continue;
@@ -85,8 +93,15 @@ impl<'a> Section<'a> {
                 return Err(self.err_key(&key, message));
             }
             let message = match nearest(&key, allowed.iter().copied()) {
-                Some(s) => format!("unknown key \"{key}\" in {}; did you mean \"{s}\"?", self.title),
-                None => format!("unknown key \"{key}\" in {} (expected one of: {})", self.title, allowed.join(", ")),
+                Some(s) => format!(
+                    "unknown key \"{key}\" in {}; did you mean \"{s}\"?",
+                    self.title
+                ),
+                None => format!(
+                    "unknown key \"{key}\" in {} (expected one of: {})",
+                    self.title,
+                    allowed.join(", ")
+                ),
             };
             return Err(self.err_key(&key, message));
         }
@@ -115,7 +130,10 @@ impl<'a> Section<'a> {
             key,
             match nearest(&value, options.iter().copied()) {
                 Some(s) => format!("unknown {key} \"{value}\"; did you mean \"{s}\"?"),
-                None => format!("unknown {key} \"{value}\" (expected {})", quoted_list(options, "or")),
+                None => format!(
+                    "unknown {key} \"{value}\" (expected {})",
+                    quoted_list(options, "or")
+                ),
             },
         ))
     }
@@ -165,7 +183,10 @@ impl<'a> Section<'a> {
         };
         match value {
             Some(v) if v >= min && v <= max => Ok(Some(v)),
-            Some(v) if v > max => Err(self.err(key, format!("expected {what} no larger than {max}, found {v}"))),
+            Some(v) if v > max => Err(self.err(
+                key,
+                format!("expected {what} no larger than {max}, found {v}"),
+            )),
             _ => Err(self.err(key, format!("expected {what}, found {}", found(item)))),
         }
     }
@@ -187,7 +208,12 @@ impl<'a> Section<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(item) => match item.as_table_like() {
-                Some(t) => Ok(Some(Section { file: self.file, table: Some(t), path: self.child_path(key), title })),
+                Some(t) => Ok(Some(Section {
+                    file: self.file,
+                    table: Some(t),
+                    path: self.child_path(key),
+                    title,
+                })),
                 None => Err(self.err(key, format!("expected a table, found {}", found(item)))),
             },
         }
@@ -206,7 +232,11 @@ impl<'a> Section<'a> {
             Item::ArrayOfTables(a) => Some(
                 a.iter()
                     .enumerate()
-                    .map(|(i, t)| Element { path: at(i), table: Some(t as &dyn TableLike), value: None })
+                    .map(|(i, t)| Element {
+                        path: at(i),
+                        table: Some(t as &dyn TableLike),
+                        value: None,
+                    })
                     .collect(),
             ),
             Item::Value(Value::Array(a)) => Some(
@@ -233,7 +263,12 @@ struct Element<'a> {
 
 impl<'a> Element<'a> {
     fn section(&self, file: &'a ExperimentFile, title: String) -> Section<'a> {
-        Section { file, table: self.table, path: self.path.clone(), title }
+        Section {
+            file,
+            table: self.table,
+            path: self.path.clone(),
+            title,
+        }
     }
 
     fn found(&self) -> String {
@@ -257,7 +292,10 @@ fn duration_of(item: &Item) -> std::result::Result<f64, String> {
         Some(Value::String(s)) => crate::units::parse_duration(s.value()),
         _ => match number_of(item) {
             Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
-            _ => Err(format!("expected a duration (seconds, or a string such as \"20ms\"), found {}", found(item))),
+            _ => Err(format!(
+                "expected a duration (seconds, or a string such as \"20ms\"), found {}",
+                found(item)
+            )),
         },
     }
 }
@@ -266,7 +304,9 @@ fn folder_safe(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 /// A service distribution, checked but not yet built.
@@ -277,9 +317,18 @@ type ServiceBuilder = Box<dyn Fn() -> Result<ServiceDistribution>>;
 enum ArrivalSpec {
     Poisson,
     Deterministic,
-    Gamma { cv: f64 },
-    OnOff { peak: f64, mean_on: f64, mean_off: f64 },
-    Diurnal { amplitude: f64, period: f64 },
+    Gamma {
+        cv: f64,
+    },
+    OnOff {
+        peak: f64,
+        mean_on: f64,
+        mean_off: f64,
+    },
+    Diurnal {
+        amplitude: f64,
+        period: f64,
+    },
     Trace(TraceRows),
 }
 
@@ -295,8 +344,12 @@ impl ExperimentFile {
     /// Validates everything and builds the experiment.
     pub fn resolve(&self) -> Result<Experiment> {
         let root = self.doc().as_table();
-        let top =
-            Section { file: self, table: Some(root as &dyn TableLike), path: Vec::new(), title: "the file".into() };
+        let top = Section {
+            file: self,
+            table: Some(root as &dyn TableLike),
+            path: Vec::new(),
+            title: "the file".into(),
+        };
         for (key, item) in root.iter() {
             if item.is_none() {
                 continue;
@@ -304,12 +357,18 @@ impl ExperimentFile {
             if !schema::SECTIONS.contains(&key) {
                 let message = match nearest(key, schema::SECTIONS.iter().copied()) {
                     Some(s) => format!("unknown section [{key}]; did you mean [{s}]?"),
-                    None => format!("unknown section [{key}] (sections are {})", schema::SECTIONS.join(", ")),
+                    None => format!(
+                        "unknown section [{key}] (sections are {})",
+                        schema::SECTIONS.join(", ")
+                    ),
                 };
                 return Err(top.err_key(key, message));
             }
             if key != "backends" && !item.is_table_like() {
-                return Err(top.err(key, format!("expected a table [{key}], found {}", found(item))));
+                return Err(top.err(
+                    key,
+                    format!("expected a table [{key}], found {}", found(item)),
+                ));
             }
         }
         let section = |name: &str| -> Result<Section<'_>> {
@@ -326,10 +385,18 @@ impl ExperimentFile {
         experiment.check_keys(schema::EXPERIMENT_KEYS, &|_| None)?;
         let name = match experiment.string("name")? {
             Some(name) => name,
-            None => self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            None => self
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         };
         if !folder_safe(&name) {
-            let at = if experiment.has("name") { experiment.err("name", "") } else { experiment.err_here("") };
+            let at = if experiment.has("name") {
+                experiment.err("name", "")
+            } else {
+                experiment.err_here("")
+            };
             return Err(at.with(format!(
                 "the experiment name must be usable as a folder name (letters, digits, '-', '_', '.'), found \"{name}\""
             )));
@@ -349,7 +416,10 @@ impl ExperimentFile {
         // Phase 2: build.
         let service = service_builder()?;
         let clients = clients()?;
-        let capacity: f64 = backends.iter().map(|g| f64::from(g.count) * g.capacity()).sum();
+        let capacity: f64 = backends
+            .iter()
+            .map(|g| f64::from(g.count) * g.capacity())
+            .sum();
         let model_error = |at: &ConfigError, e: ModelError| at.with(e.what);
         let rate = match intensity {
             Intensity::Load(load) => Some(load * capacity / service.mean()),
@@ -358,9 +428,10 @@ impl ExperimentFile {
         };
         let process = match (arrival_spec, rate) {
             (ArrivalSpec::Trace(rows), rate) => {
-                let trace =
-                    Trace::new(rows.times, rows.sizes, rows.clients).map_err(|e| model_error(&arrivals_at, e))?;
-                let process = ArrivalProcess::trace(Arc::new(trace), 1.0).map_err(|e| model_error(&arrivals_at, e))?;
+                let trace = Trace::new(rows.times, rows.sizes, rows.clients)
+                    .map_err(|e| model_error(&arrivals_at, e))?;
+                let process = ArrivalProcess::trace(Arc::new(trace), 1.0)
+                    .map_err(|e| model_error(&arrivals_at, e))?;
                 match rate {
                     Some(rate) => process.with_rate(rate),
                     None => Ok(process),
@@ -372,10 +443,14 @@ impl ExperimentFile {
                     ArrivalSpec::Poisson => ArrivalProcess::poisson(rate),
                     ArrivalSpec::Deterministic => ArrivalProcess::deterministic(rate),
                     ArrivalSpec::Gamma { cv } => ArrivalProcess::gamma(rate, cv),
-                    ArrivalSpec::OnOff { peak, mean_on, mean_off } => {
-                        ArrivalProcess::on_off(rate, peak, mean_on, mean_off)
+                    ArrivalSpec::OnOff {
+                        peak,
+                        mean_on,
+                        mean_off,
+                    } => ArrivalProcess::on_off(rate, peak, mean_on, mean_off),
+                    ArrivalSpec::Diurnal { amplitude, period } => {
+                        ArrivalProcess::diurnal(rate, amplitude, period)
                     }
-                    ArrivalSpec::Diurnal { amplitude, period } => ArrivalProcess::diurnal(rate, amplitude, period),
                     ArrivalSpec::Trace(_) => unreachable!("handled above"),
                 }
             }
@@ -406,7 +481,8 @@ impl ExperimentFile {
             registry::build(&draft.spec.name, &setup).map_err(|e| {
                 // Point at the offending parameter when it was written in a table.
                 let at = match &e {
-                    StrategyError::BadParam { param, .. } | StrategyError::UnknownParam { param, .. }
+                    StrategyError::BadParam { param, .. }
+                    | StrategyError::UnknownParam { param, .. }
                         if draft.table =>
                     {
                         let mut path = draft.path.clone();
@@ -426,7 +502,12 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, backends },
+            model: Model {
+                arrivals: process,
+                service,
+                clients,
+                backends,
+            },
             strategies,
         })
     }
@@ -439,31 +520,57 @@ fn read_run(run: &Section<'_>) -> Result<RunPlan> {
         None => Warmup::Fixed(requests / 10),
         Some(item) if item.as_str() == Some("auto") => Warmup::Auto,
         Some(item) if item.as_str().is_some() => {
-            return Err(run.err("warmup", format!("expected a whole number ≥ 0 or \"auto\", found {}", found(item))));
+            return Err(run.err(
+                "warmup",
+                format!(
+                    "expected a whole number ≥ 0 or \"auto\", found {}",
+                    found(item)
+                ),
+            ));
         }
         Some(_) => Warmup::Fixed(
             run.whole("warmup", 0, u64::MAX)
                 .map_err(|e| {
                     let shown = run.get("warmup").map(found).unwrap_or_default();
-                    e.with(format!("expected a whole number ≥ 0 or \"auto\", found {shown}"))
+                    e.with(format!(
+                        "expected a whole number ≥ 0 or \"auto\", found {shown}"
+                    ))
                 })?
                 .unwrap_or(0),
         ),
     };
     let replications = run.whole_u32("replications", 1)?.unwrap_or(1);
-    let precision = run.number_where("precision", "a fraction between 0 and 1 (exclusive)", |p| p > 0.0 && p < 1.0)?;
-    let default_max = if precision.is_some() { replications.max(30) } else { replications };
+    let precision =
+        run.number_where("precision", "a fraction between 0 and 1 (exclusive)", |p| {
+            p > 0.0 && p < 1.0
+        })?;
+    let default_max = if precision.is_some() {
+        replications.max(30)
+    } else {
+        replications
+    };
     let max_replications = run.whole_u32("max_replications", 1)?.unwrap_or(default_max);
     if max_replications < replications {
         return Err(run.err(
             "max_replications",
-            format!("max_replications ({max_replications}) must be ≥ replications ({replications})"),
+            format!(
+                "max_replications ({max_replications}) must be ≥ replications ({replications})"
+            ),
         ));
     }
-    Ok(RunPlan { requests, warmup, replications, precision, max_replications })
+    Ok(RunPlan {
+        requests,
+        warmup,
+        replications,
+        precision,
+        max_replications,
+    })
 }
 
-fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(ArrivalSpec, Intensity, ConfigError)> {
+fn read_arrivals(
+    file: &ExperimentFile,
+    arrivals: &Section<'_>,
+) -> Result<(ArrivalSpec, Intensity, ConfigError)> {
     let process = arrivals.choice("process", schema::PROCESSES, "poisson")?;
     let mut allowed = schema::ARRIVALS_COMMON.to_vec();
     allowed.extend_from_slice(schema::process_keys(&process));
@@ -471,16 +578,22 @@ fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(Arriv
     arrivals.check_keys(&allowed, &|key| {
         let takers = schema::processes_taking(key);
         (!takers.is_empty()).then(|| {
-            format!("\"{key}\" is a parameter of process {}, not of \"{process_name}\"", quoted_list(&takers, "and"))
+            format!(
+                "\"{key}\" is a parameter of process {}, not of \"{process_name}\"",
+                quoted_list(&takers, "and")
+            )
         })
     })?;
     let load = arrivals.number_where("load", "a positive offered load (e.g. 0.8)", |x| x > 0.0)?;
-    let rate = arrivals.number_where("rate", "a positive rate in requests per second", |x| x > 0.0)?;
+    let rate = arrivals.number_where("rate", "a positive rate in requests per second", |x| {
+        x > 0.0
+    })?;
     let intensity = match (load, rate) {
         (Some(_), Some(_)) => {
-            return Err(
-                arrivals.err("rate", "give either load (offered utilisation) or rate (requests per second), not both")
-            );
+            return Err(arrivals.err(
+                "rate",
+                "give either load (offered utilisation) or rate (requests per second), not both",
+            ));
         }
         (Some(load), None) => Intensity::Load(load),
         (None, Some(rate)) => Intensity::Rate(rate),
@@ -497,32 +610,49 @@ fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(Arriv
     let spec = match process.as_str() {
         "poisson" => ArrivalSpec::Poisson,
         "deterministic" => ArrivalSpec::Deterministic,
-        "gamma" => ArrivalSpec::Gamma { cv: required("cv", arrivals.positive("cv")?)? },
+        "gamma" => ArrivalSpec::Gamma {
+            cv: required("cv", arrivals.positive("cv")?)?,
+        },
         "on_off" => ArrivalSpec::OnOff {
-            peak: required("peak", arrivals.number_where("peak", "a ratio ≥ 1", |x| x >= 1.0)?)?,
+            peak: required(
+                "peak",
+                arrivals.number_where("peak", "a ratio ≥ 1", |x| x >= 1.0)?,
+            )?,
             mean_on: required("mean_on", arrivals.duration("mean_on")?)?,
             mean_off: required("mean_off", arrivals.duration("mean_off")?)?,
         },
         "diurnal" => ArrivalSpec::Diurnal {
             amplitude: required(
                 "amplitude",
-                arrivals.number_where("amplitude", "a number between 0 and 1", |x| (0.0..=1.0).contains(&x))?,
+                arrivals.number_where("amplitude", "a number between 0 and 1", |x| {
+                    (0.0..=1.0).contains(&x)
+                })?,
             )?,
             period: required("period", arrivals.duration("period")?)?,
         },
         _ => {
             let Some(name) = arrivals.string("file")? else {
-                return Err(arrivals.err_here("process \"trace\" needs \"file\" (a CSV of time[,size[,client]])"));
+                return Err(arrivals
+                    .err_here("process \"trace\" needs \"file\" (a CSV of time[,size[,client]])"));
             };
-            let (shown, text) = read_relative(file.folder(), &name).map_err(|m| arrivals.err("file", m))?;
+            let (shown, text) =
+                read_relative(file.folder(), &name).map_err(|m| arrivals.err("file", m))?;
             ArrivalSpec::Trace(parse_trace(&shown, &text)?)
         }
     };
-    let at = if process == "trace" && arrivals.has("file") { arrivals.err("file", "") } else { arrivals.err_here("") };
+    let at = if process == "trace" && arrivals.has("file") {
+        arrivals.err("file", "")
+    } else {
+        arrivals.err_here("")
+    };
     Ok((spec, intensity, at))
 }
 
-fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -> Result<ServiceBuilder> {
+fn read_service(
+    file: &ExperimentFile,
+    service: &Section<'_>,
+    top_level: bool,
+) -> Result<ServiceBuilder> {
     let distribution = service.choice("distribution", schema::DISTRIBUTIONS, "exponential")?;
     let mut allowed = schema::distribution_keys(&distribution);
     allowed.push("distribution");
@@ -541,15 +671,14 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
         })
     })?;
     if distribution == "mixture" && !top_level {
-        return Err(service.err(
-            "distribution",
-            "a mixture component cannot itself be a mixture; list its components in the outer mixture",
-        ));
+        return Err(service.err("distribution", "a mixture component cannot itself be a mixture; list its components in the outer mixture"));
     }
     // Exactly one accepted parameter set.
     let forms = schema::distribution_forms(&distribution);
-    let mut present: Vec<&str> =
-        schema::distribution_keys(&distribution).into_iter().filter(|k| service.has(k)).collect();
+    let mut present: Vec<&str> = schema::distribution_keys(&distribution)
+        .into_iter()
+        .filter(|k| service.has(k))
+        .collect();
     present.sort_unstable();
     let form = forms.iter().find(|f| {
         let mut f = f.to_vec();
@@ -558,13 +687,19 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
     });
     let Some(form) = form else {
         let accepted: Vec<String> = forms.iter().map(|f| f.join(" + ")).collect();
-        let found = if present.is_empty() { "none of them".to_string() } else { present.join(" + ") };
+        let found = if present.is_empty() {
+            "none of them".to_string()
+        } else {
+            present.join(" + ")
+        };
         let what = if accepted.len() == 1 {
             format!("needs {}", accepted[0])
         } else {
             format!("takes either {}", accepted.join(", or "))
         };
-        return Err(service.err_here(format!("distribution \"{distribution}\" {what}; found {found}")));
+        return Err(service.err_here(format!(
+            "distribution \"{distribution}\" {what}; found {found}"
+        )));
     };
     let at = service.err_here("");
     let time = |key: &str| -> Result<f64> { Ok(service.duration(key)?.unwrap_or(f64::NAN)) };
@@ -584,26 +719,58 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
             Box::new(move || ServiceDistribution::exponential(mean).map_err(|e| at.with(e.what)))
         }
         "deterministic" => {
-            let value = if uses("value") { time("value")? } else { time("mean")? };
+            let value = if uses("value") {
+                time("value")?
+            } else {
+                time("mean")?
+            };
             let at = at.clone();
             Box::new(move || ServiceDistribution::deterministic(value).map_err(|e| at.with(e.what)))
         }
         "uniform" if uses("min") => two(ServiceDistribution::uniform, time("min")?, time("max")?),
-        "uniform" => two(ServiceDistribution::uniform_mean_cv, time("mean")?, num("cv")?),
+        "uniform" => two(
+            ServiceDistribution::uniform_mean_cv,
+            time("mean")?,
+            num("cv")?,
+        ),
         "gamma" if uses("shape") => two(ServiceDistribution::gamma, num("shape")?, time("scale")?),
-        "gamma" => two(ServiceDistribution::gamma_mean_cv, time("mean")?, num("cv")?),
+        "gamma" => two(
+            ServiceDistribution::gamma_mean_cv,
+            time("mean")?,
+            num("cv")?,
+        ),
         "lognormal" if uses("mu") => two(ServiceDistribution::lognormal, num("mu")?, num("sigma")?),
-        "lognormal" => two(ServiceDistribution::lognormal_mean_cv, time("mean")?, num("cv")?),
-        "weibull" if uses("shape") => two(ServiceDistribution::weibull, num("shape")?, time("scale")?),
-        "weibull" => two(ServiceDistribution::weibull_mean_cv, time("mean")?, num("cv")?),
+        "lognormal" => two(
+            ServiceDistribution::lognormal_mean_cv,
+            time("mean")?,
+            num("cv")?,
+        ),
+        "weibull" if uses("shape") => {
+            two(ServiceDistribution::weibull, num("shape")?, time("scale")?)
+        }
+        "weibull" => two(
+            ServiceDistribution::weibull_mean_cv,
+            time("mean")?,
+            num("cv")?,
+        ),
         "pareto" if uses("min") => two(ServiceDistribution::pareto, num("alpha")?, time("min")?),
-        "pareto" => two(ServiceDistribution::pareto_mean, num("alpha")?, time("mean")?),
+        "pareto" => two(
+            ServiceDistribution::pareto_mean,
+            num("alpha")?,
+            time("mean")?,
+        ),
         "bounded_pareto" => {
             let (alpha, min, max) = (num("alpha")?, time("min")?, time("max")?);
             let at = at.clone();
-            Box::new(move || ServiceDistribution::bounded_pareto(alpha, min, max).map_err(|e| at.with(e.what)))
+            Box::new(move || {
+                ServiceDistribution::bounded_pareto(alpha, min, max).map_err(|e| at.with(e.what))
+            })
         }
-        "hyperexponential" => two(ServiceDistribution::hyperexponential, time("mean")?, num("cv")?),
+        "hyperexponential" => two(
+            ServiceDistribution::hyperexponential,
+            time("mean")?,
+            num("cv")?,
+        ),
         "mixture" => {
             let Some(elements) = service.elements("components") else {
                 let item = service.get("components").map(found).unwrap_or_default();
@@ -622,7 +789,9 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
                 }
                 let component = element.section(file, format!("mixture component {}", i + 1));
                 let Some(weight) = component.positive("weight")? else {
-                    return Err(component.err_here("a mixture component needs a positive \"weight\""));
+                    return Err(
+                        component.err_here("a mixture component needs a positive \"weight\"")
+                    );
                 };
                 parts.push((weight, read_service(file, &component, false)?));
             }
@@ -630,7 +799,12 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
             Box::new(move || {
                 let components = parts
                     .iter()
-                    .map(|(weight, build)| Ok(MixtureComponent { weight: *weight, distribution: build()? }))
+                    .map(|(weight, build)| {
+                        Ok(MixtureComponent {
+                            weight: *weight,
+                            distribution: build()?,
+                        })
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 ServiceDistribution::mixture(components).map_err(|e| at.with(e.what))
             })
@@ -639,7 +813,10 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
             let samples: Vec<f64> = if uses("samples") {
                 let Some(elements) = service.elements("samples") else {
                     let item = service.get("samples").map(found).unwrap_or_default();
-                    return Err(service.err("samples", format!("expected an array of sizes, found {item}")));
+                    return Err(service.err(
+                        "samples",
+                        format!("expected an array of sizes, found {item}"),
+                    ));
                 };
                 let mut samples = Vec::new();
                 for element in elements {
@@ -657,12 +834,15 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
                 samples
             } else {
                 let name = service.string("file")?.unwrap_or_default();
-                let (shown, text) = read_relative(file.folder(), &name).map_err(|m| service.err("file", m))?;
+                let (shown, text) =
+                    read_relative(file.folder(), &name).map_err(|m| service.err("file", m))?;
                 parse_samples(&shown, &text)?
             };
             let samples: Arc<[f64]> = samples.into();
             let at = at.clone();
-            Box::new(move || ServiceDistribution::empirical(samples.clone()).map_err(|e| at.with(e.what)))
+            Box::new(move || {
+                ServiceDistribution::empirical(samples.clone()).map_err(|e| at.with(e.what))
+            })
         }
     };
     Ok(builder)
@@ -677,12 +857,19 @@ fn read_clients(clients: &Section<'_>) -> Result<ClientsBuilder> {
     let at = clients.err_here("");
     if popularity == "uniform" {
         if clients.has("s") {
-            return Err(clients.err_key("s", "\"s\" (the Zipf exponent) is only used with popularity = \"zipf\""));
+            return Err(clients.err_key(
+                "s",
+                "\"s\" (the Zipf exponent) is only used with popularity = \"zipf\"",
+            ));
         }
-        return Ok(Box::new(move || ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))));
+        return Ok(Box::new(move || {
+            ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))
+        }));
     }
     let s = clients.positive("s")?.unwrap_or(1.0);
-    Ok(Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))))
+    Ok(Box::new(move || {
+        ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))
+    }))
 }
 
 /// More backends than this is surely a typo (and would exhaust memory building strategies).
@@ -695,7 +882,10 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
                 file.display_name(),
                 "no backends: add at least one [[backends]] table with a name, e.g. [[backends]] name = \"web\"",
             ),
-            Some(item) => top.err("backends", format!("expected [[backends]] tables, found {}", found(item))),
+            Some(item) => top.err(
+                "backends",
+                format!("expected [[backends]] tables, found {}", found(item)),
+            ),
         });
     };
     if elements.is_empty() {
@@ -704,22 +894,26 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
     let mut groups: Vec<BackendGroup> = Vec::new();
     for (i, element) in elements.iter().enumerate() {
         if element.table.is_none() {
-            return Err(file
-                .locate(&element.path, false)
-                .with(format!("expected a backend table, found {}", element.found())));
+            return Err(file.locate(&element.path, false).with(format!(
+                "expected a backend table, found {}",
+                element.found()
+            )));
         }
         let b = element.section(file, format!("backend {}", i + 1));
         let Some(name) = b.string("name")? else {
-            return Err(b.err_here("a backend needs a \"name\" (used in results and --set backends.NAME.KEY)"));
+            return Err(b.err_here(
+                "a backend needs a \"name\" (used in results and --set backends.NAME.KEY)",
+            ));
         };
-        let b = Section { title: format!("[[backends]] \"{name}\""), ..b };
+        let b = Section {
+            title: format!("[[backends]] \"{name}\""),
+            ..b
+        };
         b.check_keys(schema::BACKEND_KEYS, &|_| None)?;
         if !folder_safe(&name) {
             return Err(b.err(
                 "name",
-                format!(
-                    "a backend name must be usable as a folder name (letters, digits, '-', '_', '.'), found \"{name}\""
-                ),
+                format!("a backend name must be usable as a folder name (letters, digits, '-', '_', '.'), found \"{name}\""),
             ));
         }
         let count = b.whole_u32("count", 1)?.unwrap_or(1);
@@ -727,7 +921,9 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
         let class = b.choice("worker_class", &["sync", "async"], "sync")?;
         let worker_class = if class == "async" {
             WorkerClass::Async {
-                connections: b.whole_u32("connections", 1)?.unwrap_or(WorkerClass::DEFAULT_CONNECTIONS),
+                connections: b
+                    .whole_u32("connections", 1)?
+                    .unwrap_or(WorkerClass::DEFAULT_CONNECTIONS),
             }
         } else {
             if b.has("connections") {
@@ -741,10 +937,24 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
         let speed = b.positive("speed")?.unwrap_or(1.0);
         let backlog = b.whole_u32("backlog", 0)?.unwrap_or(2048);
         let weight = b.positive("weight")?;
-        let group = BackendGroup { name, count, workers, worker_class, speed, backlog, weight };
+        let group = BackendGroup {
+            name,
+            count,
+            workers,
+            worker_class,
+            speed,
+            backlog,
+            weight,
+        };
         // Names must be unique across groups, including the expanded `name-k` names.
         if groups.iter().any(|other| other.name == group.name) {
-            return Err(b.err("name", format!("duplicate backend name \"{}\" (names must be unique)", group.name)));
+            return Err(b.err(
+                "name",
+                format!(
+                    "duplicate backend name \"{}\" (names must be unique)",
+                    group.name
+                ),
+            ));
         }
         for other in &groups {
             let clash = (0..other.count)
@@ -753,7 +963,10 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
             if let Some(clash) = clash {
                 return Err(b.err(
                     "name",
-                    format!("backend name \"{clash}\" is used by both \"{}\" and \"{}\"", other.name, group.name),
+                    format!(
+                        "backend name \"{clash}\" is used by both \"{}\" and \"{}\"",
+                        other.name, group.name
+                    ),
                 ));
             }
         }
@@ -762,7 +975,9 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
         if total > MAX_BACKENDS {
             return Err(b.err(
                 "count",
-                format!("the cluster would have {total} backends; at most {MAX_BACKENDS} are supported"),
+                format!(
+                    "the cluster would have {total} backends; at most {MAX_BACKENDS} are supported"
+                ),
             ));
         }
     }
@@ -775,13 +990,17 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
     let Some(elements) = balancer.elements("strategies") else {
         return Err(match balancer.get("strategies") {
             None => balancer.err_here(format!("[balancer] needs strategies, e.g. {example}")),
-            Some(item) => {
-                balancer.err("strategies", format!("expected an array such as {example}, found {}", found(item)))
-            }
+            Some(item) => balancer.err(
+                "strategies",
+                format!("expected an array such as {example}, found {}", found(item)),
+            ),
         });
     };
     if elements.is_empty() {
-        return Err(balancer.err("strategies", format!("expected at least one strategy, e.g. {example}")));
+        return Err(balancer.err(
+            "strategies",
+            format!("expected at least one strategy, e.g. {example}"),
+        ));
     }
     let mut drafts: Vec<StrategyDraft> = Vec::new();
     for element in &elements {
@@ -790,7 +1009,11 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
             let at = file.locate(&element.path, false);
             registry::find(&name).map_err(|e| at.with(e.to_string()))?;
             StrategyDraft {
-                spec: StrategySpec { label: name.clone(), params: Params::new(&name), name },
+                spec: StrategySpec {
+                    label: name.clone(),
+                    params: Params::new(&name),
+                    name,
+                },
                 at,
                 path: element.path.clone(),
                 table: false,
@@ -798,7 +1021,9 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
         } else if element.table.is_some() {
             let t = element.section(file, "a strategy table".into());
             let Some(name) = t.string("name")? else {
-                return Err(t.err_here("a strategy table needs a \"name\", e.g. { name = \"power_of_d\", d = 2 }"));
+                return Err(t.err_here(
+                    "a strategy table needs a \"name\", e.g. { name = \"power_of_d\", d = 2 }",
+                ));
             };
             registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
             let label = t.string("label")?;
@@ -813,7 +1038,11 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
             }
             let label = label.unwrap_or_else(|| default_label(&name, &params));
             StrategyDraft {
-                spec: StrategySpec { name, label, params },
+                spec: StrategySpec {
+                    name,
+                    label,
+                    params,
+                },
                 at: file.locate(&element.path, false),
                 path: element.path.clone(),
                 table: true,
@@ -842,13 +1071,23 @@ fn param_value(item: &Item) -> std::result::Result<ParamValue, String> {
             Value::Integer(i) => Ok(ParamValue::Number(*i.value() as f64)),
             Value::Float(f) => Ok(ParamValue::Number(*f.value())),
             Value::String(s) => Ok(ParamValue::Text(s.value().clone())),
-            Value::Array(a) => a.iter().map(of_value).collect::<std::result::Result<Vec<_>, _>>().map(ParamValue::List),
-            other => Err(format!("expected a number, a string or a list, found {}", found_value(other))),
+            Value::Array(a) => a
+                .iter()
+                .map(of_value)
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map(ParamValue::List),
+            other => Err(format!(
+                "expected a number, a string or a list, found {}",
+                found_value(other)
+            )),
         }
     }
     match item.as_value() {
         Some(v) => of_value(v),
-        None => Err(format!("expected a number, a string or a list, found {}", found(item))),
+        None => Err(format!(
+            "expected a number, a string or a list, found {}",
+            found(item)
+        )),
     }
 }
 
@@ -866,6 +1105,10 @@ fn default_label(name: &str, params: &Params) -> String {
             }
         }
     }
-    let parts: Vec<String> = params.values.iter().map(|(k, v)| format!("{k}={}", show(v))).collect();
+    let parts: Vec<String> = params
+        .values
+        .iter()
+        .map(|(k, v)| format!("{k}={}", show(v)))
+        .collect();
     format!("{name}({})", parts.join(","))
 }

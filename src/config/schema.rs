@@ -1,20 +1,50 @@
 //! The keys an experiment file may contain, for unknown-key errors and `--set` checks.
 
 /// Top-level sections, in the order they are documented.
-pub(crate) const SECTIONS: &[&str] =
-    &["experiment", "run", "arrivals", "service", "clients", "backends", "balancer", "sweep", "report"];
+pub(crate) const SECTIONS: &[&str] = &[
+    "experiment",
+    "run",
+    "arrivals",
+    "service",
+    "clients",
+    "backends",
+    "balancer",
+    "sweep",
+    "report",
+];
 
 /// Sections whose contents are validated elsewhere (sweep and report modules).
 pub(crate) const FREE_SECTIONS: &[&str] = &["sweep", "report"];
 
 pub(crate) const EXPERIMENT_KEYS: &[&str] = &["name", "seed", "description"];
-pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications"];
+pub(crate) const RUN_KEYS: &[&str] = &[
+    "requests",
+    "warmup",
+    "replications",
+    "precision",
+    "max_replications",
+];
 pub(crate) const CLIENTS_KEYS: &[&str] = &["count", "popularity", "s"];
-pub(crate) const BACKEND_KEYS: &[&str] =
-    &["name", "count", "workers", "worker_class", "connections", "speed", "backlog", "weight"];
+pub(crate) const BACKEND_KEYS: &[&str] = &[
+    "name",
+    "count",
+    "workers",
+    "worker_class",
+    "connections",
+    "speed",
+    "backlog",
+    "weight",
+];
 pub(crate) const BALANCER_KEYS: &[&str] = &["strategies"];
 
-pub(crate) const PROCESSES: &[&str] = &["poisson", "deterministic", "gamma", "on_off", "diurnal", "trace"];
+pub(crate) const PROCESSES: &[&str] = &[
+    "poisson",
+    "deterministic",
+    "gamma",
+    "on_off",
+    "diurnal",
+    "trace",
+];
 
 /// Keys of `[arrivals]` that only some processes take.
 pub(crate) fn process_keys(process: &str) -> &'static [&'static str] {
@@ -126,12 +156,20 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
 
 /// The distributions that take `key`, for "X is a parameter of …" messages.
 pub(crate) fn distributions_taking(key: &str) -> Vec<&'static str> {
-    DISTRIBUTIONS.iter().copied().filter(|d| distribution_keys(d).contains(&key)).collect()
+    DISTRIBUTIONS
+        .iter()
+        .copied()
+        .filter(|d| distribution_keys(d).contains(&key))
+        .collect()
 }
 
 /// The processes that take `key`.
 pub(crate) fn processes_taking(key: &str) -> Vec<&'static str> {
-    PROCESSES.iter().copied().filter(|p| process_keys(p).contains(&key)).collect()
+    PROCESSES
+        .iter()
+        .copied()
+        .filter(|p| process_keys(p).contains(&key))
+        .collect()
 }
 
 /// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.

@@ -19,12 +19,21 @@ pub(crate) struct TraceRows {
 const TRACE_COLUMNS: &[&str] = &["time", "size", "client"];
 
 fn csv_error(file: &str, line: usize, message: impl Into<String>) -> ConfigError {
-    ConfigError { file: file.to_string(), line: Some(line), column: None, key: None, message: message.into() }
+    ConfigError {
+        file: file.to_string(),
+        line: Some(line),
+        column: None,
+        key: None,
+        message: message.into(),
+    }
 }
 
 /// Non-blank, non-comment lines with their 1-based line numbers.
 fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
 }
 
 fn split_fields(line: &str) -> Vec<&str> {
@@ -53,10 +62,11 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
                     }
                     Some(kind) => columns.push(kind),
                     None => {
-                        let hint = match crate::strategy::nearest(&lower, TRACE_COLUMNS.iter().copied()) {
-                            Some(s) => format!("; did you mean \"{s}\"?"),
-                            None => " (columns are time, size and client)".into(),
-                        };
+                        let hint =
+                            match crate::strategy::nearest(&lower, TRACE_COLUMNS.iter().copied()) {
+                                Some(s) => format!("; did you mean \"{s}\"?"),
+                                None => " (columns are time, size and client)".into(),
+                            };
                         return Err(csv_error(
                             name,
                             line_no,
@@ -66,7 +76,11 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
                 }
             }
             if !columns.contains(&0) {
-                return Err(csv_error(name, line_no, "the header has no \"time\" column"));
+                return Err(csv_error(
+                    name,
+                    line_no,
+                    "the header has no \"time\" column",
+                ));
             }
             width = Some(columns.len());
             lines.next();
@@ -87,19 +101,34 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
             ));
         }
         if fields.len() != expected {
-            let names: Vec<&str> = columns[..expected].iter().map(|&k| TRACE_COLUMNS[k]).collect();
+            let names: Vec<&str> = columns[..expected]
+                .iter()
+                .map(|&k| TRACE_COLUMNS[k])
+                .collect();
             return Err(csv_error(
                 name,
                 line_no,
-                format!("expected {expected} columns ({}), found {}", names.join(", "), fields.len()),
+                format!(
+                    "expected {expected} columns ({}), found {}",
+                    names.join(", "),
+                    fields.len()
+                ),
             ));
         }
         for (position, field) in fields.iter().enumerate() {
             let kind = columns[position];
             let column = TRACE_COLUMNS[kind];
-            let number: f64 = field.parse().ok().filter(|x: &f64| x.is_finite()).ok_or_else(|| {
-                csv_error(name, line_no, format!("expected a number in column \"{column}\", found \"{field}\""))
-            })?;
+            let number: f64 = field
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite())
+                .ok_or_else(|| {
+                    csv_error(
+                        name,
+                        line_no,
+                        format!("expected a number in column \"{column}\", found \"{field}\""),
+                    )
+                })?;
             match kind {
                 0 => {
                     if let Some(prev) = previous {
@@ -140,14 +169,21 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
         }
     }
     if times.len() < 2 {
-        return Err(ConfigError::new(name, format!("a trace needs at least 2 rows, found {}", times.len())));
+        return Err(ConfigError::new(
+            name,
+            format!("a trace needs at least 2 rows, found {}", times.len()),
+        ));
     }
     let start = times[0];
     for t in &mut times {
         *t -= start;
     }
     let used: Vec<usize> = columns[..width.unwrap_or(0).min(columns.len())].to_vec();
-    Ok(TraceRows { times, sizes: used.contains(&1).then_some(sizes), clients: used.contains(&2).then_some(clients) })
+    Ok(TraceRows {
+        times,
+        sizes: used.contains(&1).then_some(sizes),
+        clients: used.contains(&2).then_some(clients),
+    })
 }
 
 /// Parses a samples file: one number (seconds) per line, `#` comments, optional header.
@@ -158,16 +194,27 @@ pub(crate) fn parse_samples(name: &str, text: &str) -> Result<Vec<f64>, ConfigEr
         match field.parse::<f64>() {
             Ok(x) if x.is_finite() && x >= 0.0 => samples.push(x),
             Ok(_) => {
-                return Err(csv_error(name, line_no, format!("expected a size ≥ 0 in seconds, found \"{field}\"")));
+                return Err(csv_error(
+                    name,
+                    line_no,
+                    format!("expected a size ≥ 0 in seconds, found \"{field}\""),
+                ));
             }
             Err(_) if i == 0 => {} // header
             Err(_) => {
-                return Err(csv_error(name, line_no, format!("expected a number, found \"{field}\"")));
+                return Err(csv_error(
+                    name,
+                    line_no,
+                    format!("expected a number, found \"{field}\""),
+                ));
             }
         }
     }
     if samples.is_empty() {
-        return Err(ConfigError::new(name, "no samples found (expected one number per line)"));
+        return Err(ConfigError::new(
+            name,
+            "no samples found (expected one number per line)",
+        ));
     }
     Ok(samples)
 }
@@ -199,14 +246,28 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let e = parse_trace("t.csv", "0\n3.5\n3.2\n").unwrap_err();
-        assert_eq!(e.render(), "t.csv:3: timestamp 3.2 goes backwards (previous 3.5)");
+        assert_eq!(
+            e.render(),
+            "t.csv:3: timestamp 3.2 goes backwards (previous 3.5)"
+        );
         let e = parse_trace("t.csv", "time,size\n0,1\n1,abc\n").unwrap_err();
-        assert_eq!(e.render(), "t.csv:3: expected a number in column \"size\", found \"abc\"");
+        assert_eq!(
+            e.render(),
+            "t.csv:3: expected a number in column \"size\", found \"abc\""
+        );
     }
 
     #[test]
     fn samples_skip_header_and_comments() {
-        assert_eq!(parse_samples("s", "size\n# x\n0.1\n0.2\n").unwrap(), vec![0.1, 0.2]);
-        assert!(parse_samples("s", "0.1\nx\n").unwrap_err().render().starts_with("s:2:"));
+        assert_eq!(
+            parse_samples("s", "size\n# x\n0.1\n0.2\n").unwrap(),
+            vec![0.1, 0.2]
+        );
+        assert!(
+            parse_samples("s", "0.1\nx\n")
+                .unwrap_err()
+                .render()
+                .starts_with("s:2:")
+        );
     }
 }

@@ -115,11 +115,8 @@ pub struct StrategyResult {
 /// An [`Estimate`] as stored in results (same fields, serialisable both ways).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EstimateRecord {
-    #[serde(deserialize_with = "crate::results::f64_or_nan")]
     pub value: f64,
-    #[serde(deserialize_with = "crate::results::f64_or_nan")]
     pub ci_low: f64,
-    #[serde(deserialize_with = "crate::results::f64_or_nan")]
     pub ci_high: f64,
 }
 

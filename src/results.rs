@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::StrategyResult;
+use crate::runner::{StrategyResult, f64_or_nan};
 
 /// Everything a sweep produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +50,10 @@ pub struct ModelSummary {
     /// E.g. `bounded_pareto(α 1.3, 1ms–10s, mean 3.2ms)`.
     pub service: String,
     /// Mean request size (seconds at speed 1) and its coefficient of variation.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub service_mean: f64,
+    /// Infinite for sizes without a finite variance (written as `null`).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub service_cv: f64,
     /// One line per backend group, e.g. `4 × web: 4 sync workers, speed 1`.
     pub backends: Vec<String>,
@@ -77,6 +80,8 @@ pub struct PointResults {
 /// A closed-form mean response time, with the name of the model it comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TheoryValue {
+    /// Infinite for an unstable system (written as `null`, read back as NaN).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean_response: f64,
     pub model: String,
 }
@@ -112,5 +117,19 @@ impl SweepResults {
     pub fn axis(&self, path: &str) -> Option<usize> {
         let path = if path == "load" { "arrivals.load" } else { path };
         self.axes.iter().position(|a| a.path == path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_numbers_read_back_as_nan() {
+        let theory = TheoryValue { mean_response: f64::INFINITY, model: "M/M/1".into() };
+        let text = serde_json::to_string(&theory).unwrap();
+        assert_eq!(text, r#"{"mean_response":null,"model":"M/M/1"}"#);
+        let back: TheoryValue = serde_json::from_str(&text).unwrap();
+        assert!(back.mean_response.is_nan());
     }
 }

@@ -229,3 +229,30 @@ fn preview_experiment() {
     std::fs::write(Path::new(&out).join("results.json"), serde_json::to_string(&results).unwrap()).unwrap();
     lbsim::report::write_all(&results, Path::new(&out)).unwrap();
 }
+
+#[test]
+fn charts_with_nothing_to_show_are_left_out() {
+    let mut results = fixture();
+    results.points.retain(|p| p.results.iter().all(|r| r.rejected == 0));
+    results.timeseries.clear();
+    let dir = report_dir(&results, &[]);
+    let stems = chart_stems(dir.path());
+    assert!(!stems.contains(&"rejected".to_string()), "no rejections, no rejected chart: {stems:?}");
+    assert!(!stems.contains(&"in_system".to_string()), "no time series, no chart: {stems:?}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), stems.len());
+}
+
+#[test]
+fn a_single_point_without_axes_still_reports() {
+    let mut results = fixture();
+    results.axes.clear();
+    results.points.truncate(1);
+    results.points[0].values.clear();
+    results.report.load = None;
+    let dir = report_dir(&results, &[]);
+    let stems = chart_stems(dir.path());
+    assert!(stems.contains(&"response_mean_response".to_string()) && stems.contains(&"utilisation".to_string()));
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("jsq has the lowest mean response time"), "{md}");
+}

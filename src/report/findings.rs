@@ -194,7 +194,7 @@ impl Findings {
                 ""
             };
             out.push(format!(
-                "{} vs theory ({}){caveat}: simulated mean response within {}% of it at every unsaturated point; theory inside the 95 % interval at {} of {} points.",
+                "{} vs theory ({}){caveat}: the simulated mean response differs from it by at most {}% over the unsaturated points; theory is inside the 95 % interval at {} of {} points.",
                 t.strategy,
                 t.model,
                 significant(t.max_relative_error * 100.0, 2),

@@ -227,18 +227,20 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         debug_assert!(chosen < n_backends, "strategy picked backend {chosen} of {n_backends}");
         let admission = backends[chosen].admit(now, size, label, chosen as u32, &mut recorder);
         if measured {
-            let s = &mut recorder.sections[section];
-            s.arrivals += 1;
+            // (Arrivals per section are counted from the boundaries after the loop.)
             let b = &mut outcome[chosen];
             b.offered_work += size;
             if admission == Admission::Rejected {
-                s.rejected += 1;
+                recorder.sections[section].rejected += 1;
                 b.rejected += 1;
             }
         }
         index += 1;
     }
 
+    for (k, s) in recorder.sections.iter_mut().enumerate() {
+        s.arrivals = boundary(k + 1) - boundary(k);
+    }
     // Time integrals per section and per backend over the window.
     for k in 0..sections.min(snapshots.len().saturating_sub(1)) {
         let (t0, before) = &snapshots[k];

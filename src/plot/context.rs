@@ -90,6 +90,16 @@ impl<'r> Context<'r> {
         s
     }
 
+    /// (x, metric) along the slice for strategy `s`, skipping points without a result.
+    pub fn series(&self, s: usize, metric: impl Fn(&StrategyResult) -> f64) -> Vec<(f64, f64)> {
+        self.slice.iter().filter_map(|&i| Some((self.x(i), metric(self.result(i, s)?)))).collect()
+    }
+
+    /// [`Context::series`] for every strategy, in legend order.
+    pub fn all_series(&self, metric: impl Fn(&StrategyResult) -> f64) -> Vec<Vec<(f64, f64)>> {
+        (0..self.strategies().len()).map(|s| self.series(s, &metric)).collect()
+    }
+
     /// The result of strategy `s` at point `i`.
     pub fn result(&self, i: usize, s: usize) -> Option<&'r StrategyResult> {
         self.results.points.get(i)?.results.get(s)

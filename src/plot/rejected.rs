@@ -30,11 +30,7 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Context<'_>) ->
 where
     DB::ErrorType: 'static,
 {
-    let lines: Vec<Vec<(f64, f64)>> = (0..ctx.strategies().len())
-        .map(|s| {
-            ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, s)?.rejected_fraction * 100.0))).collect()
-        })
-        .collect();
+    let lines = ctx.all_series(|r| r.rejected_fraction * 100.0);
     let top = lines.iter().flatten().map(|p| p.1).fold(0.0f64, f64::max);
     let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
     let title = format!("Rejected requests vs load — {}", ctx.subject());

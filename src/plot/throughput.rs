@@ -28,11 +28,8 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Context<'_>) ->
 where
     DB::ErrorType: 'static,
 {
-    let lines: Vec<Vec<(f64, f64)>> = (0..ctx.strategies().len())
-        .map(|s| ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, s)?.throughput.value))).collect())
-        .collect();
-    let offered: Vec<(f64, f64)> =
-        ctx.slice.iter().filter_map(|&i| Some((ctx.x(i), ctx.result(i, 0)?.arrival_rate))).collect();
+    let lines = ctx.all_series(|r| r.throughput.value);
+    let offered = ctx.series(0, |r| r.arrival_rate);
     let top = lines.iter().flatten().chain(&offered).map(|p| p.1).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
     let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
     let title = format!("Throughput vs load — {}", ctx.subject());

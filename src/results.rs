@@ -110,9 +110,17 @@ pub struct ReportOptions {
     pub load: Option<f64>,
     /// Service-level objective, e.g. `p99 <= 250ms`.
     pub slo: Option<String>,
+    /// Heading of the reports (default: the experiment name).
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 impl SweepResults {
+    /// The reports' heading: `[report] title`, or the experiment name.
+    pub fn title(&self) -> &str {
+        self.report.title.as_deref().unwrap_or(&self.experiment)
+    }
+
     /// The index of the axis called `path` (`load` is accepted for `arrivals.load`).
     pub fn axis(&self, path: &str) -> Option<usize> {
         let path = if path == "load" { "arrivals.load" } else { path };

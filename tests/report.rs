@@ -208,6 +208,17 @@ fn slo_option_changes_the_findings_and_bad_slos_are_explained() {
 }
 
 #[test]
+fn a_report_title_replaces_the_experiment_name_as_heading() {
+    let mut results = fixture();
+    results.report.title = Some("Capacity review: checkout service".into());
+    let dir = report_dir(&results, &[]);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("<h1>Capacity review: checkout service</h1>"));
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.starts_with("# Capacity review: checkout service\n"));
+}
+
+#[test]
 fn write_all_lists_what_it_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let written = lbsim::report::write_all(&fixture(), dir.path()).unwrap();

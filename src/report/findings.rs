@@ -377,7 +377,12 @@ mod tests {
             points,
             strategies: vec!["a".into(), "b".into()],
             timeseries: vec![],
-            report: crate::results::ReportOptions { metrics: vec![], load: Some(0.6), slo: slo.map(str::to_string) },
+            report: crate::results::ReportOptions {
+                metrics: vec![],
+                load: Some(0.6),
+                slo: slo.map(str::to_string),
+                title: None,
+            },
         }
     }
 

@@ -27,13 +27,13 @@ fn inline_svg(svg: &str) -> String {
 
 pub fn render(r: &SweepResults, findings: &Findings, charts: &[RenderedChart]) -> String {
     let mut h = String::new();
-    let title = format!("lbsim report: {}", r.experiment);
+    let title = format!("lbsim report: {}", r.title());
     h += &format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(&title)
     );
-    h += &format!("<h1>{}</h1>\n", escape(&r.experiment));
+    h += &format!("<h1>{}</h1>\n", escape(r.title()));
     if let Some(d) = &r.description {
         h += &format!("<p class=\"lead\">{}</p>\n", escape(d));
     }

@@ -12,7 +12,7 @@ fn cell(s: &str) -> String {
 }
 
 pub fn render(r: &SweepResults, findings: &Findings, charts: &[RenderedChart]) -> String {
-    let mut m = format!("# {}\n\n", r.experiment);
+    let mut m = format!("# {}\n\n", r.title());
     if let Some(d) = &r.description {
         m += &format!("{d}\n\n");
     }

@@ -163,8 +163,8 @@ fn show(v: &Value) -> String {
     }
 }
 
-/// Reads the `[report]` options: `metrics` (list of names), `load` (number), `slo` (text);
-/// `title` (text) is checked and left to the report stage.
+/// Reads the `[report]` options: `metrics` (list of names), `load` (number), `slo` (text),
+/// `title` (text).
 pub fn report_options(file: &ExperimentFile) -> Result<ReportOptions, ConfigError> {
     const KEYS: [&str; 4] = ["metrics", "load", "slo", "title"];
     let mut options = ReportOptions::default();
@@ -192,7 +192,8 @@ pub fn report_options(file: &ExperimentFile) -> Result<ReportOptions, ConfigErro
                 options.slo = Some(s.to_string());
             }
             "title" => {
-                item.as_str().ok_or_else(|| at("expected a text".into()))?;
+                let s = item.as_str().ok_or_else(|| at("expected a text".into()))?;
+                options.title = Some(s.to_string());
             }
             _ => {
                 let hint = nearest(key, KEYS).map_or(String::new(), |s| format!("; did you mean \"{s}\"?"));

@@ -61,7 +61,7 @@ pub fn sweep_results(file: &Path) -> SweepResults {
         points,
         strategies: experiment.strategies.iter().map(|s| s.label.clone()).collect(),
         timeseries,
-        report: ReportOptions { metrics: vec![], load: report_load, slo },
+        report: ReportOptions { metrics: vec![], load: report_load, slo, title: None },
     }
 }
 

@@ -2,7 +2,14 @@
 
 use super::weighted_random::require_backends;
 use super::{BackendInfo, Cluster, ParamSpec, Params, Setup, Strategy, StrategyError};
-use crate::model::Request;
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, OnceLock};
+
+use crate::model::{Request, ServiceDistribution};
+use crate::seed::{Purpose, RunSeed};
 use crate::units::format_duration;
 
 /// Number of request sizes drawn to calibrate equal-load cutoffs (2^20: the cutoffs'
@@ -20,7 +27,11 @@ pub const CALIBRATION_SAMPLES: usize = 1 << 20;
 /// Cutoffs come from the `cutoffs` parameter, or, when absent, are calibrated so that each
 /// backend receives a share of the work proportional to its capacity ("equal load" for
 /// identical backends): [`CALIBRATION_SAMPLES`] sizes are drawn from the service
-/// distribution with the strategy's random stream and cut by [`equal_load_cutoffs`].
+/// distribution with the fixed calibration stream and cut by [`equal_load_cutoffs`]. The
+/// cutoffs are therefore a function of the model alone (every run of a sweep point uses the
+/// same ones, as a deployed SITA would), and they are computed once per process for each
+/// (distribution, capacities): calibrating takes ~80 ms, which a sweep would otherwise pay
+/// for every run.
 #[derive(Debug)]
 pub struct Sita {
     /// x₀ … x_{n−2}, strictly increasing.
@@ -69,10 +80,21 @@ impl Strategy for Sita {
     }];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        Sita::new(setup.backends, setup.params, || {
-            let mut rng = setup.rng.clone();
+        if setup.params.values.contains_key("cutoffs") || setup.backends.len() <= 1 {
+            return Sita::new(setup.backends, setup.params, Vec::new);
+        }
+        let capacities: Vec<f64> = setup.backends.iter().map(|b| b.capacity).collect();
+        let key = calibration_key(setup.service, &capacities);
+        let cache = CALIBRATED.get_or_init(Default::default);
+        if let Some(cutoffs) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(Sita { cutoffs: cutoffs.clone() });
+        }
+        let sita = Sita::new(setup.backends, setup.params, || {
+            let mut rng = RunSeed::new(0, 0, 0).stream(Purpose::Calibration);
             (0..CALIBRATION_SAMPLES).map(|_| setup.service.sample(&mut rng)).collect()
-        })
+        })?;
+        cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, sita.cutoffs.clone());
+        Ok(sita)
     }
 
     #[inline]
@@ -80,6 +102,26 @@ impl Strategy for Sita {
         // The first k with size ≤ x_k; n − 1 (= cutoffs.len()) when there is none.
         self.cutoffs.partition_point(|&cutoff| cutoff < request.size)
     }
+}
+
+/// Calibrated cutoffs by (distribution, capacities), for the life of the process: a sweep
+/// has a handful of distinct models, so this stays small.
+static CALIBRATED: OnceLock<Mutex<HashMap<u64, Vec<f64>>>> = OnceLock::new();
+
+/// A 64-bit digest of everything the calibration depends on: the distribution's parameters
+/// (its `Debug` form, streamed so a large empirical sample is not copied) and the
+/// capacities. `DefaultHasher::new()` uses fixed keys, so digests are stable within a run.
+fn calibration_key(service: &ServiceDistribution, capacities: &[f64]) -> u64 {
+    struct Digest(DefaultHasher);
+    impl std::fmt::Write for Digest {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            s.hash(&mut self.0);
+            Ok(())
+        }
+    }
+    let mut digest = Digest(DefaultHasher::new());
+    let _ = write!(digest, "{service:?}|{capacities:?}");
+    digest.0.finish()
 }
 
 fn validate_cutoffs(params: &Params, cutoffs: Vec<f64>, n: usize) -> Result<Vec<f64>, StrategyError> {
@@ -170,7 +212,27 @@ pub fn equal_load_cutoffs(sample: &mut [f64], capacities: &[f64]) -> Result<Vec<
 mod tests {
     use super::*;
     use crate::strategy::ParamValue;
-    use crate::strategy::testing::{MockCluster, backend, backends, request};
+    use crate::strategy::testing::{MockCluster, backend, backends, request, rng};
+
+    #[test]
+    fn default_cutoffs_split_exponential_work_in_half_whatever_the_run() {
+        // Two equal backends, exponential sizes with mean 1: the cutoff x with half the work
+        // below it solves 1 − e^(−x)(1 + x) = ½, x ≈ 1.6783.
+        let service = ServiceDistribution::exponential(1.0).unwrap();
+        let infos = backends(2);
+        let params = Params::new("sita");
+        let build = |seed| {
+            let setup = Setup { backends: &infos, service: &service, params: &params, rng: rng(seed) };
+            Sita::build(&setup).unwrap().cutoffs().to_vec()
+        };
+        let cutoffs = build(1);
+        assert_eq!(cutoffs.len(), 1);
+        // 2^20 samples: the work fraction below x has a standard error of ~0.1 %, which moves
+        // x by ~0.3 %; allow 1 %.
+        assert!((cutoffs[0] - 1.6783).abs() < 0.017, "{cutoffs:?}");
+        // The cutoffs depend on the model only, not on the run's strategy stream.
+        assert_eq!(build(2), cutoffs);
+    }
 
     fn cutoffs_param(values: &[&str]) -> Params {
         let list = values.iter().map(|v| ParamValue::Text(v.to_string())).collect();

@@ -54,20 +54,7 @@ fn describe(e: &Experiment) -> String {
         m.service.describe()
     );
     for g in &m.backends {
-        let class = match g.worker_class {
-            lbsim::model::WorkerClass::Sync => "sync".to_string(),
-            lbsim::model::WorkerClass::Async { connections } => format!("async ×{connections} connections"),
-        };
-        out += &format!(
-            "  backends  {} × {} ({} {} worker{}, speed {}, backlog {})\n",
-            g.count,
-            g.name,
-            g.workers,
-            class,
-            if g.workers == 1 { "" } else { "s" },
-            g.speed,
-            g.backlog
-        );
+        out += &format!("  backends  {}, backlog {}\n", g.describe(), g.backlog);
     }
     let warmup = match e.plan.warmup {
         Warmup::Fixed(w) => format!("{w} warm-up"),

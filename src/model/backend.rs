@@ -52,6 +52,16 @@ impl BackendGroup {
         self.weight.unwrap_or_else(|| self.capacity())
     }
 
+    /// The group in words, e.g. `4 × web: 2 sync workers, speed 1`.
+    pub fn describe(&self) -> String {
+        let class = match self.worker_class {
+            WorkerClass::Sync => "sync".to_string(),
+            WorkerClass::Async { connections } => format!("async ({connections} connections each)"),
+        };
+        let plural = if self.workers == 1 { "" } else { "s" };
+        format!("{} × {}: {} {class} worker{plural}, speed {}", self.count, self.name, self.workers, self.speed)
+    }
+
     /// The name of backend `index` (0-based) within this group.
     pub fn backend_name(&self, index: u32) -> String {
         if self.count == 1 { self.name.clone() } else { format!("{}-{}", self.name, index + 1) }

@@ -14,7 +14,6 @@ use rayon::prelude::*;
 use super::Sweep;
 use super::plan::{PointState, Rule, Store, replications};
 use crate::experiment::{Experiment, Warmup};
-use crate::model::WorkerClass;
 use crate::results::{ModelSummary, PointResults, SweepResults, TheoryValue, TimeSeries};
 use crate::runner::{StrategyResult, backend_infos, combine};
 use crate::seed::{Purpose, RunSeed};
@@ -126,31 +125,12 @@ fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
 /// The model in words.
 pub fn summary(e: &Experiment) -> ModelSummary {
     let m = &e.model;
-    let mean = m.service.mean();
-    let cv = (m.service.second_moment() / (mean * mean) - 1.0).max(0.0).sqrt();
     ModelSummary {
         arrivals: m.arrivals.describe(),
         service: m.service.describe(),
-        service_mean: mean,
-        service_cv: cv,
-        backends: m
-            .backends
-            .iter()
-            .map(|g| {
-                let class = match g.worker_class {
-                    WorkerClass::Sync => "sync".to_string(),
-                    WorkerClass::Async { connections } => format!("async ({connections} connections)"),
-                };
-                format!(
-                    "{} × {}: {} {class} worker{}, speed {}",
-                    g.count,
-                    g.name,
-                    g.workers,
-                    if g.workers == 1 { "" } else { "s" },
-                    g.speed
-                )
-            })
-            .collect(),
+        service_mean: m.service.mean(),
+        service_cv: m.service.cv(),
+        backends: m.backends.iter().map(|g| g.describe()).collect(),
         capacity: m.capacity(),
         requests: e.plan.requests,
         warmup: match e.plan.warmup {

@@ -6,8 +6,7 @@ use std::path::Path;
 use lbsim::config::ExperimentFile;
 use lbsim::engine::sample_in_system;
 use lbsim::experiment::{Experiment, Warmup};
-use lbsim::model::WorkerClass;
-use lbsim::results::{Axis, ModelSummary, PointResults, ReportOptions, SweepResults, TheoryValue, TimeSeries};
+use lbsim::results::{Axis, PointResults, ReportOptions, SweepResults, TheoryValue, TimeSeries};
 use lbsim::runner::{backend_infos, run_strategy};
 use lbsim::seed::{Purpose, RunSeed};
 use lbsim::strategy::{self, ParamValue, Setup};
@@ -56,7 +55,7 @@ pub fn sweep_results(file: &Path) -> SweepResults {
         seed: experiment.seed,
         command: vec!["lbsim".into(), "sweep".into(), "tests/data/fixture.toml".into()],
         config: base.source_text(),
-        summary: summary(&experiment),
+        summary: lbsim::sweep::output::summary(&experiment),
         axes: vec![Axis { path: "arrivals.load".into(), values: loads }],
         points,
         strategies: experiment.strategies.iter().map(|s| s.label.clone()).collect(),
@@ -93,32 +92,4 @@ fn timeseries(e: &Experiment, point: u64) -> Vec<TimeSeries> {
             }
         })
         .collect()
-}
-
-fn summary(e: &Experiment) -> ModelSummary {
-    let m = &e.model;
-    ModelSummary {
-        arrivals: m.arrivals.describe(),
-        service: m.service.describe(),
-        service_mean: m.service.mean(),
-        service_cv: m.service.cv(),
-        backends: m
-            .backends
-            .iter()
-            .map(|g| {
-                let class = match g.worker_class {
-                    WorkerClass::Sync => "sync".to_string(),
-                    WorkerClass::Async { connections } => format!("async ({connections} connections)"),
-                };
-                format!("{} × {}: {} {class} worker(s), speed {}", g.count, g.name, g.workers, g.speed)
-            })
-            .collect(),
-        capacity: m.capacity(),
-        requests: e.plan.requests,
-        warmup: match e.plan.warmup {
-            Warmup::Fixed(w) => format!("{w} requests"),
-            Warmup::Auto => "MSER-5".into(),
-        },
-        replications: e.plan.replications,
-    }
 }

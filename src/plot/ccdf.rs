@@ -58,12 +58,8 @@ where
         .build_cartesian_2d((t0 * 0.9..t1 * 1.1).log_scale(), (p0 * 0.7..1.2).log_scale())?;
     style::mesh(&mut chart, &format!("response time t ({unit})"), "P(response time > t)")?;
     for (s, curve) in curves.iter().enumerate() {
-        let colour = style::colour(s);
         let line: Vec<(f64, f64)> = curve.iter().map(|p| (p.0 / scale, p.1)).collect();
-        chart
-            .draw_series(LineSeries::new(line, colour.stroke_width(3)))?
-            .label(ctx.strategies()[s].as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], colour.stroke_width(3)));
+        style::strategy_line(&mut chart, s, &ctx.strategies()[s], line, false)?;
     }
     style::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
     Ok(())

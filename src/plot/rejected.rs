@@ -37,12 +37,7 @@ where
     let mut chart = style::builder(area, &title).build_cartesian_2d(x0..x1, 0.0..top.max(0.1) * 1.15)?;
     style::mesh(&mut chart, &ctx.x_label(), "rejected (% of arrivals)")?;
     for (s, line) in lines.into_iter().enumerate() {
-        let colour = style::colour(s);
-        chart
-            .draw_series(LineSeries::new(line.clone(), colour.stroke_width(3)))?
-            .label(ctx.strategies()[s].as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], colour.stroke_width(3)));
-        chart.draw_series(line.into_iter().map(|p| Circle::new(p, 4, colour.filled())))?;
+        style::strategy_line(&mut chart, s, &ctx.strategies()[s], line, true)?;
     }
     style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())

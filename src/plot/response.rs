@@ -101,13 +101,8 @@ impl Plot<'_> {
             chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled())))?;
         }
         for (s, points) in self.all.iter().enumerate() {
-            let colour = style::colour(s);
             let line: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1 / self.scale)).collect();
-            chart
-                .draw_series(LineSeries::new(line.clone(), colour.stroke_width(3)))?
-                .label(self.ctx.strategies()[s].as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], colour.stroke_width(3)));
-            chart.draw_series(line.into_iter().map(|p| Circle::new(p, 4, colour.filled())))?;
+            style::strategy_line(&mut chart, s, &self.ctx.strategies()[s], line, true)?;
         }
         theory::draw(&mut chart, self.theory, self.ctx, self.scale)?;
         style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;

@@ -111,6 +111,33 @@ where
     Ok(())
 }
 
+/// Strategy `s`'s line in its colour, labelled for the legend, with a dot on every point
+/// when `markers` (points that are simulated runs, as opposed to a dense curve).
+pub fn strategy_line<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    s: usize,
+    label: &str,
+    points: Vec<(f64, f64)>,
+    markers: bool,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let colour = colour(s);
+    let dots = if markers { points.clone() } else { Vec::new() };
+    chart
+        .draw_series(LineSeries::new(points, colour.stroke_width(3)))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], colour.stroke_width(3)));
+    if markers {
+        chart.draw_series(dots.into_iter().map(|p| Circle::new(p, 4, colour.filled())))?;
+    }
+    Ok(())
+}
+
 /// The series legend, on a nearly opaque white box at `position`.
 pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, position: SeriesLabelPosition) -> Result<()>
 where

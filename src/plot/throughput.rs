@@ -42,12 +42,7 @@ where
             + PathElement::new(vec![(15, 0), (24, 0)], reference)
     });
     for (s, line) in lines.into_iter().enumerate() {
-        let colour = style::colour(s);
-        chart
-            .draw_series(LineSeries::new(line.clone(), colour.stroke_width(3)))?
-            .label(ctx.strategies()[s].as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], colour.stroke_width(3)));
-        chart.draw_series(line.into_iter().map(|p| Circle::new(p, 4, colour.filled())))?;
+        style::strategy_line(&mut chart, s, &ctx.strategies()[s], line, true)?;
     }
     style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::{StrategyResult, f64_or_nan};
+use crate::runner::StrategyResult;
+use crate::stats::f64_or_nan;
 
 /// Everything a sweep produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

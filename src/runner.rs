@@ -13,7 +13,7 @@ use crate::engine::{self, RunOutcome, Window};
 use crate::experiment::{Experiment, StrategySpec, Warmup};
 use crate::model::Model;
 use crate::seed::{Purpose, RunSeed};
-use crate::stats::{Estimate, ResponseHistogram, mser_truncation};
+use crate::stats::{Estimate, ResponseHistogram, f64_or_nan, mser_truncation};
 use crate::strategy::{self, BackendInfo, Setup, StrategyError};
 
 /// Sections (batches) a single replication is cut into for its confidence intervals: 20
@@ -106,17 +106,17 @@ pub struct StrategyResult {
     pub replications: u32,
     /// Measured arrivals over all replications.
     pub requests: u64,
-    pub mean_response: EstimateRecord,
-    pub p50: EstimateRecord,
-    pub p90: EstimateRecord,
-    pub p95: EstimateRecord,
-    pub p99: EstimateRecord,
-    pub p999: EstimateRecord,
-    pub mean_wait: EstimateRecord,
-    pub mean_slowdown: EstimateRecord,
-    pub throughput: EstimateRecord,
-    pub utilisation: EstimateRecord,
-    pub mean_in_system: EstimateRecord,
+    pub mean_response: Estimate,
+    pub p50: Estimate,
+    pub p90: Estimate,
+    pub p95: Estimate,
+    pub p99: Estimate,
+    pub p999: Estimate,
+    pub mean_wait: Estimate,
+    pub mean_slowdown: Estimate,
+    pub throughput: Estimate,
+    pub utilisation: Estimate,
+    pub mean_in_system: Estimate,
     /// Measured requests rejected, over all replications.
     pub rejected: u64,
     pub rejected_fraction: f64,
@@ -128,33 +128,6 @@ pub struct StrategyResult {
     pub ccdf: Vec<[f64; 2]>,
 }
 
-/// An [`Estimate`] as stored in results (same fields, serialisable both ways).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EstimateRecord {
-    #[serde(deserialize_with = "f64_or_nan")]
-    pub value: f64,
-    #[serde(deserialize_with = "f64_or_nan")]
-    pub ci_low: f64,
-    #[serde(deserialize_with = "f64_or_nan")]
-    pub ci_high: f64,
-}
-
-impl From<Estimate> for EstimateRecord {
-    fn from(e: Estimate) -> Self {
-        EstimateRecord { value: e.value, ci_low: e.ci_low, ci_high: e.ci_high }
-    }
-}
-
-impl EstimateRecord {
-    pub fn half_width(&self) -> f64 {
-        (self.ci_high - self.ci_low) / 2.0
-    }
-    /// True when `x` is inside the 95 % interval.
-    pub fn contains(&self, x: f64) -> bool {
-        self.ci_low <= x && x <= self.ci_high
-    }
-}
-
 impl StrategyResult {
     /// Lowest and highest backend utilisation.
     pub fn utilisation_range(&self) -> (f64, f64) {
@@ -162,13 +135,6 @@ impl StrategyResult {
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| (lo.min(b.utilisation), hi.max(b.utilisation)))
     }
-}
-
-/// Reads a number, or `null` as NaN: JSON has no NaN, and serde_json writes NaN (a metric
-/// with nothing to measure, e.g. the mean response of a section in which nothing finished)
-/// as `null`. Without this, journals and `results.json` holding one could not be read back.
-pub fn f64_or_nan<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 /// Static facts about every backend, as strategies see them when built.
@@ -316,15 +282,15 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
 
 /// Combines replications of one strategy at one point into estimates with 95 % intervals.
 pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication]) -> StrategyResult {
-    let estimate = |f: fn(&Metrics) -> f64| -> EstimateRecord {
+    let estimate = |f: fn(&Metrics) -> f64| -> Estimate {
         match reps {
             [one] => {
                 let sections: Vec<f64> = one.sections.iter().map(f).collect();
-                Estimate::from_observations(f(&one.overall), &sections).into()
+                Estimate::from_observations(f(&one.overall), &sections)
             }
             _ => {
                 let values: Vec<f64> = reps.iter().map(|r| f(&r.overall)).collect();
-                Estimate::mean_of(&values).into()
+                Estimate::mean_of(&values)
             }
         }
     };

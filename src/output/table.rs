@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::runner::{EstimateRecord, StrategyResult};
+use crate::runner::StrategyResult;
+use crate::stats::Estimate;
 use crate::units::{significant, unit_for};
 
 /// A plain-text table of results, aligned for a terminal.
@@ -10,7 +11,7 @@ pub fn results_table(results: &[StrategyResult]) -> String {
     let typical = results.iter().map(|r| r.mean_response.value).filter(|x| x.is_finite()).fold(f64::NAN, f64::min);
     let (unit, scale) = unit_for(typical);
     let time = |x: f64| significant(x / scale, 4);
-    let with_ci = |e: &EstimateRecord| {
+    let with_ci = |e: &Estimate| {
         let half = e.half_width();
         // A half-width at rounding level means the sections were identical (a looped trace
         // replays the same traffic): show no interval rather than "± 0.00000000001".

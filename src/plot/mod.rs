@@ -143,7 +143,7 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
 }
 
 /// The estimate of metric `name` (`mean_response`, `p50` … `p999`, `mean_wait`) in `r`.
-pub fn metric(r: &StrategyResult, name: &str) -> Option<crate::runner::EstimateRecord> {
+pub fn metric(r: &StrategyResult, name: &str) -> Option<crate::stats::Estimate> {
     Some(match name {
         "mean" | "mean_response" => r.mean_response,
         "p50" => r.p50,

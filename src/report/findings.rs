@@ -231,7 +231,7 @@ impl Findings {
 fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
     let mut bands: Vec<Band> = Vec::new();
     for &i in &ctx.slice {
-        let candidates: Vec<(usize, crate::runner::EstimateRecord)> = (0..ctx.strategies().len())
+        let candidates: Vec<(usize, crate::stats::Estimate)> = (0..ctx.strategies().len())
             .filter_map(|s| {
                 let r = ctx.result(i, s)?;
                 let e = metric(r, name)?;
@@ -318,10 +318,11 @@ fn theory_fits(ctx: &Context<'_>) -> Vec<TheoryFit> {
 mod tests {
     use super::*;
     use crate::results::{Axis, PointResults, TheoryValue};
-    use crate::runner::{EstimateRecord, StrategyResult};
+    use crate::runner::StrategyResult;
+    use crate::stats::Estimate;
 
-    fn est(v: f64, hw: f64) -> EstimateRecord {
-        EstimateRecord { value: v, ci_low: v - hw, ci_high: v + hw }
+    fn est(v: f64, hw: f64) -> Estimate {
+        Estimate { value: v, ci_low: v - hw, ci_high: v + hw }
     }
 
     fn result(strategy: &str, load: f64, mean: f64, p99: f64, saturated: bool) -> StrategyResult {

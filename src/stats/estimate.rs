@@ -4,15 +4,18 @@
 //! gives one value), or one long replication cut into sections (batch means). Either way the
 //! interval is `centre ± t₀.₉₇₅,ₖ₋₁ · s / √k` over the k observations (Student t from `statrs`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// A measured value with its 95 % confidence interval. With a single observation, or a
 /// quantity that does not vary, the interval collapses to the value.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    #[serde(deserialize_with = "f64_or_nan")]
     pub value: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ci_high: f64,
 }
 
@@ -58,10 +61,17 @@ impl Estimate {
         self.half_width() / self.value.abs()
     }
 
-    /// True when `x` lies in the interval widened by `slack` on each side.
+    /// True when `x` lies in the interval.
     pub fn contains(&self, x: f64) -> bool {
         self.ci_low <= x && x <= self.ci_high
     }
+}
+
+/// Reads a number, or `null` as NaN: JSON has no NaN, and serde_json writes NaN (a metric
+/// with nothing to measure, e.g. the mean response of a section in which nothing finished)
+/// as `null`. Without this, journals and `results.json` holding one could not be read back.
+pub fn f64_or_nan<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 /// The `p`-quantile of Student's t with `df` degrees of freedom.

@@ -4,6 +4,6 @@ mod estimate;
 mod histogram;
 mod mser;
 
-pub use estimate::{Estimate, student_t_quantile};
+pub use estimate::{Estimate, f64_or_nan, student_t_quantile};
 pub use histogram::ResponseHistogram;
 pub use mser::mser_truncation;

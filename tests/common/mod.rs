@@ -3,8 +3,8 @@
 
 use lbsim::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use lbsim::model::{ArrivalProcess, BackendGroup, ClientPopulation, Model, ServiceDistribution, WorkerClass};
-use lbsim::runner::{EstimateRecord, StrategyResult, run_strategy};
-use lbsim::stats::student_t_quantile;
+use lbsim::runner::{StrategyResult, run_strategy};
+use lbsim::stats::{Estimate, student_t_quantile};
 use lbsim::strategy::{ParamValue, Params};
 
 pub fn sync_group(name: &str, count: u32, workers: u32, speed: f64) -> BackendGroup {
@@ -84,7 +84,7 @@ pub fn widening() -> f64 {
 /// Asserts that `theory` lies within the 99.9 % confidence interval of `estimate`, and that
 /// the interval is narrow enough (relative half-width ≤ `max_relative_half_width`) for the
 /// check to mean something.
-pub fn assert_agrees(what: &str, estimate: &EstimateRecord, theory: f64, max_relative_half_width: f64) {
+pub fn assert_agrees(what: &str, estimate: &Estimate, theory: f64, max_relative_half_width: f64) {
     let half = estimate.half_width() * widening();
     // Shown with `--nocapture`: the figures quoted in the README.
     eprintln!(

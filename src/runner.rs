@@ -242,6 +242,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         arrivals: a.arrivals + s.arrivals,
         rejected: a.rejected + s.rejected,
         completed: a.completed + s.completed,
+        failed: std::array::from_fn(|c| a.failed[c] + s.failed[c]),
         sum_response: a.sum_response + s.sum_response,
         sum_wait: a.sum_wait + s.sum_wait,
         sum_slowdown: a.sum_slowdown + s.sum_slowdown,

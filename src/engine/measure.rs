@@ -1,6 +1,7 @@
 //! What a run records: per-section sums of the measured requests, response-time histograms,
 //! and the time integrals of every backend at the section boundaries.
 
+use super::outcome::Cause;
 use crate::stats::ResponseHistogram;
 
 /// Sums over the measured requests of one section (a contiguous range of arrival indices).
@@ -11,6 +12,8 @@ pub struct Section {
     pub rejected: u64,
     /// Measured requests that completed (recorded when their response time became known).
     pub completed: u64,
+    /// Measured requests accepted but failed, by [`Cause`] (recorded when they failed).
+    pub failed: [u64; Cause::COUNT],
     pub sum_response: f64,
     pub sum_wait: f64,
     pub sum_slowdown: f64,
@@ -59,5 +62,11 @@ impl Recorder {
             h.record(response);
         }
         self.completed_by_backend[backend as usize] += 1;
+    }
+
+    /// A measured request of section `label` failed for `cause` (it has no response time).
+    #[inline]
+    pub fn fail(&mut self, label: u32, cause: Cause) {
+        self.sections[label as usize].failed[cause as usize] += 1;
     }
 }

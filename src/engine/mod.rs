@@ -8,9 +8,11 @@
 
 mod backend;
 mod measure;
+mod outcome;
 
 pub use backend::{Admission, Backend, Integrals, UNMEASURED};
 pub use measure::{Recorder, Section};
+pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 

@@ -7,6 +7,8 @@
 //! from the run's sections (batch means); with several, from the spread between
 //! replications (Student t).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{self, RunOutcome, Window};
@@ -54,6 +56,18 @@ pub struct Metrics {
     pub mean_in_system: f64,
     #[serde(deserialize_with = "f64_or_nan")]
     pub rejected_fraction: f64,
+    /// Requests that completed successfully per second (accepted requests minus those that
+    /// failed: worker timeouts, resets); equals `throughput` when nothing fails.
+    #[serde(default = "nan", deserialize_with = "f64_or_nan")]
+    pub goodput: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
+}
+
+fn nan_estimate() -> Estimate {
+    Estimate { value: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN }
 }
 
 /// One backend's figures over a replication's window.
@@ -71,6 +85,11 @@ pub struct BackendMeasure {
     /// Offered work ÷ capacity over the window (what this backend was asked to do).
     #[serde(deserialize_with = "f64_or_nan")]
     pub offered_load: f64,
+    /// Utilisation of each worker (fraction of the window it held at least one request),
+    /// for backends simulated with explicit workers (cores, I/O, gthread/gevent, accept or
+    /// lifecycle settings); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<f64>,
 }
 
 /// The summary of one replication: everything [`combine`] needs, nothing more.
@@ -89,6 +108,9 @@ pub struct Replication {
     pub saturated: bool,
     /// The response-time distribution as (t, P(T > t)) points, for CCDF charts.
     pub ccdf: Vec<[f64; 2]>,
+    /// Measured requests accepted but failed, by cause (in the order of `Cause::ALL`).
+    #[serde(default)]
+    pub failed: Vec<u64>,
 }
 
 /// Points kept of a response-time CCDF (enough for a smooth log-log curve).
@@ -126,6 +148,24 @@ pub struct StrategyResult {
     /// Response-time CCDF of the first replication, (t, P(T > t)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ccdf: Vec<[f64; 2]>,
+    /// Measured requests accepted but failed (worker killed at its timeout, connection reset
+    /// on a worker's exit, …), over all replications.
+    #[serde(default)]
+    pub failed: u64,
+    /// `failed` by cause (`worker_timeout`, `backend_down`, …), every cause listed.
+    #[serde(default)]
+    pub failed_by_cause: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub failed_fraction: f64,
+    /// Successfully completed requests per second.
+    #[serde(default = "nan_estimate")]
+    pub goodput: Estimate,
+    /// Lowest and highest utilisation of a single worker over every backend with explicit
+    /// workers (NaN when there is none): the spread of the kernel's accept.
+    #[serde(default = "nan", deserialize_with = "f64_or_nan")]
+    pub worker_utilisation_min: f64,
+    #[serde(default = "nan", deserialize_with = "f64_or_nan")]
+    pub worker_utilisation_max: f64,
 }
 
 impl StrategyResult {
@@ -145,9 +185,9 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
             name: g.backend_name(i),
             workers: g.workers,
             speed: g.speed,
-            capacity: g.capacity(),
-            weight: g.weight(),
-            fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync),
+            capacity: model.group_capacity(g),
+            weight: g.weight.unwrap_or_else(|| model.group_capacity(g)),
+            fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync) && !g.needs_station(model.io_fraction),
         })
         .collect()
 }
@@ -226,6 +266,7 @@ fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: 
         utilisation: s.busy_area / (workers * s.duration),
         mean_in_system: s.in_system_area / s.duration,
         rejected_fraction: s.rejected as f64 / s.arrivals as f64,
+        goodput: (s.arrivals - s.rejected - s.failed.iter().sum::<u64>()) as f64 / s.duration,
     }
 }
 
@@ -243,6 +284,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         rejected: a.rejected + s.rejected,
         completed: a.completed + s.completed,
         failed: std::array::from_fn(|c| a.failed[c] + s.failed[c]),
+        sum_failed_sojourn: a.sum_failed_sojourn + s.sum_failed_sojourn,
         sum_response: a.sum_response + s.sum_response,
         sum_wait: a.sum_wait + s.sum_wait,
         sum_slowdown: a.sum_slowdown + s.sum_slowdown,
@@ -263,6 +305,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
             completed: b.completed,
             rejected: b.rejected,
             offered_load: b.offered_work / (info.capacity * o.window),
+            workers: b.worker_busy.iter().map(|busy| busy / o.window).collect(),
         })
         .collect();
     // Saturated: more work offered than the cluster can do, or a backend that was asked for
@@ -278,7 +321,20 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         .any(|((m, b), lim)| m.offered_load >= 1.0 && f64::from(b.in_system_at_end) >= lim / 2.0);
     let saturated = model.offered_load() >= 1.0 || overloaded_backend || overall.rejected_fraction > 1e-3;
     let ccdf = histogram.ccdf(CCDF_POINTS).into_iter().map(|(t, p)| [t, p]).collect();
-    Replication { replication, warmup, arrivals, completed, rejected, overall, sections, backends, saturated, ccdf }
+    let failed = whole.failed.to_vec();
+    Replication {
+        replication,
+        warmup,
+        arrivals,
+        completed,
+        rejected,
+        overall,
+        sections,
+        backends,
+        saturated,
+        ccdf,
+        failed,
+    }
 }
 
 /// Combines replications of one strategy at one point into estimates with 95 % intervals.
@@ -311,11 +367,24 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
                     completed: reps.iter().map(|r| r.backends[i].completed).sum(),
                     rejected: reps.iter().map(|r| r.backends[i].rejected).sum(),
                     offered_load: avg(|b| b.offered_load),
+                    workers: (0..first.backends[i].workers.len())
+                        .map(|w| {
+                            reps.iter().map(|r| r.backends[i].workers.get(w).copied().unwrap_or(f64::NAN)).sum::<f64>()
+                                / n
+                        })
+                        .collect(),
                 }
             })
             .collect(),
     };
     let model = &experiment.model;
+    let failed_by_cause: BTreeMap<String, u64> = engine::Cause::ALL
+        .iter()
+        .map(|c| (c.name().to_string(), reps.iter().map(|r| r.failed.get(*c as usize).copied().unwrap_or(0)).sum()))
+        .collect();
+    let failed: u64 = failed_by_cause.values().sum();
+    let per_worker = backends.iter().flat_map(|b: &BackendMeasure| b.workers.iter().copied());
+    let (worker_lo, worker_hi) = per_worker.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)));
     StrategyResult {
         strategy: spec.label.clone(),
         load: model.offered_load(),
@@ -338,5 +407,11 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         saturated: reps.iter().any(|r| r.saturated),
         backends,
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
+        failed,
+        failed_by_cause,
+        failed_fraction: if arrivals == 0 { 0.0 } else { failed as f64 / arrivals as f64 },
+        goodput: estimate(|m| m.goodput),
+        worker_utilisation_min: worker_lo,
+        worker_utilisation_max: worker_hi,
     }
 }

@@ -18,6 +18,8 @@ pub enum Purpose {
     Strategy = 4,
     /// Fixed-seed samples used to compute model constants (e.g. SITA cutoffs).
     Calibration = 5,
+    /// Inside backends: accept hashing (`reuse_port`), `max_requests_jitter`, boot times.
+    Backend = 8,
 }
 
 /// Identifies one run: (experiment seed, grid point, replication).

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use lbsim::model::ServiceDistribution;
+use lbsim::model::{Accept, Lifecycle, ServiceDistribution, WorkerClass};
 use lbsim::theory;
 
 #[test]
@@ -270,4 +270,147 @@ fn the_95_percent_intervals_cover_the_truth_about_95_percent_of_the_time() {
     }
     eprintln!("95% batch-means intervals covering the true M/M/1 mean: {covered}/200");
     assert!((180..200).contains(&covered), "{covered}/200 intervals covered the true mean");
+}
+
+// ---- gunicorn backends on hosts with cores (the general station) ----
+
+#[test]
+fn pure_io_sync_workers_are_mgc_whatever_the_cores() {
+    // Requests that only wait for I/O hold a sync worker but no core: 4 workers on 1 core
+    // are M/M/4 (Erlang C), as on 4 cores.
+    for cores in [1, 4] {
+        let e = experiment_with_io(
+            ServiceDistribution::exponential(0.02).unwrap(),
+            vec![gunicorn_group("web", 4, WorkerClass::Sync, cores)],
+            1.0,
+            0.85,
+            1_000_000,
+            50_000,
+        );
+        let r = run(&e, &spec("random"));
+        let rate = e.model.arrivals.mean_rate();
+        let what = format!("pure I/O, 4 sync workers, {cores} core(s) = M/M/4");
+        assert_agrees(&what, &r.mean_response, theory::mmc_mean_response(rate, 0.02, 4), 0.03);
+        assert_agrees(&format!("{what}: utilisation"), &r.utilisation, 0.85, 0.01);
+    }
+}
+
+#[test]
+fn pure_cpu_sync_workers_on_k_cores_are_processor_sharing_on_k_cores() {
+    // Many sync workers (never all busy) time-share K cores: M/G/K-PS, whose mean response
+    // is insensitive to the size distribution and equals M/M/K's (Erlang C); with K = 1 it
+    // is M/G/1-PS, E[T] = E[S] / (1 − ρ). Lognormal sizes with cv 3 make a FCFS model fail.
+    let service = || ServiceDistribution::lognormal_mean_cv(0.01, 3.0).unwrap();
+    for (cores, workers) in [(1, 48), (2, 64)] {
+        let e = experiment_with_io(
+            service(),
+            vec![gunicorn_group("web", workers, WorkerClass::Sync, cores)],
+            0.0,
+            0.7,
+            1_000_000,
+            50_000,
+        );
+        let r = run(&e, &spec("random"));
+        let rate = e.model.arrivals.mean_rate();
+        let theory = if cores == 1 {
+            theory::ps_mean_response(rate, 0.01)
+        } else {
+            theory::mmc_mean_response(rate, 0.01, cores)
+        };
+        let what = format!("pure CPU, {workers} sync workers on {cores} core(s) = M/G/{cores}-PS");
+        assert_agrees(&what, &r.mean_response, theory, 0.04);
+    }
+}
+
+#[test]
+fn gthread_with_reuse_port_and_one_thread_is_c_independent_mg1_queues() {
+    // Each worker has its own socket fed by a uniform hash (Poisson splitting) and one
+    // thread serving it FCFS: 4 independent M/D/1 queues (Pollaczek–Khinchine).
+    let mut group = gunicorn_group("web", 4, WorkerClass::Gthread { threads: 1, worker_connections: 1000 }, 4);
+    group.accept = Some(Accept::ReusePort);
+    let e =
+        experiment_with_io(ServiceDistribution::deterministic(0.01).unwrap(), vec![group], 0.0, 0.7, 1_000_000, 50_000);
+    let r = run(&e, &spec("random"));
+    let per_worker = e.model.arrivals.mean_rate() / 4.0;
+    assert_agrees(
+        "gthread, reuse_port, 1 thread = 4 × M/D/1",
+        &r.mean_response,
+        theory::mg1_mean_response(per_worker, 0.01, 1e-4),
+        0.03,
+    );
+}
+
+#[test]
+fn requests_are_conserved_and_littles_law_holds_with_kills_and_restarts() {
+    use lbsim::engine::{Window, simulate};
+    use lbsim::runner::backend_infos;
+    use lbsim::seed::{Purpose, RunSeed};
+    use lbsim::strategy::{Params, Setup, build};
+
+    // Heavy tails so that the 200 ms timeout kills workers; max_requests with jitter and a
+    // random boot time restart them; 2 cores for 6 workers and 40 % I/O.
+    let mut group = gunicorn_group("web", 6, WorkerClass::Sync, 2);
+    group.count = 3;
+    group.backlog = 64;
+    group.lifecycle = Lifecycle {
+        timeout: Some(0.2),
+        max_requests: 200,
+        max_requests_jitter: 50,
+        boot_time: Some(ServiceDistribution::uniform(0.05, 0.2).unwrap()),
+    };
+    let e = experiment_with_io(
+        ServiceDistribution::lognormal_mean_cv(0.01, 4.0).unwrap(),
+        vec![group],
+        0.4,
+        0.8,
+        400_000,
+        20_000,
+    );
+    let model = &e.model;
+    let infos = backend_infos(model);
+    let seed = RunSeed::new(7, 0, 0);
+    let params = Params::new("least_connections");
+    let setup =
+        Setup { backends: &infos, service: &model.service, params: &params, rng: seed.stream(Purpose::Strategy) };
+    let mut strategy = build("least_connections", &setup).unwrap();
+    let window = Window { warmup: 20_000, requests: 400_000, sections: 20, histograms: false };
+    let out = simulate(model, &mut strategy, seed, &window);
+
+    let failed = |s: &lbsim::engine::Section| s.failed.iter().sum::<u64>();
+    let (mut arrivals, mut completed, mut lost, mut rejected) = (0, 0, 0, 0);
+    for s in &out.sections {
+        // Every measured request has left by the end of the run: arrived = completed +
+        // failed + rejected, section by section.
+        assert_eq!(s.arrivals, s.completed + failed(s) + s.rejected, "conservation in a section");
+        arrivals += s.arrivals;
+        completed += s.completed;
+        lost += failed(s);
+        rejected += s.rejected;
+    }
+    eprintln!("kills and restarts: {arrivals} arrived = {completed} completed + {lost} failed + {rejected} rejected");
+    assert!(lost > 100, "the timeout must kill workers for this test to mean something ({lost} failures)");
+    // (Each of the 18 workers serves about 23 000 requests: some 100 restarts each.)
+
+    // Little's law per section: L = λ W, with W the mean time in system of the section's
+    // accepted requests (completed or failed). The differences L − λW are batch means whose
+    // 99.9 % interval must contain 0 (boundary effects are far below the noise).
+    let diffs: Vec<f64> = out
+        .sections
+        .iter()
+        .map(|s| {
+            let accepted = (s.arrivals - s.rejected) as f64;
+            let w = (s.sum_response + s.sum_failed_sojourn) / accepted;
+            let l = s.in_system_area / s.duration;
+            (l - accepted / s.duration * w) / l
+        })
+        .collect();
+    let estimate = lbsim::stats::Estimate::from_observations(diffs.iter().sum::<f64>() / diffs.len() as f64, &diffs);
+    let half = estimate.half_width() * widening();
+    eprintln!(
+        "Little's law with kills and restarts: (L − λW)/L = {:+.4} ± {:.4} (95%)",
+        estimate.value,
+        estimate.half_width()
+    );
+    assert!(estimate.half_width() < 0.02, "interval too wide to test: ± {}", estimate.half_width());
+    assert!(estimate.value.abs() <= half, "L − λW = {:+.4} of L (99.9% CI ± {half:.4})", estimate.value);
 }

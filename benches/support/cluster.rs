@@ -21,7 +21,11 @@ pub fn reference_model() -> Model {
             speed: 1.0,
             backlog: 2048,
             weight: None,
+            cores: None,
+            accept: None,
+            lifecycle: Default::default(),
         }],
+        io_fraction: 0.0,
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
     model

@@ -20,8 +20,8 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, ClientPopulation, MixtureComponent, Model, ModelError, ServiceDistribution, Trace,
-    WorkerClass,
+    Accept, ArrivalProcess, BackendGroup, ClientPopulation, Lifecycle, MixtureComponent, Model, ModelError,
+    ServiceDistribution, Trace, WorkerClass,
 };
 use crate::strategy::{BackendInfo, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
@@ -344,15 +344,28 @@ impl ExperimentFile {
         let (arrival_spec, intensity, arrivals_at) = read_arrivals(self, &arrivals)?;
         let service = section("service")?;
         let service_builder = read_service(self, &service, true)?;
+        let io_fraction = service
+            .number_where("io_fraction", "a fraction between 0 (pure CPU) and 1 (pure I/O)", |x| {
+                (0.0..=1.0).contains(&x)
+            })?
+            .unwrap_or(0.0);
         let clients = read_clients(&section("clients")?)?;
         let backends = read_backends(self, &top)?;
+        if io_fraction > 0.0 {
+            if let Some(g) = backends.iter().find(|g| matches!(g.worker_class, WorkerClass::Async { .. })) {
+                return Err(service.err(
+                    "io_fraction",
+                    format!("backend \"{}\" has worker_class = \"async\", the pooled processor-sharing model, which has no I/O phases; use worker_class = \"gevent\" (gunicorn's async workers) or \"sync\"/\"gthread\"", g.name),
+                ));
+            }
+        }
         let drafts = read_strategies(self, &section("balancer")?)?;
 
         // Phase 2: build.
         let service_at = service.err_here("");
         let service = service_builder()?;
         let clients = clients()?;
-        let capacity: f64 = backends.iter().map(|g| f64::from(g.count) * g.capacity()).sum();
+        let capacity: f64 = backends.iter().map(|g| f64::from(g.count) * g.capacity_for(io_fraction)).sum();
         let model_error = |at: &ConfigError, e: ModelError| at.with(e.what);
         let rate = match intensity {
             Intensity::Load(load) => {
@@ -400,9 +413,9 @@ impl ExperimentFile {
                     name: g.backend_name(i),
                     workers: g.workers,
                     speed: g.speed,
-                    capacity: g.capacity(),
-                    weight: g.weight(),
-                    fcfs: matches!(g.worker_class, WorkerClass::Sync),
+                    capacity: g.capacity_for(io_fraction),
+                    weight: g.weight.unwrap_or_else(|| g.capacity_for(io_fraction)),
+                    fcfs: matches!(g.worker_class, WorkerClass::Sync) && !g.needs_station(io_fraction),
                 })
             })
             .collect();
@@ -437,7 +450,7 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, backends },
+            model: Model { arrivals: process, service, clients, backends, io_fraction },
             strategies,
         })
     }
@@ -537,7 +550,9 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
     let distribution = service.choice("distribution", schema::DISTRIBUTIONS, "exponential")?;
     let mut allowed = schema::distribution_keys(&distribution);
     allowed.push("distribution");
-    if !top_level {
+    if top_level {
+        allowed.extend_from_slice(schema::SERVICE_EXTRA);
+    } else {
         allowed.push("weight");
     }
     let dist_name = distribution.clone();
@@ -741,24 +756,66 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
         }
         let count = b.whole_u32("count", 1)?.unwrap_or(1);
         let workers = b.whole_u32("workers", 1)?.unwrap_or(1);
-        let class = b.choice("worker_class", &["sync", "async"], "sync")?;
-        let worker_class = if class == "async" {
-            WorkerClass::Async {
-                connections: b.whole_u32("connections", 1)?.unwrap_or(WorkerClass::DEFAULT_CONNECTIONS),
+        let class = b.choice("worker_class", schema::WORKER_CLASSES, "sync")?;
+        // Class parameters on the wrong class are errors, never silently ignored.
+        for other in schema::WORKER_CLASSES {
+            for key in schema::class_keys(other) {
+                if b.has(key) && !schema::class_keys(&class).contains(key) {
+                    let takers: Vec<&str> = schema::WORKER_CLASSES
+                        .iter()
+                        .copied()
+                        .filter(|c| schema::class_keys(c).contains(key))
+                        .collect();
+                    return Err(b.err_key(
+                        key,
+                        format!(
+                            "\"{key}\" applies to {} workers only; this backend has worker_class = \"{class}\" (set worker_class = {} to use it)",
+                            quoted_list(&takers, "and"),
+                            quoted_list(&takers, "or")
+                        ),
+                    ));
+                }
             }
-        } else {
-            if b.has("connections") {
-                return Err(b.err_key(
-                    "connections",
-                    "\"connections\" applies to async workers only; this backend has worker_class = \"sync\" (set worker_class = \"async\" to use it)",
-                ));
-            }
-            WorkerClass::Sync
+        }
+        let worker_connections = || -> Result<u32> {
+            Ok(b.whole_u32("worker_connections", 1)?.unwrap_or(WorkerClass::DEFAULT_WORKER_CONNECTIONS))
         };
+        let worker_class = match class.as_str() {
+            "async" => WorkerClass::Async {
+                connections: b.whole_u32("connections", 1)?.unwrap_or(WorkerClass::DEFAULT_CONNECTIONS),
+            },
+            "gthread" => WorkerClass::Gthread {
+                threads: b.whole_u32("threads", 1)?.unwrap_or(1),
+                worker_connections: worker_connections()?,
+            },
+            "gevent" => WorkerClass::Gevent { worker_connections: worker_connections()? },
+            _ => WorkerClass::Sync,
+        };
+        if class == "async" {
+            for key in ["cores", "accept", "timeout", "max_requests", "max_requests_jitter", "boot_time"] {
+                if b.has(key) {
+                    return Err(b.err_key(
+                        key,
+                        format!("\"{key}\" applies to gunicorn's worker classes (\"sync\", \"gthread\", \"gevent\"); worker_class = \"async\" is the pooled processor-sharing model (for gunicorn's async workers use worker_class = \"gevent\")"),
+                    ));
+                }
+            }
+        }
         let speed = b.positive("speed")?.unwrap_or(1.0);
+        let cores = b.whole_u32("cores", 1)?;
+        let accept = match b.string("accept")? {
+            None => None,
+            Some(_) => Some(match b.choice("accept", &["shared", "lifo", "reuse_port"], "shared")?.as_str() {
+                "lifo" => Accept::Lifo,
+                "reuse_port" => Accept::ReusePort,
+                _ => Accept::Shared,
+            }),
+        };
         let backlog = b.whole_u32("backlog", 0)?.unwrap_or(2048);
         let weight = b.positive("weight")?;
-        let group = BackendGroup { name, count, workers, worker_class, speed, backlog, weight };
+        let lifecycle = read_lifecycle(file, &b, &class)?;
+        let group =
+            BackendGroup { name, count, workers, worker_class, speed, backlog, weight, cores, accept, lifecycle };
         // Names must be unique across groups, including the expanded `name-k` names.
         if groups.iter().any(|other| other.name == group.name) {
             return Err(b.err("name", format!("duplicate backend name \"{}\" (names must be unique)", group.name)));
@@ -784,6 +841,76 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
         }
     }
     Ok(groups)
+}
+
+/// gunicorn's `timeout`, `max_requests`, `max_requests_jitter` and the worker boot time.
+fn read_lifecycle(file: &ExperimentFile, b: &Section<'_>, class: &str) -> Result<Lifecycle> {
+    let timeout = match b.get("timeout") {
+        None => None,
+        Some(item) => {
+            if class == "gthread" {
+                return Err(b.err_key(
+                    "timeout",
+                    "\"timeout\" never fires for gthread workers: gunicorn's gthread main loop keeps notifying the master while its threads serve requests, however long they take (it applies to \"sync\" and \"gevent\")",
+                ));
+            }
+            match duration_of(item) {
+                Ok(t) if t > 0.0 => Some(t),
+                _ => {
+                    let shown = found(item);
+                    let why = if number_of(item).is_some_and(|x| x < 0.0) || shown.contains('-') {
+                        "a timeout cannot be shorter than zero"
+                    } else if number_of(item) == Some(0.0) {
+                        "0 would disable it: omit the key for no timeout"
+                    } else {
+                        "it must be a duration"
+                    };
+                    return Err(b.err(
+                        "timeout",
+                        format!("expected a positive duration for timeout (seconds, or a string such as \"30s\"), found {shown}: {why}"),
+                    ));
+                }
+            }
+        }
+    };
+    let max_requests = b.whole_u32("max_requests", 0)?.unwrap_or(0);
+    let max_requests_jitter = b.whole_u32("max_requests_jitter", 0)?.unwrap_or(0);
+    if max_requests_jitter > 0 && max_requests == 0 {
+        return Err(b.err_key(
+            "max_requests_jitter",
+            "\"max_requests_jitter\" spreads the restarts of max_requests; set max_requests too",
+        ));
+    }
+    let boot_time = match b.get("boot_time") {
+        None => None,
+        Some(item) if item.is_table_like() => {
+            let table = b.sub("boot_time", format!("{} boot_time", b.title))?.expect("present");
+            if table.has("weight") {
+                return Err(table.err_key("weight", "a boot_time distribution takes no weight"));
+            }
+            Some(read_service(file, &table, false)?()?)
+        }
+        Some(item) => match duration_of(item) {
+            Ok(t) => Some(ServiceDistribution::deterministic(t).map_err(|e| b.err("boot_time", e.what))?),
+            Err(m) => {
+                let message = if number_of(item).is_some_and(|x| x < 0.0) || found(item).contains('-') {
+                    format!("boot_time cannot be negative, found {}", found(item))
+                } else {
+                    format!(
+                        "{m}, or a distribution table such as {{ distribution = \"uniform\", min = \"2s\", max = \"5s\" }}"
+                    )
+                };
+                return Err(b.err("boot_time", message));
+            }
+        },
+    };
+    if boot_time.is_some() && timeout.is_none() && max_requests == 0 {
+        return Err(b.err_key(
+            "boot_time",
+            "\"boot_time\" is how long a restarted worker takes to boot; workers only restart with timeout or max_requests (set one of them)",
+        ));
+    }
+    Ok(Lifecycle { timeout, max_requests, max_requests_jitter, boot_time })
 }
 
 fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<StrategyDraft>> {

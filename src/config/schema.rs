@@ -10,8 +10,38 @@ pub(crate) const FREE_SECTIONS: &[&str] = &["sweep", "report"];
 pub(crate) const EXPERIMENT_KEYS: &[&str] = &["name", "seed", "description"];
 pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications"];
 pub(crate) const CLIENTS_KEYS: &[&str] = &["count", "popularity", "s"];
-pub(crate) const BACKEND_KEYS: &[&str] =
-    &["name", "count", "workers", "worker_class", "connections", "speed", "backlog", "weight"];
+pub(crate) const BACKEND_KEYS: &[&str] = &[
+    "name",
+    "count",
+    "workers",
+    "worker_class",
+    "connections",
+    "threads",
+    "worker_connections",
+    "speed",
+    "cores",
+    "accept",
+    "backlog",
+    "weight",
+    "timeout",
+    "max_requests",
+    "max_requests_jitter",
+    "boot_time",
+];
+
+/// The worker classes and the class-specific keys each takes.
+pub(crate) const WORKER_CLASSES: &[&str] = &["sync", "gthread", "gevent", "async"];
+pub(crate) fn class_keys(class: &str) -> &'static [&'static str] {
+    match class {
+        "gthread" => &["threads", "worker_connections"],
+        "gevent" => &["worker_connections"],
+        "async" => &["connections"],
+        _ => &[],
+    }
+}
+
+/// Keys of `[service]` beside the distribution's.
+pub(crate) const SERVICE_EXTRA: &[&str] = &["io_fraction"];
 pub(crate) const BALANCER_KEYS: &[&str] = &["strategies"];
 
 pub(crate) const PROCESSES: &[&str] = &["poisson", "deterministic", "gamma", "on_off", "diurnal", "trace"];
@@ -85,6 +115,7 @@ pub(crate) fn distribution_keys(distribution: &str) -> Vec<&'static str> {
 /// Every key `[service]` may contain under some distribution.
 pub(crate) fn all_service_keys() -> Vec<&'static str> {
     let mut keys = vec!["distribution"];
+    keys.extend_from_slice(SERVICE_EXTRA);
     for d in DISTRIBUTIONS {
         for k in distribution_keys(d) {
             if !keys.contains(&k) {
@@ -120,6 +151,7 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "samples",
     "popularity",
     "worker_class",
+    "accept",
     "strategies",
     "label",
 ];

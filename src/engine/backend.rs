@@ -17,6 +17,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::measure::Recorder;
+use super::station::Station;
 use crate::model::{BackendGroup, WorkerClass};
 
 /// Label of a request that is not measured (warm-up or after the window).
@@ -59,6 +60,8 @@ pub enum Admission {
 pub enum Backend {
     Fcfs(Fcfs),
     Ps(Ps),
+    /// The general station (`station.rs`), for groups the fast paths cannot express.
+    Station(Box<Station>),
 }
 
 impl Backend {
@@ -68,6 +71,19 @@ impl Backend {
             WorkerClass::Async { connections } => {
                 Backend::Ps(Ps::new(group.workers, group.speed, group.backlog, connections))
             }
+            WorkerClass::Gthread { .. } | WorkerClass::Gevent { .. } => {
+                unreachable!("gthread and gevent backends are stations (Backend::station)")
+            }
+        }
+    }
+
+    /// The backend for one member of `group`: a fast path when the group needs nothing more,
+    /// else the general station with its own random stream (`rng`, of `Purpose::Backend`).
+    pub fn for_group(group: &BackendGroup, io_fraction: f64, rng: rand_xoshiro::Xoshiro256PlusPlus) -> Self {
+        if group.needs_station(io_fraction) {
+            Backend::Station(Box::new(Station::new(group, io_fraction, rng)))
+        } else {
+            Backend::new(group)
         }
     }
 
@@ -77,6 +93,7 @@ impl Backend {
         match self {
             Backend::Fcfs(b) => b.advance(now),
             Backend::Ps(b) => b.advance(now, rec),
+            Backend::Station(b) => b.advance(now, rec),
         }
     }
 
@@ -91,6 +108,7 @@ impl Backend {
                 b.settle(now, rec);
                 b.integrals
             }
+            Backend::Station(b) => b.integrals_at(now, rec),
         }
     }
 
@@ -99,6 +117,7 @@ impl Backend {
         match self {
             Backend::Fcfs(b) => b.advance(now),
             Backend::Ps(b) => b.settle(now, rec),
+            Backend::Station(b) => b.settle(now, rec),
         }
     }
 
@@ -108,6 +127,7 @@ impl Backend {
         match self {
             Backend::Fcfs(b) => b.in_system(),
             Backend::Ps(b) => b.in_system(),
+            Backend::Station(b) => b.in_system(),
         }
     }
 
@@ -116,6 +136,7 @@ impl Backend {
         match self {
             Backend::Fcfs(b) => b.unfinished_work(now),
             Backend::Ps(b) => b.unfinished_work(),
+            Backend::Station(b) => b.unfinished_work(),
         }
     }
 
@@ -123,7 +144,7 @@ impl Backend {
     pub fn earliest_start(&self, now: f64) -> f64 {
         match self {
             Backend::Fcfs(b) => b.earliest_start(now),
-            Backend::Ps(_) => now,
+            Backend::Ps(_) | Backend::Station(_) => now,
         }
     }
 
@@ -134,6 +155,7 @@ impl Backend {
         match self {
             Backend::Fcfs(b) => b.admit(now, size, label, backend, rec),
             Backend::Ps(b) => b.admit(now, size, label, backend, rec),
+            Backend::Station(b) => b.admit(now, size, label, backend, rec),
         }
     }
 
@@ -147,6 +169,16 @@ impl Backend {
         match self {
             Backend::Fcfs(_) => 0,
             Backend::Ps(b) => b.pending_measured,
+            Backend::Station(b) => b.pending_measured,
+        }
+    }
+
+    /// ∫ busy dt of each worker from 0 to the last settle, for backends that keep explicit
+    /// workers (the station); empty for the fast paths.
+    pub fn worker_busy(&self, into: &mut Vec<f64>) {
+        into.clear();
+        if let Backend::Station(b) = self {
+            into.extend(b.worker_busy());
         }
     }
 }

@@ -14,6 +14,8 @@ pub struct Section {
     pub completed: u64,
     /// Measured requests accepted but failed, by [`Cause`] (recorded when they failed).
     pub failed: [u64; Cause::COUNT],
+    /// Σ time from arrival to failure of the failed requests (for Little's law with failures).
+    pub sum_failed_sojourn: f64,
     pub sum_response: f64,
     pub sum_wait: f64,
     pub sum_slowdown: f64,

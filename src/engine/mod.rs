@@ -9,11 +9,14 @@
 mod backend;
 mod measure;
 mod outcome;
+mod station;
 
 pub use backend::{Admission, Backend, Integrals, UNMEASURED};
 pub use measure::{Recorder, Section};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
+pub use station::Station;
 
+use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::model::{ArrivalStream, ClientSampler, Model, Request};
@@ -46,6 +49,9 @@ pub struct BackendOutcome {
     pub integrals: Integrals,
     /// Requests inside at the end of the window.
     pub in_system_at_end: u32,
+    /// ∫ busy dt of each worker over the window, for backends with explicit workers (the
+    /// station); empty for the fast paths.
+    pub worker_busy: Vec<f64>,
 }
 
 /// Everything one run measured.
@@ -155,12 +161,18 @@ impl<'m> Traffic<'m> {
 }
 
 /// Fresh runtime state for every backend of `model`, and the facts strategies ask about.
-fn backends_of(model: &Model) -> (Vec<Backend>, Statics) {
-    let backends = model.each_backend().map(|(g, _)| Backend::new(g)).collect();
+/// Stations draw from `Purpose::Backend`, one stream per backend seeded from it in order
+/// (fast-path backends draw nothing, so models without stations are unchanged).
+fn backends_of(model: &Model, seed: RunSeed) -> (Vec<Backend>, Statics) {
+    let mut streams = seed.stream(Purpose::Backend);
+    let backends = model
+        .each_backend()
+        .map(|(g, _)| Backend::for_group(g, model.io_fraction, Xoshiro256PlusPlus::seed_from_u64(streams.next_u64())))
+        .collect();
     let statics = Statics {
-        capacity: model.each_backend().map(|(g, _)| g.capacity()).collect(),
+        capacity: model.each_backend().map(|(g, _)| model.group_capacity(g)).collect(),
         speed: model.each_backend().map(|(g, _)| g.speed).collect(),
-        weight: model.each_backend().map(|(g, _)| g.weight()).collect(),
+        weight: model.each_backend().map(|(g, _)| g.weight.unwrap_or_else(|| model.group_capacity(g))).collect(),
     };
     (backends, statics)
 }
@@ -171,7 +183,7 @@ fn backends_of(model: &Model) -> (Vec<Backend>, Statics) {
 /// an overloaded cluster fills its backlogs and rejects, it does not grow.
 pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window: &Window) -> RunOutcome {
     let mut traffic = Traffic::new(model, strategy, seed);
-    let (mut backends, statics) = backends_of(model);
+    let (mut backends, statics) = backends_of(model, seed);
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
     let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
@@ -182,8 +194,10 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
             offered_work: 0.0,
             integrals: Integrals::default(),
             in_system_at_end: 0,
+            worker_busy: Vec::new(),
         })
         .collect();
+    let mut worker_busy_scratch: Vec<f64> = Vec::new();
 
     // Section k holds arrivals [boundary(k), boundary(k + 1)).
     let boundary = |k: usize| window.warmup + (window.requests * k as u64) / sections as u64;
@@ -200,6 +214,17 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
             // Settle everything at the boundary arrival's time and remember the integrals.
             let integrals = backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
             snapshots.push((now, integrals));
+            // Per-worker busy time over the window: minus its value at the start, plus at the end.
+            if snapshots.len() == 1 || snapshots.len() == sections + 1 {
+                let sign = if snapshots.len() == 1 { -1.0 } else { 1.0 };
+                for (o, b) in outcome.iter_mut().zip(&backends) {
+                    b.worker_busy(&mut worker_busy_scratch);
+                    o.worker_busy.resize(worker_busy_scratch.len(), 0.0);
+                    for (acc, x) in o.worker_busy.iter_mut().zip(&worker_busy_scratch) {
+                        *acc += sign * x;
+                    }
+                }
+            }
             if snapshots.len() == sections + 1 {
                 for (o, b) in outcome.iter_mut().zip(&backends) {
                     o.in_system_at_end = b.in_system();
@@ -287,7 +312,7 @@ pub fn sample_in_system(
     samples: usize,
 ) -> Vec<Vec<u32>> {
     let mut traffic = Traffic::new(model, strategy, seed);
-    let (mut backends, statics) = backends_of(model);
+    let (mut backends, statics) = backends_of(model, seed);
     let mut recorder = Recorder::new(1, backends.len(), None);
     let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
     let mut start = None;

@@ -10,7 +10,7 @@ mod request;
 mod service;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
-pub use backend::{BackendGroup, WorkerClass};
+pub use backend::{Accept, BackendGroup, Lifecycle, WorkerClass};
 pub use clients::{ClientPopulation, ClientSampler};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
@@ -37,12 +37,22 @@ pub struct Model {
     pub service: ServiceDistribution,
     pub clients: ClientPopulation,
     pub backends: Vec<BackendGroup>,
+    /// Fraction of each request's work that is I/O wait (database, upstream calls): a request
+    /// of size S computes (1 − f)·S (at the worker's speed) and then waits f·S seconds,
+    /// holding its worker (sync) or thread (gthread) but no core. 0 = pure CPU (today).
+    pub io_fraction: f64,
 }
 
 impl Model {
-    /// Total work per second the cluster can do: Σ workers × speed over all backends.
+    /// Total work per second the cluster can do: Σ workers × speed over all backends (with
+    /// cores or I/O, each backend's [`BackendGroup::capacity_for`]).
     pub fn capacity(&self) -> f64 {
-        self.backends.iter().map(|g| f64::from(g.count) * g.capacity()).sum()
+        self.backends.iter().map(|g| f64::from(g.count) * self.group_capacity(g)).sum()
+    }
+
+    /// Work per second one backend of `group` can do under this model's I/O fraction.
+    pub fn group_capacity(&self, group: &BackendGroup) -> f64 {
+        group.capacity_for(self.io_fraction)
     }
 
     /// Offered load ρ = arrival rate × E[S] ÷ capacity.

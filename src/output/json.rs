@@ -34,6 +34,14 @@ pub struct ResultJson<'a> {
     pub mean_in_system: f64,
     pub rejected: u64,
     pub saturated: bool,
+    /// Accepted requests that failed, and by cause (`worker_timeout`, `backend_down`, …).
+    pub failed: u64,
+    pub failed_by_cause: &'a BTreeMap<String, u64>,
+    /// Successfully completed requests per second.
+    pub goodput: f64,
+    /// Lowest and highest single-worker utilisation (null without explicit workers).
+    pub worker_utilisation_min: Option<f64>,
+    pub worker_utilisation_max: Option<f64>,
     /// 95 % confidence intervals, `[low, high]`, by metric name.
     pub ci95: BTreeMap<&'static str, [f64; 2]>,
     pub backends: Vec<BackendJson<'a>>,
@@ -46,6 +54,9 @@ pub struct BackendJson<'a> {
     pub throughput: f64,
     pub mean_in_system: f64,
     pub completed: u64,
+    /// Utilisation of each worker (backends with explicit workers only).
+    #[serde(skip_serializing_if = "<[f64]>::is_empty")]
+    pub workers: &'a [f64],
 }
 
 /// The JSON document for one experiment's results.
@@ -65,6 +76,7 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 ("throughput", r.throughput),
                 ("utilisation", r.utilisation),
                 ("mean_in_system", r.mean_in_system),
+                ("goodput", r.goodput),
             ]
             .into_iter()
             .map(|(name, e)| (name, [e.ci_low, e.ci_high]))
@@ -88,6 +100,11 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 mean_in_system: r.mean_in_system.value,
                 rejected: r.rejected,
                 saturated: r.saturated,
+                failed: r.failed,
+                failed_by_cause: &r.failed_by_cause,
+                goodput: r.goodput.value,
+                worker_utilisation_min: Some(r.worker_utilisation_min).filter(|x| x.is_finite()),
+                worker_utilisation_max: Some(r.worker_utilisation_max).filter(|x| x.is_finite()),
                 ci95,
                 backends: r
                     .backends
@@ -98,6 +115,7 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                         throughput: b.throughput,
                         mean_in_system: b.mean_in_system,
                         completed: b.completed,
+                        workers: &b.workers,
                     })
                     .collect(),
             }

@@ -21,7 +21,10 @@ pub fn results_table(results: &[StrategyResult]) -> String {
             time(e.value)
         }
     };
-    let header = [
+    // Columns for failures and per-worker spread appear only when a result has them.
+    let any_failed = results.iter().any(|r| r.failed > 0);
+    let any_workers = results.iter().any(|r| r.worker_utilisation_max.is_finite());
+    let mut header = vec![
         "strategy".to_string(),
         format!("mean ({unit})"),
         format!("p50 ({unit})"),
@@ -32,9 +35,16 @@ pub fn results_table(results: &[StrategyResult]) -> String {
         "util".to_string(),
         "in system".to_string(),
         "rejected".to_string(),
-        String::new(),
     ];
-    let rows: Vec<[String; 11]> = results
+    if any_failed {
+        header.push("failed".to_string());
+        header.push("goodput/s".to_string());
+    }
+    if any_workers {
+        header.push("worker util".to_string());
+    }
+    header.push(String::new());
+    let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
             let (lo, hi) = r.utilisation_range();
@@ -43,7 +53,7 @@ pub fn results_table(results: &[StrategyResult]) -> String {
             } else {
                 format!("{:.1}%", r.utilisation.value * 100.0)
             };
-            [
+            let mut row = vec![
                 r.strategy.clone(),
                 with_ci(&r.mean_response),
                 time(r.p50.value),
@@ -54,8 +64,22 @@ pub fn results_table(results: &[StrategyResult]) -> String {
                 util,
                 significant(r.mean_in_system.value, 3),
                 r.rejected.to_string(),
-                if r.saturated { "SATURATED".to_string() } else { String::new() },
-            ]
+            ];
+            if any_failed {
+                let causes: Vec<String> =
+                    r.failed_by_cause.iter().filter(|(_, n)| **n > 0).map(|(c, n)| format!("{n} {c}")).collect();
+                row.push(if causes.is_empty() { "0".to_string() } else { causes.join(", ") });
+                row.push(significant(r.goodput.value, 4));
+            }
+            if any_workers {
+                row.push(if r.worker_utilisation_max.is_finite() {
+                    format!("{:.1}–{:.1}%", r.worker_utilisation_min * 100.0, r.worker_utilisation_max * 100.0)
+                } else {
+                    String::new()
+                });
+            }
+            row.push(if r.saturated { "SATURATED".to_string() } else { String::new() });
+            row
         })
         .collect();
     let widths: Vec<usize> = (0..header.len())

@@ -348,6 +348,12 @@ mod tests {
             saturated,
             backends: vec![],
             ccdf: vec![],
+            failed: 0,
+            failed_by_cause: Default::default(),
+            failed_fraction: 0.0,
+            goodput: est(load * 100.0, 0.0),
+            worker_utilisation_min: f64::NAN,
+            worker_utilisation_max: f64::NAN,
         }
     }
 

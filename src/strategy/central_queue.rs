@@ -33,8 +33,10 @@ impl CentralQueue {
             return Err(StrategyError::Unsupported {
                 strategy: Self::NAME.to_string(),
                 what: format!(
-                    "backend \"{}\" has async (processor-sharing) workers; central_queue models \
-                     a shared FCFS queue in front of sync workers only",
+                    "backend \"{}\" does not start requests at times known on arrival (async \
+                     workers, or a gunicorn model with cores, I/O, gthread/gevent, accept or \
+                     lifecycle settings); central_queue models a shared FCFS queue in front of \
+                     plain sync workers only",
                     b.name
                 ),
             });

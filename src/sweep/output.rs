@@ -142,7 +142,7 @@ pub fn summary(e: &Experiment) -> ModelSummary {
 }
 
 /// The columns after the axis columns, in order.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 31] = [
     "load",
     "arrival_rate",
     "replications",
@@ -165,6 +165,15 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "utilisation_max",
     "rejected_fraction",
     "saturated",
+    "failed_fraction",
+    "failed_worker_timeout",
+    "failed_backend_down",
+    "failed_queue_timeout",
+    "failed_no_backend",
+    "failed_client_timeout",
+    "goodput",
+    "worker_utilisation_min",
+    "worker_utilisation_max",
 ];
 
 /// `results.csv`: a header, then one row per finished point × strategy, grid order then
@@ -209,6 +218,11 @@ pub fn csv(results: &SweepResults) -> String {
                 .map(number),
             );
             row.push(r.saturated.to_string());
+            row.push(number(r.failed_fraction));
+            for cause in crate::engine::Cause::ALL {
+                row.push(r.failed_by_cause.get(cause.name()).copied().unwrap_or(0).to_string());
+            }
+            row.extend([r.goodput.value, r.worker_utilisation_min, r.worker_utilisation_max].into_iter().map(number));
             out.push_str(&row.join(","));
             out.push('\n');
         }

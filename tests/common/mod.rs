@@ -16,6 +16,9 @@ pub fn sync_group(name: &str, count: u32, workers: u32, speed: f64) -> BackendGr
         speed,
         backlog: 1 << 20,
         weight: None,
+        cores: None,
+        accept: None,
+        lifecycle: Default::default(),
     }
 }
 
@@ -39,6 +42,7 @@ pub fn experiment(
         service,
         clients: ClientPopulation::default(),
         backends,
+        io_fraction: 0.0,
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
     Experiment {
@@ -111,3 +115,25 @@ pub fn assert_agrees(what: &str, estimate: &Estimate, theory: f64, max_relative_
     );
 }
 pub mod fixture;
+
+/// A backend group simulated by the general station: `workers` gunicorn workers of `class`
+/// on a host with `cores` cores.
+pub fn gunicorn_group(name: &str, workers: u32, class: WorkerClass, cores: u32) -> BackendGroup {
+    BackendGroup { worker_class: class, cores: Some(cores), ..sync_group(name, 1, workers, 1.0) }
+}
+
+/// `experiment` with a fraction `io_fraction` of each request's work spent in I/O (the
+/// arrival rate recomputed for `load` of the resulting capacity).
+pub fn experiment_with_io(
+    service: ServiceDistribution,
+    backends: Vec<BackendGroup>,
+    io_fraction: f64,
+    load: f64,
+    requests: u64,
+    warmup: u64,
+) -> Experiment {
+    let mut e = experiment(service, backends, load, requests, warmup);
+    e.model.io_fraction = io_fraction;
+    e.model.arrivals = e.model.arrivals.with_rate(e.model.rate_for_load(load)).unwrap();
+    e
+}

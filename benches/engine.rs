@@ -1,6 +1,7 @@
 //! Engine speed: completed requests per second for `jsq` and `random` over 16 exponential
 //! single-worker backends at load 0.9, single thread (the targets of issue #2: ≥ 8 M/s for
-//! jsq, ≥ 30 M/s for random). Run with `cargo bench --bench engine`; criterion reports the
+//! jsq, ≥ 30 M/s for random), and over 16 gunicorn backends of 4 sync workers on 2 cores
+//! with requests 70 % CPU, 30 % I/O (issue #10: ≥ 3 M/s for jsq). Run with `cargo bench --bench engine`; criterion reports the
 //! throughput in elements (requests) per second.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -17,6 +18,22 @@ fn engine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(REQUESTS));
     group.sample_size(10);
     for name in ["random", "jsq", "round_robin", "power_of_d", "least_connections"] {
+        group.bench_function(name, |b| {
+            let mut replication = 0;
+            b.iter(|| {
+                replication += 1;
+                cluster::simulate_strategy(&model, name, REQUESTS, replication)
+            })
+        });
+    }
+    group.finish();
+
+    // Issue #10: CPU and I/O phases on cores (the general station), target ≥ 3 M/s for jsq.
+    let model = cluster::gunicorn_model();
+    let mut group = c.benchmark_group("16 x 4 sync workers on 2 cores, 30 % I/O, load 0.9");
+    group.throughput(Throughput::Elements(REQUESTS));
+    group.sample_size(10);
+    for name in ["jsq", "random"] {
         group.bench_function(name, |b| {
             let mut replication = 0;
             b.iter(|| {

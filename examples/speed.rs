@@ -3,6 +3,8 @@
 //! companion of `cargo bench --bench engine`.
 //!
 //! `cargo run --release --example speed -- jsq 20000000`
+//! `cargo run --release --example speed -- jsq 20000000 gunicorn` (16 × 4 sync workers on 2
+//! cores each, requests 70 % CPU and 30 % I/O: the general station)
 
 use std::time::Instant;
 
@@ -13,7 +15,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "random".into());
     let requests: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000_000);
-    let model = cluster::reference_model();
+    let model = match args.next().as_deref() {
+        Some("gunicorn") => cluster::gunicorn_model(),
+        _ => cluster::reference_model(),
+    };
     let start = Instant::now();
     let outcome = cluster::simulate_strategy(&model, &name, requests, 0);
     let seconds = start.elapsed().as_secs_f64();

@@ -85,11 +85,22 @@ pub struct BackendMeasure {
     /// Offered work ÷ capacity over the window (what this backend was asked to do).
     #[serde(deserialize_with = "f64_or_nan")]
     pub offered_load: f64,
-    /// Utilisation of each worker (fraction of the window it held at least one request),
-    /// for backends simulated with explicit workers (cores, I/O, gthread/gevent, accept or
-    /// lifecycle settings); empty otherwise.
+    /// Utilisation of each worker: the cores its process used on average over the window
+    /// (0–1, what `top` shows as its %CPU; for sync workers without I/O on enough cores, the
+    /// share of time it was busy), for backends simulated with explicit workers (cores, I/O,
+    /// gthread/gevent, accept or lifecycle settings); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<f64>,
+    /// Mean and p99 response time of this backend's requests (backends with explicit workers
+    /// only, NaN otherwise): compares groups of different worker classes in one cluster.
+    #[serde(default = "nan", deserialize_with = "f64_or_nan", skip_serializing_if = "is_nan")]
+    pub mean_response: f64,
+    #[serde(default = "nan", deserialize_with = "f64_or_nan", skip_serializing_if = "is_nan")]
+    pub p99: f64,
+}
+
+fn is_nan(x: &f64) -> bool {
+    x.is_nan()
 }
 
 /// The summary of one replication: everything [`combine`] needs, nothing more.
@@ -306,6 +317,8 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
             rejected: b.rejected,
             offered_load: b.offered_work / (info.capacity * o.window),
             workers: b.worker_busy.iter().map(|busy| busy / o.window).collect(),
+            mean_response: b.response.map_or(f64::NAN, |r| r.0),
+            p99: b.response.map_or(f64::NAN, |r| r.1),
         })
         .collect();
     // Saturated: more work offered than the cluster can do, or a backend that was asked for
@@ -373,6 +386,8 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
                                 / n
                         })
                         .collect(),
+                    mean_response: avg(|b| b.mean_response),
+                    p99: avg(|b| b.p99),
                 }
             })
             .collect(),

@@ -31,6 +31,19 @@ pub fn reference_model() -> Model {
     model
 }
 
+/// The gunicorn cluster of issue #10's speed target: 16 backends × 4 sync workers on 2 cores
+/// each, requests 70 % CPU and 30 % I/O (exponential sizes), Poisson arrivals at load 0.9
+/// (simulated by the general station, `engine/station.rs`).
+pub fn gunicorn_model() -> Model {
+    let mut model = reference_model();
+    let group = &mut model.backends[0];
+    group.workers = 4;
+    group.cores = Some(2);
+    model.io_fraction = 0.3;
+    model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
+    model
+}
+
 /// Simulates `requests` requests of strategy `name` (default parameters) with replication
 /// `replication`'s streams, measuring all of them as `lbsim run` would.
 pub fn simulate_strategy(model: &Model, name: &str, requests: u64, replication: u64) -> RunOutcome {

@@ -904,12 +904,6 @@ fn read_lifecycle(file: &ExperimentFile, b: &Section<'_>, class: &str) -> Result
             }
         },
     };
-    if boot_time.is_some() && timeout.is_none() && max_requests == 0 {
-        return Err(b.err_key(
-            "boot_time",
-            "\"boot_time\" is how long a restarted worker takes to boot; workers only restart with timeout or max_requests (set one of them)",
-        ));
-    }
     Ok(Lifecycle { timeout, max_requests, max_requests_jitter, boot_time })
 }
 

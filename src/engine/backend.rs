@@ -79,9 +79,14 @@ impl Backend {
 
     /// The backend for one member of `group`: a fast path when the group needs nothing more,
     /// else the general station with its own random stream (`rng`, of `Purpose::Backend`).
-    pub fn for_group(group: &BackendGroup, io_fraction: f64, rng: rand_xoshiro::Xoshiro256PlusPlus) -> Self {
+    pub fn for_group(
+        group: &BackendGroup,
+        io_fraction: f64,
+        mean_size: f64,
+        rng: rand_xoshiro::Xoshiro256PlusPlus,
+    ) -> Self {
         if group.needs_station(io_fraction) {
-            Backend::Station(Box::new(Station::new(group, io_fraction, rng)))
+            Backend::Station(Box::new(Station::new(group, io_fraction, mean_size, rng)))
         } else {
             Backend::new(group)
         }
@@ -173,12 +178,21 @@ impl Backend {
         }
     }
 
-    /// ∫ busy dt of each worker from 0 to the last settle, for backends that keep explicit
-    /// workers (the station); empty for the fast paths.
-    pub fn worker_busy(&self, into: &mut Vec<f64>) {
+    /// Mean and p99 response time of this backend's measured requests, for backends that
+    /// keep them (the station).
+    pub fn response_summary(&self) -> Option<(f64, f64)> {
+        match self {
+            Backend::Station(b) => b.response_summary(),
+            _ => None,
+        }
+    }
+
+    /// Core-seconds used by each worker from 0 to the last settle, for backends that keep
+    /// explicit workers (the station); empty for the fast paths.
+    pub fn worker_cpu(&self, into: &mut Vec<f64>) {
         into.clear();
         if let Backend::Station(b) = self {
-            into.extend(b.worker_busy());
+            into.extend(b.worker_cpu());
         }
     }
 }

@@ -49,9 +49,12 @@ pub struct BackendOutcome {
     pub integrals: Integrals,
     /// Requests inside at the end of the window.
     pub in_system_at_end: u32,
-    /// ∫ busy dt of each worker over the window, for backends with explicit workers (the
-    /// station); empty for the fast paths.
+    /// Core-seconds used by each worker over the window, for backends with explicit workers
+    /// (the station); empty for the fast paths.
     pub worker_busy: Vec<f64>,
+    /// Mean and p99 response time of the measured requests this backend completed (backends
+    /// with explicit workers only).
+    pub response: Option<(f64, f64)>,
 }
 
 /// Everything one run measured.
@@ -167,7 +170,10 @@ fn backends_of(model: &Model, seed: RunSeed) -> (Vec<Backend>, Statics) {
     let mut streams = seed.stream(Purpose::Backend);
     let backends = model
         .each_backend()
-        .map(|(g, _)| Backend::for_group(g, model.io_fraction, Xoshiro256PlusPlus::seed_from_u64(streams.next_u64())))
+        .map(|(g, _)| {
+            let rng = Xoshiro256PlusPlus::seed_from_u64(streams.next_u64());
+            Backend::for_group(g, model.io_fraction, model.service.mean(), rng)
+        })
         .collect();
     let statics = Statics {
         capacity: model.each_backend().map(|(g, _)| model.group_capacity(g)).collect(),
@@ -195,6 +201,7 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
             integrals: Integrals::default(),
             in_system_at_end: 0,
             worker_busy: Vec::new(),
+            response: None,
         })
         .collect();
     let mut worker_busy_scratch: Vec<f64> = Vec::new();
@@ -214,11 +221,11 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
             // Settle everything at the boundary arrival's time and remember the integrals.
             let integrals = backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
             snapshots.push((now, integrals));
-            // Per-worker busy time over the window: minus its value at the start, plus at the end.
+            // Per-worker CPU time over the window: minus its value at the start, plus at the end.
             if snapshots.len() == 1 || snapshots.len() == sections + 1 {
                 let sign = if snapshots.len() == 1 { -1.0 } else { 1.0 };
                 for (o, b) in outcome.iter_mut().zip(&backends) {
-                    b.worker_busy(&mut worker_busy_scratch);
+                    b.worker_cpu(&mut worker_busy_scratch);
                     o.worker_busy.resize(worker_busy_scratch.len(), 0.0);
                     for (acc, x) in o.worker_busy.iter_mut().zip(&worker_busy_scratch) {
                         *acc += sign * x;
@@ -289,8 +296,9 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         }
         _ => 0.0,
     };
-    for (o, done) in outcome.iter_mut().zip(&recorder.completed_by_backend) {
+    for ((o, done), b) in outcome.iter_mut().zip(&recorder.completed_by_backend).zip(&backends) {
         o.completed = *done;
+        o.response = b.response_summary();
     }
     RunOutcome {
         sections: recorder.sections,

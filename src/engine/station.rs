@@ -57,6 +57,7 @@ use super::backend::{Admission, Integrals, UNMEASURED};
 use super::measure::Recorder;
 use super::outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
 use crate::model::{Accept, BackendGroup, ServiceDistribution, WorkerClass};
+use crate::stats::ResponseHistogram;
 
 /// No request / no worker.
 const NONE: u32 = u32::MAX;
@@ -145,11 +146,15 @@ struct Worker {
     /// Requests started in this life, and the `max_requests` limit of this life.
     started: u32,
     limit: u32,
-    /// When its main loop last went back to waiting for connections (accept order).
+    /// The accept order: when a sync worker went back to `accept`, or when a gthread or
+    /// gevent worker last accepted (epoll wakes the last waiter first, and a worker that has
+    /// just accepted is back in `epoll_wait` before the others stir).
     idle_since: f64,
     busy_since: f64,
     /// ∫ [holds a request] dt, up to `busy_since` when busy.
     busy_area: f64,
+    /// Core-seconds of CPU this worker process has used (what `top` shows as its %CPU).
+    cpu_used: f64,
 }
 
 /// A gunicorn backend with explicit workers, cores and lifecycle.
@@ -191,12 +196,17 @@ pub struct Station {
     pub(super) pending_measured: u64,
     /// Endings of tracked requests, oldest first.
     outcomes: Outbox,
+    /// Response times of this backend's measured completions (sum, histogram), so that
+    /// groups of different worker classes in one cluster can be compared.
+    response_sum: f64,
+    responses: ResponseHistogram,
 }
 
 impl Station {
     /// A station for one backend of `group`; `rng` is its own stream of
     /// `seed::Purpose::Backend`.
-    pub fn new(group: &BackendGroup, io_fraction: f64, rng: Xoshiro256PlusPlus) -> Self {
+    /// `mean_size` scales the response-time histogram (the model's mean request size).
+    pub fn new(group: &BackendGroup, io_fraction: f64, mean_size: f64, rng: Xoshiro256PlusPlus) -> Self {
         let (class, threads, worker_connections) = match group.worker_class {
             WorkerClass::Sync => (Class::Sync, 1, 1),
             WorkerClass::Gthread { threads, worker_connections } => (Class::Gthread, threads, worker_connections),
@@ -237,6 +247,8 @@ impl Station {
             backend: 0,
             pending_measured: 0,
             outcomes: Outbox::default(),
+            response_sum: 0.0,
+            responses: ResponseHistogram::new(mean_size),
         };
         for _ in 0..n {
             let limit = station.draw_limit();
@@ -255,6 +267,7 @@ impl Station {
                 idle_since: 0.0,
                 busy_since: 0.0,
                 busy_area: 0.0,
+                cpu_used: 0.0,
             });
         }
         station
@@ -302,9 +315,16 @@ impl Station {
         self.integrals
     }
 
-    /// ∫ busy dt of each worker from 0 to the clock (after `settle`).
-    pub fn worker_busy(&self) -> impl Iterator<Item = f64> + '_ {
-        self.workers.iter().map(|w| w.busy_area + if w.held > 0 { self.last - w.busy_since } else { 0.0 })
+    /// Core-seconds of CPU each worker process has used from 0 to the clock (after
+    /// `settle`): divided by a duration, its utilisation as `top` shows it.
+    pub fn worker_cpu(&self) -> impl Iterator<Item = f64> + '_ {
+        self.workers.iter().map(|w| w.cpu_used)
+    }
+
+    /// Mean and p99 response time of this backend's measured completions so far.
+    pub fn response_summary(&self) -> Option<(f64, f64)> {
+        let n = self.responses.len();
+        (n > 0).then(|| (self.response_sum / n as f64, self.responses.quantile(0.99)))
     }
 
     /// Takes the endings of tracked requests discovered so far.
@@ -583,12 +603,15 @@ impl Station {
         self.integrals.in_system += f64::from(self.in_system) * dt;
         self.integrals.busy += f64::from(self.busy_workers) * dt;
         if self.runners > 0 {
-            let step = dt * self.rate();
+            let rate = self.rate();
+            let step = dt * rate;
+            let cores_each = dt * rate * self.inv_speed;
             let ps = self.class != Class::Gevent;
             for wk in &mut self.workers {
                 let m = wk.cpu.len();
                 if m > 0 {
                     wk.vt += if ps && m > 1 { step / m as f64 } else { step };
+                    wk.cpu_used += cores_each;
                 }
             }
         }
@@ -624,7 +647,7 @@ impl Station {
             Some(&Reverse((bits, _, _))) => (f64::from_bits(bits), Due::IoEnd),
             None => (f64::INFINITY, Due::Nothing),
         };
-        let rate = if self.runners > 0 { self.rate() } else { 0.0 };
+        let inv_rate = if self.runners > 0 { 1.0 / self.rate() } else { 0.0 };
         for (w, wk) in self.workers.iter().enumerate() {
             let w = w as u32;
             if wk.state == State::Booting {
@@ -640,7 +663,7 @@ impl Station {
             if m > 0 {
                 let (_, tag) = self.cpu_head(wk);
                 let share = if self.class == Class::Gevent { 1.0 } else { m as f64 };
-                let end = self.last + (tag - wk.vt).max(0.0) * share / rate;
+                let end = self.last + (tag - wk.vt).max(0.0) * share * inv_rate;
                 if end < next {
                     (next, due) = (end, Due::CpuEnd(w));
                 }
@@ -690,7 +713,7 @@ impl Station {
         }
         self.enter_io(id, rec);
         if gevent && self.workers[w].cpu.is_empty() {
-            // The loop is free again: it polls and accepts.
+            // The loop is free again: back in epoll_wait, the last waiter, it polls and accepts.
             self.workers[w].idle_since = now;
             self.pull(w, rec);
         }
@@ -707,6 +730,8 @@ impl Station {
             // Response ≥ service; the max removes the rounding of large clock values.
             let response = (now - r.arrival).max(wait + service);
             rec.complete(r.label, self.backend, response, wait, service);
+            self.response_sum += response;
+            self.responses.record(response);
         }
         if r.tag != UNTRACKED {
             self.outcomes.push(Outcome { tag: r.tag, backend: self.backend, time: now, ending: Ending::Completed });
@@ -716,9 +741,12 @@ impl Station {
         let w = r.worker as usize;
         self.leave_worker(w);
         let wk = &mut self.workers[w];
-        wk.idle_since = now;
         match self.class {
-            Class::Sync => wk.deadline = f64::INFINITY,
+            Class::Sync => {
+                // Back in accept: the accept order counts from now.
+                wk.idle_since = now;
+                wk.deadline = f64::INFINITY;
+            }
             Class::Gthread => {
                 wk.threads_busy -= 1;
                 if let Some(next) = wk.pending.pop_front() {
@@ -866,7 +894,7 @@ mod tests {
     }
 
     fn station(g: &BackendGroup, io: f64) -> (Station, Recorder) {
-        (Station::new(g, io, Xoshiro256PlusPlus::seed_from_u64(1)), Recorder::new(1, 1, None))
+        (Station::new(g, io, 1.0, Xoshiro256PlusPlus::seed_from_u64(1)), Recorder::new(1, 1, None))
     }
 
     #[test]

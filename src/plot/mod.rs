@@ -6,6 +6,7 @@
 //! [`Figure`] draws itself onto any plotters backend; [`Figure::svg`] and [`Figure::png`]
 //! render it, deterministically (same results → same bytes).
 
+mod backends;
 mod ccdf;
 mod context;
 mod heatmap;
@@ -16,6 +17,7 @@ mod theory;
 mod throughput;
 mod timeseries;
 mod utilisation;
+mod workers;
 
 use anyhow::{Context as _, Result};
 use plotters::backend::{BitMapBackend, SVGBackend};
@@ -31,6 +33,8 @@ use crate::runner::StrategyResult;
 pub const CHARTS: &[for<'a> fn(&'a Context<'a>) -> Vec<Figure<'a>>] = &[
     response::figures,
     utilisation::figures,
+    workers::figures,
+    backends::figures,
     ccdf::figures,
     throughput::figures,
     rejected::figures,

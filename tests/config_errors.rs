@@ -596,3 +596,93 @@ fn a_load_with_an_infinite_mean_size_asks_for_a_rate() {
     assert_contains(&err, "give arrivals.rate instead");
     assert_eq!(err.line, Some(4));
 }
+
+// ---- gunicorn backends: cores, worker classes, accept and lifecycle (issue 10) ----
+
+/// MINIMAL with `extra` lines added to the backend (after `count = 2`, so from line 10).
+fn backend_with(extra: &str) -> String {
+    minimal_with("count = 2\n", &format!("count = 2\n{extra}\n"))
+}
+
+/// The error of `extra` in the backend: at line `line`, naming the key, with `words` in it.
+fn backend_error(extra: &str, line: usize, key: &str, words: &[&str]) {
+    let e = resolve_err(&backend_with(extra));
+    let shown = e.to_string();
+    assert_eq!(e.line, Some(line), "{shown}");
+    assert!(e.column.is_some(), "{shown}");
+    assert!(shown.contains(&format!("inline.toml:{line}:")), "{shown}");
+    assert!(shown.contains(key), "{shown}");
+    for w in words {
+        assert!(shown.contains(w), "{shown} should say {w:?}");
+    }
+}
+
+#[test]
+fn a_gunicorn_backend_with_every_new_key_loads() {
+    let text = minimal_with("mean = \"10ms\"\n", "mean = \"10ms\"\nio_fraction = 0.7\n");
+    let text = text.replacen(
+        "count = 2\n",
+        "count = 2\nworkers = 3\nworker_class = \"gthread\"\nthreads = 4\nworker_connections = 50\ncores = 2\naccept = \"reuse_port\"\nmax_requests = 500\nmax_requests_jitter = 50\nboot_time = { distribution = \"uniform\", min = \"1s\", max = \"3s\" }\n",
+        1,
+    );
+    let e = parse(&text).resolve().expect("valid");
+    let g = &e.model.backends[0];
+    assert_eq!(g.worker_class, WorkerClass::Gthread { threads: 4, worker_connections: 50 });
+    assert_eq!(g.cores, Some(2));
+    assert_eq!(g.accept, Some(lbsim::model::Accept::ReusePort));
+    assert_eq!((g.lifecycle.max_requests, g.lifecycle.max_requests_jitter), (500, 50));
+    assert!((g.lifecycle.boot().mean() - 2.0).abs() < 1e-12);
+    assert_eq!(e.model.io_fraction, 0.7);
+    // CPU bound 2 cores / 0.3 = 6.67 work/s; threads 12 / (0.3 + 0.7) = 12: the cores bind.
+    assert!((e.model.capacity() - 2.0 * 2.0 / 0.3).abs() < 1e-9);
+}
+
+#[test]
+fn zero_cores_is_an_error_at_its_line() {
+    backend_error("cores = 0", 10, "cores", &["positive whole number", "found 0"]);
+}
+
+#[test]
+fn zero_threads_is_an_error_at_its_line() {
+    backend_error("worker_class = \"gthread\"\nthreads = 0", 11, "threads", &["positive whole number"]);
+}
+
+#[test]
+fn a_negative_timeout_is_an_error_at_its_line() {
+    backend_error("timeout = -1", 10, "timeout", &["shorter than zero"]);
+    backend_error("timeout = \"-30s\"", 10, "timeout", &["shorter than zero"]);
+}
+
+#[test]
+fn a_negative_boot_time_is_an_error_at_its_line() {
+    backend_error("max_requests = 100\nboot_time = -2", 11, "boot_time", &["cannot be negative"]);
+}
+
+#[test]
+fn a_class_parameter_on_the_wrong_class_is_an_error_naming_the_right_class() {
+    backend_error("threads = 4", 10, "threads", &["applies to gthread workers only", "worker_class = \"sync\""]);
+    backend_error(
+        "worker_class = \"gevent\"\nthreads = 4",
+        11,
+        "threads",
+        &["applies to gthread workers only", "worker_class = \"gevent\""],
+    );
+    backend_error("worker_connections = 10", 10, "worker_connections", &["gthread and gevent workers only"]);
+    backend_error("worker_class = \"async\"\ncores = 2", 11, "cores", &["pooled processor-sharing", "gevent"]);
+    backend_error("worker_class = \"gthread\"\ntimeout = 30", 11, "timeout", &["never fires for gthread"]);
+    backend_error("max_requests_jitter = 10", 10, "max_requests_jitter", &["set max_requests too"]);
+    backend_error("accept = \"lifoo\"", 10, "accept", &["did you mean \"lifo\""]);
+}
+
+#[test]
+fn io_fraction_outside_zero_to_one_or_with_async_workers_is_an_error() {
+    let e = resolve_err(&minimal_with("mean = \"10ms\"\n", "mean = \"10ms\"\nio_fraction = 1.5\n"));
+    assert_eq!(e.line, Some(6), "{e}");
+    let text = minimal_with("mean = \"10ms\"\n", "mean = \"10ms\"\nio_fraction = 0.5\n").replacen(
+        "count = 2\n",
+        "count = 2\nworker_class = \"async\"\n",
+        1,
+    );
+    let e = resolve_err(&text);
+    assert!(e.to_string().contains("no I/O phases"), "{e}");
+}

@@ -770,7 +770,7 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
                         key,
                         format!(
                             "\"{key}\" applies to {} workers only; this backend has worker_class = \"{class}\" (set worker_class = {} to use it)",
-                            quoted_list(&takers, "and"),
+                            takers.join(" and "),
                             quoted_list(&takers, "or")
                         ),
                     ));

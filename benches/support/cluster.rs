@@ -3,23 +3,33 @@
 //! `examples/speed.rs`.
 
 use lbsim::engine::{RunOutcome, Window, simulate_instances};
-use lbsim::model::{ArrivalProcess, BackendGroup, ClientPopulation, Information, Model, ServiceDistribution, WorkerClass};
+use lbsim::model::{
+    ArrivalProcess, BackendGroup, ClientPopulation, Information, Model, ServiceDistribution, WorkerClass,
+};
 use lbsim::runner::build_instances;
 use lbsim::seed::RunSeed;
 use lbsim::strategy::Params;
 
+#[allow(dead_code)] // (each bench uses a part of this module)
 pub fn reference_model() -> Model {
+    model_with(16, 2048)
+}
+
+/// `count` single-worker sync backends with accept queues of `backlog`, exponential sizes
+/// (mean 10 ms), Poisson arrivals at load 0.9.
+#[allow(dead_code)] // (each bench uses a part of this module)
+pub fn model_with(count: u32, backlog: u32) -> Model {
     let mut model = Model {
         arrivals: ArrivalProcess::poisson(1.0).unwrap(),
         service: ServiceDistribution::exponential(0.01).unwrap(),
         clients: ClientPopulation::default(),
         backends: vec![BackendGroup {
             name: "web".into(),
-            count: 16,
+            count,
             workers: 1,
             worker_class: WorkerClass::Sync,
             speed: 1.0,
-            backlog: 2048,
+            backlog,
             weight: None,
         }],
         balancer: Default::default(),
@@ -31,6 +41,7 @@ pub fn reference_model() -> Model {
 /// The reference cluster behind `instances` balancer instances that each count only their
 /// own requests in flight (nginx workers without a shared `zone`): the event layer's
 /// tracked path.
+#[allow(dead_code)] // (each bench uses a part of this module)
 pub fn local_instances_model(instances: u32) -> Model {
     let mut model = reference_model();
     model.balancer.instances = instances;

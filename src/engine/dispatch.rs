@@ -453,7 +453,7 @@ impl<'s> Dispatcher<'s> {
         let admission = ctx.backends[i].admit_ticket(now, f.size, f.label, i as u32, ticket, ctx.rec);
         if f.label != UNMEASURED {
             self.waiting_measured -= 1;
-            ctx.outcome[i].offered_work += f.size;
+            ctx.offered_work[i] += f.size;
         }
         match admission {
             Admission::Accepted => {

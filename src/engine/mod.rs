@@ -122,6 +122,8 @@ pub(crate) struct Ctx<'a> {
     rec: &'a mut Recorder,
     /// Per-backend accounting of measured requests (empty when nothing is measured).
     outcome: &'a mut [BackendOutcome],
+    /// Work of the measured requests sent to each backend (empty likewise).
+    offered_work: &'a mut [f64],
 }
 
 /// How arrivals get to backends: [`Direct`] (the fast path: one omniscient proxy, no
@@ -158,11 +160,10 @@ impl Path for Direct<'_> {
         let admission = ctx.backends[chosen].admit(now, size, label, chosen as u32, ctx.rec);
         if label != UNMEASURED {
             // (Arrivals per section are counted from the boundaries after the loop.)
-            let b = &mut ctx.outcome[chosen];
-            b.offered_work += size;
+            ctx.offered_work[chosen] += size;
             if admission == Admission::Rejected {
                 ctx.rec.sections[label as usize].rejected += 1;
-                b.rejected += 1;
+                ctx.outcome[chosen].rejected += 1;
             }
         }
     }
@@ -272,39 +273,66 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
         })
         .collect();
 
+    // Touched per request, so kept apart from the rest of `outcome` (8 bytes a backend).
+    let mut offered_work = vec![0.0f64; n_backends];
+
     // Section k holds arrivals [boundary(k), boundary(k + 1)).
     let boundary = |k: usize| window.warmup + (window.requests * k as u64) / sections as u64;
     let end = boundary(sections);
     let mut section = 0usize; // the section of arrival `index`, once index ≥ warm-up
     let mut next_boundary = boundary(0);
-    let mut snapshots: Vec<(f64, Vec<Integrals>)> = Vec::with_capacity(sections + 1);
+    // Integrals of every backend at the first boundary and at the latest one: each section's
+    // areas are taken when it closes, so memory is O(backends), not O(backends × sections).
+    let mut first: Option<(f64, Vec<Integrals>)> = None;
+    let mut latest: Option<(f64, Vec<Integrals>)> = None;
+    let mut boundaries = 0usize;
+
+    macro_rules! ctx {
+        () => {
+            &mut Ctx {
+                backends: &mut backends,
+                statics: &statics,
+                rec: &mut recorder,
+                outcome: &mut outcome,
+                offered_work: &mut offered_work,
+            }
+        };
+    }
 
     let mut index: u64 = 0;
     loop {
         let request = traffic.next();
         let now = request.arrival;
-        path.run_until(
-            now,
-            &mut Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut outcome },
-        );
+        path.run_until(now, ctx!());
         if index == next_boundary {
-            // Settle everything at the boundary arrival's time and remember the integrals
-            // (and the balancer queue's, as one more entry past the backends).
+            // Settle everything at the boundary arrival's time and take the integrals (and
+            // the balancer queue's, as one more entry past the backends).
             let mut integrals: Vec<Integrals> =
                 backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
             if let Some(queued) = path.queue_integral(now) {
                 integrals.push(Integrals { in_system: queued, busy: 0.0 });
             }
-            snapshots.push((now, integrals));
-            if snapshots.len() == sections + 1 {
+            boundaries += 1;
+            if boundaries == sections + 1 {
                 for (o, b) in outcome.iter_mut().zip(&backends) {
                     o.in_system_at_end = b.in_system();
                 }
             }
-            if snapshots.len() > 1 {
+            if let Some((t0, before)) = &latest {
+                // Section `boundaries − 2` closes here.
+                let s = &mut recorder.sections[boundaries - 2];
+                s.duration = now - t0;
+                for (a, b) in integrals.iter().zip(before) {
+                    s.in_system_area += a.in_system - b.in_system;
+                    s.busy_area += a.busy - b.busy;
+                }
                 section += 1;
             }
-            next_boundary = if snapshots.len() <= sections { boundary(snapshots.len()) } else { u64::MAX };
+            next_boundary = if boundaries <= sections { boundary(boundaries) } else { u64::MAX };
+            if first.is_none() {
+                first = Some((now, integrals.clone()));
+            }
+            latest = Some((now, integrals));
         }
         let measured = index >= window.warmup && index < end;
         if index >= end && !path.waiting_measured() && backends.iter().all(|b| b.pending_measured() == 0) {
@@ -313,12 +341,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
         // Past the window, keep the traffic going while async backends finish measured
         // requests, but never more than another window's worth of arrivals.
         if index >= end + window.requests.max(1) + window.warmup {
-            path.drain(&mut Ctx {
-                backends: &mut backends,
-                statics: &statics,
-                rec: &mut recorder,
-                outcome: &mut outcome,
-            });
+            path.drain(ctx!());
             for b in &mut backends {
                 b.drain(&mut recorder);
             }
@@ -326,29 +349,15 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
         }
 
         let label = if measured { section as u32 } else { UNMEASURED };
-        path.dispatch(
-            &request,
-            label,
-            &mut Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut outcome },
-        );
+        path.dispatch(&request, label, ctx!());
         index += 1;
     }
 
     for (k, s) in recorder.sections.iter_mut().enumerate() {
         s.arrivals = boundary(k + 1) - boundary(k);
     }
-    // Time integrals per section and per backend over the window.
-    for k in 0..sections.min(snapshots.len().saturating_sub(1)) {
-        let (t0, before) = &snapshots[k];
-        let (t1, after) = &snapshots[k + 1];
-        let s = &mut recorder.sections[k];
-        s.duration = t1 - t0;
-        for (a, b) in after.iter().zip(before) {
-            s.in_system_area += a.in_system - b.in_system;
-            s.busy_area += a.busy - b.busy;
-        }
-    }
-    let window_length = match (snapshots.first(), snapshots.last()) {
+    // Time integrals per backend over the window.
+    let window_length = match (&first, &latest) {
         (Some((t0, first)), Some((t1, last))) => {
             for (i, o) in outcome.iter_mut().enumerate() {
                 o.integrals =
@@ -358,8 +367,9 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
         }
         _ => 0.0,
     };
-    for (o, done) in outcome.iter_mut().zip(&recorder.completed_by_backend) {
+    for ((o, done), work) in outcome.iter_mut().zip(&recorder.completed_by_backend).zip(offered_work) {
         o.completed = *done;
+        o.offered_work = work;
     }
     RunOutcome {
         sections: recorder.sections,
@@ -417,7 +427,13 @@ fn sample<P: Path>(
                 }
                 path.run_until(
                     t,
-                    &mut Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut [] },
+                    &mut Ctx {
+                        backends: &mut backends,
+                        statics: &statics,
+                        rec: &mut recorder,
+                        outcome: &mut [],
+                        offered_work: &mut [],
+                    },
                 );
                 for (b, s) in backends.iter_mut().zip(&mut series) {
                     b.advance(t, &mut recorder);
@@ -425,7 +441,13 @@ fn sample<P: Path>(
                 }
             }
         }
-        let ctx = &mut Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut [] };
+        let ctx = &mut Ctx {
+            backends: &mut backends,
+            statics: &statics,
+            rec: &mut recorder,
+            outcome: &mut [],
+            offered_work: &mut [],
+        };
         path.run_until(now, ctx);
         path.dispatch(&request, UNMEASURED, ctx);
         index += 1;

@@ -2,9 +2,10 @@
 //! exponential backends at load 0.9) and prints the rate: a quick, profiler-friendly
 //! companion of `cargo bench --bench engine`.
 //!
-//! `cargo run --release --example speed -- jsq 20000000`
-//! `cargo run --release --example speed -- jsq 20000000 gunicorn` (16 × 4 sync workers on 2
-//! cores each, requests 70 % CPU and 30 % I/O: the general station)
+//! `cargo run --release --example speed -- jsq 20000000`, or with a third argument k, behind
+//! k balancer instances that each count only their own requests (`… jsq 20000000 4`), or
+//! `gunicorn` for 16 × 4 sync workers on 2 cores each, requests 70 % CPU and 30 % I/O (the
+//! general station: `… jsq 20000000 gunicorn`).
 
 use std::time::Instant;
 
@@ -15,8 +16,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "random".into());
     let requests: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000_000);
-    let model = match args.next().as_deref() {
+    let third = args.next();
+    let model = match third.as_deref() {
         Some("gunicorn") => cluster::gunicorn_model(),
+        Some(k) if k.parse::<u32>().is_ok() => cluster::local_instances_model(k.parse().unwrap()),
         _ => cluster::reference_model(),
     };
     let start = Instant::now();

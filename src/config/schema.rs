@@ -27,6 +27,9 @@ pub(crate) const BACKEND_KEYS: &[&str] = &[
     "max_requests",
     "max_requests_jitter",
     "boot_time",
+    "max_conns",
+    "maxconn",
+    "rtt",
 ];
 
 /// The worker classes and the class-specific keys each takes.
@@ -42,7 +45,10 @@ pub(crate) fn class_keys(class: &str) -> &'static [&'static str] {
 
 /// Keys of `[service]` beside the distribution's.
 pub(crate) const SERVICE_EXTRA: &[&str] = &["io_fraction"];
-pub(crate) const BALANCER_KEYS: &[&str] = &["strategies"];
+pub(crate) const BALANCER_KEYS: &[&str] =
+    &["strategies", "instances", "routing", "info", "mode", "cache_redirect", "rtt", "queue_timeout"];
+/// The forms of `[balancer] info` given as a table.
+pub(crate) const INFO_KEYS: &[&str] = &["period", "delay"];
 
 pub(crate) const PROCESSES: &[&str] = &["poisson", "deterministic", "gamma", "on_off", "diurnal", "trace"];
 
@@ -154,6 +160,10 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "accept",
     "strategies",
     "label",
+    "routing",
+    "info",
+    "mode",
+    "cache_redirect",
 ];
 
 /// The distributions that take `key`, for "X is a parameter of …" messages.

@@ -53,9 +53,9 @@ use std::collections::{BinaryHeap, VecDeque};
 use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::backend::{Admission, Integrals, UNMEASURED};
+use super::backend::{Admission, Integrals, Ticket, UNMEASURED};
 use super::measure::Recorder;
-use super::outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
+use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
 use crate::model::{Accept, BackendGroup, ServiceDistribution, WorkerClass};
 use crate::stats::ResponseHistogram;
 
@@ -194,8 +194,6 @@ pub struct Station {
     integrals: Integrals,
     backend: u32,
     pub(super) pending_measured: u64,
-    /// Endings of tracked requests, oldest first.
-    outcomes: Outbox,
     /// Response times of this backend's measured completions (sum, histogram), so that
     /// groups of different worker classes in one cluster can be compared.
     response_sum: f64,
@@ -246,7 +244,6 @@ impl Station {
             integrals: Integrals::default(),
             backend: 0,
             pending_measured: 0,
-            outcomes: Outbox::default(),
             response_sum: 0.0,
             responses: ResponseHistogram::new(mean_size),
         };
@@ -327,13 +324,6 @@ impl Station {
         (n > 0).then(|| (self.response_sum / n as f64, self.responses.quantile(0.99)))
     }
 
-    /// Takes the endings of tracked requests discovered so far.
-    pub fn take_outcomes(&mut self, into: &mut Outbox) {
-        for o in self.outcomes.drain() {
-            into.push(o);
-        }
-    }
-
     /// Work left (seconds at speed 1: CPU work plus I/O seconds) of everything inside
     /// (after `settle`).
     pub fn unfinished_work(&self) -> f64 {
@@ -357,24 +347,26 @@ impl Station {
     /// Hands a request to the backend (untracked).
     #[inline]
     pub fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
-        self.admit_tracked(now, size, label, UNTRACKED, backend, rec)
+        self.admit_ticket(now, size, label, backend, Ticket::plain(now), rec)
     }
 
-    /// Hands a request to the backend; a `tag` other than [`UNTRACKED`] makes it report its
-    /// ending as an [`Outcome`] (see [`Station::take_outcomes`]).
-    pub fn admit_tracked(
+    /// Hands a request to the backend: a `ticket.tag` other than [`UNTRACKED`] makes it
+    /// report its ending as an [`Outcome`] into `rec.outbox` when the station advances past
+    /// it, and its response time counts from `ticket.clock`.
+    pub fn admit_ticket(
         &mut self,
         now: f64,
         size: f64,
         label: u32,
-        tag: Tag,
         backend: u32,
+        ticket: Ticket,
         rec: &mut Recorder,
     ) -> Admission {
+        let tag: Tag = ticket.tag;
         self.backend = backend;
         self.settle(now, rec);
         let id = self.alloc(Req {
-            arrival: now,
+            arrival: ticket.clock,
             start: now,
             cpu: size * (1.0 - self.io_fraction),
             io: size * self.io_fraction,
@@ -734,7 +726,7 @@ impl Station {
             self.responses.record(response);
         }
         if r.tag != UNTRACKED {
-            self.outcomes.push(Outcome { tag: r.tag, backend: self.backend, time: now, ending: Ending::Completed });
+            rec.outbox.push(Outcome { tag: r.tag, backend: self.backend, time: now, ending: Ending::Completed });
         }
         self.in_system -= 1;
         self.release(id);
@@ -836,7 +828,7 @@ impl Station {
             rec.sections[r.label as usize].sum_failed_sojourn += self.last - r.arrival;
         }
         if r.tag != UNTRACKED {
-            self.outcomes.push(Outcome {
+            rec.outbox.push(Outcome {
                 tag: r.tag,
                 backend: self.backend,
                 time: self.last,
@@ -972,14 +964,12 @@ mod tests {
         g.lifecycle.boot_time = Some(ServiceDistribution::deterministic(1.0).unwrap());
         let (mut s, mut rec) = station(&g, 0.0);
         for (k, t) in [0.0, 0.0, 0.0].iter().enumerate() {
-            s.admit_tracked(*t, 0.5, 0, k as Tag, 0, &mut rec);
+            s.admit_ticket(*t, 0.5, 0, 0, Ticket { tag: k as Tag, clock: *t }, &mut rec);
         }
         s.advance(10.0, &mut rec);
         // Two served back to back (0.5, 1.0), a 1 s boot, then the third: 2.0 → 2.5.
         assert!((rec.sections[0].sum_response - 4.0).abs() < 1e-9);
-        let mut out = Outbox::default();
-        s.take_outcomes(&mut out);
-        let ends: Vec<(Tag, f64)> = out.drain().map(|o| (o.tag, o.time)).collect();
+        let ends: Vec<(Tag, f64)> = rec.outbox.drain().map(|o| (o.tag, o.time)).collect();
         assert_eq!(ends, vec![(0, 0.5), (1, 1.0), (2, 2.5)]);
     }
 }

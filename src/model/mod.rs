@@ -5,12 +5,14 @@
 
 mod arrivals;
 mod backend;
+mod balancer;
 mod clients;
 mod request;
 mod service;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{Accept, BackendGroup, Lifecycle, WorkerClass};
+pub use balancer::{Balancer, Information, Mode, Routing, Upstream};
 pub use clients::{ClientPopulation, ClientSampler};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
@@ -41,6 +43,8 @@ pub struct Model {
     /// of size S computes (1 − f)·S (at the worker's speed) and then waits f·S seconds,
     /// holding its worker (sync) or thread (gthread) but no core. 0 = pure CPU (today).
     pub io_fraction: f64,
+    /// The balancer tier (default: one omniscient reverse proxy, no caps, no network).
+    pub balancer: Balancer,
 }
 
 impl Model {

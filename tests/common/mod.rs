@@ -43,6 +43,7 @@ pub fn experiment(
         clients: ClientPopulation::default(),
         backends,
         io_fraction: 0.0,
+        balancer: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
     Experiment {

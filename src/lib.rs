@@ -37,6 +37,8 @@
 pub mod config;
 pub mod engine;
 pub mod experiment;
+pub mod fit;
+pub mod loadgen;
 pub mod model;
 pub mod output;
 pub mod plot;
@@ -48,4 +50,5 @@ pub mod stats;
 pub mod strategy;
 pub mod sweep;
 pub mod theory;
+pub mod traffic;
 pub mod units;

@@ -60,3 +60,4 @@ mod trace;
 
 pub use error::ConfigError;
 pub use file::ExperimentFile;
+pub(crate) use trace::parse_trace;

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Real twin vs lbsim: the same trace through nginx/HAProxy + gunicorn and through `lbsim run`.
+
+    validation/compare.py [--quick] [--seconds S] [--out DIR] [--markdown FILE] [--check TOL]
+
+For each configuration and load: `lbsim trace` writes the requests of validation/twin.toml at
+that load (Poisson arrivals, lognormal I/O work of mean 40 ms, cv 1.5, client ids);
+validation/twin.sh starts the twin and `lbsim loadgen` replays the trace through it; then
+`lbsim run` simulates the same trace (each request's work plus the fixed overhead) over the
+matching model. The first 10 % of requests are left out on both sides.
+
+The overhead is calibrated once, from a low-load run (load 0.1, no queueing): the mean of
+(response time − the request's work) — what nginx, gunicorn and the network add to every
+request. The model charges it to the worker (gunicorn's parsing and the WSGI call happen
+there), a stated simplification.
+
+--quick is CI's short run (one configuration, nginx least_conn at load 0.7); --check TOL
+fails (exit 1) when lbsim's mean differs from the real mean by more than TOL (0.15 = 15 %).
+Only the Python standard library is used.
+"""
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+LBSIM = Path(os.environ.get("LBSIM", REPO / "target/release/lbsim"))
+EXPERIMENT = HERE / "twin.toml"
+WARMUP_SHARE = 0.1
+CALIBRATION_LOAD = 0.1
+# Capacity of the model: 3 backends × 4 workers, 40 ms of work per request.
+CAPACITY_RATE = 3 * 4 / 0.040
+
+# (label, twin.sh arguments, lbsim strategy)
+CONFIGURATIONS = {
+    "nginx round robin": (["--balancer", "nginx", "--strategy", "round_robin"], "round_robin"),
+    "nginx least_conn": (["--balancer", "nginx", "--strategy", "least_conn"], "least_connections"),
+    "HAProxy leastconn, maxconn 4": (
+        ["--balancer", "haproxy", "--strategy", "leastconn", "--maxconn", "4"],
+        # maxconn = workers with HAProxy's queue: a request waits in the proxy until any
+        # worker is free, then goes to it — one shared FCFS queue in front of all 12 workers.
+        "central_queue",
+    ),
+}
+
+
+def run(cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def write_trace(path, load, count):
+    run([LBSIM, "trace", EXPERIMENT, "--set", f"arrivals.load={load}", "--requests", count, "--out", path],
+        stderr=subprocess.DEVNULL)
+
+
+def read_trace(path):
+    with open(path) as f:
+        rows = [line for line in f if not line.startswith("#")]
+    reader = csv.DictReader(rows)
+    return [(float(r["time"]), float(r["size"]), int(r["client"])) for r in reader]
+
+
+def replay(trace, twin_args, records, warmup):
+    """Runs the twin with the load generator inside; returns the loadgen's JSON summary."""
+    out = run([HERE / "twin.sh", *twin_args, "--", "nice", "-n", "-5", LBSIM, "loadgen", trace,
+               "--url", "http://127.0.0.1:18080/", "--out", records, "--warmup", warmup, "--json"],
+              stdout=subprocess.PIPE, text=True)
+    return json.loads(out.stdout)
+
+
+def overhead_of(records, warmup):
+    """Mean of (response − work), and mean work, over the measured requests of a low-load run."""
+    with open(records) as f:
+        rows = [r for r in list(csv.DictReader(f))[warmup:] if r["response"]]
+    diffs = [float(r["response"]) - float(r["size"]) for r in rows]
+    return sum(diffs) / len(diffs), sum(float(r["size"]) for r in rows) / len(rows)
+
+
+def simulate(work, trace, overhead, strategy, warmup):
+    """`lbsim run --json` over `trace` with every request's work increased by `overhead`."""
+    rows = read_trace(trace)
+    sim_trace = work / (Path(trace).stem + "-sim.csv")
+    with open(sim_trace, "w") as f:
+        f.write(f"# {Path(trace).name} with {overhead * 1e3:.3f} ms of overhead added to every size\n")
+        f.write("time,size,client\n")
+        for t, s, c in rows:
+            f.write(f"{t!r},{s + overhead!r},{c}\n")
+    toml = work / (Path(trace).stem + f"-{strategy}.toml")
+    toml.write_text(f"""[experiment]
+name = "twin"
+seed = 1
+[run]
+requests = {len(rows) - warmup}
+warmup = {warmup}
+[arrivals]
+process = "trace"
+file = "{sim_trace.name}"
+[service]
+distribution = "lognormal"
+mean = "40ms"
+cv = 1.5
+[[backends]]
+name = "gunicorn"
+count = 3
+workers = 4
+[balancer]
+strategies = ["{strategy}"]
+""")
+    out = run([LBSIM, "run", toml, "--json"], stdout=subprocess.PIPE, text=True)
+    return json.loads(out.stdout)["results"][0]
+
+
+def ms(x):
+    return f"{x * 1e3:.1f}"
+
+
+def deviation(sim, real):
+    return f"{(sim - real) / real * 100:+.0f} %"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one configuration (CI)")
+    parser.add_argument("--seconds", type=float, help="traffic per run (default 60, quick 25)")
+    parser.add_argument("--out", type=Path, help="keep traces and records here")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument("--check", type=float, help="fail if |sim mean − real mean| > CHECK × real mean")
+    parser.add_argument("--only", action="append", help="run only configurations whose label contains this (repeatable)")
+    args = parser.parse_args()
+    seconds = args.seconds or (25 if args.quick else 60)
+    work = args.out or Path(tempfile.mkdtemp(prefix="lbsim-compare."))
+    work.mkdir(parents=True, exist_ok=True)
+    if not LBSIM.exists():
+        run(["cargo", "build", "--release"], cwd=REPO)
+
+    # Calibration: the fixed per-request overhead, at a load where nobody queues.
+    count = int(CAPACITY_RATE * CALIBRATION_LOAD * seconds * 0.5)
+    trace = work / "load-0.1.csv"
+    write_trace(trace, CALIBRATION_LOAD, count)
+    warmup = int(count * WARMUP_SHARE)
+    records = work / "calibration-records.csv"
+    calibration = replay(trace, CONFIGURATIONS["nginx round robin"][0], records, warmup)
+    overhead, calibration_work = overhead_of(records, warmup)
+    print(f"overhead: {overhead * 1e3:.2f} ms per request (load {CALIBRATION_LOAD}, nginx round robin, "
+          f"real mean {ms(calibration['mean_response'])} ms)", file=sys.stderr)
+
+    if args.quick:
+        plan = [("nginx least_conn", 0.7)]
+    else:
+        plan = [(c, load) for c in CONFIGURATIONS for load in (0.5, 0.7, 0.85)
+                if not args.only or any(o in c for o in args.only)]
+    rows = []
+    worst = 0.0
+    for label, load in plan:
+        twin_args, strategy = CONFIGURATIONS[label]
+        count = int(CAPACITY_RATE * load * seconds)
+        warmup = int(count * WARMUP_SHARE)
+        trace = work / f"load-{load}.csv"
+        if not trace.exists():
+            write_trace(trace, load, count)
+        records = work / f"{label.split(',')[0].replace(' ', '_')}-{load}-records.csv"
+        started = time.time()
+        real = replay(trace, twin_args, records, warmup)
+        real["loadavg"] = os.getloadavg()[0]
+        sim = simulate(work, trace, overhead, strategy, warmup)
+        sim_total = sum(b["completed"] for b in sim["backends"])
+        sim_share = [b["completed"] / sim_total for b in sim["backends"]]
+        real_share = [b["share"] for b in real["backends"]]
+        rows.append((label, load, real, sim, real_share, sim_share))
+        error = abs(sim["mean_response"] - real["mean_response"]) / real["mean_response"]
+        worst = max(worst, error)
+        print(f"{label} at load {load}: real mean {ms(real['mean_response'])} ms, lbsim {ms(sim['mean_response'])} ms "
+              f"({deviation(sim['mean_response'], real['mean_response'])}); p99 {ms(real['p99'])} vs {ms(sim['p99'])} ms; "
+              f"send lag p99 {real['send_lag_p99'] * 1e3:.2f} ms; {time.time() - started:.0f} s", file=sys.stderr)
+
+    lines = [
+        f"Overhead calibrated at load {CALIBRATION_LOAD}: **{overhead * 1e3:.2f} ms** per request "
+        f"(real mean {ms(calibration['mean_response'])} ms for a mean work of {ms(calibration_work)} ms "
+        f"over {calibration['requests']} requests).",
+        "",
+        "| configuration | load | requests | mean real / lbsim (ms) | p50 real / lbsim | p90 real / lbsim | "
+        "p99 real / lbsim | per-backend share real / lbsim (%) | send lag p99 (ms) | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, load, real, sim, real_share, sim_share in rows:
+        cells = []
+        for key in ("mean_response", "p50", "p90", "p99"):
+            cells.append(f"{ms(real[key])} / {ms(sim[key])} ({deviation(sim[key], real[key])})")
+        shares = " · ".join(f"{r * 100:.1f}/{s * 100:.1f}" for r, s in zip(real_share, sim_share))
+        lines.append(f"| {label} | {load} | {real['requests']}{' (' + str(real['errors']) + ' errors)' if real['errors'] else ''} | "
+                     + " | ".join(cells) + f" | {shares} | {real['send_lag_p99'] * 1e3:.2f} | {real['loadavg']:.1f} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table)
+    if args.check is not None and worst > args.check:
+        print(f"FAIL: lbsim's mean is {worst * 100:.1f} % from the real mean (allowed {args.check * 100:.0f} %)",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -125,6 +125,58 @@ def deviation(sim, real):
     return f"{(sim - real) / real * 100:+.0f} %"
 
 
+# Okabe–Ito colours, as lbsim's own charts use.
+COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
+
+
+def chart(rows):
+    """Two panels (mean, p99 against load): real as solid lines with dots, lbsim dashed."""
+    labels = list(dict.fromkeys(r[0] for r in rows))
+    width, height, panel_w, top, bottom, left = 1000, 560, 400, 70, 470, 90
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'font-family="DejaVu Sans, sans-serif" font-size="14">',
+             '<rect width="100%" height="100%" fill="white"/>',
+             f'<text x="{width / 2}" y="30" text-anchor="middle" font-size="20">'
+             'Real twin (solid) vs lbsim (dashed): 3 gunicorn backends × 4 sync workers</text>']
+    loads = sorted({r[1] for r in rows})
+    x0, x1 = min(loads) - 0.05, max(loads) + 0.05
+    for p, (key, title) in enumerate([("mean_response", "mean response time"), ("p99", "p99 response time")]):
+        ox = left + p * (panel_w + 100)
+        values = [r[i][key] * 1e3 for r in rows for i in (2, 3)]
+        y1 = max(values) * 1.1
+        sx = lambda x: ox + (x - x0) / (x1 - x0) * panel_w
+        sy = lambda y: bottom - y / y1 * (bottom - top)
+        parts.append(f'<text x="{ox + panel_w / 2}" y="{top - 12}" text-anchor="middle" font-size="16">{title}</text>')
+        parts.append(f'<rect x="{ox}" y="{top}" width="{panel_w}" height="{bottom - top}" fill="none" stroke="#999"/>')
+        step = 10 ** len(str(int(y1 / 5))) / 10
+        step = next(s for s in (step, 2 * step, 5 * step, 10 * step) if y1 / s <= 6)
+        tick = 0.0
+        while tick <= y1:
+            parts.append(f'<line x1="{ox}" x2="{ox + panel_w}" y1="{sy(tick)}" y2="{sy(tick)}" stroke="#e1e1e1"/>')
+            parts.append(f'<text x="{ox - 8}" y="{sy(tick) + 5}" text-anchor="end">{tick:g}</text>')
+            tick += step
+        for load in loads:
+            parts.append(f'<text x="{sx(load)}" y="{bottom + 22}" text-anchor="middle">{load:g}</text>')
+        parts.append(f'<text x="{ox + panel_w / 2}" y="{bottom + 46}" text-anchor="middle">offered load</text>')
+        parts.append(f'<text x="{ox - 55}" y="{(top + bottom) / 2}" text-anchor="middle" '
+                     f'transform="rotate(-90 {ox - 55} {(top + bottom) / 2})">ms</text>')
+        for c, label in enumerate(labels):
+            colour = COLOURS[c % len(COLOURS)]
+            mine = sorted((r for r in rows if r[0] == label), key=lambda r: r[1])
+            for i, dash in ((2, ""), (3, ' stroke-dasharray="8 6"')):
+                points = " ".join(f"{sx(r[1]):.1f},{sy(r[i][key] * 1e3):.1f}" for r in mine)
+                parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="3"{dash}/>')
+            for r in mine:
+                parts.append(f'<circle cx="{sx(r[1]):.1f}" cy="{sy(r[2][key] * 1e3):.1f}" r="4" fill="{colour}"/>')
+    for c, label in enumerate(labels):
+        y = bottom + 75 if c < 3 else bottom + 95
+        x = left + c * 300
+        parts.append(f'<line x1="{x}" x2="{x + 28}" y1="{y - 5}" y2="{y - 5}" stroke="{COLOURS[c]}" stroke-width="3"/>')
+        parts.append(f'<text x="{x + 36}" y="{y}">{label}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one configuration (CI)")
@@ -133,6 +185,7 @@ def main():
     parser.add_argument("--markdown", type=Path, help="write the table here")
     parser.add_argument("--check", type=float, help="fail if |sim mean − real mean| > CHECK × real mean")
     parser.add_argument("--only", action="append", help="run only configurations whose label contains this (repeatable)")
+    parser.add_argument("--chart", type=Path, help="write an SVG chart of real vs lbsim mean and p99 against load")
     args = parser.parse_args()
     seconds = args.seconds or (25 if args.quick else 60)
     work = args.out or Path(tempfile.mkdtemp(prefix="lbsim-compare."))
@@ -200,6 +253,8 @@ def main():
     print(table)
     if args.markdown:
         args.markdown.write_text(table)
+    if args.chart:
+        args.chart.write_text(chart(rows))
     if args.check is not None and worst > args.check:
         print(f"FAIL: lbsim's mean is {worst * 100:.1f} % from the real mean (allowed {args.check * 100:.0f} %)",
               file=sys.stderr)

@@ -195,6 +195,8 @@ defaults
     # lbsim fit --format haproxy reads HAProxy's default HTTP log, whose
     # Tq/Tw/Tc/Tr/Tt timers are the 5 slash-separated fields after the backend/server.
     option httplog
+    # The readiness probes of this script connect and close without a request: not logged.
+    option dontlognull
 frontend twin
     bind 127.0.0.1:$port
     default_backend backends

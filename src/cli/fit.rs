@@ -35,6 +35,7 @@ pub fn run(args: Args) -> Result<()> {
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("{stem}.toml")));
     let out_stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("fitted").to_string();
     let folder = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
     let trace_name = format!("{out_stem}-trace.csv");
     let samples_name = format!("{out_stem}-service.csv");
     write_atomically(&folder.join(&trace_name), fit.trace_csv(&name).as_bytes())?;

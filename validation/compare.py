@@ -38,15 +38,28 @@ CALIBRATION_LOAD = 0.1
 # Capacity of the model: 3 backends × 4 workers, 40 ms of work per request.
 CAPACITY_RATE = 3 * 4 / 0.040
 
-# (label, twin.sh arguments, lbsim strategy)
+# label → (twin.sh arguments, the lbsim model: strategy, extra [[backends]] and [balancer] keys)
 CONFIGURATIONS = {
-    "nginx round robin": (["--balancer", "nginx", "--strategy", "round_robin"], "round_robin"),
-    "nginx least_conn": (["--balancer", "nginx", "--strategy", "least_conn"], "least_connections"),
+    "nginx round robin": (["--balancer", "nginx", "--strategy", "round_robin"], ("round_robin", "", "")),
+    "nginx least_conn": (["--balancer", "nginx", "--strategy", "least_conn"], ("least_connections", "", "")),
     "HAProxy leastconn, maxconn 4": (
         ["--balancer", "haproxy", "--strategy", "leastconn", "--maxconn", "4"],
         # maxconn = workers with HAProxy's queue: a request waits in the proxy until any
-        # worker is free, then goes to it — one shared FCFS queue in front of all 12 workers.
-        "central_queue",
+        # worker is free, then goes to it — one shared FCFS queue in front of all 12 workers
+        # (M/G/12). (lbsim can now also say it literally: least_connections with
+        # [[backends]] maxconn = 4, which queues in the balancer the same way.)
+        ("central_queue", "", ""),
+    ),
+    "nginx least_conn, 2 workers, zone": (
+        ["--balancer", "nginx", "--strategy", "least_conn", "--nginx-workers", "2", "--zone"],
+        # Two nginx worker processes sharing the upstream's counters (zone): exact counts.
+        ("least_connections", "", 'instances = 2\nrouting = "random"\ninfo = "exact"'),
+    ),
+    "nginx least_conn, 2 workers, no zone": (
+        ["--balancer", "nginx", "--strategy", "least_conn", "--nginx-workers", "2"],
+        # Without zone each worker counts only its own connections; the kernel hands each
+        # new connection to either worker.
+        ("least_connections", "", 'instances = 2\nrouting = "random"\ninfo = "local"'),
     ),
 }
 
@@ -83,7 +96,7 @@ def overhead_of(records, warmup):
     return sum(diffs) / len(diffs), sum(float(r["size"]) for r in rows) / len(rows)
 
 
-def simulate(work, trace, overhead, strategy, warmup):
+def simulate(work, trace, overhead, model, warmup, tag):
     """`lbsim run --json` over `trace` with every request's work increased by `overhead`."""
     rows = read_trace(trace)
     sim_trace = work / (Path(trace).stem + "-sim.csv")
@@ -92,7 +105,8 @@ def simulate(work, trace, overhead, strategy, warmup):
         f.write("time,size,client\n")
         for t, s, c in rows:
             f.write(f"{t!r},{s + overhead!r},{c}\n")
-    toml = work / (Path(trace).stem + f"-{strategy}.toml")
+    strategy, backend_keys, balancer_keys = model
+    toml = work / (Path(trace).stem + f"-{tag}.toml")
     toml.write_text(f"""[experiment]
 name = "twin"
 seed = 1
@@ -110,11 +124,17 @@ cv = 1.5
 name = "gunicorn"
 count = 3
 workers = 4
+{backend_keys}
 [balancer]
 strategies = ["{strategy}"]
+{balancer_keys}
 """)
     out = run([LBSIM, "run", toml, "--json"], stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout)["results"][0]
+
+
+def slug(label):
+    return "".join(c if c.isalnum() else "_" for c in label)
 
 
 def ms(x):
@@ -212,17 +232,17 @@ def main():
     rows = []
     worst = 0.0
     for label, load in plan:
-        twin_args, strategy = CONFIGURATIONS[label]
+        twin_args, model = CONFIGURATIONS[label]
         count = int(CAPACITY_RATE * load * seconds)
         warmup = int(count * WARMUP_SHARE)
         trace = work / f"load-{load}.csv"
         if not trace.exists():
             write_trace(trace, load, count)
-        records = work / f"{label.split(',')[0].replace(' ', '_')}-{load}-records.csv"
+        records = work / f"{slug(label)}-{load}-records.csv"
         started = time.time()
         real = replay(trace, twin_args, records, warmup)
         real["loadavg"] = os.getloadavg()[0]
-        sim = simulate(work, trace, overhead, strategy, warmup)
+        sim = simulate(work, trace, overhead, model, warmup, slug(label))
         sim_total = sum(b["completed"] for b in sim["backends"])
         sim_share = [b["completed"] / sim_total for b in sim["backends"]]
         real_share = [b["share"] for b in real["backends"]]

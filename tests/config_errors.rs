@@ -173,13 +173,14 @@ fn strategy_parameters_make_the_default_label() {
 #[test]
 fn duplicate_labels_are_rejected_naming_the_duplicate() {
     let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random", "jsq", "random"]"#));
-    assert_contains(&err, "duplicate strategy label \"random\"");
+    assert_contains(&err, "two strategies are labelled \"random\" (balancer.strategies[0] and [2])");
     assert_eq!((err.line, err.column), (Some(12), Some(32)));
     let err = resolve_err(&minimal_with(
         r#"strategies = ["random"]"#,
         r#"strategies = ["jsq", { name = "random", label = "jsq" }]"#,
     ));
-    assert_contains(&err, "duplicate strategy label \"jsq\"");
+    assert_contains(&err, "two strategies are labelled \"jsq\"");
+    assert_contains(&err, "label = \"jsq-2\"");
 }
 
 #[test]
@@ -595,4 +596,23 @@ fn a_load_with_an_infinite_mean_size_asks_for_a_rate() {
     let err = resolve_err(&minimal_with("mean = \"10ms\"", "distribution = \"pareto\"\nalpha = 0.9\nmin = \"1ms\""));
     assert_contains(&err, "give arrivals.rate instead");
     assert_eq!(err.line, Some(4));
+}
+
+#[test]
+fn a_table_written_twice_is_named_with_the_line_of_the_first() {
+    let text = "[run]\nrequests = 100\n\n[arrivals]\nload = 0.5\n\n[run]\nwarmup = 10\n";
+    let err = ExperimentFile::parse(Path::new("dup.toml"), text).unwrap_err();
+    assert_eq!(err.line, Some(7));
+    assert_contains(&err, "[run] appears twice (first at line 1)");
+    let err = ExperimentFile::parse(Path::new("dup.toml"), "[run]\nrequests = 1\nrequests = 2\n").unwrap_err();
+    assert_contains(&err, "\"requests\" is set twice");
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_of_an_experiment_file_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bom.toml");
+    let text = minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random"]"#);
+    std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
+    ExperimentFile::read(&path).unwrap().resolve().unwrap();
 }

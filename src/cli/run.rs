@@ -9,7 +9,14 @@ use lbsim::output::{results_table, run_json};
 use lbsim::runner::run_strategy;
 use lbsim::units::format_duration;
 
-pub fn run(experiment: &Experiment, json: bool) -> Result<()> {
+pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
+    // One strategy runs at a time: the estimate is for one core.
+    let cost = lbsim::budget::Cost::of(std::slice::from_ref(experiment), 1);
+    if !yes {
+        if let Some(refusal) = cost.refusal("this run") {
+            anyhow::bail!("{refusal}");
+        }
+    }
     if !json {
         print!("{}", describe(experiment));
     }

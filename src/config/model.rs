@@ -253,14 +253,30 @@ fn number_of(item: &Item) -> Option<f64> {
 }
 
 fn duration_of(item: &Item) -> std::result::Result<f64, String> {
-    match item.as_value() {
-        Some(Value::String(s)) => crate::units::parse_duration(s.value()),
+    let seconds = match item.as_value() {
+        Some(Value::String(s)) => crate::units::parse_duration(s.value())?,
         _ => match number_of(item) {
-            Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
-            _ => Err(format!("expected a duration (seconds, or a string such as \"20ms\"), found {}", found(item))),
+            Some(x) if x.is_finite() && x >= 0.0 => x,
+            _ => {
+                return Err(format!(
+                    "expected a duration (seconds, or a string such as \"20ms\"), found {}",
+                    found(item)
+                ));
+            }
         },
+    };
+    if seconds > MAX_DURATION {
+        return Err(format!(
+            "{seconds:e} s is longer than lbsim simulates (at most {MAX_DURATION:e} s, about 31 years): sums \
+             of such times overflow"
+        ));
     }
+    Ok(seconds)
 }
+
+/// Longest duration a file may give (a request size, a period, a gap). Simulated clocks add
+/// up millions of them, and at 10³⁰⁵ s the sums overflow to infinity.
+const MAX_DURATION: f64 = 1e9;
 
 fn folder_safe(name: &str) -> bool {
     !name.is_empty()
@@ -698,6 +714,8 @@ fn read_clients(clients: &Section<'_>) -> Result<ClientsBuilder> {
 
 /// More backends than this is surely a typo (and would exhaust memory building strategies).
 const MAX_BACKENDS: u64 = 1_000_000;
+/// Most workers one backend may have.
+const MAX_WORKERS: u64 = 10_000;
 
 fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<BackendGroup>> {
     let Some(elements) = top.elements("backends") else {
@@ -740,7 +758,9 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
             ));
         }
         let count = b.whole_u32("count", 1)?.unwrap_or(1);
-        let workers = b.whole_u32("workers", 1)?.unwrap_or(1);
+        // Far beyond any real pre-fork server (gunicorn suggests 2–4 per core), and the
+        // engine's per-request cost grows with the workers of a backend.
+        let workers = b.whole("workers", 1, MAX_WORKERS)?.map_or(1, |w| w as u32);
         let class = b.choice("worker_class", &["sync", "async"], "sync")?;
         let worker_class = if class == "async" {
             WorkerClass::Async {
@@ -843,9 +863,12 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
         };
         if let Some(first) = drafts.iter().position(|d| d.spec.label == draft.spec.label) {
             return Err(draft.at.with(format!(
-                "duplicate strategy label \"{}\" (strategy {} has the same); give one of them a label = \"...\"",
+                "two strategies are labelled \"{}\" (balancer.strategies[{first}] and [{}]): labels name the rows \
+                 of the results, so each must be unique; give one a label, e.g. {{ name = \"{}\", label = \"{}-2\" }}",
                 draft.spec.label,
-                first + 1
+                drafts.len(),
+                draft.spec.name,
+                draft.spec.label
             )));
         }
         drafts.push(draft);

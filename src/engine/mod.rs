@@ -277,7 +277,8 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 
 /// Number in system of every backend at `samples` times `interval` apart, starting after
 /// `warmup` arrivals: the time series behind the "herding" picture. Returns one series per
-/// backend (same random streams as [`simulate`] with the same seed).
+/// backend (same random streams as [`simulate`] with the same seed), shorter than `samples`
+/// when the arrivals stall (see [`sampling_arrival_limit`]).
 pub fn sample_in_system(
     model: &Model,
     strategy: &mut AnyStrategy,
@@ -292,7 +293,8 @@ pub fn sample_in_system(
     let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
     let mut start = None;
     let mut index = 0u64;
-    while series[0].len() < samples {
+    let limit = warmup.saturating_add(sampling_arrival_limit(model, interval, samples));
+    while series[0].len() < samples && index < limit {
         let request = traffic.next();
         let now = request.arrival;
         if index == warmup {
@@ -318,4 +320,15 @@ pub fn sample_in_system(
         index += 1;
     }
     series
+}
+
+/// Most arrivals [`sample_in_system`] simulates after the warm-up: ten times as many as the
+/// sampled span should hold, and at least a million. Extremely bursty arrivals (gamma with
+/// cv 10⁶: nearly every gap is 0, a rare one is astronomically long) would otherwise need
+/// billions of arrivals to move the clock past the samples, and the sweep would never end.
+fn sampling_arrival_limit(model: &Model, interval: f64, samples: usize) -> u64 {
+    let expected = model.arrivals.mean_rate() * interval * samples as f64;
+    let limit = (10.0 * expected).max(1e6);
+    // `as` saturates: an infinite or huge expectation is simply no tighter limit.
+    if limit.is_finite() { limit as u64 } else { u64::MAX }
 }

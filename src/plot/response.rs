@@ -70,6 +70,9 @@ where
     if !lo.is_finite() {
         return style::empty(area, &title, "every point is saturated: nothing to show");
     }
+    if !style::drawable(lo / 1.3, hi * 1.3, true) || !style::drawable(x0, x1, false) {
+        return style::empty(area, &title, style::OUT_OF_RANGE);
+    }
     let plot = Plot { ctx, all: &all, theory: &theory, scale, x: (x0, x1), title: &title, y_desc: &y_desc };
     if hi / lo > 30.0 { plot.draw(area, (lo / 1.3..hi * 1.3).log_scale()) } else { plot.draw(area, 0.0..hi * 1.1) }
 }

@@ -27,11 +27,22 @@ pub enum SloError {
     Metric { text: String, metric: String },
     #[error("SLO \"{text}\": {why}")]
     Duration { text: String, why: String },
+    #[error(
+        "SLO \"{0}\": one objective per SLO, like \"p99 <= 250ms\"; the findings judge every strategy against a \
+         single limit (to check several, run `lbsim report DIR --slo …` once for each)"
+    )]
+    Compound(String),
 }
 
 impl Slo {
     /// Parses `p99 <= 250ms` (`≤` is accepted for `<=`).
     pub fn parse(text: &str) -> Result<Slo, SloError> {
+        let objectives = text.matches("<=").count() + text.matches('≤').count();
+        let joined =
+            text.split_whitespace().any(|w| matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "&&" | "||"));
+        if objectives > 1 || (objectives == 1 && (joined || text.contains([',', ';']))) {
+            return Err(SloError::Compound(text.to_string()));
+        }
         let (metric, limit) =
             text.split_once("<=").or_else(|| text.split_once('≤')).ok_or_else(|| SloError::Shape(text.to_string()))?;
         let metric = match metric.trim() {

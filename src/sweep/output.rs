@@ -249,5 +249,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+            anyhow::bail!("cannot write {}: the disk is full (nothing half-written was left there)", path.display())
+        }
+        other => other.with_context(|| format!("cannot write {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_atomic_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Renaming a file over a non-empty folder fails, as a full disk fails the write.
+        let target = dir.path().join("results.json");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("inside"), b"x").unwrap();
+        assert!(write_atomically(&target, b"{}").is_err());
+        let names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert_eq!(names, vec!["results.json".to_string()], "no .tmp file left behind");
+    }
 }

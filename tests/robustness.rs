@@ -92,8 +92,8 @@ fn sampling_the_number_in_system_stops_when_arrivals_stall() {
             params,
             rng: seed.stream(lbsim::seed::Purpose::Strategy),
         };
-        let mut strategy = lbsim::strategy::build("random", &setup).unwrap();
-        let series = lbsim::engine::sample_in_system(model, &mut strategy, seed, 100, 0.01, 400);
+        let mut strategies = [lbsim::strategy::build("random", &setup).unwrap()];
+        let series = lbsim::engine::sample_in_system(model, &mut strategies, seed, 100, 0.01, 400);
         let _ = tx.send(series.len());
     });
     let backends = rx.recv_timeout(LIMIT).expect("sample_in_system returns even when the clock hardly moves");

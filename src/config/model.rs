@@ -343,7 +343,30 @@ impl ExperimentFile {
         let arrivals = section("arrivals")?;
         let (arrival_spec, intensity, arrivals_at) = read_arrivals(self, &arrivals)?;
         let service = section("service")?;
-        let service_builder = read_service(self, &service, true)?;
+        // A trace with a size column carries its own work: its sizes are simulated, so they
+        // (not a [service] section) define the mean request size behind `load`, the offered
+        // load reported and SITA's cutoffs. A [service] beside them would be silently
+        // ignored for the simulation yet used for those figures, so it is refused.
+        let trace_sizes = match &arrival_spec {
+            ArrivalSpec::Trace(rows) => rows.sizes.clone(),
+            _ => None,
+        };
+        if trace_sizes.is_some() && service.table.is_some() {
+            return Err(service.err_here(
+                "the trace has a size column, so the request sizes, the mean behind `load` and \
+                 SITA's cutoffs all come from the trace; remove [service] (or drop the trace's \
+                 size column to draw sizes from [service])",
+            ));
+        }
+        let service_builder = match trace_sizes {
+            None => read_service(self, &service, true)?,
+            Some(sizes) => {
+                let at = arrivals_at.clone();
+                Box::new(move || {
+                    ServiceDistribution::empirical(Arc::from(sizes.as_slice())).map_err(|e| at.with(e.what))
+                }) as ServiceBuilder
+            }
+        };
         let clients = read_clients(&section("clients")?)?;
         let backends = read_backends(self, &top)?;
         let drafts = read_strategies(self, &section("balancer")?)?;

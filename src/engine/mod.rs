@@ -46,6 +46,9 @@ pub struct BackendOutcome {
     pub integrals: Integrals,
     /// Requests inside at the end of the window.
     pub in_system_at_end: u32,
+    /// Time-average number in system in each section of the window (the trend of the
+    /// backlog, for the saturation verdict).
+    pub in_system_by_section: Vec<f64>,
 }
 
 /// Everything one run measured.
@@ -182,6 +185,7 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
             offered_work: 0.0,
             integrals: Integrals::default(),
             in_system_at_end: 0,
+            in_system_by_section: Vec::with_capacity(sections),
         })
         .collect();
 
@@ -249,9 +253,10 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         let (t1, after) = &snapshots[k + 1];
         let s = &mut recorder.sections[k];
         s.duration = t1 - t0;
-        for (a, b) in after.iter().zip(before) {
+        for ((a, b), o) in after.iter().zip(before).zip(outcome.iter_mut()) {
             s.in_system_area += a.in_system - b.in_system;
             s.busy_area += a.busy - b.busy;
+            o.in_system_by_section.push((a.in_system - b.in_system) / s.duration);
         }
     }
     let window_length = match (snapshots.first(), snapshots.last()) {

@@ -16,7 +16,7 @@ use crate::experiment::{Experiment, StrategySpec, Warmup};
 use crate::model::Model;
 use crate::seed::{Purpose, RunSeed};
 use crate::stats::{Estimate, QuantileInterval, ResponseHistogram, f64_or_nan, mser_truncation, quantile_interval};
-use crate::strategy::{self, BackendInfo, Setup, StrategyError};
+use crate::strategy::{self, BackendInfo, Params, Setup, StrategyError};
 
 /// Sections (batches) a single replication is cut into for its confidence intervals: 20
 /// batches give a t quantile of 2.09, close to the normal's 1.96, while each batch stays long
@@ -232,6 +232,26 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
         .collect()
 }
 
+/// One strategy `name` per balancer instance of `model`, built for its backends; instance k
+/// draws from the k-th strategy stream of `seed` (instance 0 from the stream a single
+/// balancer always used, so one instance reproduces earlier results exactly).
+pub fn build_instances(
+    model: &Model,
+    name: &str,
+    params: &Params,
+    seed: RunSeed,
+) -> Result<Vec<strategy::AnyStrategy>, StrategyError> {
+    let infos = backend_infos(model);
+    (0..u64::from(model.balancer.instances.max(1)))
+        .map(|k| {
+            strategy::build(
+                name,
+                &Setup { backends: &infos, service: &model.service, params, rng: seed.stream_of(Purpose::Strategy, k) },
+            )
+        })
+        .collect()
+}
+
 /// Runs every replication of `spec` at experiment point `point` and combines them.
 pub fn run_strategy(experiment: &Experiment, spec: &StrategySpec, point: u64) -> Result<StrategyResult, StrategyError> {
     let replications = (0..experiment.plan.replications)
@@ -251,17 +271,7 @@ pub fn run_replication(
     let seed = RunSeed::new(experiment.seed, point, u64::from(replication));
     let model = &experiment.model;
     let infos = backend_infos(model);
-    let build = |seed: RunSeed| {
-        strategy::build(
-            &spec.name,
-            &Setup {
-                backends: &infos,
-                service: &model.service,
-                params: &spec.params,
-                rng: seed.stream(Purpose::Strategy),
-            },
-        )
-    };
+    let build = |seed: RunSeed| build_instances(model, &spec.name, &spec.params, seed);
     let requests = experiment.plan.requests.max(1);
     let (warmup, warmup_unsettled) = match experiment.plan.warmup {
         Warmup::Fixed(w) => (w, false),
@@ -272,7 +282,7 @@ pub fn run_replication(
     };
     let sections = SECTIONS.min(requests as u32);
     let window = Window { warmup, requests, sections, histograms: true };
-    let outcome = engine::simulate(model, &mut build(seed)?, seed, &window);
+    let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
     let mut summary = summarise(model, &infos, replication, warmup, &outcome);
     summary.warmup_unsettled = warmup_unsettled;
     Ok(summary)
@@ -284,11 +294,11 @@ pub fn run_replication(
 /// response time. Returns the warm-up and whether it is unsettled: when the minimum is in the
 /// second half of the pilot (typical of an overloaded or too-short run), half the pilot is
 /// discarded and the result is flagged.
-fn mser_warmup(model: &Model, strategy: &mut strategy::AnyStrategy, seed: RunSeed, requests: u64) -> (u64, bool) {
+fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> (u64, bool) {
     let batches = (requests / 5).clamp(1, MSER_BATCHES);
     let batch = requests / batches;
     let pilot = Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false };
-    let outcome = engine::simulate(model, strategy, seed, &pilot);
+    let outcome = engine::simulate_instances(model, strategies, seed, &pilot);
     let means: Vec<f64> = outcome.sections.iter().map(|s| s.mean_response()).collect();
     match mser_truncation(&means) {
         Some(t) if t.settled => (t.batches as u64 * batch, false),

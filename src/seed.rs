@@ -20,6 +20,10 @@ pub enum Purpose {
     /// The MSER-5 warm-up pilot: its own run, independent of the measured one (see
     /// [`RunSeed::pilot`]).
     MserPilot = 6,
+    /// Balancer tier: which instance an arrival reaches.
+    Balancer = 7,
+    /// Network: round-trip times drawn per request.
+    Network = 11,
 }
 
 /// Identifies one run: (experiment seed, grid point, replication).
@@ -54,6 +58,20 @@ impl RunSeed {
         h = splitmix(h ^ self.point);
         h = splitmix(h ^ self.replication);
         h = splitmix(h ^ purpose as u64);
+        Xoshiro256PlusPlus::seed_from_u64(h)
+    }
+
+    /// The `index`-th stream for `purpose` (balancer instance `index`'s strategy); index 0
+    /// is [`RunSeed::stream`] itself, so a single instance draws exactly as before.
+    pub fn stream_of(&self, purpose: Purpose, index: u64) -> Xoshiro256PlusPlus {
+        if index == 0 {
+            return self.stream(purpose);
+        }
+        let mut h = splitmix(self.experiment ^ 0x6c62_7369_6d00_0000);
+        h = splitmix(h ^ self.point);
+        h = splitmix(h ^ self.replication);
+        h = splitmix(h ^ purpose as u64);
+        h = splitmix(h ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         Xoshiro256PlusPlus::seed_from_u64(h)
     }
 }

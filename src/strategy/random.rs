@@ -2,7 +2,7 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Uniformly random dispatch: with n identical backends and Poisson arrivals each backend
@@ -16,6 +16,7 @@ pub struct Random {
 impl Strategy for Random {
     const NAME: &'static str = "random";
     const SUMMARY: &'static str = "each request to a backend chosen uniformly at random";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(Random { rng: setup.rng.clone(), n: setup.backends.len() })

@@ -51,6 +51,9 @@ pub struct BackendOutcome {
     pub integrals: Integrals,
     /// Requests inside at the end of the window.
     pub in_system_at_end: u32,
+    /// Time-average number in system in each section of the window (the trend of the
+    /// backlog, for the saturation verdict).
+    pub in_system_by_section: Vec<f64>,
 }
 
 /// Everything one run measured.
@@ -270,6 +273,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
             offered_work: 0.0,
             integrals: Integrals::default(),
             in_system_at_end: 0,
+            in_system_by_section: Vec::with_capacity(sections),
         })
         .collect();
 
@@ -325,6 +329,11 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
                 for (a, b) in integrals.iter().zip(before) {
                     s.in_system_area += a.in_system - b.in_system;
                     s.busy_area += a.busy - b.busy;
+                }
+                // Each backend's own mean number in system in this section (the balancer
+                // queue's entry, past the backends, is left out by the zip).
+                for (o, (a, b)) in outcome.iter_mut().zip(integrals.iter().zip(before)) {
+                    o.in_system_by_section.push((a.in_system - b.in_system) / s.duration);
                 }
                 section += 1;
             }

@@ -54,7 +54,11 @@ pub fn results_table(results: &[StrategyResult]) -> String {
                 util,
                 significant(r.mean_in_system.value, 3),
                 r.rejected.to_string(),
-                if r.saturated { "SATURATED".to_string() } else { String::new() },
+                match (r.saturated, r.warnings.is_empty()) {
+                    (true, _) => "SATURATED".to_string(),
+                    (false, false) => "see below".to_string(),
+                    (false, true) => String::new(),
+                },
             ]
         })
         .collect();

@@ -47,7 +47,9 @@ fn series(ctx: &Context<'_>, name: &str, s: usize) -> Vec<(f64, f64, f64, f64)> 
         .filter_map(|&i| {
             let r = ctx.result(i, s)?;
             let e = metric(r, name)?;
-            (!r.saturated && e.value.is_finite() && e.value > 0.0).then(|| (ctx.x(i), e.value, e.ci_low, e.ci_high))
+            // A value given without an interval (too few exceedances) draws no band there.
+            let (low, high) = if e.has_interval() { (e.ci_low, e.ci_high) } else { (e.value, e.value) };
+            (!r.saturated && e.value.is_finite() && e.value > 0.0).then(|| (ctx.x(i), e.value, low, high))
         })
         .collect()
 }

@@ -269,7 +269,7 @@ fn results_without_a_journal_are_never_overwritten_without_force() {
         .arg(&file)
         .assert()
         .failure()
-        .stderr(predicate::str::contains("already holds results (results.csv, report.md)"));
+        .stderr(predicate::str::contains("already holds sweep results (results.csv, report.md)"));
     assert_eq!(fs::read(out.join("results.csv")).unwrap(), before);
     lbsim().args(["sweep", "--quiet", "--force", "--out"]).arg(&out).arg(&file).assert().success();
 }

@@ -67,7 +67,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, force: bool, command: Vec<Str
     let folder_lock = lock::acquire(&out, &command)?;
     let present = results_in(&out);
     if !present.is_empty() && !force {
-        bail!("{} already holds results ({}); use --force to overwrite them", out.display(), present.join(", "));
+        bail!("{} already holds sweep results ({}); use --force to overwrite them", out.display(), present.join(", "));
     }
     let mut store = Store::new();
     sweep.load_entries(entries, &mut store, Path::new("the shards' journals"))?;

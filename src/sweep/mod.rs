@@ -325,7 +325,7 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
     } else {
         if !present.is_empty() && !options.force && !options.resume {
             bail!(
-                "{} already holds results ({}); use --resume to continue that sweep, or --force to overwrite them",
+                "{} already holds sweep results ({}); use --resume to continue that sweep, or --force to overwrite them",
                 out.display(),
                 present.join(", ")
             );

@@ -311,10 +311,6 @@ warmup = 100
 process = "trace"
 file = "trace.csv"
 
-[service]
-distribution = "exponential"
-mean = "10ms"
-
 [[backends]]
 name = "app"
 count = 2
@@ -351,7 +347,8 @@ fn resume_refuses_an_edited_trace_but_accepts_an_edited_comment() {
             .arg(&file)
             .env("LBSIM_STOP_AFTER", "2")
             .assert()
-            .failure();
+            .failure()
+            .stderr(predicate::str::contains("interrupted"));
     };
     interrupted();
     // Same trace, a comment and the formatting of the experiment changed: same experiment.

@@ -30,11 +30,8 @@ fn experiment(text: &str, folder: &Path) -> lbsim::experiment::Experiment {
 #[test]
 fn a_trace_of_an_experiment_simulates_like_the_experiment() {
     let dir = tempfile::tempdir().unwrap();
+    let service = "[service]\ndistribution = \"lognormal\"\nmean = \"40ms\"\ncv = 1.5\n";
     let model = r#"
-        [service]
-        distribution = "lognormal"
-        mean = "40ms"
-        cv = 1.5
         [[backends]]
         name = "gunicorn"
         count = 3
@@ -43,7 +40,9 @@ fn a_trace_of_an_experiment_simulates_like_the_experiment() {
         strategies = ["round_robin", "least_connections"]
     "#;
     let original = experiment(
-        &format!("[experiment]\nseed = 5\n[run]\nrequests = 30000\nwarmup = 3000\n[arrivals]\nload = 0.85\n{model}"),
+        &format!(
+            "[experiment]\nseed = 5\n[run]\nrequests = 30000\nwarmup = 3000\n[arrivals]\nload = 0.85\n{service}{model}"
+        ),
         dir.path(),
     );
     let requests = Requests::new(&original.model, RunSeed::new(5, 0, 0)).take(33000);
@@ -59,7 +58,10 @@ fn a_trace_of_an_experiment_simulates_like_the_experiment() {
         let b = lbsim::runner::run_strategy(&replayed, spec, 0).unwrap();
         let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs();
         assert!(close(a.mean_response.value, b.mean_response.value), "{}: {a:?} vs {b:?}", spec.label);
-        assert!(close(a.p99.value, b.p99.value), "{}", spec.label);
+        // Percentiles come from a histogram scaled by the model's mean size (the trace's own
+        // mean when sizes come from it), whose buckets are within 0.1 % of each other.
+        let p99 = (a.p99.value / b.p99.value - 1.0).abs();
+        assert!(p99 <= 2e-3, "{}: p99 {} vs {}", spec.label, a.p99.value, b.p99.value);
     }
 }
 
@@ -272,22 +274,12 @@ fn lbsim_fit_writes_an_experiment_that_runs() {
     let toml = std::fs::read_to_string(&out).unwrap();
     assert!(toml.contains("count = 1\nworkers = 4"), "{toml}");
     lbsim().args(["run", "--set", "run.requests=20000", "--set", "run.warmup=2000"]).arg(&out).assert().success();
-    // The trace replays the log's own arrivals.
-    lbsim()
-        .args([
-            "run",
-            "--set",
-            "arrivals.process=trace",
-            "--set",
-            "arrivals.file=twin-trace.csv",
-            "--set",
-            "run.requests=1800",
-            "--set",
-            "run.warmup=200",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
+    // The trace replays the log's own arrivals and sizes (sizes from the trace: no [service]).
+    let replay = dir.path().join("replay.toml");
+    let text = "[run]\nrequests = 1800\nwarmup = 200\n[arrivals]\nprocess = \"trace\"\nfile = \"twin-trace.csv\"\n\
+                [[backends]]\nname = \"backend\"\nworkers = 4\n[balancer]\nstrategies = [\"round_robin\"]\n";
+    std::fs::write(&replay, text).unwrap();
+    lbsim().arg("run").arg(&replay).assert().success();
 }
 
 #[test]

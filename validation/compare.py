@@ -116,10 +116,7 @@ warmup = {warmup}
 [arrivals]
 process = "trace"
 file = "{sim_trace.name}"
-[service]
-distribution = "lognormal"
-mean = "40ms"
-cv = 1.5
+# Sizes come from the trace (lbsim refuses a [service] beside a size column).
 [[backends]]
 name = "gunicorn"
 count = 3

@@ -229,7 +229,11 @@ impl Fit {
             "# The observed sizes themselves: [service] distribution = \"empirical\", file = \"{}\".",
             files.1
         );
-        let _ = writeln!(out, "# The log's own arrivals: [arrivals] process = \"trace\", file = \"{}\".", files.0);
+        let _ = writeln!(
+            out,
+            "# The log's own arrivals and sizes: [arrivals] process = \"trace\", file = \"{}\", no [service].",
+            files.0
+        );
         if let Some(d) = &self.daily {
             let _ = writeln!(out, "# Hourly arrival rates (/s), hour 0 to 23:");
             let rates: Vec<String> = d.hourly.iter().map(|r| format!("{r:.3}")).collect();

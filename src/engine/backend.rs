@@ -138,6 +138,17 @@ impl Backend {
         }
     }
 
+    /// Asks the memory system for what admitting a request will write (a hint).
+    #[inline]
+    pub fn prefetch_for_admission(&self) {
+        if let Backend::Fcfs(b) = self
+            && b.workers.is_none()
+            && let Some(slot) = b.log.ring.get((b.log.admitted & b.log.mask()) as usize)
+        {
+            super::prefetch(slot);
+        }
+    }
+
     /// Runs the backend with no further arrivals until every admitted request has left.
     pub fn drain(&mut self, rec: &mut Recorder) {
         self.advance(f64::INFINITY, rec);

@@ -1,7 +1,7 @@
 //! What a run records: per-section sums of the measured requests, response-time histograms,
 //! and the time integrals of every backend at the section boundaries.
 
-use super::outcome::Cause;
+use super::outcome::{Cause, Outbox};
 use crate::stats::ResponseHistogram;
 
 /// Sums over the measured requests of one section (a contiguous range of arrival indices).
@@ -49,6 +49,10 @@ pub struct Recorder {
     /// fastest cache); the histograms end up exactly as if recorded one by one.
     batch: Vec<f64>,
     batch_label: u32,
+    /// Endings of tracked requests reported by backends as they advanced, for the event
+    /// layer to collect (always empty on the fast path). It travels with the recorder
+    /// because every backend step already receives it.
+    pub outbox: Outbox,
 }
 
 impl Recorder {
@@ -61,6 +65,7 @@ impl Recorder {
             histograms,
             completed_by_backend: vec![0; backends],
             batch_label: 0,
+            outbox: Outbox::default(),
         }
     }
 

@@ -5,12 +5,14 @@
 
 mod arrivals;
 mod backend;
+mod balancer;
 mod clients;
 mod request;
 mod service;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
+pub use balancer::{Balancer, Information, Mode, Routing, Upstream};
 pub use clients::{ClientPopulation, ClientSampler};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
@@ -37,6 +39,8 @@ pub struct Model {
     pub service: ServiceDistribution,
     pub clients: ClientPopulation,
     pub backends: Vec<BackendGroup>,
+    /// The balancer tier (default: one omniscient reverse proxy, no caps, no network).
+    pub balancer: Balancer,
 }
 
 impl Model {

@@ -2,7 +2,7 @@
 
 use super::min_tree::MinTree;
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{BackendInfo, Cluster, Needs, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// One central FCFS queue feeding every worker, realised by dispatching each request to the
@@ -129,6 +129,7 @@ impl Strategy for CentralQueue {
     const NAME: &'static str = "central_queue";
     const SUMMARY: &'static str =
         "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
+    const NEEDS: Needs = Needs::Oracle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         CentralQueue::new(setup.backends)

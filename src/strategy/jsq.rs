@@ -1,6 +1,6 @@
 //! `jsq`: join the shortest queue.
 
-use super::{Cluster, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// Sends each request to the backend with the fewest requests in system (in service plus
@@ -14,6 +14,7 @@ pub struct Jsq {
 impl Strategy for Jsq {
     const NAME: &'static str = "jsq";
     const SUMMARY: &'static str = "join the shortest queue: fewest requests in system (ties rotate)";
+    const NEEDS: Needs = Needs::Counts;
 
     fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(Jsq { last: 0 })

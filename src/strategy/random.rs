@@ -2,7 +2,7 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Uniformly random dispatch: with n identical backends and Poisson arrivals each backend
@@ -27,6 +27,7 @@ const AHEAD: usize = 8;
 impl Strategy for Random {
     const NAME: &'static str = "random";
     const SUMMARY: &'static str = "each request to a backend chosen uniformly at random";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let mut rng = setup.rng.clone();

@@ -1,6 +1,6 @@
 //! The one list of strategies. Adding a strategy: one file in `strategy/` and one line here.
 
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError, nearest};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError, nearest};
 use crate::model::Request;
 
 /// What `lbsim strategies` shows about a strategy.
@@ -9,6 +9,8 @@ pub struct StrategyInfo {
     pub name: &'static str,
     pub summary: &'static str,
     pub params: &'static [ParamSpec],
+    /// What it must know about the backends (limits the balancer information it can run on).
+    pub needs: Needs,
 }
 
 macro_rules! registry {
@@ -25,6 +27,7 @@ macro_rules! registry {
                 name: <super::$module::$ty as Strategy>::NAME,
                 summary: <super::$module::$ty as Strategy>::SUMMARY,
                 params: <super::$module::$ty as Strategy>::PARAMS,
+                needs: <super::$module::$ty as Strategy>::NEEDS,
             },)*
         ];
 

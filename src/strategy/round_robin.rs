@@ -1,6 +1,6 @@
 //! `round_robin`: backends in turn, ignoring their state (nginx's default without weights).
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Cycles through the backends in order: request k goes to backend k mod n.
@@ -13,6 +13,7 @@ pub struct RoundRobin {
 impl Strategy for RoundRobin {
     const NAME: &'static str = "round_robin";
     const SUMMARY: &'static str = "backends in turn, ignoring their load and capacity";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(RoundRobin { next: 0, n: setup.backends.len() })

@@ -1,7 +1,7 @@
 //! `weighted_round_robin`: nginx's smooth weighted round robin.
 
 use super::weighted_random::checked_weights;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx's smooth weighted round robin (`ngx_http_upstream_get_peer`), with no failures so
@@ -35,6 +35,7 @@ impl WeightedRoundRobin {
 impl Strategy for WeightedRoundRobin {
     const NAME: &'static str = "weighted_round_robin";
     const SUMMARY: &'static str = "nginx smooth weighted round robin: backends in turn, in proportion to weight";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(WeightedRoundRobin::new(checked_weights(Self::NAME, setup.backends)?))

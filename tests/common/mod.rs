@@ -39,6 +39,7 @@ pub fn experiment(
         service,
         clients: ClientPopulation::default(),
         backends,
+        balancer: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
     Experiment {

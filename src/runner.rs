@@ -189,7 +189,7 @@ pub fn run_replication(
     replication: u32,
 ) -> Result<Replication, StrategyError> {
     let seed = RunSeed::new(experiment.seed, point, u64::from(replication));
-    let model = &experiment.model;
+    let model = &*spec.model(&experiment.model);
     let infos = backend_infos(model);
     let build = || build_instances(model, &spec.name, &spec.params, seed);
     let requests = experiment.plan.requests.max(1);

@@ -650,7 +650,7 @@ fn bad_balancer_tier_settings_are_reported_precisely() {
         (balancer("rtt = \"-1ms\""), "balancer.rtt: expected a round-trip time ≥ 0"),
         (
             minimal_with("strategies = [\"random\"]", "strategies = [\"least_work_left\"]\ninfo = \"local\""),
-            "strategy \"least_work_left\" needs oracle: unfinished work or start times (exact information only), but [balancer] info = local gives the balancer only request counts",
+            "strategy \"least_work_left\" needs oracle: unfinished work or start times (exact information only), but info = local gives the balancer only request counts",
         ),
     ];
     for (text, needle) in cases {
@@ -670,4 +670,37 @@ fn balancer_keys_can_be_swept() {
     let e = file.resolve().unwrap();
     assert_eq!(e.model.balancer.instances, 8);
     assert_eq!(e.model.balancer.information, lbsim::model::Information::Periodic { period: 0.5 });
+}
+
+#[test]
+fn a_strategy_can_override_balancer_settings_for_its_own_runs() {
+    let text = minimal_with(
+        "strategies = [\"random\"]",
+        "instances = 4\ninfo = \"local\"\nstrategies = [\"least_connections\", { name = \"least_connections\", info = \"exact\" }, { name = \"round_robin\", maxconn = 2 }, { name = \"random\", label = \"301\", mode = \"redirect\", cache_redirect = true, info = \"exact\" }]",
+    );
+    let e = parse(&text).resolve().unwrap();
+    let labels: Vec<&str> = e.strategies.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(labels, ["least_connections", "least_connections(info=exact)", "round_robin(maxconn=2)", "301"]);
+    assert_eq!(e.strategies[0].model(&e.model).balancer.information, lbsim::model::Information::Local);
+    assert_eq!(e.strategies[1].model(&e.model).balancer.information, lbsim::model::Information::Exact);
+    let capped = e.strategies[2].model(&e.model);
+    assert_eq!(capped.balancer.upstreams[0].maxconn, Some(2));
+    assert!(e.model.balancer.upstreams[0].maxconn.is_none(), "the file's model is unchanged");
+    assert_eq!(e.strategies[3].model(&e.model).balancer.mode, lbsim::model::Mode::Redirect { cache: true });
+
+    let bad = |strategy: &str| minimal_with("strategies = [\"random\"]", &format!("strategies = [{strategy}]"));
+    for (strategy, needle) in [
+        ("{ name = \"least_work_left\", info = \"local\" }", "needs oracle"),
+        ("{ name = \"random\", mode = \"redirect\", info = \"local\" }", "a redirect proxy never sees responses"),
+        ("{ name = \"random\", mode = \"redirect\", maxconn = 3 }", "cannot cap connections"),
+        ("{ name = \"random\", cache_redirect = true }", "cache_redirect applies to a redirect proxy only"),
+        (
+            "{ name = \"random\", maxconn = 0 }",
+            "expected a connection cap for every backend, a whole number ≥ 1, found 0",
+        ),
+        ("{ name = \"random\", maxconn = 2, max_conns = 2 }", "not both"),
+        ("{ name = \"random\", info = { period = \"-1s\" } }", "expected a positive duration"),
+    ] {
+        assert_contains(&resolve_err(&bad(strategy)), needle);
+    }
 }

@@ -58,7 +58,7 @@ pub fn build(sweep: &Sweep, store: &Store, command: Vec<String>) -> SweepResults
 
 fn theory(experiment: &Experiment, spec: &crate::experiment::StrategySpec) -> Option<TheoryValue> {
     let d = (spec.name == "power_of_d").then(|| spec.params.count("d", 2, 1).ok().map(|d| d as u32)).flatten();
-    crate::theory::predict(&experiment.model, &spec.name, d)
+    crate::theory::predict(&spec.model(&experiment.model), &spec.name, d)
         .map(|p| TheoryValue { mean_response: p.mean_response, model: p.model.to_string() })
 }
 
@@ -101,6 +101,7 @@ fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
         .strategies
         .par_iter()
         .filter_map(|spec| {
+            let model = &*spec.model(model);
             let mut strategies = crate::runner::build_instances(model, &spec.name, &spec.params, seed).ok()?;
             let series =
                 crate::engine::sample_in_system(model, &mut strategies, seed, warmup, interval, TIMESERIES_SAMPLES);

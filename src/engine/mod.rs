@@ -51,6 +51,9 @@ pub struct BackendOutcome {
     pub integrals: Integrals,
     /// Requests inside at the end of the window.
     pub in_system_at_end: u32,
+    /// Time-average number in system in each section of the window (the trend of the
+    /// backlog, for the saturation verdict).
+    pub in_system_by_section: Vec<f64>,
 }
 
 /// Everything one run measured.
@@ -325,6 +328,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
             offered_work: 0.0,
             integrals: Integrals::default(),
             in_system_at_end: 0,
+            in_system_by_section: Vec::with_capacity(sections),
         })
         .collect();
 
@@ -380,6 +384,11 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
                 for (a, b) in integrals.iter().zip(before) {
                     s.in_system_area += a.in_system - b.in_system;
                     s.busy_area += a.busy - b.busy;
+                }
+                // Each backend's own mean number in system in this section (the balancer
+                // queue's entry, past the backends, is left out by the zip).
+                for (o, (a, b)) in outcome.iter_mut().zip(integrals.iter().zip(before)) {
+                    o.in_system_by_section.push((a.in_system - b.in_system) / s.duration);
                 }
                 section += 1;
             }
@@ -437,7 +446,8 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
 
 /// Number in system of every backend at `samples` times `interval` apart, starting after
 /// `warmup` arrivals: the time series behind the "herding" picture. Returns one series per
-/// backend (same random streams as [`simulate`] with the same seed).
+/// backend (same random streams as [`simulate`] with the same seed), shorter than `samples`
+/// when the arrivals stall (see [`sampling_arrival_limit`]).
 pub fn sample_in_system(
     model: &Model,
     strategies: &mut [AnyStrategy],
@@ -467,7 +477,8 @@ fn sample<P: Path>(
     let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
     let mut start = None;
     let mut index = 0u64;
-    while series[0].len() < samples {
+    let limit = warmup.saturating_add(sampling_arrival_limit(model, interval, samples));
+    while series[0].len() < samples && index < limit {
         let request = traffic.next();
         let now = request.arrival;
         if index == warmup {
@@ -509,4 +520,15 @@ fn sample<P: Path>(
         index += 1;
     }
     series
+}
+
+/// Most arrivals [`sample_in_system`] simulates after the warm-up: ten times as many as the
+/// sampled span should hold, and at least a million. Extremely bursty arrivals (gamma with
+/// cv 10⁶: nearly every gap is 0, a rare one is astronomically long) would otherwise need
+/// billions of arrivals to move the clock past the samples, and the sweep would never end.
+fn sampling_arrival_limit(model: &Model, interval: f64, samples: usize) -> u64 {
+    let expected = model.arrivals.mean_rate() * interval * samples as f64;
+    let limit = (10.0 * expected).max(1e6);
+    // `as` saturates: an infinite or huge expectation is simply no tighter limit.
+    if limit.is_finite() { limit as u64 } else { u64::MAX }
 }

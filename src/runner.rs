@@ -147,6 +147,7 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
             speed: g.speed,
             capacity: g.capacity(),
             weight: g.weight(),
+            configured_weight: g.weight,
             fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync),
         })
         .collect()
@@ -178,6 +179,7 @@ pub fn run_replication(
                 backends: &infos,
                 service: &model.service,
                 params: &spec.params,
+                addresses: model.addresses,
                 rng: seed.stream(Purpose::Strategy),
             },
         )

@@ -3,7 +3,9 @@
 //! `examples/speed.rs`.
 
 use lbsim::engine::{RunOutcome, Window, simulate};
-use lbsim::model::{ArrivalProcess, BackendGroup, ClientPopulation, Model, ServiceDistribution, WorkerClass};
+use lbsim::model::{
+    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, Model, ServiceDistribution, WorkerClass,
+};
 use lbsim::runner::backend_infos;
 use lbsim::seed::{Purpose, RunSeed};
 use lbsim::strategy::{Params, Setup, build};
@@ -13,6 +15,7 @@ pub fn reference_model() -> Model {
         arrivals: ArrivalProcess::poisson(1.0).unwrap(),
         service: ServiceDistribution::exponential(0.01).unwrap(),
         clients: ClientPopulation::default(),
+        addresses: ClientAddresses::default(),
         backends: vec![BackendGroup {
             name: "web".into(),
             count: 16,
@@ -33,8 +36,13 @@ pub fn simulate_strategy(model: &Model, name: &str, requests: u64, replication: 
     let infos = backend_infos(model);
     let seed = RunSeed::new(1, 0, replication);
     let params = Params::new(name);
-    let setup =
-        Setup { backends: &infos, service: &model.service, params: &params, rng: seed.stream(Purpose::Strategy) };
+    let setup = Setup {
+        backends: &infos,
+        service: &model.service,
+        params: &params,
+        addresses: model.addresses,
+        rng: seed.stream(Purpose::Strategy),
+    };
     let mut strategy = build(name, &setup).expect("a registered strategy");
     let window = Window { warmup: 0, requests, sections: 20, histograms: true };
     simulate(model, &mut strategy, seed, &window)

@@ -47,6 +47,7 @@ impl Strategy for CentralQueue {
     const NAME: &'static str = "central_queue";
     const SUMMARY: &'static str =
         "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
+    const MODELS: &'static str = "the ideal shared queue: a bound (HAProxy maxconn = workers comes close)";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         CentralQueue::new(setup.backends)

@@ -30,6 +30,7 @@ impl LeastWorkLeft {
 impl Strategy for LeastWorkLeft {
     const NAME: &'static str = "least_work_left";
     const SUMMARY: &'static str = "oracle: least unfinished work per unit of capacity (ties rotate)";
+    const MODELS: &'static str = "textbook oracle: least unfinished work";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;

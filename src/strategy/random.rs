@@ -16,6 +16,7 @@ pub struct Random {
 impl Strategy for Random {
     const NAME: &'static str = "random";
     const SUMMARY: &'static str = "each request to a backend chosen uniformly at random";
+    const MODELS: &'static str = "textbook: uniform random dispatch";
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(Random { rng: setup.rng.clone(), n: setup.backends.len() })

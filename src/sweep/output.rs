@@ -105,6 +105,7 @@ fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
                 backends: &infos,
                 service: &model.service,
                 params: &spec.params,
+                addresses: model.addresses,
                 rng: seed.stream(Purpose::Strategy),
             };
             let mut strategy = crate::strategy::build(&spec.name, &setup).ok()?;

@@ -75,6 +75,7 @@ fn timeseries(e: &Experiment, point: u64) -> Vec<TimeSeries> {
                 backends: &infos,
                 service: &e.model.service,
                 params: &spec.params,
+                addresses: e.model.addresses,
                 rng: seed.stream(Purpose::Strategy),
             };
             let mut s = strategy::build(&spec.name, &setup).expect("builds");

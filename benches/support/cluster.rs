@@ -10,7 +10,15 @@ use lbsim::runner::backend_infos;
 use lbsim::seed::{Purpose, RunSeed};
 use lbsim::strategy::{Params, Setup, build};
 
+#[allow(dead_code)] // (each bench uses a part of this module)
 pub fn reference_model() -> Model {
+    model_with(16, 2048)
+}
+
+/// `count` single-worker sync backends with accept queues of `backlog`, exponential sizes
+/// (mean 10 ms), Poisson arrivals at load 0.9.
+#[allow(dead_code)] // (each bench uses a part of this module)
+pub fn model_with(count: u32, backlog: u32) -> Model {
     let mut model = Model {
         arrivals: ArrivalProcess::poisson(1.0).unwrap(),
         service: ServiceDistribution::exponential(0.01).unwrap(),
@@ -18,11 +26,11 @@ pub fn reference_model() -> Model {
         addresses: ClientAddresses::default(),
         backends: vec![BackendGroup {
             name: "web".into(),
-            count: 16,
+            count,
             workers: 1,
             worker_class: WorkerClass::Sync,
             speed: 1.0,
-            backlog: 2048,
+            backlog,
             weight: None,
         }],
     };

@@ -58,7 +58,8 @@ pub enum Admission {
 #[derive(Debug)]
 pub enum Backend {
     Fcfs(Fcfs),
-    Ps(Ps),
+    /// Boxed: larger and rarer than `Fcfs`, it would otherwise set the size of every backend.
+    Ps(Box<Ps>),
 }
 
 impl Backend {
@@ -66,7 +67,7 @@ impl Backend {
         match group.worker_class {
             WorkerClass::Sync => Backend::Fcfs(Fcfs::new(group.workers, group.speed, group.backlog)),
             WorkerClass::Async { connections } => {
-                Backend::Ps(Ps::new(group.workers, group.speed, group.backlog, connections))
+                Backend::Ps(Box::new(Ps::new(group.workers, group.speed, group.backlog, connections)))
             }
         }
     }
@@ -151,54 +152,48 @@ impl Backend {
     }
 }
 
-/// Pending departure times: a FIFO when one worker serves (departures leave in admission
-/// order), a min-heap otherwise.
-#[derive(Debug)]
-enum Departures {
-    Fifo(DepartureLog),
-    Heap(BinaryHeap<Reverse<Time>>),
-}
-
 /// The departure times of a one-worker FCFS backend, which leave in admission order.
 ///
-/// A ring of the most recent departures, indexed by admission number. Because at most
-/// `limit` requests are ever inside and they are the most recent ones, the admission test
-/// "are `limit` requests still inside?" is one look at the `limit`-th most recent departure:
-/// no loop, no unpredictable branch. Departures are only counted off (`settle`) when a
-/// strategy asks how many are inside, so state-blind strategies (random, round robin) never
-/// pay for it.
+/// A ring of the pending departures indexed by admission number, which grows (doubling) only
+/// when more requests are inside than it holds and shrinks back at section boundaries, so
+/// its memory follows the requests in flight, not the configured backlog. Departures are
+/// counted off (`settle`) only when somebody asks how many are inside, or when the count of
+/// not-yet-counted-off admissions reaches the admission limit or the ring's size, so
+/// state-blind strategies (random, round robin) rarely read the ring at all.
 #[derive(Debug)]
 struct DepartureLog {
-    ring: Vec<f64>,
-    mask: u64,
+    /// Length 0 (nothing admitted yet) or a power of two.
+    ring: Box<[f64]>,
     /// Requests admitted so far.
     admitted: u64,
     /// Every request with admission number below this has left.
     departed: u64,
-    limit: u64,
 }
 
+/// Smallest ring a log allocates (and shrinks back to).
+const MIN_RING: usize = 8;
+
 impl DepartureLog {
-    fn new(limit: u32) -> Self {
-        // Small rings grow on demand up to the limit (a huge backlog costs memory only if used).
-        let cap = (u64::from(limit) + 1).next_power_of_two().min(4096);
-        DepartureLog { ring: vec![0.0; cap as usize], mask: cap - 1, admitted: 0, departed: 0, limit: u64::from(limit) }
+    fn new() -> Self {
+        DepartureLog { ring: Box::default(), admitted: 0, departed: 0 }
     }
 
     #[inline]
-    fn cap(&self) -> u64 {
-        self.mask + 1
+    fn mask(&self) -> u64 {
+        (self.ring.len() as u64).wrapping_sub(1)
+    }
+
+    /// Admissions not yet counted off: an upper bound on the number inside.
+    #[inline]
+    fn unsettled(&self) -> u64 {
+        self.admitted - self.departed
     }
 
     /// Counts off the departures up to `now`; returns the number inside.
     #[inline]
     fn settle(&mut self, now: f64) -> u64 {
-        // Anything older than the ring's span has certainly left (at most `limit` inside).
-        let oldest_possible = self.admitted.saturating_sub(self.limit.min(self.cap()));
-        if self.departed < oldest_possible {
-            self.departed = oldest_possible;
-        }
-        while self.departed < self.admitted && self.ring[(self.departed & self.mask) as usize] <= now {
+        let mask = self.mask();
+        while self.departed < self.admitted && self.ring[(self.departed & mask) as usize] <= now {
             self.departed += 1;
         }
         self.admitted - self.departed
@@ -206,44 +201,59 @@ impl DepartureLog {
 
     /// True when `limit` requests are inside at `now`.
     #[inline]
-    fn full(&mut self, now: f64) -> bool {
-        if self.admitted < self.limit {
-            return false;
-        }
-        if self.limit <= self.cap() {
-            if self.limit == 0 {
-                return true;
-            }
-            // The limit-th most recent request is still inside iff all later ones are.
-            return self.ring[((self.admitted - self.limit) & self.mask) as usize] > now;
-        }
-        self.settle(now) >= self.limit
+    fn full(&mut self, now: f64, limit: u64) -> bool {
+        self.unsettled() >= limit && self.settle(now) >= limit
     }
 
+    /// Records the departure of a request admitted at `now`.
     #[inline]
-    fn push(&mut self, departure: f64) {
-        if self.limit > self.cap() && self.admitted - self.departed >= self.cap() {
-            self.grow();
+    fn push(&mut self, departure: f64, now: f64) {
+        if self.unsettled() == self.ring.len() as u64 && self.settle(now) == self.ring.len() as u64 {
+            self.resize((self.ring.len() * 2).max(MIN_RING));
         }
-        self.ring[(self.admitted & self.mask) as usize] = departure;
+        let mask = self.mask();
+        self.ring[(self.admitted & mask) as usize] = departure;
         self.admitted += 1;
     }
 
-    /// Doubles the ring, keeping every possibly-pending departure at its index.
-    fn grow(&mut self) {
-        let cap = self.cap() * 2;
-        let mut ring = vec![0.0; cap as usize];
+    /// Moves the pending departures to a ring of `len` (a power of two ≥ their number),
+    /// each at its admission number's index.
+    fn resize(&mut self, len: usize) {
+        let mut ring = vec![0.0; len].into_boxed_slice();
+        let (old, new) = (self.mask(), len as u64 - 1);
         for i in self.departed..self.admitted {
-            ring[(i & (cap - 1)) as usize] = self.ring[(i & self.mask) as usize];
+            ring[(i & new) as usize] = self.ring[(i & old) as usize];
         }
         self.ring = ring;
-        self.mask = cap - 1;
+    }
+
+    /// Gives memory back after a burst: a ring at least 8× larger than what is inside
+    /// (after `settle`) is halved until it is not.
+    fn shrink(&mut self) {
+        let mut len = self.ring.len();
+        while len > MIN_RING && (self.unsettled() as usize) * 8 < len {
+            len /= 2;
+        }
+        if len < self.ring.len() {
+            self.resize(len);
+        }
     }
 
     /// The departure times of the requests inside (after `settle`).
     fn pending(&self) -> impl Iterator<Item = f64> + '_ {
-        (self.departed..self.admitted).map(|i| self.ring[(i & self.mask) as usize])
+        let mask = self.mask();
+        (self.departed..self.admitted).map(move |i| self.ring[(i & mask) as usize])
     }
+}
+
+/// The workers of an FCFS backend with more than one: when each frees up, and the pending
+/// departures (which leave out of admission order) in a min-heap. Held behind a pointer so
+/// that one-worker backends, the common large-cluster case, stay small.
+#[derive(Debug)]
+struct Workers {
+    /// Time each worker finishes the work already assigned to it.
+    free_at: Vec<f64>,
+    departures: BinaryHeap<Reverse<Time>>,
 }
 
 /// `workers` sync workers, FCFS from a bounded accept queue.
@@ -254,68 +264,75 @@ impl DepartureLog {
 /// departures, and Σ (free_j − t)⁺ over workers (a worker with work assigned is busy without
 /// a gap from t until it frees up, since everything assigned to it arrived before t). So the
 /// per-request path does no integration at all.
+///
+/// Layout: everything a one-worker backend touches per request is in this struct (one or
+/// two cache lines) plus the slot of its departure ring being written; nothing is sized by
+/// the backlog (the ring and the heap grow with the requests inside).
 #[derive(Debug)]
 pub struct Fcfs {
-    speed: f64,
+    /// One worker: its pending departures in admission order (unused with several).
+    log: DepartureLog,
+    /// One worker: when it finishes the work already assigned to it.
+    free_at: f64,
     /// 1 / speed: a multiplication in the hot path instead of a division.
     inv_speed: f64,
-    /// Admission limit: workers + backlog.
-    limit: u32,
-    /// Time each worker finishes the work already assigned to it.
-    free_at: Vec<f64>,
-    departures: Departures,
-    in_system: u32,
+    speed: f64,
     /// Integrals including the booked future of requests still inside.
     booked: Integrals,
+    /// Admission limit: workers + backlog.
+    limit: u32,
+    /// Requests inside as of the last `advance`.
+    in_system: u32,
+    /// Several workers: their state (None for one worker).
+    workers: Option<Box<Workers>>,
 }
 
 impl Fcfs {
     fn new(workers: u32, speed: f64, backlog: u32) -> Self {
-        let limit = workers.saturating_add(backlog);
-        // Room for everything that can be inside, so the hot loop never reallocates.
-        let room = limit.min(4096) as usize + 1;
-        let departures = if workers == 1 {
-            Departures::Fifo(DepartureLog::new(limit))
-        } else {
-            Departures::Heap(BinaryHeap::with_capacity(room))
-        };
+        let workers = (workers != 1)
+            .then(|| Box::new(Workers { free_at: vec![0.0; workers as usize], departures: BinaryHeap::new() }));
         Fcfs {
-            speed,
+            log: DepartureLog::new(),
+            free_at: 0.0,
             inv_speed: 1.0 / speed,
-            limit,
-            free_at: vec![0.0; workers as usize],
-            departures,
-            in_system: 0,
+            speed,
             booked: Integrals::default(),
+            limit: workers_limit(workers.as_deref(), backlog),
+            in_system: 0,
+            workers,
         }
     }
 
     /// Forgets the departures up to `now`.
     #[inline]
     fn advance(&mut self, now: f64) {
-        match &mut self.departures {
-            Departures::Fifo(log) => {
-                self.in_system = log.settle(now) as u32;
-            }
-            Departures::Heap(h) => {
-                while let Some(&Reverse(Time(d))) = h.peek() {
+        match &mut self.workers {
+            None => self.in_system = self.log.settle(now) as u32,
+            Some(w) => {
+                while let Some(&Reverse(Time(d))) = w.departures.peek() {
                     if d > now {
                         break;
                     }
-                    h.pop();
-                    self.in_system -= 1;
+                    w.departures.pop();
                 }
+                self.in_system = w.departures.len() as u32;
             }
         }
     }
 
-    /// The integrals from time 0 to `now` (call after `advance(now)`).
-    fn integrals_at(&self, now: f64) -> Integrals {
-        let pending: f64 = match &self.departures {
-            Departures::Fifo(log) => log.pending().map(|d| d - now).sum(),
-            Departures::Heap(h) => h.iter().map(|Reverse(Time(d))| d - now).sum(),
+    /// The integrals from time 0 to `now` (call after `advance(now)`); also returns memory
+    /// a past burst left in the departure ring.
+    fn integrals_at(&mut self, now: f64) -> Integrals {
+        let (pending, busy_ahead): (f64, f64) = match &self.workers {
+            None => {
+                self.log.shrink();
+                (self.log.pending().map(|d| d - now).sum(), [self.free_at].iter().map(|&f| (f - now).max(0.0)).sum())
+            }
+            Some(w) => (
+                w.departures.iter().map(|Reverse(Time(d))| d - now).sum(),
+                w.free_at.iter().map(|&f| (f - now).max(0.0)).sum(),
+            ),
         };
-        let busy_ahead: f64 = self.free_at.iter().map(|&f| (f - now).max(0.0)).sum();
         Integrals { in_system: self.booked.in_system - pending, busy: self.booked.busy - busy_ahead }
     }
 
@@ -325,49 +342,63 @@ impl Fcfs {
     }
 
     fn unfinished_work(&self, now: f64) -> f64 {
-        self.free_at.iter().map(|&f| (f - now).max(0.0)).sum::<f64>() * self.speed
+        let ahead: f64 = match &self.workers {
+            None => (self.free_at - now).max(0.0),
+            Some(w) => w.free_at.iter().map(|&f| (f - now).max(0.0)).sum(),
+        };
+        ahead * self.speed
     }
 
     fn earliest_start(&self, now: f64) -> f64 {
-        self.free_at.iter().copied().fold(f64::INFINITY, f64::min).max(now)
+        match &self.workers {
+            None => self.free_at.max(now),
+            Some(w) => w.free_at.iter().copied().fold(f64::INFINITY, f64::min).max(now),
+        }
     }
 
     #[inline]
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
-        let full = match &mut self.departures {
-            Departures::Fifo(log) => log.full(now),
-            Departures::Heap(_) => {
-                self.advance(now);
-                self.in_system >= self.limit
-            }
-        };
-        if full {
-            return Admission::Rejected;
-        }
-        // The worker that frees up first takes the request (FCFS across workers).
-        let w = if self.free_at.len() == 1 {
-            0
-        } else {
-            let mut best = 0;
-            for j in 1..self.free_at.len() {
-                if self.free_at[j] < self.free_at[best] {
-                    best = j;
-                }
-            }
-            best
-        };
-        let start = self.free_at[w].max(now);
         let service = size * self.inv_speed;
-        let departure = start + service;
-        self.free_at[w] = departure;
-        // (For the FIFO log the count is refreshed by the next `advance`.)
+        let (start, departure) = match &mut self.workers {
+            None => {
+                if self.log.full(now, u64::from(self.limit)) {
+                    return Admission::Rejected;
+                }
+                let start = self.free_at.max(now);
+                let departure = start + service;
+                self.free_at = departure;
+                self.log.push(departure, now);
+                (start, departure)
+            }
+            Some(w) => {
+                while let Some(&Reverse(Time(d))) = w.departures.peek() {
+                    if d > now {
+                        break;
+                    }
+                    w.departures.pop();
+                }
+                self.in_system = w.departures.len() as u32;
+                if self.in_system >= self.limit {
+                    return Admission::Rejected;
+                }
+                // The worker that frees up first takes the request (FCFS across workers).
+                let mut best = 0;
+                for j in 1..w.free_at.len() {
+                    if w.free_at[j] < w.free_at[best] {
+                        best = j;
+                    }
+                }
+                let start = w.free_at[best].max(now);
+                let departure = start + service;
+                w.free_at[best] = departure;
+                w.departures.push(Reverse(Time(departure)));
+                (start, departure)
+            }
+        };
+        // (The count is refreshed by the next `advance`.)
         self.in_system += 1;
         self.booked.in_system += departure - now;
         self.booked.busy += service;
-        match &mut self.departures {
-            Departures::Fifo(log) => log.push(departure),
-            Departures::Heap(h) => h.push(Reverse(Time(departure))),
-        }
         if label != UNMEASURED {
             // wait + service rather than departure − now: with a clock at t ≈ 10⁵ s, the
             // difference of two large times loses the digits of a microsecond request.
@@ -376,6 +407,12 @@ impl Fcfs {
         }
         Admission::Accepted
     }
+}
+
+/// Admission limit of an FCFS backend: workers + backlog.
+fn workers_limit(workers: Option<&Workers>, backlog: u32) -> u32 {
+    let count = workers.map_or(1, |w| w.free_at.len() as u32);
+    count.saturating_add(backlog)
 }
 
 /// A request inside a processor-sharing backend, ordered by finish tag.
@@ -553,5 +590,84 @@ impl Ps {
             self.pending_measured += 1;
         }
         Admission::Accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A backend's admissions, checked against the naive model: a list of every departure.
+    fn check_against_naive(workers: u32, backlog: u32, steps: &[(f64, f64, bool)]) {
+        let mut b = Fcfs::new(workers, 1.0, backlog);
+        let mut rec = Recorder::new(1, 1, None);
+        let mut free_at = vec![0.0f64; workers as usize];
+        let mut departures: Vec<f64> = Vec::new();
+        let mut now = 0.0;
+        for &(gap, size, look) in steps {
+            now += gap;
+            if look {
+                b.advance(now);
+                let inside = departures.iter().filter(|&&d| d > now).count() as u32;
+                assert_eq!(b.in_system(), inside, "at {now}");
+            }
+            let inside = departures.iter().filter(|&&d| d > now).count() as u32;
+            let expected = if inside >= workers + backlog {
+                Admission::Rejected
+            } else {
+                let w = (0..free_at.len()).fold(0, |best, j| if free_at[j] < free_at[best] { j } else { best });
+                free_at[w] = free_at[w].max(now) + size;
+                departures.push(free_at[w]);
+                Admission::Accepted
+            };
+            assert_eq!(b.admit(now, size, 0, 0, &mut rec), expected, "at {now}");
+        }
+        // Integrals agree with the naive ones at the end.
+        b.advance(now);
+        let ints = b.integrals_at(now);
+        assert_eq!(b.in_system(), departures.iter().filter(|&&d| d > now).count() as u32);
+        let naive: f64 = rec.sections[0].sum_response - departures.iter().map(|&d| (d - now).max(0.0)).sum::<f64>();
+        assert!((ints.in_system - naive).abs() < 1e-9 * (1.0 + naive), "{} vs {naive}", ints.in_system);
+    }
+
+    proptest! {
+        #[test]
+        fn fcfs_admits_and_counts_like_the_naive_model(
+            workers in 1u32..4,
+            backlog in 0u32..40,
+            steps in proptest::collection::vec((0.0f64..1.0, 0.0f64..3.0, any::<bool>()), 1..400),
+        ) {
+            check_against_naive(workers, backlog, &steps);
+        }
+    }
+
+    #[test]
+    fn departure_ring_grows_with_what_is_inside_and_shrinks_back() {
+        let mut b = Fcfs::new(1, 1.0, 100_000);
+        assert_eq!(b.log.ring.len(), 0, "nothing allocated before the first request");
+        let mut rec = Recorder::new(1, 1, None);
+        // A burst of 1000 requests at once: the ring holds them all.
+        for _ in 0..1000 {
+            assert_eq!(b.admit(0.0, 1.0, 0, 0, &mut rec), Admission::Accepted);
+        }
+        assert_eq!(b.log.ring.len(), 1024);
+        // Long after, everything has left; a section boundary gives the memory back.
+        b.advance(5000.0);
+        assert_eq!(b.in_system(), 0);
+        b.integrals_at(5000.0);
+        assert_eq!(b.log.ring.len(), MIN_RING);
+        // Still counts correctly after shrinking.
+        for k in 0..20 {
+            b.admit(5000.0 + f64::from(k) * 0.1, 1.0, 0, 0, &mut rec);
+        }
+        b.advance(5002.05);
+        assert_eq!(b.in_system(), 18, "requests 2.. of the second burst are still inside");
+    }
+
+    #[test]
+    fn one_worker_backends_stay_small() {
+        // Everything a one-worker backend touches per request fits in a few words.
+        assert!(std::mem::size_of::<Backend>() <= 96, "{}", std::mem::size_of::<Backend>());
     }
 }

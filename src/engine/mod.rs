@@ -185,30 +185,48 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         })
         .collect();
 
+    // Touched per request, so kept apart from the rest of `outcome` (8 bytes a backend).
+    let mut offered_work = vec![0.0f64; n_backends];
+
     // Section k holds arrivals [boundary(k), boundary(k + 1)).
     let boundary = |k: usize| window.warmup + (window.requests * k as u64) / sections as u64;
     let end = boundary(sections);
     let mut section = 0usize; // the section of arrival `index`, once index ≥ warm-up
     let mut next_boundary = boundary(0);
-    let mut snapshots: Vec<(f64, Vec<Integrals>)> = Vec::with_capacity(sections + 1);
+    // Integrals of every backend at the first boundary and at the latest one: each section's
+    // areas are taken when it closes, so memory is O(backends), not O(backends × sections).
+    let mut first: Option<(f64, Vec<Integrals>)> = None;
+    let mut latest: Option<(f64, Vec<Integrals>)> = None;
+    let mut boundaries = 0usize;
 
     let mut index: u64 = 0;
     loop {
         let request = traffic.next();
         let (now, size) = (request.arrival, request.size);
         if index == next_boundary {
-            // Settle everything at the boundary arrival's time and remember the integrals.
-            let integrals = backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
-            snapshots.push((now, integrals));
-            if snapshots.len() == sections + 1 {
+            // Settle everything at the boundary arrival's time and take the integrals.
+            let integrals: Vec<Integrals> = backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
+            boundaries += 1;
+            if boundaries == sections + 1 {
                 for (o, b) in outcome.iter_mut().zip(&backends) {
                     o.in_system_at_end = b.in_system();
                 }
             }
-            if snapshots.len() > 1 {
+            if let Some((t0, before)) = &latest {
+                // Section `boundaries − 2` closes here.
+                let s = &mut recorder.sections[boundaries - 2];
+                s.duration = now - t0;
+                for (a, b) in integrals.iter().zip(before) {
+                    s.in_system_area += a.in_system - b.in_system;
+                    s.busy_area += a.busy - b.busy;
+                }
                 section += 1;
             }
-            next_boundary = if snapshots.len() <= sections { boundary(snapshots.len()) } else { u64::MAX };
+            next_boundary = if boundaries <= sections { boundary(boundaries) } else { u64::MAX };
+            if first.is_none() {
+                first = Some((now, integrals.clone()));
+            }
+            latest = Some((now, integrals));
         }
         let measured = index >= window.warmup && index < end;
         if index >= end && backends.iter().all(|b| b.pending_measured() == 0) {
@@ -230,11 +248,10 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         let admission = backends[chosen].admit(now, size, label, chosen as u32, &mut recorder);
         if measured {
             // (Arrivals per section are counted from the boundaries after the loop.)
-            let b = &mut outcome[chosen];
-            b.offered_work += size;
+            offered_work[chosen] += size;
             if admission == Admission::Rejected {
                 recorder.sections[section].rejected += 1;
-                b.rejected += 1;
+                outcome[chosen].rejected += 1;
             }
         }
         index += 1;
@@ -243,18 +260,8 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
     for (k, s) in recorder.sections.iter_mut().enumerate() {
         s.arrivals = boundary(k + 1) - boundary(k);
     }
-    // Time integrals per section and per backend over the window.
-    for k in 0..sections.min(snapshots.len().saturating_sub(1)) {
-        let (t0, before) = &snapshots[k];
-        let (t1, after) = &snapshots[k + 1];
-        let s = &mut recorder.sections[k];
-        s.duration = t1 - t0;
-        for (a, b) in after.iter().zip(before) {
-            s.in_system_area += a.in_system - b.in_system;
-            s.busy_area += a.busy - b.busy;
-        }
-    }
-    let window_length = match (snapshots.first(), snapshots.last()) {
+    // Time integrals per backend over the window.
+    let window_length = match (&first, &latest) {
         (Some((t0, first)), Some((t1, last))) => {
             for (i, o) in outcome.iter_mut().enumerate() {
                 o.integrals =
@@ -264,8 +271,9 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         }
         _ => 0.0,
     };
-    for (o, done) in outcome.iter_mut().zip(&recorder.completed_by_backend) {
+    for ((o, done), work) in outcome.iter_mut().zip(&recorder.completed_by_backend).zip(offered_work) {
         o.completed = *done;
+        o.offered_work = work;
     }
     RunOutcome {
         sections: recorder.sections,

@@ -1,0 +1,256 @@
+//! Scaling benchmark: simulated requests per second and peak heap memory of the engine for
+//! n = 16 … 65 536 backends (and 10⁶ for random and power_of_d), beside minimal bare loops
+//! measured in the same run as the yardstick.
+//!
+//! ```text
+//! cargo bench --bench scale                        # full: 10⁷ requests per case, ~3 minutes
+//! LBSIM_SCALE_QUICK=1 cargo bench --bench scale    # quick: 10⁶ requests, no 10⁶ backends
+//! ```
+//!
+//! Every case is n single-worker sync backends (backlog 2048, the default), exponential
+//! sizes, Poisson arrivals at load 0.9, one run measured as `lbsim run` measures it (20
+//! sections, histograms on). Rates count completed requests over the whole call, set-up of
+//! the backends included. Peak memory is the largest heap in use during the case, counted
+//! by the global allocator below (so it is exact and independent of other processes).
+//!
+//! The bare loops know nothing but what their rule needs: `bare lindley` is random dispatch
+//! with one `free_at` time per backend (the cheapest possible FCFS simulation);
+//! `bare heap jsq` is the textbook event loop — a binary heap of departures, a count per
+//! backend, JSQ by a linear scan — run for at most 2 s per case.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Exp1};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+#[path = "support/cluster.rs"]
+mod cluster;
+
+/// Heap bytes in use now and the most since the last reset.
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+struct Counting;
+
+// SAFETY: forwards to the system allocator; only counts bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Mean request size (seconds) of every case.
+const MEAN_SIZE: f64 = 0.01;
+const LOAD: f64 = 0.9;
+/// Longest a bare JSQ case runs (its linear scan makes it O(n) per request).
+const BARE_BUDGET_SECONDS: f64 = 2.0;
+
+/// Runs `f`, returning (its result, seconds, peak heap bytes above what was in use before).
+fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, usize) {
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let start = Instant::now();
+    let out = f();
+    let seconds = start.elapsed().as_secs_f64();
+    (out, seconds, PEAK.load(Ordering::Relaxed) - base)
+}
+
+/// Three independent streams, as the engine uses (arrivals, sizes, dispatch).
+fn streams() -> [Xoshiro256PlusPlus; 3] {
+    [1, 2, 3].map(Xoshiro256PlusPlus::seed_from_u64)
+}
+
+/// Random dispatch over n FCFS single-worker backends by Lindley's recursion: one `free_at`
+/// per backend. Returns the mean response time (so the work cannot be optimised away).
+fn bare_lindley(n: usize, requests: u64) -> (u64, f64) {
+    let [mut arrivals, mut sizes, mut picks] = streams();
+    let mean_gap = MEAN_SIZE / (LOAD * n as f64);
+    let mut free_at = vec![0.0f64; n];
+    let (mut now, mut sum) = (0.0f64, 0.0f64);
+    for _ in 0..requests {
+        let gap: f64 = Exp1.sample(&mut arrivals);
+        now += gap * mean_gap;
+        let e: f64 = Exp1.sample(&mut sizes);
+        let i = ((u128::from(picks.next_u64()) * n as u128) >> 64) as usize;
+        let start = free_at[i].max(now);
+        free_at[i] = start + e * MEAN_SIZE;
+        sum += free_at[i] - now;
+    }
+    (requests, sum / requests as f64)
+}
+
+/// A departure time with a total order.
+#[derive(PartialEq)]
+struct Departure(f64, u32);
+impl Eq for Departure {}
+impl PartialOrd for Departure {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Departure {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// JSQ the textbook way: a heap of departure events, a count per backend, a linear scan for
+/// the shortest queue (ties to the lowest index after the last choice). Stops after
+/// `requests` or the time budget, whichever comes first; returns the requests done.
+fn bare_heap_jsq(n: usize, requests: u64) -> (u64, f64) {
+    let [mut arrivals, mut sizes, _] = streams();
+    let mean_gap = MEAN_SIZE / (LOAD * n as f64);
+    let mut free_at = vec![0.0f64; n];
+    let mut count = vec![0u32; n];
+    let mut heap = BinaryHeap::with_capacity(4 * n);
+    let (mut now, mut sum, mut last) = (0.0f64, 0.0f64, 0usize);
+    let started = Instant::now();
+    let mut done = 0;
+    while done < requests {
+        if done % 65_536 == 0 && started.elapsed().as_secs_f64() > BARE_BUDGET_SECONDS {
+            break;
+        }
+        let gap: f64 = Exp1.sample(&mut arrivals);
+        now += gap * mean_gap;
+        while let Some(Reverse(Departure(t, i))) = heap.peek() {
+            if *t > now {
+                break;
+            }
+            count[*i as usize] -= 1;
+            heap.pop();
+        }
+        let mut best = (last + 1) % n;
+        for k in 1..n {
+            if count[best] == 0 {
+                break;
+            }
+            let i = (last + 1 + k) % n;
+            if count[i] < count[best] {
+                best = i;
+            }
+        }
+        last = best;
+        let e: f64 = Exp1.sample(&mut sizes);
+        let start = free_at[best].max(now);
+        free_at[best] = start + e * MEAN_SIZE;
+        count[best] += 1;
+        heap.push(Reverse(Departure(free_at[best], best as u32)));
+        sum += free_at[best] - now;
+        done += 1;
+    }
+    (done, sum / done as f64)
+}
+
+struct Row {
+    name: String,
+    n: usize,
+    rate: f64,
+    peak: usize,
+}
+
+fn main() {
+    let quick = std::env::var_os("LBSIM_SCALE_QUICK").is_some_and(|v| v != "0");
+    let requests: u64 = std::env::var("LBSIM_SCALE_REQUESTS").ok().and_then(|s| s.parse().ok()).unwrap_or(if quick {
+        1_000_000
+    } else {
+        10_000_000
+    });
+    let only: Option<Vec<String>> =
+        std::env::var("LBSIM_SCALE_ONLY").ok().map(|s| s.split(',').map(str::to_string).collect());
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|w| w == name));
+    let sizes: &[usize] = &[16, 256, 4096, 65_536];
+    let strategies = ["random", "round_robin", "power_of_d", "jsq", "least_connections", "central_queue"];
+    let huge = if quick { None } else { Some(1_000_000usize) };
+
+    eprintln!("{requests} requests per case, load {LOAD}, single-worker exponential backends, backlog 2048");
+    let mut rows: Vec<Row> = Vec::new();
+    let run_bare = |rows: &mut Vec<Row>, name: &str, n: usize, f: fn(usize, u64) -> (u64, f64)| {
+        if !wanted(name) {
+            return;
+        }
+        let ((done, mean), seconds, peak) = measure(|| f(n, requests));
+        black_box(mean);
+        let rate = done as f64 / seconds;
+        eprintln!("{name:>18} n = {n:>7}: {:7.2} M/s  {:8.1} MB", rate / 1e6, peak as f64 / 1e6);
+        rows.push(Row { name: name.to_string(), n, rate, peak });
+    };
+    let run_engine = |rows: &mut Vec<Row>, name: &str, n: usize| {
+        if !wanted(name) {
+            return;
+        }
+        let (outcome, seconds, peak) = measure(|| {
+            let model = cluster::model_with(n as u32, 2048);
+            cluster::simulate_strategy(&model, name, requests, 1)
+        });
+        let completed: u64 = outcome.sections.iter().map(|s| s.completed).sum();
+        drop(outcome);
+        let rate = completed as f64 / seconds;
+        eprintln!("{name:>18} n = {n:>7}: {:7.2} M/s  {:8.1} MB", rate / 1e6, peak as f64 / 1e6);
+        rows.push(Row { name: name.to_string(), n, rate, peak });
+    };
+    for &n in sizes {
+        run_bare(&mut rows, "bare lindley", n, bare_lindley);
+        run_bare(&mut rows, "bare heap jsq", n, bare_heap_jsq);
+        for name in strategies {
+            run_engine(&mut rows, name, n);
+        }
+    }
+    if let Some(n) = huge {
+        run_bare(&mut rows, "bare lindley", n, bare_lindley);
+        for name in ["random", "power_of_d"] {
+            run_engine(&mut rows, name, n);
+        }
+    }
+
+    // The table for the README: speed, ratio to the bare Lindley loop at the same n, ratio to
+    // the same strategy at n = 16, peak heap.
+    let rate_of = |name: &str, n: usize| rows.iter().find(|r| r.name == name && r.n == n).map(|r| r.rate);
+    println!("| strategy | backends | M requests/s | × bare lindley | × own n = 16 | peak heap |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let vs_bare = rate_of("bare lindley", r.n).map(|b| format!("{:.2}", r.rate / b)).unwrap_or_default();
+        let vs_16 = rate_of(&r.name, 16).map(|b| format!("{:.2}", r.rate / b)).unwrap_or_default();
+        println!(
+            "| {} | {} | {:.2} | {vs_bare} | {vs_16} | {:.1} MB |",
+            r.name,
+            r.n,
+            r.rate / 1e6,
+            r.peak as f64 / 1e6
+        );
+    }
+}

@@ -137,9 +137,8 @@ mod tests {
         let mut cluster = MockCluster::uniform(2);
         cluster.counts = vec![1, 4];
         assert_eq!(s.pick(&request(0, 1.0), &mut cluster), 1);
-        // With 5: 6 × 4096 / 48 = 512, equal to server 0's key: server 0 was inserted
-        // earlier (it has not changed since the build... both changed at this pick, in
-        // server order), so server 0.
+        // With 5: 6 × 4096 / 48 = 512, equal to server 0's key. Both counts changed since
+        // the build, so both are re-inserted at this pick in server order: server 0 first.
         let mut s = HaproxyLeastconn::new(vec![1, 3], None);
         cluster.counts = vec![1, 5];
         assert_eq!(s.pick(&request(0, 1.0), &mut cluster), 0);

@@ -60,7 +60,7 @@ impl Strategy for HaproxyRandom {
                 continue;
             }
             let served = f64::from(cluster.in_system(current));
-            if !(served * self.eweight[best] > best_served * self.eweight[current]) {
+            if served * self.eweight[best] <= best_served * self.eweight[current] {
                 best = current;
                 best_served = served;
             }

@@ -99,7 +99,7 @@ impl HaproxyRoundrobin {
     }
 
     /// `fwrr_get_server_from_group`.
-    fn from_group(&mut self) -> Option<usize> {
+    fn server_from_group(&mut self) -> Option<usize> {
         match self.first(Tree::Curr) {
             Some(i) if self.servers[i].npos <= self.curr_pos => Some(i),
             _ => {
@@ -158,7 +158,7 @@ impl Strategy for HaproxyRoundrobin {
             self.curr_pos = self.next_weight;
             self.curr_weight = self.next_weight;
         }
-        let chosen = match self.from_group() {
+        let chosen = match self.server_from_group() {
             Some(i) => i,
             None => {
                 // Both trees empty: swap init and next, restart the window.
@@ -169,7 +169,7 @@ impl Strategy for HaproxyRoundrobin {
                 }
                 self.curr_weight = self.next_weight;
                 self.curr_pos = self.curr_weight;
-                self.from_group().expect("every server is in a tree")
+                self.server_from_group().expect("every server is in a tree")
             }
         };
         self.update_position(chosen);

@@ -1,6 +1,7 @@
 //! Engine speed: completed requests per second for `jsq` and `random` over 16 exponential
 //! single-worker backends at load 0.9, single thread (the targets of issue #2: ≥ 8 M/s for
-//! jsq, ≥ 30 M/s for random). Run with `cargo bench --bench engine`; criterion reports the
+//! jsq, ≥ 30 M/s for random), and the same cluster behind 4 balancer instances with local
+//! counts (issue #11: ≥ 5 M/s for jsq). Run with `cargo bench --bench engine`; criterion reports the
 //! throughput in elements (requests) per second.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -17,6 +18,22 @@ fn engine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(REQUESTS));
     group.sample_size(10);
     for name in ["random", "jsq", "round_robin", "power_of_d", "least_connections"] {
+        group.bench_function(name, |b| {
+            let mut replication = 0;
+            b.iter(|| {
+                replication += 1;
+                cluster::simulate_strategy(&model, name, REQUESTS, replication)
+            })
+        });
+    }
+    group.finish();
+
+    // The event layer's tracked path: 4 balancer instances, each with only its own counts.
+    let model = cluster::local_instances_model(4);
+    let mut group = c.benchmark_group("16 exponential backends at load 0.9, 4 instances with local counts");
+    group.throughput(Throughput::Elements(REQUESTS));
+    group.sample_size(10);
+    for name in ["jsq", "least_connections", "round_robin"] {
         group.bench_function(name, |b| {
             let mut replication = 0;
             b.iter(|| {

@@ -2,7 +2,8 @@
 //! exponential backends at load 0.9) and prints the rate: a quick, profiler-friendly
 //! companion of `cargo bench --bench engine`.
 //!
-//! `cargo run --release --example speed -- jsq 20000000`
+//! `cargo run --release --example speed -- jsq 20000000`, or with a third argument k, behind
+//! k balancer instances that each count only their own requests (`… jsq 20000000 4`).
 
 use std::time::Instant;
 
@@ -13,7 +14,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "random".into());
     let requests: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000_000);
-    let model = cluster::reference_model();
+    let model = match args.next().and_then(|s| s.parse().ok()) {
+        Some(instances) => cluster::local_instances_model(instances),
+        None => cluster::reference_model(),
+    };
     let start = Instant::now();
     let outcome = cluster::simulate_strategy(&model, &name, requests, 0);
     let seconds = start.elapsed().as_secs_f64();

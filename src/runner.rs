@@ -14,7 +14,7 @@ use crate::experiment::{Experiment, StrategySpec, Warmup};
 use crate::model::Model;
 use crate::seed::{Purpose, RunSeed};
 use crate::stats::{Estimate, ResponseHistogram, f64_or_nan, mser_truncation};
-use crate::strategy::{self, BackendInfo, Setup, StrategyError};
+use crate::strategy::{self, BackendInfo, Params, Setup, StrategyError};
 
 /// Sections (batches) a single replication is cut into for its confidence intervals: 20
 /// batches give a t quantile of 2.09, close to the normal's 1.96, while each batch stays long
@@ -153,6 +153,32 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
         .collect()
 }
 
+/// One strategy `name` per balancer instance of `model`, built for its backends; instance k
+/// draws from the k-th strategy stream of `seed` (instance 0 from the stream a single
+/// balancer always used, so one instance reproduces earlier results exactly).
+pub fn build_instances(
+    model: &Model,
+    name: &str,
+    params: &Params,
+    seed: RunSeed,
+) -> Result<Vec<strategy::AnyStrategy>, StrategyError> {
+    let infos = backend_infos(model);
+    (0..u64::from(model.balancer.instances.max(1)))
+        .map(|k| {
+            strategy::build(
+                name,
+                &Setup {
+                    backends: &infos,
+                    service: &model.service,
+                    params,
+                    addresses: model.addresses,
+                    rng: seed.stream_of(Purpose::Strategy, k),
+                },
+            )
+        })
+        .collect()
+}
+
 /// Runs every replication of `spec` at experiment point `point` and combines them.
 pub fn run_strategy(experiment: &Experiment, spec: &StrategySpec, point: u64) -> Result<StrategyResult, StrategyError> {
     let replications = (0..experiment.plan.replications)
@@ -172,18 +198,7 @@ pub fn run_replication(
     let seed = RunSeed::new(experiment.seed, point, u64::from(replication));
     let model = &experiment.model;
     let infos = backend_infos(model);
-    let build = || {
-        strategy::build(
-            &spec.name,
-            &Setup {
-                backends: &infos,
-                service: &model.service,
-                params: &spec.params,
-                addresses: model.addresses,
-                rng: seed.stream(Purpose::Strategy),
-            },
-        )
-    };
+    let build = || build_instances(model, &spec.name, &spec.params, seed);
     let requests = experiment.plan.requests.max(1);
     let warmup = match experiment.plan.warmup {
         Warmup::Fixed(w) => w,
@@ -191,7 +206,7 @@ pub fn run_replication(
     };
     let sections = SECTIONS.min(requests as u32);
     let window = Window { warmup, requests, sections, histograms: true };
-    let outcome = engine::simulate(model, &mut build()?, seed, &window);
+    let outcome = engine::simulate_instances(model, &mut build()?, seed, &window);
     Ok(summarise(model, &infos, replication, warmup, &outcome))
 }
 
@@ -199,11 +214,11 @@ pub fn run_replication(
 /// batches of at least 5; the truncation that minimises the marginal standard error of the
 /// batch means of response time. When no steady state shows (the minimum is in the second
 /// half, typical of an overloaded system), half the pilot is discarded.
-fn mser_warmup(model: &Model, strategy: &mut strategy::AnyStrategy, seed: RunSeed, requests: u64) -> u64 {
+fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> u64 {
     let batches = (requests / 5).clamp(1, MSER_BATCHES);
     let batch = requests / batches;
     let pilot = Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false };
-    let outcome = engine::simulate(model, strategy, seed, &pilot);
+    let outcome = engine::simulate_instances(model, strategies, seed, &pilot);
     let means: Vec<f64> = outcome.sections.iter().map(|s| s.mean_response()).collect();
     match mser_truncation(&means) {
         Some(d) => d as u64 * batch,

@@ -18,6 +18,10 @@ pub enum Purpose {
     Strategy = 4,
     /// Fixed-seed samples used to compute model constants (e.g. SITA cutoffs).
     Calibration = 5,
+    /// Balancer tier: which instance an arrival reaches.
+    Balancer = 7,
+    /// Network: round-trip times drawn per request.
+    Network = 11,
 }
 
 /// Identifies one run: (experiment seed, grid point, replication).
@@ -39,6 +43,20 @@ impl RunSeed {
         h = splitmix(h ^ self.point);
         h = splitmix(h ^ self.replication);
         h = splitmix(h ^ purpose as u64);
+        Xoshiro256PlusPlus::seed_from_u64(h)
+    }
+
+    /// The `index`-th stream for `purpose` (balancer instance `index`'s strategy); index 0
+    /// is [`RunSeed::stream`] itself, so a single instance draws exactly as before.
+    pub fn stream_of(&self, purpose: Purpose, index: u64) -> Xoshiro256PlusPlus {
+        if index == 0 {
+            return self.stream(purpose);
+        }
+        let mut h = splitmix(self.experiment ^ 0x6c62_7369_6d00_0000);
+        h = splitmix(h ^ self.point);
+        h = splitmix(h ^ self.replication);
+        h = splitmix(h ^ purpose as u64);
+        h = splitmix(h ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         Xoshiro256PlusPlus::seed_from_u64(h)
     }
 }

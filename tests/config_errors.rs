@@ -656,3 +656,78 @@ fn clients_can_be_confined_to_subnets() {
     let err = resolve_err(&format!("{MINIMAL}\n[clients]\nsubnets = 20000000\n"));
     assert_contains(&err, "16777216");
 }
+
+#[test]
+fn balancer_tier_settings_resolve() {
+    let text = minimal_with(
+        "strategies = [\"random\"]",
+        "strategies = [\"least_connections\"]\ninstances = 4\nrouting = \"client_hash\"\ninfo = { period = \"100ms\" }\nrtt = { distribution = \"exponential\", mean = \"2ms\" }\nqueue_timeout = \"1s\"",
+    )
+    .replace("count = 2", "count = 2\nmaxconn = 8\nrtt = \"1ms\"");
+    let e = parse(&text).resolve().unwrap();
+    let b = &e.model.balancer;
+    assert_eq!(b.instances, 4);
+    assert_eq!(b.routing, lbsim::model::Routing::ClientHash);
+    assert_eq!(b.information, lbsim::model::Information::Periodic { period: 0.1 });
+    assert_eq!(b.rtt.as_ref().map(|d| d.kind()), Some("exponential"));
+    assert_eq!(b.queue_timeout, Some(1.0));
+    assert_eq!(b.upstreams[0].maxconn, Some(8));
+    assert_eq!(b.upstreams[0].rtt.as_ref().map(|d| d.mean()), Some(0.001));
+    assert!(!b.is_plain());
+    // Nothing of the kind: the fast path.
+    assert!(parse(MINIMAL).resolve().unwrap().model.balancer.is_plain());
+}
+
+#[test]
+fn bad_balancer_tier_settings_are_reported_precisely() {
+    let balancer =
+        |extra: &str| minimal_with("strategies = [\"random\"]", &format!("strategies = [\"random\"]\n{extra}"));
+    let backend = |extra: &str| minimal_with("count = 2", &format!("count = 2\n{extra}"));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            balancer("instances = 0"),
+            "inline.toml:13:13: balancer.instances: expected the number of balancer instances, a whole number ≥ 1, found 0",
+        ),
+        (balancer("info = { period = \"-5ms\" }"), "balancer.info.period: expected a positive duration"),
+        (
+            balancer("info = { period = 0 }"),
+            "expected a positive duration (seconds, or a string such as \"100ms\"), found 0",
+        ),
+        (balancer("info = \"locl\""), "unknown info \"locl\"; did you mean \"local\"?"),
+        (balancer("info = { perod = \"1s\" }"), "unknown key \"perod\" in [balancer] info; did you mean \"period\"?"),
+        (balancer("info = { period = \"1s\", delay = \"1s\" }"), "expected exactly one of"),
+        (balancer("routing = \"hash\""), "unknown routing \"hash\""),
+        (balancer("instancs = 2"), "did you mean \"instances\"?"),
+        (
+            backend("max_conns = 0"),
+            "backends.web.max_conns: expected a connection cap, a whole number ≥ 1 (leave max_conns out for no cap), found 0",
+        ),
+        (backend("maxconn = 0"), "expected a connection cap, a whole number ≥ 1"),
+        (backend("max_conns = 2\nmaxconn = 2"), "are two different proxies; use one of them"),
+        (balancer("queue_timeout = \"1s\""), "queue_timeout needs a queue in the balancer"),
+        (balancer("cache_redirect = true"), "cache_redirect applies to a redirect proxy only"),
+        (balancer("mode = \"redirect\"\ninfo = \"local\""), "a redirect proxy never sees responses"),
+        (balancer("rtt = \"-1ms\""), "balancer.rtt: expected a round-trip time ≥ 0"),
+        (
+            minimal_with("strategies = [\"random\"]", "strategies = [\"least_work_left\"]\ninfo = \"local\""),
+            "strategy \"least_work_left\" needs oracle: unfinished work or start times (exact information only), but [balancer] info = local gives the balancer only request counts",
+        ),
+    ];
+    for (text, needle) in cases {
+        let error = resolve_err(&text);
+        assert_contains(&error, needle);
+    }
+}
+
+#[test]
+fn balancer_keys_can_be_swept() {
+    let mut file = parse(&minimal_with(
+        "strategies = [\"random\"]",
+        "strategies = [\"random\"]\ninstances = 2\ninfo = { period = \"100ms\" }",
+    ));
+    file.set_number("balancer.instances", 8.0).unwrap();
+    file.set_number("balancer.info.period", 0.5).unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!(e.model.balancer.instances, 8);
+    assert_eq!(e.model.balancer.information, lbsim::model::Information::Periodic { period: 0.5 });
+}

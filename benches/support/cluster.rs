@@ -2,13 +2,14 @@
 //! exponential sizes, Poisson arrivals at load 0.9. Shared by `benches/engine.rs` and
 //! `examples/speed.rs`.
 
-use lbsim::engine::{RunOutcome, Window, simulate};
+use lbsim::engine::{RunOutcome, Window, simulate_instances};
 use lbsim::model::{
-    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, Model, ServiceDistribution, WorkerClass,
+    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, Information, Model, ServiceDistribution,
+    WorkerClass,
 };
-use lbsim::runner::backend_infos;
-use lbsim::seed::{Purpose, RunSeed};
-use lbsim::strategy::{Params, Setup, build};
+use lbsim::runner::build_instances;
+use lbsim::seed::RunSeed;
+use lbsim::strategy::Params;
 
 #[allow(dead_code)] // (each bench uses a part of this module)
 pub fn reference_model() -> Model {
@@ -33,25 +34,28 @@ pub fn model_with(count: u32, backlog: u32) -> Model {
             backlog,
             weight: None,
         }],
+        balancer: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
+    model
+}
+
+/// The reference cluster behind `instances` balancer instances that each count only their
+/// own requests in flight (nginx workers without a shared `zone`): the event layer's
+/// tracked path.
+#[allow(dead_code)] // (each bench uses a part of this module)
+pub fn local_instances_model(instances: u32) -> Model {
+    let mut model = reference_model();
+    model.balancer.instances = instances;
+    model.balancer.information = Information::Local;
     model
 }
 
 /// Simulates `requests` requests of strategy `name` (default parameters) with replication
 /// `replication`'s streams, measuring all of them as `lbsim run` would.
 pub fn simulate_strategy(model: &Model, name: &str, requests: u64, replication: u64) -> RunOutcome {
-    let infos = backend_infos(model);
     let seed = RunSeed::new(1, 0, replication);
-    let params = Params::new(name);
-    let setup = Setup {
-        backends: &infos,
-        service: &model.service,
-        params: &params,
-        addresses: model.addresses,
-        rng: seed.stream(Purpose::Strategy),
-    };
-    let mut strategy = build(name, &setup).expect("a registered strategy");
+    let mut strategies = build_instances(model, name, &Params::new(name), seed).expect("a registered strategy");
     let window = Window { warmup: 0, requests, sections: 20, histograms: true };
-    simulate(model, &mut strategy, seed, &window)
+    simulate_instances(model, &mut strategies, seed, &window)
 }

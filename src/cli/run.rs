@@ -56,6 +56,9 @@ fn describe(e: &Experiment) -> String {
     for g in &m.backends {
         out += &format!("  backends  {}, backlog {}\n", g.describe(), g.backlog);
     }
+    if let Some(balancer) = m.balancer.describe() {
+        out += &format!("  balancer  {balancer}\n");
+    }
     let warmup = match e.plan.warmup {
         Warmup::Fixed(w) => format!("{w} warm-up"),
         Warmup::Auto => "warm-up by MSER-5".to_string(),

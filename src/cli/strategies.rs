@@ -11,6 +11,7 @@ pub fn list() -> Result<()> {
         for p in info.params {
             println!("{:width$}    {} — {}", "", p.name, p.help);
         }
+        println!("{:width$}    needs: {}", "", info.needs.describe());
     }
     Ok(())
 }

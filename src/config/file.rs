@@ -414,8 +414,20 @@ fn check_schema(user: &[String]) -> Result<(), String> {
             if user.len() < 2 {
                 return Err("expected a key inside [balancer], e.g. balancer.strategies".into());
             }
-            if user[1] != "strategies" {
+            if !keys.contains(&user[1].as_str()) {
                 return Err(unknown(&user[1], "key in [balancer]", &keys));
+            }
+            if user[1] == "info" {
+                if user.len() != 3 || !schema::INFO_KEYS.contains(&user[2].as_str()) {
+                    return Err("expected balancer.info.period or balancer.info.delay".into());
+                }
+                return Ok(());
+            }
+            if user[1] != "strategies" {
+                if user.len() != 2 {
+                    return Err(format!("balancer.{} has no sub-keys", user[1]));
+                }
+                return Ok(());
             }
             if user.len() > 4 {
                 return Err("expected balancer.strategies, balancer.strategies.N or balancer.strategies.N.PARAM".into());

@@ -20,10 +20,10 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, MAX_SUBNETS, MixtureComponent, Model, ModelError,
-    ServiceDistribution, Trace, WorkerClass,
+    ArrivalProcess, BackendGroup, Balancer, ClientAddresses, ClientPopulation, Information, MAX_SUBNETS,
+    MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
 };
-use crate::strategy::{BackendInfo, ParamValue, Params, Setup, StrategyError, nearest, registry};
+use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
@@ -345,8 +345,12 @@ impl ExperimentFile {
         let service = section("service")?;
         let service_builder = read_service(self, &service, true)?;
         let (clients, addresses) = read_clients(&section("clients")?)?;
-        let backends = read_backends(self, &top)?;
-        let drafts = read_strategies(self, &section("balancer")?)?;
+        let (backends, upstreams) = read_backends(self, &top)?;
+        let balancer_section = section("balancer")?;
+        let drafts = read_strategies(self, &balancer_section)?;
+        let mut balancer = read_balancer(self, &balancer_section)?;
+        check_upstreams(&balancer_section, &balancer, &upstreams)?;
+        balancer.upstreams = upstreams.into_iter().map(|(u, _)| u).collect();
 
         // Phase 2: build.
         let service_at = service.err_here("");
@@ -430,6 +434,15 @@ impl ExperimentFile {
                 };
                 at.with(e.to_string())
             })?;
+            let needs = registry::find(&draft.spec.name).map(|i| i.needs).unwrap_or(Needs::Oracle);
+            if needs == Needs::Oracle && !balancer.information.answers_oracle_queries() {
+                return Err(draft.at.with(format!(
+                    "strategy \"{}\" needs {}, but [balancer] info = {} gives the balancer only request counts; use info = \"exact\" or a strategy that decides on counts",
+                    draft.spec.name,
+                    Needs::Oracle.describe(),
+                    balancer.information.describe()
+                )));
+            }
             strategies.push(draft.spec);
         }
 
@@ -439,7 +452,7 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, addresses, backends },
+            model: Model { arrivals: process, service, clients, addresses, backends, balancer },
             strategies,
         })
     }
@@ -702,10 +715,155 @@ fn read_clients(clients: &Section<'_>) -> Result<(ClientsBuilder, ClientAddresse
     Ok((Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))), addresses))
 }
 
+/// Where a group's proxy settings were written, for errors found once all are read.
+struct UpstreamAt {
+    max_conns: Option<ConfigError>,
+    maxconn: Option<ConfigError>,
+}
+
+/// A round-trip time: a duration (`"2ms"`, constant) or a distribution table
+/// (`{ distribution = "exponential", mean = "2ms" }`). Zero means no delay.
+fn read_rtt(file: &ExperimentFile, section: &Section<'_>, key: &str) -> Result<Option<ServiceDistribution>> {
+    let Some(item) = section.get(key) else { return Ok(None) };
+    if item.is_table_like() {
+        let sub = section.sub(key, format!("{} {key}", section.title))?.expect("present");
+        let dist = read_service(file, &sub, true)?()?;
+        return Ok(Some(dist));
+    }
+    let rtt = duration_of(item).map_err(|_| {
+        section.err(
+            key,
+            format!(
+                "expected a round-trip time ≥ 0 (seconds, or a string such as \"2ms\") or a distribution such as {{ distribution = \"exponential\", mean = \"2ms\" }}, found {}",
+                found(item)
+            ),
+        )
+    })?;
+    if rtt == 0.0 {
+        return Ok(None);
+    }
+    ServiceDistribution::deterministic(rtt).map(Some).map_err(|e| section.err(key, e.what))
+}
+
+/// `[balancer]` apart from its strategies (and the per-group settings of `[[backends]]`).
+fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
+    let instances = b.whole_u32("instances", 1).map_err(|e| {
+        let shown = b.get("instances").map(found).unwrap_or_default();
+        e.with(format!("expected the number of balancer instances, a whole number ≥ 1, found {shown}"))
+    })?;
+    let instances = instances.unwrap_or(1);
+    let routing = match b.choice("routing", &Routing::NAMES, "random")?.as_str() {
+        "round_robin" => Routing::RoundRobin,
+        "client_hash" => Routing::ClientHash,
+        _ => Routing::Random,
+    };
+    let information = match b.get("info") {
+        None => Information::Exact,
+        Some(item) if item.is_str() => match b.choice("info", &["exact", "local"], "exact")?.as_str() {
+            "local" => Information::Local,
+            _ => Information::Exact,
+        },
+        Some(item) if item.is_table_like() => {
+            let t = b.sub("info", "[balancer] info".into())?.expect("present");
+            t.check_keys(schema::INFO_KEYS, &|_| None)?;
+            let keys = t.keys();
+            if keys.len() != 1 {
+                return Err(b.err(
+                    "info",
+                    "expected exactly one of { period = \"100ms\" } (a bulletin board refreshed periodically) or { delay = \"5ms\" } (a report that lags)",
+                ));
+            }
+            let key = keys[0].as_str();
+            let value = t.get(key).expect("listed key");
+            let seconds = match duration_of(value) {
+                Ok(x) if x > 0.0 => x,
+                _ => {
+                    return Err(t.err(
+                        key,
+                        format!(
+                            "expected a positive duration (seconds, or a string such as \"100ms\"), found {}",
+                            found(value)
+                        ),
+                    ));
+                }
+            };
+            if key == "period" {
+                Information::Periodic { period: seconds }
+            } else {
+                Information::Delayed { delay: seconds }
+            }
+        }
+        Some(item) => {
+            return Err(b.err(
+                "info",
+                format!(
+                    "expected \"exact\", \"local\", {{ period = \"100ms\" }} or {{ delay = \"5ms\" }}, found {}",
+                    found(item)
+                ),
+            ));
+        }
+    };
+    let redirect = b.choice("mode", &["proxy", "redirect"], "proxy")? == "redirect";
+    let cache = match b.get("cache_redirect") {
+        None => false,
+        Some(item) => match item.as_bool() {
+            Some(flag) => flag,
+            None => return Err(b.err("cache_redirect", format!("expected true or false, found {}", found(item)))),
+        },
+    };
+    if b.has("cache_redirect") && !redirect {
+        return Err(b.err_key(
+            "cache_redirect",
+            "cache_redirect applies to a redirect proxy only; set mode = \"redirect\" to use it",
+        ));
+    }
+    let mode = if redirect { Mode::Redirect { cache } } else { Mode::Proxy };
+    if redirect && information == Information::Local {
+        return Err(b.err(
+            "info",
+            "a redirect proxy never sees responses, so it cannot count its requests in flight (info = \"local\"); use \"exact\" (an oracle) or reports ({ period = … } or { delay = … })",
+        ));
+    }
+    let rtt = read_rtt(file, b, "rtt")?;
+    let queue_timeout = match b.duration("queue_timeout")? {
+        Some(t) if t > 0.0 => Some(t),
+        Some(_) => return Err(b.err("queue_timeout", "expected a positive duration, found 0")),
+        None => None,
+    };
+    Ok(Balancer { instances, routing, information, mode, rtt, queue_timeout, upstreams: Vec::new() })
+}
+
+/// Checks the groups' proxy settings against the balancer's.
+fn check_upstreams(b: &Section<'_>, balancer: &Balancer, upstreams: &[(Upstream, UpstreamAt)]) -> Result<()> {
+    let first = |pick: fn(&UpstreamAt) -> &Option<ConfigError>| upstreams.iter().find_map(|(_, at)| pick(at).clone());
+    let nginx = first(|at| &at.max_conns);
+    let haproxy = first(|at| &at.maxconn);
+    if let (Some(_), Some(at)) = (&nginx, &haproxy) {
+        return Err(at.clone().with(
+            "max_conns (nginx: the request goes to another backend, or fails) and maxconn (HAProxy: the request waits in the balancer's queue) are two different proxies; use one of them",
+        ));
+    }
+    if let (Mode::Redirect { .. }, Some(at)) = (balancer.mode, nginx.as_ref().or(haproxy.as_ref())) {
+        return Err(at.clone().with(
+            "a redirect proxy is not in the request's path, so it cannot cap connections to a backend; remove the cap or use mode = \"proxy\"",
+        ));
+    }
+    if balancer.queue_timeout.is_some() && haproxy.is_none() {
+        return Err(b.err(
+            "queue_timeout",
+            "queue_timeout needs a queue in the balancer: give backends a maxconn (HAProxy), so requests beyond it wait",
+        ));
+    }
+    Ok(())
+}
+
 /// More backends than this is surely a typo (and would exhaust memory building strategies).
 const MAX_BACKENDS: u64 = 1_000_000;
 
-fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<BackendGroup>> {
+/// Each group's balancer settings, with where they were written.
+type Upstreams = Vec<(Upstream, UpstreamAt)>;
+
+fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<BackendGroup>, Upstreams)> {
     let Some(elements) = top.elements("backends") else {
         return Err(match top.get("backends") {
             None => ConfigError::new(
@@ -725,6 +883,7 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
         return Err(top.err("backends", "expected at least one backend"));
     }
     let mut groups: Vec<BackendGroup> = Vec::new();
+    let mut upstreams = Vec::new();
     for (i, element) in elements.iter().enumerate() {
         if element.table.is_none() {
             return Err(file
@@ -764,6 +923,21 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
         let speed = b.positive("speed")?.unwrap_or(1.0);
         let backlog = b.whole_u32("backlog", 0)?.unwrap_or(2048);
         let weight = b.positive("weight")?;
+        let cap = |key: &str| {
+            b.whole_u32(key, 1).map_err(|e| {
+                let shown = b.get(key).map(found).unwrap_or_default();
+                e.with(format!(
+                    "expected a connection cap, a whole number ≥ 1 (leave {key} out for no cap), found {shown}"
+                ))
+            })
+        };
+        let upstream =
+            Upstream { max_conns: cap("max_conns")?, maxconn: cap("maxconn")?, rtt: read_rtt(file, &b, "rtt")? };
+        let at = UpstreamAt {
+            max_conns: b.has("max_conns").then(|| b.err("max_conns", "")),
+            maxconn: b.has("maxconn").then(|| b.err("maxconn", "")),
+        };
+        upstreams.push((upstream, at));
         let group = BackendGroup { name, count, workers, worker_class, speed, backlog, weight };
         // Names must be unique across groups, including the expanded `name-k` names.
         if groups.iter().any(|other| other.name == group.name) {
@@ -789,7 +963,7 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<Vec<Backend
             ));
         }
     }
-    Ok(groups)
+    Ok((groups, upstreams))
 }
 
 fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<StrategyDraft>> {

@@ -10,9 +10,23 @@ pub(crate) const FREE_SECTIONS: &[&str] = &["sweep", "report"];
 pub(crate) const EXPERIMENT_KEYS: &[&str] = &["name", "seed", "description"];
 pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications"];
 pub(crate) const CLIENTS_KEYS: &[&str] = &["count", "popularity", "s", "subnets"];
-pub(crate) const BACKEND_KEYS: &[&str] =
-    &["name", "count", "workers", "worker_class", "connections", "speed", "backlog", "weight"];
-pub(crate) const BALANCER_KEYS: &[&str] = &["strategies"];
+pub(crate) const BACKEND_KEYS: &[&str] = &[
+    "name",
+    "count",
+    "workers",
+    "worker_class",
+    "connections",
+    "speed",
+    "backlog",
+    "weight",
+    "max_conns",
+    "maxconn",
+    "rtt",
+];
+pub(crate) const BALANCER_KEYS: &[&str] =
+    &["strategies", "instances", "routing", "info", "mode", "cache_redirect", "rtt", "queue_timeout"];
+/// The forms of `[balancer] info` given as a table.
+pub(crate) const INFO_KEYS: &[&str] = &["period", "delay"];
 
 pub(crate) const PROCESSES: &[&str] = &["poisson", "deterministic", "gamma", "on_off", "diurnal", "trace"];
 
@@ -122,6 +136,10 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "worker_class",
     "strategies",
     "label",
+    "routing",
+    "info",
+    "mode",
+    "cache_redirect",
 ];
 
 /// The distributions that take `key`, for "X is a parameter of …" messages.

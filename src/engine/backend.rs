@@ -17,6 +17,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::measure::Recorder;
+use super::outcome::{Ending, Outcome, Tag, UNTRACKED};
 use crate::model::{BackendGroup, WorkerClass};
 
 /// Label of a request that is not measured (warm-up or after the window).
@@ -44,6 +45,25 @@ pub struct Integrals {
     pub in_system: f64,
     /// ∫ busy workers dt.
     pub busy: f64,
+}
+
+/// Who a request handed to a backend is, beyond its size: the tag under which its ending
+/// must be reported ([`UNTRACKED`]: nobody asks), and the time its response time counts
+/// from. The fast path passes `Ticket::plain(now)`; the event layer passes the client's
+/// send time, moved earlier by the response's way back, so that `departure − clock` is the
+/// response time the client sees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ticket {
+    pub tag: Tag,
+    pub clock: f64,
+}
+
+impl Ticket {
+    /// An untracked request whose response time counts from its arrival `now`.
+    #[inline(always)]
+    pub fn plain(now: f64) -> Self {
+        Ticket { tag: UNTRACKED, clock: now }
+    }
 }
 
 /// What happened to a request handed to a backend.
@@ -135,6 +155,47 @@ impl Backend {
         match self {
             Backend::Fcfs(b) => b.admit(now, size, label, backend, rec),
             Backend::Ps(b) => b.admit(now, size, label, backend, rec),
+        }
+    }
+
+    /// [`Backend::admit`] for the event layer: the request's ending is reported as an
+    /// [`Outcome`] into `rec.outbox` when the backend advances past it (if `ticket.tag` is
+    /// not [`UNTRACKED`]), and its response time counts from `ticket.clock`.
+    #[inline]
+    pub fn admit_ticket(
+        &mut self,
+        now: f64,
+        size: f64,
+        label: u32,
+        backend: u32,
+        ticket: Ticket,
+        rec: &mut Recorder,
+    ) -> Admission {
+        match self {
+            Backend::Fcfs(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
+            Backend::Ps(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
+        }
+    }
+
+    /// Advances to `now` and reports the endings of tracked requests up to `now` into
+    /// `rec.outbox` (`backend` is this backend's index).
+    #[inline]
+    pub fn advance_reporting(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        match self {
+            Backend::Fcfs(b) => {
+                b.advance(now);
+                b.report(now, backend, rec);
+            }
+            Backend::Ps(b) => b.advance(now, rec),
+        }
+    }
+
+    /// When the next request inside will end, as things stand (`None` when empty): what a
+    /// consumer that must act at that exact time schedules a wake-up for.
+    pub fn next_ending(&self) -> Option<f64> {
+        match self {
+            Backend::Fcfs(b) => b.tracked.as_ref().and_then(|t| t.peek()).map(|Reverse((Time(t), _))| *t),
+            Backend::Ps(b) => b.next_departure(),
         }
     }
 
@@ -285,6 +346,8 @@ pub struct Fcfs {
     in_system: u32,
     /// Several workers: their state (None for one worker).
     workers: Option<Box<Workers>>,
+    /// Departure times of tracked requests not yet reported (None on the fast path).
+    tracked: Option<Box<TrackedDepartures>>,
 }
 
 impl Fcfs {
@@ -300,6 +363,7 @@ impl Fcfs {
             limit: workers_limit(workers.as_deref(), backlog),
             in_system: 0,
             workers,
+            tracked: None,
         }
     }
 
@@ -356,8 +420,33 @@ impl Fcfs {
         }
     }
 
+    /// Reports the tracked requests that departed by `now`.
+    fn report(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        let Some(tracked) = &mut self.tracked else { return };
+        while let Some(&Reverse((Time(time), tag))) = tracked.peek() {
+            if time > now {
+                break;
+            }
+            tracked.pop();
+            rec.outbox.push(Outcome { tag, backend, time, ending: Ending::Completed });
+        }
+    }
+
     #[inline]
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
+        self.admit_ticket(now, size, label, backend, Ticket::plain(now), rec)
+    }
+
+    #[inline(always)]
+    fn admit_ticket(
+        &mut self,
+        now: f64,
+        size: f64,
+        label: u32,
+        backend: u32,
+        ticket: Ticket,
+        rec: &mut Recorder,
+    ) -> Admission {
         let service = size * self.inv_speed;
         let (start, departure) = match &mut self.workers {
             None => {
@@ -399,15 +488,21 @@ impl Fcfs {
         self.in_system += 1;
         self.booked.in_system += departure - now;
         self.booked.busy += service;
+        if ticket.tag != UNTRACKED {
+            self.tracked.get_or_insert_default().push(Reverse((Time(departure), ticket.tag)));
+        }
         if label != UNMEASURED {
             // wait + service rather than departure − now: with a clock at t ≈ 10⁵ s, the
             // difference of two large times loses the digits of a microsecond request.
-            let wait = start - now;
+            let wait = start - ticket.clock;
             rec.complete(label, backend, wait + service, wait, service);
         }
         Admission::Accepted
     }
 }
+
+/// Departure times of an FCFS backend's tracked requests, earliest first, with their tags.
+type TrackedDepartures = BinaryHeap<Reverse<(Time, Tag)>>;
 
 /// Admission limit of an FCFS backend: workers + backlog.
 fn workers_limit(workers: Option<&Workers>, backlog: u32) -> u32 {
@@ -425,6 +520,8 @@ struct Job {
     admitted: f64,
     service: f64,
     label: u32,
+    /// Reported when it ends unless [`UNTRACKED`].
+    ticket: Tag,
 }
 impl PartialEq for Job {
     fn eq(&self, other: &Self) -> bool {
@@ -450,6 +547,7 @@ struct Waiting {
     arrival: f64,
     size: f64,
     label: u32,
+    ticket: Tag,
 }
 
 /// Async workers: processor sharing over `workers` CPUs with an admission limit.
@@ -546,6 +644,14 @@ impl Ps {
                 let response = (done_at - next.arrival).max(next.service);
                 rec.complete(next.label, self.backend, response, next.admitted - next.arrival, next.service);
             }
+            if next.ticket != UNTRACKED {
+                rec.outbox.push(Outcome {
+                    tag: next.ticket,
+                    backend: self.backend,
+                    time: done_at,
+                    ending: Ending::Completed,
+                });
+            }
             // A place in service opened: the head of the accept queue gets it.
             if let Some(w) = self.queue.pop_front() {
                 self.start(w, done_at);
@@ -555,6 +661,12 @@ impl Ps {
                 self.work_left = 0.0;
             }
         }
+    }
+
+    /// When the job with the smallest finish tag leaves if nothing else arrives.
+    fn next_departure(&self) -> Option<f64> {
+        let next = self.jobs.peek()?;
+        Some(self.last + (next.tag - self.virtual_time) / self.rate(self.jobs.len()))
     }
 
     fn settle(&mut self, now: f64, rec: &mut Recorder) {
@@ -571,13 +683,26 @@ impl Ps {
             admitted: now,
             service: w.size / self.speed,
             label: w.label,
+            ticket: w.ticket,
         });
     }
 
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
+        self.admit_ticket(now, size, label, backend, Ticket::plain(now), rec)
+    }
+
+    fn admit_ticket(
+        &mut self,
+        now: f64,
+        size: f64,
+        label: u32,
+        backend: u32,
+        ticket: Ticket,
+        rec: &mut Recorder,
+    ) -> Admission {
         self.backend = backend;
         self.settle(now, rec);
-        let waiting = Waiting { arrival: now, size, label };
+        let waiting = Waiting { arrival: ticket.clock, size, label, ticket: ticket.tag };
         if (self.jobs.len() as u32) < self.admit_limit {
             self.start(waiting, now);
         } else if (self.queue.len() as u32) < self.backlog {

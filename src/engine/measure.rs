@@ -1,7 +1,7 @@
 //! What a run records: per-section sums of the measured requests, response-time histograms,
 //! and the time integrals of every backend at the section boundaries.
 
-use super::outcome::Cause;
+use super::outcome::{Cause, Outbox};
 use crate::stats::ResponseHistogram;
 
 /// Sums over the measured requests of one section (a contiguous range of arrival indices).
@@ -39,6 +39,10 @@ pub struct Recorder {
     pub histograms: Vec<ResponseHistogram>,
     /// Measured completions per backend.
     pub completed_by_backend: Vec<u64>,
+    /// Endings of tracked requests reported by backends as they advanced, for the event
+    /// layer to collect (always empty on the fast path). It travels with the recorder
+    /// because every backend step already receives it.
+    pub outbox: Outbox,
 }
 
 impl Recorder {
@@ -47,6 +51,7 @@ impl Recorder {
             sections: vec![Section::default(); sections],
             histograms: histogram_unit.map(|u| vec![ResponseHistogram::new(u); sections]).unwrap_or_default(),
             completed_by_backend: vec![0; backends],
+            outbox: Outbox::default(),
         }
     }
 

@@ -7,10 +7,15 @@
 //! measurement needs no sampling either.
 
 mod backend;
+mod calendar;
+mod dispatch;
+mod flight;
 mod measure;
 mod outcome;
 
-pub use backend::{Admission, Backend, Integrals, UNMEASURED};
+pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED};
+pub use calendar::{Calendar, Event};
+pub use flight::{Flight, Flights, Stage};
 pub use measure::{Recorder, Section};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
 
@@ -110,6 +115,72 @@ impl Cluster for View<'_> {
     }
 }
 
+/// The engine state one step of a balancer works on.
+pub(crate) struct Ctx<'a> {
+    backends: &'a mut [Backend],
+    statics: &'a Statics,
+    rec: &'a mut Recorder,
+    /// Per-backend accounting of measured requests (empty when nothing is measured).
+    outcome: &'a mut [BackendOutcome],
+    /// Work of the measured requests sent to each backend (empty likewise).
+    offered_work: &'a mut [f64],
+}
+
+/// How arrivals get to backends: [`Direct`] (the fast path: one omniscient proxy, no
+/// delay) or the event layer's [`dispatch::Dispatcher`]. The loops below are generic over
+/// it, so the fast path compiles to the same code as before the event layer existed.
+trait Path {
+    /// Handles every timed event due at or before `t`.
+    fn run_until(&mut self, t: f64, ctx: &mut Ctx<'_>);
+    /// Takes an arriving request (`label`: its section or [`UNMEASURED`]).
+    fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>);
+    /// Whether measured requests are still on their way to a backend.
+    fn waiting_measured(&self) -> bool;
+    /// Runs every pending event (the end of a run).
+    fn drain(&mut self, ctx: &mut Ctx<'_>);
+    /// ∫ number waiting in the balancer dt up to `now`, if the balancer can hold requests.
+    fn queue_integral(&mut self, now: f64) -> Option<f64>;
+}
+
+/// The fast path: the strategy picks at the arrival, the backend admits at once.
+struct Direct<'s> {
+    strategy: &'s mut AnyStrategy,
+}
+
+impl Path for Direct<'_> {
+    #[inline(always)]
+    fn run_until(&mut self, _t: f64, _ctx: &mut Ctx<'_>) {}
+
+    #[inline(always)]
+    fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {
+        let (now, size) = (request.arrival, request.size);
+        let mut view = View { backends: ctx.backends, statics: ctx.statics, recorder: ctx.rec, now };
+        let chosen = self.strategy.pick(request, &mut view);
+        debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen} of {}", ctx.backends.len());
+        let admission = ctx.backends[chosen].admit(now, size, label, chosen as u32, ctx.rec);
+        if label != UNMEASURED {
+            // (Arrivals per section are counted from the boundaries after the loop.)
+            ctx.offered_work[chosen] += size;
+            if admission == Admission::Rejected {
+                ctx.rec.sections[label as usize].rejected += 1;
+                ctx.outcome[chosen].rejected += 1;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn waiting_measured(&self) -> bool {
+        false
+    }
+
+    fn drain(&mut self, _ctx: &mut Ctx<'_>) {}
+
+    #[inline(always)]
+    fn queue_integral(&mut self, _now: f64) -> Option<f64> {
+        None
+    }
+}
+
 /// The traffic of a run: arrivals, sizes and clients from their own random streams (common
 /// random numbers: every strategy with the same seed sees the same requests).
 struct Traffic<'m> {
@@ -126,6 +197,7 @@ struct Traffic<'m> {
 
 impl<'m> Traffic<'m> {
     fn new(model: &'m Model, strategy: &AnyStrategy, seed: RunSeed) -> Self {
+        let uses_client = strategy.uses_client() || model.balancer.uses_client();
         Traffic {
             model,
             arrival_rng: seed.stream(Purpose::Arrivals),
@@ -133,7 +205,7 @@ impl<'m> Traffic<'m> {
             client_rng: seed.stream(Purpose::Clients),
             arrivals: model.arrivals.stream(),
             clients: model.clients.sampler(),
-            uses_client: strategy.uses_client(),
+            uses_client,
         }
     }
 
@@ -165,12 +237,28 @@ fn backends_of(model: &Model) -> (Vec<Backend>, Statics) {
     (backends, statics)
 }
 
-/// Simulates `model` under `strategy` with the random streams of `seed`, measuring `window`.
+/// Simulates `model` under `strategy` with the random streams of `seed`, measuring `window`
+/// (a model with one balancer instance; see [`simulate_instances`]).
 ///
 /// Memory is bounded by the backlogs and the histograms, whatever the number of requests;
 /// an overloaded cluster fills its backlogs and rejects, it does not grow.
 pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window: &Window) -> RunOutcome {
-    let mut traffic = Traffic::new(model, strategy, seed);
+    simulate_instances(model, std::slice::from_mut(strategy), seed, window)
+}
+
+/// Simulates `model` with `strategies[k]` deciding for balancer instance k (one per
+/// `model.balancer.instances`). A plain balancer (one instance, exact information, no
+/// caps, no network) takes the fast path; anything else the event layer.
+pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
+    let traffic = Traffic::new(model, &strategies[0], seed);
+    if model.balancer.is_plain() {
+        run(model, traffic, Direct { strategy: &mut strategies[0] }, window)
+    } else {
+        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), window)
+    }
+}
+
+fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &Window) -> RunOutcome {
     let (mut backends, statics) = backends_of(model);
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
@@ -199,13 +287,31 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
     let mut latest: Option<(f64, Vec<Integrals>)> = None;
     let mut boundaries = 0usize;
 
+    macro_rules! ctx {
+        () => {
+            &mut Ctx {
+                backends: &mut backends,
+                statics: &statics,
+                rec: &mut recorder,
+                outcome: &mut outcome,
+                offered_work: &mut offered_work,
+            }
+        };
+    }
+
     let mut index: u64 = 0;
     loop {
         let request = traffic.next();
-        let (now, size) = (request.arrival, request.size);
+        let now = request.arrival;
+        path.run_until(now, ctx!());
         if index == next_boundary {
-            // Settle everything at the boundary arrival's time and take the integrals.
-            let integrals: Vec<Integrals> = backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
+            // Settle everything at the boundary arrival's time and take the integrals (and
+            // the balancer queue's, as one more entry past the backends).
+            let mut integrals: Vec<Integrals> =
+                backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
+            if let Some(queued) = path.queue_integral(now) {
+                integrals.push(Integrals { in_system: queued, busy: 0.0 });
+            }
             boundaries += 1;
             if boundaries == sections + 1 {
                 for (o, b) in outcome.iter_mut().zip(&backends) {
@@ -229,12 +335,13 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
             latest = Some((now, integrals));
         }
         let measured = index >= window.warmup && index < end;
-        if index >= end && backends.iter().all(|b| b.pending_measured() == 0) {
+        if index >= end && !path.waiting_measured() && backends.iter().all(|b| b.pending_measured() == 0) {
             break;
         }
         // Past the window, keep the traffic going while async backends finish measured
         // requests, but never more than another window's worth of arrivals.
         if index >= end + window.requests.max(1) + window.warmup {
+            path.drain(ctx!());
             for b in &mut backends {
                 b.drain(&mut recorder);
             }
@@ -242,18 +349,7 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
         }
 
         let label = if measured { section as u32 } else { UNMEASURED };
-        let mut view = View { backends: &mut backends, statics: &statics, recorder: &mut recorder, now };
-        let chosen = strategy.pick(&request, &mut view);
-        debug_assert!(chosen < n_backends, "strategy picked backend {chosen} of {n_backends}");
-        let admission = backends[chosen].admit(now, size, label, chosen as u32, &mut recorder);
-        if measured {
-            // (Arrivals per section are counted from the boundaries after the loop.)
-            offered_work[chosen] += size;
-            if admission == Admission::Rejected {
-                recorder.sections[section].rejected += 1;
-                outcome[chosen].rejected += 1;
-            }
-        }
+        path.dispatch(&request, label, ctx!());
         index += 1;
     }
 
@@ -288,13 +384,28 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 /// backend (same random streams as [`simulate`] with the same seed).
 pub fn sample_in_system(
     model: &Model,
-    strategy: &mut AnyStrategy,
+    strategies: &mut [AnyStrategy],
     seed: RunSeed,
     warmup: u64,
     interval: f64,
     samples: usize,
 ) -> Vec<Vec<u32>> {
-    let mut traffic = Traffic::new(model, strategy, seed);
+    let traffic = Traffic::new(model, &strategies[0], seed);
+    if model.balancer.is_plain() {
+        sample(model, traffic, Direct { strategy: &mut strategies[0] }, warmup, interval, samples)
+    } else {
+        sample(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), warmup, interval, samples)
+    }
+}
+
+fn sample<P: Path>(
+    model: &Model,
+    mut traffic: Traffic<'_>,
+    mut path: P,
+    warmup: u64,
+    interval: f64,
+    samples: usize,
+) -> Vec<Vec<u32>> {
     let (mut backends, statics) = backends_of(model);
     let mut recorder = Recorder::new(1, backends.len(), None);
     let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
@@ -314,15 +425,31 @@ pub fn sample_in_system(
                 if k >= samples || t > now {
                     break;
                 }
+                path.run_until(
+                    t,
+                    &mut Ctx {
+                        backends: &mut backends,
+                        statics: &statics,
+                        rec: &mut recorder,
+                        outcome: &mut [],
+                        offered_work: &mut [],
+                    },
+                );
                 for (b, s) in backends.iter_mut().zip(&mut series) {
                     b.advance(t, &mut recorder);
                     s.push(b.in_system());
                 }
             }
         }
-        let mut view = View { backends: &mut backends, statics: &statics, recorder: &mut recorder, now };
-        let chosen = strategy.pick(&request, &mut view);
-        backends[chosen].admit(now, request.size, UNMEASURED, chosen as u32, &mut recorder);
+        let ctx = &mut Ctx {
+            backends: &mut backends,
+            statics: &statics,
+            rec: &mut recorder,
+            outcome: &mut [],
+            offered_work: &mut [],
+        };
+        path.run_until(now, ctx);
+        path.dispatch(&request, UNMEASURED, ctx);
         index += 1;
     }
     series

@@ -5,12 +5,14 @@
 
 mod arrivals;
 mod backend;
+mod balancer;
 mod clients;
 mod request;
 mod service;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
+pub use balancer::{Balancer, Information, Mode, Routing, Upstream};
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
@@ -39,6 +41,8 @@ pub struct Model {
     /// The IPv4 address of each client (what address-hashing strategies hash).
     pub addresses: ClientAddresses,
     pub backends: Vec<BackendGroup>,
+    /// The balancer tier (default: one omniscient reverse proxy, no caps, no network).
+    pub balancer: Balancer,
 }
 
 impl Model {

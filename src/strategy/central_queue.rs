@@ -1,7 +1,7 @@
 //! `central_queue`: the ideal of one shared FCFS queue in front of all workers.
 
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{BackendInfo, Cluster, Needs, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// One central FCFS queue feeding every worker, realised by dispatching each request to the
@@ -48,6 +48,7 @@ impl Strategy for CentralQueue {
     const SUMMARY: &'static str =
         "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
     const MODELS: &'static str = "the ideal shared queue: a bound (HAProxy maxconn = workers comes close)";
+    const NEEDS: Needs = Needs::Oracle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         CentralQueue::new(setup.backends)

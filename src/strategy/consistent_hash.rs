@@ -3,7 +3,7 @@
 
 use super::ip_hash::splitmix64;
 use super::weighted_random::checked_weights;
-use super::{BackendInfo, Cluster, ParamSpec, Params, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Needs, ParamSpec, Params, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Consistent hashing on a ring (Karger et al. 1997), ketama-style (libketama, nginx
@@ -55,6 +55,7 @@ impl Strategy for ConsistentHash {
         "ketama-style hash ring on the client id: sticky, removing a backend moves ~1/n clients";
     const MODELS: &'static str =
         "ketama ring on the client id (nginx_hash_consistent hashes the address as nginx does)";
+    const NEEDS: Needs = Needs::Nothing;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "vnodes",

@@ -9,7 +9,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::real_weights::real_weights;
 use super::slow_start::{self, SlowStart};
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError, uniform_index};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError, uniform_index};
 use crate::model::Request;
 
 /// Envoy LEAST_REQUEST (`LeastRequestLoadBalancer`, load_balancer_impl.cc):
@@ -119,6 +119,7 @@ impl Strategy for EnvoyLeastRequest {
     const SUMMARY: &'static str = "Envoy LEAST_REQUEST: best of choice_count random hosts (with replacement); \
                                    unequal weights: EDF on weight/(active+1)^bias";
     const MODELS: &'static str = "Envoy: lb_policy: LEAST_REQUEST (least_request_lb_config choice_count, active_request_bias, slow_start_config)";
+    const NEEDS: Needs = Needs::Counts;
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec {
             name: "choice_count",

@@ -5,7 +5,7 @@ use super::consistent_hash::bytes_hash;
 use super::envoy_bounded::EnvoyBounded;
 use super::haproxy_chash::{BALANCE_FACTOR, balance_factor_percent};
 use super::real_weights::real_weights;
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request, address_text, splitmix64};
 
 /// Envoy's default Maglev table size: a prime.
@@ -103,6 +103,7 @@ impl Strategy for EnvoyMaglev {
         "Envoy MAGLEV: a 65537-slot lookup table on the client address; optional bounded load (hash_balance_factor)";
     const MODELS: &'static str =
         "Envoy: lb_policy: MAGLEV, hash_policy source_ip [+ common_lb_config hash_balance_factor 100·f]";
+    const NEEDS: Needs = Needs::Counts;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec { name: "table_size", help: "maglev_lb_config.table_size, a prime below 5000011 (default 65537)" },

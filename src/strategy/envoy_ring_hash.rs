@@ -4,7 +4,7 @@ use super::consistent_hash::{bytes_hash, ring_hash};
 use super::envoy_bounded::EnvoyBounded;
 use super::haproxy_chash::{BALANCE_FACTOR, balance_factor_percent};
 use super::real_weights::real_weights;
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request, address_text};
 
 /// Envoy RING_HASH (`RingHashLoadBalancer::Ring`, ring_hash_lb.cc):
@@ -67,6 +67,7 @@ impl Strategy for EnvoyRingHash {
     const SUMMARY: &'static str = "Envoy RING_HASH on the client address; optional bounded load (hash_balance_factor)";
     const MODELS: &'static str =
         "Envoy: lb_policy: RING_HASH, hash_policy source_ip [+ common_lb_config hash_balance_factor 100·f]";
+    const NEEDS: Needs = Needs::Counts;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec { name: "minimum_ring_size", help: "ring_hash_lb_config.minimum_ring_size, ≥ 1 (default 1024)" },

@@ -2,7 +2,7 @@
 //! the next.
 
 use super::weighted_random::require_backends;
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy `balance first` (`fas_get_next_server`, lb_fas.c): servers are taken in order of
@@ -25,6 +25,7 @@ impl Strategy for HaproxyFirst {
     const SUMMARY: &'static str =
         "HAProxy first: the first server (in file order) below its maxconn; all full → fewest per slot";
     const MODELS: &'static str = "HAProxy: balance first + server … maxconn N";
+    const NEEDS: Needs = Needs::Counts;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "maxconn",
         help: "requests a server takes before the next one is used, ≥ 1 (default: each backend's workers)",

@@ -3,7 +3,7 @@
 
 use super::haproxy_chash::{BALANCE_FACTOR, ChashRing, balance_factor_percent};
 use super::real_weights::real_weights;
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 
 /// HAProxy `balance source` + `hash-type consistent` (`get_server_sh`, backend.c, then
@@ -29,6 +29,7 @@ impl Strategy for HaproxyHash {
     const SUMMARY: &'static str =
         "HAProxy balance source, hash-type consistent: the client address on HAProxy's ring; optional bounded load";
     const MODELS: &'static str = "HAProxy: balance source + hash-type consistent [+ hash-balance-factor 100·f]";
+    const NEEDS: Needs = Needs::Counts;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: BALANCE_FACTOR,

@@ -6,7 +6,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::haproxy_chash::{BE_WEIGHT_SCALE, ChashRing};
 use super::real_weights::real_weights;
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy `balance random(draws)` (`get_server_rnd`, backend.c):
@@ -34,6 +34,7 @@ impl Strategy for HaproxyRandom {
     const SUMMARY: &'static str =
         "HAProxy balance random(draws): draws with replacement on the hash ring, fewest served per weight";
     const MODELS: &'static str = "HAProxy: balance random(2) (or random(N))";
+    const NEEDS: Needs = Needs::Counts;
     const PARAMS: &'static [ParamSpec] =
         &[ParamSpec { name: "draws", help: "random draws per request, ≥ 1, with replacement (default 2)" }];
 

@@ -3,7 +3,7 @@
 
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy's `SRV_EWGHT_MAX` and `SRV_UWGHT_RANGE`.
@@ -147,6 +147,7 @@ impl Strategy for HaproxyRoundrobin {
     const NAME: &'static str = "haproxy_roundrobin";
     const SUMMARY: &'static str = "HAProxy roundrobin: HAProxy's fast weighted round robin (lb_fwrr.c)";
     const MODELS: &'static str = "HAProxy: balance roundrobin (server … weight N)";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(HaproxyRoundrobin::new(&real_weights(Self::NAME, "HAProxy", 256, setup.backends)?))

@@ -2,7 +2,7 @@
 
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy `balance static-rr` (`recalc_server_map` and `map_get_server_rr`, lb_map.c):
@@ -50,6 +50,7 @@ impl Strategy for HaproxyStaticRr {
     const NAME: &'static str = "haproxy_static_rr";
     const SUMMARY: &'static str = "HAProxy static-rr: a fixed weighted map of servers, walked in turn";
     const MODELS: &'static str = "HAProxy: balance static-rr (server … weight N)";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(HaproxyStaticRr::new(&real_weights(Self::NAME, "HAProxy", 256, setup.backends)?))

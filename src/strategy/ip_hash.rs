@@ -1,7 +1,7 @@
 //! `ip_hash`: nginx's `ip_hash` — the client's /24 network decides the backend.
 
 use super::weighted_random::checked_weights;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 
 /// The modulus of nginx's address hash: hash values lie in `0..6271`.
@@ -56,6 +56,7 @@ impl Strategy for IpHash {
     const SUMMARY: &'static str = "nginx ip_hash: the client's /24 address prefix, hashed, picks a backend by weight";
     const MODELS: &'static str =
         "nginx `ip_hash;` with weights from capacities (nginx_ip_hash uses the file's weights)";
+    const NEEDS: Needs = Needs::Nothing;
     const USES_CLIENT: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -1,6 +1,6 @@
 //! `jsq`: join the shortest queue.
 
-use super::{Cluster, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// Sends each request to the backend with the fewest requests in system (in service plus
@@ -15,6 +15,7 @@ impl Strategy for Jsq {
     const NAME: &'static str = "jsq";
     const SUMMARY: &'static str = "join the shortest queue: fewest requests in system (ties rotate)";
     const MODELS: &'static str = "textbook oracle: join the shortest queue";
+    const NEEDS: Needs = Needs::Counts;
 
     fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(Jsq { last: 0 })

@@ -90,6 +90,31 @@ pub trait Cluster {
     }
 }
 
+/// What a strategy must know about the backends to decide, which limits what a balancer
+/// instance with stale or partial information can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing about the backends' state (random, round robin, hashing, size intervals).
+    Nothing,
+    /// Requests in system per backend: exact, the instance's own (local), or stale counts
+    /// all work (`in_system`).
+    Counts,
+    /// The backends' unfinished work or next start times: only an oracle with exact
+    /// information knows them (`unfinished_work`, `earliest_start`).
+    Oracle,
+}
+
+impl Needs {
+    /// How `lbsim strategies` and error messages say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Needs::Nothing => "no backend state",
+            Needs::Counts => "request counts (exact, local or stale)",
+            Needs::Oracle => "oracle: unfinished work or start times (exact information only)",
+        }
+    }
+}
+
 /// A balancing rule.
 ///
 /// `pick` runs once per request in the simulation's hot loop: it must not allocate and
@@ -108,6 +133,9 @@ pub trait Strategy: Send + Sized {
     /// strategies that don't (the client stream is separate, so the traffic other strategies
     /// see is unchanged).
     const USES_CLIENT: bool = false;
+    /// What the strategy asks the [`Cluster`] about. Defaults to the most demanding, so a
+    /// strategy is never run on information it cannot use until it says otherwise.
+    const NEEDS: Needs = Needs::Oracle;
 
     /// Builds the strategy for a cluster. Invalid parameters are reported here, when the
     /// experiment is loaded, never in the simulation loop.

@@ -2,7 +2,7 @@
 //! builds it).
 
 use super::real_weights::real_weights;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request, address_text};
 
 /// Points per unit of weight (nginx: `npoints = peer->weight * 160`).
@@ -76,6 +76,7 @@ impl Strategy for NginxHashConsistent {
     const SUMMARY: &'static str =
         "nginx hash $remote_addr consistent: ketama with crc32, 160 points per weight, on the client address";
     const MODELS: &'static str = "nginx: upstream { hash $remote_addr consistent; server … weight=N; }";
+    const NEEDS: Needs = Needs::Nothing;
     const USES_CLIENT: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -2,7 +2,7 @@
 
 use super::ip_hash::nginx_ip_hash;
 use super::real_weights::real_weights;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 
 /// nginx `ip_hash` (`ngx_http_upstream_get_ip_hash_peer`, ngx_http_upstream_ip_hash_module.c)
@@ -48,6 +48,7 @@ impl Strategy for NginxIpHash {
     const SUMMARY: &'static str =
         "nginx ip_hash: the first three octets of the client's IPv4 address pick a backend, by nginx's weights";
     const MODELS: &'static str = "nginx: upstream { ip_hash; server … weight=N; }";
+    const NEEDS: Needs = Needs::Nothing;
     const USES_CLIENT: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -4,7 +4,7 @@
 use super::nginx_round_robin::Swrr;
 use super::real_weights::real_weights;
 use super::slow_start::{self, SlowStart};
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx `least_conn` (`ngx_http_upstream_get_least_conn_peer`,
@@ -50,6 +50,7 @@ impl Strategy for NginxLeastConn {
     const SUMMARY: &'static str =
         "nginx least_conn as written: fewest connections per weight, ties by smooth weighted round robin";
     const MODELS: &'static str = "nginx: upstream { least_conn; server … weight=N; } (with zone, or one worker)";
+    const NEEDS: Needs = Needs::Counts;
     const PARAMS: &'static [ParamSpec] = &[slow_start::NGINX_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

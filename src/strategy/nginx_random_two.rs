@@ -5,7 +5,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::nginx_round_robin::Swrr;
 use super::real_weights::real_weights;
-use super::{Cluster, Setup, Strategy, StrategyError, uniform_index};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError, uniform_index};
 use crate::model::Request;
 
 /// How many draws nginx makes before giving up and using round robin (`rp->tries > 20`).
@@ -70,6 +70,7 @@ impl Strategy for NginxRandomTwo {
     const SUMMARY: &'static str =
         "nginx random two least_conn: two weighted draws of distinct peers, fewer connections per weight (tie: second)";
     const MODELS: &'static str = "nginx: upstream { random two least_conn; server … weight=N; }";
+    const NEEDS: Needs = Needs::Counts;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = real_weights(Self::NAME, "nginx", u32::MAX, setup.backends)?;

@@ -3,7 +3,7 @@
 
 use super::real_weights::real_weights;
 use super::slow_start::{self, SlowStart};
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx's smooth weighted round robin (`ngx_http_upstream_get_peer` in
@@ -30,6 +30,7 @@ impl Strategy for NginxRoundRobin {
     const SUMMARY: &'static str =
         "nginx smooth weighted round robin with nginx's weights (weight=, default 1): 5,1,1 → a a b a c a a";
     const MODELS: &'static str = "nginx: upstream { server … weight=N; } (the default method)";
+    const NEEDS: Needs = Needs::Nothing;
     const PARAMS: &'static [ParamSpec] = &[slow_start::NGINX_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

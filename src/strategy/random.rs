@@ -2,7 +2,7 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Uniformly random dispatch: with n identical backends and Poisson arrivals each backend
@@ -17,6 +17,7 @@ impl Strategy for Random {
     const NAME: &'static str = "random";
     const SUMMARY: &'static str = "each request to a backend chosen uniformly at random";
     const MODELS: &'static str = "textbook: uniform random dispatch";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(Random { rng: setup.rng.clone(), n: setup.backends.len() })

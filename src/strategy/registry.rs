@@ -1,6 +1,6 @@
 //! The one list of strategies. Adding a strategy: one file in `strategy/` and one line here.
 
-use super::{Cluster, ParamSpec, Setup, Strategy, StrategyError, nearest};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError, nearest};
 use crate::model::Request;
 
 /// What `lbsim strategies` shows about a strategy.
@@ -11,6 +11,8 @@ pub struct StrategyInfo {
     /// The real configuration line it models (or what kind of policy it is).
     pub models: &'static str,
     pub params: &'static [ParamSpec],
+    /// What it must know about the backends (limits the balancer information it can run on).
+    pub needs: Needs,
 }
 
 macro_rules! registry {
@@ -28,6 +30,7 @@ macro_rules! registry {
                 summary: <super::$module::$ty as Strategy>::SUMMARY,
                 models: <super::$module::$ty as Strategy>::MODELS,
                 params: <super::$module::$ty as Strategy>::PARAMS,
+                needs: <super::$module::$ty as Strategy>::NEEDS,
             },)*
         ];
 

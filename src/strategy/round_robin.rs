@@ -1,6 +1,6 @@
 //! `round_robin`: backends in turn, ignoring their state (nginx's default without weights).
 
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Cycles through the backends in order: request k goes to backend k mod n.
@@ -15,6 +15,7 @@ impl Strategy for RoundRobin {
     const SUMMARY: &'static str = "backends in turn, ignoring their load and capacity";
     const MODELS: &'static str =
         "nginx upstream, HAProxy `balance roundrobin`, Envoy ROUND_ROBIN, all with equal weights";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(RoundRobin { next: 0, n: setup.backends.len() })

@@ -1,7 +1,7 @@
 //! `shortest_expected_delay`: fewest requests per unit of capacity, counting the new one.
 
 use super::weighted_random::require_backends;
-use super::{Cluster, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
 
 /// Shortest expected delay (SED, as in LVS): send the request to the backend minimising
@@ -30,6 +30,7 @@ impl Strategy for ShortestExpectedDelay {
     const NAME: &'static str = "shortest_expected_delay";
     const SUMMARY: &'static str = "fewest (requests + 1) per unit of capacity: fast backends preferred (ties rotate)";
     const MODELS: &'static str = "textbook oracle: shortest expected delay";
+    const NEEDS: Needs = Needs::Counts;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;

@@ -1,7 +1,7 @@
 //! `sita`: size-interval task assignment — each backend serves one range of request sizes.
 
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, ParamSpec, Params, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Needs, ParamSpec, Params, Setup, Strategy, StrategyError};
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
@@ -74,6 +74,7 @@ impl Strategy for Sita {
     const SUMMARY: &'static str = "oracle: each backend serves one interval of request sizes \
          (cutoffs given, or equal load per capacity)";
     const MODELS: &'static str = "textbook: size-interval task assignment (Harchol-Balter)";
+    const NEEDS: Needs = Needs::Nothing;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "cutoffs",
         help: "size cutoffs, one fewer than backends, strictly increasing (e.g. [\"5ms\", \"50ms\"]); \

@@ -4,7 +4,7 @@
 use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{BackendInfo, Cluster, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Weighted random dispatch: backend i is chosen with probability wᵢ / Σⱼ wⱼ, independently
@@ -32,6 +32,7 @@ impl Strategy for WeightedRandom {
     const NAME: &'static str = "weighted_random";
     const SUMMARY: &'static str = "random backend with probability proportional to its weight (default: capacity)";
     const MODELS: &'static str = "nginx `random;` (one weighted draw)";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = checked_weights(Self::NAME, setup.backends)?;

@@ -1,7 +1,7 @@
 //! `weighted_round_robin`: nginx's smooth weighted round robin.
 
 use super::weighted_random::checked_weights;
-use super::{Cluster, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx's smooth weighted round robin (`ngx_http_upstream_get_peer`), with no failures so
@@ -36,6 +36,7 @@ impl Strategy for WeightedRoundRobin {
     const NAME: &'static str = "weighted_round_robin";
     const SUMMARY: &'static str = "nginx smooth weighted round robin: backends in turn, in proportion to weight";
     const MODELS: &'static str = "nginx upstream default (smooth weighted round robin), weights default to capacity";
+    const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(WeightedRoundRobin::new(checked_weights(Self::NAME, setup.backends)?))

@@ -16,7 +16,7 @@ use super::plan::{PointState, Rule, Store, replications};
 use crate::experiment::{Experiment, Warmup};
 use crate::results::{ModelSummary, PointResults, SweepResults, TheoryValue, TimeSeries};
 use crate::runner::{StrategyResult, backend_infos, combine};
-use crate::seed::{Purpose, RunSeed};
+use crate::seed::RunSeed;
 
 /// Samples in each number-in-system time series.
 pub const TIMESERIES_SAMPLES: usize = 400;
@@ -101,16 +101,9 @@ fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
         .strategies
         .par_iter()
         .filter_map(|spec| {
-            let setup = crate::strategy::Setup {
-                backends: &infos,
-                service: &model.service,
-                params: &spec.params,
-                addresses: model.addresses,
-                rng: seed.stream(Purpose::Strategy),
-            };
-            let mut strategy = crate::strategy::build(&spec.name, &setup).ok()?;
+            let mut strategies = crate::runner::build_instances(model, &spec.name, &spec.params, seed).ok()?;
             let series =
-                crate::engine::sample_in_system(model, &mut strategy, seed, warmup, interval, TIMESERIES_SAMPLES);
+                crate::engine::sample_in_system(model, &mut strategies, seed, warmup, interval, TIMESERIES_SAMPLES);
             Some(TimeSeries {
                 strategy: spec.label.clone(),
                 point: point as u64,

@@ -8,8 +8,8 @@ use lbsim::engine::sample_in_system;
 use lbsim::experiment::{Experiment, Warmup};
 use lbsim::results::{Axis, PointResults, ReportOptions, SweepResults, TheoryValue, TimeSeries};
 use lbsim::runner::{backend_infos, run_strategy};
-use lbsim::seed::{Purpose, RunSeed};
-use lbsim::strategy::{self, ParamValue, Setup};
+use lbsim::seed::RunSeed;
+use lbsim::strategy::ParamValue;
 
 /// Runs `file`'s `[sweep] load` values with every strategy, like a one-axis sweep would.
 pub fn sweep_results(file: &Path) -> SweepResults {
@@ -71,14 +71,7 @@ fn timeseries(e: &Experiment, point: u64) -> Vec<TimeSeries> {
         .iter()
         .map(|spec| {
             let seed = RunSeed::new(e.seed, point, 0);
-            let setup = Setup {
-                backends: &infos,
-                service: &e.model.service,
-                params: &spec.params,
-                addresses: e.model.addresses,
-                rng: seed.stream(Purpose::Strategy),
-            };
-            let mut s = strategy::build(&spec.name, &setup).expect("builds");
+            let mut s = lbsim::runner::build_instances(&e.model, &spec.name, &spec.params, seed).expect("builds");
             let warmup = match e.plan.warmup {
                 Warmup::Fixed(w) => w,
                 Warmup::Auto => 1000,

@@ -42,6 +42,7 @@ pub fn experiment(
         clients: ClientPopulation::default(),
         addresses: ClientAddresses::default(),
         backends,
+        balancer: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
     Experiment {

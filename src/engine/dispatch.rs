@@ -1,0 +1,615 @@
+//! The event layer's balancer: several instances with their own strategy state and view,
+//! stale or partial load information, the proxy's per-backend caps and queue, and the
+//! network legs (see `docs/ARCHITECTURE.md`, "The event layer").
+//!
+//! A request enters [`Dispatcher::arrive`] at the client's send time. It may spend time on
+//! the network (a calendar [`Event::Attempt`] when it reaches the balancer,
+//! [`Event::Deliver`] when it reaches its backend) and in the balancer's queue; it holds a
+//! slot in [`Flights`] until it is handed to a backend, or, when somebody must know when it
+//! ends (an instance's local counts, caps, delayed reports), until the backend reports its
+//! [`Outcome`](super::Outcome). Everything a view asks about a backend is brought up to the
+//! time of the question first, and the endings the backends report on the way are absorbed
+//! before the answer is read.
+
+use std::collections::VecDeque;
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::backend::{Admission, Backend, Ticket, UNMEASURED};
+use super::calendar::{Calendar, Event};
+use super::flight::{Flight, Flights, Stage};
+use super::measure::Recorder;
+use super::outcome::{Cause, Tag, UNTRACKED};
+use super::{Ctx, Path, Statics};
+use crate::model::{Information, Mode, Model, Request, Routing, ServiceDistribution};
+use crate::seed::{Purpose, RunSeed};
+use crate::strategy::{AnyStrategy, Cluster, uniform_index};
+
+/// The load a backend appears to carry when the instance asking may not send it more (at
+/// its connection cap): counting strategies then look elsewhere.
+const FULL: u32 = u32::MAX;
+
+/// A backend's number in system as reported `delay` ago: arrivals and endings are queued
+/// per backend in time order and counted once they are older than the delay.
+#[derive(Debug)]
+struct Lagged {
+    arrivals: Vec<VecDeque<f64>>,
+    endings: Vec<VecDeque<f64>>,
+    counts: Vec<u32>,
+}
+
+impl Lagged {
+    /// The count of backend `i` as of `as_of` (non-decreasing between calls).
+    fn count(&mut self, i: usize, as_of: f64) -> u32 {
+        let mut count = self.counts[i];
+        while self.arrivals[i].front().is_some_and(|&t| t <= as_of) {
+            self.arrivals[i].pop_front();
+            count += 1;
+        }
+        while self.endings[i].front().is_some_and(|&t| t <= as_of) {
+            self.endings[i].pop_front();
+            count -= 1;
+        }
+        self.counts[i] = count;
+        count
+    }
+}
+
+/// What the views share: the requests in flight and the counts kept from their endings.
+#[derive(Debug)]
+struct Tracking {
+    flights: Flights,
+    backends: usize,
+    /// Whether every request handed to a backend is tracked until it ends.
+    track: bool,
+    /// The balancer's requests at each backend (all instances).
+    conns: Vec<u32>,
+    /// Each instance's requests at each backend (instance-major), for local views and
+    /// per-instance caps.
+    local: Vec<u32>,
+    /// Connection cap per backend (`u32::MAX`: none).
+    cap: Vec<u32>,
+    /// Whether any backend has a cap.
+    capped: bool,
+    /// Caps count per instance (nginx `max_conns` without a shared `zone`).
+    cap_per_instance: bool,
+    lagged: Option<Lagged>,
+}
+
+impl Tracking {
+    /// Whether `instance` may not send another request to backend `i`.
+    #[inline]
+    fn at_cap(&self, instance: usize, i: usize) -> bool {
+        let held = if self.cap_per_instance { self.local[instance * self.backends + i] } else { self.conns[i] };
+        held >= self.cap[i]
+    }
+
+    #[inline]
+    fn open(&mut self, instance: usize, i: usize) {
+        self.conns[i] += 1;
+        self.local[instance * self.backends + i] += 1;
+    }
+
+    #[inline]
+    fn close(&mut self, instance: usize, i: usize) {
+        self.conns[i] -= 1;
+        self.local[instance * self.backends + i] -= 1;
+    }
+
+    /// Takes in the endings the backends reported: frees their slots and connections.
+    #[inline]
+    fn absorb(&mut self, rec: &mut Recorder) {
+        for outcome in rec.outbox.drain() {
+            let flight = self.flights.remove(outcome.tag);
+            let i = outcome.backend as usize;
+            if flight.counted {
+                self.close(flight.instance as usize, i);
+            }
+            if let Some(lag) = &mut self.lagged {
+                lag.endings[i].push_back(outcome.time);
+            }
+        }
+    }
+
+    /// Brings backend `i` up to `now` and absorbs what it reported.
+    #[inline]
+    fn refresh(&mut self, backend: &mut Backend, i: usize, now: f64, rec: &mut Recorder) {
+        if self.track {
+            backend.advance_reporting(now, i as u32, rec);
+            if !rec.outbox.is_empty() {
+                self.absorb(rec);
+            }
+        } else {
+            backend.advance(now, rec);
+        }
+    }
+}
+
+/// The [`Cluster`] one balancer instance sees.
+struct InstanceView<'a> {
+    backends: &'a mut [Backend],
+    statics: &'a Statics,
+    rec: &'a mut Recorder,
+    tracking: &'a mut Tracking,
+    board: &'a [u32],
+    information: Information,
+    instance: usize,
+    now: f64,
+}
+
+impl Cluster for InstanceView<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.backends.len()
+    }
+
+    #[inline]
+    fn in_system(&mut self, i: usize) -> u32 {
+        let now = self.now;
+        // A bulletin board needs no look at the backend, unless caps are counted.
+        if self.tracking.track || !matches!(self.information, Information::Periodic { .. }) {
+            self.tracking.refresh(&mut self.backends[i], i, now, self.rec);
+        }
+        if self.tracking.at_cap(self.instance, i) {
+            return FULL;
+        }
+        match self.information {
+            Information::Exact => self.backends[i].in_system(),
+            Information::Local => self.tracking.local[self.instance * self.tracking.backends + i],
+            Information::Periodic { .. } => self.board[i],
+            Information::Delayed { delay } => match &mut self.tracking.lagged {
+                Some(lag) => lag.count(i, now - delay),
+                None => self.backends[i].in_system(),
+            },
+        }
+    }
+
+    // Oracle queries: validation admits strategies that make them only with exact
+    // information, so these read the backends' true state.
+    fn unfinished_work(&mut self, i: usize) -> f64 {
+        let b = &mut self.backends[i];
+        b.settle(self.now, self.rec);
+        b.unfinished_work(self.now)
+    }
+
+    fn earliest_start(&mut self, i: usize) -> f64 {
+        let b = &mut self.backends[i];
+        b.advance(self.now, self.rec);
+        b.earliest_start(self.now)
+    }
+
+    #[inline]
+    fn capacity(&self, i: usize) -> f64 {
+        self.statics.capacity[i]
+    }
+
+    #[inline]
+    fn speed(&self, i: usize) -> f64 {
+        self.statics.speed[i]
+    }
+
+    #[inline]
+    fn weight(&self, i: usize) -> f64 {
+        self.statics.weight[i]
+    }
+}
+
+/// The balancer tier of a run that uses any of the event layer's features.
+pub(super) struct Dispatcher<'s> {
+    strategies: &'s mut [AnyStrategy],
+    routing: Routing,
+    information: Information,
+    mode: Mode,
+    next_instance: usize,
+    route_rng: Xoshiro256PlusPlus,
+    net_rng: Xoshiro256PlusPlus,
+    client_rtt: Option<ServiceDistribution>,
+    /// Round-trip time distribution of each backend's group (by backend).
+    backend_rtt: Vec<Option<ServiceDistribution>>,
+    calendar: Calendar,
+    tracking: Tracking,
+    /// Bulletin board of numbers in system (periodic information).
+    board: Vec<u32>,
+    period: f64,
+    /// The balancer's queue (HAProxy `maxconn`): tags with the generation they were queued
+    /// under; entries whose request left (timed out) are skipped when reached.
+    queue: Option<VecDeque<(Tag, u32)>>,
+    queued: usize,
+    queue_timeout: Option<f64>,
+    /// ∫ queue length dt up to `queue_since`.
+    queue_area: f64,
+    queue_since: f64,
+    wake_generation: Vec<u32>,
+    /// Redirect with caching: each client's backend + 1 (0: not redirected yet).
+    remembered: Vec<u32>,
+    /// Measured requests not yet handed to a backend (on the network or queued).
+    waiting_measured: u64,
+    draining: bool,
+}
+
+impl<'s> Dispatcher<'s> {
+    /// The balancer of `model`; `strategies` holds one strategy per instance.
+    pub(super) fn new(model: &Model, strategies: &'s mut [AnyStrategy], seed: RunSeed) -> Self {
+        let b = &model.balancer;
+        let instances = b.instances.max(1) as usize;
+        assert_eq!(strategies.len(), instances, "one strategy per balancer instance");
+        let n = model.backend_count();
+        let upstream = |g: usize| b.upstreams.get(g);
+        let mut cap = Vec::with_capacity(n);
+        let mut backend_rtt = Vec::with_capacity(n);
+        for (g, group) in model.backends.iter().enumerate() {
+            let u = upstream(g);
+            let limit = u.and_then(|u| u.max_conns.or(u.maxconn)).unwrap_or(u32::MAX);
+            for _ in 0..group.count {
+                cap.push(limit);
+                backend_rtt.push(u.and_then(|u| u.rtt.clone()));
+            }
+        }
+        let capped = cap.iter().any(|&c| c != u32::MAX);
+        let information = b.information;
+        let track = capped || matches!(information, Information::Local | Information::Delayed { .. });
+        let lagged = match information {
+            Information::Delayed { .. } => Some(Lagged {
+                arrivals: vec![VecDeque::new(); n],
+                endings: vec![VecDeque::new(); n],
+                counts: vec![0; n],
+            }),
+            _ => None,
+        };
+        let period = match information {
+            Information::Periodic { period } => period,
+            _ => f64::INFINITY,
+        };
+        let mut calendar = Calendar::new();
+        if period.is_finite() {
+            calendar.schedule(0.0, Event::Refresh);
+        }
+        let remembered = match b.mode {
+            Mode::Redirect { cache: true } => vec![0; model.clients.count() as usize],
+            _ => Vec::new(),
+        };
+        Dispatcher {
+            strategies,
+            routing: b.routing,
+            information,
+            mode: b.mode,
+            next_instance: 0,
+            route_rng: seed.stream(Purpose::Balancer),
+            net_rng: seed.stream(Purpose::Network),
+            client_rtt: b.rtt.clone(),
+            backend_rtt,
+            calendar,
+            tracking: Tracking {
+                flights: Flights::new(),
+                backends: n,
+                track,
+                conns: vec![0; n],
+                local: vec![0; n * instances],
+                cap,
+                capped,
+                cap_per_instance: b.upstreams.iter().any(|u| u.max_conns.is_some())
+                    && information == Information::Local,
+                lagged,
+            },
+            board: vec![0; n],
+            period,
+            queue: b.queues().then(VecDeque::new),
+            queued: 0,
+            queue_timeout: b.queue_timeout,
+            queue_area: 0.0,
+            queue_since: 0.0,
+            wake_generation: vec![0; n],
+            remembered,
+            waiting_measured: 0,
+            draining: false,
+        }
+    }
+
+    /// A round trip drawn from `dist` (0 without one).
+    #[inline]
+    fn draw(rng: &mut Xoshiro256PlusPlus, dist: &Option<ServiceDistribution>) -> f64 {
+        match dist {
+            Some(d) => d.sample(rng),
+            None => 0.0,
+        }
+    }
+
+    /// The instance an arrival from `client` reaches.
+    #[inline]
+    fn route(&mut self, client: u32) -> usize {
+        let k = self.strategies.len();
+        if k == 1 {
+            return 0;
+        }
+        match self.routing {
+            Routing::Random => uniform_index(&mut self.route_rng, k),
+            Routing::RoundRobin => {
+                let i = self.next_instance;
+                self.next_instance = if i + 1 == k { 0 } else { i + 1 };
+                i
+            }
+            Routing::ClientHash => (crate::seed::splitmix(u64::from(client)) % k as u64) as usize,
+        }
+    }
+
+    fn handle(&mut self, time: f64, event: Event, ctx: &mut Ctx<'_>) {
+        match event {
+            Event::Attempt { tag } => self.attempt(tag, time, ctx),
+            Event::Deliver { tag } => self.deliver(tag, time, ctx),
+            Event::Refresh => {
+                for (i, b) in ctx.backends.iter_mut().enumerate() {
+                    self.tracking.refresh(b, i, time, ctx.rec);
+                    self.board[i] = b.in_system();
+                }
+                if !self.draining {
+                    self.calendar.schedule(time + self.period, Event::Refresh);
+                }
+            }
+            Event::Wake { backend, generation } => {
+                let i = backend as usize;
+                if generation != self.wake_generation[i] {
+                    return;
+                }
+                self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
+                self.serve_queue(i, time, ctx);
+                self.schedule_wake(i, ctx);
+            }
+            Event::Deadline { tag, generation } => {
+                let f = *self.tracking.flights.get(tag);
+                if f.generation != generation || f.stage != Stage::Queued {
+                    return;
+                }
+                self.account_queue(time);
+                self.queued -= 1;
+                self.fail(tag, Cause::QueueTimeout, ctx);
+            }
+        }
+    }
+
+    /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
+    fn attempt(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        let flight = *self.tracking.flights.get(tag);
+        let instance = self.route(flight.client);
+        self.tracking.flights.get_mut(tag).instance = instance as u32;
+        let request = Request { arrival: now, size: flight.size, client: flight.client };
+        let mut view = InstanceView {
+            backends: ctx.backends,
+            statics: ctx.statics,
+            rec: ctx.rec,
+            tracking: &mut self.tracking,
+            board: &self.board,
+            information: self.information,
+            instance,
+            now,
+        };
+        let mut chosen = self.strategies[instance].pick(&request, &mut view);
+        debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen}");
+        if self.tracking.capped && {
+            // Endings the strategy did not look at must be counted before the cap is.
+            self.tracking.refresh(&mut ctx.backends[chosen], chosen, now, ctx.rec);
+            self.tracking.at_cap(instance, chosen)
+        } {
+            // nginx and HAProxy skip a server at its cap and try the next one.
+            let n = ctx.backends.len();
+            let free = (1..n).map(|k| (chosen + k) % n).find(|&i| {
+                self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
+                !self.tracking.at_cap(instance, i)
+            });
+            match free {
+                Some(i) => chosen = i,
+                None if self.queue.is_some() => return self.enqueue(tag, now, ctx),
+                None => return self.fail(tag, Cause::NoBackend, ctx),
+            }
+        }
+        self.send(tag, chosen, now, ctx);
+    }
+
+    /// The balancer sends request `tag` to backend `i` at `now`.
+    fn send(&mut self, tag: Tag, i: usize, now: f64, ctx: &mut Ctx<'_>) {
+        let track = self.tracking.track;
+        let backend_rtt = Self::draw(&mut self.net_rng, &self.backend_rtt[i]);
+        let f = self.tracking.flights.get_mut(tag);
+        f.backend = i as u32;
+        f.stage = Stage::ToBackend;
+        let delay = match self.mode {
+            Mode::Proxy => {
+                f.tail += backend_rtt / 2.0;
+                backend_rtt / 2.0
+            }
+            Mode::Redirect { cache } => {
+                // The redirect goes back to the client (the rest of its first round trip),
+                // which then sends the request to the backend over its own network path.
+                let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
+                let back = f.tail;
+                f.tail = (client_rtt + backend_rtt) / 2.0;
+                if cache && let Some(slot) = self.remembered.get_mut(f.client as usize) {
+                    *slot = i as u32 + 1;
+                }
+                back + f.tail
+            }
+        };
+        let instance = f.instance as usize;
+        if track {
+            f.counted = true;
+            self.tracking.open(instance, i);
+        }
+        if delay > 0.0 {
+            self.calendar.schedule(now + delay, Event::Deliver { tag });
+        } else {
+            self.deliver(tag, now, ctx);
+        }
+    }
+
+    /// Request `tag` reaches its backend at `now`.
+    fn deliver(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        let f = *self.tracking.flights.get(tag);
+        let i = f.backend as usize;
+        if self.tracking.track {
+            // Collect the backend's endings so far: what it tracks stays bounded by what it
+            // holds even when no strategy ever looks (round robin with local counts).
+            self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
+        }
+        let ticket = Ticket { tag: if self.tracking.track { tag } else { UNTRACKED }, clock: f.origin - f.tail };
+        let admission = ctx.backends[i].admit_ticket(now, f.size, f.label, i as u32, ticket, ctx.rec);
+        if f.label != UNMEASURED {
+            self.waiting_measured -= 1;
+            ctx.offered_work[i] += f.size;
+        }
+        match admission {
+            Admission::Accepted => {
+                if let Some(lag) = &mut self.tracking.lagged {
+                    lag.arrivals[i].push_back(now);
+                }
+                if self.tracking.track {
+                    self.tracking.flights.get_mut(tag).stage = Stage::AtBackend;
+                } else {
+                    self.tracking.flights.remove(tag);
+                }
+                if self.queued > 0 {
+                    // Its next ending may have moved (processor sharing slows everyone).
+                    self.schedule_wake(i, ctx);
+                }
+            }
+            Admission::Rejected => {
+                if f.label != UNMEASURED {
+                    ctx.rec.sections[f.label as usize].rejected += 1;
+                    ctx.outcome[i].rejected += 1;
+                }
+                let f = self.tracking.flights.remove(tag);
+                if f.counted {
+                    self.tracking.close(f.instance as usize, i);
+                    if self.queued > 0 {
+                        self.serve_queue(i, now, ctx);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Request `tag` fails at the balancer for `cause`.
+    fn fail(&mut self, tag: Tag, cause: Cause, ctx: &mut Ctx<'_>) {
+        let f = self.tracking.flights.remove(tag);
+        if f.label != UNMEASURED {
+            self.waiting_measured -= 1;
+            ctx.rec.fail(f.label, cause);
+        }
+    }
+
+    fn account_queue(&mut self, now: f64) {
+        self.queue_area += self.queued as f64 * (now - self.queue_since);
+        self.queue_since = now;
+    }
+
+    /// Every backend is at its `maxconn`: request `tag` waits in the balancer's queue.
+    fn enqueue(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        let f = self.tracking.flights.get_mut(tag);
+        f.stage = Stage::Queued;
+        let generation = f.generation;
+        self.account_queue(now);
+        self.queued += 1;
+        if let Some(q) = &mut self.queue {
+            q.push_back((tag, generation));
+        }
+        if let Some(timeout) = self.queue_timeout {
+            self.calendar.schedule(now + timeout, Event::Deadline { tag, generation });
+        }
+        if self.queued == 1 {
+            // From now on every connection that closes must be handed on at once.
+            for i in 0..ctx.backends.len() {
+                self.schedule_wake(i, ctx);
+            }
+        }
+    }
+
+    /// Hands queued requests, oldest first, to backend `i` while it is below its cap.
+    fn serve_queue(&mut self, i: usize, now: f64, ctx: &mut Ctx<'_>) {
+        while self.queued > 0 {
+            // HAProxy's queue is shared by the threads: the cap is the global one.
+            if self.tracking.conns[i] >= self.tracking.cap[i] {
+                return;
+            }
+            let Some((tag, generation)) = self.queue.as_mut().and_then(VecDeque::pop_front) else { return };
+            let f = self.tracking.flights.get(tag);
+            if f.generation != generation || f.stage != Stage::Queued {
+                continue; // it timed out and left
+            }
+            self.account_queue(now);
+            self.queued -= 1;
+            self.send(tag, i, now, ctx);
+        }
+    }
+
+    /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one.
+    fn schedule_wake(&mut self, i: usize, ctx: &mut Ctx<'_>) {
+        if self.queued == 0 {
+            return;
+        }
+        if let Some(t) = ctx.backends[i].next_ending() {
+            self.wake_generation[i] = self.wake_generation[i].wrapping_add(1);
+            self.calendar.schedule(t, Event::Wake { backend: i as u32, generation: self.wake_generation[i] });
+        }
+    }
+}
+
+impl Path for Dispatcher<'_> {
+    #[inline]
+    fn run_until(&mut self, t: f64, ctx: &mut Ctx<'_>) {
+        while let Some((time, event)) = self.calendar.pop_due(t) {
+            self.handle(time, event, ctx);
+        }
+    }
+
+    fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {
+        let now = request.arrival;
+        if label != UNMEASURED {
+            self.waiting_measured += 1;
+        }
+        let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
+        let mut flight = Flight {
+            origin: now,
+            tail: client_rtt / 2.0,
+            size: request.size,
+            client: request.client,
+            label,
+            instance: 0,
+            backend: 0,
+            counted: false,
+            stage: Stage::ToBalancer,
+            generation: 0,
+        };
+        let remembered = self.remembered.get(request.client as usize).copied().unwrap_or(0);
+        if remembered > 0 {
+            // A cached redirect: straight to the backend, the balancer never sees it.
+            let i = remembered as usize - 1;
+            let backend_rtt = Self::draw(&mut self.net_rng, &self.backend_rtt[i]);
+            flight.tail = (client_rtt + backend_rtt) / 2.0;
+            flight.backend = i as u32;
+            flight.stage = Stage::ToBackend;
+            let tag = self.tracking.flights.insert(flight);
+            self.calendar.schedule(now + flight.tail, Event::Deliver { tag });
+            return;
+        }
+        let tag = self.tracking.flights.insert(flight);
+        if client_rtt > 0.0 {
+            self.calendar.schedule(now + client_rtt / 2.0, Event::Attempt { tag });
+        } else {
+            self.attempt(tag, now, ctx);
+        }
+    }
+
+    #[inline]
+    fn waiting_measured(&self) -> bool {
+        self.waiting_measured > 0
+    }
+
+    fn drain(&mut self, ctx: &mut Ctx<'_>) {
+        self.draining = true;
+        self.run_until(f64::INFINITY, ctx);
+    }
+
+    fn queue_integral(&mut self, now: f64) -> Option<f64> {
+        self.queue.as_ref()?;
+        self.account_queue(now);
+        Some(self.queue_area)
+    }
+}

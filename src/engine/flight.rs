@@ -1,0 +1,142 @@
+//! The requests in flight that somebody follows after they arrived: a slab whose slot index
+//! is the request's [`Tag`]. Slots are recycled through a free list, so memory follows the
+//! number of requests in flight, never the length of the run, and nothing is allocated per
+//! request once the slab has grown to the peak number in flight.
+
+use super::outcome::Tag;
+
+/// Where a tracked request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// On the network towards the balancer (or back to it after a redirect).
+    ToBalancer,
+    /// Waiting in the balancer's queue for a connection.
+    Queued,
+    /// On the network from the balancer (or, after a redirect, the client) to its backend.
+    ToBackend,
+    /// At its backend.
+    AtBackend,
+}
+
+/// A request in flight.
+#[derive(Debug, Clone, Copy)]
+pub struct Flight {
+    /// When the client sent it: response times count from here.
+    pub origin: f64,
+    /// Time the response spends on the way back to the client.
+    pub tail: f64,
+    /// Work (seconds at speed 1).
+    pub size: f64,
+    pub client: u32,
+    /// Measurement section, or `UNMEASURED`.
+    pub label: u32,
+    /// The balancer instance that sent it.
+    pub instance: u32,
+    /// The backend it was sent to (once chosen).
+    pub backend: u32,
+    /// Whether it holds one of the balancer's connections to `backend` (counted against caps
+    /// and in the instance's local view).
+    pub counted: bool,
+    pub stage: Stage,
+    /// Bumped whenever the slot is released, so deadlines scheduled for an earlier occupant
+    /// (or an earlier stage) are recognised as stale.
+    pub generation: u32,
+}
+
+/// Slab of requests in flight.
+#[derive(Debug, Default)]
+pub struct Flights {
+    slots: Vec<Flight>,
+    free: Vec<Tag>,
+    live: usize,
+}
+
+impl Flights {
+    pub fn new() -> Self {
+        Flights::default()
+    }
+
+    /// Stores `flight` and returns its tag (a recycled slot when one is free).
+    #[inline]
+    pub fn insert(&mut self, mut flight: Flight) -> Tag {
+        self.live += 1;
+        match self.free.pop() {
+            Some(tag) => {
+                flight.generation = self.slots[tag as usize].generation;
+                self.slots[tag as usize] = flight;
+                tag
+            }
+            None => {
+                flight.generation = 0;
+                self.slots.push(flight);
+                (self.slots.len() - 1) as Tag
+            }
+        }
+    }
+
+    /// Frees `tag`'s slot; its generation moves on.
+    #[inline]
+    pub fn remove(&mut self, tag: Tag) -> Flight {
+        let slot = &mut self.slots[tag as usize];
+        let flight = *slot;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(tag);
+        self.live -= 1;
+        flight
+    }
+
+    #[inline]
+    pub fn get(&self, tag: Tag) -> &Flight {
+        &self.slots[tag as usize]
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, tag: Tag) -> &mut Flight {
+        &mut self.slots[tag as usize]
+    }
+
+    /// Requests in flight.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flight(origin: f64) -> Flight {
+        Flight {
+            origin,
+            tail: 0.0,
+            size: 1.0,
+            client: 0,
+            label: 0,
+            instance: 0,
+            backend: 0,
+            counted: false,
+            stage: Stage::ToBalancer,
+            generation: 99,
+        }
+    }
+
+    #[test]
+    fn slots_are_recycled_with_a_new_generation() {
+        let mut f = Flights::new();
+        let a = f.insert(flight(1.0));
+        let b = f.insert(flight(2.0));
+        assert_eq!((a, b, f.len()), (0, 1, 2));
+        assert_eq!(f.get(a).generation, 0);
+        let gone = f.remove(a);
+        assert_eq!(gone.origin, 1.0);
+        let c = f.insert(flight(3.0));
+        assert_eq!(c, a, "the freed slot is reused");
+        assert_eq!(f.get(c).generation, 1, "and its generation moved on");
+        assert_eq!(f.get(c).origin, 3.0);
+        assert_eq!(f.len(), 2);
+    }
+}

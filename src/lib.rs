@@ -34,6 +34,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod budget;
 pub mod config;
 pub mod engine;
 pub mod experiment;

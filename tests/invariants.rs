@@ -168,6 +168,7 @@ fn parameterised_faithful_strategies() -> Vec<lbsim::experiment::StrategySpec> {
         name: name.into(),
         label: format!("{name}{params:?}"),
         params: params.iter().fold(Params::new(name), |p, (k, v)| p.with(k, v.clone())),
+        balancer: Default::default(),
     };
     let n = ParamValue::Number;
     let slow = || ParamValue::Text("100s".into());

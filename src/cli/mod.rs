@@ -36,6 +36,10 @@ enum Command {
         /// Print one JSON object on stdout instead of a table.
         #[arg(long)]
         json: bool,
+        /// Start even when the run is estimated to take more than an hour or half the
+        /// machine's memory.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Validate an experiment file without running it.
     Check {
@@ -73,6 +77,10 @@ enum Command {
         /// No progress and no summary on stderr.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Start even when the sweep is estimated to take more than an hour, more than
+        /// 100 000 runs or half the machine's memory, and allow more --jobs than cores.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Combine the folders of a sharded sweep into the results of the whole sweep.
     Merge {
@@ -104,22 +112,35 @@ enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { file, set, json } => run::run(&load(&file, &set)?, json),
-        Command::Check { file, set } => check::check(&file, &load(&file, &set)?),
+        Command::Run { file, set, json, yes } => run::run(&load(&file, &set)?, json, yes),
+        Command::Check { file, set } => check::check(&file, &read(&file, &set)?),
         Command::Strategies => strategies::list(),
-        Command::Sweep { file, set, out, jobs, resume, force, shard, quiet } => {
-            sweep::sweep(sweep::Args { file, set, out, jobs: jobs.map(|j| j as usize), resume, force, shard, quiet })
-        }
+        Command::Sweep { file, set, out, jobs, resume, force, shard, quiet, yes } => sweep::sweep(sweep::Args {
+            file,
+            set,
+            out,
+            jobs: jobs.map(|j| j as usize),
+            resume,
+            force,
+            shard,
+            quiet,
+            yes,
+        }),
         Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),
         Command::Report { dir, slo, load } => report::report(&dir, slo, load),
     }
 }
 
-/// Reads `file`, applies `--set` overrides and resolves the experiment.
-fn load(file: &Path, set: &[String]) -> Result<Experiment> {
+/// Reads `file` and applies `--set` overrides.
+fn read(file: &Path, set: &[String]) -> Result<ExperimentFile> {
     let mut experiment_file = ExperimentFile::read(file)?;
     for assignment in set {
         experiment_file.set(assignment)?;
     }
-    Ok(experiment_file.resolve()?)
+    Ok(experiment_file)
+}
+
+/// Reads `file`, applies `--set` overrides and resolves the experiment.
+fn load(file: &Path, set: &[String]) -> Result<Experiment> {
+    Ok(read(file, set)?.resolve()?)
 }

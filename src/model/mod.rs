@@ -12,7 +12,7 @@ mod service;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
-pub use balancer::{Balancer, Information, Mode, Routing, Upstream};
+pub use balancer::{Balancer, BalancerOverride, Information, Mode, Routing, Upstream};
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};

@@ -31,6 +31,7 @@ mod jiq;
 mod jsq;
 mod least_connections;
 mod least_work_left;
+mod min_tree;
 mod nginx_hash_consistent;
 mod nginx_ip_hash;
 mod nginx_least_conn;
@@ -88,6 +89,16 @@ pub trait Cluster {
     fn up_since(&self, _i: usize) -> f64 {
         0.0
     }
+    /// Requests handed to backends so far, if the view counts them (the engine's does).
+    ///
+    /// Lets a strategy keep an index of what it saw instead of looking at every backend:
+    /// a backend's queue changes only by the requests it is handed and by time passing, so
+    /// when exactly one request (the strategy's own previous choice) was dispatched since
+    /// its last pick, only that backend needs looking at again. With `None`, or any other
+    /// count (several balancer instances sharing the backends), the strategy looks afresh.
+    fn dispatches(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What a strategy must know about the backends to decide, which limits what a balancer
@@ -143,6 +154,15 @@ pub trait Strategy: Send + Sized {
 
     /// Chooses the backend (an index in `0..cluster.len()`) for `request`.
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
+
+    /// A backend a coming `pick` will choose (the next one, or one a few picks later), when
+    /// the rule knows it before seeing the request and the cluster (random dispatch draws
+    /// its choices ahead). Only a hint, asked after every pick: the engine fetches that
+    /// backend's state from memory while it simulates the requests before, which on
+    /// clusters too large for the caches hides most of the wait.
+    fn upcoming(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Static facts about one backend, for building a strategy.

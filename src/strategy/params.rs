@@ -37,7 +37,7 @@ impl Params {
         self
     }
 
-    fn bad(&self, param: &str, what: impl Into<String>) -> StrategyError {
+    pub(crate) fn bad(&self, param: &str, what: impl Into<String>) -> StrategyError {
         StrategyError::BadParam { strategy: self.strategy.clone(), param: param.to_string(), what: what.into() }
     }
 

@@ -51,6 +51,14 @@ macro_rules! registry {
                 }
             }
 
+            /// The backend the wrapped strategy will pick next, if it knows already.
+            #[inline]
+            pub fn upcoming(&self) -> Option<usize> {
+                match self {
+                    $(AnyStrategy::$ty(s) => s.upcoming(),)*
+                }
+            }
+
             /// Picks a backend with the wrapped strategy.
             #[inline]
             pub fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {

@@ -27,4 +27,10 @@ impl Strategy for RoundRobin {
         self.next = if chosen + 1 == self.n { 0 } else { chosen + 1 };
         chosen
     }
+
+    /// The choice eight picks from now (lets the engine fetch that backend early).
+    #[inline]
+    fn upcoming(&self) -> Option<usize> {
+        Some((self.next + 7) % self.n)
+    }
 }

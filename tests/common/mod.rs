@@ -63,7 +63,7 @@ pub fn experiment(
 }
 
 pub fn spec(name: &str) -> StrategySpec {
-    StrategySpec { name: name.into(), label: name.into(), params: Params::new(name) }
+    StrategySpec::named(name)
 }
 
 pub fn spec_with(name: &str, param: &str, value: f64) -> StrategySpec {
@@ -71,6 +71,7 @@ pub fn spec_with(name: &str, param: &str, value: f64) -> StrategySpec {
         name: name.into(),
         label: format!("{name}({param}={value})"),
         params: Params::new(name).with(param, ParamValue::Number(value)),
+        balancer: Default::default(),
     }
 }
 

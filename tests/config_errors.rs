@@ -656,8 +656,6 @@ fn faithful_strategy_parameters_are_checked() {
     assert_contains(&err, "parameter \"slow_start\"");
     let err = strategies_err(r#"{ name = "envoy_least_request", slow_start_aggression = 2 }"#);
     assert_contains(&err, "only used with slow_start");
-    let err = strategies_err(r#"{ name = "haproxy_first", maxconn = 0 }"#);
-    assert_contains(&err, "parameter \"maxconn\": expected a whole number ≥ 1, got 0");
 }
 
 #[test]

@@ -183,7 +183,6 @@ fn parameterised_faithful_strategies() -> Vec<lbsim::experiment::StrategySpec> {
         with("envoy_least_request", &[("active_request_bias", n(0.5))]),
         with("envoy_least_request", &[("choice_count", n(4.0))]),
         with("haproxy_random", &[("draws", n(3.0))]),
-        with("haproxy_first", &[("maxconn", n(3.0))]),
         with("power_of_d_memory", &[("d", n(1.0))]),
     ]
 }

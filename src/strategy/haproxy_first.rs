@@ -2,7 +2,7 @@
 //! the next.
 
 use super::weighted_random::require_backends;
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy `balance first` (`fas_get_next_server`, lb_fas.c): servers are taken in order of
@@ -10,11 +10,13 @@ use crate::model::Request;
 /// `maxconn` requests gets the request. Servers beyond the first ones stay idle until the
 /// load needs them, which is the point (they can be powered down).
 ///
-/// `maxconn` is a parameter: one cap for every server, or by default each backend's
-/// number of workers (the usual setting in front of gunicorn's sync workers). When every
-/// server is full, HAProxy queues the request in the proxy; lbsim has no proxy queue for
-/// this strategy, so the request goes to the server with the fewest requests per slot of
-/// cap (the first such on ties), where it waits in the backend's accept queue.
+/// The strategy fills each server up to its number of workers (the usual `maxconn` in front
+/// of gunicorn's sync workers). HAProxy's `maxconn` itself is the balancer tier's setting
+/// (`maxconn` in the strategy's table or on `[[backends]]`): a server at that cap looks full
+/// and is skipped, and when every server is full the request waits in the balancer's queue,
+/// as in HAProxy. Without the tier's cap, when every server holds its workers' worth the
+/// request goes to the server with the fewest requests per worker (the first such on ties),
+/// where it waits in the backend's accept queue.
 #[derive(Debug)]
 pub struct HaproxyFirst {
     maxconn: Vec<u32>,
@@ -23,20 +25,12 @@ pub struct HaproxyFirst {
 impl Strategy for HaproxyFirst {
     const NAME: &'static str = "haproxy_first";
     const SUMMARY: &'static str =
-        "HAProxy first: the first server (in file order) below its maxconn; all full → fewest per slot";
+        "HAProxy first: the first server (in file order) below its cap (its workers, or the tier's maxconn)";
     const MODELS: &'static str = "HAProxy: balance first + server … maxconn N";
     const NEEDS: Needs = Needs::Counts;
-    const PARAMS: &'static [ParamSpec] = &[ParamSpec {
-        name: "maxconn",
-        help: "requests a server takes before the next one is used, ≥ 1 (default: each backend's workers)",
-    }];
-
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;
-        let maxconn = match setup.params.values.get("maxconn") {
-            None => setup.backends.iter().map(|b| b.workers.max(1)).collect(),
-            Some(_) => vec![setup.params.count("maxconn", 1, 1)? as u32; setup.backends.len()],
-        };
+        let maxconn = setup.backends.iter().map(|b| b.workers.max(1)).collect();
         Ok(HaproxyFirst { maxconn })
     }
 

@@ -227,6 +227,7 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
             speed: g.speed,
             capacity: g.capacity(),
             weight: g.weight(),
+            configured_weight: g.weight,
             fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync),
         })
         .collect()
@@ -246,7 +247,13 @@ pub fn build_instances(
         .map(|k| {
             strategy::build(
                 name,
-                &Setup { backends: &infos, service: &model.service, params, rng: seed.stream_of(Purpose::Strategy, k) },
+                &Setup {
+                    backends: &infos,
+                    service: &model.service,
+                    params,
+                    addresses: model.addresses,
+                    rng: seed.stream_of(Purpose::Strategy, k),
+                },
             )
         })
         .collect()

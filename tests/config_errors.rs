@@ -620,6 +620,64 @@ fn a_load_with_an_infinite_mean_size_asks_for_a_rate() {
     assert_eq!(err.line, Some(4));
 }
 
+fn strategies_err(strategies: &str) -> ConfigError {
+    resolve_err(&minimal_with(r#"strategies = ["random"]"#, &format!("strategies = [{strategies}]")))
+}
+
+#[test]
+fn a_parameter_of_another_strategy_names_the_strategies_that_take_it() {
+    let err = strategies_err(r#"{ name = "nginx_least_conn", active_request_bias = 1 }"#);
+    assert_contains(
+        &err,
+        "strategy \"nginx_least_conn\" has no parameter \"active_request_bias\" (it takes: slow_start)",
+    );
+    assert_contains(&err, "\"active_request_bias\" is a parameter of envoy_least_request");
+    assert_eq!(err.key.as_deref(), Some("balancer.strategies[0].active_request_bias"));
+    // A near miss of its own parameter is suggested.
+    let err = strategies_err(r#"{ name = "envoy_least_request", active_requests_bias = 1 }"#);
+    assert_contains(&err, "did you mean \"active_request_bias\"?");
+}
+
+#[test]
+fn faithful_strategy_parameters_are_checked() {
+    let err = strategies_err(r#"{ name = "envoy_least_request", active_request_bias = -0.5 }"#);
+    assert_contains(&err, "parameter \"active_request_bias\": expected a number ≥ 0, got -0.5");
+    let err = strategies_err(r#"{ name = "envoy_least_request", choice_count = 1 }"#);
+    assert_contains(&err, "parameter \"choice_count\": expected a whole number ≥ 2, got 1");
+    let err = strategies_err(r#"{ name = "haproxy_hash", hash_balance_factor = 1 }"#);
+    assert_contains(&err, "expected a ratio > 1, got 1: no server may hold more than factor × the average load");
+    let err = strategies_err(r#"{ name = "envoy_maglev", hash_balance_factor = 125 }"#);
+    assert_contains(&err, "did you mean 1.25?");
+    let err = strategies_err(r#"{ name = "envoy_maglev", table_size = 65536 }"#);
+    assert_contains(&err, "65536 is not a prime");
+    let err = strategies_err(r#"{ name = "haproxy_random", draws = 0 }"#);
+    assert_contains(&err, "parameter \"draws\": expected a whole number ≥ 1, got 0");
+    let err = strategies_err(r#"{ name = "nginx_round_robin", slow_start = "-3s" }"#);
+    assert_contains(&err, "parameter \"slow_start\"");
+    let err = strategies_err(r#"{ name = "envoy_least_request", slow_start_aggression = 2 }"#);
+    assert_contains(&err, "only used with slow_start");
+}
+
+#[test]
+fn faithful_strategies_read_the_files_weights_as_whole_numbers() {
+    let text = minimal_with("count = 2", "count = 2\nweight = 1.5");
+    let text = text.replace(r#"strategies = ["random"]"#, r#"strategies = ["nginx_round_robin"]"#);
+    let err = resolve_err(&text);
+    assert_contains(&err, "nginx weights are whole numbers from 1");
+}
+
+#[test]
+fn clients_can_be_confined_to_subnets() {
+    let e = parse(&format!("{MINIMAL}\n[clients]\nsubnets = 16\n")).resolve().unwrap();
+    assert_eq!(e.model.addresses.subnets(), Some(16));
+    let e = parse(MINIMAL).resolve().unwrap();
+    assert_eq!(e.model.addresses.subnets(), None);
+    let err = resolve_err(&format!("{MINIMAL}\n[clients]\nsubnets = 0\n"));
+    assert_eq!(err.key.as_deref(), Some("clients.subnets"));
+    let err = resolve_err(&format!("{MINIMAL}\n[clients]\nsubnets = 20000000\n"));
+    assert_contains(&err, "16777216");
+}
+
 #[test]
 fn a_table_written_twice_is_named_with_the_line_of_the_first() {
     let text = "[run]\nrequests = 100\n\n[arrivals]\nload = 0.5\n\n[run]\nwarmup = 10\n";

@@ -90,6 +90,7 @@ fn sampling_the_number_in_system_stops_when_arrivals_stall() {
             backends: &infos,
             service: &model.service,
             params,
+            addresses: model.addresses,
             rng: seed.stream(lbsim::seed::Purpose::Strategy),
         };
         let mut strategies = [lbsim::strategy::build("random", &setup).unwrap()];

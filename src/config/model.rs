@@ -20,8 +20,8 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientPopulation, Information, MixtureComponent, Mode,
-    Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
+    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, Information,
+    MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
 };
 use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
@@ -383,7 +383,7 @@ impl ExperimentFile {
                 }) as ServiceBuilder
             }
         };
-        let clients = read_clients(&section("clients")?)?;
+        let (clients, addresses) = read_clients(&section("clients")?)?;
         let (backends, upstreams) = read_backends(self, &top)?;
         let balancer_section = section("balancer")?;
         let drafts = read_strategies(self, &balancer_section)?;
@@ -445,6 +445,7 @@ impl ExperimentFile {
                     speed: g.speed,
                     capacity: g.capacity(),
                     weight: g.weight(),
+                    configured_weight: g.weight,
                     fcfs: matches!(g.worker_class, WorkerClass::Sync),
                 })
             })
@@ -455,6 +456,7 @@ impl ExperimentFile {
                 backends: &infos,
                 service: &service,
                 params: &draft.spec.params,
+                addresses,
                 rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             };
             registry::build(&draft.spec.name, &setup).map_err(|e| {
@@ -507,7 +509,7 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, backends, balancer },
+            model: Model { arrivals: process, service, clients, addresses, backends, balancer },
             strategies,
         })
     }
@@ -751,19 +753,23 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
 
 type ClientsBuilder = Box<dyn Fn() -> Result<ClientPopulation>>;
 
-fn read_clients(clients: &Section<'_>) -> Result<ClientsBuilder> {
+fn read_clients(clients: &Section<'_>) -> Result<(ClientsBuilder, ClientAddresses)> {
     let popularity = clients.choice("popularity", &["uniform", "zipf"], "uniform")?;
     clients.check_keys(schema::CLIENTS_KEYS, &|_| None)?;
     let count = clients.whole_u32("count", 1)?.unwrap_or(10_000);
+    let addresses = match clients.whole("subnets", 1, u64::from(MAX_SUBNETS))? {
+        None => ClientAddresses::scattered(),
+        Some(k) => ClientAddresses::in_subnets(k as u32).map_err(|e| clients.err("subnets", e.what))?,
+    };
     let at = clients.err_here("");
     if popularity == "uniform" {
         if clients.has("s") {
             return Err(clients.err_key("s", "\"s\" (the Zipf exponent) is only used with popularity = \"zipf\""));
         }
-        return Ok(Box::new(move || ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))));
+        return Ok((Box::new(move || ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))), addresses));
     }
     let s = clients.positive("s")?.unwrap_or(1.0);
-    Ok(Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))))
+    Ok((Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))), addresses))
 }
 
 /// Where a group's proxy settings were written, for errors found once all are read.

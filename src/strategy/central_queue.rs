@@ -129,6 +129,7 @@ impl Strategy for CentralQueue {
     const NAME: &'static str = "central_queue";
     const SUMMARY: &'static str =
         "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
+    const MODELS: &'static str = "the ideal shared queue: a bound (HAProxy maxconn = workers comes close)";
     const NEEDS: Needs = Needs::Oracle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

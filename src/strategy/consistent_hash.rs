@@ -70,6 +70,8 @@ impl Strategy for ConsistentHash {
     const NAME: &'static str = "consistent_hash";
     const SUMMARY: &'static str =
         "ketama-style hash ring on the client id: sticky, removing a backend moves ~1/n clients";
+    const MODELS: &'static str =
+        "ketama ring on the client id (nginx_hash_consistent hashes the address as nginx does)";
     const NEEDS: Needs = Needs::Nothing;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
@@ -94,9 +96,15 @@ impl Strategy for ConsistentHash {
 /// 0x100000001b3) of the bytes, passed through the SplitMix64 finaliser for avalanche
 /// (FNV-1a alone maps strings differing in the last character to nearby values).
 pub fn ring_hash(text: &str) -> u64 {
-    let fnv = text
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    bytes_hash(text.as_bytes())
+}
+
+/// [`ring_hash`] of raw bytes.
+#[inline]
+pub fn bytes_hash(bytes: &[u8]) -> u64 {
+    let fnv = bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
     splitmix64(fnv)
 }
 

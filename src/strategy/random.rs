@@ -27,6 +27,7 @@ const AHEAD: usize = 8;
 impl Strategy for Random {
     const NAME: &'static str = "random";
     const SUMMARY: &'static str = "each request to a backend chosen uniformly at random";
+    const MODELS: &'static str = "textbook: uniform random dispatch";
     const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

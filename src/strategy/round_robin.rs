@@ -13,6 +13,8 @@ pub struct RoundRobin {
 impl Strategy for RoundRobin {
     const NAME: &'static str = "round_robin";
     const SUMMARY: &'static str = "backends in turn, ignoring their load and capacity";
+    const MODELS: &'static str =
+        "nginx upstream, HAProxy `balance roundrobin`, Envoy ROUND_ROBIN, all with equal weights";
     const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

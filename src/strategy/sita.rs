@@ -68,6 +68,7 @@ impl Strategy for Sita {
     const NAME: &'static str = "sita";
     const SUMMARY: &'static str = "oracle: each backend serves one interval of request sizes \
          (cutoffs given, or equal load per capacity)";
+    const MODELS: &'static str = "textbook: size-interval task assignment (Harchol-Balter)";
     const NEEDS: Needs = Needs::Nothing;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "cutoffs",
@@ -284,7 +285,13 @@ mod tests {
         let infos = backends(2);
         let params = Params::new("sita");
         let build = |seed| {
-            let setup = Setup { backends: &infos, service: &service, params: &params, rng: rng(seed) };
+            let setup = Setup {
+                backends: &infos,
+                service: &service,
+                params: &params,
+                addresses: Default::default(),
+                rng: rng(seed),
+            };
             Sita::build(&setup).unwrap().cutoffs().to_vec()
         };
         let cutoffs = build(1);

@@ -1,6 +1,8 @@
 //! An experiment as loaded from a file: the model, how to measure it, which strategies to run.
 
-use crate::model::Model;
+use std::borrow::Cow;
+
+use crate::model::{BalancerOverride, Model};
 use crate::strategy::Params;
 
 /// How much to simulate and what to throw away.
@@ -37,6 +39,30 @@ pub struct StrategySpec {
     /// user's `label`.
     pub label: String,
     pub params: Params,
+    /// Balancer settings this strategy's runs change (usually none).
+    pub balancer: BalancerOverride,
+}
+
+impl StrategySpec {
+    /// A strategy with default parameters under its own name.
+    pub fn named(name: &str) -> Self {
+        StrategySpec {
+            name: name.to_string(),
+            label: name.to_string(),
+            params: Params::new(name),
+            balancer: BalancerOverride::default(),
+        }
+    }
+
+    /// The model this strategy runs on: `model` with the strategy's balancer overrides.
+    pub fn model<'m>(&self, model: &'m Model) -> Cow<'m, Model> {
+        if self.balancer.is_empty() {
+            return Cow::Borrowed(model);
+        }
+        let mut m = model.clone();
+        m.balancer = self.balancer.apply(&model.balancer, model.backends.len());
+        Cow::Owned(m)
+    }
 }
 
 /// How the arrival rate was specified.

@@ -173,6 +173,21 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     if !matches!(model.arrivals, ArrivalProcess::Poisson { .. }) {
         return None;
     }
+    // Caps, queues and the network change every queue; several instances and stale or
+    // partial information change the decisions of strategies that look at the backends.
+    let b = &model.balancer;
+    let direct = b.mode == crate::model::Mode::Proxy
+        && b.rtt.is_none()
+        && b.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none());
+    let omniscient = b.instances == 1 && b.information == crate::model::Information::Exact;
+    if !direct || !(omniscient || matches!(strategy, "random" | "weighted_random") || model.backend_count() == 1) {
+        return None;
+    }
+    // Explicit gunicorn workers (cores shared by processor sharing, I/O phases, gthread or
+    // gevent, kernel accept order, kills and restarts) are none of the closed forms below.
+    if model.backends.iter().any(|g| g.needs_station(model.io_fraction)) {
+        return None;
+    }
     let first = model.backends.first()?;
     let identical = model
         .backends

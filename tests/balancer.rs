@@ -192,6 +192,27 @@ fn haproxy_maxconn_at_the_workers_with_a_proxy_queue_is_a_central_queue() {
 }
 
 #[test]
+fn maxconn_at_the_workers_is_the_central_queue_request_for_request() {
+    // Identical workers, FCFS everywhere: with at most `workers` requests per backend and
+    // the rest in one FIFO queue, each request starts at the same moment as under the
+    // oracle central queue, so the two give the same response times to the last bit.
+    let mut e = experiment(
+        ServiceDistribution::lognormal_mean_cv(0.02, 1.5).unwrap(),
+        vec![sync_group("web", 4, 4, 1.0)],
+        0.9,
+        50_000,
+        5_000,
+    );
+    let central = run_strategy(&e, &spec("central_queue"), 0).unwrap();
+    e.model.balancer.upstreams = caps(&e.model, None, Some(4));
+    for name in ["round_robin", "least_connections", "random"] {
+        let capped = run_strategy(&e, &spec(name), 0).unwrap();
+        assert_eq!(capped.mean_response, central.mean_response, "{name} with maxconn 4");
+        assert_eq!(capped.p99, central.p99, "{name} with maxconn 4");
+    }
+}
+
+#[test]
 fn caps_queues_and_failures_conserve_requests_and_keep_littles_law() {
     let base = experiment(
         ServiceDistribution::exponential(0.01).unwrap(),
@@ -337,7 +358,12 @@ fn every_strategy_states_what_it_needs_to_know() {
             | "weighted_round_robin"
             | "sita"
             | "ip_hash"
-            | "consistent_hash" => Needs::Nothing,
+            | "consistent_hash"
+            | "nginx_round_robin"
+            | "nginx_ip_hash"
+            | "nginx_hash_consistent"
+            | "haproxy_roundrobin"
+            | "haproxy_static_rr" => Needs::Nothing,
             _ => Needs::Counts,
         };
         assert_eq!(info.needs, expected, "{}", info.name);

@@ -370,8 +370,13 @@ fn requests_are_conserved_and_littles_law_holds_with_kills_and_restarts() {
     let infos = backend_infos(model);
     let seed = RunSeed::new(7, 0, 0);
     let params = Params::new("least_connections");
-    let setup =
-        Setup { backends: &infos, service: &model.service, params: &params, rng: seed.stream(Purpose::Strategy) };
+    let setup = Setup {
+        backends: &infos,
+        service: &model.service,
+        params: &params,
+        addresses: model.addresses,
+        rng: seed.stream(Purpose::Strategy),
+    };
     let mut strategy = build("least_connections", &setup).unwrap();
     let window = Window { warmup: 20_000, requests: 400_000, sections: 20, histograms: false };
     let out = simulate(model, &mut strategy, seed, &window);

@@ -20,8 +20,9 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    Accept, ArrivalProcess, BackendGroup, Balancer, ClientPopulation, Information, Lifecycle, MixtureComponent, Mode,
-    Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
+    Accept, ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, Information,
+    Lifecycle, MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream,
+    WorkerClass,
 };
 use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
@@ -253,14 +254,30 @@ fn number_of(item: &Item) -> Option<f64> {
 }
 
 fn duration_of(item: &Item) -> std::result::Result<f64, String> {
-    match item.as_value() {
-        Some(Value::String(s)) => crate::units::parse_duration(s.value()),
+    let seconds = match item.as_value() {
+        Some(Value::String(s)) => crate::units::parse_duration(s.value())?,
         _ => match number_of(item) {
-            Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
-            _ => Err(format!("expected a duration (seconds, or a string such as \"20ms\"), found {}", found(item))),
+            Some(x) if x.is_finite() && x >= 0.0 => x,
+            _ => {
+                return Err(format!(
+                    "expected a duration (seconds, or a string such as \"20ms\"), found {}",
+                    found(item)
+                ));
+            }
         },
+    };
+    if seconds > MAX_DURATION {
+        return Err(format!(
+            "{seconds:e} s is longer than lbsim simulates (at most {MAX_DURATION:e} s, about 31 years): sums \
+             of such times overflow"
+        ));
     }
+    Ok(seconds)
 }
+
+/// Longest duration a file may give (a request size, a period, a gap). Simulated clocks add
+/// up millions of them, and at 10³⁰⁵ s the sums overflow to infinity.
+const MAX_DURATION: f64 = 1e9;
 
 fn folder_safe(name: &str) -> bool {
     !name.is_empty()
@@ -343,13 +360,36 @@ impl ExperimentFile {
         let arrivals = section("arrivals")?;
         let (arrival_spec, intensity, arrivals_at) = read_arrivals(self, &arrivals)?;
         let service = section("service")?;
-        let service_builder = read_service(self, &service, true)?;
+        // A trace with a size column carries its own work: its sizes are simulated, so they
+        // (not a [service] section) define the mean request size behind `load`, the offered
+        // load reported and SITA's cutoffs. A [service] beside them would be silently
+        // ignored for the simulation yet used for those figures, so it is refused.
+        let trace_sizes = match &arrival_spec {
+            ArrivalSpec::Trace(rows) => rows.sizes.clone(),
+            _ => None,
+        };
+        if trace_sizes.is_some() && service.table.is_some() {
+            return Err(service.err_here(
+                "the trace has a size column, so the request sizes, the mean behind `load` and \
+                 SITA's cutoffs all come from the trace; remove [service] (or drop the trace's \
+                 size column to draw sizes from [service])",
+            ));
+        }
+        let service_builder = match trace_sizes {
+            None => read_service(self, &service, true)?,
+            Some(sizes) => {
+                let at = arrivals_at.clone();
+                Box::new(move || {
+                    ServiceDistribution::empirical(Arc::from(sizes.as_slice())).map_err(|e| at.with(e.what))
+                }) as ServiceBuilder
+            }
+        };
+        let (clients, addresses) = read_clients(&section("clients")?)?;
         let io_fraction = service
             .number_where("io_fraction", "a fraction between 0 (pure CPU) and 1 (pure I/O)", |x| {
                 (0.0..=1.0).contains(&x)
             })?
             .unwrap_or(0.0);
-        let clients = read_clients(&section("clients")?)?;
         let (backends, upstreams) = read_backends(self, &top)?;
         if io_fraction > 0.0 {
             if let Some(g) = backends.iter().find(|g| matches!(g.worker_class, WorkerClass::Async { .. })) {
@@ -419,6 +459,7 @@ impl ExperimentFile {
                     speed: g.speed,
                     capacity: g.capacity_for(io_fraction),
                     weight: g.weight.unwrap_or_else(|| g.capacity_for(io_fraction)),
+                    configured_weight: g.weight,
                     fcfs: matches!(g.worker_class, WorkerClass::Sync) && !g.needs_station(io_fraction),
                 })
             })
@@ -429,6 +470,7 @@ impl ExperimentFile {
                 backends: &infos,
                 service: &service,
                 params: &draft.spec.params,
+                addresses,
                 rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             };
             registry::build(&draft.spec.name, &setup).map_err(|e| {
@@ -446,13 +488,31 @@ impl ExperimentFile {
                 at.with(e.to_string())
             })?;
             let needs = registry::find(&draft.spec.name).map(|i| i.needs).unwrap_or(Needs::Oracle);
-            if needs == Needs::Oracle && !balancer.information.answers_oracle_queries() {
+            let effective = draft.spec.balancer.apply(&balancer, backends.len());
+            if needs == Needs::Oracle && !effective.information.answers_oracle_queries() {
                 return Err(draft.at.with(format!(
-                    "strategy \"{}\" needs {}, but [balancer] info = {} gives the balancer only request counts; use info = \"exact\" or a strategy that decides on counts",
+                    "strategy \"{}\" needs {}, but info = {} gives the balancer only request counts; use info = \"exact\" or a strategy that decides on counts",
                     draft.spec.name,
                     Needs::Oracle.describe(),
-                    balancer.information.describe()
+                    effective.information.describe()
                 )));
+            }
+            if let Mode::Redirect { .. } = effective.mode {
+                if effective.information == Information::Local {
+                    return Err(draft.at.with(
+                        "a redirect proxy never sees responses, so it cannot count its requests in flight (info = \"local\")",
+                    ));
+                }
+                if effective.upstreams.iter().any(|u| u.max_conns.is_some() || u.maxconn.is_some()) {
+                    return Err(draft.at.with(
+                        "a redirect proxy is not in the request's path, so it cannot cap connections to a backend",
+                    ));
+                }
+            }
+            if effective.queue_timeout.is_some() && !effective.queues() {
+                return Err(draft.at.with(
+                    "[balancer] queue_timeout needs a queue, but this strategy's runs cap backends with max_conns (nginx: no queue); use maxconn",
+                ));
             }
             strategies.push(draft.spec);
         }
@@ -463,7 +523,7 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, backends, io_fraction, balancer },
+            model: Model { arrivals: process, service, clients, addresses, backends, io_fraction, balancer },
             strategies,
         })
     }
@@ -709,19 +769,23 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
 
 type ClientsBuilder = Box<dyn Fn() -> Result<ClientPopulation>>;
 
-fn read_clients(clients: &Section<'_>) -> Result<ClientsBuilder> {
+fn read_clients(clients: &Section<'_>) -> Result<(ClientsBuilder, ClientAddresses)> {
     let popularity = clients.choice("popularity", &["uniform", "zipf"], "uniform")?;
     clients.check_keys(schema::CLIENTS_KEYS, &|_| None)?;
     let count = clients.whole_u32("count", 1)?.unwrap_or(10_000);
+    let addresses = match clients.whole("subnets", 1, u64::from(MAX_SUBNETS))? {
+        None => ClientAddresses::scattered(),
+        Some(k) => ClientAddresses::in_subnets(k as u32).map_err(|e| clients.err("subnets", e.what))?,
+    };
     let at = clients.err_here("");
     if popularity == "uniform" {
         if clients.has("s") {
             return Err(clients.err_key("s", "\"s\" (the Zipf exponent) is only used with popularity = \"zipf\""));
         }
-        return Ok(Box::new(move || ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))));
+        return Ok((Box::new(move || ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))), addresses));
     }
     let s = clients.positive("s")?.unwrap_or(1.0);
-    Ok(Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))))
+    Ok((Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))), addresses))
 }
 
 /// Where a group's proxy settings were written, for errors found once all are read.
@@ -754,6 +818,57 @@ fn read_rtt(file: &ExperimentFile, section: &Section<'_>, key: &str) -> Result<O
     ServiceDistribution::deterministic(rtt).map(Some).map_err(|e| section.err(key, e.what))
 }
 
+/// What balancer instances know of the backends: `"exact"`, `"local"`,
+/// `{ period = "100ms" }` or `{ delay = "5ms" }` (`None` when `key` is absent).
+fn read_information(b: &Section<'_>, key: &str) -> Result<Option<Information>> {
+    Ok(Some(match b.get(key) {
+        None => return Ok(None),
+        Some(item) if item.is_str() => match b.choice(key, &["exact", "local"], "exact")?.as_str() {
+            "local" => Information::Local,
+            _ => Information::Exact,
+        },
+        Some(item) if item.is_table_like() => {
+            let t = b.sub(key, format!("{} {key}", b.title))?.expect("present");
+            t.check_keys(schema::INFO_KEYS, &|_| None)?;
+            let keys = t.keys();
+            if keys.len() != 1 {
+                return Err(b.err(
+                    key,
+                    "expected exactly one of { period = \"100ms\" } (a bulletin board refreshed periodically) or { delay = \"5ms\" } (a report that lags)",
+                ));
+            }
+            let form = keys[0].as_str();
+            let value = t.get(form).expect("listed key");
+            let seconds = match duration_of(value) {
+                Ok(x) if x > 0.0 => x,
+                _ => {
+                    return Err(t.err(
+                        form,
+                        format!(
+                            "expected a positive duration (seconds, or a string such as \"100ms\"), found {}",
+                            found(value)
+                        ),
+                    ));
+                }
+            };
+            if form == "period" {
+                Information::Periodic { period: seconds }
+            } else {
+                Information::Delayed { delay: seconds }
+            }
+        }
+        Some(item) => {
+            return Err(b.err(
+                key,
+                format!(
+                    "expected \"exact\", \"local\", {{ period = \"100ms\" }} or {{ delay = \"5ms\" }}, found {}",
+                    found(item)
+                ),
+            ));
+        }
+    }))
+}
+
 /// `[balancer]` apart from its strategies (and the per-group settings of `[[backends]]`).
 fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
     let instances = b.whole_u32("instances", 1).map_err(|e| {
@@ -766,52 +881,7 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
         "client_hash" => Routing::ClientHash,
         _ => Routing::Random,
     };
-    let information = match b.get("info") {
-        None => Information::Exact,
-        Some(item) if item.is_str() => match b.choice("info", &["exact", "local"], "exact")?.as_str() {
-            "local" => Information::Local,
-            _ => Information::Exact,
-        },
-        Some(item) if item.is_table_like() => {
-            let t = b.sub("info", "[balancer] info".into())?.expect("present");
-            t.check_keys(schema::INFO_KEYS, &|_| None)?;
-            let keys = t.keys();
-            if keys.len() != 1 {
-                return Err(b.err(
-                    "info",
-                    "expected exactly one of { period = \"100ms\" } (a bulletin board refreshed periodically) or { delay = \"5ms\" } (a report that lags)",
-                ));
-            }
-            let key = keys[0].as_str();
-            let value = t.get(key).expect("listed key");
-            let seconds = match duration_of(value) {
-                Ok(x) if x > 0.0 => x,
-                _ => {
-                    return Err(t.err(
-                        key,
-                        format!(
-                            "expected a positive duration (seconds, or a string such as \"100ms\"), found {}",
-                            found(value)
-                        ),
-                    ));
-                }
-            };
-            if key == "period" {
-                Information::Periodic { period: seconds }
-            } else {
-                Information::Delayed { delay: seconds }
-            }
-        }
-        Some(item) => {
-            return Err(b.err(
-                "info",
-                format!(
-                    "expected \"exact\", \"local\", {{ period = \"100ms\" }} or {{ delay = \"5ms\" }}, found {}",
-                    found(item)
-                ),
-            ));
-        }
-    };
+    let information = read_information(b, "info")?.unwrap_or(Information::Exact);
     let redirect = b.choice("mode", &["proxy", "redirect"], "proxy")? == "redirect";
     let cache = match b.get("cache_redirect") {
         None => false,
@@ -868,6 +938,8 @@ fn check_upstreams(b: &Section<'_>, balancer: &Balancer, upstreams: &[(Upstream,
 
 /// More backends than this is surely a typo (and would exhaust memory building strategies).
 const MAX_BACKENDS: u64 = 1_000_000;
+/// Most workers one backend may have.
+const MAX_WORKERS: u64 = 10_000;
 
 /// Each group's balancer settings, with where they were written.
 type Upstreams = Vec<(Upstream, UpstreamAt)>;
@@ -914,7 +986,9 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<Backen
             ));
         }
         let count = b.whole_u32("count", 1)?.unwrap_or(1);
-        let workers = b.whole_u32("workers", 1)?.unwrap_or(1);
+        // Far beyond any real pre-fork server (gunicorn suggests 2–4 per core), and the
+        // engine's per-request cost grows with the workers of a backend.
+        let workers = b.whole("workers", 1, MAX_WORKERS)?.map_or(1, |w| w as u32);
         let class = b.choice("worker_class", schema::WORKER_CLASSES, "sync")?;
         // Class parameters on the wrong class are errors, never silently ignored.
         for other in schema::WORKER_CLASSES {
@@ -1101,12 +1175,7 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
             let name = s.value().to_string();
             let at = file.locate(&element.path, false);
             registry::find(&name).map_err(|e| at.with(e.to_string()))?;
-            StrategyDraft {
-                spec: StrategySpec { label: name.clone(), params: Params::new(&name), name },
-                at,
-                path: element.path.clone(),
-                table: false,
-            }
+            StrategyDraft { spec: StrategySpec::named(&name), at, path: element.path.clone(), table: false }
         } else if element.table.is_some() {
             let t = element.section(file, "a strategy table".into());
             let Some(name) = t.string("name")? else {
@@ -1115,17 +1184,65 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
             registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
             let label = t.string("label")?;
             let mut params = Params::new(&name);
+            let mut balancer = BalancerOverride::default();
             for key in t.keys() {
                 if key == "name" || key == "label" {
                     continue;
+                }
+                // Balancer settings this strategy's runs change.
+                match key.as_str() {
+                    "info" => {
+                        balancer.information = read_information(&t, "info")?;
+                        continue;
+                    }
+                    "mode" => {
+                        let redirect = t.choice("mode", &["proxy", "redirect"], "proxy")? == "redirect";
+                        let cache = match t.get("cache_redirect") {
+                            None => false,
+                            Some(item) => item.as_bool().ok_or_else(|| {
+                                t.err("cache_redirect", format!("expected true or false, found {}", found(item)))
+                            })?,
+                        };
+                        balancer.mode = Some(if redirect { Mode::Redirect { cache } } else { Mode::Proxy });
+                        continue;
+                    }
+                    "cache_redirect" => {
+                        if t.choice("mode", &["proxy", "redirect"], "proxy")? != "redirect" {
+                            return Err(t.err_key(
+                                "cache_redirect",
+                                "cache_redirect applies to a redirect proxy only; add mode = \"redirect\"",
+                            ));
+                        }
+                        continue;
+                    }
+                    "max_conns" | "maxconn" => {
+                        let cap = t.whole_u32(&key, 1).map_err(|e| {
+                            let shown = t.get(&key).map(found).unwrap_or_default();
+                            e.with(format!(
+                                "expected a connection cap for every backend, a whole number ≥ 1, found {shown}"
+                            ))
+                        })?;
+                        if key == "maxconn" {
+                            balancer.maxconn = cap;
+                        } else {
+                            balancer.max_conns = cap;
+                        }
+                        if balancer.maxconn.is_some() && balancer.max_conns.is_some() {
+                            return Err(
+                                t.err_key(&key, "give a strategy max_conns (nginx) or maxconn (HAProxy), not both")
+                            );
+                        }
+                        continue;
+                    }
+                    _ => {}
                 }
                 let item = t.get(&key).expect("listed key");
                 let value = param_value(item).map_err(|m| t.err(&key, m))?;
                 params.values.insert(key, value);
             }
-            let label = label.unwrap_or_else(|| default_label(&name, &params));
+            let label = label.unwrap_or_else(|| default_label(&name, &params, &balancer));
             StrategyDraft {
-                spec: StrategySpec { name, label, params },
+                spec: StrategySpec { name, label, params, balancer },
                 at: file.locate(&element.path, false),
                 path: element.path.clone(),
                 table: true,
@@ -1138,9 +1255,12 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
         };
         if let Some(first) = drafts.iter().position(|d| d.spec.label == draft.spec.label) {
             return Err(draft.at.with(format!(
-                "duplicate strategy label \"{}\" (strategy {} has the same); give one of them a label = \"...\"",
+                "two strategies are labelled \"{}\" (balancer.strategies[{first}] and [{}]): labels name the rows \
+                 of the results, so each must be unique; give one a label, e.g. {{ name = \"{}\", label = \"{}-2\" }}",
                 draft.spec.label,
-                first + 1
+                drafts.len(),
+                draft.spec.name,
+                draft.spec.label
             )));
         }
         drafts.push(draft);
@@ -1165,8 +1285,24 @@ fn param_value(item: &Item) -> std::result::Result<ParamValue, String> {
 }
 
 /// `power_of_d(d=3)`; the bare name without parameters.
-fn default_label(name: &str, params: &Params) -> String {
-    if params.values.is_empty() {
+fn default_label(name: &str, params: &Params, balancer: &BalancerOverride) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(information) = balancer.information {
+        parts.push(format!("info={}", information.describe()));
+    }
+    match balancer.mode {
+        Some(Mode::Redirect { cache: true }) => parts.push("mode=redirect,cached".into()),
+        Some(Mode::Redirect { cache: false }) => parts.push("mode=redirect".into()),
+        Some(Mode::Proxy) => parts.push("mode=proxy".into()),
+        None => {}
+    }
+    if let Some(cap) = balancer.max_conns {
+        parts.push(format!("max_conns={cap}"));
+    }
+    if let Some(cap) = balancer.maxconn {
+        parts.push(format!("maxconn={cap}"));
+    }
+    if params.values.is_empty() && parts.is_empty() {
         return name.to_string();
     }
     fn show(v: &ParamValue) -> String {
@@ -1178,6 +1314,7 @@ fn default_label(name: &str, params: &Params) -> String {
             }
         }
     }
-    let parts: Vec<String> = params.values.iter().map(|(k, v)| format!("{k}={}", show(v))).collect();
-    format!("{name}({})", parts.join(","))
+    let mut all: Vec<String> = params.values.iter().map(|(k, v)| format!("{k}={}", show(v))).collect();
+    all.extend(parts);
+    format!("{name}({})", all.join(","))
 }

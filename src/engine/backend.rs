@@ -76,14 +76,31 @@ pub enum Admission {
 }
 
 /// One backend's runtime state.
+///
+/// Layout: the hot one-worker FCFS state is the enum's largest variant and its departure
+/// ring's non-null pointer gives the enum one spare value, so exactly one other variant fits
+/// without a separate tag word. The rarer backends share that variant, behind one pointer
+/// ([`Rare`]), and every backend stays at `size_of::<Fcfs>()` bytes.
 #[derive(Debug)]
 pub enum Backend {
     Fcfs(Fcfs),
-    /// Boxed: larger and rarer than `Fcfs`, it would otherwise set the size of every backend.
-    Ps(Box<Ps>),
-    /// The general station (`station.rs`), for groups the fast paths cannot express (boxed
-    /// for the same reason).
-    Station(Box<Station>),
+    /// Boxed: larger and rarer than `Fcfs`, they would otherwise set the size of every
+    /// backend.
+    Rare(Box<Rare>),
+}
+
+/// The backends that are not the FCFS fast path, behind one pointer of [`Backend`].
+///
+/// Always boxed, once per backend: an async backend pays the station's size (a few hundred
+/// bytes, once), where boxing the station again would add a second pointer chase to each of
+/// its events.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Rare {
+    /// Async workers: processor sharing over the backend's pooled CPUs.
+    Ps(Ps),
+    /// The general station (`station.rs`), for groups the fast paths cannot express.
+    Station(Station),
 }
 
 impl Backend {
@@ -91,10 +108,10 @@ impl Backend {
         match group.worker_class {
             WorkerClass::Sync => Backend::Fcfs(Fcfs::new(group.workers, group.speed, group.backlog)),
             WorkerClass::Async { connections } => {
-                Backend::Ps(Box::new(Ps::new(group.workers, group.speed, group.backlog, connections)))
+                Backend::Rare(Box::new(Rare::Ps(Ps::new(group.workers, group.speed, group.backlog, connections))))
             }
             WorkerClass::Gthread { .. } | WorkerClass::Gevent { .. } => {
-                unreachable!("gthread and gevent backends are stations (Backend::station)")
+                unreachable!("gthread and gevent backends are stations (Backend::for_group)")
             }
         }
     }
@@ -108,7 +125,7 @@ impl Backend {
         rng: rand_xoshiro::Xoshiro256PlusPlus,
     ) -> Self {
         if group.needs_station(io_fraction) {
-            Backend::Station(Box::new(Station::new(group, io_fraction, mean_size, rng)))
+            Backend::Rare(Box::new(Rare::Station(Station::new(group, io_fraction, mean_size, rng))))
         } else {
             Backend::new(group)
         }
@@ -119,8 +136,10 @@ impl Backend {
     pub fn advance(&mut self, now: f64, rec: &mut Recorder) {
         match self {
             Backend::Fcfs(b) => b.advance(now),
-            Backend::Ps(b) => b.advance(now, rec),
-            Backend::Station(b) => b.advance(now, rec),
+            Backend::Rare(b) => match &mut **b {
+                Rare::Ps(b) => b.advance(now, rec),
+                Rare::Station(b) => b.advance(now, rec),
+            },
         }
     }
 
@@ -131,11 +150,13 @@ impl Backend {
                 b.advance(now);
                 b.integrals_at(now)
             }
-            Backend::Ps(b) => {
-                b.settle(now, rec);
-                b.integrals
-            }
-            Backend::Station(b) => b.integrals_at(now, rec),
+            Backend::Rare(b) => match &mut **b {
+                Rare::Ps(b) => {
+                    b.settle(now, rec);
+                    b.integrals
+                }
+                Rare::Station(b) => b.integrals_at(now, rec),
+            },
         }
     }
 
@@ -143,8 +164,10 @@ impl Backend {
     pub fn settle(&mut self, now: f64, rec: &mut Recorder) {
         match self {
             Backend::Fcfs(b) => b.advance(now),
-            Backend::Ps(b) => b.settle(now, rec),
-            Backend::Station(b) => b.settle(now, rec),
+            Backend::Rare(b) => match &mut **b {
+                Rare::Ps(b) => b.settle(now, rec),
+                Rare::Station(b) => b.settle(now, rec),
+            },
         }
     }
 
@@ -153,8 +176,10 @@ impl Backend {
     pub fn in_system(&self) -> u32 {
         match self {
             Backend::Fcfs(b) => b.in_system(),
-            Backend::Ps(b) => b.in_system(),
-            Backend::Station(b) => b.in_system(),
+            Backend::Rare(b) => match &**b {
+                Rare::Ps(b) => b.in_system(),
+                Rare::Station(b) => b.in_system(),
+            },
         }
     }
 
@@ -162,8 +187,10 @@ impl Backend {
     pub fn unfinished_work(&self, now: f64) -> f64 {
         match self {
             Backend::Fcfs(b) => b.unfinished_work(now),
-            Backend::Ps(b) => b.unfinished_work(),
-            Backend::Station(b) => b.unfinished_work(),
+            Backend::Rare(b) => match &**b {
+                Rare::Ps(b) => b.unfinished_work(),
+                Rare::Station(b) => b.unfinished_work(),
+            },
         }
     }
 
@@ -171,7 +198,7 @@ impl Backend {
     pub fn earliest_start(&self, now: f64) -> f64 {
         match self {
             Backend::Fcfs(b) => b.earliest_start(now),
-            Backend::Ps(_) | Backend::Station(_) => now,
+            Backend::Rare(_) => now,
         }
     }
 
@@ -181,8 +208,21 @@ impl Backend {
     pub fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
         match self {
             Backend::Fcfs(b) => b.admit(now, size, label, backend, rec),
-            Backend::Ps(b) => b.admit(now, size, label, backend, rec),
-            Backend::Station(b) => b.admit(now, size, label, backend, rec),
+            Backend::Rare(b) => match &mut **b {
+                Rare::Ps(b) => b.admit(now, size, label, backend, rec),
+                Rare::Station(b) => b.admit(now, size, label, backend, rec),
+            },
+        }
+    }
+
+    /// Asks the memory system for what admitting a request will write (a hint).
+    #[inline]
+    pub fn prefetch_for_admission(&self) {
+        if let Backend::Fcfs(b) = self
+            && b.workers.is_none()
+            && let Some(slot) = b.log.ring.get((b.log.admitted & b.log.mask()) as usize)
+        {
+            super::prefetch(slot);
         }
     }
 
@@ -201,8 +241,10 @@ impl Backend {
     ) -> Admission {
         match self {
             Backend::Fcfs(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
-            Backend::Ps(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
-            Backend::Station(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
+            Backend::Rare(b) => match &mut **b {
+                Rare::Ps(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
+                Rare::Station(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
+            },
         }
     }
 
@@ -215,9 +257,9 @@ impl Backend {
                 b.advance(now);
                 b.report(now, backend, rec);
             }
-            Backend::Ps(b) => b.advance(now, rec),
-            // The station reports tracked endings into `rec.outbox` as it advances.
-            Backend::Station(b) => b.advance(now, rec),
+            // Processor sharing and the station report tracked endings into `rec.outbox` as
+            // they advance.
+            Backend::Rare(_) => self.advance(now, rec),
         }
     }
 
@@ -226,10 +268,13 @@ impl Backend {
     pub fn next_ending(&self) -> Option<f64> {
         match self {
             Backend::Fcfs(b) => b.tracked.as_ref().and_then(|t| t.peek()).map(|Reverse((Time(t), _))| *t),
-            Backend::Ps(b) => b.next_departure(),
-            // Its next internal event (a phase end, kill or boot): no later than its next
-            // ending, so a wake-up there is early at worst and is simply rescheduled.
-            Backend::Station(b) => Some(b.next_event_time()).filter(|t| t.is_finite()),
+            Backend::Rare(b) => match &**b {
+                Rare::Ps(b) => b.next_departure(),
+                // Its next internal event (a phase end, kill or boot): no later than its
+                // next ending, so a wake-up there is early at worst and is simply
+                // rescheduled.
+                Rare::Station(b) => Some(b.next_event_time()).filter(|t| t.is_finite()),
+            },
         }
     }
 
@@ -242,25 +287,35 @@ impl Backend {
     pub fn pending_measured(&self) -> u64 {
         match self {
             Backend::Fcfs(_) => 0,
-            Backend::Ps(b) => b.pending_measured,
-            Backend::Station(b) => b.pending_measured,
+            Backend::Rare(b) => match &**b {
+                Rare::Ps(b) => b.pending_measured,
+                Rare::Station(b) => b.pending_measured,
+            },
+        }
+    }
+
+    /// The general station, if this backend is one.
+    fn station(&self) -> Option<&Station> {
+        match self {
+            Backend::Rare(b) => match &**b {
+                Rare::Station(s) => Some(s),
+                Rare::Ps(_) => None,
+            },
+            Backend::Fcfs(_) => None,
         }
     }
 
     /// Mean and p99 response time of this backend's measured requests, for backends that
     /// keep them (the station).
     pub fn response_summary(&self) -> Option<(f64, f64)> {
-        match self {
-            Backend::Station(b) => b.response_summary(),
-            _ => None,
-        }
+        self.station().and_then(Station::response_summary)
     }
 
     /// Core-seconds used by each worker from 0 to the last settle, for backends that keep
     /// explicit workers (the station); empty for the fast paths.
     pub fn worker_cpu(&self, into: &mut Vec<f64>) {
         into.clear();
-        if let Backend::Station(b) = self {
+        if let Some(b) = self.station() {
             into.extend(b.worker_cpu());
         }
     }
@@ -845,8 +900,8 @@ mod tests {
 
     #[test]
     fn one_worker_backends_stay_small() {
-        // Everything a one-worker backend touches per request fits in a few words. (104: a
-        // third variant, the boxed station, costs the enum a separate tag word beside Fcfs.)
-        assert!(std::mem::size_of::<Backend>() <= 104, "{}", std::mem::size_of::<Backend>());
+        // Everything a one-worker backend touches per request fits in a few words, and the
+        // rarer backends (behind one pointer) cost the enum no tag word beside Fcfs.
+        assert!(std::mem::size_of::<Backend>() <= 96, "{}", std::mem::size_of::<Backend>());
     }
 }

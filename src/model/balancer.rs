@@ -174,3 +174,42 @@ impl Balancer {
         Some(parts.join(", "))
     }
 }
+
+/// Balancer settings one strategy of an experiment overrides, so that one file can compare,
+/// say, nginx workers with and without a shared `zone`, or HAProxy with and without
+/// `maxconn` (`{ name = "least_connections", info = "exact" }`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BalancerOverride {
+    pub information: Option<Information>,
+    /// Reverse proxy or redirect proxy.
+    pub mode: Option<Mode>,
+    /// nginx `max_conns` on every backend (replaces any cap of the file).
+    pub max_conns: Option<u32>,
+    /// HAProxy `maxconn` on every backend, as `default-server maxconn` (replaces any cap).
+    pub maxconn: Option<u32>,
+}
+
+impl BalancerOverride {
+    pub fn is_empty(&self) -> bool {
+        *self == BalancerOverride::default()
+    }
+
+    /// `balancer` with these overrides, for a model of `groups` backend groups.
+    pub fn apply(&self, balancer: &Balancer, groups: usize) -> Balancer {
+        let mut b = balancer.clone();
+        if let Some(information) = self.information {
+            b.information = information;
+        }
+        if let Some(mode) = self.mode {
+            b.mode = mode;
+        }
+        if self.max_conns.is_some() || self.maxconn.is_some() {
+            b.upstreams.resize(groups, Upstream::default());
+            for u in &mut b.upstreams {
+                u.max_conns = self.max_conns;
+                u.maxconn = self.maxconn;
+            }
+        }
+        b
+    }
+}

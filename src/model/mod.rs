@@ -12,8 +12,8 @@ mod service;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{Accept, BackendGroup, Lifecycle, WorkerClass};
-pub use balancer::{Balancer, Information, Mode, Routing, Upstream};
-pub use clients::{ClientPopulation, ClientSampler};
+pub use balancer::{Balancer, BalancerOverride, Information, Mode, Routing, Upstream};
+pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
 
@@ -38,6 +38,8 @@ pub struct Model {
     pub arrivals: ArrivalProcess,
     pub service: ServiceDistribution,
     pub clients: ClientPopulation,
+    /// The IPv4 address of each client (what address-hashing strategies hash).
+    pub addresses: ClientAddresses,
     pub backends: Vec<BackendGroup>,
     /// Fraction of each request's work that is I/O wait (database, upstream calls): a request
     /// of size S computes (1 − f)·S (at the worker's speed) and then waits f·S seconds,

@@ -34,6 +34,11 @@ pub struct ResultJson<'a> {
     pub mean_in_system: f64,
     pub rejected: u64,
     pub saturated: bool,
+    /// Fraction of the replications judged saturated.
+    pub saturated_fraction: f64,
+    /// Codes of the "too short to trust" warnings (`few_requests`, `long_warmup`,
+    /// `no_steady_state`, `wide_interval`, `no_p999_interval`).
+    pub warnings: Vec<&'static str>,
     /// Accepted requests that failed, and by cause (`worker_timeout`, `backend_down`, …).
     pub failed: u64,
     pub failed_by_cause: &'a BTreeMap<String, u64>,
@@ -100,6 +105,8 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 mean_in_system: r.mean_in_system.value,
                 rejected: r.rejected,
                 saturated: r.saturated,
+                saturated_fraction: r.saturated_fraction,
+                warnings: r.warnings.iter().map(|w| w.code()).collect(),
                 failed: r.failed,
                 failed_by_cause: &r.failed_by_cause,
                 goodput: r.goodput.value,

@@ -49,7 +49,7 @@ pub fn results_table(results: &[StrategyResult]) -> String {
         .map(|r| {
             let (lo, hi) = r.utilisation_range();
             let util = if hi - lo > 0.005 {
-                format!("{:.1}% ({:.1}–{:.1}%)", r.utilisation.value * 100.0, lo * 100.0, hi * 100.0)
+                format!("{:.1}% (backends {:.1}–{:.1}%)", r.utilisation.value * 100.0, lo * 100.0, hi * 100.0)
             } else {
                 format!("{:.1}%", r.utilisation.value * 100.0)
             };
@@ -78,7 +78,11 @@ pub fn results_table(results: &[StrategyResult]) -> String {
                     String::new()
                 });
             }
-            row.push(if r.saturated { "SATURATED".to_string() } else { String::new() });
+            row.push(match (r.saturated, r.warnings.is_empty()) {
+                (true, _) => "SATURATED".to_string(),
+                (false, false) => "see below".to_string(),
+                (false, true) => String::new(),
+            });
             row
         })
         .collect();

@@ -10,6 +10,7 @@ mod backends;
 mod ccdf;
 mod context;
 mod heatmap;
+pub mod qq;
 mod rejected;
 mod response;
 pub mod style;

@@ -71,7 +71,8 @@ fn timeseries(e: &Experiment, point: u64) -> Vec<TimeSeries> {
         .iter()
         .map(|spec| {
             let seed = RunSeed::new(e.seed, point, 0);
-            let mut s = lbsim::runner::build_instances(&e.model, &spec.name, &spec.params, seed).expect("builds");
+            let model = spec.model(&e.model);
+            let mut s = lbsim::runner::build_instances(&model, &spec.name, &spec.params, seed).expect("builds");
             let warmup = match e.plan.warmup {
                 Warmup::Fixed(w) => w,
                 Warmup::Auto => 1000,
@@ -82,7 +83,7 @@ fn timeseries(e: &Experiment, point: u64) -> Vec<TimeSeries> {
                 load: e.model.offered_load(),
                 interval,
                 backends: infos.iter().map(|b| b.name.clone()).collect(),
-                series: sample_in_system(&e.model, &mut s, seed, warmup, interval, 300),
+                series: sample_in_system(&model, &mut s, seed, warmup, interval, 300),
             }
         })
         .collect()

@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use lbsim::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
-use lbsim::model::{ArrivalProcess, BackendGroup, ClientPopulation, Model, ServiceDistribution, WorkerClass};
+use lbsim::model::{
+    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, Model, ServiceDistribution, WorkerClass,
+};
 use lbsim::runner::{StrategyResult, run_strategy};
 use lbsim::stats::{Estimate, student_t_quantile};
 use lbsim::strategy::{ParamValue, Params};
@@ -41,6 +43,7 @@ pub fn experiment(
         arrivals: ArrivalProcess::poisson(1.0).unwrap(),
         service,
         clients: ClientPopulation::default(),
+        addresses: ClientAddresses::default(),
         backends,
         io_fraction: 0.0,
         balancer: Default::default(),
@@ -64,7 +67,7 @@ pub fn experiment(
 }
 
 pub fn spec(name: &str) -> StrategySpec {
-    StrategySpec { name: name.into(), label: name.into(), params: Params::new(name) }
+    StrategySpec::named(name)
 }
 
 pub fn spec_with(name: &str, param: &str, value: f64) -> StrategySpec {
@@ -72,6 +75,7 @@ pub fn spec_with(name: &str, param: &str, value: f64) -> StrategySpec {
         name: name.into(),
         label: format!("{name}({param}={value})"),
         params: Params::new(name).with(param, ParamValue::Number(value)),
+        balancer: Default::default(),
     }
 }
 

@@ -48,6 +48,13 @@ macro_rules! registry {
                 }
             }
 
+            /// What the wrapped strategy asks about the backends.
+            pub fn needs(&self) -> Needs {
+                match self {
+                    $(AnyStrategy::$ty(_) => <super::$module::$ty as Strategy>::NEEDS,)*
+                }
+            }
+
             /// Picks a backend with the wrapped strategy.
             #[inline]
             pub fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {

@@ -10,7 +10,9 @@
 //! Every case is n single-worker sync backends (backlog 2048, the default), exponential
 //! sizes, Poisson arrivals at load 0.9, one run measured as `lbsim run` measures it (20
 //! sections, histograms on). Rates count completed requests over the whole call, set-up of
-//! the backends included. Peak memory is the largest heap in use during the case, counted
+//! the backends included, per second of CPU time of the benchmark's thread (on Linux; wall
+//! clock elsewhere), so other processes on a shared machine slow it less — they still
+//! compete for the caches. Peak memory is the largest heap in use during the case, counted
 //! by the global allocator below (so it is exact and independent of other processes).
 //!
 //! The bare loops know nothing but what their rule needs: `bare lindley` is random dispatch
@@ -80,13 +82,25 @@ const LOAD: f64 = 0.9;
 /// Longest a bare JSQ case runs (its linear scan makes it O(n) per request).
 const BARE_BUDGET_SECONDS: f64 = 2.0;
 
-/// Runs `f`, returning (its result, seconds, peak heap bytes above what was in use before).
+/// Seconds this thread has been on a CPU (Linux: /proc/thread-self/schedstat), so that a
+/// busy machine's other processes do not count against the rate; None elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 * 1e-9)
+}
+
+/// Runs `f`, returning (its result, seconds on the CPU — wall-clock seconds where that is
+/// not available —, peak heap bytes above what was in use before).
 fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, usize) {
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let start = Instant::now();
+    let (wall, cpu) = (Instant::now(), cpu_seconds());
     let out = f();
-    let seconds = start.elapsed().as_secs_f64();
+    let seconds = match (cpu, cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => wall.elapsed().as_secs_f64(),
+    };
     (out, seconds, PEAK.load(Ordering::Relaxed) - base)
 }
 
@@ -193,9 +207,15 @@ fn main() {
     let only: Option<Vec<String>> =
         std::env::var("LBSIM_SCALE_ONLY").ok().map(|s| s.split(',').map(str::to_string).collect());
     let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|w| w == name));
-    let sizes: &[usize] = &[16, 256, 4096, 65_536];
+    // LBSIM_SCALE_N=65536 (say) runs one cluster size only (for profiling).
+    let one_size: Option<usize> = std::env::var("LBSIM_SCALE_N").ok().and_then(|s| s.parse().ok());
+    let all_sizes = [16, 256, 4096, 65_536];
+    let sizes: &[usize] = match &one_size {
+        Some(n) => std::slice::from_ref(n),
+        None => &all_sizes,
+    };
     let strategies = ["random", "round_robin", "power_of_d", "jsq", "least_connections", "central_queue"];
-    let huge = if quick { None } else { Some(1_000_000usize) };
+    let huge = if quick || one_size.is_some() { None } else { Some(1_000_000usize) };
 
     eprintln!("{requests} requests per case, load {LOAD}, single-worker exponential backends, backlog 2048");
     let mut rows: Vec<Row> = Vec::new();

@@ -34,9 +34,12 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod budget;
 pub mod config;
 pub mod engine;
 pub mod experiment;
+pub mod fit;
+pub mod loadgen;
 pub mod model;
 pub mod output;
 pub mod plot;
@@ -48,4 +51,5 @@ pub mod stats;
 pub mod strategy;
 pub mod sweep;
 pub mod theory;
+pub mod traffic;
 pub mod units;

@@ -129,6 +129,24 @@ impl SweepResults {
     }
 }
 
+/// Checks that `load` (a `[report] load` or `lbsim report --load`) is one of the offered
+/// `loads` of a sweep (to 6 significant digits): the per-load charts are drawn at a swept
+/// point, never silently at another one.
+pub fn check_swept_load(load: f64, loads: &[f64]) -> Result<(), String> {
+    if !(load.is_finite() && load > 0.0) {
+        return Err(format!("the report load must be a positive number (an offered load such as 0.9), found {load}"));
+    }
+    let close = |x: f64| (x - load).abs() <= 1e-6 * load.abs().max(x.abs());
+    if loads.iter().any(|&x| close(x)) {
+        return Ok(());
+    }
+    let mut swept: Vec<f64> = loads.iter().copied().filter(|x| x.is_finite()).collect();
+    swept.sort_by(f64::total_cmp);
+    swept.dedup_by(|a, b| (*a - *b).abs() <= 1e-9 * a.abs().max(b.abs()));
+    let shown: Vec<String> = swept.iter().map(|x| crate::units::significant(*x, 4)).collect();
+    Err(format!("load {load} was not swept; the swept loads are {}", shown.join(", ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

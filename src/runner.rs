@@ -4,8 +4,10 @@
 //! A replication is one [`engine::simulate`] run, summarised into a [`Replication`] (plain
 //! numbers, serialisable, so a sweep can journal it and combine later). [`combine`] turns
 //! replications into a [`StrategyResult`]: with one replication the confidence intervals come
-//! from the run's sections (batch means); with several, from the spread between
-//! replications (Student t).
+//! from the run's sections (batch means; for quantiles, batch means of the exceedance
+//! indicator, see [`crate::stats::quantile_interval`]); with several, from the spread between
+//! replications (Student t). It also gives the saturation verdict and the "too short to
+//! trust" warnings (see [`Warning`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +15,7 @@ use crate::engine::{self, RunOutcome, Window};
 use crate::experiment::{Experiment, StrategySpec, Warmup};
 use crate::model::Model;
 use crate::seed::{Purpose, RunSeed};
-use crate::stats::{Estimate, ResponseHistogram, f64_or_nan, mser_truncation};
+use crate::stats::{Estimate, QuantileInterval, ResponseHistogram, f64_or_nan, mser_truncation, quantile_interval};
 use crate::strategy::{self, BackendInfo, Params, Setup, StrategyError};
 
 /// Sections (batches) a single replication is cut into for its confidence intervals: 20
@@ -89,7 +91,18 @@ pub struct Replication {
     pub saturated: bool,
     /// The response-time distribution as (t, P(T > t)) points, for CCDF charts.
     pub ccdf: Vec<[f64; 2]>,
+    /// 95 % intervals of p50, p90, p95, p99 and p99.9 from batching the exceedance
+    /// indicator; `[NaN, NaN]` (`null`) where the run holds too few exceedances for one.
+    /// Empty in journals written before it existed (the section quantiles are used then).
+    #[serde(default)]
+    pub quantile_intervals: Vec<[Option<f64>; 2]>,
+    /// MSER-5 found its minimum in the second half of the pilot: no steady state within it.
+    #[serde(default)]
+    pub warmup_unsettled: bool,
 }
+
+/// The quantile levels reported, in the order of [`Replication::quantile_intervals`].
+pub const QUANTILES: [f64; 5] = [0.5, 0.9, 0.95, 0.99, 0.999];
 
 /// Points kept of a response-time CCDF (enough for a smooth log-log curve).
 const CCDF_POINTS: usize = 120;
@@ -126,6 +139,73 @@ pub struct StrategyResult {
     /// Response-time CCDF of the first replication, (t, P(T > t)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ccdf: Vec<[f64; 2]>,
+    /// Fraction of the replications judged saturated (`saturated` is true when it is at
+    /// least one half).
+    #[serde(default)]
+    pub saturated_fraction: f64,
+    /// Why this result should not be trusted as it stands (run too short, interval too wide,
+    /// …), in a fixed order; empty when there is nothing to say.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+/// Fewest measured requests per backend (per replication) before results are called too
+/// short: with fewer, a backend's p99 rests on fewer than 10 of its own responses.
+pub const MIN_REQUESTS_PER_BACKEND: u64 = 1000;
+/// Largest share of a run's arrivals the warm-up may take before the result is called too
+/// short to trust (the steady state was reached late, so the window is short).
+pub const MAX_WARMUP_SHARE: f64 = 0.25;
+/// Widest 95 % interval (half-width ÷ value) of the mean response or p99 before the result
+/// is called imprecise.
+pub const MAX_RELATIVE_HALF_WIDTH: f64 = 0.1;
+
+/// A reason not to trust a result as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warning {
+    /// Fewer than [`MIN_REQUESTS_PER_BACKEND`] measured requests per backend.
+    FewRequests,
+    /// The warm-up took more than [`MAX_WARMUP_SHARE`] of the arrivals simulated.
+    LongWarmup,
+    /// MSER-5 found no steady state in the pilot (its cut fell in the pilot's second half).
+    NoSteadyState,
+    /// The mean response's or p99's 95 % interval is wider than ±[`MAX_RELATIVE_HALF_WIDTH`].
+    WideInterval,
+    /// Too few responses above p99.9 for an honest interval: none is given.
+    NoP999Interval,
+}
+
+impl Warning {
+    /// The code used in `results.csv` and JSON.
+    pub fn code(self) -> &'static str {
+        match self {
+            Warning::FewRequests => "few_requests",
+            Warning::LongWarmup => "long_warmup",
+            Warning::NoSteadyState => "no_steady_state",
+            Warning::WideInterval => "wide_interval",
+            Warning::NoP999Interval => "no_p999_interval",
+        }
+    }
+
+    /// What it means, in words.
+    pub fn explain(self) -> String {
+        match self {
+            Warning::FewRequests => {
+                format!("fewer than {MIN_REQUESTS_PER_BACKEND} measured requests per backend")
+            }
+            Warning::LongWarmup => {
+                format!("the warm-up took more than {}% of the run", (MAX_WARMUP_SHARE * 100.0).round())
+            }
+            Warning::NoSteadyState => {
+                "no steady state within the warm-up pilot (MSER-5 cut in its second half)".to_string()
+            }
+            Warning::WideInterval => format!(
+                "the 95% interval of the mean or p99 is wider than ±{}%",
+                (MAX_RELATIVE_HALF_WIDTH * 100.0).round()
+            ),
+            Warning::NoP999Interval => "too few responses above p99.9 for an interval; none given".to_string(),
+        }
+    }
 }
 
 impl StrategyResult {
@@ -147,6 +227,7 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
             speed: g.speed,
             capacity: g.capacity(),
             weight: g.weight(),
+            configured_weight: g.weight,
             fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync),
         })
         .collect()
@@ -166,7 +247,13 @@ pub fn build_instances(
         .map(|k| {
             strategy::build(
                 name,
-                &Setup { backends: &infos, service: &model.service, params, rng: seed.stream_of(Purpose::Strategy, k) },
+                &Setup {
+                    backends: &infos,
+                    service: &model.service,
+                    params,
+                    addresses: model.addresses,
+                    rng: seed.stream_of(Purpose::Strategy, k),
+                },
             )
         })
         .collect()
@@ -191,31 +278,40 @@ pub fn run_replication(
     let seed = RunSeed::new(experiment.seed, point, u64::from(replication));
     let model = &*spec.model(&experiment.model);
     let infos = backend_infos(model);
-    let build = || build_instances(model, &spec.name, &spec.params, seed);
+    let build = |seed: RunSeed| build_instances(model, &spec.name, &spec.params, seed);
     let requests = experiment.plan.requests.max(1);
-    let warmup = match experiment.plan.warmup {
-        Warmup::Fixed(w) => w,
-        Warmup::Auto => mser_warmup(model, &mut build()?, seed, requests),
+    let (warmup, warmup_unsettled) = match experiment.plan.warmup {
+        Warmup::Fixed(w) => (w, false),
+        Warmup::Auto => {
+            let pilot = seed.pilot();
+            mser_warmup(model, &mut build(pilot)?, pilot, requests)
+        }
     };
     let sections = SECTIONS.min(requests as u32);
     let window = Window { warmup, requests, sections, histograms: true };
-    let outcome = engine::simulate_instances(model, &mut build()?, seed, &window);
-    Ok(summarise(model, &infos, replication, warmup, &outcome))
+    let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
+    let mut summary = summarise(model, &infos, replication, warmup, &outcome);
+    summary.warmup_unsettled = warmup_unsettled;
+    Ok(summary)
 }
 
-/// The MSER-5 warm-up: a pilot run of `requests` arrivals with nothing discarded, cut into
-/// batches of at least 5; the truncation that minimises the marginal standard error of the
-/// batch means of response time. When no steady state shows (the minimum is in the second
-/// half, typical of an overloaded system), half the pilot is discarded.
-fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> u64 {
+/// The MSER-5 warm-up: a pilot run of `requests` arrivals with nothing discarded, on its own
+/// random streams (`seed` is the pilot's, see [`RunSeed::pilot`]), cut into batches of at
+/// least 5; the truncation that minimises the marginal standard error of the batch means of
+/// response time. Returns the warm-up and whether it is unsettled: when the minimum is in the
+/// second half of the pilot (typical of an overloaded or too-short run), half the pilot is
+/// discarded and the result is flagged.
+fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> (u64, bool) {
     let batches = (requests / 5).clamp(1, MSER_BATCHES);
     let batch = requests / batches;
     let pilot = Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false };
     let outcome = engine::simulate_instances(model, strategies, seed, &pilot);
     let means: Vec<f64> = outcome.sections.iter().map(|s| s.mean_response()).collect();
     match mser_truncation(&means) {
-        Some(d) => d as u64 * batch,
-        None => requests / 2,
+        Some(t) if t.settled => (t.batches as u64 * batch, false),
+        Some(_) => (requests / 2, true),
+        // Too short to batch: nothing to detect with.
+        None => (requests / 2, true),
     }
 }
 
@@ -275,21 +371,94 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
             offered_load: b.offered_work / (info.capacity * o.window),
         })
         .collect();
-    // Saturated: more work offered than the cluster can do, or a backend that was asked for
-    // more than its capacity and ended the window with its queue half full, or requests
-    // turned away in numbers (more than 1 in 1000): the results then describe a transient
-    // that depends on the backlog and the run length, not a steady state.
-    let limit = |g: &crate::model::BackendGroup| f64::from(g.workers) + f64::from(g.backlog);
-    let limits: Vec<f64> = model.each_backend().map(|(g, _)| limit(g)).collect();
-    let overloaded_backend = backends
-        .iter()
-        .zip(&o.backends)
-        .zip(&limits)
-        .any(|((m, b), lim)| m.offered_load >= 1.0 && f64::from(b.in_system_at_end) >= lim / 2.0);
-    let saturated = model.offered_load() >= 1.0 || overloaded_backend || overall.rejected_fraction > 1e-3;
+    let saturated = is_saturated(model, &backends, &o.backends);
     let ccdf = histogram.ccdf(CCDF_POINTS).into_iter().map(|(t, p)| [t, p]).collect();
-    Replication { replication, warmup, arrivals, completed, rejected, overall, sections, backends, saturated, ccdf }
+    let quantile_intervals = QUANTILES
+        .iter()
+        .map(|&p| match quantile_interval(&o.histograms, &histogram, p) {
+            QuantileInterval::Interval(low, high) => [Some(low), Some(high)],
+            QuantileInterval::TooFew => [None, None],
+        })
+        .collect();
+    Replication {
+        replication,
+        warmup,
+        arrivals,
+        completed,
+        rejected,
+        overall,
+        sections,
+        backends,
+        saturated,
+        ccdf,
+        quantile_intervals,
+        warmup_unsettled: false,
+    }
 }
+
+/// Standard errors by which a backend's backlog must rise over the window to count as
+/// growing (a one-sided test at about the 0.1 % level for independent sections).
+const GROWTH_T: f64 = 3.0;
+
+/// The saturation verdict for one replication: true when the results describe a transient
+/// (a backlog growing with the run, or pinned at its limit) rather than a steady state.
+///
+/// The rule, per backend that can queue (sync workers with an accept queue, or async
+/// workers, whose connections share the CPU): it is overloaded when it was offered at least
+/// as much work as it can do over the window (offered load ≥ 1 — work conservation then says
+/// its backlog of work grew) **and** either its number in system trends upward through the
+/// window (least-squares slope over the sections, more than [`GROWTH_T`] standard errors
+/// above 0) or its accept queue ends at least half full (a backlog that grew until it hit its
+/// limit, after which it no longer grows but turns work away). The replication is saturated
+/// when any backend is overloaded, or when the model offers the cluster as a whole at least
+/// its capacity and some backend can queue.
+///
+/// A loss system (sync workers, no accept queue) is never saturated: it rejects what it
+/// cannot serve and has a steady state at any load (Erlang B); its rejections are reported
+/// as the rejected fraction, not as saturation.
+fn is_saturated(model: &Model, measures: &[BackendMeasure], outcomes: &[engine::BackendOutcome]) -> bool {
+    let groups: Vec<&crate::model::BackendGroup> = model.each_backend().map(|(g, _)| g).collect();
+    let can_queue = |g: &crate::model::BackendGroup| match g.worker_class {
+        crate::model::WorkerClass::Sync => g.backlog > 0,
+        crate::model::WorkerClass::Async { .. } => true,
+    };
+    if model.offered_load() >= 1.0 && groups.iter().any(|g| can_queue(g)) {
+        return true;
+    }
+    measures.iter().zip(outcomes).zip(&groups).any(|((m, o), g)| {
+        if !can_queue(g) || m.offered_load.is_nan() || m.offered_load < 1.0 {
+            return false;
+        }
+        let queue = f64::from(o.in_system_at_end) - f64::from(g.workers);
+        let half_full = g.backlog > 0 && queue >= f64::from(g.backlog) / 2.0;
+        half_full || rises(&o.in_system_by_section)
+    })
+}
+
+/// True when `series` trends upward: its least-squares slope is more than [`GROWTH_T`]
+/// standard errors above zero.
+fn rises(series: &[f64]) -> bool {
+    let n = series.len();
+    if n < 3 || series.iter().any(|y| !y.is_finite()) {
+        return false;
+    }
+    let nf = n as f64;
+    let x_mean = (nf - 1.0) / 2.0;
+    let y_mean = series.iter().sum::<f64>() / nf;
+    let sxx: f64 = (0..n).map(|i| (i as f64 - x_mean).powi(2)).sum();
+    let sxy: f64 = series.iter().enumerate().map(|(i, y)| (i as f64 - x_mean) * (y - y_mean)).sum();
+    let slope = sxy / sxx;
+    let residual: f64 =
+        series.iter().enumerate().map(|(i, y)| (y - y_mean - slope * (i as f64 - x_mean)).powi(2)).sum();
+    let se = (residual / (nf - 2.0) / sxx).sqrt();
+    slope > 0.0 && slope > GROWTH_T * se
+}
+
+/// Fewest expected exceedances of a quantile per replication for an interval from several
+/// replications: below it a replication's tail quantile is a skewed, biased estimate (its
+/// relative bias is of order one over the exceedances) and a t interval over them would be
+/// misleading.
+const MIN_EXCEEDANCES_PER_REPLICATION: f64 = 50.0;
 
 /// Combines replications of one strategy at one point into estimates with 95 % intervals.
 pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication]) -> StrategyResult {
@@ -302,6 +471,26 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             _ => {
                 let values: Vec<f64> = reps.iter().map(|r| f(&r.overall)).collect();
                 Estimate::mean_of(&values)
+            }
+        }
+    };
+    // Quantile `k` of [`QUANTILES`]: one replication gives its indicator-batching interval;
+    // several, the t interval over their quantiles when each holds enough exceedances.
+    let quantile = |k: usize, f: fn(&Metrics) -> f64| -> Estimate {
+        match reps {
+            [one] => match one.quantile_intervals.get(k) {
+                Some([Some(low), Some(high)]) => Estimate { value: f(&one.overall), ci_low: *low, ci_high: *high },
+                Some(_) => Estimate::without_interval(f(&one.overall)),
+                None => estimate(f),
+            },
+            _ => {
+                let fewest = reps.iter().map(|r| r.completed).min().unwrap_or(0) as f64;
+                let e = estimate(f);
+                if fewest * (1.0 - QUANTILES[k]) >= MIN_EXCEEDANCES_PER_REPLICATION {
+                    e
+                } else {
+                    Estimate::without_interval(e.value)
+                }
             }
         }
     };
@@ -326,18 +515,19 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             .collect(),
     };
     let model = &experiment.model;
-    StrategyResult {
+    let saturated_fraction = reps.iter().filter(|r| r.saturated).count() as f64 / n;
+    let mut result = StrategyResult {
         strategy: spec.label.clone(),
         load: model.offered_load(),
         arrival_rate: model.arrivals.mean_rate(),
         replications: reps.len() as u32,
         requests: arrivals,
         mean_response: estimate(|m| m.mean_response),
-        p50: estimate(|m| m.p50),
-        p90: estimate(|m| m.p90),
-        p95: estimate(|m| m.p95),
-        p99: estimate(|m| m.p99),
-        p999: estimate(|m| m.p999),
+        p50: quantile(0, |m| m.p50),
+        p90: quantile(1, |m| m.p90),
+        p95: quantile(2, |m| m.p95),
+        p99: quantile(3, |m| m.p99),
+        p999: quantile(4, |m| m.p999),
         mean_wait: estimate(|m| m.mean_wait),
         mean_slowdown: estimate(|m| m.mean_slowdown),
         throughput: estimate(|m| m.throughput),
@@ -345,8 +535,36 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         mean_in_system: estimate(|m| m.mean_in_system),
         rejected,
         rejected_fraction: if arrivals == 0 { 0.0 } else { rejected as f64 / arrivals as f64 },
-        saturated: reps.iter().any(|r| r.saturated),
+        saturated: saturated_fraction >= 0.5,
         backends,
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
+        saturated_fraction,
+        warnings: Vec::new(),
+    };
+    result.warnings = warnings(experiment, reps, &result);
+    result
+}
+
+/// The "too short to trust" warnings of a combined result (see [`Warning`]).
+fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let backends = experiment.model.backend_count().max(1) as u64;
+    let fewest = reps.iter().map(|r| r.arrivals).min().unwrap_or(0);
+    if fewest < MIN_REQUESTS_PER_BACKEND * backends {
+        out.push(Warning::FewRequests);
     }
+    if reps.iter().any(|r| r.warmup as f64 > MAX_WARMUP_SHARE * (r.warmup + r.arrivals) as f64) {
+        out.push(Warning::LongWarmup);
+    }
+    if reps.iter().any(|r| r.warmup_unsettled) {
+        out.push(Warning::NoSteadyState);
+    }
+    let wide = |e: &Estimate| e.has_interval() && e.relative_half_width() > MAX_RELATIVE_HALF_WIDTH;
+    if wide(&r.mean_response) || wide(&r.p99) {
+        out.push(Warning::WideInterval);
+    }
+    if r.p999.value.is_finite() && !r.p999.has_interval() {
+        out.push(Warning::NoP999Interval);
+    }
+    out
 }

@@ -16,8 +16,10 @@ pub enum Purpose {
     Sizes = 2,
     Clients = 3,
     Strategy = 4,
-    /// Fixed-seed samples used to compute model constants (e.g. SITA cutoffs).
-    Calibration = 5,
+    // 5 was SITA's calibration sample; its cutoffs are exact now. Numbers are never reused.
+    /// The MSER-5 warm-up pilot: its own run, independent of the measured one (see
+    /// [`RunSeed::pilot`]).
+    MserPilot = 6,
     /// Balancer tier: which instance an arrival reaches.
     Balancer = 7,
     /// Network: round-trip times drawn per request.
@@ -35,6 +37,19 @@ pub struct RunSeed {
 impl RunSeed {
     pub fn new(experiment: u64, point: u64, replication: u64) -> Self {
         RunSeed { experiment, point, replication }
+    }
+
+    /// The seed of the warm-up pilot of this run: every stream of the pilot (arrivals, sizes,
+    /// clients, strategy) is independent of the measured run's. A pilot on the measured run's
+    /// own streams picks its cut on the very sample path it then measures: MSER cuts away
+    /// stretches that happen to be high early on, which biases the mean low (−1.9 % on
+    /// M/M/4 at ρ = 0.95 over 150 seeds).
+    pub fn pilot(&self) -> RunSeed {
+        let mut h = splitmix(self.experiment ^ 0x6c62_7369_6d00_0000);
+        h = splitmix(h ^ self.point);
+        h = splitmix(h ^ self.replication);
+        h = splitmix(h ^ Purpose::MserPilot as u64);
+        RunSeed { experiment: h, point: self.point, replication: self.replication }
     }
 
     /// The random stream for `purpose` in this run.

@@ -357,7 +357,12 @@ fn every_strategy_states_what_it_needs_to_know() {
             | "weighted_round_robin"
             | "sita"
             | "ip_hash"
-            | "consistent_hash" => Needs::Nothing,
+            | "consistent_hash"
+            | "nginx_round_robin"
+            | "nginx_ip_hash"
+            | "nginx_hash_consistent"
+            | "haproxy_roundrobin"
+            | "haproxy_static_rr" => Needs::Nothing,
             _ => Needs::Counts,
         };
         assert_eq!(info.needs, expected, "{}", info.name);

@@ -173,13 +173,14 @@ fn strategy_parameters_make_the_default_label() {
 #[test]
 fn duplicate_labels_are_rejected_naming_the_duplicate() {
     let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random", "jsq", "random"]"#));
-    assert_contains(&err, "duplicate strategy label \"random\"");
+    assert_contains(&err, "two strategies are labelled \"random\" (balancer.strategies[0] and [2])");
     assert_eq!((err.line, err.column), (Some(12), Some(32)));
     let err = resolve_err(&minimal_with(
         r#"strategies = ["random"]"#,
         r#"strategies = ["jsq", { name = "random", label = "jsq" }]"#,
     ));
-    assert_contains(&err, "duplicate strategy label \"jsq\"");
+    assert_contains(&err, "two strategies are labelled \"jsq\"");
+    assert_contains(&err, "label = \"jsq-2\"");
 }
 
 #[test]
@@ -319,15 +320,37 @@ fn the_experiment_name_must_be_folder_safe() {
     assert_eq!(err.line, Some(2));
 }
 
+/// MINIMAL without its [service] section, with `arrivals` as the [arrivals] body.
+fn trace_file(arrivals: &str) -> String {
+    MINIMAL.replacen("[service]\nmean = \"10ms\"\n\n", "", 1).replacen("load = 0.5", arrivals, 1)
+}
+
 #[test]
 fn a_trace_replays_at_its_own_rate_or_at_an_imposed_load() {
-    let text = minimal_with("load = 0.5", "process = \"trace\"\nfile = \"trace_ok.csv\"");
-    let e = parse(&text).resolve().unwrap();
+    let e = parse(&trace_file("process = \"trace\"\nfile = \"trace_ok.csv\"")).resolve().unwrap();
     assert_eq!(e.intensity, Intensity::Native);
     assert_eq!(e.model.arrivals.kind(), "trace");
-    let text = minimal_with("load = 0.5", "process = \"trace\"\nfile = \"trace_ok.csv\"\nrate = 10");
-    let e = parse(&text).resolve().unwrap();
+    let e = parse(&trace_file("process = \"trace\"\nfile = \"trace_ok.csv\"\nrate = 10")).resolve().unwrap();
     assert!((e.model.arrivals.mean_rate() - 10.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_trace_with_sizes_carries_its_own_work() {
+    // The sizes simulated are the trace's, so they define the load: `load = 0.5` sets the
+    // rate from their mean, and the backends are then busy half the time.
+    let mut e = parse(&trace_file("process = \"trace\"\nfile = \"trace_ok.csv\"\nload = 0.5")).resolve().unwrap();
+    assert_eq!(e.model.service.kind(), "empirical");
+    assert!((e.model.offered_load() - 0.5).abs() < 1e-12);
+    e.plan.requests = 20_000;
+    let r = lbsim::runner::run_strategy(&e, &e.strategies[0], 0).unwrap();
+    assert!((r.load - 0.5).abs() < 1e-12);
+    assert!((r.utilisation.value - 0.5).abs() < 0.01, "utilisation {}", r.utilisation.value);
+    // A [service] section beside a trace with sizes would describe work that is never
+    // simulated (a trace of 20 ms sizes with `mean = "10ms"` ran at twice the stated load):
+    // refused, at the section.
+    let err = resolve_err(&minimal_with("load = 0.5", "process = \"trace\"\nfile = \"trace_ok.csv\"\nload = 0.5"));
+    assert_contains(&err, "the trace has a size column");
+    assert_contains(&err, "remove [service]");
 }
 
 #[test]
@@ -595,6 +618,83 @@ fn a_load_with_an_infinite_mean_size_asks_for_a_rate() {
     let err = resolve_err(&minimal_with("mean = \"10ms\"", "distribution = \"pareto\"\nalpha = 0.9\nmin = \"1ms\""));
     assert_contains(&err, "give arrivals.rate instead");
     assert_eq!(err.line, Some(4));
+}
+
+fn strategies_err(strategies: &str) -> ConfigError {
+    resolve_err(&minimal_with(r#"strategies = ["random"]"#, &format!("strategies = [{strategies}]")))
+}
+
+#[test]
+fn a_parameter_of_another_strategy_names_the_strategies_that_take_it() {
+    let err = strategies_err(r#"{ name = "nginx_least_conn", active_request_bias = 1 }"#);
+    assert_contains(
+        &err,
+        "strategy \"nginx_least_conn\" has no parameter \"active_request_bias\" (it takes: slow_start)",
+    );
+    assert_contains(&err, "\"active_request_bias\" is a parameter of envoy_least_request");
+    assert_eq!(err.key.as_deref(), Some("balancer.strategies[0].active_request_bias"));
+    // A near miss of its own parameter is suggested.
+    let err = strategies_err(r#"{ name = "envoy_least_request", active_requests_bias = 1 }"#);
+    assert_contains(&err, "did you mean \"active_request_bias\"?");
+}
+
+#[test]
+fn faithful_strategy_parameters_are_checked() {
+    let err = strategies_err(r#"{ name = "envoy_least_request", active_request_bias = -0.5 }"#);
+    assert_contains(&err, "parameter \"active_request_bias\": expected a number ≥ 0, got -0.5");
+    let err = strategies_err(r#"{ name = "envoy_least_request", choice_count = 1 }"#);
+    assert_contains(&err, "parameter \"choice_count\": expected a whole number ≥ 2, got 1");
+    let err = strategies_err(r#"{ name = "haproxy_hash", hash_balance_factor = 1 }"#);
+    assert_contains(&err, "expected a ratio > 1, got 1: no server may hold more than factor × the average load");
+    let err = strategies_err(r#"{ name = "envoy_maglev", hash_balance_factor = 125 }"#);
+    assert_contains(&err, "did you mean 1.25?");
+    let err = strategies_err(r#"{ name = "envoy_maglev", table_size = 65536 }"#);
+    assert_contains(&err, "65536 is not a prime");
+    let err = strategies_err(r#"{ name = "haproxy_random", draws = 0 }"#);
+    assert_contains(&err, "parameter \"draws\": expected a whole number ≥ 1, got 0");
+    let err = strategies_err(r#"{ name = "nginx_round_robin", slow_start = "-3s" }"#);
+    assert_contains(&err, "parameter \"slow_start\"");
+    let err = strategies_err(r#"{ name = "envoy_least_request", slow_start_aggression = 2 }"#);
+    assert_contains(&err, "only used with slow_start");
+}
+
+#[test]
+fn faithful_strategies_read_the_files_weights_as_whole_numbers() {
+    let text = minimal_with("count = 2", "count = 2\nweight = 1.5");
+    let text = text.replace(r#"strategies = ["random"]"#, r#"strategies = ["nginx_round_robin"]"#);
+    let err = resolve_err(&text);
+    assert_contains(&err, "nginx weights are whole numbers from 1");
+}
+
+#[test]
+fn clients_can_be_confined_to_subnets() {
+    let e = parse(&format!("{MINIMAL}\n[clients]\nsubnets = 16\n")).resolve().unwrap();
+    assert_eq!(e.model.addresses.subnets(), Some(16));
+    let e = parse(MINIMAL).resolve().unwrap();
+    assert_eq!(e.model.addresses.subnets(), None);
+    let err = resolve_err(&format!("{MINIMAL}\n[clients]\nsubnets = 0\n"));
+    assert_eq!(err.key.as_deref(), Some("clients.subnets"));
+    let err = resolve_err(&format!("{MINIMAL}\n[clients]\nsubnets = 20000000\n"));
+    assert_contains(&err, "16777216");
+}
+
+#[test]
+fn a_table_written_twice_is_named_with_the_line_of_the_first() {
+    let text = "[run]\nrequests = 100\n\n[arrivals]\nload = 0.5\n\n[run]\nwarmup = 10\n";
+    let err = ExperimentFile::parse(Path::new("dup.toml"), text).unwrap_err();
+    assert_eq!(err.line, Some(7));
+    assert_contains(&err, "[run] appears twice (first at line 1)");
+    let err = ExperimentFile::parse(Path::new("dup.toml"), "[run]\nrequests = 1\nrequests = 2\n").unwrap_err();
+    assert_contains(&err, "\"requests\" is set twice");
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_of_an_experiment_file_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bom.toml");
+    let text = minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random"]"#);
+    std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
+    ExperimentFile::read(&path).unwrap().resolve().unwrap();
 }
 
 #[test]

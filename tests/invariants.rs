@@ -159,3 +159,57 @@ proptest! {
         }
     }
 }
+
+/// The faithful strategies with non-default parameters: bounded loads, slow start, Envoy's
+/// EDF path (unequal weights), more draws and choices.
+fn parameterised_faithful_strategies() -> Vec<lbsim::experiment::StrategySpec> {
+    use lbsim::strategy::{ParamValue, Params};
+    let with = |name: &str, params: &[(&str, ParamValue)]| lbsim::experiment::StrategySpec {
+        name: name.into(),
+        label: format!("{name}{params:?}"),
+        params: params.iter().fold(Params::new(name), |p, (k, v)| p.with(k, v.clone())),
+        balancer: Default::default(),
+    };
+    let n = ParamValue::Number;
+    let slow = || ParamValue::Text("100s".into());
+    vec![
+        with("haproxy_hash", &[("hash_balance_factor", n(1.25))]),
+        with("envoy_ring_hash", &[("hash_balance_factor", n(1.5))]),
+        with("envoy_maglev", &[("hash_balance_factor", n(1.25)), ("table_size", n(4099.0))]),
+        with("nginx_round_robin", &[("slow_start", slow())]),
+        with("nginx_least_conn", &[("slow_start", slow())]),
+        with("haproxy_leastconn", &[("slow_start", slow())]),
+        with("envoy_least_request", &[("slow_start", slow()), ("slow_start_aggression", n(2.0))]),
+        with("envoy_least_request", &[("active_request_bias", n(0.5))]),
+        with("envoy_least_request", &[("choice_count", n(4.0))]),
+        with("haproxy_random", &[("draws", n(3.0))]),
+        with("power_of_d_memory", &[("d", n(1.0))]),
+    ]
+}
+
+#[test]
+fn littles_law_and_conservation_hold_for_parameterised_faithful_strategies() {
+    // Unequal configured weights (Envoy switches to EDF), Zipf clients in 16 subnets.
+    let mut backends = vec![sync_group("big", 2, 4, 1.5), sync_group("small", 3, 2, 1.0)];
+    backends[0].weight = Some(3.0);
+    backends[1].weight = Some(1.0);
+    let service = ServiceDistribution::lognormal_mean_cv(0.01, 1.5).unwrap();
+    let mut e = experiment(service, backends, 0.8, 400_000, 50_000);
+    e.model.clients = ClientPopulation::new_zipf(1000, 1.0).unwrap();
+    e.model.addresses = lbsim::model::ClientAddresses::in_subnets(16).unwrap();
+    for s in parameterised_faithful_strategies() {
+        let r = run(&e, &s);
+        let lambda_t = r.throughput.value * r.mean_response.value;
+        let allowed = widening() * (r.mean_in_system.half_width() + r.throughput.value * r.mean_response.half_width());
+        assert!(
+            (r.mean_in_system.value - lambda_t).abs() <= allowed,
+            "{}: L = {} but λT = {lambda_t} (allowed ± {allowed})",
+            s.label,
+            r.mean_in_system.value
+        );
+        let rep = run_replication(&e, &s, 0, 0).unwrap();
+        assert_eq!(rep.arrivals, rep.completed + rep.rejected, "{}", s.label);
+        let by_backend: u64 = rep.backends.iter().map(|b| b.completed + b.rejected).sum();
+        assert_eq!(by_backend, rep.arrivals, "{}: per-backend counts add up", s.label);
+    }
+}

@@ -4,7 +4,8 @@
 
 use lbsim::engine::{RunOutcome, Window, simulate_instances};
 use lbsim::model::{
-    ArrivalProcess, BackendGroup, ClientPopulation, Information, Model, ServiceDistribution, WorkerClass,
+    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, Information, Model, ServiceDistribution,
+    WorkerClass,
 };
 use lbsim::runner::build_instances;
 use lbsim::seed::RunSeed;
@@ -23,6 +24,7 @@ pub fn model_with(count: u32, backlog: u32) -> Model {
         arrivals: ArrivalProcess::poisson(1.0).unwrap(),
         service: ServiceDistribution::exponential(0.01).unwrap(),
         clients: ClientPopulation::default(),
+        addresses: ClientAddresses::default(),
         backends: vec![BackendGroup {
             name: "web".into(),
             count,

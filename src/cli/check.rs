@@ -1,19 +1,24 @@
-//! `lbsim check FILE`: validate without simulating.
+//! `lbsim check FILE`: validate without simulating — the experiment, and its `[sweep]` and
+//! `[report]` sections (every grid point resolves, the SLO parses, the report load is
+//! swept), so that nothing a sweep would trip on is found only after it ran.
 
 use std::path::Path;
 
 use anyhow::Result;
 
-use lbsim::experiment::Experiment;
+use lbsim::budget::{Cost, MAX_POINTS, group_digits};
+use lbsim::config::ExperimentFile;
+use lbsim::sweep::{Sweep, grid::Grid, spec};
 use lbsim::units::significant;
 
-pub fn check(file: &Path, experiment: &Experiment) -> Result<()> {
+pub fn check(path: &Path, file: &ExperimentFile) -> Result<()> {
+    let experiment = file.resolve()?;
     let model = &experiment.model;
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let labels: Vec<&str> = experiment.strategies.iter().map(|s| s.label.as_str()).collect();
     println!(
         "{}: ok — experiment \"{}\": {}, load {} ({}/s), {}: {}",
-        file.display(),
+        path.display(),
         experiment.name,
         plural(model.backend_count(), "backend", "backends"),
         significant(model.offered_load(), 3),
@@ -21,5 +26,24 @@ pub fn check(file: &Path, experiment: &Experiment) -> Result<()> {
         plural(labels.len(), "strategy", "strategies"),
         labels.join(", ")
     );
+    let points = Grid::new(spec::axes(file)?).len();
+    spec::report_options(file)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if points > MAX_POINTS {
+        // Resolving a million points is the cost `lbsim sweep` asks about: estimate instead.
+        let cost = Cost::of(std::slice::from_ref(&experiment), cores).scaled(points);
+        println!(
+            "  sweep: {} points, {} (lbsim sweep will ask for --yes)",
+            group_digits(points as u64),
+            cost.describe()
+        );
+        return Ok(());
+    }
+    if file.item("sweep").is_some() || file.item("report").is_some() {
+        let sweep = Sweep::prepare(file)?;
+        let cost = Cost::of(&sweep.points, cores);
+        let ask = if cost.refusal("").is_some() { " (lbsim sweep will ask for --yes)" } else { "" };
+        println!("  sweep: {}, {}{ask}", plural(points, "point", "points"), cost.describe());
+    }
     Ok(())
 }

@@ -1,11 +1,14 @@
 //! Command-line interface: argument parsing and one module per subcommand.
 
 mod check;
+mod fit;
+mod loadgen;
 mod merge;
 mod report;
 mod run;
 mod strategies;
 mod sweep;
+mod trace;
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +39,10 @@ enum Command {
         /// Print one JSON object on stdout instead of a table.
         #[arg(long)]
         json: bool,
+        /// Start even when the run is estimated to take more than an hour or half the
+        /// machine's memory.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Validate an experiment file without running it.
     Check {
@@ -73,6 +80,10 @@ enum Command {
         /// No progress and no summary on stderr.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Start even when the sweep is estimated to take more than an hour, more than
+        /// 100 000 runs or half the machine's memory, and allow more --jobs than cores.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Combine the folders of a sharded sweep into the results of the whole sweep.
     Merge {
@@ -99,27 +110,125 @@ enum Command {
         #[arg(long)]
         load: Option<f64>,
     },
+    /// Write the requests a run of the experiment sees (arrival time, work, client) as a
+    /// trace CSV, for `lbsim loadgen` or `[arrivals] process = "trace"`.
+    Trace {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// The trace file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Number of requests [default: the file's warm-up + measured requests].
+        #[arg(long, value_name = "N")]
+        requests: Option<u64>,
+        /// Which replication's random streams (0 is what `lbsim run` simulates first).
+        #[arg(long, value_name = "R", default_value_t = 0)]
+        replication: u64,
+    },
+    /// Replay a trace against a real HTTP server, open loop, recording each request's send
+    /// time, response time, status and serving backend (X-Backend header).
+    Loadgen {
+        /// The trace CSV (time,size[,client]), e.g. from `lbsim trace`.
+        trace: PathBuf,
+        /// Where to send: http://HOST[:PORT][/PATH].
+        #[arg(long)]
+        url: String,
+        /// The per-request records (CSV) to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Requests left out of the summary (the records keep them).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        warmup: usize,
+        /// Replay only the first N requests of the trace.
+        #[arg(long, value_name = "N")]
+        requests: Option<usize>,
+        /// Fraction of each request's work sent as CPU time (X-Cpu); the rest is I/O (X-Io).
+        #[arg(long, value_name = "F", default_value_t = 0.0)]
+        cpu_share: f64,
+        /// Most requests in flight at once; more wait (and the wait shows as send lag).
+        #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+        max_in_flight: u32,
+        /// Seconds before an unanswered request counts as failed.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+        timeout: f64,
+        /// Print the summary as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fit an access log: write an experiment (arrival rate, fitted service-time
+    /// distribution), the log's requests as a trace CSV, and a Q–Q chart.
+    Fit {
+        /// The access log.
+        log: PathBuf,
+        /// nginx (the `lbsim` log_format), haproxy (option httplog) or gunicorn (…%(D)s).
+        #[arg(long, value_name = "FORMAT")]
+        format: lbsim::fit::Format,
+        /// The experiment file to write [default: LOG's name with .toml]; the trace, the
+        /// samples and the Q–Q chart go beside it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Workers per backend, when the log does not say (gunicorn logs with %(p)s do).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        workers: Option<u32>,
+        /// Leave out lines that do not parse (and count them) instead of stopping.
+        #[arg(long)]
+        skip_bad: bool,
+    },
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { file, set, json } => run::run(&load(&file, &set)?, json),
-        Command::Check { file, set } => check::check(&file, &load(&file, &set)?),
+        Command::Run { file, set, json, yes } => run::run(&load(&file, &set)?, json, yes),
+        Command::Check { file, set } => check::check(&file, &read(&file, &set)?),
         Command::Strategies => strategies::list(),
-        Command::Sweep { file, set, out, jobs, resume, force, shard, quiet } => {
-            sweep::sweep(sweep::Args { file, set, out, jobs: jobs.map(|j| j as usize), resume, force, shard, quiet })
-        }
+        Command::Sweep { file, set, out, jobs, resume, force, shard, quiet, yes } => sweep::sweep(sweep::Args {
+            file,
+            set,
+            out,
+            jobs: jobs.map(|j| j as usize),
+            resume,
+            force,
+            shard,
+            quiet,
+            yes,
+        }),
         Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),
         Command::Report { dir, slo, load } => report::report(&dir, slo, load),
+        Command::Fit { log, format, out, workers, skip_bad } => {
+            fit::run(fit::Args { log, format, out, workers, skip_bad })
+        }
+        Command::Trace { file, set, out, requests, replication } => {
+            trace::trace(&file, &load(&file, &set)?, &out, requests, replication)
+        }
+        Command::Loadgen { trace, url, out, warmup, requests, cpu_share, max_in_flight, timeout, json } => {
+            loadgen::loadgen(loadgen::Args {
+                trace,
+                url,
+                out,
+                warmup,
+                requests,
+                cpu_share,
+                max_in_flight: max_in_flight as usize,
+                timeout,
+                json,
+            })
+        }
     }
 }
 
-/// Reads `file`, applies `--set` overrides and resolves the experiment.
-fn load(file: &Path, set: &[String]) -> Result<Experiment> {
+/// Reads `file` and applies `--set` overrides.
+fn read(file: &Path, set: &[String]) -> Result<ExperimentFile> {
     let mut experiment_file = ExperimentFile::read(file)?;
     for assignment in set {
         experiment_file.set(assignment)?;
     }
-    Ok(experiment_file.resolve()?)
+    Ok(experiment_file)
+}
+
+/// Reads `file`, applies `--set` overrides and resolves the experiment.
+fn load(file: &Path, set: &[String]) -> Result<Experiment> {
+    Ok(read(file, set)?.resolve()?)
 }

@@ -3,13 +3,18 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use lbsim::report::{findings::Slo, write_all};
 use lbsim::results::SweepResults;
 
 pub fn report(dir: &Path, slo: Option<String>, load: Option<f64>) -> Result<()> {
     let path = dir.join("results.json");
+    if !path.is_file() {
+        bail!("{}: no results.json there (run `lbsim sweep` first to produce it)", dir.display());
+    }
+    // The charts are rewritten: not while a sweep is writing into the same folder.
+    let _lock = lbsim::sweep::lock::acquire(dir, &std::env::args().collect::<Vec<_>>())?;
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {} (run `lbsim sweep` first to produce it)", path.display()))?;
     let mut results: SweepResults =
@@ -18,8 +23,10 @@ pub fn report(dir: &Path, slo: Option<String>, load: Option<f64>) -> Result<()> 
         Slo::parse(&slo)?;
         results.report.slo = Some(slo);
     }
-    if load.is_some() {
-        results.report.load = load;
+    if let Some(load) = load {
+        let loads: Vec<f64> = results.points.iter().filter_map(|p| p.results.first()).map(|r| r.load).collect();
+        lbsim::results::check_swept_load(load, &loads).map_err(|m| anyhow::anyhow!("--load: {m}"))?;
+        results.report.load = Some(load);
     }
     for written in write_all(&results, dir)? {
         println!("{}", written.display());

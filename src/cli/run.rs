@@ -9,7 +9,14 @@ use lbsim::output::{results_table, run_json};
 use lbsim::runner::run_strategy;
 use lbsim::units::format_duration;
 
-pub fn run(experiment: &Experiment, json: bool) -> Result<()> {
+pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
+    // One strategy runs at a time: the estimate is for one core.
+    let cost = lbsim::budget::Cost::of(std::slice::from_ref(experiment), 1);
+    if !yes {
+        if let Some(refusal) = cost.refusal("this run") {
+            anyhow::bail!("{refusal}");
+        }
+    }
     if !json {
         print!("{}", describe(experiment));
     }
@@ -33,8 +40,16 @@ pub fn run(experiment: &Experiment, json: bool) -> Result<()> {
         if results.iter().any(|r| r.saturated) {
             println!(
                 "\nSATURATED: the offered work exceeds what the cluster (or one backend under that strategy) can do;\n\
-                 queues fill to their backlog and figures describe a transient, not a steady state."
+                 queues grow (or fill to their backlog) and figures describe a transient, not a steady state."
             );
+        }
+        let warned: Vec<_> = results.iter().filter(|r| !r.warnings.is_empty()).collect();
+        if !warned.is_empty() {
+            println!("\nToo short to trust as it stands:");
+            for r in warned {
+                let what: Vec<String> = r.warnings.iter().map(|w| w.explain()).collect();
+                println!("  {}: {}", r.strategy, what.join("; "));
+            }
         }
     }
     Ok(())

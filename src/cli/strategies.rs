@@ -7,6 +7,7 @@ pub fn list() -> Result<()> {
     let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for info in all {
         println!("{:width$}  {}", info.name, info.summary);
+        println!("{:width$}    models: {}", "", info.models);
         for p in info.params {
             println!("{:width$}    {} — {}", "", p.name, p.help);
         }

@@ -18,6 +18,7 @@ pub struct Args {
     pub force: bool,
     pub shard: Option<String>,
     pub quiet: bool,
+    pub yes: bool,
 }
 
 pub fn sweep(args: Args) -> Result<()> {
@@ -33,6 +34,7 @@ pub fn sweep(args: Args) -> Result<()> {
         force: args.force,
         shard,
         quiet: args.quiet,
+        yes: args.yes,
         command: std::env::args().collect(),
     };
     let outcome = sweep::run(&file, &options)?;

@@ -42,7 +42,7 @@ impl ExperimentFile {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError::new(path.display().to_string(), format!("cannot read the experiment file: {e}"))
         })?;
-        Self::parse(path, &text)
+        Self::parse(path, &super::trace::without_bom(text))
     }
 
     /// Parses experiment text; `path` names it in errors and anchors relative file paths.
@@ -53,6 +53,11 @@ impl ExperimentFile {
                 let (line, column) = line_column(text, span.start);
                 err.line = Some(line);
                 err.column = Some(column);
+                if e.message().contains("duplicate key") {
+                    if let Some(message) = duplicate_message(text, line) {
+                        err.message = message;
+                    }
+                }
             }
             err
         })?;
@@ -344,6 +349,29 @@ impl ExperimentFile {
         }
         (Vec::new(), user.is_empty())
     }
+}
+
+/// What the TOML parser's bare "duplicate key" at `line` means, in the file's terms: a table
+/// header written twice (`[run]` … `[run]`) or a key set twice in one table.
+fn duplicate_message(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?.trim();
+    let header = |l: &str| -> Option<String> {
+        let l = l.split('#').next()?.trim();
+        (l.starts_with('[') && !l.starts_with("[[") && l.ends_with(']')).then(|| l[1..l.len() - 1].trim().to_string())
+    };
+    if let Some(name) = header(here) {
+        let first = lines[..line - 1].iter().position(|l| header(l).as_deref() == Some(name.as_str()))?;
+        return Some(format!(
+            "[{name}] appears twice (first at line {}); put all of its keys under one [{name}]",
+            first + 1
+        ));
+    }
+    let key = here.split('=').next()?.trim().trim_matches('"');
+    if key.is_empty() {
+        return None;
+    }
+    Some(format!("\"{key}\" is set twice in the same table; keep one of the two"))
 }
 
 /// Toml parser messages end with a newline and sometimes start with a capital.

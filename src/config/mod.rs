@@ -38,7 +38,8 @@
 //!   "5ms" }, …]` (each component read with the same rules; a component may not itself be a
 //!   mixture); empirical `samples = [...]` or `file` (one number per line). `mean`, `value`,
 //!   `min`, `max` and `scale` are durations.
-//! - `[clients]` `count` (10000), `popularity` (`uniform` | `zipf`), `s` (1.0, zipf only).
+//! - `[clients]` `count` (10000), `popularity` (`uniform` | `zipf`), `s` (1.0, zipf only),
+//!   `subnets` (every client its own address; k = the clients live in k /24 networks).
 //! - `[[backends]]` (at least one; at most 1 000 000 backends in all) `name` (required,
 //!   unique, folder-safe), `count` (1), `workers` (1), `worker_class` (`sync` | `async`),
 //!   `connections` (async only; 1000), `speed` (1.0), `backlog` (2048), `weight`.
@@ -60,3 +61,4 @@ mod trace;
 
 pub use error::ConfigError;
 pub use file::ExperimentFile;
+pub(crate) use trace::parse_trace;

@@ -20,8 +20,8 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientPopulation, Information, MixtureComponent, Mode,
-    Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
+    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, Information,
+    MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
 };
 use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
@@ -253,14 +253,30 @@ fn number_of(item: &Item) -> Option<f64> {
 }
 
 fn duration_of(item: &Item) -> std::result::Result<f64, String> {
-    match item.as_value() {
-        Some(Value::String(s)) => crate::units::parse_duration(s.value()),
+    let seconds = match item.as_value() {
+        Some(Value::String(s)) => crate::units::parse_duration(s.value())?,
         _ => match number_of(item) {
-            Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
-            _ => Err(format!("expected a duration (seconds, or a string such as \"20ms\"), found {}", found(item))),
+            Some(x) if x.is_finite() && x >= 0.0 => x,
+            _ => {
+                return Err(format!(
+                    "expected a duration (seconds, or a string such as \"20ms\"), found {}",
+                    found(item)
+                ));
+            }
         },
+    };
+    if seconds > MAX_DURATION {
+        return Err(format!(
+            "{seconds:e} s is longer than lbsim simulates (at most {MAX_DURATION:e} s, about 31 years): sums \
+             of such times overflow"
+        ));
     }
+    Ok(seconds)
 }
+
+/// Longest duration a file may give (a request size, a period, a gap). Simulated clocks add
+/// up millions of them, and at 10³⁰⁵ s the sums overflow to infinity.
+const MAX_DURATION: f64 = 1e9;
 
 fn folder_safe(name: &str) -> bool {
     !name.is_empty()
@@ -343,8 +359,31 @@ impl ExperimentFile {
         let arrivals = section("arrivals")?;
         let (arrival_spec, intensity, arrivals_at) = read_arrivals(self, &arrivals)?;
         let service = section("service")?;
-        let service_builder = read_service(self, &service, true)?;
-        let clients = read_clients(&section("clients")?)?;
+        // A trace with a size column carries its own work: its sizes are simulated, so they
+        // (not a [service] section) define the mean request size behind `load`, the offered
+        // load reported and SITA's cutoffs. A [service] beside them would be silently
+        // ignored for the simulation yet used for those figures, so it is refused.
+        let trace_sizes = match &arrival_spec {
+            ArrivalSpec::Trace(rows) => rows.sizes.clone(),
+            _ => None,
+        };
+        if trace_sizes.is_some() && service.table.is_some() {
+            return Err(service.err_here(
+                "the trace has a size column, so the request sizes, the mean behind `load` and \
+                 SITA's cutoffs all come from the trace; remove [service] (or drop the trace's \
+                 size column to draw sizes from [service])",
+            ));
+        }
+        let service_builder = match trace_sizes {
+            None => read_service(self, &service, true)?,
+            Some(sizes) => {
+                let at = arrivals_at.clone();
+                Box::new(move || {
+                    ServiceDistribution::empirical(Arc::from(sizes.as_slice())).map_err(|e| at.with(e.what))
+                }) as ServiceBuilder
+            }
+        };
+        let (clients, addresses) = read_clients(&section("clients")?)?;
         let (backends, upstreams) = read_backends(self, &top)?;
         let balancer_section = section("balancer")?;
         let drafts = read_strategies(self, &balancer_section)?;
@@ -406,6 +445,7 @@ impl ExperimentFile {
                     speed: g.speed,
                     capacity: g.capacity(),
                     weight: g.weight(),
+                    configured_weight: g.weight,
                     fcfs: matches!(g.worker_class, WorkerClass::Sync),
                 })
             })
@@ -416,6 +456,7 @@ impl ExperimentFile {
                 backends: &infos,
                 service: &service,
                 params: &draft.spec.params,
+                addresses,
                 rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             };
             registry::build(&draft.spec.name, &setup).map_err(|e| {
@@ -468,7 +509,7 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, backends, balancer },
+            model: Model { arrivals: process, service, clients, addresses, backends, balancer },
             strategies,
         })
     }
@@ -712,19 +753,23 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
 
 type ClientsBuilder = Box<dyn Fn() -> Result<ClientPopulation>>;
 
-fn read_clients(clients: &Section<'_>) -> Result<ClientsBuilder> {
+fn read_clients(clients: &Section<'_>) -> Result<(ClientsBuilder, ClientAddresses)> {
     let popularity = clients.choice("popularity", &["uniform", "zipf"], "uniform")?;
     clients.check_keys(schema::CLIENTS_KEYS, &|_| None)?;
     let count = clients.whole_u32("count", 1)?.unwrap_or(10_000);
+    let addresses = match clients.whole("subnets", 1, u64::from(MAX_SUBNETS))? {
+        None => ClientAddresses::scattered(),
+        Some(k) => ClientAddresses::in_subnets(k as u32).map_err(|e| clients.err("subnets", e.what))?,
+    };
     let at = clients.err_here("");
     if popularity == "uniform" {
         if clients.has("s") {
             return Err(clients.err_key("s", "\"s\" (the Zipf exponent) is only used with popularity = \"zipf\""));
         }
-        return Ok(Box::new(move || ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))));
+        return Ok((Box::new(move || ClientPopulation::new_uniform(count).map_err(|e| at.with(e.what))), addresses));
     }
     let s = clients.positive("s")?.unwrap_or(1.0);
-    Ok(Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))))
+    Ok((Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))), addresses))
 }
 
 /// Where a group's proxy settings were written, for errors found once all are read.
@@ -877,6 +922,8 @@ fn check_upstreams(b: &Section<'_>, balancer: &Balancer, upstreams: &[(Upstream,
 
 /// More backends than this is surely a typo (and would exhaust memory building strategies).
 const MAX_BACKENDS: u64 = 1_000_000;
+/// Most workers one backend may have.
+const MAX_WORKERS: u64 = 10_000;
 
 /// Each group's balancer settings, with where they were written.
 type Upstreams = Vec<(Upstream, UpstreamAt)>;
@@ -923,7 +970,9 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<Backen
             ));
         }
         let count = b.whole_u32("count", 1)?.unwrap_or(1);
-        let workers = b.whole_u32("workers", 1)?.unwrap_or(1);
+        // Far beyond any real pre-fork server (gunicorn suggests 2–4 per core), and the
+        // engine's per-request cost grows with the workers of a backend.
+        let workers = b.whole("workers", 1, MAX_WORKERS)?.map_or(1, |w| w as u32);
         let class = b.choice("worker_class", &["sync", "async"], "sync")?;
         let worker_class = if class == "async" {
             WorkerClass::Async {
@@ -1084,9 +1133,12 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
         };
         if let Some(first) = drafts.iter().position(|d| d.spec.label == draft.spec.label) {
             return Err(draft.at.with(format!(
-                "duplicate strategy label \"{}\" (strategy {} has the same); give one of them a label = \"...\"",
+                "two strategies are labelled \"{}\" (balancer.strategies[{first}] and [{}]): labels name the rows \
+                 of the results, so each must be unique; give one a label, e.g. {{ name = \"{}\", label = \"{}-2\" }}",
                 draft.spec.label,
-                first + 1
+                drafts.len(),
+                draft.spec.name,
+                draft.spec.label
             )));
         }
         drafts.push(draft);

@@ -177,12 +177,28 @@ pub(crate) fn read_relative(folder: &Path, file: &str) -> Result<(String, String
     let path = folder.join(file);
     let shown = path.display().to_string();
     std::fs::read_to_string(&path)
-        .map(|text| (shown.clone(), text))
+        .map(|text| (shown.clone(), without_bom(text)))
         .map_err(|e| format!("cannot read \"{shown}\": {e}"))
+}
+
+/// The text without a leading UTF-8 byte-order mark, which Excel and Notepad write at the
+/// start of CSV files: it is not part of the first column's name.
+pub(crate) fn without_bom(text: String) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_byte_order_mark_before_the_header_is_not_part_of_it() {
+        let text = super::without_bom("\u{feff}time,size\n0,0.01\n1,0.02\n".to_string());
+        let rows = super::parse_trace("t.csv", &text).unwrap();
+        assert_eq!(rows.times, vec![0.0, 1.0]);
+    }
+
     use super::*;
 
     #[test]

@@ -158,6 +158,17 @@ impl Backend {
         }
     }
 
+    /// Asks the memory system for what admitting a request will write (a hint).
+    #[inline]
+    pub fn prefetch_for_admission(&self) {
+        if let Backend::Fcfs(b) = self
+            && b.workers.is_none()
+            && let Some(slot) = b.log.ring.get((b.log.admitted & b.log.mask()) as usize)
+        {
+            super::prefetch(slot);
+        }
+    }
+
     /// [`Backend::admit`] for the event layer: the request's ending is reported as an
     /// [`Outcome`] into `rec.outbox` when the backend advances past it (if `ticket.tag` is
     /// not [`UNTRACKED`]), and its response time counts from `ticket.clock`.

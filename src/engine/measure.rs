@@ -31,14 +31,24 @@ impl Section {
     }
 }
 
+/// Response times held back before they go into a histogram (16 KiB: stays in L1).
+const BATCH: usize = 2048;
+
 /// Receives completions from the backends.
 #[derive(Debug)]
 pub struct Recorder {
     pub sections: Vec<Section>,
-    /// One histogram per section (empty when histograms are off, as in pilot runs).
+    /// One histogram per section (empty when histograms are off, as in pilot runs). Read
+    /// them after [`Recorder::flush`].
     pub histograms: Vec<ResponseHistogram>,
     /// Measured completions per backend.
     pub completed_by_backend: Vec<u64>,
+    /// Responses of section `batch_label` not yet in its histogram. Recording them in
+    /// batches lets the histogram's scattered counter updates overlap each other instead of
+    /// waiting on memory one request at a time (its counts are 256 KiB, larger than the
+    /// fastest cache); the histograms end up exactly as if recorded one by one.
+    batch: Vec<f64>,
+    batch_label: u32,
     /// Endings of tracked requests reported by backends as they advanced, for the event
     /// layer to collect (always empty on the fast path). It travels with the recorder
     /// because every backend step already receives it.
@@ -47,10 +57,14 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(sections: usize, backends: usize, histogram_unit: Option<f64>) -> Self {
+        let histograms: Vec<ResponseHistogram> =
+            histogram_unit.map(|u| vec![ResponseHistogram::new(u); sections]).unwrap_or_default();
         Recorder {
             sections: vec![Section::default(); sections],
-            histograms: histogram_unit.map(|u| vec![ResponseHistogram::new(u); sections]).unwrap_or_default(),
+            batch: Vec::with_capacity(if histograms.is_empty() { 0 } else { BATCH }),
+            histograms,
             completed_by_backend: vec![0; backends],
+            batch_label: 0,
             outbox: Outbox::default(),
         }
     }
@@ -63,10 +77,24 @@ impl Recorder {
         s.sum_response += response;
         s.sum_wait += wait;
         s.sum_slowdown += response / service;
-        if let Some(h) = self.histograms.get_mut(label as usize) {
-            h.record(response);
+        if !self.histograms.is_empty() {
+            if label != self.batch_label || self.batch.len() == BATCH {
+                self.flush();
+                self.batch_label = label;
+            }
+            self.batch.push(response);
         }
         self.completed_by_backend[backend as usize] += 1;
+    }
+
+    /// Records the held-back responses into their histogram.
+    pub fn flush(&mut self) {
+        if let Some(h) = self.histograms.get_mut(self.batch_label as usize) {
+            for &response in &self.batch {
+                h.record(response);
+            }
+        }
+        self.batch.clear();
     }
 
     /// A measured request of section `label` failed for `cause` (it has no response time).

@@ -1,4 +1,5 @@
-//! The client population: who sends requests (what ip_hash and consistent hashing hash).
+//! The client population: who sends requests (what ip_hash and consistent hashing hash),
+//! and the IPv4 address each client sends from.
 
 use rand::distr::Distribution;
 use rand::{Rng, RngExt};
@@ -76,6 +77,104 @@ impl ClientPopulation {
         };
         ClientSampler { inner }
     }
+}
+
+/// How client ids map to IPv4 addresses: what nginx `ip_hash` and `hash $remote_addr` hash.
+///
+/// - Scattered (the default): client c sends from the address made of the top 32 bits of
+///   [`splitmix64`]`(c)`. Two clients share a /24 network with probability 2⁻²⁴, so every
+///   client is practically its own network.
+/// - In `k` subnets (`[clients] subnets = k`): the clients live in k /24 networks (offices,
+///   NATs, a mobile carrier's gateways). Client c is in network ⌊splitmix64(c) · k / 2⁶⁴⌋
+///   (so hot Zipf clients land in networks at random, not all in the first), and its last
+///   octet is the low byte of splitmix64(c); with more than 256 clients per network some
+///   share an address, as clients behind one NAT do. The k networks have distinct prefixes
+///   (a bijection of the network number over 24 bits). nginx `ip_hash` then sees only k
+///   distinct keys: with few networks its spread over backends is lumpy.
+///
+/// The address depends only on the client id and k, never on the run's random streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientAddresses {
+    subnets: Option<u32>,
+}
+
+/// Largest number of /24 networks: all of IPv4's.
+pub const MAX_SUBNETS: u32 = 1 << 24;
+
+impl ClientAddresses {
+    /// Every client its own (random-looking) address.
+    pub fn scattered() -> Self {
+        ClientAddresses { subnets: None }
+    }
+
+    /// Clients spread over `k` /24 networks (1 ≤ k ≤ 2²⁴).
+    pub fn in_subnets(k: u32) -> Result<Self, ModelError> {
+        if k == 0 || k > MAX_SUBNETS {
+            return Err(ModelError::new(format!(
+                "clients: subnets must be between 1 and {MAX_SUBNETS} (the number of /24 networks), got {k}"
+            )));
+        }
+        Ok(ClientAddresses { subnets: Some(k) })
+    }
+
+    /// The number of /24 networks, if the clients are confined to some.
+    pub fn subnets(&self) -> Option<u32> {
+        self.subnets
+    }
+
+    /// The IPv4 address client `client` sends from, as four octets a.b.c.d.
+    #[inline]
+    pub fn of(&self, client: u32) -> [u8; 4] {
+        let mixed = splitmix64(u64::from(client));
+        match self.subnets {
+            None => ((mixed >> 32) as u32).to_be_bytes(),
+            Some(k) => {
+                let network = ((u128::from(mixed) * u128::from(k)) >> 64) as u32;
+                ((network_prefix(network) << 8) | (mixed & 0xFF) as u32).to_be_bytes()
+            }
+        }
+    }
+}
+
+/// The 24-bit prefix of network number `network` (< 2²⁴): multiplying by an odd constant
+/// and adding one is a bijection modulo 2²⁴, so distinct networks get distinct prefixes.
+#[inline]
+fn network_prefix(network: u32) -> u32 {
+    network.wrapping_mul(0x9E37_79B1).wrapping_add(0x3C_6EF3) & 0xFF_FFFF
+}
+
+/// The dotted-decimal text of an IPv4 address ("10.1.2.3", what nginx's `$remote_addr`
+/// holds), written into a stack buffer: (buffer, length). No allocation.
+#[inline]
+pub fn address_text(address: [u8; 4]) -> ([u8; 15], usize) {
+    let mut text = [0u8; 15];
+    let mut len = 0;
+    for (k, &octet) in address.iter().enumerate() {
+        if k > 0 {
+            text[len] = b'.';
+            len += 1;
+        }
+        if octet >= 100 {
+            text[len] = b'0' + octet / 100;
+            len += 1;
+        }
+        if octet >= 10 {
+            text[len] = b'0' + (octet / 10) % 10;
+            len += 1;
+        }
+        text[len] = b'0' + octet % 10;
+        len += 1;
+    }
+    (text, len)
+}
+
+/// SplitMix64's output function (Steele, Lea & Flood 2014): a fixed, platform-independent
+/// bijection of u64 with good avalanche, used to spread client ids.
+pub fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Draws client ids; built once per run, sampled once per request.
@@ -167,6 +266,43 @@ mod tests {
         for population in [ClientPopulation::new_uniform(1).unwrap(), ClientPopulation::new_zipf(1, 1.0).unwrap()] {
             assert!(counts(&population, 1000, 1)[0] == 1000);
         }
+    }
+
+    #[test]
+    fn address_text_is_dotted_decimal() {
+        for address in [[10, 1, 2, 3], [255, 255, 255, 255], [0, 0, 0, 0], [192, 168, 100, 9]] {
+            let (text, len) = address_text(address);
+            let expected = format!("{}.{}.{}.{}", address[0], address[1], address[2], address[3]);
+            assert_eq!(std::str::from_utf8(&text[..len]).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn scattered_addresses_are_the_mixed_id() {
+        let a = ClientAddresses::scattered();
+        assert_eq!(a.of(7), ((splitmix64(7) >> 32) as u32).to_be_bytes());
+        assert_ne!(a.of(7), a.of(8));
+    }
+
+    #[test]
+    fn subnets_confine_clients_to_k_networks() {
+        let a = ClientAddresses::in_subnets(5).unwrap();
+        let mut networks: Vec<[u8; 3]> = (0..10_000).map(|c| a.of(c)).map(|x| [x[0], x[1], x[2]]).collect();
+        networks.sort_unstable();
+        networks.dedup();
+        assert_eq!(networks.len(), 5, "10000 clients fill exactly the 5 networks: {networks:?}");
+        // Each network holds about a fifth of the clients (binomial, within 5 SE).
+        let share = (0..10_000u32).filter(|&c| a.of(c)[..3] == networks[0]).count() as f64;
+        assert!((share - 2000.0).abs() <= 5.0 * (10_000.0f64 * 0.2 * 0.8).sqrt(), "{share}");
+        // Distinct prefixes for all 2²⁴ network numbers (the bijection).
+        let mut seen = vec![false; MAX_SUBNETS as usize];
+        for network in 0..MAX_SUBNETS {
+            let prefix = network_prefix(network) as usize;
+            assert!(!seen[prefix], "network {network} repeats prefix {prefix}");
+            seen[prefix] = true;
+        }
+        assert!(ClientAddresses::in_subnets(0).unwrap_err().what.contains("between 1 and"));
+        assert!(ClientAddresses::in_subnets(MAX_SUBNETS + 1).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod service;
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
 pub use balancer::{Balancer, BalancerOverride, Information, Mode, Routing, Upstream};
-pub use clients::{ClientPopulation, ClientSampler};
+pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
 
@@ -38,6 +38,8 @@ pub struct Model {
     pub arrivals: ArrivalProcess,
     pub service: ServiceDistribution,
     pub clients: ClientPopulation,
+    /// The IPv4 address of each client (what address-hashing strategies hash).
+    pub addresses: ClientAddresses,
     pub backends: Vec<BackendGroup>,
     /// The balancer tier (default: one omniscient reverse proxy, no caps, no network).
     pub balancer: Balancer,

@@ -34,6 +34,11 @@ pub struct ResultJson<'a> {
     pub mean_in_system: f64,
     pub rejected: u64,
     pub saturated: bool,
+    /// Fraction of the replications judged saturated.
+    pub saturated_fraction: f64,
+    /// Codes of the "too short to trust" warnings (`few_requests`, `long_warmup`,
+    /// `no_steady_state`, `wide_interval`, `no_p999_interval`).
+    pub warnings: Vec<&'static str>,
     /// 95 % confidence intervals, `[low, high]`, by metric name.
     pub ci95: BTreeMap<&'static str, [f64; 2]>,
     pub backends: Vec<BackendJson<'a>>,
@@ -88,6 +93,8 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 mean_in_system: r.mean_in_system.value,
                 rejected: r.rejected,
                 saturated: r.saturated,
+                saturated_fraction: r.saturated_fraction,
+                warnings: r.warnings.iter().map(|w| w.code()).collect(),
                 ci95,
                 backends: r
                     .backends

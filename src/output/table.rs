@@ -39,7 +39,7 @@ pub fn results_table(results: &[StrategyResult]) -> String {
         .map(|r| {
             let (lo, hi) = r.utilisation_range();
             let util = if hi - lo > 0.005 {
-                format!("{:.1}% ({:.1}–{:.1}%)", r.utilisation.value * 100.0, lo * 100.0, hi * 100.0)
+                format!("{:.1}% (backends {:.1}–{:.1}%)", r.utilisation.value * 100.0, lo * 100.0, hi * 100.0)
             } else {
                 format!("{:.1}%", r.utilisation.value * 100.0)
             };
@@ -54,7 +54,11 @@ pub fn results_table(results: &[StrategyResult]) -> String {
                 util,
                 significant(r.mean_in_system.value, 3),
                 r.rejected.to_string(),
-                if r.saturated { "SATURATED".to_string() } else { String::new() },
+                match (r.saturated, r.warnings.is_empty()) {
+                    (true, _) => "SATURATED".to_string(),
+                    (false, false) => "see below".to_string(),
+                    (false, true) => String::new(),
+                },
             ]
         })
         .collect();

@@ -54,6 +54,9 @@ where
     }
     let p0 = curves.iter().flatten().map(|p| p.1).fold(1.0f64, f64::min).max(1e-7);
     let title = format!("Response-time tail {} — {}", ctx.focus_label(), ctx.subject());
+    if !style::drawable(t0 * 0.9, t1 * 1.1, true) {
+        return style::empty(area, &title, style::OUT_OF_RANGE);
+    }
     let mut chart = style::builder(area, &title)
         .build_cartesian_2d((t0 * 0.9..t1 * 1.1).log_scale(), (p0 * 0.7..1.2).log_scale())?;
     style::mesh(&mut chart, &format!("response time t ({unit})"), "P(response time > t)")?;

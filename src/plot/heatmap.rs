@@ -166,6 +166,9 @@ where
         return Ok(());
     }
     let hi = if hi > lo { hi } else { lo * 1.01 };
+    if !style::drawable(lo, hi, true) {
+        return Ok(());
+    }
     let mut chart = ChartBuilder::on(area)
         .margin_top(60)
         .margin_bottom(60)

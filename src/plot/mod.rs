@@ -9,6 +9,7 @@
 mod ccdf;
 mod context;
 mod heatmap;
+pub mod qq;
 mod rejected;
 mod response;
 pub mod style;

@@ -34,6 +34,9 @@ where
     let top = lines.iter().flatten().map(|p| p.1).fold(0.0f64, f64::max);
     let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
     let title = format!("Rejected requests vs load — {}", ctx.subject());
+    if !style::drawable(x0, x1, false) {
+        return style::empty(area, &title, style::OUT_OF_RANGE);
+    }
     let mut chart = style::builder(area, &title).build_cartesian_2d(x0..x1, 0.0..top.max(0.1) * 1.15)?;
     style::mesh(&mut chart, &ctx.x_label(), "rejected (% of arrivals)")?;
     for (s, line) in lines.into_iter().enumerate() {

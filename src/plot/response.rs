@@ -47,7 +47,9 @@ fn series(ctx: &Context<'_>, name: &str, s: usize) -> Vec<(f64, f64, f64, f64)> 
         .filter_map(|&i| {
             let r = ctx.result(i, s)?;
             let e = metric(r, name)?;
-            (!r.saturated && e.value.is_finite() && e.value > 0.0).then(|| (ctx.x(i), e.value, e.ci_low, e.ci_high))
+            // A value given without an interval (too few exceedances) draws no band there.
+            let (low, high) = if e.has_interval() { (e.ci_low, e.ci_high) } else { (e.value, e.value) };
+            (!r.saturated && e.value.is_finite() && e.value > 0.0).then(|| (ctx.x(i), e.value, low, high))
         })
         .collect()
 }
@@ -69,6 +71,9 @@ where
     let y_desc = format!("{} ({unit})", metric_words(name));
     if !lo.is_finite() {
         return style::empty(area, &title, "every point is saturated: nothing to show");
+    }
+    if !style::drawable(lo / 1.3, hi * 1.3, true) || !style::drawable(x0, x1, false) {
+        return style::empty(area, &title, style::OUT_OF_RANGE);
     }
     let plot = Plot { ctx, all: &all, theory: &theory, scale, x: (x0, x1), title: &title, y_desc: &y_desc };
     if hi / lo > 30.0 { plot.draw(area, (lo / 1.3..hi * 1.3).log_scale()) } else { plot.draw(area, 0.0..hi * 1.1) }

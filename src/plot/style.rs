@@ -178,6 +178,17 @@ pub fn padded(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// Whether `lo..hi` can be an axis: both finite, `lo < hi`, and for a logarithmic axis both
+/// positive. Figures from absurd parameters (a mean request of 10³⁰⁵ s) overflow to infinity
+/// once padded, and plotters then loops forever computing tick marks: charts check their
+/// padded ranges with this and draw [`empty`] instead.
+pub fn drawable(lo: f64, hi: f64, log: bool) -> bool {
+    lo.is_finite() && hi.is_finite() && lo < hi && (!log || lo > 0.0)
+}
+
+/// The note [`empty`] shows when [`drawable`] refuses a range.
+pub const OUT_OF_RANGE: &str = "values too large or too small to draw (see the warnings in the results)";
+
 /// A chart with only its title and a sentence saying why there is nothing to draw.
 pub fn empty<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str, why: &str) -> Result<()>
 where

@@ -33,6 +33,9 @@ where
     let top = lines.iter().flatten().chain(&offered).map(|p| p.1).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
     let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
     let title = format!("Throughput vs load — {}", ctx.subject());
+    if !style::drawable(0.0, top.max(1e-9) * 1.1, false) || !style::drawable(x0, x1, false) {
+        return style::empty(area, &title, style::OUT_OF_RANGE);
+    }
     let mut chart = style::builder(area, &title).build_cartesian_2d(x0..x1, 0.0..top.max(1e-9) * 1.1)?;
     style::mesh(&mut chart, &ctx.x_label(), "throughput (requests/s)")?;
     let reference = style::THEORY.stroke_width(2);

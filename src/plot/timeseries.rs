@@ -66,6 +66,9 @@ where
 {
     let samples = t.series.first().map_or(0, Vec::len);
     let duration = t.interval * samples.max(1) as f64;
+    if !style::drawable(0.0, duration, false) {
+        return style::empty(area, &t.strategy, style::OUT_OF_RANGE);
+    }
     let (unit, scale) = crate::units::unit_for(duration);
     let mut chart = ChartBuilder::on(area)
         .caption(&t.strategy, (FAMILY, style::LABEL))

@@ -49,6 +49,9 @@ where
     let top = results.iter().flat_map(|r| r.backends.iter().map(|b| b.utilisation)).fold(1.0f64, f64::max)
         * style::legend_headroom(results.len() + 1);
     let title = format!("Backend utilisation {} — {}", ctx.focus_label(), ctx.subject());
+    if !style::drawable(0.0, top, false) {
+        return style::empty(area, &title, style::OUT_OF_RANGE);
+    }
     let mut chart = style::builder(area, &title).build_cartesian_2d(0.0..n, 0.0..top)?;
     chart
         .configure_mesh()

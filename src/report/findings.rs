@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::plot::{Context, metric, metric_words};
 use crate::results::SweepResults;
+use crate::runner::Warning;
 use crate::units::{format_duration, parse_duration, significant};
 
 /// A service-level objective: `METRIC <= DURATION`, e.g. `p99 <= 250ms`.
@@ -27,11 +28,22 @@ pub enum SloError {
     Metric { text: String, metric: String },
     #[error("SLO \"{text}\": {why}")]
     Duration { text: String, why: String },
+    #[error(
+        "SLO \"{0}\": one objective per SLO, like \"p99 <= 250ms\"; the findings judge every strategy against a \
+         single limit (to check several, run `lbsim report DIR --slo …` once for each)"
+    )]
+    Compound(String),
 }
 
 impl Slo {
     /// Parses `p99 <= 250ms` (`≤` is accepted for `<=`).
     pub fn parse(text: &str) -> Result<Slo, SloError> {
+        let objectives = text.matches("<=").count() + text.matches('≤').count();
+        let joined =
+            text.split_whitespace().any(|w| matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "&&" | "||"));
+        if objectives > 1 || (objectives == 1 && (joined || text.contains([',', ';']))) {
+            return Err(SloError::Compound(text.to_string()));
+        }
         let (metric, limit) =
             text.split_once("<=").or_else(|| text.split_once('≤')).ok_or_else(|| SloError::Shape(text.to_string()))?;
         let metric = match metric.trim() {
@@ -109,6 +121,18 @@ pub struct Findings {
     pub operating_load: f64,
     pub slo_limits: Vec<SloLimit>,
     pub theory: Vec<TheoryFit>,
+    /// Results not to be trusted as they stand, and results that reject requests.
+    pub cautions: Vec<Caution>,
+}
+
+/// A warning that applies to one strategy at some charted points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caution {
+    pub strategy: String,
+    /// What is wrong, in words (a [`Warning`]'s explanation, or the rejected share).
+    pub what: String,
+    /// The x values where it applies.
+    pub at: Vec<f64>,
 }
 
 impl Findings {
@@ -124,6 +148,7 @@ impl Findings {
                 operating_load: f64::NAN,
                 slo_limits: vec![],
                 theory: vec![],
+                cautions: vec![],
             });
         };
         let metric_name = crate::plot::response_metrics(results)[0];
@@ -140,6 +165,7 @@ impl Findings {
             operating_load,
             slo_limits,
             theory: theory_fits(&ctx),
+            cautions: cautions(&ctx),
         })
     }
 
@@ -186,6 +212,10 @@ impl Findings {
                     }
                 });
             }
+        }
+        for c in &self.cautions {
+            let at: Vec<String> = c.at.iter().map(|x| significant(*x, 3)).collect();
+            out.push(format!("Caution, {} at {} {}: {}.", c.strategy, self.x_short(), at.join(", "), c.what));
         }
         for t in &self.theory {
             let caveat = if t.model.contains("mean field") {
@@ -257,6 +287,44 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
         }
     }
     bands
+}
+
+/// Per strategy, the charted points whose results carry a "too short to trust" warning, and
+/// those that turned requests away (more than 1 in 1000) without being saturated: a loss
+/// system's rejections are reported as such, not as saturation.
+fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
+    const KINDS: [Warning; 5] = [
+        Warning::FewRequests,
+        Warning::LongWarmup,
+        Warning::NoSteadyState,
+        Warning::WideInterval,
+        Warning::NoP999Interval,
+    ];
+    let mut out = Vec::new();
+    for (s, name) in ctx.strategies().iter().enumerate() {
+        let results: Vec<(f64, &crate::runner::StrategyResult)> =
+            ctx.slice.iter().filter_map(|&i| ctx.result(i, s).map(|r| (ctx.x(i), r))).collect();
+        for kind in KINDS {
+            let at: Vec<f64> = results.iter().filter(|(_, r)| r.warnings.contains(&kind)).map(|(x, _)| *x).collect();
+            if !at.is_empty() {
+                out.push(Caution { strategy: name.clone(), what: kind.explain(), at });
+            }
+        }
+        let rejecting: Vec<&(f64, &crate::runner::StrategyResult)> =
+            results.iter().filter(|(_, r)| !r.saturated && r.rejected_fraction > 1e-3).collect();
+        if !rejecting.is_empty() {
+            let most = rejecting.iter().map(|(_, r)| r.rejected_fraction).fold(0.0, f64::max);
+            out.push(Caution {
+                strategy: name.clone(),
+                what: format!(
+                    "requests turned away at a full accept queue (up to {}%), in a steady state: reported as rejections, not saturation",
+                    significant(most * 100.0, 2)
+                ),
+                at: rejecting.iter().map(|(x, _)| *x).collect(),
+            });
+        }
+    }
+    out
 }
 
 fn slo_limit(ctx: &Context<'_>, s: usize, slo: &Slo, operating_load: f64) -> SloLimit {
@@ -348,6 +416,8 @@ mod tests {
             saturated,
             backends: vec![],
             ccdf: vec![],
+            saturated_fraction: if saturated { 1.0 } else { 0.0 },
+            warnings: vec![],
         }
     }
 

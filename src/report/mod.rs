@@ -52,11 +52,8 @@ pub fn write_all(results: &SweepResults, out_dir: &Path) -> Result<Vec<PathBuf>>
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so a reader
-/// never sees a half-written file.
+/// never sees a half-written file (and a failed write, a full disk say, leaves no temporary
+/// file behind): [`crate::sweep::output::write_atomically`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    crate::sweep::output::write_atomically(path, bytes)
 }

@@ -25,6 +25,17 @@ impl Estimate {
         Estimate { value, ci_low: value, ci_high: value }
     }
 
+    /// A value whose interval cannot be given honestly (e.g. a tail quantile of a run with
+    /// too few exceedances): the bounds are NaN (`null` in JSON, empty in CSV).
+    pub fn without_interval(value: f64) -> Self {
+        Estimate { value, ci_low: f64::NAN, ci_high: f64::NAN }
+    }
+
+    /// True when the estimate carries an interval (bounds are numbers).
+    pub fn has_interval(&self) -> bool {
+        self.ci_low.is_finite() && self.ci_high.is_finite()
+    }
+
     /// The estimate from `observations` (one per replication or per section), centred on
     /// `centre`: the overall estimate (for sections, the ratio estimator over the whole
     /// window, which is less biased than the mean of section ratios; for replications, their

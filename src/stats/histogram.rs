@@ -61,6 +61,14 @@ impl ResponseHistogram {
         self.counts.median_equivalent(v) as f64 * self.unit
     }
 
+    /// Number of recorded values above `seconds` (in buckets wholly above its bucket: the
+    /// exceedances of a quantile this histogram reported).
+    pub fn count_above(&self, seconds: f64) -> u64 {
+        let ticks = ((seconds * self.ticks_per_second + 0.5) as u64).max(1);
+        let top = self.counts.highest_equivalent(ticks);
+        self.counts.len() - self.counts.count_between(0, top)
+    }
+
     /// Adds all of `other`'s counts (same unit required).
     pub fn merge(&mut self, other: &ResponseHistogram) {
         debug_assert_eq!(self.unit, other.unit);
@@ -131,6 +139,20 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.len(), 1000);
         assert_eq!(a.quantile(0.99), all.quantile(0.99));
+    }
+
+    #[test]
+    fn counts_above_a_reported_quantile() {
+        let mut h = ResponseHistogram::new(0.01);
+        for i in 1..=10_000 {
+            h.record(i as f64 * 1e-4);
+        }
+        let q = h.quantile(0.99);
+        let above = h.count_above(q);
+        // 1 % of the values, up to the values sharing q's bucket (3 significant digits).
+        assert!((95..=100).contains(&above), "{above}");
+        assert_eq!(h.count_above(0.0), 10_000);
+        assert_eq!(h.count_above(10.0), 0);
     }
 
     #[test]

@@ -2,12 +2,21 @@
 //!
 //! Given batch means (of 5 or more consecutive observations) of an output series, choose the
 //! truncation point d that minimises the marginal standard error of the rest,
-//! MSER(d) = Σ_{i>d} (x_i − x̄_d)² / (n − d)². Only d ≤ n/2 is considered: a minimum in the
-//! second half means the series has not settled (a saturated or too-short run).
+//! MSER(d) = Σ_{i>d} (x_i − x̄_d)² / (n − d)². A minimum in the second half means the series
+//! has not settled (a saturated or too-short run): the cut is then not trusted.
 
-/// The number of leading batches to delete, or `None` when the minimum lies in the second
-/// half of the series (no steady state detected) or there are fewer than 10 batches.
-pub fn mser_truncation(batch_means: &[f64]) -> Option<usize> {
+/// Where MSER-5 cuts a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncation {
+    /// Leading batches to delete (the minimiser of MSER).
+    pub batches: usize,
+    /// False when the minimiser lies in the second half of the series: no steady state was
+    /// reached within it, so no truncation point can be trusted.
+    pub settled: bool,
+}
+
+/// The MSER-5 truncation of `batch_means`, or `None` when there are fewer than 10 batches.
+pub fn mser_truncation(batch_means: &[f64]) -> Option<Truncation> {
     let n = batch_means.len();
     if n < 10 {
         return None;
@@ -29,7 +38,7 @@ pub fn mser_truncation(batch_means: &[f64]) -> Option<usize> {
             best = (score, d);
         }
     }
-    (best.1 <= n / 2).then_some(best.1)
+    Some(Truncation { batches: best.1, settled: best.1 <= n / 2 })
 }
 
 #[cfg(test)]
@@ -42,19 +51,20 @@ mod tests {
         let xs: Vec<f64> = (0..100)
             .map(|i| if i < 20 { 1.0 + 9.0 * (1.0 - i as f64 / 20.0) } else { 1.0 + 0.01 * ((i * 7919) % 13) as f64 })
             .collect();
-        let d = mser_truncation(&xs).unwrap();
-        assert!((15..=25).contains(&d), "{d}");
+        let t = mser_truncation(&xs).unwrap();
+        assert!(t.settled && (15..=25).contains(&t.batches), "{t:?}");
     }
 
     #[test]
     fn a_stationary_series_keeps_almost_everything() {
         let xs: Vec<f64> = (0..200).map(|i| 1.0 + 0.1 * ((i * 7919) % 17) as f64).collect();
-        assert!(mser_truncation(&xs).unwrap() < 20);
+        assert!(mser_truncation(&xs).unwrap().batches < 20);
     }
 
     #[test]
     fn a_growing_series_has_no_steady_state() {
         let xs: Vec<f64> = (0..100).map(|i| i as f64).collect();
-        assert_eq!(mser_truncation(&xs), None);
+        assert!(!mser_truncation(&xs).unwrap().settled);
+        assert_eq!(mser_truncation(&xs[..9]), None);
     }
 }

@@ -1,5 +1,6 @@
 //! `central_queue`: the ideal of one shared FCFS queue in front of all workers.
 
+use super::min_tree::MinTree;
 use super::weighted_random::require_backends;
 use super::{BackendInfo, Cluster, Needs, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
@@ -20,10 +21,90 @@ use crate::model::Request;
 /// Only FCFS (sync) workers have a start time; async (processor-sharing) backends start
 /// everything at once, so building fails with [`StrategyError::Unsupported`] if any
 /// backend is async.
+///
+/// Cost: O(log n) per request when the cluster counts dispatches (the engine's does), by
+/// an index of the earliest starts per speed class; a start changes only when the backend
+/// is handed a request, so only the previous choice is looked at again. Otherwise a scan
+/// of all n backends.
 #[derive(Debug)]
 pub struct CentralQueue {
     speeds: Vec<f64>,
     last: usize,
+    index: StartIndex,
+}
+
+/// The backends grouped by worker speed, fastest first, each group with a tree of the
+/// earliest starts last seen. A start seen at time t is `max(free, t)`; compared with the
+/// current time it orders the backends exactly as their current starts do, since a worker
+/// free before t is free now too.
+#[derive(Debug)]
+struct StartIndex {
+    classes: Vec<SpeedClass>,
+    /// Class and position within it of each backend.
+    place: Vec<(u32, u32)>,
+    /// The cluster's dispatch count at the previous pick (None: the index is not filled).
+    seen: Option<u64>,
+}
+
+#[derive(Debug)]
+struct SpeedClass {
+    /// Backend indices, ascending.
+    members: Vec<u32>,
+    starts: MinTree,
+}
+
+impl StartIndex {
+    fn new(speeds: &[f64]) -> Self {
+        let mut distinct: Vec<f64> = speeds.to_vec();
+        distinct.sort_by(|a, b| b.total_cmp(a));
+        distinct.dedup();
+        let mut classes: Vec<SpeedClass> =
+            distinct.iter().map(|_| SpeedClass { members: Vec::new(), starts: MinTree::new(0) }).collect();
+        let mut place = Vec::with_capacity(speeds.len());
+        for (i, s) in speeds.iter().enumerate() {
+            let c = distinct.iter().position(|d| d == s).expect("every speed has a class");
+            place.push((c as u32, classes[c].members.len() as u32));
+            classes[c].members.push(i as u32);
+        }
+        for class in &mut classes {
+            class.starts = MinTree::new(class.members.len());
+        }
+        StartIndex { classes, place, seen: None }
+    }
+
+    /// Brings the index up to date: only `last` changed if one request was dispatched since
+    /// the previous pick; otherwise every backend is looked at.
+    fn refresh<C: Cluster + ?Sized>(&mut self, dispatches: u64, last: usize, cluster: &mut C) {
+        if self.seen.is_some_and(|seen| seen + 1 == dispatches) {
+            let (c, p) = self.place[last];
+            self.classes[c as usize].starts.set(p as usize, cluster.earliest_start(last));
+        } else {
+            for class in &mut self.classes {
+                let members = &class.members;
+                class.starts.fill(|p| cluster.earliest_start(members[p] as usize));
+            }
+        }
+        self.seen = Some(dispatches);
+    }
+
+    /// The backend the rotating scan would choose: earliest start, then fastest, then first
+    /// after `last`.
+    fn pick(&self, now: f64, last: usize, n: usize) -> usize {
+        let mut best = 0;
+        let mut best_start = f64::INFINITY;
+        for (c, class) in self.classes.iter().enumerate() {
+            let start = class.starts.min().max(now);
+            if start < best_start {
+                best = c;
+                best_start = start;
+            }
+        }
+        let class = &self.classes[best];
+        let after = if last + 1 >= n { 0 } else { last + 1 };
+        let from = class.members.partition_point(|&m| (m as usize) < after);
+        let p = class.starts.first_at_most_cyclic(from, best_start).expect("the class minimum is in the class");
+        class.members[p] as usize
+    }
 }
 
 impl CentralQueue {
@@ -39,7 +120,8 @@ impl CentralQueue {
                 ),
             });
         }
-        Ok(CentralQueue { speeds: backends.iter().map(|b| b.speed).collect(), last: backends.len() - 1 })
+        let speeds: Vec<f64> = backends.iter().map(|b| b.speed).collect();
+        Ok(CentralQueue { index: StartIndex::new(&speeds), speeds, last: backends.len() - 1 })
     }
 }
 
@@ -47,6 +129,7 @@ impl Strategy for CentralQueue {
     const NAME: &'static str = "central_queue";
     const SUMMARY: &'static str =
         "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
+    const MODELS: &'static str = "the ideal shared queue: a bound (HAProxy maxconn = workers comes close)";
     const NEEDS: Needs = Needs::Oracle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
@@ -54,7 +137,12 @@ impl Strategy for CentralQueue {
     }
 
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        if let Some(dispatches) = cluster.dispatches() {
+            self.index.refresh(dispatches, self.last, cluster);
+            self.last = self.index.pick(request.arrival, self.last, self.speeds.len());
+            return self.last;
+        }
         let speeds = &self.speeds;
         let start = |i| (cluster.earliest_start(i), speeds[i]);
         // Earlier start wins; at the same start the faster backend.
@@ -92,6 +180,68 @@ mod tests {
         cluster.starts = vec![1.0, 2.0, 1.0, 2.0];
         let picks: Vec<usize> = (0..3).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [0, 2, 0]);
+    }
+
+    /// FCFS backends reduced to their workers' free times, counting dispatches or not.
+    struct Workers {
+        free: Vec<f64>,
+        now: f64,
+        dispatched: u64,
+        counts_dispatches: bool,
+    }
+
+    impl Cluster for Workers {
+        fn len(&self) -> usize {
+            self.free.len()
+        }
+        fn in_system(&mut self, _: usize) -> u32 {
+            unreachable!()
+        }
+        fn unfinished_work(&mut self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn earliest_start(&mut self, i: usize) -> f64 {
+            self.free[i].max(self.now)
+        }
+        fn capacity(&self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn speed(&self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn weight(&self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn dispatches(&self) -> Option<u64> {
+            self.counts_dispatches.then_some(self.dispatched)
+        }
+    }
+
+    #[test]
+    fn the_index_chooses_what_the_scan_chooses() {
+        use rand::RngExt;
+        let mut r = crate::strategy::testing::rng(5);
+        for round in 0..40 {
+            let n = 1 + round % 13;
+            // Few distinct speeds and sizes, and arrivals often at the same instant: ties
+            // in start and speed are common, so the tie-breaking is exercised.
+            let infos: Vec<BackendInfo> =
+                (0..n).map(|i| backend(&format!("b{i}"), 1, [1.0, 2.0, 0.5][r.random_range(0..3)])).collect();
+            let mut indexed = CentralQueue::new(&infos).unwrap();
+            let mut scanned = CentralQueue::new(&infos).unwrap();
+            let mut cluster = Workers { free: vec![0.0; n], now: 0.0, dispatched: 0, counts_dispatches: true };
+            for _ in 0..500 {
+                cluster.now += [0.0, 0.25, 0.5, 1.0][r.random_range(0..4)];
+                let chosen = indexed.pick(&Request { arrival: cluster.now, size: 1.0, client: 0 }, &mut cluster);
+                cluster.counts_dispatches = false;
+                let expected = scanned.pick(&Request { arrival: cluster.now, size: 1.0, client: 0 }, &mut cluster);
+                cluster.counts_dispatches = true;
+                assert_eq!(chosen, expected, "round {round}");
+                let size = [0.5, 1.0, 2.0][r.random_range(0..3)];
+                cluster.free[chosen] = cluster.free[chosen].max(cluster.now) + size / infos[chosen].speed;
+                cluster.dispatched += 1;
+            }
+        }
     }
 
     #[test]

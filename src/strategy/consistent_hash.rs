@@ -22,6 +22,9 @@ use crate::model::Request;
 ///
 /// Each client always reaches the same backend; removing a backend reassigns only the
 /// clients on its arcs (about 1/n of them) and leaves every other client where it was.
+/// Most points on the ring (160 MB).
+const MAX_RING_POINTS: f64 = 1e7;
+
 #[derive(Debug)]
 pub struct ConsistentHash {
     /// (point, backend), sorted.
@@ -33,6 +36,20 @@ impl ConsistentHash {
         let weights = checked_weights(Self::NAME, backends)?;
         let vnodes = params.count("vnodes", 160, 1)?;
         let max_weight = weights.iter().copied().fold(0.0, f64::max);
+        // The ring is built for every run: bound its size (16 bytes a point) so that a typo
+        // is an error rather than gigabytes. ketama uses 160 points per backend.
+        let points: f64 = weights.iter().map(|w| (vnodes as f64 * w / max_weight).round().max(1.0)).sum();
+        if points > MAX_RING_POINTS {
+            return Err(params.bad(
+                "vnodes",
+                format!(
+                    "vnodes = {vnodes} over {} backends makes {points:.0} ring points; at most {MAX_RING_POINTS:.0} \
+                     (vnodes ≤ {:.0} here) — ketama uses 160",
+                    backends.len(),
+                    (MAX_RING_POINTS / backends.len().max(1) as f64).floor()
+                ),
+            ));
+        }
         let mut ring = Vec::new();
         for (i, (backend, weight)) in backends.iter().zip(&weights).enumerate() {
             let points = ((vnodes as f64 * weight / max_weight).round() as usize).max(1);
@@ -53,6 +70,8 @@ impl Strategy for ConsistentHash {
     const NAME: &'static str = "consistent_hash";
     const SUMMARY: &'static str =
         "ketama-style hash ring on the client id: sticky, removing a backend moves ~1/n clients";
+    const MODELS: &'static str =
+        "ketama ring on the client id (nginx_hash_consistent hashes the address as nginx does)";
     const NEEDS: Needs = Needs::Nothing;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
@@ -77,9 +96,15 @@ impl Strategy for ConsistentHash {
 /// 0x100000001b3) of the bytes, passed through the SplitMix64 finaliser for avalanche
 /// (FNV-1a alone maps strings differing in the last character to nearby values).
 pub fn ring_hash(text: &str) -> u64 {
-    let fnv = text
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    bytes_hash(text.as_bytes())
+}
+
+/// [`ring_hash`] of raw bytes.
+#[inline]
+pub fn bytes_hash(bytes: &[u8]) -> u64 {
+    let fnv = bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
     splitmix64(fnv)
 }
 

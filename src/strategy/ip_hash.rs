@@ -2,16 +2,16 @@
 
 use super::weighted_random::checked_weights;
 use super::{Cluster, Needs, Setup, Strategy, StrategyError};
-use crate::model::Request;
+use crate::model::{ClientAddresses, Request};
 
 /// The modulus of nginx's address hash: hash values lie in `0..6271`.
 const HASH_MODULUS: u32 = 6271;
 
 /// nginx `ip_hash` (`ngx_http_upstream_get_ip_hash_peer`), for IPv4 clients.
 ///
-/// - Each client id is given a synthetic IPv4 address a.b.c.d: the top 32 bits of
-///   [`splitmix64`]`(client)`. Mixing spreads nearby ids over unrelated addresses; two
-///   different clients share a /24 network with probability 2⁻²⁴.
+/// - Each client sends from the IPv4 address a.b.c.d the model gives it
+///   ([`ClientAddresses`]: scattered by default, or confined to `[clients] subnets` /24
+///   networks).
 /// - nginx hashes only the first three octets: `hash = 89`, then for each of a, b, c:
 ///   `hash = (hash × 113 + octet) mod 6271`. So **all clients of one /24 network go to the
 ///   same backend** (as with real nginx: a large NAT or office behind one /24 lands on one
@@ -29,6 +29,7 @@ const HASH_MODULUS: u32 = 6271;
 pub struct IpHash {
     /// Backend for each hash value in `0..6271`.
     table: Vec<u32>,
+    addresses: ClientAddresses,
 }
 
 impl IpHash {
@@ -46,29 +47,26 @@ impl IpHash {
                 peer as u32
             })
             .collect();
-        IpHash { table }
+        IpHash { table, addresses: ClientAddresses::scattered() }
     }
 }
 
 impl Strategy for IpHash {
     const NAME: &'static str = "ip_hash";
     const SUMMARY: &'static str = "nginx ip_hash: the client's /24 address prefix, hashed, picks a backend by weight";
+    const MODELS: &'static str =
+        "nginx `ip_hash;` with weights from capacities (nginx_ip_hash uses the file's weights)";
     const NEEDS: Needs = Needs::Nothing;
     const USES_CLIENT: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        Ok(IpHash::new(&checked_weights(Self::NAME, setup.backends)?))
+        Ok(IpHash { addresses: setup.addresses, ..IpHash::new(&checked_weights(Self::NAME, setup.backends)?) })
     }
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, _cluster: &mut C) -> usize {
-        self.table[nginx_ip_hash(client_address(request.client)) as usize] as usize
+        self.table[nginx_ip_hash(self.addresses.of(request.client)) as usize] as usize
     }
-}
-
-/// The synthetic IPv4 address of a client: the top 32 bits of `splitmix64(client)`.
-pub fn client_address(client: u32) -> [u8; 4] {
-    ((splitmix64(u64::from(client)) >> 32) as u32).to_be_bytes()
 }
 
 /// nginx's IPv4 hash of an address: over its first three octets only,
@@ -95,14 +93,7 @@ fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
-/// SplitMix64's output function (Steele, Lea & Flood 2014): a fixed, platform-independent
-/// bijection of u64 with good avalanche, used to spread client ids.
-pub fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use crate::model::splitmix64;
 
 #[cfg(test)]
 mod tests {

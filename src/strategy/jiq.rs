@@ -39,6 +39,7 @@ impl Jiq {
 impl Strategy for Jiq {
     const NAME: &'static str = "jiq";
     const SUMMARY: &'static str = "join the idle queue: a backend with a free worker if any (random scan), else random";
+    const MODELS: &'static str = "textbook: join the idle queue (Lu et al. 2011)";
     const NEEDS: Needs = Needs::Counts;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -14,6 +14,7 @@ pub struct Jsq {
 impl Strategy for Jsq {
     const NAME: &'static str = "jsq";
     const SUMMARY: &'static str = "join the shortest queue: fewest requests in system (ties rotate)";
+    const MODELS: &'static str = "textbook oracle: join the shortest queue";
     const NEEDS: Needs = Needs::Counts;
 
     fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {

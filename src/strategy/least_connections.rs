@@ -29,6 +29,7 @@ impl LeastConnections {
 impl Strategy for LeastConnections {
     const NAME: &'static str = "least_connections";
     const SUMMARY: &'static str = "nginx least_conn: fewest requests in system per unit of weight (ties rotate)";
+    const MODELS: &'static str = "nginx `least_conn;` with ties rotating (nginx_least_conn is exact)";
     const NEEDS: Needs = Needs::Counts;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

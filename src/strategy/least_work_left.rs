@@ -30,6 +30,7 @@ impl LeastWorkLeft {
 impl Strategy for LeastWorkLeft {
     const NAME: &'static str = "least_work_left";
     const SUMMARY: &'static str = "oracle: least unfinished work per unit of capacity (ties rotate)";
+    const MODELS: &'static str = "textbook oracle: least unfinished work";
     const NEEDS: Needs = Needs::Oracle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

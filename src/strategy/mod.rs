@@ -9,16 +9,36 @@
 //! in [`registry`].
 
 mod params;
+mod real_weights;
 pub mod registry;
+mod slow_start;
 
 mod central_queue;
 mod consistent_hash;
+mod envoy_bounded;
+mod envoy_least_request;
+mod envoy_maglev;
+mod envoy_ring_hash;
+mod haproxy_chash;
+mod haproxy_first;
+mod haproxy_hash;
+mod haproxy_leastconn;
+mod haproxy_random;
+mod haproxy_roundrobin;
+mod haproxy_static_rr;
 mod ip_hash;
 mod jiq;
 mod jsq;
 mod least_connections;
 mod least_work_left;
+mod min_tree;
+mod nginx_hash_consistent;
+mod nginx_ip_hash;
+mod nginx_least_conn;
+mod nginx_random_two;
+mod nginx_round_robin;
 mod power_of_d;
+mod power_of_d_memory;
 mod random;
 mod round_robin;
 mod shortest_expected_delay;
@@ -33,7 +53,7 @@ pub use registry::{AnyStrategy, StrategyInfo, build, find, list};
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::model::{Request, ServiceDistribution};
+use crate::model::{ClientAddresses, Request, ServiceDistribution};
 
 /// What a strategy may ask about the backends at the moment of a decision.
 ///
@@ -61,6 +81,24 @@ pub trait Cluster {
     fn speed(&self, i: usize) -> f64;
     /// Configured weight of backend `i` (defaults to its capacity).
     fn weight(&self, i: usize) -> f64;
+    /// The time backend `i` last came up (was started, or returned to service), in seconds
+    /// since the start of the run: what slow start ramps from. Every backend is up from the
+    /// start of the run in today's engine, so the default answers 0.0; an engine that takes
+    /// backends down and back up answers the time of the last return.
+    #[inline]
+    fn up_since(&self, _i: usize) -> f64 {
+        0.0
+    }
+    /// Requests handed to backends so far, if the view counts them (the engine's does).
+    ///
+    /// Lets a strategy keep an index of what it saw instead of looking at every backend:
+    /// a backend's queue changes only by the requests it is handed and by time passing, so
+    /// when exactly one request (the strategy's own previous choice) was dispatched since
+    /// its last pick, only that backend needs looking at again. With `None`, or any other
+    /// count (several balancer instances sharing the backends), the strategy looks afresh.
+    fn dispatches(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What a strategy must know about the backends to decide, which limits what a balancer
@@ -97,6 +135,9 @@ pub trait Strategy: Send + Sized {
     const NAME: &'static str;
     /// One line for `lbsim strategies`.
     const SUMMARY: &'static str;
+    /// The real configuration this strategy models (`"nginx: least_conn;"`), or what it is
+    /// when no balancer ships it (a textbook policy, an oracle).
+    const MODELS: &'static str;
     /// Parameters the strategy accepts (anything else is an error).
     const PARAMS: &'static [ParamSpec] = &[];
     /// Whether `pick` looks at `Request::client`. The engine skips drawing client ids for
@@ -113,6 +154,15 @@ pub trait Strategy: Send + Sized {
 
     /// Chooses the backend (an index in `0..cluster.len()`) for `request`.
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
+
+    /// A backend a coming `pick` will choose (the next one, or one a few picks later), when
+    /// the rule knows it before seeing the request and the cluster (random dispatch draws
+    /// its choices ahead). Only a hint, asked after every pick: the engine fetches that
+    /// backend's state from memory while it simulates the requests before, which on
+    /// clusters too large for the caches hides most of the wait.
+    fn upcoming(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Static facts about one backend, for building a strategy.
@@ -123,6 +173,9 @@ pub struct BackendInfo {
     pub speed: f64,
     pub capacity: f64,
     pub weight: f64,
+    /// The weight the experiment file gives (`weight = …`), if any. Strategies named after
+    /// a real balancer use it, or 1 when absent, as nginx, HAProxy and Envoy do.
+    pub configured_weight: Option<f64>,
     /// True for sync (FCFS) workers, false for async (processor sharing).
     pub fcfs: bool,
 }
@@ -133,6 +186,8 @@ pub struct Setup<'a> {
     /// The request-size distribution (for SITA's equal-load cutoffs).
     pub service: &'a ServiceDistribution,
     pub params: &'a Params,
+    /// The IPv4 address of each client (for address-hashing strategies).
+    pub addresses: ClientAddresses,
     /// The strategy's own random stream (independent of the traffic's streams).
     pub rng: Xoshiro256PlusPlus,
 }
@@ -142,8 +197,19 @@ pub struct Setup<'a> {
 pub enum StrategyError {
     #[error("unknown strategy \"{name}\"{}", did_you_mean(suggestion))]
     Unknown { name: String, suggestion: Option<String> },
-    #[error("strategy \"{strategy}\" has no parameter \"{param}\"{} (it takes: {accepted})", did_you_mean(suggestion))]
-    UnknownParam { strategy: String, param: String, suggestion: Option<String>, accepted: String },
+    #[error(
+        "strategy \"{strategy}\" has no parameter \"{param}\"{} (it takes: {accepted}){}",
+        did_you_mean(suggestion),
+        elsewhere.as_ref().map(|o| format!("; \"{param}\" is a parameter of {o}")).unwrap_or_default()
+    )]
+    UnknownParam {
+        strategy: String,
+        param: String,
+        suggestion: Option<String>,
+        accepted: String,
+        /// Strategies that do take this parameter (a user who mixed up two strategies).
+        elsewhere: Option<String>,
+    },
     #[error("strategy \"{strategy}\", parameter \"{param}\": {what}")]
     BadParam { strategy: String, param: String, what: String },
     #[error("strategy \"{strategy}\": {what}")]

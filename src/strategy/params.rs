@@ -37,7 +37,7 @@ impl Params {
         self
     }
 
-    fn bad(&self, param: &str, what: impl Into<String>) -> StrategyError {
+    pub(crate) fn bad(&self, param: &str, what: impl Into<String>) -> StrategyError {
         StrategyError::BadParam { strategy: self.strategy.clone(), param: param.to_string(), what: what.into() }
     }
 
@@ -50,6 +50,40 @@ impl Params {
             }
             Some(other) => Err(self.bad(name, format!("expected a whole number ≥ {min}, got {}", show(other)))),
         }
+    }
+
+    /// A number accepted by `valid` (described by `expected`, e.g. "a number ≥ 0"), or
+    /// `default` when absent.
+    pub fn real(
+        &self,
+        name: &str,
+        default: f64,
+        expected: &str,
+        valid: impl Fn(f64) -> bool,
+    ) -> Result<f64, StrategyError> {
+        match self.values.get(name) {
+            None => Ok(default),
+            Some(ParamValue::Number(x)) if x.is_finite() && valid(*x) => Ok(*x),
+            Some(other) => Err(self.bad(name, format!("expected {expected}, got {}", show(other)))),
+        }
+    }
+
+    /// An optional duration ≥ 0 (a number of seconds or a string like "30s").
+    pub fn duration(&self, name: &str) -> Result<Option<f64>, StrategyError> {
+        match self.values.get(name) {
+            None => Ok(None),
+            Some(ParamValue::Number(x)) if x.is_finite() && *x >= 0.0 => Ok(Some(*x)),
+            Some(ParamValue::Text(s)) => crate::units::parse_duration(s).map(Some).map_err(|e| self.bad(name, e)),
+            Some(other) => Err(self.bad(
+                name,
+                format!("expected a duration ≥ 0 (seconds, or a string like \"30s\"), got {}", show(other)),
+            )),
+        }
+    }
+
+    /// An error about parameter `name` (for checks that involve several parameters).
+    pub fn error(&self, name: &str, what: impl Into<String>) -> StrategyError {
+        self.bad(name, what)
     }
 
     /// An optional list of durations (numbers of seconds or strings like "20ms").

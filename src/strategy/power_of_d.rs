@@ -46,6 +46,7 @@ impl Strategy for PowerOfD {
     const NAME: &'static str = "power_of_d";
     const SUMMARY: &'static str =
         "sample d distinct backends at random, join the one with fewest requests (ties: first sampled)";
+    const MODELS: &'static str = "textbook power of d choices (distinct samples)";
     const NEEDS: Needs = Needs::Counts;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "d",

@@ -8,6 +8,8 @@ use crate::model::Request;
 pub struct StrategyInfo {
     pub name: &'static str,
     pub summary: &'static str,
+    /// The real configuration line it models (or what kind of policy it is).
+    pub models: &'static str,
     pub params: &'static [ParamSpec],
     /// What it must know about the backends (limits the balancer information it can run on).
     pub needs: Needs,
@@ -26,6 +28,7 @@ macro_rules! registry {
             $(StrategyInfo {
                 name: <super::$module::$ty as Strategy>::NAME,
                 summary: <super::$module::$ty as Strategy>::SUMMARY,
+                models: <super::$module::$ty as Strategy>::MODELS,
                 params: <super::$module::$ty as Strategy>::PARAMS,
                 needs: <super::$module::$ty as Strategy>::NEEDS,
             },)*
@@ -55,6 +58,14 @@ macro_rules! registry {
                 }
             }
 
+            /// The backend the wrapped strategy will pick next, if it knows already.
+            #[inline]
+            pub fn upcoming(&self) -> Option<usize> {
+                match self {
+                    $(AnyStrategy::$ty(s) => s.upcoming(),)*
+                }
+            }
+
             /// Picks a backend with the wrapped strategy.
             #[inline]
             pub fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
@@ -73,6 +84,7 @@ registry! {
     weighted_round_robin::WeightedRoundRobin,
     least_connections::LeastConnections,
     power_of_d::PowerOfD,
+    power_of_d_memory::PowerOfDMemory,
     jsq::Jsq,
     jiq::Jiq,
     least_work_left::LeastWorkLeft,
@@ -81,6 +93,20 @@ registry! {
     ip_hash::IpHash,
     consistent_hash::ConsistentHash,
     central_queue::CentralQueue,
+    nginx_round_robin::NginxRoundRobin,
+    nginx_least_conn::NginxLeastConn,
+    nginx_random_two::NginxRandomTwo,
+    nginx_ip_hash::NginxIpHash,
+    nginx_hash_consistent::NginxHashConsistent,
+    haproxy_roundrobin::HaproxyRoundrobin,
+    haproxy_static_rr::HaproxyStaticRr,
+    haproxy_leastconn::HaproxyLeastconn,
+    haproxy_first::HaproxyFirst,
+    haproxy_random::HaproxyRandom,
+    haproxy_hash::HaproxyHash,
+    envoy_least_request::EnvoyLeastRequest,
+    envoy_ring_hash::EnvoyRingHash,
+    envoy_maglev::EnvoyMaglev,
 }
 
 /// Every registered strategy, in the registry's order.
@@ -102,11 +128,14 @@ pub fn build(name: &str, setup: &Setup<'_>) -> Result<AnyStrategy, StrategyError
     for param in setup.params.values.keys() {
         if !info.params.iter().any(|p| p.name == param) {
             let accepted: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+            let owners: Vec<&str> =
+                ALL.iter().filter(|other| other.params.iter().any(|p| p.name == param)).map(|o| o.name).collect();
             return Err(StrategyError::UnknownParam {
                 strategy: name.to_string(),
                 param: param.clone(),
                 suggestion: nearest(param, accepted.iter().copied()),
                 accepted: if accepted.is_empty() { "no parameters".to_string() } else { accepted.join(", ") },
+                elsewhere: (!owners.is_empty()).then(|| owners.join(", ")),
             });
         }
     }

@@ -13,6 +13,8 @@ pub struct RoundRobin {
 impl Strategy for RoundRobin {
     const NAME: &'static str = "round_robin";
     const SUMMARY: &'static str = "backends in turn, ignoring their load and capacity";
+    const MODELS: &'static str =
+        "nginx upstream, HAProxy `balance roundrobin`, Envoy ROUND_ROBIN, all with equal weights";
     const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
@@ -24,5 +26,11 @@ impl Strategy for RoundRobin {
         let chosen = self.next;
         self.next = if chosen + 1 == self.n { 0 } else { chosen + 1 };
         chosen
+    }
+
+    /// The choice eight picks from now (lets the engine fetch that backend early).
+    #[inline]
+    fn upcoming(&self) -> Option<usize> {
+        Some((self.next + 7) % self.n)
     }
 }

@@ -29,6 +29,7 @@ impl ShortestExpectedDelay {
 impl Strategy for ShortestExpectedDelay {
     const NAME: &'static str = "shortest_expected_delay";
     const SUMMARY: &'static str = "fewest (requests + 1) per unit of capacity: fast backends preferred (ties rotate)";
+    const MODELS: &'static str = "textbook oracle: shortest expected delay";
     const NEEDS: Needs = Needs::Counts;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

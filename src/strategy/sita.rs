@@ -9,12 +9,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, OnceLock};
 
 use crate::model::{Request, ServiceDistribution};
-use crate::seed::{Purpose, RunSeed};
 use crate::units::format_duration;
-
-/// Number of request sizes drawn to calibrate equal-load cutoffs (2^20: the cutoffs'
-/// quantiles are then accurate to about 0.1 % of the load).
-pub const CALIBRATION_SAMPLES: usize = 1 << 20;
 
 /// Size-Interval Task Assignment (Harchol-Balter, Crovella & Murta, 1999): with cutoffs
 /// x₀ < x₁ < … < x_{n−2}, a request of size s goes to the first backend k with s ≤ x_k; the
@@ -24,14 +19,15 @@ pub const CALIBRATION_SAMPLES: usize = 1 << 20;
 /// arise (a size equal to a cutoff belongs to the lower interval). This is an oracle
 /// strategy: it reads the request's size.
 ///
-/// Cutoffs come from the `cutoffs` parameter, or, when absent, are calibrated so that each
+/// Cutoffs come from the `cutoffs` parameter, or, when absent, are computed so that each
 /// backend receives a share of the work proportional to its capacity ("equal load" for
-/// identical backends): [`CALIBRATION_SAMPLES`] sizes are drawn from the service
-/// distribution with the fixed calibration stream and cut by [`equal_load_cutoffs`]. The
-/// cutoffs are therefore a function of the model alone (every run of a sweep point uses the
-/// same ones, as a deployed SITA would), and they are computed once per process for each
-/// (distribution, capacities): calibrating takes ~80 ms, which a sweep would otherwise pay
-/// for every run.
+/// identical backends) by [`exact_equal_load_cutoffs`]: from the distribution's exact partial
+/// means E[S; S ≤ x], solved for x, never from a sample. (A sample of 2²⁰ sizes from a bounded
+/// Pareto with α = 1.1 on [1 ms, 10⁴ s] has a mean 1.15 × the true one: its cutoff was 0.483 s
+/// where equal load needs 0.166 s, and 16 backends got up to 1.085 × their share.) The
+/// cutoffs are a function of the model alone (every run of a sweep point uses the same
+/// ones, as a deployed SITA would), and they are computed once per process for each
+/// (distribution, capacities).
 #[derive(Debug)]
 pub struct Sita {
     /// x₀ … x_{n−2}, strictly increasing.
@@ -39,12 +35,12 @@ pub struct Sita {
 }
 
 impl Sita {
-    /// Builds from `params`, or, without `cutoffs`, from the sample `calibrate` returns
-    /// (called only then, and not for a single backend).
+    /// Builds from `params`, or, without `cutoffs`, from the equal-load cutoffs `calibrate`
+    /// computes for the backends' capacities (called only then, and not for a single backend).
     pub(crate) fn new(
         backends: &[BackendInfo],
         params: &Params,
-        calibrate: impl FnOnce() -> Vec<f64>,
+        calibrate: impl FnOnce(&[f64]) -> Result<Vec<f64>, String>,
     ) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, backends)?;
         let n = backends.len();
@@ -52,9 +48,8 @@ impl Sita {
             Some(cutoffs) => validate_cutoffs(params, cutoffs, n)?,
             None if n == 1 => Vec::new(),
             None => {
-                let mut sample = calibrate();
                 let capacities: Vec<f64> = backends.iter().map(|b| b.capacity).collect();
-                equal_load_cutoffs(&mut sample, &capacities).map_err(|what| StrategyError::Unsupported {
+                calibrate(&capacities).map_err(|what| StrategyError::Unsupported {
                     strategy: Self::NAME.to_string(),
                     what: format!("cannot calibrate equal-load cutoffs: {what}; give `cutoffs` explicitly"),
                 })?
@@ -73,6 +68,7 @@ impl Strategy for Sita {
     const NAME: &'static str = "sita";
     const SUMMARY: &'static str = "oracle: each backend serves one interval of request sizes \
          (cutoffs given, or equal load per capacity)";
+    const MODELS: &'static str = "textbook: size-interval task assignment (Harchol-Balter)";
     const NEEDS: Needs = Needs::Nothing;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "cutoffs",
@@ -82,7 +78,7 @@ impl Strategy for Sita {
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         if setup.params.values.contains_key("cutoffs") || setup.backends.len() <= 1 {
-            return Sita::new(setup.backends, setup.params, Vec::new);
+            return Sita::new(setup.backends, setup.params, |_| Ok(Vec::new()));
         }
         let capacities: Vec<f64> = setup.backends.iter().map(|b| b.capacity).collect();
         let key = calibration_key(setup.service, &capacities);
@@ -90,10 +86,8 @@ impl Strategy for Sita {
         if let Some(cutoffs) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(Sita { cutoffs: cutoffs.clone() });
         }
-        let sita = Sita::new(setup.backends, setup.params, || {
-            let mut rng = RunSeed::new(0, 0, 0).stream(Purpose::Calibration);
-            (0..CALIBRATION_SAMPLES).map(|_| setup.service.sample(&mut rng)).collect()
-        })?;
+        let sita =
+            Sita::new(setup.backends, setup.params, |capacities| exact_equal_load_cutoffs(setup.service, capacities))?;
         cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, sita.cutoffs.clone());
         Ok(sita)
     }
@@ -154,7 +148,75 @@ fn validate_cutoffs(params: &Params, cutoffs: Vec<f64>, n: usize) -> Result<Vec<
 }
 
 /// Cutoffs that give each backend a share of the total work proportional to its capacity,
-/// estimated from `sample` (request sizes; sorted in place). For capacities c₀ … c_{n−1}
+/// exactly: cutoff x_k solves E[S; S ≤ x_k] = E[S]·(c₀ + … + c_k)/C with the distribution's
+/// closed-form partial mean ([`ServiceDistribution::partial_mean`]), by bisection to machine
+/// precision (the smallest x reaching the target, so an atom falls in the lower interval).
+/// An empirical distribution is cut on its own observed sizes by [`equal_load_cutoffs`],
+/// which is exact for it. Every size distribution lbsim has is covered, so nothing is ever
+/// sampled.
+///
+/// Fails (with a reason) when the mean size is infinite (a Pareto with α ≤ 1: no finite
+/// share exists), or when the cutoffs would not be strictly increasing or would leave the
+/// last backend nothing (a distribution with atoms, e.g. deterministic sizes, cannot always
+/// be split by size).
+pub fn exact_equal_load_cutoffs(service: &ServiceDistribution, capacities: &[f64]) -> Result<Vec<f64>, String> {
+    let n = capacities.len();
+    if n <= 1 {
+        return Ok(Vec::new());
+    }
+    if let ServiceDistribution::Empirical { samples, .. } = service {
+        return equal_load_cutoffs(&mut samples.to_vec(), capacities);
+    }
+    let mean = service.mean();
+    if !(mean.is_finite() && mean > 0.0) {
+        return Err(format!("the mean request size is {mean}, so no cutoffs give each backend a finite share"));
+    }
+    let total_capacity: f64 = capacities.iter().sum();
+    let mut cutoffs = Vec::with_capacity(n - 1);
+    let mut capacity_so_far = 0.0;
+    for capacity in &capacities[..n - 1] {
+        capacity_so_far += capacity;
+        let target = mean * capacity_so_far / total_capacity;
+        // Bracket: partial_mean(0) = 0 < target ≤ partial_mean(hi).
+        let mut hi = mean;
+        while service.partial_mean(hi) < target {
+            hi *= 2.0;
+            if !hi.is_finite() {
+                return Err("the partial mean never reaches its target".to_string());
+            }
+        }
+        let mut lo = 0.0;
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if service.partial_mean(mid) < target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        cutoffs.push(hi);
+    }
+    if let Some(w) = cutoffs.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(format!(
+            "two backends would need the same cutoff {} (too many requests of one size)",
+            format_duration(w[0])
+        ));
+    }
+    let last = cutoffs[n - 2];
+    if service.partial_mean(last) >= mean * (1.0 - 1e-12) {
+        return Err(format!(
+            "the last backend would get no requests (no request is larger than the cutoff {})",
+            format_duration(last)
+        ));
+    }
+    Ok(cutoffs)
+}
+
+/// Cutoffs that give each backend a share of the total work proportional to its capacity,
+/// from `sample` (request sizes; sorted in place). For capacities c₀ … c_{n−1}
 /// with total C, the sample is sorted and its cumulative work walked: cutoff x_k is the
 /// smallest sampled size at which the cumulative work reaches W·(c₀ + … + c_k)/C, W being
 /// the sample's total work. So backend k serves sizes in (x_{k−1}, x_k] and gets its share
@@ -223,14 +285,19 @@ mod tests {
         let infos = backends(2);
         let params = Params::new("sita");
         let build = |seed| {
-            let setup = Setup { backends: &infos, service: &service, params: &params, rng: rng(seed) };
+            let setup = Setup {
+                backends: &infos,
+                service: &service,
+                params: &params,
+                addresses: Default::default(),
+                rng: rng(seed),
+            };
             Sita::build(&setup).unwrap().cutoffs().to_vec()
         };
         let cutoffs = build(1);
         assert_eq!(cutoffs.len(), 1);
-        // 2^20 samples: the work fraction below x has a standard error of ~0.1 %, which moves
-        // x by ~0.3 %; allow 1 %.
-        assert!((cutoffs[0] - 1.6783).abs() < 0.017, "{cutoffs:?}");
+        // Exact: 1 − e^(−x)(1 + x) = ½ at x = 1.678346990…
+        assert!((cutoffs[0] - 1.678_346_990_016_66).abs() < 1e-9, "{cutoffs:?}");
         // The cutoffs depend on the model only, not on the run's strategy stream.
         assert_eq!(build(2), cutoffs);
     }
@@ -240,7 +307,7 @@ mod tests {
         Params::new("sita").with("cutoffs", ParamValue::List(list))
     }
 
-    fn no_calibration() -> Vec<f64> {
+    fn no_calibration(_: &[f64]) -> Result<Vec<f64>, String> {
         panic!("explicit cutoffs must not calibrate")
     }
 
@@ -303,11 +370,93 @@ mod tests {
     #[test]
     fn calibrates_without_cutoffs_and_weighs_by_capacity() {
         let infos = vec![backend("small", 1, 1.0), backend("big", 3, 1.0)];
-        let sample: Vec<f64> = (1..=8).map(f64::from).collect();
-        let s = Sita::new(&infos, &Params::new("sita"), || sample).unwrap();
+        let mut sample: Vec<f64> = (1..=8).map(f64::from).collect();
+        let s = Sita::new(&infos, &Params::new("sita"), |c| equal_load_cutoffs(&mut sample, c)).unwrap();
         // Work 36, capacities 1:3 → target 9, reached at size 4 (cum. 10).
         assert_eq!(s.cutoffs(), [4.0]);
-        let err = Sita::new(&infos, &Params::new("sita"), || vec![3.0; 5]).unwrap_err();
+        let err = Sita::new(&infos, &Params::new("sita"), |c| equal_load_cutoffs(&mut [3.0; 5], c)).unwrap_err();
         assert!(matches!(err, StrategyError::Unsupported { .. }), "{err}");
+    }
+
+    /// The share of the work each backend gets under `cutoffs`, by Simpson's rule in log x
+    /// over the density `pdf` on [lo, hi] — independent of the closed forms under test.
+    fn work_shares(pdf: impl Fn(f64) -> f64, lo: f64, hi: f64, cutoffs: &[f64]) -> Vec<f64> {
+        let work = |a: f64, b: f64| {
+            let (ua, ub) = (a.ln(), b.ln());
+            let steps = 200_000;
+            let h = (ub - ua) / steps as f64;
+            let g = |u: f64| {
+                let x = u.exp();
+                x * x * pdf(x)
+            };
+            let mut sum = g(ua) + g(ub);
+            for i in 1..steps {
+                sum += g(ua + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+            }
+            sum * h / 3.0
+        };
+        let mut edges = vec![lo];
+        edges.extend_from_slice(cutoffs);
+        edges.push(hi);
+        let parts: Vec<f64> = edges.windows(2).map(|w| work(w[0], w[1])).collect();
+        let total: f64 = parts.iter().sum();
+        parts.iter().map(|p| p / total).collect()
+    }
+
+    fn cutoffs_for(service: &ServiceDistribution, n: usize) -> Vec<f64> {
+        exact_equal_load_cutoffs(service, &vec![1.0; n]).unwrap()
+    }
+
+    #[test]
+    fn heavy_tailed_sizes_split_into_equal_work() {
+        // Bounded Pareto α = 1.1 on [1 ms, 10⁴ s] (the case a 2²⁰ sample got 1.152 : 0.848).
+        let (alpha, min, max) = (1.1, 0.001, 1e4);
+        let bp = ServiceDistribution::bounded_pareto(alpha, min, max).unwrap();
+        let mass = 1.0 - (min / max).powf(alpha);
+        let pdf = |x: f64| alpha * min.powf(alpha) * x.powf(-alpha - 1.0) / mass;
+        for n in [2, 4, 16] {
+            let cutoffs = cutoffs_for(&bp, n);
+            let shares = work_shares(pdf, min, max, &cutoffs);
+            eprintln!(
+                "bounded Pareto, {n} hosts: cutoffs {cutoffs:?}, work shares × n {:?}",
+                shares.iter().map(|s| s * n as f64).collect::<Vec<_>>()
+            );
+            for s in &shares {
+                assert!((s * n as f64 - 1.0).abs() < 0.005, "{n} hosts: shares {shares:?}");
+            }
+            if n == 2 {
+                assert!((cutoffs[0] - 0.166).abs() < 0.001, "{cutoffs:?}");
+            }
+        }
+        // Lognormal with cv 3.
+        let ln = ServiceDistribution::lognormal_mean_cv(0.01, 3.0).unwrap();
+        let ServiceDistribution::Lognormal { mu, sigma, .. } = ln else { unreachable!() };
+        let pdf = |x: f64| {
+            let z = (x.ln() - mu) / sigma;
+            (-0.5 * z * z).exp() / (x * sigma * (2.0 * std::f64::consts::PI).sqrt())
+        };
+        let (lo, hi) = ((mu - 14.0 * sigma).exp(), (mu + 14.0 * sigma).exp());
+        for n in [2, 4] {
+            let cutoffs = cutoffs_for(&ln, n);
+            let shares = work_shares(pdf, lo, hi, &cutoffs);
+            eprintln!(
+                "lognormal cv 3, {n} hosts: cutoffs {cutoffs:?}, work shares × n {:?}",
+                shares.iter().map(|s| s * n as f64).collect::<Vec<_>>()
+            );
+            for s in &shares {
+                assert!((s * n as f64 - 1.0).abs() < 0.005, "{n} hosts: shares {shares:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn exact_cutoffs_refuse_what_cannot_be_split() {
+        let det = ServiceDistribution::deterministic(0.01).unwrap();
+        assert!(exact_equal_load_cutoffs(&det, &[1.0, 1.0]).unwrap_err().contains("no requests"));
+        let pareto = ServiceDistribution::pareto(0.9, 0.001).unwrap();
+        assert!(exact_equal_load_cutoffs(&pareto, &[1.0, 1.0]).unwrap_err().contains("mean request size is inf"));
+        // An empirical distribution is cut on its own sizes, exactly.
+        let empirical = ServiceDistribution::empirical(std::sync::Arc::from(vec![1.0, 4.0, 1.0, 1.0, 1.0])).unwrap();
+        assert_eq!(exact_equal_load_cutoffs(&empirical, &[1.0, 1.0]).unwrap(), [1.0]);
     }
 }

@@ -17,6 +17,8 @@ pub(crate) struct MockCluster {
     pub capacities: Vec<f64>,
     pub speeds: Vec<f64>,
     pub weights: Vec<f64>,
+    /// When each backend came up (slow start); 0.0 unless a test sets it.
+    pub up: Vec<f64>,
     pub queried: Vec<usize>,
 }
 
@@ -31,6 +33,7 @@ impl MockCluster {
             capacities: backends.iter().map(|b| b.capacity).collect(),
             speeds: backends.iter().map(|b| b.speed).collect(),
             weights: backends.iter().map(|b| b.weight).collect(),
+            up: vec![0.0; n],
             queried: Vec::new(),
         }
     }
@@ -66,17 +69,28 @@ impl Cluster for MockCluster {
     fn weight(&self, i: usize) -> f64 {
         self.weights[i]
     }
+    fn up_since(&self, i: usize) -> f64 {
+        self.up[i]
+    }
 }
 
 /// A sync (FCFS) backend; its weight defaults to its capacity, as in the model.
 pub(crate) fn backend(name: &str, workers: u32, speed: f64) -> BackendInfo {
     let capacity = f64::from(workers) * speed;
-    BackendInfo { name: name.to_string(), workers, speed, capacity, weight: capacity, fcfs: true }
+    BackendInfo {
+        name: name.to_string(),
+        workers,
+        speed,
+        capacity,
+        weight: capacity,
+        configured_weight: None,
+        fcfs: true,
+    }
 }
 
 /// A sync backend with an explicit weight.
 pub(crate) fn weighted(name: &str, weight: f64) -> BackendInfo {
-    BackendInfo { weight, ..backend(name, 1, 1.0) }
+    BackendInfo { weight, configured_weight: Some(weight), ..backend(name, 1, 1.0) }
 }
 
 /// `n` identical single-worker, speed-1 sync backends named `b0`, `b1`, ….
@@ -139,7 +153,13 @@ mod tests {
                 continue;
             }
             let params = Params::new(info.name);
-            let setup = Setup { backends: &infos, service: &service, params: &params, rng: rng(1) };
+            let setup = Setup {
+                backends: &infos,
+                service: &service,
+                params: &params,
+                addresses: Default::default(),
+                rng: rng(1),
+            };
             let mut strategy =
                 registry::build(info.name, &setup).unwrap_or_else(|e| panic!("{} does not build: {e}", info.name));
             let mut cluster = MockCluster::from_backends(&infos);
@@ -161,6 +181,21 @@ mod tests {
             "ip_hash",
             "consistent_hash",
             "central_queue",
+            "nginx_round_robin",
+            "nginx_least_conn",
+            "nginx_random_two",
+            "nginx_ip_hash",
+            "nginx_hash_consistent",
+            "haproxy_roundrobin",
+            "haproxy_static_rr",
+            "haproxy_leastconn",
+            "haproxy_first",
+            "haproxy_random",
+            "haproxy_hash",
+            "envoy_least_request",
+            "envoy_ring_hash",
+            "envoy_maglev",
+            "power_of_d_memory",
         ] {
             assert!(names.contains(&name), "{name} is not registered");
         }

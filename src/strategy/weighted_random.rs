@@ -31,6 +31,7 @@ impl WeightedRandom {
 impl Strategy for WeightedRandom {
     const NAME: &'static str = "weighted_random";
     const SUMMARY: &'static str = "random backend with probability proportional to its weight (default: capacity)";
+    const MODELS: &'static str = "nginx `random;` (one weighted draw)";
     const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -35,6 +35,7 @@ impl WeightedRoundRobin {
 impl Strategy for WeightedRoundRobin {
     const NAME: &'static str = "weighted_round_robin";
     const SUMMARY: &'static str = "nginx smooth weighted round robin: backends in turn, in proportion to weight";
+    const MODELS: &'static str = "nginx upstream default (smooth weighted round robin), weights default to capacity";
     const NEEDS: Needs = Needs::Nothing;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

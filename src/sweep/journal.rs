@@ -33,14 +33,18 @@ pub struct Header {
     #[serde(default)]
     pub file: String,
     pub seed: u64,
-    /// The experiment file with overrides applied: runs are only comparable under the same.
+    /// The experiment file with overrides applied (merge re-reads the sweep from it).
     pub config: String,
+    /// What determines the results, as a fingerprint (see [`identity`]); journals written
+    /// before it existed have none and are compared by `config`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity: String,
     /// `K/N` for a shard's journal.
     pub shard: Option<String>,
 }
 
 impl Header {
-    pub fn new(experiment: &str, file: &str, seed: u64, config: &str, shard: Option<String>) -> Self {
+    pub fn new(experiment: &str, file: &str, seed: u64, config: &str, identity: &str, shard: Option<String>) -> Self {
         Header {
             lbsim_journal: VERSION,
             lbsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -48,14 +52,66 @@ impl Header {
             file: file.to_string(),
             seed,
             config: config.to_string(),
+            identity: identity.to_string(),
             shard,
         }
     }
 
-    /// Whether runs journaled under `self` and `other` belong to the same sweep.
+    /// Whether runs journaled under `self` and `other` belong to the same sweep: the same
+    /// seed and the same [`identity`] (or, for journals older than identities, the same
+    /// configuration text).
     pub fn same_experiment(&self, other: &Header) -> bool {
-        self.seed == other.seed && self.config == other.config
+        if self.identity.is_empty() || other.identity.is_empty() {
+            return self.seed == other.seed && self.config == other.config;
+        }
+        self.seed == other.seed && self.identity == other.identity
     }
+}
+
+impl Header {
+    /// What differs between the experiments of two headers, in words.
+    pub fn difference(&self, other: &Header) -> String {
+        if self.seed != other.seed {
+            format!("its seed is {}, this experiment's {}", self.seed, other.seed)
+        } else if self.identity.is_empty() || other.identity.is_empty() {
+            "its configuration differs (a journal of an older lbsim, compared as text)".into()
+        } else {
+            "the model, run plan, strategies or a file it reads (a trace, samples) differ".into()
+        }
+    }
+}
+
+/// The fingerprint of everything that determines a sweep's results: every grid point's
+/// resolved experiment (model, run plan, seed, strategies with their parameters and labels),
+/// with what only names or describes it (the experiment's name and description) left out.
+///
+/// Resolved, not as written: comments, formatting, key order and `"10ms"` versus `0.01`
+/// change nothing, while the content of every file the experiment reads (a trace's rows, an
+/// empirical distribution's samples) is part of the model and so of the fingerprint. A
+/// `--resume` or `merge` is refused exactly when the runs would not be the runs of this
+/// sweep. (`[report]` is not part of an experiment: changing the SLO resumes.)
+pub fn identity(points: &[crate::experiment::Experiment]) -> String {
+    use std::fmt::Write as _;
+    use std::hash::Hasher as _;
+
+    /// Feeds formatted text straight into the hash (a long trace is never one big string).
+    struct Hashing(fnv::FnvHasher);
+    impl std::fmt::Write for Hashing {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(fnv::FnvHasher::default());
+    for point in points {
+        // The derived Debug of the model prints every field, floats in round-trip form.
+        let _ = write!(
+            hashing,
+            "{:?}|{:?}|{:?}|{:?}|{:?};",
+            point.seed, point.plan, point.intensity, point.model, point.strategies
+        );
+    }
+    format!("{:016x}-{}", hashing.0.finish(), points.len())
 }
 
 /// One finished run. The strategy is named by its label (stable when strategies are added

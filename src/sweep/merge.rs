@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 
 use super::journal::{self, Entry, Header, Journal};
 use super::plan::{RunKey, Store};
-use super::{OUTPUT_FILES, Sweep, output};
+use super::{Sweep, lock, output, results_in};
 use crate::config::ExperimentFile;
 use crate::results::SweepResults;
 
@@ -24,6 +24,8 @@ pub struct Merged {
     pub missing: Vec<String>,
     /// Total runs the sweep needs (so far: precision rounds may add more).
     pub runs: usize,
+    /// The output folder's lock, held until the caller has written the reports too.
+    pub lock: lock::FolderLock,
 }
 
 /// Merges the journals of `dirs` into `out` (default `output/<experiment name>`).
@@ -43,10 +45,10 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, force: bool, command: Vec<Str
             Some((dir0, h0)) => {
                 if !h0.same_experiment(&contents.header) {
                     bail!(
-                        "{} and {} are from different experiments (configuration or seed differ); \
-                         merge only the shards of one sweep",
+                        "{} and {} are from different experiments ({}); merge only the shards of one sweep",
                         dir0.display(),
-                        dir.display()
+                        dir.display(),
+                        h0.difference(&contents.header)
                     );
                 }
             }
@@ -62,19 +64,20 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, force: bool, command: Vec<Str
             bail!("--out {} is one of the shard folders; merge into another folder", out.display());
         }
     }
-    if OUTPUT_FILES.iter().any(|f| out.join(f).exists()) && !force {
-        bail!("{} already holds sweep results; use --force to overwrite them", out.display());
+    let folder_lock = lock::acquire(&out, &command)?;
+    let present = results_in(&out);
+    if !present.is_empty() && !force {
+        bail!("{} already holds sweep results ({}); use --force to overwrite them", out.display(), present.join(", "));
     }
     let mut store = Store::new();
     sweep.load_entries(entries, &mut store, Path::new("the shards' journals"))?;
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create the output folder {}", out.display()))?;
     write_journal(&sweep, &store, &out)?;
     let missing_runs = sweep.needed(&store, None);
     let missing = missing_runs.iter().map(|k| describe(&sweep, k)).collect();
     let results = output::build(&sweep, &store, command);
     output::write(&results, &out)?;
     let runs = store.len() + missing_runs.len();
-    Ok(Merged { results, out, missing, runs })
+    Ok(Merged { results, out, missing, runs, lock: folder_lock })
 }
 
 /// A merged journal (every run, in key order), written to a temporary file then renamed.
@@ -84,7 +87,7 @@ fn write_journal(sweep: &Sweep, store: &Store, out: &Path) -> Result<()> {
     let result = (|| -> Result<()> {
         let journal = Journal::create(&tmp, &sweep.header(None))?;
         for (key, result) in store {
-            let strategy = sweep.base.strategies[key.strategy].label.clone();
+            let strategy = sweep.label(key.point, key.strategy).to_string();
             journal.append(&Entry {
                 point: key.point as u64,
                 strategy,
@@ -111,5 +114,5 @@ fn describe(sweep: &Sweep, key: &RunKey) -> String {
     let values = sweep.grid.values(key.point);
     let at: Vec<String> = sweep.grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
     let at = if at.is_empty() { String::new() } else { format!(" ({})", at.join(", ")) };
-    format!("point {}{at}, {}, replication {}", key.point, sweep.base.strategies[key.strategy].label, key.replication)
+    format!("point {}{at}, {}, replication {}", key.point, sweep.label(key.point, key.strategy), key.replication)
 }

@@ -7,6 +7,7 @@
 //!   rounds included), so any machine agrees on it;
 //! - [`exec`]: the rayon pool that runs them;
 //! - [`journal`]: the append-only record of finished runs (resume and merge read it);
+//! - [`lock`]: one writer per output folder;
 //! - [`shard`]: `--shard K/N` and `--shard auto` (Slurm, Kubernetes);
 //! - [`merge`]: shard folders → the outputs of a single-machine sweep;
 //! - [`output`]: `results.json` and `results.csv`, atomically;
@@ -18,6 +19,7 @@
 pub mod exec;
 pub mod grid;
 pub mod journal;
+pub mod lock;
 pub mod merge;
 pub mod output;
 pub mod plan;
@@ -58,6 +60,8 @@ pub struct Sweep {
     /// One per grid point, in grid order.
     pub points: Vec<Experiment>,
     pub report: ReportOptions,
+    /// What determines the results ([`journal::identity`]).
+    pub identity: String,
 }
 
 impl Sweep {
@@ -90,12 +94,34 @@ impl Sweep {
             },
         );
         let (base, points) = (base?, points?);
-        Ok(Sweep { config: file.source_text(), file: file.path().display().to_string(), base, grid, points, report })
+        if let Some(load) = report.load {
+            let loads: Vec<f64> = points.iter().map(|p| p.model.offered_load()).collect();
+            if let Err(message) = crate::results::check_swept_load(load, &loads) {
+                return Err(file.error_at_keys(&["report", "load"], false, "report.load", message).into());
+            }
+        }
+        let identity = journal::identity(&points);
+        Ok(Sweep {
+            config: file.source_text(),
+            file: file.path().display().to_string(),
+            base,
+            grid,
+            points,
+            report,
+            identity,
+        })
     }
 
     /// The journal header of this sweep.
     fn header(&self, shard: Option<Shard>) -> Header {
-        Header::new(&self.base.name, &self.file, self.base.seed, &self.config, shard.map(|s| s.to_string()))
+        Header::new(
+            &self.base.name,
+            &self.file,
+            self.base.seed,
+            &self.config,
+            &self.identity,
+            shard.map(|s| s.to_string()),
+        )
     }
 
     /// The runs the plan still needs, all points (a shard keeps its own).
@@ -125,24 +151,31 @@ impl Sweep {
         out
     }
 
-    /// Label → strategy index.
-    fn strategy_index(&self, label: &str) -> Option<usize> {
-        self.base.strategies.iter().position(|s| s.label == label)
+    /// Label → strategy index at grid point `point`. Labels are per point: with a strategy
+    /// parameter as an axis (`"balancer.strategies.0.d" = [1, 2]`) the same strategy is
+    /// `power_of_d(d=1)` at one point and `power_of_d(d=2)` at the next.
+    fn strategy_index(&self, point: usize, label: &str) -> Option<usize> {
+        self.points.get(point)?.strategies.iter().position(|s| s.label == label)
+    }
+
+    /// The label of strategy `strategy` at grid point `point`.
+    pub(crate) fn label(&self, point: usize, strategy: usize) -> &str {
+        &self.points[point].strategies[strategy].label
     }
 
     /// Puts journal entries into a store, checking they fit this sweep.
     fn load_entries(&self, entries: Vec<journal::Entry>, store: &mut Store, source: &Path) -> Result<()> {
         for e in entries {
-            let Some(strategy) = self.strategy_index(&e.strategy) else {
-                bail!(
-                    "{}: the journal has runs of strategy \"{}\", which this experiment does not",
-                    source.display(),
-                    e.strategy
-                )
-            };
             let point = usize::try_from(e.point).ok().filter(|&p| p < self.points.len());
             let Some(point) = point else {
                 bail!("{}: the journal has runs at point {}, beyond this sweep's grid", source.display(), e.point)
+            };
+            let Some(strategy) = self.strategy_index(point, &e.strategy) else {
+                bail!(
+                    "{}: the journal has runs of strategy \"{}\" at point {point}, which this experiment does not",
+                    source.display(),
+                    e.strategy
+                )
             };
             store.insert(RunKey { point, strategy, replication: e.replication }, e.result);
         }
@@ -161,6 +194,9 @@ pub struct Options {
     pub force: bool,
     pub shard: Option<Shard>,
     pub quiet: bool,
+    /// Start even when the estimate is past the limits of [`crate::budget`], and allow
+    /// more `jobs` than cores.
+    pub yes: bool,
     /// The command line, recorded in results.json.
     pub command: Vec<String>,
 }
@@ -173,10 +209,21 @@ pub struct Outcome {
     /// Runs done in this process, and already in the journal before it.
     pub ran: u64,
     pub resumed: u64,
+    /// The output folder's lock, held until the caller has written the reports too.
+    pub lock: lock::FolderLock,
 }
 
 /// Files of a results folder that a new sweep replaces (`--force`).
 const OUTPUT_FILES: [&str; 3] = [journal::FILE, "results.json", "results.csv"];
+
+/// Files whose presence means a folder holds results (of a sweep, a merge or a report) that
+/// a new sweep must not overwrite without `--force`.
+const RESULT_FILES: [&str; 6] = [journal::FILE, "results.json", "results.csv", "report.md", "report.html", "charts"];
+
+/// The result files present in `dir`.
+fn results_in(dir: &Path) -> Vec<&'static str> {
+    RESULT_FILES.iter().copied().filter(|f| dir.join(f).exists()).collect()
+}
 
 /// The stop flag shared with the signal handler.
 fn stop_flag() -> &'static AtomicBool {
@@ -205,7 +252,12 @@ fn install_signal_handler() {
 /// the output folder holds results and neither `resume` nor `force` is set. When the sweep is
 /// complete (every point, or a shard's every run) [`Outcome::results`] holds every point.
 pub fn run(file: &ExperimentFile, options: &Options) -> Result<Outcome> {
-    let jobs = options.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let (jobs, note) = crate::budget::jobs(options.jobs, options.yes).map_err(anyhow::Error::msg)?;
+    if let Some(note) = note {
+        if !options.quiet {
+            eprintln!("note: {note}");
+        }
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("lbsim-sweep-{i}"))
@@ -215,18 +267,48 @@ pub fn run(file: &ExperimentFile, options: &Options) -> Result<Outcome> {
 }
 
 fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPool) -> Result<Outcome> {
+    let jobs = pool.current_num_threads();
+    // A huge grid costs memory and minutes before the first run (every point is resolved
+    // first): estimate it from the file as written and ask before resolving it.
+    let points = Grid::new(spec::axes(file)?).len();
+    if points > crate::budget::MAX_POINTS && !options.yes {
+        let base = crate::budget::Cost::of(std::slice::from_ref(&file.resolve()?), jobs).scaled(points);
+        bail!(
+            "this sweep's grid has {} points (more than {}): {}; pass --yes to start it anyway",
+            crate::budget::group_digits(points as u64),
+            crate::budget::group_digits(crate::budget::MAX_POINTS as u64),
+            base.describe()
+        );
+    }
     let sweep = Sweep::prepare(file)?;
+    let cost = crate::budget::Cost::of(&sweep.points, jobs);
+    if !options.yes {
+        if let Some(refusal) = cost.refusal("this sweep") {
+            bail!("{refusal}");
+        }
+    }
     let out = options.out.clone().unwrap_or_else(|| Path::new("output").join(&sweep.base.name));
     let header = sweep.header(options.shard);
     let mut store = Store::new();
-    let has_results = OUTPUT_FILES[..2].iter().any(|f| out.join(f).exists());
+    let folder_lock = lock::acquire(&out, &options.command)?;
+    let present = results_in(&out);
+    if options.resume && !journal::exists(&out) && !present.is_empty() {
+        bail!(
+            "{} holds results ({}) but no {}, so there is nothing to resume and they would be lost; \
+             use --force to overwrite them, or another --out",
+            out.display(),
+            present.join(", "),
+            journal::FILE
+        );
+    }
     let journal = if options.resume && journal::exists(&out) {
         let contents = journal::read(&out)?;
         if !contents.header.same_experiment(&header) {
             bail!(
-                "{}: the journal there is from a different experiment (configuration or seed differ); \
-                 use --force to start again, or another --out",
-                out.display()
+                "{}: the journal there is from a different experiment: {}; its runs would not be this \
+                 sweep's. Use --force to start again, or another --out",
+                out.display(),
+                contents.header.difference(&header)
             );
         }
         if contents.header.shard != header.shard {
@@ -241,13 +323,13 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
         sweep.load_entries(contents.entries, &mut store, &out.join(journal::FILE))?;
         journal
     } else {
-        if (has_results || journal::exists(&out)) && !options.force && !options.resume {
+        if !present.is_empty() && !options.force && !options.resume {
             bail!(
-                "{} already holds sweep results; use --resume to continue that sweep, or --force to overwrite them",
-                out.display()
+                "{} already holds sweep results ({}); use --resume to continue that sweep, or --force to overwrite them",
+                out.display(),
+                present.join(", ")
             );
         }
-        std::fs::create_dir_all(&out).with_context(|| format!("cannot create the output folder {}", out.display()))?;
         for f in OUTPUT_FILES {
             let path = out.join(f);
             if path.exists() {
@@ -266,6 +348,7 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
     };
     let mut needed = sweep.needed(&store, options.shard);
     let progress = Progress::new(Mode::detect(options.quiet), resumed, resumed + needed.len() as u64);
+    progress.note(&format!("{}: {}", sweep.base.name, cost.describe()));
     if resumed > 0 {
         progress.note(&format!("resuming: {resumed} runs already in the journal, {} to go", needed.len()));
     }
@@ -307,5 +390,5 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
             sweep.needed(&store, options.shard).len()
         );
     }
-    Ok(Outcome { results, out, ran, resumed })
+    Ok(Outcome { results, out, ran, resumed, lock: folder_lock })
 }

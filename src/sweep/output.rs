@@ -35,6 +35,7 @@ pub fn build(sweep: &Sweep, store: &Store, command: Vec<String>) -> SweepResults
         let theory = experiment.strategies.iter().map(|spec| theory(experiment, spec)).collect();
         points.push(PointResults { index: index as u64, values: sweep.grid.values(index), results, theory });
     }
+    saturate_upwards(&sweep.grid.axes, &mut points);
     let base = &sweep.base;
     let timeseries = match report_point(sweep, &points) {
         Some(p) => timeseries(&sweep.points[p], p),
@@ -53,6 +54,37 @@ pub fn build(sweep: &Sweep, store: &Store, command: Vec<String>) -> SweepResults
         strategies: base.strategies.iter().map(|s| s.label.clone()).collect(),
         timeseries,
         report: sweep.report.clone(),
+    }
+}
+
+/// Makes the saturation verdict monotone in load, for the charts and findings: a strategy
+/// saturated at some load (at least half of its replications saturated there) is saturated
+/// at every higher load of the same line (same values of the other axes). Queues of a
+/// system that is monotone in load only grow with it, so a lower load's verdict carries
+/// upwards; without this, one noisy point ("saturated" at 0.7, a finite mean at 0.8) reads
+/// as a recovery. `saturated_fraction` keeps each point's own measured fraction. The load
+/// axis is `arrivals.load` or `arrivals.rate`; without one nothing changes.
+fn saturate_upwards(axes: &[crate::results::Axis], points: &mut [PointResults]) {
+    let Some(load) = axes.iter().position(|a| a.path == "arrivals.load" || a.path == "arrivals.rate") else {
+        return;
+    };
+    let others = |p: &PointResults| -> Vec<u64> {
+        p.values.iter().enumerate().filter(|(k, _)| *k != load).map(|(_, v)| v.to_bits()).collect()
+    };
+    for i in 0..points.len() {
+        for s in 0..points[i].results.len() {
+            if points[i].results[s].saturated {
+                continue;
+            }
+            let line = others(&points[i]);
+            let x = points[i].values[load];
+            let below = points
+                .iter()
+                .any(|q| q.values[load] < x && others(q) == line && q.results.get(s).is_some_and(|r| r.saturated));
+            if below {
+                points[i].results[s].saturated = true;
+            }
+        }
     }
 }
 
@@ -137,7 +169,7 @@ pub fn summary(e: &Experiment) -> ModelSummary {
 }
 
 /// The columns after the axis columns, in order.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "load",
     "arrival_rate",
     "replications",
@@ -160,6 +192,10 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "utilisation_max",
     "rejected_fraction",
     "saturated",
+    "p999_ci_low",
+    "p999_ci_high",
+    "saturated_fraction",
+    "warnings",
 ];
 
 /// `results.csv`: a header, then one row per finished point × strategy, grid order then
@@ -204,6 +240,8 @@ pub fn csv(results: &SweepResults) -> String {
                 .map(number),
             );
             row.push(r.saturated.to_string());
+            row.extend([r.p999.ci_low, r.p999.ci_high, r.saturated_fraction].into_iter().map(number));
+            row.push(r.warnings.iter().map(|w| w.code()).collect::<Vec<_>>().join(";"));
             out.push_str(&row.join(","));
             out.push('\n');
         }
@@ -244,5 +282,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+            anyhow::bail!("cannot write {}: the disk is full (nothing half-written was left there)", path.display())
+        }
+        other => other.with_context(|| format!("cannot write {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_atomic_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Renaming a file over a non-empty folder fails, as a full disk fails the write.
+        let target = dir.path().join("results.json");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("inside"), b"x").unwrap();
+        assert!(write_atomically(&target, b"{}").is_err());
+        let names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert_eq!(names, vec!["results.json".to_string()], "no .tmp file left behind");
+    }
 }

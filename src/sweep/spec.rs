@@ -163,6 +163,9 @@ fn show(v: &Value) -> String {
     }
 }
 
+/// The metrics `[report] metrics` may chart against load.
+pub const REPORT_METRICS: [&str; 8] = ["mean", "mean_response", "p50", "p90", "p95", "p99", "p999", "mean_wait"];
+
 /// Reads the `[report]` options: `metrics` (list of names), `load` (number), `slo` (text),
 /// `title` (text).
 pub fn report_options(file: &ExperimentFile) -> Result<ReportOptions, ConfigError> {
@@ -180,6 +183,11 @@ pub fn report_options(file: &ExperimentFile) -> Result<ReportOptions, ConfigErro
                 let list = item.as_array().ok_or_else(|| at("expected a list of metric names".into()))?;
                 for v in list.iter() {
                     let m = v.as_str().ok_or_else(|| at(format!("expected metric names, found {}", show(v))))?;
+                    if !REPORT_METRICS.contains(&m) {
+                        let hint =
+                            nearest(m, REPORT_METRICS).map_or(String::new(), |s| format!("; did you mean \"{s}\"?"));
+                        return Err(at(format!("unknown metric \"{m}\" (known: {}){hint}", REPORT_METRICS.join(", "))));
+                    }
                     options.metrics.push(m.to_string());
                 }
             }
@@ -189,6 +197,7 @@ pub fn report_options(file: &ExperimentFile) -> Result<ReportOptions, ConfigErro
             }
             "slo" => {
                 let s = item.as_str().ok_or_else(|| at("expected a text like \"p99 <= 250ms\"".into()))?;
+                crate::report::findings::Slo::parse(s).map_err(|e| at(e.to_string()))?;
                 options.slo = Some(s.to_string());
             }
             "title" => {

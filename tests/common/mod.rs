@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use lbsim::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
-use lbsim::model::{ArrivalProcess, BackendGroup, ClientPopulation, Model, ServiceDistribution, WorkerClass};
+use lbsim::model::{
+    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, Model, ServiceDistribution, WorkerClass,
+};
 use lbsim::runner::{StrategyResult, run_strategy};
 use lbsim::stats::{Estimate, student_t_quantile};
 use lbsim::strategy::{ParamValue, Params};
@@ -38,6 +40,7 @@ pub fn experiment(
         arrivals: ArrivalProcess::poisson(1.0).unwrap(),
         service,
         clients: ClientPopulation::default(),
+        addresses: ClientAddresses::default(),
         backends,
         balancer: Default::default(),
     };

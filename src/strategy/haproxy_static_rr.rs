@@ -1,0 +1,87 @@
+//! `haproxy_static_rr`: HAProxy `balance static-rr`: a fixed map of servers, walked in turn.
+
+use super::haproxy_chash::BE_WEIGHT_SCALE;
+use super::real_weights::real_weights;
+use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+/// HAProxy `balance static-rr` (`recalc_server_map` and `map_get_server_rr`, lb_map.c):
+/// a map of Σ eweight slots (eweight = 16 × weight) is filled once; slot o goes to the
+/// server with the largest `v = (wscore + tot) / tot` (integer division) after every server
+/// added its eweight to its `wscore` — the first such server in file order, as HAProxy keeps
+/// the first maximum — and that server's `wscore` loses `tot`. Requests walk the map in
+/// turn. Weights are HAProxy's (`weight`, default 1, at most 256); static means a weight
+/// change (and slow start) does not apply until the map is rebuilt.
+#[derive(Debug)]
+pub struct HaproxyStaticRr {
+    map: Vec<u32>,
+    next: usize,
+}
+
+impl HaproxyStaticRr {
+    pub(crate) fn new(weights: &[u32]) -> Self {
+        let eweight: Vec<i64> = weights.iter().map(|&w| i64::from(w * BE_WEIGHT_SCALE)).collect();
+        let tot: i64 = eweight.iter().sum();
+        let mut wscore = vec![0i64; eweight.len()];
+        let map = (0..tot)
+            .map(|_| {
+                if eweight.len() == 1 {
+                    return 0;
+                }
+                let mut best = 0;
+                let mut max = i64::MIN;
+                for (i, (score, &ew)) in wscore.iter_mut().zip(&eweight).enumerate() {
+                    *score += ew;
+                    let v = (*score + tot).div_euclid(tot);
+                    if v > max {
+                        max = v;
+                        best = i;
+                    }
+                }
+                wscore[best] -= tot;
+                best as u32
+            })
+            .collect();
+        HaproxyStaticRr { map, next: 0 }
+    }
+}
+
+impl Strategy for HaproxyStaticRr {
+    const NAME: &'static str = "haproxy_static_rr";
+    const SUMMARY: &'static str = "HAProxy static-rr: a fixed weighted map of servers, walked in turn";
+    const MODELS: &'static str = "HAProxy: balance static-rr (server … weight N)";
+    const NEEDS: Needs = Needs::Nothing;
+
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        Ok(HaproxyStaticRr::new(&real_weights(Self::NAME, "HAProxy", 256, setup.backends)?))
+    }
+
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+        let chosen = self.map[self.next];
+        self.next = if self.next + 1 == self.map.len() { 0 } else { self.next + 1 };
+        chosen as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{MockCluster, request};
+
+    #[test]
+    fn the_map_holds_each_server_in_proportion_and_starts_with_the_first() {
+        let s = HaproxyStaticRr::new(&[5, 1, 1]);
+        assert_eq!(s.map.len(), 7 * 16);
+        for (server, weight) in [(0u32, 5usize), (1, 1), (2, 1)] {
+            assert_eq!(s.map.iter().filter(|&&m| m == server).count(), weight * 16);
+        }
+        assert_eq!(s.map[0], 0, "the first declared server is called first");
+        // Equal weights: plain turns in file order.
+        let mut s = HaproxyStaticRr::new(&[2, 2, 2]);
+        let mut cluster = MockCluster::uniform(3);
+        let picks: Vec<usize> = (0..6).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
+        assert_eq!(picks, [0, 1, 2, 0, 1, 2]);
+        assert!(cluster.queried.is_empty());
+    }
+}

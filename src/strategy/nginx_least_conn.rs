@@ -1,0 +1,145 @@
+//! `nginx_least_conn`: nginx's `least_conn`, transcribed: fewest connections per weight,
+//! ties broken by smooth weighted round robin among the tied peers.
+
+use super::nginx_round_robin::Swrr;
+use super::real_weights::real_weights;
+use super::slow_start::{self, SlowStart};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use crate::model::Request;
+
+/// nginx `least_conn` (`ngx_http_upstream_get_least_conn_peer`,
+/// ngx_http_upstream_least_conn_module.c):
+///
+/// 1. Scan every peer in configuration order; the best is the one minimising connsᵢ / wᵢ,
+///    compared by cross-multiplication (`peer->conns * best->weight < best->conns *
+///    peer->weight`), never divided. A later peer replaces the best only when strictly
+///    better; an equal one marks the choice as a tie (`many`).
+/// 2. On a tie, one step of smooth weighted round robin runs over the tied peers only,
+///    starting from the first of them: each adds its effective weight to its
+///    `current_weight`, the largest `current_weight` wins (first on equality), and the
+///    winner loses the tied peers' total. Peers that are not tied keep their
+///    `current_weight`.
+///
+/// connsᵢ is the number of requests backend i holds (in service plus waiting: nginx counts
+/// the connections it has open to the peer). Weights are nginx's (`weight=`, default 1).
+/// With `slow_start` (nginx Plus), the ramped weight replaces the weight in both steps.
+/// Unlike `least_connections`, which rotates ties and may stop at the first idle backend,
+/// this looks at every backend on every request, as nginx does.
+#[derive(Debug)]
+pub struct NginxLeastConn {
+    swrr: Swrr,
+    slow_start: Option<SlowStart>,
+    /// Scratch, one per backend, reused by every pick: connections and effective weights.
+    conns: Vec<f64>,
+    effective: Vec<f64>,
+}
+
+impl NginxLeastConn {
+    pub(crate) fn new(weights: &[u32], slow_start: Option<SlowStart>) -> Self {
+        NginxLeastConn {
+            swrr: Swrr::new(weights),
+            slow_start,
+            conns: vec![0.0; weights.len()],
+            effective: weights.iter().map(|&w| f64::from(w)).collect(),
+        }
+    }
+}
+
+impl Strategy for NginxLeastConn {
+    const NAME: &'static str = "nginx_least_conn";
+    const SUMMARY: &'static str =
+        "nginx least_conn as written: fewest connections per weight, ties by smooth weighted round robin";
+    const MODELS: &'static str = "nginx: upstream { least_conn; server … weight=N; } (with zone, or one worker)";
+    const NEEDS: Needs = Needs::Counts;
+    const PARAMS: &'static [ParamSpec] = &[slow_start::NGINX_PARAM];
+
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        let weights = real_weights(Self::NAME, "nginx", u32::MAX, setup.backends)?;
+        Ok(NginxLeastConn::new(&weights, SlowStart::nginx(setup.params)?))
+    }
+
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        if let Some(ramp) = &self.slow_start {
+            for (i, w) in self.effective.iter_mut().enumerate() {
+                *w = ramp.weight(self.swrr.weight(i), request.arrival, cluster.up_since(i));
+            }
+        }
+        let (conns, weight) = (&mut self.conns, &self.effective);
+        let mut best = 0;
+        let mut many = false;
+        for i in 0..conns.len() {
+            conns[i] = f64::from(cluster.in_system(i));
+            if i == 0 || conns[i] * weight[best] < conns[best] * weight[i] {
+                best = i;
+                many = false;
+            } else if conns[i] * weight[best] == conns[best] * weight[i] {
+                many = true;
+            }
+        }
+        if !many {
+            return best;
+        }
+        let (best_conns, best_weight) = (conns[best], weight[best]);
+        self.swrr.pick_among(best, |i| conns[i] * best_weight == best_conns * weight[i], |i| weight[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{MockCluster, request};
+
+    fn picks(s: &mut NginxLeastConn, cluster: &mut MockCluster, n: usize) -> Vec<usize> {
+        (0..n).map(|_| s.pick(&request(0, 1.0), cluster)).collect()
+    }
+
+    #[test]
+    fn fewest_connections_per_weight_by_cross_multiplication() {
+        let mut s = NginxLeastConn::new(&[1, 4, 2], None);
+        let mut cluster = MockCluster::uniform(3);
+        // 2/1, 6/4 = 1.5, 4/2 = 2: backend 1 though it holds the most.
+        cluster.counts = vec![2, 6, 4];
+        assert_eq!(s.pick(&request(0, 1.0), &mut cluster), 1);
+        assert_eq!(cluster.queried, [0, 1, 2], "every peer is looked at, in order");
+    }
+
+    #[test]
+    fn ties_follow_smooth_weighted_round_robin() {
+        // All idle with weights 5, 1, 1: the tie-break is nginx's SWRR, a a b a c a a.
+        let mut s = NginxLeastConn::new(&[5, 1, 1], None);
+        let mut cluster = MockCluster::uniform(3);
+        let seq: String = picks(&mut s, &mut cluster, 7).iter().map(|&i| (b'a' + i as u8) as char).collect();
+        assert_eq!(seq, "aabacaa");
+        // Equal ratios 2/2 = 1/1 = 1/1 tie too (cross-multiplied, not equal counts).
+        let mut s = NginxLeastConn::new(&[2, 1, 1], None);
+        cluster.counts = vec![2, 1, 1];
+        assert_eq!(picks(&mut s, &mut cluster, 4), [0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn only_tied_peers_take_part_in_the_round_robin() {
+        let mut s = NginxLeastConn::new(&[1, 1, 1, 1], None);
+        let mut cluster = MockCluster::uniform(4);
+        cluster.counts = vec![3, 1, 1, 2];
+        assert_eq!(picks(&mut s, &mut cluster, 4), [1, 2, 1, 2]);
+        // Backends 0 and 3 never took part: their current_weight is still 0, so when all
+        // tie they are not behind: SWRR over equal weights from a fresh state for them.
+        assert_eq!((s.swrr_current(0), s.swrr_current(3)), (0.0, 0.0));
+    }
+
+    #[test]
+    fn a_unique_minimum_leaves_the_round_robin_alone() {
+        let mut s = NginxLeastConn::new(&[1, 1], None);
+        let mut cluster = MockCluster::uniform(2);
+        cluster.counts = vec![1, 0];
+        assert_eq!(picks(&mut s, &mut cluster, 3), [1, 1, 1]);
+        assert_eq!((s.swrr_current(0), s.swrr_current(1)), (0.0, 0.0));
+    }
+
+    impl NginxLeastConn {
+        fn swrr_current(&self, i: usize) -> f64 {
+            self.swrr.current(i)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The traffic of a run as data: the requests an experiment's run sees, written as a trace
+//! CSV (`time,size,client`) that `[arrivals] process = "trace"` reads back and `lbsim
+//! loadgen` replays against real servers.
+//!
+//! The requests come from the same random streams as the engine's (arrivals, sizes and
+//! clients each from their own stream of the run's [`RunSeed`]), so a trace written here and
+//! simulated again gives the same results as the experiment itself (tested in
+//! `tests/twin.rs`).
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::model::{ArrivalStream, ClientSampler, Model, Request};
+use crate::seed::{Purpose, RunSeed};
+
+/// The requests of a run of `model` with `seed`, in arrival order; endless (take as many as
+/// needed). Mirrors the engine's own traffic: a trace's sizes and clients take precedence
+/// over the model's; clients are always drawn (their stream is separate, so drawing them
+/// changes nothing else).
+pub struct Requests<'m> {
+    model: &'m Model,
+    arrival_rng: Xoshiro256PlusPlus,
+    size_rng: Xoshiro256PlusPlus,
+    client_rng: Xoshiro256PlusPlus,
+    arrivals: ArrivalStream,
+    clients: ClientSampler,
+}
+
+impl<'m> Requests<'m> {
+    pub fn new(model: &'m Model, seed: RunSeed) -> Self {
+        Requests {
+            model,
+            arrival_rng: seed.stream(Purpose::Arrivals),
+            size_rng: seed.stream(Purpose::Sizes),
+            client_rng: seed.stream(Purpose::Clients),
+            arrivals: model.arrivals.stream(),
+            clients: model.clients.sampler(),
+        }
+    }
+}
+
+impl Iterator for Requests<'_> {
+    type Item = Request;
+
+    fn next(&mut self) -> Option<Request> {
+        let arrival = self.arrivals.next(&mut self.arrival_rng);
+        let size = arrival.size.unwrap_or_else(|| self.model.service.sample(&mut self.size_rng));
+        let client = arrival.client.unwrap_or_else(|| self.clients.sample(&mut self.client_rng));
+        Some(Request { arrival: arrival.time, size, client })
+    }
+}
+
+/// A trace CSV of `requests`: a `#` comment header (each line of `comment`), then
+/// `time,size,client` rows. Numbers are written in Rust's shortest round-trip form, so
+/// reading the file back gives exactly the same values.
+pub fn trace_csv(comment: &str, requests: impl IntoIterator<Item = Request>) -> String {
+    let mut out = String::new();
+    for line in comment.lines() {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("time,size,client\n");
+    for r in requests {
+        use std::fmt::Write as _;
+        let _ = writeln!(out, "{},{},{}", r.arrival, r.size, r.client);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        let text = r#"
+            [arrivals]
+            rate = 100
+            [service]
+            distribution = "exponential"
+            mean = "10ms"
+            [clients]
+            count = 50
+            [[backends]]
+            name = "web"
+            count = 2
+            [balancer]
+            strategies = ["random"]
+        "#;
+        let file = crate::config::ExperimentFile::parse("t.toml".as_ref(), text).unwrap();
+        file.resolve().unwrap().model
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_requests_and_another_seed_others() {
+        let m = model();
+        let a: Vec<Request> = Requests::new(&m, RunSeed::new(1, 0, 0)).take(100).collect();
+        let b: Vec<Request> = Requests::new(&m, RunSeed::new(1, 0, 0)).take(100).collect();
+        let c: Vec<Request> = Requests::new(&m, RunSeed::new(2, 0, 0)).take(100).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.windows(2).all(|w| w[0].arrival <= w[1].arrival));
+        assert!(a.iter().all(|r| r.size > 0.0 && r.client < 50));
+    }
+
+    #[test]
+    fn the_csv_reads_back_exactly() {
+        let m = model();
+        let requests: Vec<Request> = Requests::new(&m, RunSeed::new(7, 0, 0)).take(50).collect();
+        let text = trace_csv("a comment\nsecond line", requests.iter().copied());
+        assert!(text.starts_with("# a comment\n# second line\ntime,size,client\n"));
+        let rows = crate::config::parse_trace("t.csv", &text).unwrap();
+        let start = requests[0].arrival;
+        for (i, r) in requests.iter().enumerate() {
+            assert_eq!(rows.times[i], r.arrival - start);
+            assert_eq!(rows.sizes.as_ref().unwrap()[i], r.size);
+            assert_eq!(rows.clients.as_ref().unwrap()[i], r.client);
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! Hostile inputs that once hung lbsim, lost or mixed results, or printed numbers outside
+//! their physical range with exit code 0 (issue 9). Every command runs with a time limit:
+//! a hang fails the test instead of stalling the suite.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+/// Far more than any of these commands needs (a few seconds each on a shared 2-core machine);
+/// a hang hits it.
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn lbsim() -> Command {
+    let mut cmd = Command::cargo_bin("lbsim").expect("the lbsim binary");
+    cmd.env_remove("LBSIM_STOP_AFTER").env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
+    cmd.timeout(LIMIT);
+    cmd
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// A tiny experiment (milliseconds per run) with `extra` appended.
+fn tiny(extra: &str) -> String {
+    format!(
+        r#"[experiment]
+name = "tiny"
+seed = 3
+
+[run]
+requests = 4000
+warmup = 400
+
+[arrivals]
+load = 0.7
+
+[service]
+distribution = "exponential"
+mean = "10ms"
+
+[[backends]]
+name = "web"
+count = 3
+workers = 2
+
+{extra}"#
+    )
+}
+
+const TWO_STRATEGIES: &str = "[balancer]\nstrategies = [\"random\", \"jsq\"]\n";
+
+// ---- hangs ---------------------------------------------------------------------------
+
+#[test]
+fn extremely_bursty_gamma_arrivals_finish() {
+    // cv 10⁶: nearly every gap is 0 and a rare one astronomically long; the number-in-system
+    // time series once waited forever for the clock to move.
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.8]\n")));
+    lbsim()
+        .args(["sweep", "--quiet", "--set", "arrivals.process=gamma", "--set", "arrivals.cv=1000000", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&file)
+        .assert()
+        .code(predicate::in_iter([0, 1]));
+}
+
+#[test]
+fn sampling_the_number_in_system_stops_when_arrivals_stall() {
+    use lbsim::config::ExperimentFile;
+    let text = tiny(TWO_STRATEGIES);
+    let mut file = ExperimentFile::parse(Path::new("e.toml"), &text).unwrap();
+    file.set("arrivals.process=gamma").unwrap();
+    file.set("arrivals.cv=1000000").unwrap();
+    let experiment = file.resolve().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let model = &experiment.model;
+        let infos = lbsim::runner::backend_infos(model);
+        let params = &experiment.strategies[0].params;
+        let seed = lbsim::seed::RunSeed::new(1, 0, 0);
+        let setup = lbsim::strategy::Setup {
+            backends: &infos,
+            service: &model.service,
+            params,
+            addresses: model.addresses,
+            rng: seed.stream(lbsim::seed::Purpose::Strategy),
+        };
+        let mut strategies = [lbsim::strategy::build("random", &setup).unwrap()];
+        let series = lbsim::engine::sample_in_system(model, &mut strategies, seed, 100, 0.01, 400);
+        let _ = tx.send(series.len());
+    });
+    let backends = rx.recv_timeout(LIMIT).expect("sample_in_system returns even when the clock hardly moves");
+    assert_eq!(backends, 3);
+}
+
+#[test]
+fn a_sweep_with_an_absurd_service_mean_ends() {
+    // Once looped forever in the chart axis code (a padded range overflowed to infinity).
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.8]\n")));
+    lbsim()
+        .args(["sweep", "--quiet", "--set", "service.mean=1e305", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("service.mean: 1e305 s is longer than lbsim simulates"));
+}
+
+#[test]
+fn chart_ranges_that_overflow_are_not_drawn() {
+    use lbsim::plot::style::drawable;
+    assert!(drawable(1.0, 2.0, true));
+    assert!(!drawable(1e300, 1e305 * 1e10, false));
+    assert!(!drawable(0.0, 1.0, true));
+    assert!(!drawable(f64::NAN, 1.0, false));
+}
+
+// ---- limits --------------------------------------------------------------------------
+
+#[test]
+fn absurd_job_counts_are_refused_and_more_jobs_than_cores_are_capped() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.5]\n")));
+    lbsim()
+        .args(["sweep", "--jobs", "100000000", "--out"])
+        .arg(tmp.path().join("a"))
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("at most 1024 threads"));
+    lbsim()
+        .args(["sweep", "--jobs", "1000", "--out"])
+        .arg(tmp.path().join("b"))
+        .arg(&file)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cores of this machine: using"));
+}
+
+#[test]
+fn a_huge_grid_is_refused_with_an_estimate_before_anything_is_resolved() {
+    let tmp = TempDir::new().unwrap();
+    let sweep = "[sweep]\nload = { from = 0.1, to = 0.9, steps = 1000 }\n\"backends.web.count\" = { from = 1, to = 1000, steps = 1000 }\n";
+    let file = write(tmp.path(), "e.toml", &tiny(&format!("{TWO_STRATEGIES}{sweep}")));
+    lbsim()
+        .args(["sweep", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("1 000 000 points"))
+        .stderr(predicate::str::contains("2 000 000 runs, about"))
+        .stderr(predicate::str::contains("pass --yes"));
+    assert!(!tmp.path().join("out").join("journal.jsonl").exists());
+}
+
+#[test]
+fn a_million_replications_are_refused_with_an_estimate() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(TWO_STRATEGIES));
+    lbsim()
+        .args(["run", "--set", "run.replications=1000000"])
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("this run is 2 000 000 runs, about"))
+        .stderr(predicate::str::contains("pass --yes"));
+    let sweep_file = write(tmp.path(), "s.toml", &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.5]\n")));
+    lbsim()
+        .args(["sweep", "--set", "run.replications=1000000", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&sweep_file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("this sweep is 2 000 000 runs"));
+}
+
+#[test]
+fn absurd_workers_and_vnodes_are_errors_naming_the_limit() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(TWO_STRATEGIES));
+    lbsim()
+        .args(["check", "--set", "backends.web.workers=10000000"])
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no larger than 10000"));
+    let hashing = write(
+        tmp.path(),
+        "h.toml",
+        &tiny("[balancer]\nstrategies = [{ name = \"consistent_hash\", vnodes = 1000000000 }]\n"),
+    );
+    lbsim()
+        .arg("check")
+        .arg(&hashing)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("vnodes"))
+        .stderr(predicate::str::contains("at most 10000000"));
+}
+
+// ---- lost or mixed results -----------------------------------------------------------
+
+const POWER_OF_D_AXIS: &str = "[balancer]\nstrategies = [{ name = \"power_of_d\", d = 2 }, \"random\"]\n\n[sweep]\n\"balancer.strategies.0.d\" = [1, 2, 3]\n";
+
+#[test]
+fn a_strategy_parameter_as_an_axis_resumes_and_merges() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "d.toml", &tiny(POWER_OF_D_AXIS));
+    let whole = tmp.path().join("whole");
+    lbsim().args(["sweep", "--quiet", "--out"]).arg(&whole).arg(&file).assert().success();
+    let resumed = tmp.path().join("resumed");
+    lbsim()
+        .args(["sweep", "--quiet", "--out"])
+        .arg(&resumed)
+        .arg(&file)
+        .env("LBSIM_STOP_AFTER", "2")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--resume"));
+    lbsim().args(["sweep", "--quiet", "--resume", "--out"]).arg(&resumed).arg(&file).assert().success();
+    let csv = |d: &Path| fs::read_to_string(d.join("results.csv")).unwrap();
+    assert_eq!(csv(&resumed), csv(&whole));
+    assert!(csv(&whole).contains("power_of_d(d=3)"));
+    let shards: Vec<PathBuf> = (1..=2).map(|k| tmp.path().join(format!("shard-{k}"))).collect();
+    for (k, dir) in shards.iter().enumerate() {
+        lbsim()
+            .args(["sweep", "--quiet", "--shard", &format!("{}/2", k + 1), "--out"])
+            .arg(dir)
+            .arg(&file)
+            .assert()
+            .success();
+    }
+    let merged = tmp.path().join("merged");
+    lbsim().args(["merge", "--quiet", "--out"]).arg(&merged).args(&shards).assert().success();
+    assert_eq!(csv(&merged), csv(&whole));
+}
+
+#[test]
+fn results_without_a_journal_are_never_overwritten_without_force() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.5]\n")));
+    let out = tmp.path().join("out");
+    lbsim().args(["sweep", "--quiet", "--out"]).arg(&out).arg(&file).assert().success();
+    fs::remove_file(out.join("journal.jsonl")).unwrap();
+    let before = fs::read(out.join("results.csv")).unwrap();
+    lbsim()
+        .args(["sweep", "--quiet", "--resume", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no journal.jsonl, so there is nothing to resume"));
+    // A folder with only results.csv and report.md.
+    fs::remove_file(out.join("results.json")).unwrap();
+    fs::remove_file(out.join("report.html")).unwrap();
+    fs::remove_dir_all(out.join("charts")).unwrap();
+    lbsim()
+        .args(["sweep", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already holds sweep results (results.csv, report.md)"));
+    assert_eq!(fs::read(out.join("results.csv")).unwrap(), before);
+    lbsim().args(["sweep", "--quiet", "--force", "--out"]).arg(&out).arg(&file).assert().success();
+}
+
+#[test]
+fn a_second_sweep_into_a_folder_in_use_fails_at_once_naming_the_first() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.5]\n")));
+    let out = tmp.path().join("out");
+    // The first writer: this process, as a sweep would hold it.
+    let first = lbsim::sweep::lock::acquire(&out, &["lbsim".into(), "sweep".into(), "first.toml".into()]).unwrap();
+    for resume in [false, true] {
+        let mut cmd = lbsim();
+        cmd.args(["sweep", "--quiet", "--out"]).arg(&out).arg(&file);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd.assert().failure().stderr(predicate::str::contains("is in use by `lbsim sweep first.toml`"));
+    }
+    lbsim().args(["merge", "--quiet", "--out"]).arg(&out).arg(tmp.path()).assert().failure();
+    assert!(!out.join("journal.jsonl").exists(), "nothing written by the refused sweeps");
+    drop(first);
+    lbsim().args(["sweep", "--quiet", "--out"]).arg(&out).arg(&file).assert().success();
+}
+
+/// A trace experiment over `trace.csv` in `dir`, swept over one axis.
+fn trace_experiment(dir: &Path, comment: &str) -> PathBuf {
+    let text = format!(
+        r#"# {comment}
+[experiment]
+name = "replay"
+seed = 5
+
+[run]
+requests = 3000
+warmup = 100
+
+[arrivals]
+process = "trace"
+file = "trace.csv"
+
+[[backends]]
+name = "app"
+count = 2
+workers = 2
+
+[balancer]
+strategies = ["round_robin", "jsq"]
+
+[sweep]
+"backends.app.count" = [2, 3, 4]
+"#
+    );
+    write(dir, "replay.toml", &text)
+}
+
+fn trace_rows(size: f64) -> String {
+    let mut text = String::from("time,size\n");
+    for i in 0..500 {
+        text.push_str(&format!("{},{size}\n", i as f64 * 0.01));
+    }
+    text
+}
+
+#[test]
+fn resume_refuses_an_edited_trace_but_accepts_an_edited_comment() {
+    let tmp = TempDir::new().unwrap();
+    write(tmp.path(), "trace.csv", &trace_rows(0.005));
+    let file = trace_experiment(tmp.path(), "first wording");
+    let out = tmp.path().join("out");
+    let interrupted = || {
+        lbsim()
+            .args(["sweep", "--quiet", "--out"])
+            .arg(&out)
+            .arg(&file)
+            .env("LBSIM_STOP_AFTER", "2")
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("interrupted"));
+    };
+    interrupted();
+    // Same trace, a comment and the formatting of the experiment changed: same experiment.
+    let text = fs::read_to_string(&file).unwrap().replace("first wording", "second wording").replace(" = ", "=");
+    fs::write(&file, text).unwrap();
+    lbsim()
+        .args(["sweep", "--quiet", "--resume", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .env("LBSIM_STOP_AFTER", "1")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("interrupted"));
+    // The trace's sizes changed: its runs would not be this sweep's.
+    write(tmp.path(), "trace.csv", &trace_rows(0.009));
+    lbsim()
+        .args(["sweep", "--quiet", "--resume", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("different experiment"))
+        .stderr(predicate::str::contains("a file it reads"));
+}
+
+// ---- validation and messages ---------------------------------------------------------
+
+#[test]
+fn check_validates_the_sweep_and_report_sections() {
+    let tmp = TempDir::new().unwrap();
+    let bad_slo = write(
+        tmp.path(),
+        "slo.toml",
+        &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.5, 0.8]\n\n[report]\nslo = \"p99 <= 250 parsecs\"\n")),
+    );
+    lbsim()
+        .arg("check")
+        .arg(&bad_slo)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("slo.toml:27:7: report.slo"))
+        .stderr(predicate::str::contains("unknown time unit"));
+    let bad_axis =
+        write(tmp.path(), "axis.toml", &tiny(&format!("{TWO_STRATEGIES}[sweep]\n\"arrivals.lod\" = [0.5]\n")));
+    lbsim().arg("check").arg(&bad_axis).assert().failure().stderr(predicate::str::contains("did you mean \"load\""));
+    let bad_point = write(
+        tmp.path(),
+        "point.toml",
+        &tiny(&format!("{TWO_STRATEGIES}[sweep]\n\"backends.web.workers\" = [2, 0]\n")),
+    );
+    lbsim().arg("check").arg(&bad_point).assert().failure().stderr(predicate::str::contains("sweep point 1"));
+    let unswept = write(
+        tmp.path(),
+        "unswept.toml",
+        &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.5, 0.8]\n\n[report]\nload = 0.7\n")),
+    );
+    lbsim()
+        .arg("check")
+        .arg(&unswept)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("report.load: load 0.7 was not swept; the swept loads are 0.5, 0.8"));
+    let bad_metric =
+        write(tmp.path(), "metric.toml", &tiny(&format!("{TWO_STRATEGIES}[report]\nmetrics = [\"p99\", \"p95.5\"]\n")));
+    lbsim()
+        .arg("check")
+        .arg(&bad_metric)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown metric \"p95.5\""));
+    let good = write(
+        tmp.path(),
+        "good.toml",
+        &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.5, 0.8]\n\n[report]\nslo = \"p99 <= 50ms\"\nload = 0.8\n")),
+    );
+    lbsim()
+        .arg("check")
+        .arg(&good)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sweep: 2 points, 4 runs, about"));
+}
+
+#[test]
+fn compound_slos_and_bad_report_loads_get_clear_messages() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(&format!("{TWO_STRATEGIES}[sweep]\nload = [0.5, 0.8]\n")));
+    let out = tmp.path().join("out");
+    lbsim().args(["sweep", "--quiet", "--out"]).arg(&out).arg(&file).assert().success();
+    lbsim()
+        .arg("report")
+        .arg(&out)
+        .args(["--slo", "p99 <= 250ms and p50 <= 10ms"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("one objective per SLO"));
+    for (load, expected) in [
+        ("nan", "must be a positive number"),
+        ("-1", "must be a positive number"),
+        ("0.7", "load 0.7 was not swept; the swept loads are 0.5, 0.8"),
+    ] {
+        lbsim()
+            .arg("report")
+            .arg(&out)
+            .arg(format!("--load={load}"))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(expected));
+    }
+    lbsim().arg("report").arg(&out).args(["--load", "0.8"]).assert().success();
+}
+
+#[test]
+fn a_trace_with_a_byte_order_mark_reads_as_without() {
+    let tmp = TempDir::new().unwrap();
+    let mut rows = String::from("\u{feff}");
+    rows.push_str(&trace_rows(0.005));
+    write(tmp.path(), "trace.csv", &rows);
+    let file = trace_experiment(tmp.path(), "bom");
+    lbsim().arg("check").arg(&file).assert().success();
+}

@@ -23,7 +23,7 @@ use super::outcome::{Cause, Tag, UNTRACKED};
 use super::{Ctx, Path, Statics};
 use crate::model::{Information, Mode, Model, Request, Routing, ServiceDistribution};
 use crate::seed::{Purpose, RunSeed};
-use crate::strategy::{AnyStrategy, Cluster, uniform_index};
+use crate::strategy::{AnyStrategy, Cluster, Needs, uniform_index};
 
 /// The load a backend appears to carry when the instance asking may not send it more (at
 /// its connection cap): counting strategies then look elsewhere.
@@ -247,7 +247,10 @@ impl<'s> Dispatcher<'s> {
         }
         let capped = cap.iter().any(|&c| c != u32::MAX);
         let information = b.information;
-        let track = capped || matches!(information, Information::Local | Information::Delayed { .. });
+        // Counts are kept only for strategies that read them (a state-blind strategy with
+        // "local" information decides exactly as without).
+        let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
+        let track = capped || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
         let lagged = match information {
             Information::Delayed { .. } => Some(Lagged {
                 arrivals: vec![VecDeque::new(); n],

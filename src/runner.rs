@@ -147,6 +147,24 @@ pub struct StrategyResult {
     /// …), in a fixed order; empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Closed-loop users: their number N, mean think time Z and cycle (absent for open-loop
+    /// arrivals, whose `load` and `arrival_rate` are inputs; a closed loop's are measured:
+    /// `arrival_rate` is the throughput X and `load` the carried load X·E[S] ÷ capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_loop: Option<ClosedLoopResult>,
+}
+
+/// What a closed loop measured beyond the usual metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedLoopResult {
+    /// Number of users N.
+    pub users: u32,
+    /// Mean think time Z (seconds).
+    pub think: f64,
+    /// A user's mean cycle, response plus think time: N ÷ X by Little's law (seconds), its
+    /// interval from the throughput's. The interactive response-time law reads
+    /// mean response = cycle − think.
+    pub cycle: Estimate,
 }
 
 /// Fewest measured requests per backend (per replication) before results are called too
@@ -417,6 +435,11 @@ const GROWTH_T: f64 = 3.0;
 /// cannot serve and has a steady state at any load (Erlang B); its rejections are reported
 /// as the rejected fraction, not as saturation.
 fn is_saturated(model: &Model, measures: &[BackendMeasure], outcomes: &[engine::BackendOutcome]) -> bool {
+    if model.closed_loop().is_some() {
+        // A closed loop holds at most its users: whatever the queues, the run is a steady
+        // state (the throughput levels off at the bottleneck's capacity).
+        return false;
+    }
     let groups: Vec<&crate::model::BackendGroup> = model.each_backend().map(|(g, _)| g).collect();
     let can_queue = |g: &crate::model::BackendGroup| match g.worker_class {
         crate::model::WorkerClass::Sync => g.backlog > 0,
@@ -516,10 +539,20 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
     };
     let model = &experiment.model;
     let saturated_fraction = reps.iter().filter(|r| r.saturated).count() as f64 / n;
+    let throughput = estimate(|m| m.throughput);
+    let (load, arrival_rate, closed_loop) = match model.closed_loop() {
+        None => (model.offered_load(), model.arrivals.mean_rate(), None),
+        Some(users) => {
+            let n = f64::from(users.users);
+            let cycle = Estimate { value: n / throughput.value, ci_low: n / throughput.ci_high, ci_high: n / throughput.ci_low };
+            let closed = ClosedLoopResult { users: users.users, think: users.mean_think(), cycle };
+            (throughput.value * model.service.mean() / model.capacity(), throughput.value, Some(closed))
+        }
+    };
     let mut result = StrategyResult {
         strategy: spec.label.clone(),
-        load: model.offered_load(),
-        arrival_rate: model.arrivals.mean_rate(),
+        load,
+        arrival_rate,
         replications: reps.len() as u32,
         requests: arrivals,
         mean_response: estimate(|m| m.mean_response),
@@ -530,7 +563,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         p999: quantile(4, |m| m.p999),
         mean_wait: estimate(|m| m.mean_wait),
         mean_slowdown: estimate(|m| m.mean_slowdown),
-        throughput: estimate(|m| m.throughput),
+        throughput,
         utilisation: estimate(|m| m.utilisation),
         mean_in_system: estimate(|m| m.mean_in_system),
         rejected,
@@ -540,6 +573,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
         saturated_fraction,
         warnings: Vec::new(),
+        closed_loop,
     };
     result.warnings = warnings(experiment, reps, &result);
     result

@@ -147,6 +147,12 @@ trait Path {
     fn waiting_measured(&self) -> bool;
     /// Runs every pending event (the end of a run).
     fn drain(&mut self, ctx: &mut Ctx<'_>);
+    /// The next request to arrive: the open-loop stream's next one, or (closed-loop users)
+    /// the next user whose think time ends, after every event before it has been handled.
+    #[inline(always)]
+    fn next_request(&mut self, traffic: &mut Traffic<'_>, _ctx: &mut Ctx<'_>) -> Request {
+        traffic.next()
+    }
     /// ∫ number waiting in the balancer dt up to `now`, if the balancer can hold requests.
     fn queue_integral(&mut self, now: f64) -> Option<f64>;
 }
@@ -260,6 +266,12 @@ impl<'m> Traffic<'m> {
         };
         Request { arrival: arrival.time, size, client }
     }
+
+    /// The size of a request whose arrival time comes from elsewhere (closed-loop users).
+    #[inline]
+    fn size(&mut self) -> f64 {
+        self.model.service.sample(&mut self.size_rng)
+    }
 }
 
 /// Picks between prefetching a backend's struct and the slot of its ring it will write.
@@ -306,14 +318,20 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 
 /// Simulates `model` with `strategies[k]` deciding for balancer instance k (one per
 /// `model.balancer.instances`). A plain balancer (one instance, exact information, no
-/// caps, no network) takes the fast path; anything else the event layer.
+/// caps, no network) with open-loop arrivals takes the fast path; anything else the event
+/// layer.
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if model.balancer.is_plain() {
+    if fast_path(model) {
         run(model, traffic, Direct::new(&mut strategies[0]), window)
     } else {
         run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), window)
     }
+}
+
+/// Whether `model` runs on the fast path ([`Direct`]): nothing needs the event layer.
+fn fast_path(model: &Model) -> bool {
+    model.balancer.is_plain() && model.closed_loop().is_none()
 }
 
 fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &Window) -> RunOutcome {
@@ -360,7 +378,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
 
     let mut index: u64 = 0;
     loop {
-        let request = traffic.next();
+        let request = path.next_request(&mut traffic, ctx!());
         let now = request.arrival;
         path.run_until(now, ctx!());
         if index == next_boundary {
@@ -457,7 +475,7 @@ pub fn sample_in_system(
     samples: usize,
 ) -> Vec<Vec<u32>> {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if model.balancer.is_plain() {
+    if fast_path(model) {
         sample(model, traffic, Direct::new(&mut strategies[0]), warmup, interval, samples)
     } else {
         sample(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), warmup, interval, samples)
@@ -479,7 +497,16 @@ fn sample<P: Path>(
     let mut index = 0u64;
     let limit = warmup.saturating_add(sampling_arrival_limit(model, interval, samples));
     while series[0].len() < samples && index < limit {
-        let request = traffic.next();
+        let request = path.next_request(
+            &mut traffic,
+            &mut Ctx {
+                backends: &mut backends,
+                statics: &statics,
+                rec: &mut recorder,
+                outcome: &mut [],
+                offered_work: &mut [],
+            },
+        );
         let now = request.arrival;
         if index == warmup {
             start = Some(now);

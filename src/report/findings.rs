@@ -418,6 +418,7 @@ mod tests {
             ccdf: vec![],
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
+            closed_loop: None,
         }
     }
 

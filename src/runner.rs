@@ -165,6 +165,21 @@ pub struct ClosedLoopResult {
     /// interval from the throughput's. The interactive response-time law reads
     /// mean response = cycle − think.
     pub cycle: Estimate,
+    /// Service demand D of one request (E[S] at the backends' mean speed, seconds): the
+    /// response time of a lone user, network and queueing aside.
+    pub demand: f64,
+    /// The bottleneck's throughput, capacity ÷ E[S] (requests per second): X ≤ this.
+    pub max_throughput: f64,
+    /// The knee N* = (D + Z) · max_throughput: below it users rarely queue (X ≈ N/(D + Z)),
+    /// above it X stays at the bottleneck's and each extra user adds N/X_max − Z of waiting.
+    pub knee: f64,
+}
+
+impl ClosedLoopResult {
+    /// The asymptotic bound on throughput, min(N/(D + Z), capacity/E[S]).
+    pub fn throughput_bound(&self) -> f64 {
+        (f64::from(self.users) / (self.demand + self.think)).min(self.max_throughput)
+    }
 }
 
 /// Fewest measured requests per backend (per replication) before results are called too
@@ -544,8 +559,17 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         None => (model.offered_load(), model.arrivals.mean_rate(), None),
         Some(users) => {
             let n = f64::from(users.users);
-            let cycle = Estimate { value: n / throughput.value, ci_low: n / throughput.ci_high, ci_high: n / throughput.ci_low };
-            let closed = ClosedLoopResult { users: users.users, think: users.mean_think(), cycle };
+            let cycle = Estimate {
+                value: n / throughput.value,
+                ci_low: n / throughput.ci_high,
+                ci_high: n / throughput.ci_low,
+            };
+            let workers: f64 = model.each_backend().map(|(g, _)| f64::from(g.workers)).sum();
+            let max_throughput = model.capacity() / model.service.mean();
+            let demand = model.service.mean() * workers / model.capacity();
+            let think = users.mean_think();
+            let knee = (demand + think) * max_throughput;
+            let closed = ClosedLoopResult { users: users.users, think, cycle, demand, max_throughput, knee };
             (throughput.value * model.service.mean() / model.capacity(), throughput.value, Some(closed))
         }
     };

@@ -156,7 +156,8 @@ fn without_think_time_the_users_keep_every_worker_busy() {
 fn refused_requests_send_their_users_back_to_thinking_and_every_request_is_counted() {
     // One worker, no accept queue: a user arriving while the worker is busy is refused.
     // Conservation: measured arrivals = completed + rejected.
-    let e = closed(10, &exponential_think("50ms"), r#"mean = "10ms""#, "workers = 1\nbacklog = 0", "round_robin", 200_000);
+    let e =
+        closed(10, &exponential_think("50ms"), r#"mean = "10ms""#, "workers = 1\nbacklog = 0", "round_robin", 200_000);
     let rep = run_replication(&e, &e.strategies[0], 0, 0).unwrap();
     assert!(rep.rejected > 0, "a loss system refuses some requests");
     assert_eq!(rep.arrivals, rep.completed + rep.rejected, "conservation");
@@ -174,7 +175,14 @@ fn refused_requests_send_their_users_back_to_thinking_and_every_request_is_count
 
 #[test]
 fn closed_loops_are_deterministic() {
-    let e = closed(40, &exponential_think("100ms"), r#"mean = "10ms""#, "count = 3\nworkers = 2", "least_connections", 100_000);
+    let e = closed(
+        40,
+        &exponential_think("100ms"),
+        r#"mean = "10ms""#,
+        "count = 3\nworkers = 2",
+        "least_connections",
+        100_000,
+    );
     let a = run_replication(&e, &e.strategies[0], 3, 1).unwrap();
     let b = run_replication(&e, &e.strategies[0], 3, 1).unwrap();
     assert_eq!(a, b);

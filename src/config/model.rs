@@ -20,8 +20,9 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, Information,
-    ClosedLoop, MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
+    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, ClosedLoop,
+    Information, MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream,
+    WorkerClass,
 };
 use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
@@ -293,9 +294,18 @@ type ServiceBuilder = Box<dyn Fn() -> Result<ServiceDistribution>>;
 enum ArrivalSpec {
     Poisson,
     Deterministic,
-    Gamma { cv: f64 },
-    OnOff { peak: f64, mean_on: f64, mean_off: f64 },
-    Diurnal { amplitude: f64, period: f64 },
+    Gamma {
+        cv: f64,
+    },
+    OnOff {
+        peak: f64,
+        mean_on: f64,
+        mean_off: f64,
+    },
+    Diurnal {
+        amplitude: f64,
+        period: f64,
+    },
     Trace(TraceRows),
     /// Closed-loop users ([clients] mode = "closed"): no [arrivals].
     Closed(ClosedLoop),
@@ -825,9 +835,8 @@ fn read_closed_loop(file: &ExperimentFile, clients: &Section<'_>) -> Result<Opti
         }
     }
     let Some(item) = clients.get("users") else {
-        return Err(clients.err_here(
-            "[clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50)",
-        ));
+        return Err(clients
+            .err_here("[clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50)"));
     };
     let users = match clients.whole_u32("users", 1) {
         Ok(users) => users.expect("present"),

@@ -633,20 +633,20 @@ impl Path for Dispatcher<'_> {
         }
     }
 
-    fn next_request(&mut self, traffic: &mut Traffic<'_>, ctx: &mut Ctx<'_>) -> Request {
+    fn next_request(&mut self, traffic: &mut Traffic<'_>, ctx: &mut Ctx<'_>, pause: f64) -> Option<Request> {
         if self.users.is_none() {
-            return traffic.next();
+            return Some(traffic.next());
         }
-        while let Some((time, event)) = self.pop_due(f64::INFINITY) {
+        while let Some((time, event)) = self.pop_due(pause) {
             if let Event::UserArrival { user } = event {
-                return Request { arrival: time, size: traffic.size(), client: user };
+                return Some(Request { arrival: time, size: traffic.size(), client: user });
             }
             self.handle(time, event, ctx);
         }
-        // Every user is always either thinking (a pending arrival) or waiting for a request
-        // that holds an event (its network leg, its backend's wake-up), so the calendar
-        // never runs dry; were it to, no request would ever come.
-        Request { arrival: f64::INFINITY, size: traffic.size(), client: 0 }
+        // Nothing due by `pause`. (With `pause` = +∞ this cannot happen: every user is
+        // always either thinking, a pending arrival, or waiting for a request that holds an
+        // event, its network leg or its backend's wake-up.)
+        None
     }
 
     fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {

@@ -6,7 +6,7 @@
 use crate::plot::{Context, metric, metric_words};
 use crate::results::SweepResults;
 use crate::runner::Warning;
-use crate::units::significant;
+use crate::units::{format_duration, significant};
 
 pub use crate::slo::{Slo, SloError};
 

@@ -4,8 +4,9 @@
 //!
 //! `cargo run --release --example speed -- jsq 20000000`, or with a third argument k, behind
 //! k balancer instances that each count only their own requests (`… jsq 20000000 4`), or
-//! `gunicorn` for 16 × 4 sync workers on 2 cores each, requests 70 % CPU and 30 % I/O (the
-//! general station: `… jsq 20000000 gunicorn`).
+//! driven by N closed-loop users instead of open-loop arrivals (`… jsq 20000000 users=160`),
+//! or `gunicorn` for 16 × 4 sync workers on 2 cores each, requests 70 % CPU and 30 % I/O
+//! (the general station: `… jsq 20000000 gunicorn`).
 
 use std::time::Instant;
 
@@ -17,10 +18,11 @@ fn main() {
     let name = args.next().unwrap_or_else(|| "random".into());
     let requests: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000_000);
     let third = args.next();
-    let model = match third.as_deref() {
-        Some("gunicorn") => cluster::gunicorn_model(),
-        Some(k) if k.parse::<u32>().is_ok() => cluster::local_instances_model(k.parse().unwrap()),
-        _ => cluster::reference_model(),
+    let model = match (third.as_deref().and_then(|s| s.strip_prefix("users=")), third.as_deref()) {
+        (Some(users), _) => cluster::closed_loop_model(users.parse().expect("users=N")),
+        (None, Some("gunicorn")) => cluster::gunicorn_model(),
+        (None, Some(k)) => cluster::local_instances_model(k.parse().expect("a number of instances")),
+        (None, None) => cluster::reference_model(),
     };
     let start = Instant::now();
     let outcome = cluster::simulate_strategy(&model, &name, requests, 0);

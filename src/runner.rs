@@ -94,15 +94,11 @@ pub struct BackendMeasure {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<f64>,
     /// Mean and p99 response time of this backend's requests (backends with explicit workers
-    /// only, NaN otherwise): compares groups of different worker classes in one cluster.
-    #[serde(default = "nan", deserialize_with = "f64_or_nan", skip_serializing_if = "is_nan")]
-    pub mean_response: f64,
-    #[serde(default = "nan", deserialize_with = "f64_or_nan", skip_serializing_if = "is_nan")]
-    pub p99: f64,
-}
-
-fn is_nan(x: &f64) -> bool {
-    x.is_nan()
+    /// only, absent otherwise): compares groups of different worker classes in one cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_response: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<f64>,
 }
 
 /// The summary of one replication: everything [`combine`] needs, nothing more.
@@ -180,6 +176,11 @@ pub struct StrategyResult {
     /// …), in a fixed order; empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Closed-loop users: their number N, mean think time Z and cycle (absent for open-loop
+    /// arrivals, whose `load` and `arrival_rate` are inputs; a closed loop's are measured:
+    /// `arrival_rate` is the throughput X and `load` the carried load X·E[S] ÷ capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_loop: Option<ClosedLoopResult>,
     /// Measured requests accepted but failed (worker killed at its timeout, connection reset
     /// on a worker's exit, …), over all replications.
     #[serde(default)]
@@ -198,6 +199,34 @@ pub struct StrategyResult {
     pub worker_utilisation_min: f64,
     #[serde(default = "nan", deserialize_with = "f64_or_nan")]
     pub worker_utilisation_max: f64,
+}
+
+/// What a closed loop measured beyond the usual metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedLoopResult {
+    /// Number of users N.
+    pub users: u32,
+    /// Mean think time Z (seconds).
+    pub think: f64,
+    /// A user's mean cycle, response plus think time: N ÷ X by Little's law (seconds), its
+    /// interval from the throughput's. The interactive response-time law reads
+    /// mean response = cycle − think.
+    pub cycle: Estimate,
+    /// Service demand D of one request (E[S] at the backends' mean speed, seconds): the
+    /// response time of a lone user, network and queueing aside.
+    pub demand: f64,
+    /// The bottleneck's throughput, capacity ÷ E[S] (requests per second): X ≤ this.
+    pub max_throughput: f64,
+    /// The knee N* = (D + Z) · max_throughput: below it users rarely queue (X ≈ N/(D + Z)),
+    /// above it X stays at the bottleneck's and each extra user adds N/X_max − Z of waiting.
+    pub knee: f64,
+}
+
+impl ClosedLoopResult {
+    /// The asymptotic bound on throughput, min(N/(D + Z), capacity/E[S]).
+    pub fn throughput_bound(&self) -> f64 {
+        (f64::from(self.users) / (self.demand + self.think)).min(self.max_throughput)
+    }
 }
 
 /// Fewest measured requests per backend (per replication) before results are called too
@@ -423,8 +452,8 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
             rejected: b.rejected,
             offered_load: b.offered_work / (info.capacity * o.window),
             workers: b.worker_busy.iter().map(|busy| busy / o.window).collect(),
-            mean_response: b.response.map_or(f64::NAN, |r| r.0),
-            p99: b.response.map_or(f64::NAN, |r| r.1),
+            mean_response: b.response.map(|r| r.0),
+            p99: b.response.map(|r| r.1),
         })
         .collect();
     let saturated = is_saturated(model, &backends, &o.backends);
@@ -475,6 +504,11 @@ const GROWTH_T: f64 = 3.0;
 /// cannot serve and has a steady state at any load (Erlang B); its rejections are reported
 /// as the rejected fraction, not as saturation.
 fn is_saturated(model: &Model, measures: &[BackendMeasure], outcomes: &[engine::BackendOutcome]) -> bool {
+    if model.closed_loop().is_some() {
+        // A closed loop holds at most its users: whatever the queues, the run is a steady
+        // state (the throughput levels off at the bottleneck's capacity).
+        return false;
+    }
     let groups: Vec<&crate::model::BackendGroup> = model.each_backend().map(|(g, _)| g).collect();
     use crate::model::WorkerClass;
     // gthread and gevent workers accept connections into their own queues (up to
@@ -569,6 +603,10 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         Some(first) => (0..first.backends.len())
             .map(|i| {
                 let avg = |f: fn(&BackendMeasure) -> f64| reps.iter().map(|r| f(&r.backends[i])).sum::<f64>() / n;
+                // Given only when every replication has it.
+                let avg_some = |f: fn(&BackendMeasure) -> Option<f64>| {
+                    reps.iter().map(|r| f(&r.backends[i])).sum::<Option<f64>>().map(|sum| sum / n)
+                };
                 BackendMeasure {
                     name: first.backends[i].name.clone(),
                     utilisation: avg(|b| b.utilisation),
@@ -583,8 +621,8 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
                                 / n
                         })
                         .collect(),
-                    mean_response: avg(|b| b.mean_response),
-                    p99: avg(|b| b.p99),
+                    mean_response: avg_some(|b| b.mean_response),
+                    p99: avg_some(|b| b.p99),
                 }
             })
             .collect(),
@@ -598,10 +636,29 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
     let per_worker = backends.iter().flat_map(|b: &BackendMeasure| b.workers.iter().copied());
     let (worker_lo, worker_hi) = per_worker.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)));
     let saturated_fraction = reps.iter().filter(|r| r.saturated).count() as f64 / n;
+    let throughput = estimate(|m| m.throughput);
+    let (load, arrival_rate, closed_loop) = match model.closed_loop() {
+        None => (model.offered_load(), model.arrivals.mean_rate(), None),
+        Some(users) => {
+            let n = f64::from(users.users);
+            let cycle = Estimate {
+                value: n / throughput.value,
+                ci_low: n / throughput.ci_high,
+                ci_high: n / throughput.ci_low,
+            };
+            let workers: f64 = model.each_backend().map(|(g, _)| f64::from(g.workers)).sum();
+            let max_throughput = model.capacity() / model.service.mean();
+            let demand = model.service.mean() * workers / model.capacity();
+            let think = users.mean_think();
+            let knee = (demand + think) * max_throughput;
+            let closed = ClosedLoopResult { users: users.users, think, cycle, demand, max_throughput, knee };
+            (throughput.value * model.service.mean() / model.capacity(), throughput.value, Some(closed))
+        }
+    };
     let mut result = StrategyResult {
         strategy: spec.label.clone(),
-        load: model.offered_load(),
-        arrival_rate: model.arrivals.mean_rate(),
+        load,
+        arrival_rate,
         replications: reps.len() as u32,
         requests: arrivals,
         mean_response: estimate(|m| m.mean_response),
@@ -612,7 +669,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         p999: quantile(4, |m| m.p999),
         mean_wait: estimate(|m| m.mean_wait),
         mean_slowdown: estimate(|m| m.mean_slowdown),
-        throughput: estimate(|m| m.throughput),
+        throughput,
         utilisation: estimate(|m| m.utilisation),
         mean_in_system: estimate(|m| m.mean_in_system),
         rejected,
@@ -622,6 +679,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
         saturated_fraction,
         warnings: Vec::new(),
+        closed_loop,
         failed,
         failed_by_cause,
         failed_fraction: if arrivals == 0 { 0.0 } else { failed as f64 / arrivals as f64 },

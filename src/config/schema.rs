@@ -9,7 +9,9 @@ pub(crate) const FREE_SECTIONS: &[&str] = &["sweep", "report"];
 
 pub(crate) const EXPERIMENT_KEYS: &[&str] = &["name", "seed", "description"];
 pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications"];
-pub(crate) const CLIENTS_KEYS: &[&str] = &["count", "popularity", "s", "subnets"];
+pub(crate) const CLIENTS_KEYS: &[&str] = &["count", "popularity", "s", "subnets", "mode", "users", "think"];
+/// Keys of `[clients]` that only closed-loop users (mode = "closed") take.
+pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think"];
 pub(crate) const BACKEND_KEYS: &[&str] = &[
     "name",
     "count",

@@ -12,6 +12,7 @@
 //! before the answer is read.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -20,10 +21,10 @@ use super::calendar::{Calendar, Event};
 use super::flight::{Flight, Flights, Stage};
 use super::measure::Recorder;
 use super::outcome::{Cause, Tag, UNTRACKED};
-use super::{Ctx, Path, Statics};
-use crate::model::{Information, Mode, Model, Request, Routing, ServiceDistribution};
+use super::{Ctx, Path, Statics, Traffic};
+use crate::model::{ClosedLoop, Information, Mode, Model, Request, Routing, ServiceDistribution};
 use crate::seed::{Purpose, RunSeed};
-use crate::strategy::{AnyStrategy, Cluster, uniform_index};
+use crate::strategy::{AnyStrategy, Cluster, Needs, uniform_index};
 
 /// The load a backend appears to carry when the instance asking may not send it more (at
 /// its connection cap): counting strategies then look elsewhere.
@@ -74,6 +75,9 @@ struct Tracking {
     /// Caps count per instance (nginx `max_conns` without a shared `zone`).
     cap_per_instance: bool,
     lagged: Option<Lagged>,
+    /// Closed loop: (time the response reaches its user, user) of requests that ended, for
+    /// the dispatcher to schedule their users' next requests (before it pops the calendar).
+    returns: Option<Vec<(f64, u32)>>,
 }
 
 impl Tracking {
@@ -107,6 +111,10 @@ impl Tracking {
             }
             if let Some(lag) = &mut self.lagged {
                 lag.endings[i].push_back(outcome.time);
+            }
+            if let Some(returns) = &mut self.returns {
+                // The user is the request's client.
+                returns.push((outcome.time + flight.tail, flight.client));
             }
         }
     }
@@ -220,6 +228,12 @@ pub(super) struct Dispatcher<'s> {
     queue_area: f64,
     queue_since: f64,
     wake_generation: Vec<u32>,
+    /// Time of each backend's pending wake-up (`+∞`: none), so that a closed loop schedules
+    /// a new one only when the backend's next ending moved.
+    wake_at: Vec<f64>,
+    /// Closed-loop users (`None`: open-loop arrivals).
+    users: Option<Arc<ClosedLoop>>,
+    think_rng: Xoshiro256PlusPlus,
     /// Redirect with caching: each client's backend + 1 (0: not redirected yet).
     remembered: Vec<u32>,
     /// Measured requests not yet handed to a backend (on the network or queued).
@@ -247,7 +261,14 @@ impl<'s> Dispatcher<'s> {
         }
         let capped = cap.iter().any(|&c| c != u32::MAX);
         let information = b.information;
-        let track = capped || matches!(information, Information::Local | Information::Delayed { .. });
+        // Counts are kept only for strategies that read them (a state-blind strategy with
+        // "local" information decides exactly as without).
+        let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
+        let users = model.closed_loop().cloned();
+        // A closed loop must know when each request ends: its user sends the next one then.
+        let track = capped
+            || users.is_some()
+            || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
         let lagged = match information {
             Information::Delayed { .. } => Some(Lagged {
                 arrivals: vec![VecDeque::new(); n],
@@ -263,6 +284,13 @@ impl<'s> Dispatcher<'s> {
         let mut calendar = Calendar::new();
         if period.is_finite() {
             calendar.schedule(0.0, Event::Refresh);
+        }
+        let mut think_rng = seed.stream(Purpose::Users);
+        if let Some(users) = &users {
+            // Every user starts by thinking, so the first requests are spread out.
+            for user in 0..users.users {
+                calendar.schedule(users.sample_think(&mut think_rng), Event::UserArrival { user });
+            }
         }
         let remembered = match b.mode {
             Mode::Redirect { cache: true } => vec![0; model.clients.count() as usize],
@@ -290,6 +318,7 @@ impl<'s> Dispatcher<'s> {
                 cap_per_instance: b.upstreams.iter().any(|u| u.max_conns.is_some())
                     && information == Information::Local,
                 lagged,
+                returns: users.as_ref().map(|_| Vec::new()),
             },
             board: vec![0; n],
             period,
@@ -299,6 +328,9 @@ impl<'s> Dispatcher<'s> {
             queue_area: 0.0,
             queue_since: 0.0,
             wake_generation: vec![0; n],
+            wake_at: vec![f64::INFINITY; n],
+            users,
+            think_rng,
             remembered,
             waiting_measured: 0,
             draining: false,
@@ -350,6 +382,7 @@ impl<'s> Dispatcher<'s> {
                 if generation != self.wake_generation[i] {
                     return;
                 }
+                self.wake_at[i] = f64::INFINITY;
                 self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
                 self.serve_queue(i, time, ctx);
                 self.schedule_wake(i, ctx);
@@ -361,9 +394,30 @@ impl<'s> Dispatcher<'s> {
                 }
                 self.account_queue(time);
                 self.queued -= 1;
-                self.fail(tag, Cause::QueueTimeout, ctx);
+                self.fail(tag, Cause::QueueTimeout, time, ctx);
+            }
+            // Popped only by `drain` (`next_request` takes them otherwise): the run is
+            // over, users send nothing more.
+            Event::UserArrival { .. } => {}
+        }
+    }
+
+    /// Takes the earliest event due at or before `t`, after scheduling the next request of
+    /// every closed-loop user whose response arrived (their ending may have been discovered
+    /// while a backend was advanced for another reason, so this is done before any pop).
+    #[inline]
+    fn pop_due(&mut self, t: f64) -> Option<(f64, Event)> {
+        if let (Some(returns), Some(users)) = (&mut self.tracking.returns, &self.users)
+            && !returns.is_empty()
+        {
+            for (time, user) in returns.drain(..) {
+                if !self.draining {
+                    let think = users.sample_think(&mut self.think_rng);
+                    self.calendar.schedule(time + think, Event::UserArrival { user });
+                }
             }
         }
+        self.calendar.pop_due(t)
     }
 
     /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
@@ -398,7 +452,7 @@ impl<'s> Dispatcher<'s> {
             match free {
                 Some(i) => chosen = i,
                 None if self.queue.is_some() => return self.enqueue(tag, now, ctx),
-                None => return self.fail(tag, Cause::NoBackend, ctx),
+                None => return self.fail(tag, Cause::NoBackend, now, ctx),
             }
         }
         self.send(tag, chosen, now, ctx);
@@ -465,8 +519,9 @@ impl<'s> Dispatcher<'s> {
                 } else {
                     self.tracking.flights.remove(tag);
                 }
-                if self.queued > 0 {
-                    // Its next ending may have moved (processor sharing slows everyone).
+                if self.queued > 0 || self.users.is_some() {
+                    // Its next ending may have moved (processor sharing slows everyone; a
+                    // short request on a free worker ends before the others).
                     self.schedule_wake(i, ctx);
                 }
             }
@@ -476,6 +531,10 @@ impl<'s> Dispatcher<'s> {
                     ctx.outcome[i].rejected += 1;
                 }
                 let f = self.tracking.flights.remove(tag);
+                if let Some(returns) = &mut self.tracking.returns {
+                    // The user gets its error (a refused connection) and thinks again.
+                    returns.push((now + f.tail, f.client));
+                }
                 if f.counted {
                     self.tracking.close(f.instance as usize, i);
                     if self.queued > 0 {
@@ -486,9 +545,12 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
-    /// Request `tag` fails at the balancer for `cause`.
-    fn fail(&mut self, tag: Tag, cause: Cause, ctx: &mut Ctx<'_>) {
+    /// Request `tag` fails at the balancer for `cause` at `now`.
+    fn fail(&mut self, tag: Tag, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.remove(tag);
+        if let Some(returns) = &mut self.tracking.returns {
+            returns.push((now + f.tail, f.client));
+        }
         if f.label != UNMEASURED {
             self.waiting_measured -= 1;
             ctx.rec.fail(f.label, cause);
@@ -539,12 +601,19 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
-    /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one.
+    /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one (a closed
+    /// loop keeps the pending one when the next ending has not moved).
     fn schedule_wake(&mut self, i: usize, ctx: &mut Ctx<'_>) {
-        if self.queued == 0 {
+        if self.queued == 0 && self.users.is_none() {
             return;
         }
         if let Some(t) = ctx.backends[i].next_ending() {
+            if self.users.is_some() {
+                if t == self.wake_at[i] {
+                    return;
+                }
+                self.wake_at[i] = t;
+            }
             self.wake_generation[i] = self.wake_generation[i].wrapping_add(1);
             self.calendar.schedule(t, Event::Wake { backend: i as u32, generation: self.wake_generation[i] });
         }
@@ -554,9 +623,30 @@ impl<'s> Dispatcher<'s> {
 impl Path for Dispatcher<'_> {
     #[inline]
     fn run_until(&mut self, t: f64, ctx: &mut Ctx<'_>) {
-        while let Some((time, event)) = self.calendar.pop_due(t) {
+        if self.users.is_some() && !self.draining {
+            // `next_request` handled every event before the arrival it returned; those left
+            // at the same time were scheduled after it and wait for the next call.
+            return;
+        }
+        while let Some((time, event)) = self.pop_due(t) {
             self.handle(time, event, ctx);
         }
+    }
+
+    fn next_request(&mut self, traffic: &mut Traffic<'_>, ctx: &mut Ctx<'_>, pause: f64) -> Option<Request> {
+        if self.users.is_none() {
+            return Some(traffic.next());
+        }
+        while let Some((time, event)) = self.pop_due(pause) {
+            if let Event::UserArrival { user } = event {
+                return Some(Request { arrival: time, size: traffic.size(), client: user });
+            }
+            self.handle(time, event, ctx);
+        }
+        // Nothing due by `pause`. (With `pause` = +∞ this cannot happen: every user is
+        // always either thinking, a pending arrival, or waiting for a request that holds an
+        // event, its network leg or its backend's wake-up.)
+        None
     }
 
     fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {

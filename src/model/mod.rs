@@ -9,6 +9,7 @@ mod balancer;
 mod clients;
 mod request;
 mod service;
+mod users;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{Accept, BackendGroup, Lifecycle, WorkerClass};
@@ -16,6 +17,7 @@ pub use balancer::{Balancer, BalancerOverride, Information, Mode, Routing, Upstr
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
+pub use users::ClosedLoop;
 
 /// A model parameter that makes no sense, said in words a user can act on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -61,7 +63,16 @@ impl Model {
         group.capacity_for(self.io_fraction)
     }
 
-    /// Offered load ρ = arrival rate × E[S] ÷ capacity.
+    /// The closed-loop users, when the model has them instead of open-loop arrivals.
+    pub fn closed_loop(&self) -> Option<&std::sync::Arc<ClosedLoop>> {
+        match &self.arrivals {
+            ArrivalProcess::Closed(users) => Some(users),
+            _ => None,
+        }
+    }
+
+    /// Offered load ρ = arrival rate × E[S] ÷ capacity (NaN for closed-loop users, whose
+    /// rate is measured: see the results' carried load).
     pub fn offered_load(&self) -> f64 {
         self.arrivals.mean_rate() * self.service.mean() / self.capacity()
     }

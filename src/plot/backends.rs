@@ -14,12 +14,12 @@ use super::{Context, Figure, Meta, figure};
 pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     let results = ctx.results;
     let has_backend_p99 =
-        results.points.iter().any(|p| p.results.first().is_some_and(|r| r.backends.iter().any(|b| b.p99.is_finite())));
+        results.points.iter().any(|p| p.results.first().is_some_and(|r| r.backends.iter().any(|b| b.p99.is_some())));
     if !has_backend_p99 || results.axes.is_empty() {
         return vec![];
     }
     let names: Vec<String> = results.points[0].results.first().map_or(Vec::new(), |r| {
-        r.backends.iter().filter(|b| b.p99.is_finite() || !b.workers.is_empty()).map(|b| b.name.clone()).collect()
+        r.backends.iter().filter(|b| b.p99.is_some() || !b.workers.is_empty()).map(|b| b.name.clone()).collect()
     });
     let strategy = results.strategies.first().cloned().unwrap_or_default();
     let groups = groups(ctx);
@@ -84,13 +84,13 @@ where
         .backends
         .iter()
         .enumerate()
-        .filter(|(_, b)| b.p99.is_finite() || !b.workers.is_empty())
+        .filter(|(_, b)| b.p99.is_some() || !b.workers.is_empty())
         .map(|(b, m)| {
             let points = members
                 .iter()
                 .filter_map(|&i| {
                     let r = first(i)?;
-                    let p = r.backends.get(b)?.p99;
+                    let p = r.backends.get(b)?.p99?;
                     (!r.saturated && p.is_finite() && p > 0.0).then_some((ctx.x(i), p))
                 })
                 .collect();

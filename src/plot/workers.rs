@@ -86,7 +86,7 @@ where
     for (name, start, end) in &groups {
         let b = first.backends.iter().position(|m| &m.name == name).unwrap_or(0);
         let p99s: Vec<String> =
-            results.iter().map(|r| r.backends[b].p99).filter(|p| p.is_finite()).map(format_duration).collect();
+            results.iter().filter_map(|r| r.backends[b].p99).filter(|p| p.is_finite()).map(format_duration).collect();
         let (px, py) = chart.backend_coord(&((start + end) / 2.0, 0.0));
         area.draw_text(name, &font, (px, py + 8))?;
         if !p99s.is_empty() {

@@ -3,72 +3,12 @@
 //! that leaves at the report load), and how close the simulation came to theory. The
 //! reports only format these.
 
-use thiserror::Error;
-
 use crate::plot::{Context, metric, metric_words};
 use crate::results::SweepResults;
 use crate::runner::Warning;
-use crate::units::{format_duration, parse_duration, significant};
+use crate::units::{format_duration, significant};
 
-/// A service-level objective: `METRIC <= DURATION`, e.g. `p99 <= 250ms`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Slo {
-    /// Canonical metric name: `mean_response`, `p50`, `p90`, `p95`, `p99` or `p999`.
-    pub metric: &'static str,
-    /// The limit in seconds.
-    pub limit: f64,
-}
-
-/// Why an SLO did not parse; the messages say what is expected.
-#[derive(Debug, Error, PartialEq)]
-pub enum SloError {
-    #[error("SLO \"{0}\": expected \"METRIC <= DURATION\", e.g. \"p99 <= 250ms\" or \"mean <= 40ms\"")]
-    Shape(String),
-    #[error("SLO \"{text}\": unknown metric \"{metric}\" (use mean, p50, p90, p95, p99 or p999)")]
-    Metric { text: String, metric: String },
-    #[error("SLO \"{text}\": {why}")]
-    Duration { text: String, why: String },
-    #[error(
-        "SLO \"{0}\": one objective per SLO, like \"p99 <= 250ms\"; the findings judge every strategy against a \
-         single limit (to check several, run `lbsim report DIR --slo …` once for each)"
-    )]
-    Compound(String),
-}
-
-impl Slo {
-    /// Parses `p99 <= 250ms` (`≤` is accepted for `<=`).
-    pub fn parse(text: &str) -> Result<Slo, SloError> {
-        let objectives = text.matches("<=").count() + text.matches('≤').count();
-        let joined =
-            text.split_whitespace().any(|w| matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "&&" | "||"));
-        if objectives > 1 || (objectives == 1 && (joined || text.contains([',', ';']))) {
-            return Err(SloError::Compound(text.to_string()));
-        }
-        let (metric, limit) =
-            text.split_once("<=").or_else(|| text.split_once('≤')).ok_or_else(|| SloError::Shape(text.to_string()))?;
-        let metric = match metric.trim() {
-            "mean" | "mean_response" => "mean_response",
-            "p50" => "p50",
-            "p90" => "p90",
-            "p95" => "p95",
-            "p99" => "p99",
-            "p999" | "p99.9" => "p999",
-            "" => return Err(SloError::Shape(text.to_string())),
-            other => return Err(SloError::Metric { text: text.to_string(), metric: other.to_string() }),
-        };
-        if limit.trim().is_empty() {
-            return Err(SloError::Shape(text.to_string()));
-        }
-        let limit = parse_duration(limit).map_err(|why| SloError::Duration { text: text.to_string(), why })?;
-        Ok(Slo { metric, limit })
-    }
-
-    /// `p99 ≤ 250ms`.
-    pub fn describe(&self) -> String {
-        let name = if self.metric == "mean_response" { "mean" } else { self.metric };
-        format!("{name} ≤ {}", format_duration(self.limit))
-    }
-}
+pub use crate::slo::{Slo, SloError};
 
 /// A run of adjacent x values with the same best strategy and the same strategies tied with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +63,22 @@ pub struct Findings {
     pub theory: Vec<TheoryFit>,
     /// Results not to be trusted as they stand, and results that reject requests.
     pub cautions: Vec<Caution>,
+    /// Closed-loop users: the knee of the load-test curve and what was measured past it.
+    pub knee: Option<Knee>,
+}
+
+/// The knee of a closed loop's load-test curve (the asymptotic bounds' crossing point) and,
+/// per strategy, the largest number of users charted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Knee {
+    /// N* = (D + Z) · X_max.
+    pub users: f64,
+    /// Service demand D and think time Z (seconds), bottleneck throughput X_max (per second).
+    pub demand: f64,
+    pub think: f64,
+    pub max_throughput: f64,
+    /// Per strategy at the largest N charted: (strategy, N, X, mean response).
+    pub largest: Vec<(String, u32, f64, f64)>,
 }
 
 /// A warning that applies to one strategy at some charted points.
@@ -149,6 +105,7 @@ impl Findings {
                 slo_limits: vec![],
                 theory: vec![],
                 cautions: vec![],
+                knee: None,
             });
         };
         let metric_name = crate::plot::response_metrics(results)[0];
@@ -166,6 +123,7 @@ impl Findings {
             slo_limits,
             theory: theory_fits(&ctx),
             cautions: cautions(&ctx),
+            knee: knee(&ctx),
         })
     }
 
@@ -217,6 +175,30 @@ impl Findings {
             let at: Vec<String> = c.at.iter().map(|x| significant(*x, 3)).collect();
             out.push(format!("Caution, {} at {} {}: {}.", c.strategy, self.x_short(), at.join(", "), c.what));
         }
+        if let Some(k) = &self.knee {
+            out.push(format!(
+                "The knee of the load-test curve is at N* = (D + Z) × X_max = ({} + {}) × {}/s ≈ {} users \
+                 (D: a request's service demand, Z: the think time, X_max: the cluster's capacity in requests per \
+                 second). Below it throughput grows as N/(D + Z) and users rarely queue; above it throughput \
+                 stays near X_max and each extra user adds about 1/X_max = {} of waiting (R ≈ N/X_max − Z).",
+                format_duration(k.demand),
+                format_duration(k.think),
+                significant(k.max_throughput, 4),
+                significant(k.users, 3),
+                format_duration(1.0 / k.max_throughput)
+            ));
+            for (strategy, n, x, r) in &k.largest {
+                let bound = f64::from(*n) / k.max_throughput - k.think;
+                out.push(format!(
+                    "At N = {n} users, {strategy} carries {}/s ({}% of X_max) with a mean response of {} \
+                     (the bound N/X_max − Z is {}).",
+                    significant(*x, 4),
+                    significant(100.0 * x / k.max_throughput, 3),
+                    format_duration(*r),
+                    format_duration(bound.max(k.demand))
+                ));
+            }
+        }
         for t in &self.theory {
             let caveat = if t.model.contains("mean field") {
                 " (a mean-field limit, exact only as the number of backends grows)"
@@ -236,7 +218,13 @@ impl Findings {
     }
 
     fn x_short(&self) -> &str {
-        if self.x_label.starts_with("offered load") { "load" } else { &self.x_label }
+        if self.x_label.starts_with("offered load") {
+            "load"
+        } else if self.x_label.starts_with("users N") {
+            "users"
+        } else {
+            &self.x_label
+        }
     }
 
     fn headroom_words(&self, headroom: Option<f64>, at_least: bool) -> String {
@@ -255,6 +243,26 @@ impl Findings {
             None => String::new(),
         }
     }
+}
+
+/// The knee of a closed loop (`None` for open-loop arrivals).
+fn knee(ctx: &Context<'_>) -> Option<Knee> {
+    let first = ctx.result(ctx.slice[0], 0)?.closed_loop.as_ref()?;
+    let last = *ctx.slice.last()?;
+    let largest = (0..ctx.strategies().len())
+        .filter_map(|s| {
+            let r = ctx.result(last, s)?;
+            let c = r.closed_loop.as_ref()?;
+            Some((r.strategy.clone(), c.users, r.throughput.value, r.mean_response.value))
+        })
+        .collect();
+    Some(Knee {
+        users: first.knee,
+        demand: first.demand,
+        think: first.think,
+        max_throughput: first.max_throughput,
+        largest,
+    })
 }
 
 /// Best strategy at each x of the slice, merged into bands.
@@ -418,6 +426,7 @@ mod tests {
             ccdf: vec![],
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
+            closed_loop: None,
             failed: 0,
             failed_by_cause: Default::default(),
             failed_fraction: 0.0,
@@ -461,24 +470,6 @@ mod tests {
                 title: None,
             },
         }
-    }
-
-    #[test]
-    fn slo_parses_metric_and_duration() {
-        assert_eq!(Slo::parse("p99 <= 250ms").unwrap(), Slo { metric: "p99", limit: 0.25 });
-        assert_eq!(Slo::parse(" mean<=40ms ").unwrap(), Slo { metric: "mean_response", limit: 0.04 });
-        assert_eq!(Slo::parse("p999 ≤ 1s").unwrap().metric, "p999");
-    }
-
-    #[test]
-    fn slo_errors_say_what_is_expected() {
-        let shape = Slo::parse("p99 < 250ms").unwrap_err().to_string();
-        assert!(shape.contains("expected \"METRIC <= DURATION\""), "{shape}");
-        let metric = Slo::parse("p98 <= 250ms").unwrap_err().to_string();
-        assert!(metric.contains("unknown metric \"p98\"") && metric.contains("p999"), "{metric}");
-        let duration = Slo::parse("p99 <= fast").unwrap_err().to_string();
-        assert!(duration.contains("expected a duration"), "{duration}");
-        assert!(Slo::parse("p99 <= ").is_err());
     }
 
     #[test]

@@ -51,6 +51,13 @@ macro_rules! registry {
                 }
             }
 
+            /// What the wrapped strategy asks about the backends.
+            pub fn needs(&self) -> Needs {
+                match self {
+                    $(AnyStrategy::$ty(_) => <super::$module::$ty as Strategy>::NEEDS,)*
+                }
+            }
+
             /// The backend the wrapped strategy will pick next, if it knows already.
             #[inline]
             pub fn upcoming(&self) -> Option<usize> {

@@ -418,10 +418,13 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
     out
 }
 
+/// A metric's (value, interval low, interval high).
+type Bounds = (f64, f64, f64);
+
 fn slo_limit(ctx: &Context<'_>, s: usize, slo: &Slo, operating_load: f64) -> SloLimit {
     // (load, value, interval low, interval high) per tested load; a saturated or missing
     // value is None (it misses the SLO).
-    let mut points: Vec<(f64, Option<(f64, f64, f64)>)> = ctx
+    let mut points: Vec<(f64, Option<Bounds>)> = ctx
         .slice
         .iter()
         .filter_map(|&i| {
@@ -434,7 +437,7 @@ fn slo_limit(ctx: &Context<'_>, s: usize, slo: &Slo, operating_load: f64) -> Slo
         .collect();
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     let strategy = ctx.strategies()[s].clone();
-    let of = |pick: fn(&(f64, f64, f64)) -> f64| -> Vec<(f64, Option<f64>)> {
+    let of = |pick: fn(&Bounds) -> f64| -> Vec<(f64, Option<f64>)> {
         points.iter().map(|(x, b)| (*x, b.as_ref().map(pick))).collect()
     };
     let Some((h, estimated, met_everywhere)) = crossing(&of(|b| b.0), slo.limit) else {

@@ -548,6 +548,7 @@ mod tests {
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
             closed_loop: None,
+            hedging: None,
         }
     }
 

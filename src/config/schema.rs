@@ -48,7 +48,7 @@ pub(crate) fn class_keys(class: &str) -> &'static [&'static str] {
 /// Keys of `[service]` beside the distribution's.
 pub(crate) const SERVICE_EXTRA: &[&str] = &["io_fraction"];
 pub(crate) const BALANCER_KEYS: &[&str] =
-    &["strategies", "instances", "routing", "info", "mode", "cache_redirect", "rtt", "queue_timeout"];
+    &["strategies", "instances", "routing", "info", "mode", "cache_redirect", "rtt", "queue_timeout", "hedge"];
 /// The forms of `[balancer] info` given as a table.
 pub(crate) const INFO_KEYS: &[&str] = &["period", "delay"];
 
@@ -166,6 +166,7 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "info",
     "mode",
     "cache_redirect",
+    "hedge",
 ];
 
 /// The distributions that take `key`, for "X is a parameter of …" messages.

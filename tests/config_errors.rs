@@ -351,6 +351,18 @@ fn a_trace_with_sizes_carries_its_own_work() {
     let err = resolve_err(&minimal_with("load = 0.5", "process = \"trace\"\nfile = \"trace_ok.csv\"\nload = 0.5"));
     assert_contains(&err, "the trace has a size column");
     assert_contains(&err, "remove [service]");
+    // io_fraction only splits each size into CPU and I/O: it may stay beside the sizes (the
+    // twin replays a trace with X-Cpu / X-Io split this way). Any other key is refused, named.
+    let with_split = |service: &str| {
+        MINIMAL
+            .replacen("[service]\nmean = \"10ms\"\n", service, 1)
+            .replacen("load = 0.5", "process = \"trace\"\nfile = \"trace_ok.csv\"", 1)
+    };
+    let e = parse(&with_split("[service]\nio_fraction = 0.9\n")).resolve().unwrap();
+    assert_eq!(e.model.io_fraction, 0.9);
+    assert_eq!(e.model.service.kind(), "empirical");
+    let err = resolve_err(&with_split("[service]\nio_fraction = 0.9\ncv = 2\n"));
+    assert_contains(&err, "may give only io_fraction, found `cv`");
 }
 
 #[test]

@@ -389,16 +389,24 @@ impl ExperimentFile {
         // A trace with a size column carries its own work: its sizes are simulated, so they
         // (not a [service] section) define the mean request size behind `load`, the offered
         // load reported and SITA's cutoffs. A [service] beside them would be silently
-        // ignored for the simulation yet used for those figures, so it is refused.
+        // ignored for the simulation yet used for those figures, so it is refused. Only
+        // `io_fraction` may stay: it says how each request's work splits into CPU and I/O,
+        // not how much work there is.
         let trace_sizes = match &arrival_spec {
             ArrivalSpec::Trace(rows) => rows.sizes.clone(),
             _ => None,
         };
-        if trace_sizes.is_some() && service.table.is_some() {
-            return Err(service.err_here(
-                "the trace has a size column, so the request sizes, the mean behind `load` and \
-                 SITA's cutoffs all come from the trace; remove [service] (or drop the trace's \
-                 size column to draw sizes from [service])",
+        if trace_sizes.is_some()
+            && let Some(key) = service.keys().into_iter().find(|k| k != "io_fraction")
+        {
+            return Err(service.err(
+                &key,
+                format!(
+                    "the trace has a size column, so the request sizes, the mean behind `load` and \
+                     SITA's cutoffs all come from the trace; remove [service] (or drop the trace's \
+                     size column to draw sizes from [service]); beside a trace with sizes [service] \
+                     may give only io_fraction, found `{key}`"
+                ),
             ));
         }
         let service_builder = match trace_sizes {

@@ -354,9 +354,11 @@ fn a_trace_with_sizes_carries_its_own_work() {
     // io_fraction only splits each size into CPU and I/O: it may stay beside the sizes (the
     // twin replays a trace with X-Cpu / X-Io split this way). Any other key is refused, named.
     let with_split = |service: &str| {
-        MINIMAL
-            .replacen("[service]\nmean = \"10ms\"\n", service, 1)
-            .replacen("load = 0.5", "process = \"trace\"\nfile = \"trace_ok.csv\"", 1)
+        MINIMAL.replacen("[service]\nmean = \"10ms\"\n", service, 1).replacen(
+            "load = 0.5",
+            "process = \"trace\"\nfile = \"trace_ok.csv\"",
+            1,
+        )
     };
     let e = parse(&with_split("[service]\nio_fraction = 0.9\n")).resolve().unwrap();
     assert_eq!(e.model.io_fraction, 0.9);

@@ -26,7 +26,7 @@ pub(crate) const BACKEND_KEYS: &[&str] = &[
     "rtt",
 ];
 pub(crate) const BALANCER_KEYS: &[&str] =
-    &["strategies", "instances", "routing", "info", "mode", "cache_redirect", "rtt", "queue_timeout"];
+    &["strategies", "instances", "routing", "info", "mode", "cache_redirect", "rtt", "queue_timeout", "hedge"];
 /// The forms of `[balancer] info` given as a table.
 pub(crate) const INFO_KEYS: &[&str] = &["period", "delay"];
 
@@ -142,6 +142,7 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "info",
     "mode",
     "cache_redirect",
+    "hedge",
 ];
 
 /// The distributions that take `key`, for "X is a parameter of …" messages.

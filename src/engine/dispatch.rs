@@ -20,9 +20,9 @@ use super::backend::{Admission, Backend, Ticket, UNMEASURED};
 use super::calendar::{Calendar, Event};
 use super::flight::{Flight, Flights, Stage};
 use super::measure::Recorder;
-use super::outcome::{Cause, Tag, UNTRACKED};
+use super::outcome::{Cause, Ending, Tag, UNTRACKED};
 use super::{Ctx, Path, Statics, Traffic};
-use crate::model::{ClosedLoop, Information, Mode, Model, Request, Routing, ServiceDistribution};
+use crate::model::{ClosedLoop, Hedge, Information, Mode, Model, Request, Routing, ServiceDistribution};
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster, Needs, uniform_index};
 
@@ -78,6 +78,12 @@ struct Tracking {
     /// Closed loop: (time the response reaches its user, user) of requests that ended, for
     /// the dispatcher to schedule their users' next requests (before it pops the calendar).
     returns: Option<Vec<(f64, u32)>>,
+    /// Hedged requests: backends never record a response themselves; the first copy's
+    /// ending does, here (1/speed of each backend, for the service time it reports).
+    hedging: bool,
+    inv_speed: Vec<f64>,
+    /// Measured requests (hedged runs) not answered yet: the run goes on until none is left.
+    unanswered: u64,
 }
 
 impl Tracking {
@@ -103,7 +109,8 @@ impl Tracking {
     /// Takes in the endings the backends reported: frees their slots and connections.
     #[inline]
     fn absorb(&mut self, rec: &mut Recorder) {
-        for outcome in rec.outbox.drain() {
+        let outcomes = rec.outbox.take();
+        for outcome in &outcomes {
             let flight = self.flights.remove(outcome.tag);
             let i = outcome.backend as usize;
             if flight.counted {
@@ -112,10 +119,48 @@ impl Tracking {
             if let Some(lag) = &mut self.lagged {
                 lag.endings[i].push_back(outcome.time);
             }
+            if self.hedging && !self.answers(&flight, outcome.ending == Ending::Completed) {
+                continue;
+            }
+            if self.hedging && flight.label != UNMEASURED {
+                self.unanswered -= 1;
+                match outcome.ending {
+                    Ending::Completed => {
+                        let response = (outcome.time - flight.origin) + flight.tail;
+                        let service = flight.size * self.inv_speed[i];
+                        rec.complete(flight.label, outcome.backend, response, response - service, service);
+                    }
+                    Ending::Failed(cause) => rec.fail(flight.label, cause),
+                }
+            }
             if let Some(returns) = &mut self.returns {
                 // The user is the request's client.
                 returns.push((outcome.time + flight.tail, flight.client));
             }
+        }
+        rec.outbox.restore(outcomes);
+    }
+
+    /// Whether the ending of hedged `flight` (just removed) is the client's answer: the first
+    /// copy to complete is; a failure is only when no other copy is left to answer.
+    fn answers(&mut self, flight: &Flight, completed: bool) -> bool {
+        if flight.answered {
+            return false;
+        }
+        let twin = (flight.twin != UNTRACKED)
+            .then(|| self.flights.get_mut(flight.twin))
+            .filter(|t| t.generation == flight.twin_generation);
+        match twin {
+            Some(twin) if completed => {
+                twin.answered = true;
+                true
+            }
+            Some(twin) => {
+                // The other copy answers instead.
+                twin.twin = UNTRACKED;
+                false
+            }
+            None => true,
         }
     }
 
@@ -233,6 +278,11 @@ pub(super) struct Dispatcher<'s> {
     wake_at: Vec<f64>,
     /// Closed-loop users (`None`: open-loop arrivals).
     users: Option<Arc<ClosedLoop>>,
+    /// Hedged requests: the delay after which an unanswered request gets a second copy.
+    hedge: Option<f64>,
+    /// Every backend keeps a wake-up at its next ending (closed loops and hedging act on
+    /// each ending at its time), not only while the proxy queue holds requests.
+    wake_all: bool,
     think_rng: Xoshiro256PlusPlus,
     /// Redirect with caching: each client's backend + 1 (0: not redirected yet).
     remembered: Vec<u32>,
@@ -266,8 +316,10 @@ impl<'s> Dispatcher<'s> {
         let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
         let users = model.closed_loop().cloned();
         // A closed loop must know when each request ends: its user sends the next one then.
+        let hedging = b.hedge.is_some();
         let track = capped
             || users.is_some()
+            || hedging
             || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
         let lagged = match information {
             Information::Delayed { .. } => Some(Lagged {
@@ -319,6 +371,13 @@ impl<'s> Dispatcher<'s> {
                     && information == Information::Local,
                 lagged,
                 returns: users.as_ref().map(|_| Vec::new()),
+                hedging,
+                inv_speed: if hedging {
+                    model.each_backend().map(|(g, _)| 1.0 / g.speed).collect()
+                } else {
+                    Vec::new()
+                },
+                unanswered: 0,
             },
             board: vec![0; n],
             period,
@@ -329,6 +388,8 @@ impl<'s> Dispatcher<'s> {
             queue_since: 0.0,
             wake_generation: vec![0; n],
             wake_at: vec![f64::INFINITY; n],
+            wake_all: users.is_some() || hedging,
+            hedge: b.hedge.and_then(Hedge::delay),
             users,
             think_rng,
             remembered,
@@ -399,6 +460,7 @@ impl<'s> Dispatcher<'s> {
             // Popped only by `drain` (`next_request` takes them otherwise): the run is
             // over, users send nothing more.
             Event::UserArrival { .. } => {}
+            Event::Hedge { tag, generation } => self.hedge(tag, generation, time, ctx),
         }
     }
 
@@ -420,8 +482,38 @@ impl<'s> Dispatcher<'s> {
         self.calendar.pop_due(t)
     }
 
+    /// Request `tag` is unanswered `hedge` after it was sent: a second copy goes to another
+    /// backend (the original keeps running; the first answer is the client's).
+    fn hedge(&mut self, tag: Tag, generation: u32, now: f64, ctx: &mut Ctx<'_>) {
+        let f = *self.tracking.flights.get(tag);
+        if self.draining || f.generation != generation || f.answered || f.twin != UNTRACKED {
+            return;
+        }
+        let copy = Flight {
+            copy: true,
+            twin: tag,
+            twin_generation: generation,
+            ..Flight::sent(f.origin, f.client_tail, f.size, f.client, f.label)
+        };
+        let copy_tag = self.tracking.flights.insert(copy);
+        let copy_generation = self.tracking.flights.get(copy_tag).generation;
+        let original = self.tracking.flights.get_mut(tag);
+        original.twin = copy_tag;
+        original.twin_generation = copy_generation;
+        if f.label != UNMEASURED {
+            ctx.rec.sections[f.label as usize].hedges += 1;
+        }
+        self.attempt_avoiding(copy_tag, now, Some(f.backend as usize), ctx);
+    }
+
     /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
     fn attempt(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        self.attempt_avoiding(tag, now, None, ctx);
+    }
+
+    /// [`Dispatcher::attempt`]; a hedged copy avoids its original's backend `avoid` (the
+    /// next one in order when the strategy picks it).
+    fn attempt_avoiding(&mut self, tag: Tag, now: f64, avoid: Option<usize>, ctx: &mut Ctx<'_>) {
         let flight = *self.tracking.flights.get(tag);
         let instance = self.route(flight.client);
         self.tracking.flights.get_mut(tag).instance = instance as u32;
@@ -438,6 +530,9 @@ impl<'s> Dispatcher<'s> {
         };
         let mut chosen = self.strategies[instance].pick(&request, &mut view);
         debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen}");
+        if avoid == Some(chosen) && ctx.backends.len() > 1 {
+            chosen = (chosen + 1) % ctx.backends.len();
+        }
         if self.tracking.capped && {
             // Endings the strategy did not look at must be counted before the cap is.
             self.tracking.refresh(&mut ctx.backends[chosen], chosen, now, ctx.rec);
@@ -483,6 +578,11 @@ impl<'s> Dispatcher<'s> {
             }
         };
         let instance = f.instance as usize;
+        if let Some(after) = self.hedge
+            && !f.copy
+        {
+            self.calendar.schedule(now + after, Event::Hedge { tag, generation: f.generation });
+        }
         if track {
             f.counted = true;
             self.tracking.open(instance, i);
@@ -504,9 +604,13 @@ impl<'s> Dispatcher<'s> {
             self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let ticket = Ticket { tag: if self.tracking.track { tag } else { UNTRACKED }, clock: f.origin - f.tail };
-        let admission = ctx.backends[i].admit_ticket(now, f.size, f.label, i as u32, ticket, ctx.rec);
+        // With hedging the first copy's ending records the response (see `Tracking::absorb`).
+        let label = if self.tracking.hedging { UNMEASURED } else { f.label };
+        let admission = ctx.backends[i].admit_ticket(now, f.size, label, i as u32, ticket, ctx.rec);
         if f.label != UNMEASURED {
-            self.waiting_measured -= 1;
+            if !f.copy {
+                self.waiting_measured -= 1;
+            }
             ctx.offered_work[i] += f.size;
         }
         match admission {
@@ -519,21 +623,27 @@ impl<'s> Dispatcher<'s> {
                 } else {
                     self.tracking.flights.remove(tag);
                 }
-                if self.queued > 0 || self.users.is_some() {
+                if self.queued > 0 || self.wake_all {
                     // Its next ending may have moved (processor sharing slows everyone; a
                     // short request on a free worker ends before the others).
                     self.schedule_wake(i, ctx);
                 }
             }
             Admission::Rejected => {
-                if f.label != UNMEASURED {
-                    ctx.rec.sections[f.label as usize].rejected += 1;
-                    ctx.outcome[i].rejected += 1;
-                }
                 let f = self.tracking.flights.remove(tag);
-                if let Some(returns) = &mut self.tracking.returns {
-                    // The user gets its error (a refused connection) and thinks again.
-                    returns.push((now + f.tail, f.client));
+                // A hedged request is refused only when no other copy is left to answer.
+                if !self.tracking.hedging || self.tracking.answers(&f, false) {
+                    if f.label != UNMEASURED {
+                        ctx.rec.sections[f.label as usize].rejected += 1;
+                        ctx.outcome[i].rejected += 1;
+                        if self.tracking.hedging {
+                            self.tracking.unanswered -= 1;
+                        }
+                    }
+                    if let Some(returns) = &mut self.tracking.returns {
+                        // The user gets its error (a refused connection) and thinks again.
+                        returns.push((now + f.tail, f.client));
+                    }
                 }
                 if f.counted {
                     self.tracking.close(f.instance as usize, i);
@@ -548,11 +658,20 @@ impl<'s> Dispatcher<'s> {
     /// Request `tag` fails at the balancer for `cause` at `now`.
     fn fail(&mut self, tag: Tag, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.remove(tag);
+        if f.label != UNMEASURED && !f.copy {
+            self.waiting_measured -= 1;
+        }
+        // A hedged request fails only when no other copy is left to answer.
+        if self.tracking.hedging && !self.tracking.answers(&f, false) {
+            return;
+        }
         if let Some(returns) = &mut self.tracking.returns {
             returns.push((now + f.tail, f.client));
         }
         if f.label != UNMEASURED {
-            self.waiting_measured -= 1;
+            if self.tracking.hedging {
+                self.tracking.unanswered -= 1;
+            }
             ctx.rec.fail(f.label, cause);
         }
     }
@@ -604,11 +723,11 @@ impl<'s> Dispatcher<'s> {
     /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one (a closed
     /// loop keeps the pending one when the next ending has not moved).
     fn schedule_wake(&mut self, i: usize, ctx: &mut Ctx<'_>) {
-        if self.queued == 0 && self.users.is_none() {
+        if self.queued == 0 && !self.wake_all {
             return;
         }
         if let Some(t) = ctx.backends[i].next_ending() {
-            if self.users.is_some() {
+            if self.wake_all {
                 if t == self.wake_at[i] {
                     return;
                 }
@@ -653,20 +772,12 @@ impl Path for Dispatcher<'_> {
         let now = request.arrival;
         if label != UNMEASURED {
             self.waiting_measured += 1;
+            if self.tracking.hedging {
+                self.tracking.unanswered += 1;
+            }
         }
         let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
-        let mut flight = Flight {
-            origin: now,
-            tail: client_rtt / 2.0,
-            size: request.size,
-            client: request.client,
-            label,
-            instance: 0,
-            backend: 0,
-            counted: false,
-            stage: Stage::ToBalancer,
-            generation: 0,
-        };
+        let mut flight = Flight::sent(now, client_rtt / 2.0, request.size, request.client, label);
         let remembered = self.remembered.get(request.client as usize).copied().unwrap_or(0);
         if remembered > 0 {
             // A cached redirect: straight to the backend, the balancer never sees it.
@@ -689,7 +800,7 @@ impl Path for Dispatcher<'_> {
 
     #[inline]
     fn waiting_measured(&self) -> bool {
-        self.waiting_measured > 0
+        self.waiting_measured > 0 || self.tracking.unanswered > 0
     }
 
     fn drain(&mut self, ctx: &mut Ctx<'_>) {

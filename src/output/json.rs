@@ -46,6 +46,9 @@ pub struct ResultJson<'a> {
     /// `ci95.cycle`); `load` and `arrival_rate` are then measured, not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_loop: Option<ClosedLoopJson>,
+    /// Hedged requests only: the delay, the second copies sent, the amplification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<&'a crate::runner::HedgeResult>,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,6 +127,7 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                     think: c.think,
                     cycle: c.cycle.value,
                 }),
+                hedging: r.hedging.as_ref(),
             }
         })
         .collect();

@@ -355,6 +355,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         duration: a.duration + s.duration,
         in_system_area: a.in_system_area + s.in_system_area,
         busy_area: a.busy_area + s.busy_area,
+        retries: a.retries + s.retries,
     });
     let overall = metrics(&whole, Some(&histogram), workers);
     let (arrivals, completed, rejected) = (whole.arrivals, whole.completed, whole.rejected);

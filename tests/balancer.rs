@@ -60,6 +60,7 @@ fn totals(o: &RunOutcome) -> Section {
         duration: a.duration + s.duration,
         in_system_area: a.in_system_area + s.in_system_area,
         busy_area: a.busy_area + s.busy_area,
+        retries: a.retries + s.retries,
     })
 }
 

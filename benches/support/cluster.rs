@@ -35,6 +35,7 @@ pub fn model_with(count: u32, backlog: u32) -> Model {
             weight: None,
         }],
         balancer: Default::default(),
+        faults: Vec::new(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
     model

@@ -27,6 +27,8 @@ use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyErr
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
+mod faults;
+
 /// A table of the document being read, with its path for locating errors.
 #[derive(Clone)]
 pub(crate) struct Section<'a> {
@@ -324,7 +326,7 @@ impl ExperimentFile {
                 };
                 return Err(top.err_key(key, message));
             }
-            if key != "backends" && !item.is_table_like() {
+            if key != "backends" && key != "faults" && !item.is_table_like() {
                 return Err(top.err(key, format!("expected a table [{key}], found {}", found(item))));
             }
         }
@@ -385,6 +387,7 @@ impl ExperimentFile {
         };
         let (clients, addresses) = read_clients(&section("clients")?)?;
         let (backends, upstreams) = read_backends(self, &top)?;
+        let faults = faults::read_faults(self, &top, &backends)?;
         let balancer_section = section("balancer")?;
         let drafts = read_strategies(self, &balancer_section)?;
         let mut balancer = read_balancer(self, &balancer_section)?;
@@ -509,7 +512,7 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, addresses, backends, balancer },
+            model: Model { arrivals: process, service, clients, addresses, backends, balancer, faults },
             strategies,
         })
     }
@@ -893,7 +896,14 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
         Some(_) => return Err(b.err("queue_timeout", "expected a positive duration, found 0")),
         None => None,
     };
-    Ok(Balancer { instances, routing, information, mode, rtt, queue_timeout, upstreams: Vec::new() })
+    let health = crate::model::Health {
+        max_fails: faults::read_passive(b)?,
+        outlier: faults::read_outlier(b)?,
+        probe: faults::read_active(b)?,
+        panic_threshold: faults::read_panic(b)?,
+    };
+    let retries = faults::read_retries(b)?.unwrap_or_default();
+    Ok(Balancer { instances, routing, information, mode, rtt, queue_timeout, upstreams: Vec::new(), health, retries })
 }
 
 /// Checks the groups' proxy settings against the balancer's.
@@ -1093,6 +1103,26 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
                         }
                         continue;
                     }
+                    "passive" => {
+                        balancer.passive = faults::read_passive(&t)?;
+                        continue;
+                    }
+                    "outlier" => {
+                        balancer.outlier = faults::read_outlier(&t)?;
+                        continue;
+                    }
+                    "active" => {
+                        balancer.active = faults::read_active(&t)?;
+                        continue;
+                    }
+                    "panic_threshold" => {
+                        balancer.panic_threshold = faults::read_panic(&t)?;
+                        continue;
+                    }
+                    "retries" => {
+                        balancer.retries = faults::read_retries(&t)?;
+                        continue;
+                    }
                     "max_conns" | "maxconn" => {
                         let cap = t.whole_u32(&key, 1).map_err(|e| {
                             let shown = t.get(&key).map(found).unwrap_or_default();
@@ -1179,6 +1209,21 @@ fn default_label(name: &str, params: &Params, balancer: &BalancerOverride) -> St
     }
     if let Some(cap) = balancer.maxconn {
         parts.push(format!("maxconn={cap}"));
+    }
+    if let Some(m) = balancer.passive {
+        parts.push(format!("max_fails={}", m.max_fails));
+    }
+    if let Some(o) = balancer.outlier {
+        parts.push(format!("outlier={}", o.consecutive_errors));
+    }
+    if let Some(p) = balancer.active {
+        parts.push(format!("active={}", crate::units::format_duration(p.interval)));
+    }
+    if let Some(t) = balancer.panic_threshold {
+        parts.push(format!("panic={t}%"));
+    }
+    if let Some(r) = balancer.retries {
+        parts.push(format!("tries={}", r.tries));
     }
     if params.values.is_empty() && parts.is_empty() {
         return name.to_string();

@@ -28,6 +28,10 @@ pub enum Event {
     /// A deadline of request `tag` (the proxy's queue timeout). Stale when the request's
     /// slot `generation` moved on (the request left the queue, the slot was reused).
     Deadline { tag: Tag, generation: u32 },
+    /// Fault `index` of the model starts (`start`) or ends at `backend`.
+    Fault { index: u32, backend: u32, start: bool },
+    /// The balancer's active health check probes `backend` (and schedules the next probe).
+    Probe { backend: u32 },
 }
 
 /// One scheduled event.

@@ -18,10 +18,11 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::backend::{Admission, Backend, Ticket, UNMEASURED};
 use super::calendar::{Calendar, Event};
 use super::flight::{Flight, Flights, Stage};
+use super::health::HealthState;
 use super::measure::Recorder;
-use super::outcome::{Cause, Tag, UNTRACKED};
+use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
 use super::{Ctx, Path, Statics};
-use crate::model::{Information, Mode, Model, Request, Routing, ServiceDistribution};
+use crate::model::{Fault, FaultKind, Information, Mode, Model, Request, Retries, Routing, ServiceDistribution};
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster, Needs, uniform_index};
 
@@ -74,9 +75,30 @@ struct Tracking {
     /// Caps count per instance (nginx `max_conns` without a shared `zone`).
     cap_per_instance: bool,
     lagged: Option<Lagged>,
+    /// Whether the balancer records every request's ending itself (faults, health checks,
+    /// retries): backends then see every request as unmeasured and tracked, so that a
+    /// crash can still fail what they hold and a failed attempt can be retried.
+    records: bool,
+    /// 1 / speed of each backend (the service time of a completion it records).
+    inv_speed: Vec<f64>,
+    health: Option<HealthState>,
+    /// Failed attempts reported by backends, waiting for the balancer to retry or fail them
+    /// (they are found while a strategy looks at the backends, when nothing can be sent).
+    failed: Vec<(Tag, Cause)>,
+    /// Reused buffer of endings being absorbed.
+    endings: Vec<Outcome>,
+    /// Measured requests whose fate is not known yet (on the network, queued, or — when
+    /// the balancer records — at a backend).
+    waiting_measured: u64,
 }
 
 impl Tracking {
+    /// Whether a strategy's pick may go to backend `i` at `now`, as far as health goes.
+    #[inline]
+    fn healthy(&self, i: usize, now: f64) -> bool {
+        self.health.as_ref().is_none_or(|h| h.usable(i, now))
+    }
+
     /// Whether `instance` may not send another request to backend `i`.
     #[inline]
     fn at_cap(&self, instance: usize, i: usize) -> bool {
@@ -96,19 +118,52 @@ impl Tracking {
         self.local[instance * self.backends + i] -= 1;
     }
 
-    /// Takes in the endings the backends reported: frees their slots and connections.
+    /// Takes in the endings the backends reported: frees their slots and connections, and
+    /// when the balancer records, records completions and sets failures aside for a retry.
     #[inline]
     fn absorb(&mut self, rec: &mut Recorder) {
-        for outcome in rec.outbox.drain() {
-            let flight = self.flights.remove(outcome.tag);
+        let mut endings = std::mem::take(&mut self.endings);
+        endings.extend(rec.outbox.drain());
+        for outcome in endings.drain(..) {
             let i = outcome.backend as usize;
-            if flight.counted {
-                self.close(flight.instance as usize, i);
-            }
             if let Some(lag) = &mut self.lagged {
                 lag.endings[i].push_back(outcome.time);
             }
+            if !self.records {
+                let flight = self.flights.remove(outcome.tag);
+                if flight.counted {
+                    self.close(flight.instance as usize, i);
+                }
+                continue;
+            }
+            let flight = *self.flights.get(outcome.tag);
+            if flight.counted {
+                self.close(flight.instance as usize, i);
+                self.flights.get_mut(outcome.tag).counted = false;
+            }
+            match outcome.ending {
+                Ending::Completed => {
+                    self.flights.remove(outcome.tag);
+                    if let Some(h) = &mut self.health {
+                        h.success(i);
+                    }
+                    if flight.label != UNMEASURED {
+                        self.waiting_measured -= 1;
+                        let service = flight.size * self.inv_speed[i];
+                        // (The max removes the rounding of differences of large clock values.)
+                        let response = (outcome.time + flight.tail - flight.origin).max(service);
+                        rec.complete(flight.label, i as u32, response, response - service, service);
+                    }
+                }
+                Ending::Failed(cause) => {
+                    if let Some(h) = &mut self.health {
+                        h.failure(i, outcome.time);
+                    }
+                    self.failed.push((outcome.tag, cause));
+                }
+            }
         }
+        self.endings = endings;
     }
 
     /// Brings backend `i` up to `now` and absorbs what it reported.
@@ -135,6 +190,8 @@ struct InstanceView<'a> {
     information: Information,
     instance: usize,
     now: f64,
+    /// A backend this pick must not choose (the one a retried attempt failed at).
+    avoid: usize,
 }
 
 impl Cluster for InstanceView<'_> {
@@ -150,7 +207,7 @@ impl Cluster for InstanceView<'_> {
         if self.tracking.track || !matches!(self.information, Information::Periodic { .. }) {
             self.tracking.refresh(&mut self.backends[i], i, now, self.rec);
         }
-        if self.tracking.at_cap(self.instance, i) {
+        if self.tracking.at_cap(self.instance, i) || i == self.avoid || !self.tracking.healthy(i, now) {
             return FULL;
         }
         match self.information {
@@ -222,9 +279,23 @@ pub(super) struct Dispatcher<'s> {
     wake_generation: Vec<u32>,
     /// Redirect with caching: each client's backend + 1 (0: not redirected yet).
     remembered: Vec<u32>,
-    /// Measured requests not yet handed to a backend (on the network or queued).
-    waiting_measured: u64,
     draining: bool,
+    retries: Retries,
+    faults: Vec<Fault>,
+    fault_rng: Xoshiro256PlusPlus,
+    /// Draws among the backends the balancer may use when a pick may not be used.
+    health_rng: Xoshiro256PlusPlus,
+    /// Per backend: faults that crashed it and are not over, deploys restarting it (it
+    /// refuses connections while either is non-zero), and its speed factor.
+    crashed: Vec<u32>,
+    restarting: Vec<u32>,
+    slowdown: Vec<f64>,
+    speed: Vec<f64>,
+    probe_interval: f64,
+    /// Whether a measured request was seen, and the next backend to look at once the
+    /// window is over (so that endings nobody asks about are found and the run can end).
+    seen_measured: bool,
+    sweep: usize,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -250,7 +321,10 @@ impl<'s> Dispatcher<'s> {
         // Counts are kept only for strategies that read them (a state-blind strategy with
         // "local" information decides exactly as without).
         let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
-        let track = capped || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
+        let records = !model.faults.is_empty() || b.health.is_active() || b.retries.is_active();
+        let track = records
+            || capped
+            || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
         let lagged = match information {
             Information::Delayed { .. } => Some(Lagged {
                 arrivals: vec![VecDeque::new(); n],
@@ -267,6 +341,31 @@ impl<'s> Dispatcher<'s> {
         if period.is_finite() {
             calendar.schedule(0.0, Event::Refresh);
         }
+        let mut fault_rng = seed.stream(Purpose::Faults);
+        for (index, fault) in model.faults.iter().enumerate() {
+            let index = index as u32;
+            for (k, backend) in fault.backends.clone().enumerate() {
+                let (start, end) = match &fault.kind {
+                    FaultKind::Outage { at, duration } | FaultKind::Slowdown { at, duration, .. } => {
+                        (*at, Some(at + duration))
+                    }
+                    FaultKind::Deploy { at, boot } => (at + k as f64 * boot, Some(at + (k + 1) as f64 * boot)),
+                    FaultKind::Failures { mtbf, .. } => (mtbf.sample(&mut fault_rng), None),
+                };
+                calendar.schedule(start, Event::Fault { index, backend, start: true });
+                if let Some(end) = end {
+                    calendar.schedule(end, Event::Fault { index, backend, start: false });
+                }
+            }
+        }
+        let probe_interval = b.health.probe.map_or(f64::INFINITY, |p| p.interval);
+        if probe_interval.is_finite() {
+            // Staggered over the interval, as a real checker spreads its probes.
+            for i in 0..n {
+                calendar.schedule(probe_interval * (i + 1) as f64 / n as f64, Event::Probe { backend: i as u32 });
+            }
+        }
+        let speed: Vec<f64> = model.each_backend().map(|(g, _)| g.speed).collect();
         let remembered = match b.mode {
             Mode::Redirect { cache: true } => vec![0; model.clients.count() as usize],
             _ => Vec::new(),
@@ -293,6 +392,12 @@ impl<'s> Dispatcher<'s> {
                 cap_per_instance: b.upstreams.iter().any(|u| u.max_conns.is_some())
                     && information == Information::Local,
                 lagged,
+                records,
+                inv_speed: speed.iter().map(|s| 1.0 / s).collect(),
+                health: b.health.is_active().then(|| HealthState::new(b.health, n)),
+                failed: Vec::new(),
+                endings: Vec::new(),
+                waiting_measured: 0,
             },
             board: vec![0; n],
             period,
@@ -303,9 +408,99 @@ impl<'s> Dispatcher<'s> {
             queue_since: 0.0,
             wake_generation: vec![0; n],
             remembered,
-            waiting_measured: 0,
             draining: false,
+            retries: b.retries,
+            faults: model.faults.clone(),
+            fault_rng,
+            health_rng: seed.stream_of(Purpose::Faults, 1),
+            crashed: vec![0; n],
+            restarting: vec![0; n],
+            slowdown: vec![1.0; n],
+            speed,
+            probe_interval,
+            seen_measured: false,
+            sweep: 0,
         }
+    }
+
+    /// Whether backend `i` accepts connections (not crashed, not restarting).
+    #[inline]
+    fn accepting(&self, i: usize) -> bool {
+        self.crashed[i] == 0 && self.restarting[i] == 0
+    }
+
+    /// Fault `index` starts or ends at backend `b` at `now`.
+    fn fault(&mut self, index: usize, b: usize, start: bool, now: f64, ctx: &mut Ctx<'_>) {
+        let kind = self.faults[index].kind.clone();
+        match kind {
+            FaultKind::Outage { .. } | FaultKind::Failures { .. } if start => {
+                self.crashed[b] += 1;
+                if self.crashed[b] == 1 {
+                    ctx.backends[b].crash(now, b as u32, ctx.rec);
+                    self.tracking.absorb(ctx.rec);
+                }
+                if let FaultKind::Failures { mttr, .. } = &kind {
+                    let repair = mttr.sample(&mut self.fault_rng);
+                    self.calendar
+                        .schedule(now + repair, Event::Fault { index: index as u32, backend: b as u32, start: false });
+                }
+            }
+            FaultKind::Outage { .. } | FaultKind::Failures { .. } => {
+                self.crashed[b] -= 1;
+                if let FaultKind::Failures { mtbf, .. } = &kind
+                    && !self.draining
+                {
+                    let up = mtbf.sample(&mut self.fault_rng);
+                    self.calendar
+                        .schedule(now + up, Event::Fault { index: index as u32, backend: b as u32, start: true });
+                }
+            }
+            FaultKind::Slowdown { factor, .. } => {
+                if start {
+                    self.slowdown[b] *= factor;
+                } else {
+                    self.slowdown[b] /= factor;
+                }
+                // Back to exactly 1 once no slow-down holds (no drift from ×f ÷f).
+                if !start && (self.slowdown[b] - 1.0).abs() < 1e-9 {
+                    self.slowdown[b] = 1.0;
+                }
+                let speed = self.speed[b] * self.slowdown[b];
+                self.tracking.refresh(&mut ctx.backends[b], b, now, ctx.rec);
+                ctx.backends[b].set_speed(now, speed, ctx.rec);
+            }
+            FaultKind::Deploy { .. } => {
+                if start {
+                    self.restarting[b] += 1;
+                } else {
+                    self.restarting[b] -= 1;
+                }
+            }
+        }
+    }
+
+    /// Retries or fails the attempts that failed at backends, in the order reported.
+    fn settle_failures(&mut self, now: f64, ctx: &mut Ctx<'_>) {
+        let mut k = 0;
+        while k < self.tracking.failed.len() {
+            let (tag, cause) = self.tracking.failed[k];
+            k += 1;
+            let f = *self.tracking.flights.get(tag);
+            let retry = !self.draining
+                && f.tries < self.retries.tries
+                && ctx.backends.len() > 1
+                && self.retries.timeout.is_none_or(|t| now - f.entered < t);
+            if retry {
+                if f.label != UNMEASURED {
+                    ctx.rec.sections[f.label as usize].retries += 1;
+                }
+                self.tracking.flights.get_mut(tag).stage = Stage::ToBalancer;
+                self.attempt_from(tag, now, f.backend as usize, cause, ctx);
+            } else {
+                self.fail(tag, cause, ctx);
+            }
+        }
+        self.tracking.failed.clear();
     }
 
     /// A round trip drawn from `dist` (0 without one).
@@ -366,13 +561,34 @@ impl<'s> Dispatcher<'s> {
                 self.queued -= 1;
                 self.fail(tag, Cause::QueueTimeout, ctx);
             }
+            Event::Fault { index, backend, start } => self.fault(index as usize, backend as usize, start, time, ctx),
+            Event::Probe { backend } => {
+                let up = self.accepting(backend as usize);
+                if let Some(h) = &mut self.tracking.health {
+                    h.probe(backend as usize, up);
+                }
+                if !self.draining {
+                    self.calendar.schedule(time + self.probe_interval, Event::Probe { backend });
+                }
+            }
+        }
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(time, ctx);
         }
     }
 
     /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
     fn attempt(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        self.tracking.flights.get_mut(tag).entered = now;
+        self.attempt_from(tag, now, usize::MAX, Cause::NoBackend, ctx);
+    }
+
+    /// An instance picks a backend for request `tag` at `now`, other than `avoid` (the one
+    /// its previous attempt failed at; a retry stays with the instance that sent it). With
+    /// no backend to send it to, it fails for `cause`.
+    fn attempt_from(&mut self, tag: Tag, now: f64, avoid: usize, cause: Cause, ctx: &mut Ctx<'_>) {
         let flight = *self.tracking.flights.get(tag);
-        let instance = self.route(flight.client);
+        let instance = if flight.tries == 0 { self.route(flight.client) } else { flight.instance as usize };
         self.tracking.flights.get_mut(tag).instance = instance as u32;
         let request = Request { arrival: now, size: flight.size, client: flight.client };
         let mut view = InstanceView {
@@ -384,24 +600,57 @@ impl<'s> Dispatcher<'s> {
             information: self.information,
             instance,
             now,
+            avoid,
         };
         let mut chosen = self.strategies[instance].pick(&request, &mut view);
         debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen}");
-        if self.tracking.capped && {
-            // Endings the strategy did not look at must be counted before the cap is.
-            self.tracking.refresh(&mut ctx.backends[chosen], chosen, now, ctx.rec);
-            self.tracking.at_cap(instance, chosen)
-        } {
-            // nginx and HAProxy skip a server at its cap and try the next one.
+        // Envoy's panic mode: too few backends believed healthy, so health is ignored.
+        let panic = |t: &Tracking| t.health.as_ref().is_some_and(|h| h.panicking(now));
+        let shunned = chosen == avoid || !self.tracking.healthy(chosen, now) && !panic(&self.tracking);
+        if shunned
+            || self.tracking.capped && {
+                // Endings the strategy did not look at must be counted before the cap is.
+                self.tracking.refresh(&mut ctx.backends[chosen], chosen, now, ctx.rec);
+                self.tracking.at_cap(instance, chosen)
+            }
+        {
+            // nginx and HAProxy skip a server at its cap (or down, or just tried) and try
+            // the next one.
+            let ignore_health = panic(&self.tracking);
             let n = ctx.backends.len();
-            let free = (1..n).map(|k| (chosen + k) % n).find(|&i| {
-                self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
-                !self.tracking.at_cap(instance, i)
-            });
+            let mut eligible = |this: &mut Self, i: usize| {
+                if i == avoid || !(ignore_health || this.tracking.healthy(i, now)) {
+                    return false;
+                }
+                this.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
+                !this.tracking.at_cap(instance, i)
+            };
+            let free = if shunned {
+                // A backend believed down (or just tried) is left out of the choice, as
+                // nginx leaves it out of its rotation: its share spreads evenly over the
+                // others (a uniform draw among those the balancer may use).
+                let candidates = (0..n).filter(|&i| i != chosen && eligible(self, i)).count();
+                if candidates == 0 {
+                    None
+                } else {
+                    let mut k = uniform_index(&mut self.health_rng, candidates);
+                    (0..n).filter(|&i| i != chosen).find(|&i| {
+                        let ok = eligible(self, i);
+                        if ok && k == 0 {
+                            return true;
+                        }
+                        k -= usize::from(ok);
+                        false
+                    })
+                }
+            } else {
+                (1..n).map(|k| (chosen + k) % n).find(|&i| eligible(self, i))
+            };
+            let healthy_somewhere = || (0..n).any(|i| i != avoid && (ignore_health || self.tracking.healthy(i, now)));
             match free {
                 Some(i) => chosen = i,
-                None if self.queue.is_some() => return self.enqueue(tag, now, ctx),
-                None => return self.fail(tag, Cause::NoBackend, ctx),
+                None if self.queue.is_some() && healthy_somewhere() => return self.enqueue(tag, now, ctx),
+                None => return self.fail(tag, cause, ctx),
             }
         }
         self.send(tag, chosen, now, ctx);
@@ -414,6 +663,7 @@ impl<'s> Dispatcher<'s> {
         let f = self.tracking.flights.get_mut(tag);
         f.backend = i as u32;
         f.stage = Stage::ToBackend;
+        f.tries += 1;
         let delay = match self.mode {
             Mode::Proxy => {
                 f.tail += backend_rtt / 2.0;
@@ -447,15 +697,34 @@ impl<'s> Dispatcher<'s> {
     fn deliver(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
         let f = *self.tracking.flights.get(tag);
         let i = f.backend as usize;
+        let records = self.tracking.records;
+        if records && !self.accepting(i) {
+            // Crashed or restarting: the connection is refused at once (nginx: 502, and
+            // `proxy_next_upstream error` may try another backend).
+            if f.counted {
+                self.tracking.close(f.instance as usize, i);
+                self.tracking.flights.get_mut(tag).counted = false;
+            }
+            if let Some(h) = &mut self.tracking.health {
+                h.failure(i, now);
+            }
+            self.tracking.failed.push((tag, Cause::BackendDown));
+            return;
+        }
         if self.tracking.track {
             // Collect the backend's endings so far: what it tracks stays bounded by what it
             // holds even when no strategy ever looks (round robin with local counts).
             self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let ticket = Ticket { tag: if self.tracking.track { tag } else { UNTRACKED }, clock: f.origin - f.tail };
-        let admission = ctx.backends[i].admit_ticket(now, f.size, f.label, i as u32, ticket, ctx.rec);
+        // A balancer that records hands backends unmeasured requests and counts their
+        // endings itself.
+        let label = if records { UNMEASURED } else { f.label };
+        let admission = ctx.backends[i].admit_ticket(now, f.size, label, i as u32, ticket, ctx.rec);
         if f.label != UNMEASURED {
-            self.waiting_measured -= 1;
+            if !records || admission == Admission::Rejected {
+                self.tracking.waiting_measured -= 1;
+            }
             ctx.offered_work[i] += f.size;
         }
         match admission {
@@ -493,7 +762,7 @@ impl<'s> Dispatcher<'s> {
     fn fail(&mut self, tag: Tag, cause: Cause, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.remove(tag);
         if f.label != UNMEASURED {
-            self.waiting_measured -= 1;
+            self.tracking.waiting_measured -= 1;
             ctx.rec.fail(f.label, cause);
         }
     }
@@ -528,7 +797,7 @@ impl<'s> Dispatcher<'s> {
     fn serve_queue(&mut self, i: usize, now: f64, ctx: &mut Ctx<'_>) {
         while self.queued > 0 {
             // HAProxy's queue is shared by the threads: the cap is the global one.
-            if self.tracking.conns[i] >= self.tracking.cap[i] {
+            if self.tracking.conns[i] >= self.tracking.cap[i] || !self.tracking.healthy(i, now) {
                 return;
             }
             let Some((tag, generation)) = self.queue.as_mut().and_then(VecDeque::pop_front) else { return };
@@ -565,7 +834,14 @@ impl Path for Dispatcher<'_> {
     fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {
         let now = request.arrival;
         if label != UNMEASURED {
-            self.waiting_measured += 1;
+            self.tracking.waiting_measured += 1;
+            self.seen_measured = true;
+        } else if self.seen_measured && self.tracking.records && self.tracking.waiting_measured > 0 {
+            // Past the window: look at one backend per arrival, so that the endings of
+            // measured requests at backends nobody sends to any more are found.
+            let i = self.sweep;
+            self.sweep = if i + 1 == ctx.backends.len() { 0 } else { i + 1 };
+            self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
         let mut flight = Flight {
@@ -578,6 +854,8 @@ impl Path for Dispatcher<'_> {
             backend: 0,
             counted: false,
             stage: Stage::ToBalancer,
+            tries: 0,
+            entered: now,
             generation: 0,
         };
         let remembered = self.remembered.get(request.client as usize).copied().unwrap_or(0);
@@ -598,16 +876,26 @@ impl Path for Dispatcher<'_> {
         } else {
             self.attempt(tag, now, ctx);
         }
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(now, ctx);
+        }
     }
 
     #[inline]
     fn waiting_measured(&self) -> bool {
-        self.waiting_measured > 0
+        self.tracking.waiting_measured > 0
     }
 
     fn drain(&mut self, ctx: &mut Ctx<'_>) {
         self.draining = true;
         self.run_until(f64::INFINITY, ctx);
+        if self.tracking.records {
+            // Whatever is still at a backend ends there (failures are not retried).
+            for (i, b) in ctx.backends.iter_mut().enumerate() {
+                self.tracking.refresh(b, i, f64::INFINITY, ctx.rec);
+            }
+            self.settle_failures(f64::INFINITY, ctx);
+        }
     }
 
     fn queue_integral(&mut self, now: f64) -> Option<f64> {

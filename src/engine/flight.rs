@@ -38,6 +38,10 @@ pub struct Flight {
     /// and in the instance's local view).
     pub counted: bool,
     pub stage: Stage,
+    /// Attempts sent to a backend so far (retries of the balancer included).
+    pub tries: u32,
+    /// When it first reached the balancer (the start of `proxy_next_upstream_timeout`).
+    pub entered: f64,
     /// Bumped whenever the slot is released, so deadlines scheduled for an earlier occupant
     /// (or an earlier stage) are recognised as stale.
     pub generation: u32,
@@ -120,6 +124,8 @@ mod tests {
             backend: 0,
             counted: false,
             stage: Stage::ToBalancer,
+            tries: 0,
+            entered: origin,
             generation: 99,
         }
     }

@@ -23,6 +23,9 @@ pub struct Section {
     pub in_system_area: f64,
     /// ∫ busy workers dt over the section, all backends.
     pub busy_area: f64,
+    /// Attempts beyond each measured request's first (the balancer's retries on another
+    /// backend): attempts per request = 1 + retries ÷ arrivals.
+    pub retries: u64,
 }
 
 impl Section {

@@ -10,6 +10,7 @@ mod backend;
 mod calendar;
 mod dispatch;
 mod flight;
+mod health;
 mod measure;
 mod outcome;
 
@@ -309,7 +310,7 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 /// caps, no network) takes the fast path; anything else the event layer.
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if model.balancer.is_plain() {
+    if model.is_plain() {
         run(model, traffic, Direct::new(&mut strategies[0]), window)
     } else {
         run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), window)
@@ -457,7 +458,7 @@ pub fn sample_in_system(
     samples: usize,
 ) -> Vec<Vec<u32>> {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if model.balancer.is_plain() {
+    if model.is_plain() {
         sample(model, traffic, Direct::new(&mut strategies[0]), warmup, interval, samples)
     } else {
         sample(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), warmup, interval, samples)

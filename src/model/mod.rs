@@ -7,6 +7,7 @@ mod arrivals;
 mod backend;
 mod balancer;
 mod clients;
+mod faults;
 mod request;
 mod service;
 
@@ -14,6 +15,7 @@ pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
 pub use balancer::{Balancer, BalancerOverride, Information, Mode, Routing, Upstream};
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
+pub use faults::{Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
 
@@ -43,6 +45,8 @@ pub struct Model {
     pub backends: Vec<BackendGroup>,
     /// The balancer tier (default: one omniscient reverse proxy, no caps, no network).
     pub balancer: Balancer,
+    /// Scheduled and random backend faults (`[[faults]]`; empty: backends never fail).
+    pub faults: Vec<Fault>,
 }
 
 impl Model {
@@ -59,6 +63,11 @@ impl Model {
     /// The arrival rate that offers load `load` to this cluster.
     pub fn rate_for_load(&self, load: f64) -> f64 {
         load * self.capacity() / self.service.mean()
+    }
+
+    /// Whether the model needs none of the event layer: the engine's fast path.
+    pub fn is_plain(&self) -> bool {
+        self.balancer.is_plain() && self.faults.is_empty()
     }
 
     /// Number of backends (all groups expanded).

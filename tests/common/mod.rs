@@ -43,6 +43,7 @@ pub fn experiment(
         addresses: ClientAddresses::default(),
         backends,
         balancer: Default::default(),
+        faults: Vec::new(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
     Experiment {

@@ -11,7 +11,9 @@ use std::path::Path;
 use common::{experiment, sync_group, widening};
 use lbsim::config::ExperimentFile;
 use lbsim::engine::{Cause, RunOutcome, Section, Window, simulate_instances};
-use lbsim::model::{Fault, FaultKind, Health, MaxFails, Model, Outlier, Probe, Retries, ServiceDistribution};
+use lbsim::model::{
+    ClientPolicy, Fault, FaultKind, Health, MaxFails, Model, Outlier, Probe, Retries, ServiceDistribution,
+};
 use lbsim::runner::build_instances;
 use lbsim::seed::RunSeed;
 use lbsim::stats::student_t_quantile;
@@ -400,4 +402,89 @@ fn health_settings_in_a_strategy_table_apply_to_its_runs_only() {
     assert_eq!(m.balancer.health.max_fails, Some(MaxFails { max_fails: 2, fail_timeout: 10.0 }));
     assert_eq!(m.balancer.retries.tries, 3);
     assert!(!m.is_plain());
+}
+
+// --- Client timeouts and retries -----------------------------------------------------------
+
+#[test]
+fn a_client_timeout_fails_exactly_the_requests_slower_than_it() {
+    // M/M/1 FCFS: the response time is exponential with rate μ − λ, and the backend still
+    // serves the requests whose client left, so the queue is that of M/M/1 and the share
+    // timing out is e^{−(μ−λ)τ}.
+    let (requests, warmup) = (400_000u64, 20_000u64);
+    let mut model = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.8,
+        requests,
+        0,
+    )
+    .model;
+    let tau = 0.1;
+    model.client = ClientPolicy { timeout: Some(tau), ..ClientPolicy::default() };
+    let o = simulate(&model, "round_robin", requests, warmup);
+    let s = totals(&o);
+    assert_conserved("timeout", &s);
+    let theory = (-(100.0f64 - 80.0) * tau).exp();
+    let fractions: Vec<f64> =
+        o.sections.iter().map(|s| s.failed[Cause::ClientTimeout as usize] as f64 / s.arrivals as f64).collect();
+    let (mean, half) = batch_mean(&fractions);
+    eprintln!("timed out {mean:.5} ± {half:.5} (95%), theory {theory:.5}");
+    assert!(half < 0.1 * theory);
+    assert!((mean - theory).abs() <= half * widening(), "{mean} ± {half} vs {theory}");
+    // The ones that completed are those faster than τ.
+    assert!(s.sum_response / (s.completed as f64) < tau);
+}
+
+#[test]
+fn client_retries_against_a_dead_cluster_make_exactly_one_plus_retries_attempts_unless_budgeted() {
+    let (requests, warmup) = (20_000u64, 1_000u64);
+    let mut model = four(0.5, requests);
+    model.faults = vec![outage(0..4, 0.0, 1e6)];
+    model.client = ClientPolicy { retries: 3, backoff: 0.05, ..ClientPolicy::default() };
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("retries", &s);
+    assert_eq!(s.retries, 3 * s.arrivals, "every request tried 4 times");
+    assert_eq!(failed(&s, Cause::BackendDown), s.arrivals);
+    // A 10 % budget: retries in progress ≤ max(3, 10 % of the requests in flight). About
+    // λ × E[backoff] ≈ 200/s × (0.025 + 0.05 + 0.1) s ≈ 35 requests are in flight if all
+    // retry, so the budget allows about 3 at a time: most requests are not retried.
+    model.client.budget = Some(10.0);
+    let b = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("budget", &b);
+    assert!(b.retries > 0 && b.retries < s.arrivals / 2, "{} retries for {} requests", b.retries, b.arrivals);
+}
+
+fn batch_mean(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, student_t_quantile(0.975, n - 1.0) * (var / n).sqrt())
+}
+
+#[test]
+fn client_settings_are_checked() {
+    let with = |lines: &str| MINIMAL.replace("[service]", &format!("[clients]\n{lines}\n\n[service]"));
+    let err = |lines: &str| {
+        let text = with(lines);
+        let file = ExperimentFile::parse(Path::new("tests/data/inline.toml"), &text).expect("valid TOML");
+        file.resolve().expect_err("rejected").render()
+    };
+    let e = err("retries = 2\nretry_budget = 120");
+    assert!(e.contains("retry_budget") && e.contains("percentage between 0 and 100"), "{e}");
+    let e = err("retries = 2\nretry_budget = -5");
+    assert!(e.contains("percentage between 0 and 100"), "{e}");
+    let e = err("retry_budget = 10");
+    assert!(e.contains("set [clients] retries"), "{e}");
+    let e = err("timeout = 0");
+    assert!(e.contains("positive duration for timeout"), "{e}");
+    let e = err("retries = 2\nbackoff = \"1s\"\nmax_backoff = \"100ms\"");
+    assert!(e.contains("max_backoff must be ≥ backoff"), "{e}");
+    let text = with("timeout = \"2s\"\nretries = 3\nretry_budget = 20");
+    let file = ExperimentFile::parse(Path::new("tests/data/inline.toml"), &text).expect("valid TOML");
+    let m = file.resolve().expect("valid").model;
+    assert_eq!(
+        m.client,
+        ClientPolicy { timeout: Some(2.0), retries: 3, budget: Some(20.0), ..ClientPolicy::default() }
+    );
 }

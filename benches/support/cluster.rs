@@ -36,6 +36,7 @@ pub fn model_with(count: u32, backlog: u32) -> Model {
         }],
         balancer: Default::default(),
         faults: Vec::new(),
+        client: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
     model

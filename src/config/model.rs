@@ -386,6 +386,7 @@ impl ExperimentFile {
             }
         };
         let (clients, addresses) = read_clients(&section("clients")?)?;
+        let client = faults::read_client_policy(&section("clients")?)?;
         let (backends, upstreams) = read_backends(self, &top)?;
         let faults = faults::read_faults(self, &top, &backends)?;
         let balancer_section = section("balancer")?;
@@ -512,7 +513,7 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, addresses, backends, balancer, faults },
+            model: Model { arrivals: process, service, clients, addresses, backends, balancer, faults, client },
             strategies,
         })
     }

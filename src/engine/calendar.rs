@@ -30,6 +30,9 @@ pub enum Event {
     Deadline { tag: Tag, generation: u32 },
     /// Fault `index` of the model starts (`start`) or ends at `backend`.
     Fault { index: u32, backend: u32, start: bool },
+    /// The client of request `tag` gives up on it (its timeout). Stale when the slot's
+    /// `generation` moved on (the request ended).
+    GiveUp { tag: Tag, generation: u32 },
     /// The balancer's active health check probes `backend` (and schedules the next probe).
     Probe { backend: u32 },
 }

@@ -22,7 +22,9 @@ use super::health::HealthState;
 use super::measure::Recorder;
 use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
 use super::{Ctx, Path, Statics};
-use crate::model::{Fault, FaultKind, Information, Mode, Model, Request, Retries, Routing, ServiceDistribution};
+use crate::model::{
+    ClientPolicy, Fault, FaultKind, Information, Mode, Model, Request, Retries, Routing, ServiceDistribution,
+};
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster, Needs, uniform_index};
 
@@ -90,6 +92,9 @@ struct Tracking {
     /// Measured requests whose fate is not known yet (on the network, queued, or — when
     /// the balancer records — at a backend).
     waiting_measured: u64,
+    /// Clients' requests not ended yet, and those of them being retried (retry budget).
+    active_requests: u64,
+    active_retries: u64,
 }
 
 impl Tracking {
@@ -147,6 +152,13 @@ impl Tracking {
                     if let Some(h) = &mut self.health {
                         h.success(i);
                     }
+                    if flight.abandoned {
+                        continue;
+                    }
+                    self.active_requests -= 1;
+                    if flight.attempt > 0 {
+                        self.active_retries -= 1;
+                    }
                     if flight.label != UNMEASURED {
                         self.waiting_measured -= 1;
                         let service = flight.size * self.inv_speed[i];
@@ -159,7 +171,11 @@ impl Tracking {
                     if let Some(h) = &mut self.health {
                         h.failure(i, outcome.time);
                     }
-                    self.failed.push((outcome.tag, cause));
+                    if flight.abandoned {
+                        self.flights.remove(outcome.tag);
+                    } else {
+                        self.failed.push((outcome.tag, cause));
+                    }
                 }
             }
         }
@@ -292,6 +308,9 @@ pub(super) struct Dispatcher<'s> {
     slowdown: Vec<f64>,
     speed: Vec<f64>,
     probe_interval: f64,
+    client: ClientPolicy,
+    /// The clients' retry jitter.
+    client_rng: Xoshiro256PlusPlus,
     /// Whether a measured request was seen, and the next backend to look at once the
     /// window is over (so that endings nobody asks about are found and the run can end).
     seen_measured: bool,
@@ -321,7 +340,8 @@ impl<'s> Dispatcher<'s> {
         // Counts are kept only for strategies that read them (a state-blind strategy with
         // "local" information decides exactly as without).
         let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
-        let records = !model.faults.is_empty() || b.health.is_active() || b.retries.is_active();
+        let records =
+            !model.faults.is_empty() || b.health.is_active() || b.retries.is_active() || model.client.is_active();
         let track = records
             || capped
             || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
@@ -398,6 +418,8 @@ impl<'s> Dispatcher<'s> {
                 failed: Vec::new(),
                 endings: Vec::new(),
                 waiting_measured: 0,
+                active_requests: 0,
+                active_retries: 0,
             },
             board: vec![0; n],
             period,
@@ -418,8 +440,19 @@ impl<'s> Dispatcher<'s> {
             slowdown: vec![1.0; n],
             speed,
             probe_interval,
+            client: model.client,
+            client_rng: seed.stream_of(Purpose::Faults, 2),
             seen_measured: false,
             sweep: 0,
+        }
+    }
+
+    /// Schedules the client's timeout of request `tag` sent at `now`, if it has one.
+    #[inline]
+    fn schedule_give_up(&mut self, tag: Tag, now: f64) {
+        if let Some(timeout) = self.client.timeout {
+            let generation = self.tracking.flights.get(tag).generation;
+            self.calendar.schedule(now + timeout, Event::GiveUp { tag, generation });
         }
     }
 
@@ -486,6 +519,10 @@ impl<'s> Dispatcher<'s> {
             let (tag, cause) = self.tracking.failed[k];
             k += 1;
             let f = *self.tracking.flights.get(tag);
+            if f.abandoned {
+                self.tracking.flights.remove(tag);
+                continue;
+            }
             let retry = !self.draining
                 && f.tries < self.retries.tries
                 && ctx.backends.len() > 1
@@ -497,7 +534,7 @@ impl<'s> Dispatcher<'s> {
                 self.tracking.flights.get_mut(tag).stage = Stage::ToBalancer;
                 self.attempt_from(tag, now, f.backend as usize, cause, ctx);
             } else {
-                self.fail(tag, cause, ctx);
+                self.fail(tag, cause, now, ctx);
             }
         }
         self.tracking.failed.clear();
@@ -559,9 +596,25 @@ impl<'s> Dispatcher<'s> {
                 }
                 self.account_queue(time);
                 self.queued -= 1;
-                self.fail(tag, Cause::QueueTimeout, ctx);
+                self.fail(tag, Cause::QueueTimeout, time, ctx);
             }
             Event::Fault { index, backend, start } => self.fault(index as usize, backend as usize, start, time, ctx),
+            Event::GiveUp { tag, generation } => {
+                let f = *self.tracking.flights.get(tag);
+                if f.generation != generation || f.abandoned {
+                    return;
+                }
+                if f.stage == Stage::AtBackend {
+                    // It may have ended before the client's patience did.
+                    let i = f.backend as usize;
+                    self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
+                    let f = self.tracking.flights.get(tag);
+                    if f.generation != generation || f.abandoned {
+                        return self.settle_if_failed(time, ctx);
+                    }
+                }
+                self.give_up(tag, time, ctx);
+            }
             Event::Probe { backend } => {
                 let up = self.accepting(backend as usize);
                 if let Some(h) = &mut self.tracking.health {
@@ -650,7 +703,7 @@ impl<'s> Dispatcher<'s> {
             match free {
                 Some(i) => chosen = i,
                 None if self.queue.is_some() && healthy_somewhere() => return self.enqueue(tag, now, ctx),
-                None => return self.fail(tag, cause, ctx),
+                None => return self.fail(tag, cause, now, ctx),
             }
         }
         self.send(tag, chosen, now, ctx);
@@ -748,6 +801,12 @@ impl<'s> Dispatcher<'s> {
                     ctx.outcome[i].rejected += 1;
                 }
                 let f = self.tracking.flights.remove(tag);
+                if records && !f.abandoned {
+                    self.tracking.active_requests -= 1;
+                    if f.attempt > 0 {
+                        self.tracking.active_retries -= 1;
+                    }
+                }
                 if f.counted {
                     self.tracking.close(f.instance as usize, i);
                     if self.queued > 0 {
@@ -758,12 +817,81 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
-    /// Request `tag` fails at the balancer for `cause`.
-    fn fail(&mut self, tag: Tag, cause: Cause, ctx: &mut Ctx<'_>) {
+    /// The response to request `tag` is an error (`cause`) at `now`.
+    fn fail(&mut self, tag: Tag, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.remove(tag);
+        if !f.abandoned {
+            self.client_error(f, cause, now, ctx);
+        }
+    }
+
+    fn settle_if_failed(&mut self, now: f64, ctx: &mut Ctx<'_>) {
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(now, ctx);
+        }
+    }
+
+    /// The client of request `tag` gives up at `now`: the attempt runs on where it is (the
+    /// backend still does the work), and the client retries or records a timeout.
+    fn give_up(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        let f = self.tracking.flights.get_mut(tag);
+        let snapshot = *f;
+        f.abandoned = true;
+        f.label = UNMEASURED;
+        self.client_error(snapshot, Cause::ClientTimeout, now, ctx);
+    }
+
+    /// The client of `f` sees an error (`cause`) at `now`: it retries after a backoff if
+    /// its policy and the retry budget allow, else the request fails.
+    fn client_error(&mut self, f: Flight, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
+        let p = self.client;
+        let t = &mut self.tracking;
+        let budget_ok = p.budget.is_none_or(|pct| {
+            let retrying = t.active_retries + u64::from(f.attempt == 0);
+            retrying as f64 <= (pct / 100.0 * t.active_requests as f64).max(ClientPolicy::MIN_RETRY_CONCURRENCY)
+        });
+        if self.draining || f.attempt >= p.retries || !budget_ok {
+            if f.label != UNMEASURED {
+                t.waiting_measured -= 1;
+                ctx.rec.fail(f.label, cause);
+            }
+            t.active_requests -= 1;
+            if f.attempt > 0 {
+                t.active_retries -= 1;
+            }
+            return;
+        }
+        if f.attempt == 0 {
+            t.active_retries += 1;
+        }
         if f.label != UNMEASURED {
-            self.tracking.waiting_measured -= 1;
-            ctx.rec.fail(f.label, cause);
+            ctx.rec.sections[f.label as usize].retries += 1;
+        }
+        // "Full jitter": uniform up to the exponential backoff's cap.
+        let cap = (p.backoff * 2f64.powi(f.attempt.min(60) as i32)).min(p.max_backoff);
+        let send = now + cap * rand::RngExt::random::<f64>(&mut self.client_rng);
+        let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
+        let retry = Flight {
+            origin: f.origin,
+            tail: client_rtt / 2.0,
+            size: f.size,
+            client: f.client,
+            label: f.label,
+            instance: 0,
+            backend: 0,
+            counted: false,
+            stage: Stage::ToBalancer,
+            tries: 0,
+            entered: send,
+            attempt: f.attempt + 1,
+            abandoned: false,
+            generation: 0,
+        };
+        let tag = self.tracking.flights.insert(retry);
+        let generation = self.tracking.flights.get(tag).generation;
+        self.calendar.schedule(send + client_rtt / 2.0, Event::Attempt { tag });
+        if let Some(timeout) = p.timeout {
+            self.calendar.schedule(send + timeout, Event::GiveUp { tag, generation });
         }
     }
 
@@ -833,6 +961,7 @@ impl Path for Dispatcher<'_> {
 
     fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {
         let now = request.arrival;
+        self.tracking.active_requests += 1;
         if label != UNMEASURED {
             self.tracking.waiting_measured += 1;
             self.seen_measured = true;
@@ -856,6 +985,8 @@ impl Path for Dispatcher<'_> {
             stage: Stage::ToBalancer,
             tries: 0,
             entered: now,
+            attempt: 0,
+            abandoned: false,
             generation: 0,
         };
         let remembered = self.remembered.get(request.client as usize).copied().unwrap_or(0);
@@ -867,10 +998,12 @@ impl Path for Dispatcher<'_> {
             flight.backend = i as u32;
             flight.stage = Stage::ToBackend;
             let tag = self.tracking.flights.insert(flight);
+            self.schedule_give_up(tag, now);
             self.calendar.schedule(now + flight.tail, Event::Deliver { tag });
             return;
         }
         let tag = self.tracking.flights.insert(flight);
+        self.schedule_give_up(tag, now);
         if client_rtt > 0.0 {
             self.calendar.schedule(now + client_rtt / 2.0, Event::Attempt { tag });
         } else {

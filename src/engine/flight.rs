@@ -42,6 +42,10 @@ pub struct Flight {
     pub tries: u32,
     /// When it first reached the balancer (the start of `proxy_next_upstream_timeout`).
     pub entered: f64,
+    /// The client's attempt: 0 for the first, k for its k-th retry.
+    pub attempt: u32,
+    /// The client gave up on it (timeout): it runs on, but its ending concerns nobody.
+    pub abandoned: bool,
     /// Bumped whenever the slot is released, so deadlines scheduled for an earlier occupant
     /// (or an earlier stage) are recognised as stale.
     pub generation: u32,
@@ -126,6 +130,8 @@ mod tests {
             stage: Stage::ToBalancer,
             tries: 0,
             entered: origin,
+            attempt: 0,
+            abandoned: false,
             generation: 99,
         }
     }

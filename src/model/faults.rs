@@ -166,3 +166,54 @@ impl Retries {
         self.tries > 1
     }
 }
+
+/// What clients do about slow responses and errors (`[clients] timeout`, `retries`,
+/// `backoff`, `max_backoff`, `retry_budget`).
+///
+/// A client gives up on an attempt `timeout` after sending it (its request fails with
+/// `ClientTimeout`); the backend still does the work (a sync gunicorn worker notices the
+/// closed connection only when it writes the response). After a timeout or an error
+/// response (502, 503) it retries up to `retries` times, waiting a "full jitter" backoff:
+/// uniform in `[0, min(max_backoff, backoff × 2^k)]` before retry k + 1. The retry budget
+/// (Envoy's `retry_budget`) allows a retry only while the requests being retried are at
+/// most `budget` % of the requests in flight (and always up to 3, Envoy's
+/// `min_retry_concurrency`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClientPolicy {
+    pub timeout: Option<f64>,
+    pub retries: u32,
+    pub backoff: f64,
+    pub max_backoff: f64,
+    pub budget: Option<f64>,
+}
+
+impl Default for ClientPolicy {
+    fn default() -> Self {
+        ClientPolicy { timeout: None, retries: 0, backoff: 0.1, max_backoff: 10.0, budget: None }
+    }
+}
+
+impl ClientPolicy {
+    /// Envoy's `min_retry_concurrency`: retries always allowed in flight at once.
+    pub const MIN_RETRY_CONCURRENCY: f64 = 3.0;
+
+    pub fn is_active(&self) -> bool {
+        self.timeout.is_some() || self.retries > 0
+    }
+
+    /// The settings in a few words.
+    pub fn describe(&self) -> Option<String> {
+        use crate::units::format_duration as d;
+        let mut parts = Vec::new();
+        if let Some(t) = self.timeout {
+            parts.push(format!("timeout {}", d(t)));
+        }
+        if self.retries > 0 {
+            parts.push(format!("{} retries (backoff {} … {})", self.retries, d(self.backoff), d(self.max_backoff)));
+        }
+        if let Some(b) = self.budget {
+            parts.push(format!("retry budget {b} %"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}

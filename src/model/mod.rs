@@ -15,7 +15,7 @@ pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
 pub use balancer::{Balancer, BalancerOverride, Information, Mode, Routing, Upstream};
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
-pub use faults::{Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
+pub use faults::{ClientPolicy, Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
 
@@ -47,6 +47,8 @@ pub struct Model {
     pub balancer: Balancer,
     /// Scheduled and random backend faults (`[[faults]]`; empty: backends never fail).
     pub faults: Vec<Fault>,
+    /// Client timeouts and retries (default: clients wait for ever and never retry).
+    pub client: ClientPolicy,
 }
 
 impl Model {
@@ -67,7 +69,7 @@ impl Model {
 
     /// Whether the model needs none of the event layer: the engine's fast path.
     pub fn is_plain(&self) -> bool {
-        self.balancer.is_plain() && self.faults.is_empty()
+        self.balancer.is_plain() && self.faults.is_empty() && !self.client.is_active()
     }
 
     /// Number of backends (all groups expanded).

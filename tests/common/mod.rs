@@ -44,6 +44,7 @@ pub fn experiment(
         backends,
         balancer: Default::default(),
         faults: Vec::new(),
+        client: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
     Experiment {

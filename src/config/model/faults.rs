@@ -3,7 +3,9 @@
 
 use super::{ExperimentFile, Result, Section, duration_of, found, read_service};
 use crate::config::schema::{self, quoted_list};
-use crate::model::{BackendGroup, Fault, FaultKind, MaxFails, Outlier, Probe, Retries, ServiceDistribution};
+use crate::model::{
+    BackendGroup, ClientPolicy, Fault, FaultKind, MaxFails, Outlier, Probe, Retries, ServiceDistribution,
+};
 use crate::strategy::nearest;
 
 /// `[[faults]]` (empty without it).
@@ -238,6 +240,43 @@ pub(super) fn read_retries(s: &Section<'_>) -> Result<Option<Retries>> {
         None => None,
     };
     Ok(Some(Retries { tries, timeout }))
+}
+
+/// `[clients] timeout`, `retries`, `backoff`, `max_backoff`, `retry_budget`.
+pub(super) fn read_client_policy(c: &Section<'_>) -> Result<ClientPolicy> {
+    let mut p = ClientPolicy::default();
+    let positive = |key: &str| -> Result<Option<f64>> {
+        match c.duration(key)? {
+            Some(x) if x > 0.0 => Ok(Some(x)),
+            Some(_) => Err(c.err(key, format!("expected a positive duration for {key}, found 0"))),
+            None => Ok(None),
+        }
+    };
+    p.timeout = positive("timeout")?;
+    p.retries = c.whole_u32("retries", 0)?.unwrap_or(0);
+    if let Some(b) = positive("backoff")? {
+        p.backoff = b;
+    }
+    if let Some(m) = positive("max_backoff")? {
+        p.max_backoff = m;
+    }
+    p.budget = c.number_where("retry_budget", "a percentage between 0 and 100", |x| (0.0..=100.0).contains(&x))?;
+    if p.retries == 0 {
+        for key in ["backoff", "max_backoff", "retry_budget"] {
+            if c.has(key) {
+                return Err(
+                    c.err_key(key, format!("{key} applies to client retries; set [clients] retries = N to use it"))
+                );
+            }
+        }
+    }
+    if p.max_backoff < p.backoff {
+        return Err(c.err(
+            "max_backoff",
+            format!("max_backoff must be ≥ backoff ({})", crate::units::format_duration(p.backoff)),
+        ));
+    }
+    Ok(p)
 }
 
 fn table<'a>(s: &Section<'a>, key: &str, example: &str) -> Result<Option<Section<'a>>> {

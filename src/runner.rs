@@ -99,6 +99,12 @@ pub struct Replication {
     /// MSER-5 found its minimum in the second half of the pilot: no steady state within it.
     #[serde(default)]
     pub warmup_unsettled: bool,
+    /// Attempts beyond the first of the measured requests (balancer and client retries).
+    #[serde(default)]
+    pub retries: u64,
+    /// Counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
 }
 
 /// The quantile levels reported, in the order of [`Replication::quantile_intervals`].
@@ -147,6 +153,17 @@ pub struct StrategyResult {
     /// …), in a fixed order; empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Attempts per measured request (1 + retries ÷ requests): the load amplification of
+    /// retries.
+    #[serde(default = "one")]
+    pub attempts_per_request: f64,
+    /// The first replication's counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Fewest measured requests per backend (per replication) before results are called too
@@ -288,7 +305,7 @@ pub fn run_replication(
         }
     };
     let sections = SECTIONS.min(requests as u32);
-    let window = Window { warmup, requests, sections, histograms: true };
+    let window = Window { warmup, requests, sections, histograms: true, series: experiment.plan.series };
     let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
     let mut summary = summarise(model, &infos, replication, warmup, &outcome);
     summary.warmup_unsettled = warmup_unsettled;
@@ -304,7 +321,8 @@ pub fn run_replication(
 fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> (u64, bool) {
     let batches = (requests / 5).clamp(1, MSER_BATCHES);
     let batch = requests / batches;
-    let pilot = Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false };
+    let pilot =
+        Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false, series: None };
     let outcome = engine::simulate_instances(model, strategies, seed, &pilot);
     let means: Vec<f64> = outcome.sections.iter().map(|s| s.mean_response()).collect();
     match mser_truncation(&means) {
@@ -394,6 +412,8 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         ccdf,
         quantile_intervals,
         warmup_unsettled: false,
+        retries: whole.retries,
+        series: o.series.clone(),
     }
 }
 
@@ -541,6 +561,12 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
         saturated_fraction,
         warnings: Vec::new(),
+        attempts_per_request: if arrivals == 0 {
+            1.0
+        } else {
+            1.0 + reps.iter().map(|r| r.retries).sum::<u64>() as f64 / arrivals as f64
+        },
+        series: reps.first().and_then(|r| r.series.clone()),
     };
     result.warnings = warnings(experiment, reps, &result);
     result

@@ -24,7 +24,7 @@ const SECTIONS: u32 = 20;
 fn simulate(model: &Model, name: &str, requests: u64, warmup: u64) -> RunOutcome {
     let seed = RunSeed::new(11, 0, 0);
     let mut strategies = build_instances(model, name, &Params::new(name), seed).expect("builds");
-    let window = Window { warmup, requests, sections: SECTIONS, histograms: false };
+    let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series: None };
     simulate_instances(model, &mut strategies, seed, &window)
 }
 

@@ -58,6 +58,6 @@ pub fn local_instances_model(instances: u32) -> Model {
 pub fn simulate_strategy(model: &Model, name: &str, requests: u64, replication: u64) -> RunOutcome {
     let seed = RunSeed::new(1, 0, replication);
     let mut strategies = build_instances(model, name, &Params::new(name), seed).expect("a registered strategy");
-    let window = Window { warmup: 0, requests, sections: 20, histograms: true };
+    let window = Window { warmup: 0, requests, sections: 20, histograms: true, series: None };
     simulate_instances(model, &mut strategies, seed, &window)
 }

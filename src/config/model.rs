@@ -547,7 +547,12 @@ fn read_run(run: &Section<'_>) -> Result<RunPlan> {
             format!("max_replications ({max_replications}) must be ≥ replications ({replications})"),
         ));
     }
-    Ok(RunPlan { requests, warmup, replications, precision, max_replications })
+    let series = match run.duration("series")? {
+        Some(w) if w > 0.0 => Some(w),
+        Some(_) => return Err(run.err("series", "expected a positive window length (e.g. \"1s\"), found 0")),
+        None => None,
+    };
+    Ok(RunPlan { requests, warmup, replications, precision, max_replications, series })
 }
 
 fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(ArrivalSpec, Intensity, ConfigError)> {

@@ -8,7 +8,7 @@ pub(crate) const SECTIONS: &[&str] =
 pub(crate) const FREE_SECTIONS: &[&str] = &["sweep", "report"];
 
 pub(crate) const EXPERIMENT_KEYS: &[&str] = &["name", "seed", "description"];
-pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications"];
+pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications", "series"];
 pub(crate) const CLIENTS_KEYS: &[&str] =
     &["count", "popularity", "s", "subnets", "timeout", "retries", "backoff", "max_backoff", "retry_budget"];
 pub(crate) const BACKEND_KEYS: &[&str] = &[

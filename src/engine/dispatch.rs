@@ -159,6 +159,12 @@ impl Tracking {
                     if flight.attempt > 0 {
                         self.active_retries -= 1;
                     }
+                    if let Some(series) = &mut rec.series {
+                        series.completed(
+                            outcome.time + flight.tail,
+                            (outcome.time + flight.tail - flight.origin).max(0.0),
+                        );
+                    }
                     if flight.label != UNMEASURED {
                         self.waiting_measured -= 1;
                         let service = flight.size * self.inv_speed[i];
@@ -456,6 +462,16 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
+    /// Makes the balancer record every ending itself even with nothing that needs it (a
+    /// time series, which needs the time of each ending).
+    pub(super) fn recording(mut self, on: bool) -> Self {
+        if on {
+            self.tracking.records = true;
+            self.tracking.track = true;
+        }
+        self
+    }
+
     /// Whether backend `i` accepts connections (not crashed, not restarting).
     #[inline]
     fn accepting(&self, i: usize) -> bool {
@@ -530,6 +546,9 @@ impl<'s> Dispatcher<'s> {
             if retry {
                 if f.label != UNMEASURED {
                     ctx.rec.sections[f.label as usize].retries += 1;
+                }
+                if let Some(series) = &mut ctx.rec.series {
+                    series.retried(now);
                 }
                 self.tracking.flights.get_mut(tag).stage = Stage::ToBalancer;
                 self.attempt_from(tag, now, f.backend as usize, cause, ctx);
@@ -851,6 +870,9 @@ impl<'s> Dispatcher<'s> {
             retrying as f64 <= (pct / 100.0 * t.active_requests as f64).max(ClientPolicy::MIN_RETRY_CONCURRENCY)
         });
         if self.draining || f.attempt >= p.retries || !budget_ok {
+            if let Some(series) = &mut ctx.rec.series {
+                series.failed(now);
+            }
             if f.label != UNMEASURED {
                 t.waiting_measured -= 1;
                 ctx.rec.fail(f.label, cause);
@@ -866,6 +888,9 @@ impl<'s> Dispatcher<'s> {
         }
         if f.label != UNMEASURED {
             ctx.rec.sections[f.label as usize].retries += 1;
+        }
+        if let Some(series) = &mut ctx.rec.series {
+            series.retried(now);
         }
         // "Full jitter": uniform up to the exponential backoff's cap.
         let cap = (p.backoff * 2f64.powi(f.attempt.min(60) as i32)).min(p.max_backoff);
@@ -962,6 +987,9 @@ impl Path for Dispatcher<'_> {
     fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {
         let now = request.arrival;
         self.tracking.active_requests += 1;
+        if let Some(series) = &mut ctx.rec.series {
+            series.arrival(now);
+        }
         if label != UNMEASURED {
             self.tracking.waiting_measured += 1;
             self.seen_measured = true;

@@ -2,6 +2,7 @@
 //! and the time integrals of every backend at the section boundaries.
 
 use super::outcome::{Cause, Outbox};
+use super::series::SeriesRecorder;
 use crate::stats::ResponseHistogram;
 
 /// Sums over the measured requests of one section (a contiguous range of arrival indices).
@@ -56,6 +57,8 @@ pub struct Recorder {
     /// layer to collect (always empty on the fast path). It travels with the recorder
     /// because every backend step already receives it.
     pub outbox: Outbox,
+    /// Counts over time, when the run was asked for a series (the event layer records).
+    pub series: Option<SeriesRecorder>,
 }
 
 impl Recorder {
@@ -69,6 +72,7 @@ impl Recorder {
             completed_by_backend: vec![0; backends],
             batch_label: 0,
             outbox: Outbox::default(),
+            series: None,
         }
     }
 

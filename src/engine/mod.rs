@@ -13,12 +13,14 @@ mod flight;
 mod health;
 mod measure;
 mod outcome;
+mod series;
 
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED};
 pub use calendar::{Calendar, Event};
 pub use flight::{Flight, Flights, Stage};
 pub use measure::{Recorder, Section};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
+pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -37,6 +39,8 @@ pub struct Window {
     pub sections: u32,
     /// Keep response-time histograms (off for pilot runs that only need batch means).
     pub histograms: bool,
+    /// Record a time series with windows this long (seconds; the event layer runs).
+    pub series: Option<f64>,
 }
 
 /// Per-backend results over the measurement window.
@@ -66,6 +70,8 @@ pub struct RunOutcome {
     pub backends: Vec<BackendOutcome>,
     /// Length of the measurement window (seconds).
     pub window: f64,
+    /// The time series, when the window asked for one.
+    pub series: Option<RunSeries>,
 }
 
 /// The static per-backend facts strategies ask for, gathered once.
@@ -310,10 +316,11 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 /// caps, no network) takes the fast path; anything else the event layer.
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if model.is_plain() {
+    if model.is_plain() && window.series.is_none() {
         run(model, traffic, Direct::new(&mut strategies[0]), window)
     } else {
-        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), window)
+        let recording = window.series.is_some();
+        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed).recording(recording), window)
     }
 }
 
@@ -322,6 +329,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
     let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
+    recorder.series = window.series.map(SeriesRecorder::new);
     let mut outcome: Vec<BackendOutcome> = (0..n_backends)
         .map(|_| BackendOutcome {
             completed: 0,
@@ -437,7 +445,13 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
         o.completed = *done;
         o.offered_work = work;
     }
+    let series = recorder.series.as_ref().map(|s| RunSeries {
+        width: s.width(),
+        rows: s.rows(),
+        faults: model.faults.iter().flat_map(|f| f.intervals()).map(|(_, a, b)| [a, b]).collect(),
+    });
     RunOutcome {
+        series,
         sections: recorder.sections,
         histograms: recorder.histograms,
         backends: outcome,

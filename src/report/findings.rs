@@ -418,6 +418,8 @@ mod tests {
             ccdf: vec![],
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
+            attempts_per_request: 1.0,
+            series: None,
         }
     }
 

@@ -57,6 +57,7 @@ pub fn experiment(
             replications: 1,
             precision: None,
             max_replications: 1,
+            series: None,
         },
         intensity: Intensity::Load(load),
         model,

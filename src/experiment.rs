@@ -76,6 +76,8 @@ pub enum Intensity {
     Rate(f64),
     /// Neither: the trace's own timing.
     Native,
+    /// Neither: closed-loop users, whose rate is an output.
+    Users,
 }
 
 /// A validated experiment.

@@ -160,10 +160,39 @@ pub struct StrategyResult {
     /// The first replication's counts over time (`[run] series`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<engine::RunSeries>,
+    /// Closed-loop users: their number N, mean think time Z and cycle (absent for open-loop
+    /// arrivals, whose `load` and `arrival_rate` are inputs; a closed loop's are measured:
+    /// `arrival_rate` is the throughput X and `load` the carried load X·E[S] ÷ capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_loop: Option<ClosedLoopResult>,
 }
 
-fn one() -> f64 {
-    1.0
+/// What a closed loop measured beyond the usual metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedLoopResult {
+    /// Number of users N.
+    pub users: u32,
+    /// Mean think time Z (seconds).
+    pub think: f64,
+    /// A user's mean cycle, response plus think time: N ÷ X by Little's law (seconds), its
+    /// interval from the throughput's. The interactive response-time law reads
+    /// mean response = cycle − think.
+    pub cycle: Estimate,
+    /// Service demand D of one request (E[S] at the backends' mean speed, seconds): the
+    /// response time of a lone user, network and queueing aside.
+    pub demand: f64,
+    /// The bottleneck's throughput, capacity ÷ E[S] (requests per second): X ≤ this.
+    pub max_throughput: f64,
+    /// The knee N* = (D + Z) · max_throughput: below it users rarely queue (X ≈ N/(D + Z)),
+    /// above it X stays at the bottleneck's and each extra user adds N/X_max − Z of waiting.
+    pub knee: f64,
+}
+
+impl ClosedLoopResult {
+    /// The asymptotic bound on throughput, min(N/(D + Z), capacity/E[S]).
+    pub fn throughput_bound(&self) -> f64 {
+        (f64::from(self.users) / (self.demand + self.think)).min(self.max_throughput)
+    }
 }
 
 /// Fewest measured requests per backend (per replication) before results are called too
@@ -438,6 +467,11 @@ const GROWTH_T: f64 = 3.0;
 /// cannot serve and has a steady state at any load (Erlang B); its rejections are reported
 /// as the rejected fraction, not as saturation.
 fn is_saturated(model: &Model, measures: &[BackendMeasure], outcomes: &[engine::BackendOutcome]) -> bool {
+    if model.closed_loop().is_some() {
+        // A closed loop holds at most its users: whatever the queues, the run is a steady
+        // state (the throughput levels off at the bottleneck's capacity).
+        return false;
+    }
     let groups: Vec<&crate::model::BackendGroup> = model.each_backend().map(|(g, _)| g).collect();
     let can_queue = |g: &crate::model::BackendGroup| match g.worker_class {
         crate::model::WorkerClass::Sync => g.backlog > 0,
@@ -537,10 +571,29 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
     };
     let model = &experiment.model;
     let saturated_fraction = reps.iter().filter(|r| r.saturated).count() as f64 / n;
+    let throughput = estimate(|m| m.throughput);
+    let (load, arrival_rate, closed_loop) = match model.closed_loop() {
+        None => (model.offered_load(), model.arrivals.mean_rate(), None),
+        Some(users) => {
+            let n = f64::from(users.users);
+            let cycle = Estimate {
+                value: n / throughput.value,
+                ci_low: n / throughput.ci_high,
+                ci_high: n / throughput.ci_low,
+            };
+            let workers: f64 = model.each_backend().map(|(g, _)| f64::from(g.workers)).sum();
+            let max_throughput = model.capacity() / model.service.mean();
+            let demand = model.service.mean() * workers / model.capacity();
+            let think = users.mean_think();
+            let knee = (demand + think) * max_throughput;
+            let closed = ClosedLoopResult { users: users.users, think, cycle, demand, max_throughput, knee };
+            (throughput.value * model.service.mean() / model.capacity(), throughput.value, Some(closed))
+        }
+    };
     let mut result = StrategyResult {
         strategy: spec.label.clone(),
-        load: model.offered_load(),
-        arrival_rate: model.arrivals.mean_rate(),
+        load,
+        arrival_rate,
         replications: reps.len() as u32,
         requests: arrivals,
         mean_response: estimate(|m| m.mean_response),
@@ -551,7 +604,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         p999: quantile(4, |m| m.p999),
         mean_wait: estimate(|m| m.mean_wait),
         mean_slowdown: estimate(|m| m.mean_slowdown),
-        throughput: estimate(|m| m.throughput),
+        throughput,
         utilisation: estimate(|m| m.utilisation),
         mean_in_system: estimate(|m| m.mean_in_system),
         rejected,
@@ -567,6 +620,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             1.0 + reps.iter().map(|r| r.retries).sum::<u64>() as f64 / arrivals as f64
         },
         series: reps.first().and_then(|r| r.series.clone()),
+        closed_loop,
     };
     result.warnings = warnings(experiment, reps, &result);
     result
@@ -594,4 +648,8 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
         out.push(Warning::NoP999Interval);
     }
     out
+}
+
+fn one() -> f64 {
+    1.0
 }

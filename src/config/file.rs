@@ -472,6 +472,13 @@ fn check_schema(user: &[String]) -> Result<(), String> {
             if !keys.contains(&user[1].as_str()) {
                 return Err(unknown(&user[1], &format!("key in [{section}]"), &keys));
             }
+            if section == "clients" && user[1] == "think" && user.len() > 2 {
+                let keys = schema::all_service_keys();
+                if user.len() != 3 || !keys.contains(&user[2].as_str()) {
+                    return Err(unknown(&user[2], "key in [clients] think", &keys));
+                }
+                return Ok(());
+            }
             if user.len() > 2 && !(section == "service" && user[1] == "components") {
                 return Err(format!("{section}.{} is not a table", user[1]));
             }

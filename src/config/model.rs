@@ -20,8 +20,9 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, Information,
-    MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
+    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, ClosedLoop,
+    Information, MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream,
+    WorkerClass,
 };
 use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
@@ -295,10 +296,21 @@ type ServiceBuilder = Box<dyn Fn() -> Result<ServiceDistribution>>;
 enum ArrivalSpec {
     Poisson,
     Deterministic,
-    Gamma { cv: f64 },
-    OnOff { peak: f64, mean_on: f64, mean_off: f64 },
-    Diurnal { amplitude: f64, period: f64 },
+    Gamma {
+        cv: f64,
+    },
+    OnOff {
+        peak: f64,
+        mean_on: f64,
+        mean_off: f64,
+    },
+    Diurnal {
+        amplitude: f64,
+        period: f64,
+    },
     Trace(TraceRows),
+    /// Closed-loop users ([clients] mode = "closed"): no [arrivals].
+    Closed(ClosedLoop),
 }
 
 struct StrategyDraft {
@@ -359,7 +371,22 @@ impl ExperimentFile {
 
         let plan = read_run(&section("run")?)?;
         let arrivals = section("arrivals")?;
-        let (arrival_spec, intensity, arrivals_at) = read_arrivals(self, &arrivals)?;
+        let clients_section = section("clients")?;
+        let closed = read_closed_loop(self, &clients_section)?;
+        let users = closed.as_ref().map(|c| c.users);
+        let (arrival_spec, intensity, arrivals_at) = match closed {
+            Some(users) => {
+                if arrivals.table.is_some() {
+                    return Err(arrivals.err_here(
+                        "[clients] mode = \"closed\": the users send the requests (each waits for its response, \
+                         thinks, and sends the next), so the arrival rate is an output; remove [arrivals] \
+                         (or set mode = \"open\" to keep it)",
+                    ));
+                }
+                (ArrivalSpec::Closed(users), Intensity::Users, clients_section.err_here(""))
+            }
+            None => read_arrivals(self, &arrivals)?,
+        };
         let service = section("service")?;
         // A trace with a size column carries its own work: its sizes are simulated, so they
         // (not a [service] section) define the mean request size behind `load`, the offered
@@ -385,8 +412,8 @@ impl ExperimentFile {
                 }) as ServiceBuilder
             }
         };
-        let (clients, addresses) = read_clients(&section("clients")?)?;
-        let client = faults::read_client_policy(&section("clients")?)?;
+        let (clients, addresses) = read_clients(&clients_section, users)?;
+        let client = faults::read_client_policy(&clients_section)?;
         let (backends, upstreams) = read_backends(self, &top)?;
         let faults = faults::read_faults(self, &top, &backends)?;
         let balancer_section = section("balancer")?;
@@ -412,7 +439,7 @@ impl ExperimentFile {
                 Some(load * capacity / mean)
             }
             Intensity::Rate(rate) => Some(rate),
-            Intensity::Native => None,
+            Intensity::Native | Intensity::Users => None,
         };
         let process = match (arrival_spec, rate) {
             (ArrivalSpec::Trace(rows), rate) => {
@@ -424,6 +451,7 @@ impl ExperimentFile {
                     None => Ok(process),
                 }
             }
+            (ArrivalSpec::Closed(users), _) => Ok(ArrivalProcess::Closed(Arc::new(users))),
             (spec, rate) => {
                 let rate = rate.unwrap_or(1.0);
                 match spec {
@@ -434,7 +462,7 @@ impl ExperimentFile {
                         ArrivalProcess::on_off(rate, peak, mean_on, mean_off)
                     }
                     ArrivalSpec::Diurnal { amplitude, period } => ArrivalProcess::diurnal(rate, amplitude, period),
-                    ArrivalSpec::Trace(_) => unreachable!("handled above"),
+                    ArrivalSpec::Trace(_) | ArrivalSpec::Closed(_) => unreachable!("handled above"),
                 }
             }
         }
@@ -762,15 +790,21 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
 
 type ClientsBuilder = Box<dyn Fn() -> Result<ClientPopulation>>;
 
-fn read_clients(clients: &Section<'_>) -> Result<(ClientsBuilder, ClientAddresses)> {
+/// The client population: `users` closed-loop users are one client each; otherwise
+/// `count` clients with a popularity law.
+fn read_clients(clients: &Section<'_>, users: Option<u32>) -> Result<(ClientsBuilder, ClientAddresses)> {
     let popularity = clients.choice("popularity", &["uniform", "zipf"], "uniform")?;
     clients.check_keys(schema::CLIENTS_KEYS, &|_| None)?;
-    let count = clients.whole_u32("count", 1)?.unwrap_or(10_000);
     let addresses = match clients.whole("subnets", 1, u64::from(MAX_SUBNETS))? {
         None => ClientAddresses::scattered(),
         Some(k) => ClientAddresses::in_subnets(k as u32).map_err(|e| clients.err("subnets", e.what))?,
     };
     let at = clients.err_here("");
+    if let Some(users) = users {
+        // Each user is one client (its own connection and address).
+        return Ok((Box::new(move || ClientPopulation::new_uniform(users).map_err(|e| at.with(e.what))), addresses));
+    }
+    let count = clients.whole_u32("count", 1)?.unwrap_or(10_000);
     if popularity == "uniform" {
         if clients.has("s") {
             return Err(clients.err_key("s", "\"s\" (the Zipf exponent) is only used with popularity = \"zipf\""));
@@ -779,6 +813,78 @@ fn read_clients(clients: &Section<'_>) -> Result<(ClientsBuilder, ClientAddresse
     }
     let s = clients.positive("s")?.unwrap_or(1.0);
     Ok((Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))), addresses))
+}
+
+/// The closed-loop users of `[clients] mode = "closed"` (`None` in the default open mode,
+/// where the closed-loop keys are refused).
+fn read_closed_loop(file: &ExperimentFile, clients: &Section<'_>) -> Result<Option<ClosedLoop>> {
+    let mode = clients.choice("mode", &["open", "closed"], "open")?;
+    clients.check_keys(schema::CLIENTS_KEYS, &|_| None)?;
+    if mode == "open" {
+        for key in schema::CLOSED_LOOP_KEYS {
+            if clients.has(key) {
+                return Err(clients.err_key(
+                    key,
+                    format!(
+                        "\"{key}\" describes closed-loop users; set [clients] mode = \"closed\" to use it (open-loop arrivals come from [arrivals])"
+                    ),
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    for key in ["count", "popularity", "s"] {
+        if clients.has(key) {
+            return Err(clients.err_key(
+                key,
+                format!(
+                    "\"{key}\" sets the open-loop client population; in mode = \"closed\" every user is one client (remove \"{key}\", set \"users\")"
+                ),
+            ));
+        }
+    }
+    let Some(item) = clients.get("users") else {
+        return Err(clients
+            .err_here("[clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50)"));
+    };
+    let users = match clients.whole_u32("users", 1) {
+        Ok(users) => users.expect("present"),
+        Err(_) if number_of(item) == Some(0.0) => {
+            return Err(clients.err("users", "a closed loop needs at least 1 user (found users = 0)"));
+        }
+        Err(e) => return Err(e),
+    };
+    let think = read_think(file, clients)?;
+    ClosedLoop::new(users, think).map(Some).map_err(|e| clients.err("users", e.what))
+}
+
+/// A think time: a duration (`"1s"`, constant; `0` for none, as wrk) or a distribution
+/// table (`{ distribution = "exponential", mean = "1s" }`). Required in closed mode.
+fn read_think(file: &ExperimentFile, clients: &Section<'_>) -> Result<Option<ServiceDistribution>> {
+    let Some(item) = clients.get("think") else {
+        return Err(clients.err_here(
+            "[clients] mode = \"closed\" needs \"think\": the time a user waits between a response and its next request, \
+             e.g. think = { distribution = \"exponential\", mean = \"1s\" }, think = \"500ms\", or think = 0 for none",
+        ));
+    };
+    if item.is_table_like() {
+        let sub = clients.sub("think", "[clients] think".to_string())?.expect("present");
+        let dist = read_service(file, &sub, true)?()?;
+        return Ok(Some(dist));
+    }
+    let think = duration_of(item).map_err(|_| {
+        clients.err(
+            "think",
+            format!(
+                "expected a think time ≥ 0 (seconds, or a string such as \"1s\") or a distribution such as {{ distribution = \"exponential\", mean = \"1s\" }}, found {}",
+                found(item)
+            ),
+        )
+    })?;
+    if think == 0.0 {
+        return Ok(None);
+    }
+    ServiceDistribution::deterministic(think).map(Some).map_err(|e| clients.err("think", e.what))
 }
 
 /// Where a group's proxy settings were written, for errors found once all are read.

@@ -9,8 +9,22 @@ pub(crate) const FREE_SECTIONS: &[&str] = &["sweep", "report"];
 
 pub(crate) const EXPERIMENT_KEYS: &[&str] = &["name", "seed", "description"];
 pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications", "series"];
-pub(crate) const CLIENTS_KEYS: &[&str] =
-    &["count", "popularity", "s", "subnets", "timeout", "retries", "backoff", "max_backoff", "retry_budget"];
+pub(crate) const CLIENTS_KEYS: &[&str] = &[
+    "count",
+    "popularity",
+    "s",
+    "subnets",
+    "mode",
+    "users",
+    "think",
+    "timeout",
+    "retries",
+    "backoff",
+    "max_backoff",
+    "retry_budget",
+];
+/// Keys of `[clients]` that only closed-loop users (mode = "closed") take.
+pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think"];
 pub(crate) const BACKEND_KEYS: &[&str] = &[
     "name",
     "count",

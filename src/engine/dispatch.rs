@@ -12,6 +12,7 @@
 //! before the answer is read.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -21,9 +22,10 @@ use super::flight::{Flight, Flights, Stage};
 use super::health::HealthState;
 use super::measure::Recorder;
 use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
-use super::{Ctx, Path, Statics};
+use super::{Ctx, Path, Statics, Traffic};
 use crate::model::{
-    ClientPolicy, Fault, FaultKind, Information, Mode, Model, Request, Retries, Routing, ServiceDistribution,
+    ClientPolicy, ClosedLoop, Fault, FaultKind, Information, Mode, Model, Request, Retries, Routing,
+    ServiceDistribution,
 };
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster, Needs, uniform_index};
@@ -95,6 +97,9 @@ struct Tracking {
     /// Clients' requests not ended yet, and those of them being retried (retry budget).
     active_requests: u64,
     active_retries: u64,
+    /// Closed loop: (time the response reaches its user, user) of requests that ended, for
+    /// the dispatcher to schedule their users' next requests (before it pops the calendar).
+    returns: Option<Vec<(f64, u32)>>,
 }
 
 impl Tracking {
@@ -139,6 +144,10 @@ impl Tracking {
                 if flight.counted {
                     self.close(flight.instance as usize, i);
                 }
+                if let Some(returns) = &mut self.returns {
+                    // The user is the request's client.
+                    returns.push((outcome.time + flight.tail, flight.client));
+                }
                 continue;
             }
             let flight = *self.flights.get(outcome.tag);
@@ -158,6 +167,9 @@ impl Tracking {
                     self.active_requests -= 1;
                     if flight.attempt > 0 {
                         self.active_retries -= 1;
+                    }
+                    if let Some(returns) = &mut self.returns {
+                        returns.push((outcome.time + flight.tail, flight.client));
                     }
                     if let Some(series) = &mut rec.series {
                         series.completed(
@@ -299,6 +311,12 @@ pub(super) struct Dispatcher<'s> {
     queue_area: f64,
     queue_since: f64,
     wake_generation: Vec<u32>,
+    /// Time of each backend's pending wake-up (`+∞`: none), so that a closed loop schedules
+    /// a new one only when the backend's next ending moved.
+    wake_at: Vec<f64>,
+    /// Closed-loop users (`None`: open-loop arrivals).
+    users: Option<Arc<ClosedLoop>>,
+    think_rng: Xoshiro256PlusPlus,
     /// Redirect with caching: each client's backend + 1 (0: not redirected yet).
     remembered: Vec<u32>,
     draining: bool,
@@ -346,10 +364,13 @@ impl<'s> Dispatcher<'s> {
         // Counts are kept only for strategies that read them (a state-blind strategy with
         // "local" information decides exactly as without).
         let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
+        let users = model.closed_loop().cloned();
         let records =
             !model.faults.is_empty() || b.health.is_active() || b.retries.is_active() || model.client.is_active();
+        // A closed loop must know when each request ends: its user sends the next one then.
         let track = records
             || capped
+            || users.is_some()
             || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
         let lagged = match information {
             Information::Delayed { .. } => Some(Lagged {
@@ -392,6 +413,13 @@ impl<'s> Dispatcher<'s> {
             }
         }
         let speed: Vec<f64> = model.each_backend().map(|(g, _)| g.speed).collect();
+        let mut think_rng = seed.stream(Purpose::Users);
+        if let Some(users) = &users {
+            // Every user starts by thinking, so the first requests are spread out.
+            for user in 0..users.users {
+                calendar.schedule(users.sample_think(&mut think_rng), Event::UserArrival { user });
+            }
+        }
         let remembered = match b.mode {
             Mode::Redirect { cache: true } => vec![0; model.clients.count() as usize],
             _ => Vec::new(),
@@ -426,6 +454,7 @@ impl<'s> Dispatcher<'s> {
                 waiting_measured: 0,
                 active_requests: 0,
                 active_retries: 0,
+                returns: users.as_ref().map(|_| Vec::new()),
             },
             board: vec![0; n],
             period,
@@ -435,6 +464,9 @@ impl<'s> Dispatcher<'s> {
             queue_area: 0.0,
             queue_since: 0.0,
             wake_generation: vec![0; n],
+            wake_at: vec![f64::INFINITY; n],
+            users,
+            think_rng,
             remembered,
             draining: false,
             retries: b.retries,
@@ -604,6 +636,7 @@ impl<'s> Dispatcher<'s> {
                 if generation != self.wake_generation[i] {
                     return;
                 }
+                self.wake_at[i] = f64::INFINITY;
                 self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
                 self.serve_queue(i, time, ctx);
                 self.schedule_wake(i, ctx);
@@ -643,10 +676,31 @@ impl<'s> Dispatcher<'s> {
                     self.calendar.schedule(time + self.probe_interval, Event::Probe { backend });
                 }
             }
+            // Popped only by `drain` (`next_request` takes them otherwise): the run is
+            // over, users send nothing more.
+            Event::UserArrival { .. } => {}
         }
         if !self.tracking.failed.is_empty() {
             self.settle_failures(time, ctx);
         }
+    }
+
+    /// Takes the earliest event due at or before `t`, after scheduling the next request of
+    /// every closed-loop user whose response arrived (their ending may have been discovered
+    /// while a backend was advanced for another reason, so this is done before any pop).
+    #[inline]
+    fn pop_due(&mut self, t: f64) -> Option<(f64, Event)> {
+        if let (Some(returns), Some(users)) = (&mut self.tracking.returns, &self.users)
+            && !returns.is_empty()
+        {
+            for (time, user) in returns.drain(..) {
+                if !self.draining {
+                    let think = users.sample_think(&mut self.think_rng);
+                    self.calendar.schedule(time + think, Event::UserArrival { user });
+                }
+            }
+        }
+        self.calendar.pop_due(t)
     }
 
     /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
@@ -809,8 +863,9 @@ impl<'s> Dispatcher<'s> {
                 } else {
                     self.tracking.flights.remove(tag);
                 }
-                if self.queued > 0 {
-                    // Its next ending may have moved (processor sharing slows everyone).
+                if self.queued > 0 || self.users.is_some() {
+                    // Its next ending may have moved (processor sharing slows everyone; a
+                    // short request on a free worker ends before the others).
                     self.schedule_wake(i, ctx);
                 }
             }
@@ -825,6 +880,12 @@ impl<'s> Dispatcher<'s> {
                     if f.attempt > 0 {
                         self.tracking.active_retries -= 1;
                     }
+                }
+                if let Some(returns) = &mut self.tracking.returns
+                    && !f.abandoned
+                {
+                    // The user gets its error (a refused connection) and thinks again.
+                    returns.push((now + f.tail, f.client));
                 }
                 if f.counted {
                     self.tracking.close(f.instance as usize, i);
@@ -880,6 +941,12 @@ impl<'s> Dispatcher<'s> {
             t.active_requests -= 1;
             if f.attempt > 0 {
                 t.active_retries -= 1;
+            }
+            if let Some(returns) = &mut t.returns {
+                // The error reaches the user (a user who gave up knows at once), who thinks
+                // again.
+                let back = if cause == Cause::ClientTimeout { now } else { now + f.tail };
+                returns.push((back, f.client));
             }
             return;
         }
@@ -964,12 +1031,19 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
-    /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one.
+    /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one (a closed
+    /// loop keeps the pending one when the next ending has not moved).
     fn schedule_wake(&mut self, i: usize, ctx: &mut Ctx<'_>) {
-        if self.queued == 0 {
+        if self.queued == 0 && self.users.is_none() {
             return;
         }
         if let Some(t) = ctx.backends[i].next_ending() {
+            if self.users.is_some() {
+                if t == self.wake_at[i] {
+                    return;
+                }
+                self.wake_at[i] = t;
+            }
             self.wake_generation[i] = self.wake_generation[i].wrapping_add(1);
             self.calendar.schedule(t, Event::Wake { backend: i as u32, generation: self.wake_generation[i] });
         }
@@ -979,9 +1053,30 @@ impl<'s> Dispatcher<'s> {
 impl Path for Dispatcher<'_> {
     #[inline]
     fn run_until(&mut self, t: f64, ctx: &mut Ctx<'_>) {
-        while let Some((time, event)) = self.calendar.pop_due(t) {
+        if self.users.is_some() && !self.draining {
+            // `next_request` handled every event before the arrival it returned; those left
+            // at the same time were scheduled after it and wait for the next call.
+            return;
+        }
+        while let Some((time, event)) = self.pop_due(t) {
             self.handle(time, event, ctx);
         }
+    }
+
+    fn next_request(&mut self, traffic: &mut Traffic<'_>, ctx: &mut Ctx<'_>, pause: f64) -> Option<Request> {
+        if self.users.is_none() {
+            return Some(traffic.next());
+        }
+        while let Some((time, event)) = self.pop_due(pause) {
+            if let Event::UserArrival { user } = event {
+                return Some(Request { arrival: time, size: traffic.size(), client: user });
+            }
+            self.handle(time, event, ctx);
+        }
+        // Nothing due by `pause`. (With `pause` = +∞ this cannot happen: every user is
+        // always either thinking, a pending arrival, or waiting for a request that holds an
+        // event, its network leg or its backend's wake-up.)
+        None
     }
 
     fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {

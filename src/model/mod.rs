@@ -10,6 +10,7 @@ mod clients;
 mod faults;
 mod request;
 mod service;
+mod users;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
@@ -18,6 +19,7 @@ pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS,
 pub use faults::{ClientPolicy, Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
+pub use users::ClosedLoop;
 
 /// A model parameter that makes no sense, said in words a user can act on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -57,7 +59,16 @@ impl Model {
         self.backends.iter().map(|g| f64::from(g.count) * g.capacity()).sum()
     }
 
-    /// Offered load ρ = arrival rate × E[S] ÷ capacity.
+    /// The closed-loop users, when the model has them instead of open-loop arrivals.
+    pub fn closed_loop(&self) -> Option<&std::sync::Arc<ClosedLoop>> {
+        match &self.arrivals {
+            ArrivalProcess::Closed(users) => Some(users),
+            _ => None,
+        }
+    }
+
+    /// Offered load ρ = arrival rate × E[S] ÷ capacity (NaN for closed-loop users, whose
+    /// rate is measured: see the results' carried load).
     pub fn offered_load(&self) -> f64 {
         self.arrivals.mean_rate() * self.service.mean() / self.capacity()
     }

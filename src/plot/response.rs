@@ -30,7 +30,7 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
             caption += &saturated_note(ctx);
             let meta = Meta {
                 stem: format!("response_{name}"),
-                title: format!("{} vs load — {}", capitalise(&words), ctx.subject()),
+                title: format!("{} vs {} — {}", capitalise(&words), ctx.x_words(), ctx.subject()),
                 caption,
                 legend,
                 size: style::SIZE,
@@ -67,7 +67,7 @@ where
     let (lo, hi) = positive.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let xs: Vec<f64> = all.iter().flatten().map(|p| p.0).collect();
     let (x0, x1) = style::padded(xs.iter().copied());
-    let title = format!("{} vs load — {}", capitalise(&metric_words(name)), ctx.subject());
+    let title = format!("{} vs {} — {}", capitalise(&metric_words(name)), ctx.x_words(), ctx.subject());
     let y_desc = format!("{} ({unit})", metric_words(name));
     if !lo.is_finite() {
         return style::empty(area, &title, "every point is saturated: nothing to show");

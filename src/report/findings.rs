@@ -123,6 +123,22 @@ pub struct Findings {
     pub theory: Vec<TheoryFit>,
     /// Results not to be trusted as they stand, and results that reject requests.
     pub cautions: Vec<Caution>,
+    /// Closed-loop users: the knee of the load-test curve and what was measured past it.
+    pub knee: Option<Knee>,
+}
+
+/// The knee of a closed loop's load-test curve (the asymptotic bounds' crossing point) and,
+/// per strategy, the largest number of users charted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Knee {
+    /// N* = (D + Z) · X_max.
+    pub users: f64,
+    /// Service demand D and think time Z (seconds), bottleneck throughput X_max (per second).
+    pub demand: f64,
+    pub think: f64,
+    pub max_throughput: f64,
+    /// Per strategy at the largest N charted: (strategy, N, X, mean response).
+    pub largest: Vec<(String, u32, f64, f64)>,
 }
 
 /// A warning that applies to one strategy at some charted points.
@@ -149,6 +165,7 @@ impl Findings {
                 slo_limits: vec![],
                 theory: vec![],
                 cautions: vec![],
+                knee: None,
             });
         };
         let metric_name = crate::plot::response_metrics(results)[0];
@@ -166,6 +183,7 @@ impl Findings {
             slo_limits,
             theory: theory_fits(&ctx),
             cautions: cautions(&ctx),
+            knee: knee(&ctx),
         })
     }
 
@@ -217,6 +235,30 @@ impl Findings {
             let at: Vec<String> = c.at.iter().map(|x| significant(*x, 3)).collect();
             out.push(format!("Caution, {} at {} {}: {}.", c.strategy, self.x_short(), at.join(", "), c.what));
         }
+        if let Some(k) = &self.knee {
+            out.push(format!(
+                "The knee of the load-test curve is at N* = (D + Z) × X_max = ({} + {}) × {}/s ≈ {} users \
+                 (D: a request's service demand, Z: the think time, X_max: the cluster's capacity in requests per \
+                 second). Below it throughput grows as N/(D + Z) and users rarely queue; above it throughput \
+                 stays near X_max and each extra user adds about 1/X_max = {} of waiting (R ≈ N/X_max − Z).",
+                format_duration(k.demand),
+                format_duration(k.think),
+                significant(k.max_throughput, 4),
+                significant(k.users, 3),
+                format_duration(1.0 / k.max_throughput)
+            ));
+            for (strategy, n, x, r) in &k.largest {
+                let bound = f64::from(*n) / k.max_throughput - k.think;
+                out.push(format!(
+                    "At N = {n} users, {strategy} carries {}/s ({}% of X_max) with a mean response of {} \
+                     (the bound N/X_max − Z is {}).",
+                    significant(*x, 4),
+                    significant(100.0 * x / k.max_throughput, 3),
+                    format_duration(*r),
+                    format_duration(bound.max(k.demand))
+                ));
+            }
+        }
         for t in &self.theory {
             let caveat = if t.model.contains("mean field") {
                 " (a mean-field limit, exact only as the number of backends grows)"
@@ -236,7 +278,13 @@ impl Findings {
     }
 
     fn x_short(&self) -> &str {
-        if self.x_label.starts_with("offered load") { "load" } else { &self.x_label }
+        if self.x_label.starts_with("offered load") {
+            "load"
+        } else if self.x_label.starts_with("users N") {
+            "users"
+        } else {
+            &self.x_label
+        }
     }
 
     fn headroom_words(&self, headroom: Option<f64>, at_least: bool) -> String {
@@ -255,6 +303,26 @@ impl Findings {
             None => String::new(),
         }
     }
+}
+
+/// The knee of a closed loop (`None` for open-loop arrivals).
+fn knee(ctx: &Context<'_>) -> Option<Knee> {
+    let first = ctx.result(ctx.slice[0], 0)?.closed_loop.as_ref()?;
+    let last = *ctx.slice.last()?;
+    let largest = (0..ctx.strategies().len())
+        .filter_map(|s| {
+            let r = ctx.result(last, s)?;
+            let c = r.closed_loop.as_ref()?;
+            Some((r.strategy.clone(), c.users, r.throughput.value, r.mean_response.value))
+        })
+        .collect();
+    Some(Knee {
+        users: first.knee,
+        demand: first.demand,
+        think: first.think,
+        max_throughput: first.max_throughput,
+        largest,
+    })
 }
 
 /// Best strategy at each x of the slice, merged into bands.
@@ -420,6 +488,7 @@ mod tests {
             warnings: vec![],
             attempts_per_request: 1.0,
             series: None,
+            closed_loop: None,
         }
     }
 

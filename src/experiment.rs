@@ -63,6 +63,9 @@ impl StrategySpec {
         }
         let mut m = model.clone();
         m.balancer = self.balancer.apply(&model.balancer, model.backends.len());
+        if let Some(client) = self.balancer.client {
+            m.client = client;
+        }
         Cow::Owned(m)
     }
 }

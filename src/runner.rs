@@ -154,9 +154,9 @@ pub struct StrategyResult {
     #[serde(default)]
     pub warnings: Vec<Warning>,
     /// Attempts per measured request (1 + retries ÷ requests): the load amplification of
-    /// retries.
-    #[serde(default = "one")]
-    pub attempts_per_request: f64,
+    /// retries (absent unless the balancer or the clients retry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_per_request: Option<f64>,
     /// The first replication's counts over time (`[run] series`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<engine::RunSeries>,
@@ -614,10 +614,12 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
         saturated_fraction,
         warnings: Vec::new(),
-        attempts_per_request: if arrivals == 0 {
-            1.0
-        } else {
-            1.0 + reps.iter().map(|r| r.retries).sum::<u64>() as f64 / arrivals as f64
+        attempts_per_request: {
+            let m = spec.model(&experiment.model);
+            (m.balancer.retries.is_active() || m.client.retries > 0).then(|| {
+                let retries: u64 = reps.iter().map(|r| r.retries).sum();
+                if arrivals == 0 { 1.0 } else { 1.0 + retries as f64 / arrivals as f64 }
+            })
         },
         series: reps.first().and_then(|r| r.series.clone()),
         closed_loop,
@@ -648,8 +650,4 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
         out.push(Warning::NoP999Interval);
     }
     out
-}
-
-fn one() -> f64 {
-    1.0
 }

@@ -413,11 +413,11 @@ impl ExperimentFile {
             }
         };
         let (clients, addresses) = read_clients(&clients_section, users)?;
-        let client = faults::read_client_policy(&clients_section)?;
+        let client = faults::read_client_policy(&clients_section, crate::model::ClientPolicy::default())?;
         let (backends, upstreams) = read_backends(self, &top)?;
         let faults = faults::read_faults(self, &top, &backends)?;
         let balancer_section = section("balancer")?;
-        let drafts = read_strategies(self, &balancer_section)?;
+        let drafts = read_strategies(self, &balancer_section, &client)?;
         let mut balancer = read_balancer(self, &balancer_section)?;
         check_upstreams(&balancer_section, &balancer, &upstreams)?;
         balancer.upstreams = upstreams.into_iter().map(|(u, _)| u).collect();
@@ -1155,7 +1155,11 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<Backen
     Ok((groups, upstreams))
 }
 
-fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<StrategyDraft>> {
+fn read_strategies(
+    file: &ExperimentFile,
+    balancer: &Section<'_>,
+    client: &crate::model::ClientPolicy,
+) -> Result<Vec<StrategyDraft>> {
     balancer.check_keys(schema::BALANCER_KEYS, &|_| None)?;
     let example = "strategies = [\"round_robin\", { name = \"power_of_d\", d = 2 }]";
     let Some(elements) = balancer.elements("strategies") else {
@@ -1233,6 +1237,12 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
                     }
                     "retries" => {
                         balancer.retries = faults::read_retries(&t)?;
+                        continue;
+                    }
+                    "clients" => {
+                        let Some(c) = t.sub("clients", "the strategy's clients".into())? else { continue };
+                        c.check_keys(schema::CLIENT_POLICY_KEYS, &|_| None)?;
+                        balancer.client = Some(faults::read_client_policy(&c, *client)?);
                         continue;
                     }
                     "max_conns" | "maxconn" => {
@@ -1336,6 +1346,12 @@ fn default_label(name: &str, params: &Params, balancer: &BalancerOverride) -> St
     }
     if let Some(r) = balancer.retries {
         parts.push(format!("tries={}", r.tries));
+    }
+    if let Some(c) = balancer.client {
+        parts.push(format!("client_retries={}", c.retries));
+        if let Some(b) = c.budget {
+            parts.push(format!("budget={b}%"));
+        }
     }
     if params.values.is_empty() && parts.is_empty() {
         return name.to_string();

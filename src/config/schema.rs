@@ -23,6 +23,8 @@ pub(crate) const CLIENTS_KEYS: &[&str] = &[
     "max_backoff",
     "retry_budget",
 ];
+/// Keys of `[clients]` a strategy table may override (`clients = { retries = 3 }`).
+pub(crate) const CLIENT_POLICY_KEYS: &[&str] = &["timeout", "retries", "backoff", "max_backoff", "retry_budget"];
 /// Keys of `[clients]` that only closed-loop users (mode = "closed") take.
 pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think"];
 pub(crate) const BACKEND_KEYS: &[&str] = &[

@@ -472,7 +472,14 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
     let series = recorder.series.as_ref().map(|s| RunSeries {
         width: s.width(),
         rows: s.rows(),
-        faults: model.faults.iter().flat_map(|f| f.intervals()).map(|(_, a, b)| [a, b]).collect(),
+        faults: {
+            // One band per distinct interval (an outage of a whole group is one band).
+            let mut bands: Vec<[f64; 2]> =
+                model.faults.iter().flat_map(|f| f.intervals()).map(|(_, a, b)| [a, b]).collect();
+            bands.sort_by(|x, y| x[0].total_cmp(&y[0]).then(x[1].total_cmp(&y[1])));
+            bands.dedup();
+            bands
+        },
     });
     RunOutcome {
         series,

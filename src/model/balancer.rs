@@ -210,6 +210,9 @@ pub struct BalancerOverride {
     pub active: Option<super::Probe>,
     pub panic_threshold: Option<f64>,
     pub retries: Option<Retries>,
+    /// The clients' timeouts and retries for this strategy's runs (they are not the
+    /// balancer's, but comparing retry policies side by side is what a file wants).
+    pub client: Option<super::ClientPolicy>,
 }
 
 impl BalancerOverride {

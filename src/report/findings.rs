@@ -486,7 +486,7 @@ mod tests {
             ccdf: vec![],
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
-            attempts_per_request: 1.0,
+            attempts_per_request: None,
             series: None,
             closed_loop: None,
         }

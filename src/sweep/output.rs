@@ -229,6 +229,10 @@ pub const CSV_COLUMNS: [&str; 26] = [
 pub const CLOSED_LOOP_CSV_COLUMNS: [&str; 7] =
     ["throughput_ci_low", "throughput_ci_high", "users", "think", "cycle", "cycle_ci_low", "cycle_ci_high"];
 
+/// The column experiments whose balancer or clients retry add at the end: attempts per
+/// measured request (1 + retries ÷ requests).
+pub const RETRY_CSV_COLUMNS: [&str; 1] = ["attempts_per_request"];
+
 /// `results.csv`: a header, then one row per finished point × strategy, grid order then
 /// strategy order.
 pub fn csv(results: &SweepResults) -> String {
@@ -239,6 +243,10 @@ pub fn csv(results: &SweepResults) -> String {
     header.extend(CSV_COLUMNS.iter().map(|c| c.to_string()));
     if closed {
         header.extend(CLOSED_LOOP_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let retries = results.points.iter().flat_map(|p| &p.results).any(|r| r.attempts_per_request.is_some());
+    if retries {
+        header.extend(RETRY_CSV_COLUMNS.iter().map(|c| c.to_string()));
     }
     out.push_str(&header.join(","));
     out.push('\n');
@@ -287,6 +295,9 @@ pub fn csv(results: &SweepResults) -> String {
                         .into_iter()
                         .map(number),
                 );
+            }
+            if retries {
+                row.push(number(r.attempts_per_request.unwrap_or(1.0)));
             }
             out.push_str(&row.join(","));
             out.push('\n');

@@ -243,8 +243,9 @@ pub(super) fn read_retries(s: &Section<'_>) -> Result<Option<Retries>> {
 }
 
 /// `[clients] timeout`, `retries`, `backoff`, `max_backoff`, `retry_budget`.
-pub(super) fn read_client_policy(c: &Section<'_>) -> Result<ClientPolicy> {
-    let mut p = ClientPolicy::default();
+/// Keys not given keep their value in `base`.
+pub(super) fn read_client_policy(c: &Section<'_>, base: ClientPolicy) -> Result<ClientPolicy> {
+    let mut p = base;
     let positive = |key: &str| -> Result<Option<f64>> {
         match c.duration(key)? {
             Some(x) if x > 0.0 => Ok(Some(x)),
@@ -252,23 +253,20 @@ pub(super) fn read_client_policy(c: &Section<'_>) -> Result<ClientPolicy> {
             None => Ok(None),
         }
     };
-    p.timeout = positive("timeout")?;
-    p.retries = c.whole_u32("retries", 0)?.unwrap_or(0);
+    if let Some(t) = positive("timeout")? {
+        p.timeout = Some(t);
+    }
+    if let Some(r) = c.whole_u32("retries", 0)? {
+        p.retries = r;
+    }
     if let Some(b) = positive("backoff")? {
         p.backoff = b;
     }
     if let Some(m) = positive("max_backoff")? {
         p.max_backoff = m;
     }
-    p.budget = c.number_where("retry_budget", "a percentage between 0 and 100", |x| (0.0..=100.0).contains(&x))?;
-    if p.retries == 0 {
-        for key in ["backoff", "max_backoff", "retry_budget"] {
-            if c.has(key) {
-                return Err(
-                    c.err_key(key, format!("{key} applies to client retries; set [clients] retries = N to use it"))
-                );
-            }
-        }
+    if let Some(b) = c.number_where("retry_budget", "a percentage between 0 and 100", |x| (0.0..=100.0).contains(&x))? {
+        p.budget = Some(b);
     }
     if p.max_backoff < p.backoff {
         return Err(c.err(

@@ -90,6 +90,7 @@ fn a_scheduled_outage_removes_exactly_its_capacity_from_a_saturated_cluster() {
     let window = base.duration;
     assert!((base.busy_area - 4.0 * window).abs() < 1e-6 * window, "saturated: {} of {}", base.busy_area, 4.0 * window);
     let lost = base.busy_area - hit.busy_area;
+    eprintln!("busy time lost to a {duration} s outage: {lost:.4} s");
     // Round robin sends the revived backend a request every 1/200 s: it is busy again
     // within milliseconds.
     assert!((lost - duration).abs() < 0.05, "capacity lost {lost:.4} s of busy time, outage {duration} s");

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{self, RunOutcome, Window};
 use crate::experiment::{Experiment, StrategySpec, Warmup};
-use crate::model::Model;
+use crate::model::{Hedge, Model};
 use crate::seed::{Purpose, RunSeed};
 use crate::stats::{Estimate, QuantileInterval, ResponseHistogram, f64_or_nan, mser_truncation, quantile_interval};
 use crate::strategy::{self, BackendInfo, Params, Setup, StrategyError};
@@ -105,6 +105,18 @@ pub struct Replication {
     /// Counts over time (`[run] series`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<engine::RunSeries>,
+    /// Hedged requests: the delay used and the second copies sent (absent without hedging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<HedgeReplication>,
+}
+
+/// What one replication of a hedged run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgeReplication {
+    /// The hedge delay (seconds): fixed, or the pilot's quantile.
+    pub delay: f64,
+    /// Second copies sent for measured requests.
+    pub copies: u64,
 }
 
 /// The quantile levels reported, in the order of [`Replication::quantile_intervals`].
@@ -165,6 +177,20 @@ pub struct StrategyResult {
     /// `arrival_rate` is the throughput X and `load` the carried load X·E[S] ÷ capacity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_loop: Option<ClosedLoopResult>,
+    /// Hedged requests (absent without hedging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<HedgeResult>,
+}
+
+/// What hedging cost: the delay used and the extra copies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgeResult {
+    /// The hedge delay (seconds; a quantile's, averaged over replications' pilots).
+    pub delay: f64,
+    /// Second copies sent for measured requests, over all replications.
+    pub copies: u64,
+    /// Requests sent to backends per request of a client: (requests + copies) ÷ requests.
+    pub amplification: f64,
 }
 
 /// What a closed loop measured beyond the usual metrics.
@@ -322,10 +348,15 @@ pub fn run_replication(
     replication: u32,
 ) -> Result<Replication, StrategyError> {
     let seed = RunSeed::new(experiment.seed, point, u64::from(replication));
-    let model = &*spec.model(&experiment.model);
+    let requests = experiment.plan.requests.max(1);
+    let mut model = spec.model(&experiment.model);
+    if let Some(Hedge::Quantile(p)) = model.balancer.hedge {
+        let delay = hedge_pilot(experiment, spec, &model, seed, p)?;
+        model.to_mut().balancer.hedge = Some(Hedge::After(delay));
+    }
+    let model = &*model;
     let infos = backend_infos(model);
     let build = |seed: RunSeed| build_instances(model, &spec.name, &spec.params, seed);
-    let requests = experiment.plan.requests.max(1);
     let (warmup, warmup_unsettled) = match experiment.plan.warmup {
         Warmup::Fixed(w) => (w, false),
         Warmup::Auto => {
@@ -338,7 +369,40 @@ pub fn run_replication(
     let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
     let mut summary = summarise(model, &infos, replication, warmup, &outcome);
     summary.warmup_unsettled = warmup_unsettled;
+    summary.hedging = model
+        .balancer
+        .hedge
+        .and_then(Hedge::delay)
+        .map(|delay| HedgeReplication { delay, copies: outcome.sections.iter().map(|s| s.hedges).sum() });
     Ok(summary)
+}
+
+/// The hedge delay at the `p`-quantile of the response time without hedging: a pilot run of
+/// `model` with hedging off, on the pilot's own random streams (see [`RunSeed::pilot`]),
+/// `requests` measured after the experiment's warm-up (a tenth with `"auto"`).
+fn hedge_pilot(
+    experiment: &Experiment,
+    spec: &StrategySpec,
+    model: &Model,
+    seed: RunSeed,
+    p: f64,
+) -> Result<f64, StrategyError> {
+    let mut plain = model.clone();
+    plain.balancer.hedge = None;
+    let pilot = seed.pilot();
+    let requests = experiment.plan.requests.max(1);
+    let warmup = match experiment.plan.warmup {
+        Warmup::Fixed(w) => w,
+        Warmup::Auto => requests / 10,
+    };
+    let window = Window { warmup, requests, sections: SECTIONS.min(requests as u32), histograms: true, series: None };
+    let mut strategies = build_instances(&plain, &spec.name, &spec.params, pilot)?;
+    let outcome = engine::simulate_instances(&plain, &mut strategies, pilot, &window);
+    let mut histogram = ResponseHistogram::new(plain.service.mean());
+    for h in &outcome.histograms {
+        histogram.merge(h);
+    }
+    Ok(histogram.quantile(p))
 }
 
 /// The MSER-5 warm-up: a pilot run of `requests` arrivals with nothing discarded, on its own
@@ -391,19 +455,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         histogram.merge(h);
     }
     // The whole window as one section.
-    let whole = o.sections.iter().fold(engine::Section::default(), |a, s| engine::Section {
-        arrivals: a.arrivals + s.arrivals,
-        rejected: a.rejected + s.rejected,
-        completed: a.completed + s.completed,
-        failed: std::array::from_fn(|c| a.failed[c] + s.failed[c]),
-        sum_response: a.sum_response + s.sum_response,
-        sum_wait: a.sum_wait + s.sum_wait,
-        sum_slowdown: a.sum_slowdown + s.sum_slowdown,
-        duration: a.duration + s.duration,
-        in_system_area: a.in_system_area + s.in_system_area,
-        busy_area: a.busy_area + s.busy_area,
-        retries: a.retries + s.retries,
-    });
+    let whole = o.sections.iter().fold(engine::Section::default(), |a, s| a.plus(s));
     let overall = metrics(&whole, Some(&histogram), workers);
     let (arrivals, completed, rejected) = (whole.arrivals, whole.completed, whole.rejected);
     let backends: Vec<BackendMeasure> = infos
@@ -443,6 +495,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         warmup_unsettled: false,
         retries: whole.retries,
         series: o.series.clone(),
+        hedging: None,
     }
 }
 
@@ -590,6 +643,12 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             (throughput.value * model.service.mean() / model.capacity(), throughput.value, Some(closed))
         }
     };
+    let hedging = reps.first().and_then(|r| r.hedging.as_ref()).map(|_| {
+        let copies: u64 = reps.iter().filter_map(|r| r.hedging.as_ref()).map(|h| h.copies).sum();
+        let delay = reps.iter().filter_map(|r| r.hedging.as_ref()).map(|h| h.delay).sum::<f64>() / n;
+        let amplification = if arrivals == 0 { f64::NAN } else { (arrivals + copies) as f64 / arrivals as f64 };
+        HedgeResult { delay, copies, amplification }
+    });
     let mut result = StrategyResult {
         strategy: spec.label.clone(),
         load,
@@ -623,6 +682,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         },
         series: reps.first().and_then(|r| r.series.clone()),
         closed_loop,
+        hedging,
     };
     result.warnings = warnings(experiment, reps, &result);
     result

@@ -273,6 +273,7 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     let b = &model.balancer;
     let direct = b.mode == crate::model::Mode::Proxy
         && b.rtt.is_none()
+        && b.hedge.is_none()
         && b.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none());
     let omniscient = b.instances == 1 && b.information == crate::model::Information::Exact;
     if !direct || !(omniscient || matches!(strategy, "random" | "weighted_random") || model.backend_count() == 1) {

@@ -903,3 +903,41 @@ fn closed_mode_conflicts_are_explained() {
     let err = resolve_err(&closed_with("mode = \"closd\"\nusers = 5\nthink = \"1s\""));
     assert_contains(&err, "unknown mode \"closd\"; did you mean \"closed\"?");
 }
+
+#[test]
+fn hedge_takes_a_delay_or_a_percentile_and_says_what_else_is_wrong() {
+    use lbsim::model::Hedge;
+    let e = parse(&minimal_with("strategies = [\"random\"]", "strategies = [\"random\"]\nhedge = \"p95\""))
+        .resolve()
+        .unwrap();
+    assert_eq!(e.model.balancer.hedge, Some(Hedge::Quantile(0.95)));
+    let e = parse(&minimal_with(
+        "strategies = [\"random\"]",
+        "strategies = [\"random\", { name = \"random\", hedge = \"20ms\" }]",
+    ))
+    .resolve()
+    .unwrap();
+    assert_eq!(e.model.balancer.hedge, None);
+    assert_eq!(e.strategies[1].balancer.hedge, Some(Hedge::After(0.02)));
+    assert_eq!(e.strategies[1].label, "random(hedge=20ms)");
+    for (value, needle) in [
+        ("\"p100\"", "a percentile is between p0 and p100"),
+        ("\"p0\"", "a percentile is between p0 and p100"),
+        ("\"pp9\"", "a percentile is between p0 and p100"),
+        ("0", "found 0 (remove hedge for no hedging)"),
+        ("\"-5ms\"", "expected when to send a second copy"),
+        ("true", "expected when to send a second copy"),
+    ] {
+        let err = resolve_err(&minimal_with(
+            "strategies = [\"random\"]",
+            &format!("strategies = [\"random\"]\nhedge = {value}"),
+        ));
+        assert_eq!((err.line, err.key.as_deref()), (Some(13), Some("balancer.hedge")), "{value}");
+        assert_contains(&err, needle);
+    }
+    let err = resolve_err(&minimal_with(
+        "strategies = [\"random\"]",
+        "strategies = [\"random\"]\nmode = \"redirect\"\nhedge = \"p95\"",
+    ));
+    assert_contains(&err, "a redirect proxy is not in the request's path, so it cannot send a second copy");
+}

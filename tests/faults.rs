@@ -29,19 +29,7 @@ fn simulate(model: &Model, name: &str, requests: u64, warmup: u64) -> RunOutcome
 }
 
 fn totals(o: &RunOutcome) -> Section {
-    o.sections.iter().fold(Section::default(), |a, s| Section {
-        arrivals: a.arrivals + s.arrivals,
-        rejected: a.rejected + s.rejected,
-        completed: a.completed + s.completed,
-        failed: std::array::from_fn(|c| a.failed[c] + s.failed[c]),
-        sum_response: a.sum_response + s.sum_response,
-        sum_wait: a.sum_wait + s.sum_wait,
-        sum_slowdown: a.sum_slowdown + s.sum_slowdown,
-        duration: a.duration + s.duration,
-        in_system_area: a.in_system_area + s.in_system_area,
-        busy_area: a.busy_area + s.busy_area,
-        retries: a.retries + s.retries,
-    })
+    o.sections.iter().fold(Section::default(), |a, s| a.plus(s))
 }
 
 /// Every measured request ended exactly once: completed, failed or rejected (the run goes

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 
 use lbsim::experiment::{Experiment, Warmup};
-use lbsim::output::{closed_loop_lines, results_table, run_json};
+use lbsim::output::{closed_loop_lines, hedging_lines, results_table, run_json};
 use lbsim::runner::run_strategy;
 use lbsim::units::format_duration;
 
@@ -41,6 +41,11 @@ pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
         if !closed.is_empty() {
             println!("\nClosed loop (R = N/X − Z):");
             print!("{closed}");
+        }
+        let hedged = hedging_lines(&results);
+        if !hedged.is_empty() {
+            println!("\nHedged requests (the first answer counts; the other copy runs to its end):");
+            print!("{hedged}");
         }
         if results.iter().any(|r| r.saturated) {
             println!(

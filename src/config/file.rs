@@ -218,6 +218,15 @@ impl ExperimentFile {
         Ok(())
     }
 
+    /// Sets the arrival rate in requests per second (`lbsim plan --rate`). The file may give
+    /// either `load` or `rate`, so a `load` it gives is removed first.
+    pub fn set_rate(&mut self, rate: f64) -> Result<(), ConfigError> {
+        if let Some(arrivals) = self.doc.get_mut("arrivals").and_then(|item| item.as_table_like_mut()) {
+            arrivals.remove("load");
+        }
+        self.set_number("arrivals.rate", rate)
+    }
+
     /// The current document (overrides applied).
     pub(crate) fn doc(&self) -> &DocumentMut {
         &self.doc

@@ -20,7 +20,7 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, ClosedLoop,
+    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, ClosedLoop, Hedge,
     Information, MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream,
     WorkerClass,
 };
@@ -516,6 +516,11 @@ impl ExperimentFile {
                 )));
             }
             if let Mode::Redirect { .. } = effective.mode {
+                if effective.hedge.is_some() {
+                    return Err(draft.at.with(
+                        "a redirect proxy is not in the request's path, so it cannot send a second copy (hedge)",
+                    ));
+                }
                 if effective.information == Information::Local {
                     return Err(draft.at.with(
                         "a redirect proxy never sees responses, so it cannot count its requests in flight (info = \"local\")",
@@ -526,6 +531,17 @@ impl ExperimentFile {
                         "a redirect proxy is not in the request's path, so it cannot cap connections to a backend",
                     ));
                 }
+            }
+            let client = draft.spec.balancer.client.unwrap_or(client);
+            if effective.hedge.is_some()
+                && (effective.health.is_active()
+                    || effective.retries.is_active()
+                    || client.is_active()
+                    || !faults.is_empty())
+            {
+                return Err(draft.at.with(
+                    "hedged requests cannot yet be combined with faults, health checks, retries or client timeouts in one run; compare them in separate strategies or files",
+                ));
             }
             if effective.queue_timeout.is_some() && !effective.queues() {
                 return Err(draft.at.with(
@@ -1008,6 +1024,13 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
         Some(_) => return Err(b.err("queue_timeout", "expected a positive duration, found 0")),
         None => None,
     };
+    let hedge = read_hedge(b)?;
+    if hedge.is_some() && redirect {
+        return Err(b.err(
+            "hedge",
+            "a redirect proxy is not in the request's path, so it cannot send a second copy; use mode = \"proxy\"",
+        ));
+    }
     let health = crate::model::Health {
         max_fails: faults::read_passive(b)?,
         outlier: faults::read_outlier(b)?,
@@ -1015,7 +1038,42 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
         panic_threshold: faults::read_panic(b)?,
     };
     let retries = faults::read_retries(b)?.unwrap_or_default();
-    Ok(Balancer { instances, routing, information, mode, rtt, queue_timeout, upstreams: Vec::new(), health, retries })
+    Ok(Balancer {
+        instances,
+        routing,
+        information,
+        mode,
+        rtt,
+        queue_timeout,
+        upstreams: Vec::new(),
+        hedge,
+        health,
+        retries,
+    })
+}
+
+/// Hedged requests: `hedge = "50ms"` (a fixed delay) or `hedge = "p95"` (the response
+/// time's 95th percentile without hedging, from a pilot run).
+fn read_hedge(b: &Section<'_>) -> Result<Option<Hedge>> {
+    let Some(item) = b.get("hedge") else { return Ok(None) };
+    let expected = "expected when to send a second copy of an unanswered request: a delay (\"50ms\") or a \
+                    percentile of the response time without hedging (\"p95\", \"p99\")";
+    if let Some(text) = item.as_str()
+        && let Some(digits) = text.trim().strip_prefix('p')
+    {
+        return match digits.parse::<f64>() {
+            Ok(q) if q > 0.0 && q < 100.0 => Ok(Some(Hedge::Quantile(q / 100.0))),
+            _ => Err(b.err(
+                "hedge",
+                format!("{expected}; found \"{text}\" (a percentile is between p0 and p100, exclusive)"),
+            )),
+        };
+    }
+    match duration_of(item) {
+        Ok(d) if d > 0.0 => Ok(Some(Hedge::After(d))),
+        Ok(_) => Err(b.err("hedge", format!("{expected}; found 0 (remove hedge for no hedging)"))),
+        Err(_) => Err(b.err("hedge", format!("{expected}, found {}", found(item)))),
+    }
 }
 
 /// Checks the groups' proxy settings against the balancer's.
@@ -1210,6 +1268,10 @@ fn read_strategies(
                         balancer.mode = Some(if redirect { Mode::Redirect { cache } } else { Mode::Proxy });
                         continue;
                     }
+                    "hedge" => {
+                        balancer.hedge = read_hedge(&t)?;
+                        continue;
+                    }
                     "cache_redirect" => {
                         if t.choice("mode", &["proxy", "redirect"], "proxy")? != "redirect" {
                             return Err(t.err_key(
@@ -1352,6 +1414,12 @@ fn default_label(name: &str, params: &Params, balancer: &BalancerOverride) -> St
         if let Some(b) = c.budget {
             parts.push(format!("budget={b}%"));
         }
+    }
+    if let Some(hedge) = balancer.hedge {
+        parts.push(match hedge {
+            Hedge::After(d) => format!("hedge={}", crate::units::format_duration(d)),
+            Hedge::Quantile(p) => format!("hedge=p{}", crate::units::significant(p * 100.0, 4)),
+        });
     }
     if params.values.is_empty() && parts.is_empty() {
         return name.to_string();

@@ -54,6 +54,7 @@ pub(crate) const BALANCER_KEYS: &[&str] = &[
     "active",
     "panic_threshold",
     "retries",
+    "hedge",
 ];
 
 /// Kinds of `[[faults]]`.
@@ -194,6 +195,7 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "kind",
     "backend",
     "group",
+    "hedge",
 ];
 
 /// The distributions that take `key`, for "X is a parameter of …" messages.

@@ -21,10 +21,10 @@ use super::calendar::{Calendar, Event};
 use super::flight::{Flight, Flights, Stage};
 use super::health::HealthState;
 use super::measure::Recorder;
-use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
+use super::outcome::{Cause, Ending, Tag, UNTRACKED};
 use super::{Ctx, Path, Statics, Traffic};
 use crate::model::{
-    ClientPolicy, ClosedLoop, Fault, FaultKind, Information, Mode, Model, Request, Retries, Routing,
+    ClientPolicy, ClosedLoop, Fault, FaultKind, Hedge, Information, Mode, Model, Request, Retries, Routing,
     ServiceDistribution,
 };
 use crate::seed::{Purpose, RunSeed};
@@ -89,8 +89,6 @@ struct Tracking {
     /// Failed attempts reported by backends, waiting for the balancer to retry or fail them
     /// (they are found while a strategy looks at the backends, when nothing can be sent).
     failed: Vec<(Tag, Cause)>,
-    /// Reused buffer of endings being absorbed.
-    endings: Vec<Outcome>,
     /// Measured requests whose fate is not known yet (on the network, queued, or — when
     /// the balancer records — at a backend).
     waiting_measured: u64,
@@ -100,6 +98,11 @@ struct Tracking {
     /// Closed loop: (time the response reaches its user, user) of requests that ended, for
     /// the dispatcher to schedule their users' next requests (before it pops the calendar).
     returns: Option<Vec<(f64, u32)>>,
+    /// Hedged requests: backends never record a response themselves; the first copy's
+    /// ending does, here (with `inv_speed`, for the service time it reports).
+    hedging: bool,
+    /// Measured requests (hedged runs) not answered yet: the run goes on until none is left.
+    unanswered: u64,
 }
 
 impl Tracking {
@@ -132,9 +135,8 @@ impl Tracking {
     /// when the balancer records, records completions and sets failures aside for a retry.
     #[inline]
     fn absorb(&mut self, rec: &mut Recorder) {
-        let mut endings = std::mem::take(&mut self.endings);
-        endings.extend(rec.outbox.drain());
-        for outcome in endings.drain(..) {
+        let outcomes = rec.outbox.take();
+        for outcome in &outcomes {
             let i = outcome.backend as usize;
             if let Some(lag) = &mut self.lagged {
                 lag.endings[i].push_back(outcome.time);
@@ -143,6 +145,20 @@ impl Tracking {
                 let flight = self.flights.remove(outcome.tag);
                 if flight.counted {
                     self.close(flight.instance as usize, i);
+                }
+                if self.hedging && !self.answers(&flight, outcome.ending == Ending::Completed) {
+                    continue;
+                }
+                if self.hedging && flight.label != UNMEASURED {
+                    self.unanswered -= 1;
+                    match outcome.ending {
+                        Ending::Completed => {
+                            let response = (outcome.time - flight.origin) + flight.tail;
+                            let service = flight.size * self.inv_speed[i];
+                            rec.complete(flight.label, outcome.backend, response, response - service, service);
+                        }
+                        Ending::Failed(cause) => rec.fail(flight.label, cause),
+                    }
                 }
                 if let Some(returns) = &mut self.returns {
                     // The user is the request's client.
@@ -197,7 +213,30 @@ impl Tracking {
                 }
             }
         }
-        self.endings = endings;
+        rec.outbox.restore(outcomes);
+    }
+
+    /// Whether the ending of hedged `flight` (just removed) is the client's answer: the first
+    /// copy to complete is; a failure is only when no other copy is left to answer.
+    fn answers(&mut self, flight: &Flight, completed: bool) -> bool {
+        if flight.answered {
+            return false;
+        }
+        let twin = (flight.twin != UNTRACKED)
+            .then(|| self.flights.get_mut(flight.twin))
+            .filter(|t| t.generation == flight.twin_generation);
+        match twin {
+            Some(twin) if completed => {
+                twin.answered = true;
+                true
+            }
+            Some(twin) => {
+                // The other copy answers instead.
+                twin.twin = UNTRACKED;
+                false
+            }
+            None => true,
+        }
     }
 
     /// Brings backend `i` up to `now` and absorbs what it reported.
@@ -316,6 +355,11 @@ pub(super) struct Dispatcher<'s> {
     wake_at: Vec<f64>,
     /// Closed-loop users (`None`: open-loop arrivals).
     users: Option<Arc<ClosedLoop>>,
+    /// Hedged requests: the delay after which an unanswered request gets a second copy.
+    hedge: Option<f64>,
+    /// Every backend keeps a wake-up at its next ending (closed loops and hedging act on
+    /// each ending at its time), not only while the proxy queue holds requests.
+    wake_all: bool,
     think_rng: Xoshiro256PlusPlus,
     /// Redirect with caching: each client's backend + 1 (0: not redirected yet).
     remembered: Vec<u32>,
@@ -368,9 +412,11 @@ impl<'s> Dispatcher<'s> {
         let records =
             !model.faults.is_empty() || b.health.is_active() || b.retries.is_active() || model.client.is_active();
         // A closed loop must know when each request ends: its user sends the next one then.
+        let hedging = b.hedge.is_some();
         let track = records
             || capped
             || users.is_some()
+            || hedging
             || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
         let lagged = match information {
             Information::Delayed { .. } => Some(Lagged {
@@ -450,11 +496,12 @@ impl<'s> Dispatcher<'s> {
                 inv_speed: speed.iter().map(|s| 1.0 / s).collect(),
                 health: b.health.is_active().then(|| HealthState::new(b.health, n)),
                 failed: Vec::new(),
-                endings: Vec::new(),
                 waiting_measured: 0,
                 active_requests: 0,
                 active_retries: 0,
                 returns: users.as_ref().map(|_| Vec::new()),
+                hedging,
+                unanswered: 0,
             },
             board: vec![0; n],
             period,
@@ -465,6 +512,8 @@ impl<'s> Dispatcher<'s> {
             queue_since: 0.0,
             wake_generation: vec![0; n],
             wake_at: vec![f64::INFINITY; n],
+            wake_all: users.is_some() || hedging,
+            hedge: b.hedge.and_then(Hedge::delay),
             users,
             think_rng,
             remembered,
@@ -679,6 +728,7 @@ impl<'s> Dispatcher<'s> {
             // Popped only by `drain` (`next_request` takes them otherwise): the run is
             // over, users send nothing more.
             Event::UserArrival { .. } => {}
+            Event::Hedge { tag, generation } => self.hedge(tag, generation, time, ctx),
         }
         if !self.tracking.failed.is_empty() {
             self.settle_failures(time, ctx);
@@ -701,6 +751,30 @@ impl<'s> Dispatcher<'s> {
             }
         }
         self.calendar.pop_due(t)
+    }
+
+    /// Request `tag` is unanswered `hedge` after it was sent: a second copy goes to another
+    /// backend (the original keeps running; the first answer is the client's).
+    fn hedge(&mut self, tag: Tag, generation: u32, now: f64, ctx: &mut Ctx<'_>) {
+        let f = *self.tracking.flights.get(tag);
+        if self.draining || f.generation != generation || f.answered || f.twin != UNTRACKED {
+            return;
+        }
+        let copy = Flight {
+            copy: true,
+            twin: tag,
+            twin_generation: generation,
+            ..Flight::sent(f.origin, f.client_tail, f.size, f.client, f.label)
+        };
+        let copy_tag = self.tracking.flights.insert(copy);
+        let copy_generation = self.tracking.flights.get(copy_tag).generation;
+        let original = self.tracking.flights.get_mut(tag);
+        original.twin = copy_tag;
+        original.twin_generation = copy_generation;
+        if f.label != UNMEASURED {
+            ctx.rec.sections[f.label as usize].hedges += 1;
+        }
+        self.attempt_from(copy_tag, now, f.backend as usize, Cause::NoBackend, ctx);
     }
 
     /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
@@ -730,6 +804,13 @@ impl<'s> Dispatcher<'s> {
         };
         let mut chosen = self.strategies[instance].pick(&request, &mut view);
         debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen}");
+        if !self.tracking.records && avoid != usize::MAX {
+            // A hedged copy avoids its original's backend: the next one in order.
+            if avoid == chosen && ctx.backends.len() > 1 {
+                chosen = (chosen + 1) % ctx.backends.len();
+            }
+        }
+        let avoid = if self.tracking.records { avoid } else { usize::MAX };
         // Envoy's panic mode: too few backends believed healthy, so health is ignored.
         let panic = |t: &Tracking| t.health.as_ref().is_some_and(|h| h.panicking(now));
         let shunned = chosen == avoid || !self.tracking.healthy(chosen, now) && !panic(&self.tracking);
@@ -808,6 +889,11 @@ impl<'s> Dispatcher<'s> {
             }
         };
         let instance = f.instance as usize;
+        if let Some(after) = self.hedge
+            && !f.copy
+        {
+            self.calendar.schedule(now + after, Event::Hedge { tag, generation: f.generation });
+        }
         if track {
             f.counted = true;
             self.tracking.open(instance, i);
@@ -843,12 +929,13 @@ impl<'s> Dispatcher<'s> {
             self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let ticket = Ticket { tag: if self.tracking.track { tag } else { UNTRACKED }, clock: f.origin - f.tail };
-        // A balancer that records hands backends unmeasured requests and counts their
-        // endings itself.
-        let label = if records { UNMEASURED } else { f.label };
+        // A balancer that records (faults, health, retries, client timeouts), or hedges, hands
+        // backends unmeasured requests and records their endings itself.
+        let label = if records || self.tracking.hedging { UNMEASURED } else { f.label };
         let admission = ctx.backends[i].admit_ticket(now, f.size, label, i as u32, ticket, ctx.rec);
+        let settled = if records { admission == Admission::Rejected } else { !f.copy };
         if f.label != UNMEASURED {
-            if !records || admission == Admission::Rejected {
+            if settled {
                 self.tracking.waiting_measured -= 1;
             }
             ctx.offered_work[i] += f.size;
@@ -863,17 +950,13 @@ impl<'s> Dispatcher<'s> {
                 } else {
                     self.tracking.flights.remove(tag);
                 }
-                if self.queued > 0 || self.users.is_some() {
+                if self.queued > 0 || self.wake_all {
                     // Its next ending may have moved (processor sharing slows everyone; a
                     // short request on a free worker ends before the others).
                     self.schedule_wake(i, ctx);
                 }
             }
             Admission::Rejected => {
-                if f.label != UNMEASURED {
-                    ctx.rec.sections[f.label as usize].rejected += 1;
-                    ctx.outcome[i].rejected += 1;
-                }
                 let f = self.tracking.flights.remove(tag);
                 if records && !f.abandoned {
                     self.tracking.active_requests -= 1;
@@ -881,11 +964,21 @@ impl<'s> Dispatcher<'s> {
                         self.tracking.active_retries -= 1;
                     }
                 }
-                if let Some(returns) = &mut self.tracking.returns
-                    && !f.abandoned
-                {
-                    // The user gets its error (a refused connection) and thinks again.
-                    returns.push((now + f.tail, f.client));
+                // A hedged request is refused only when no other copy is left to answer.
+                if !self.tracking.hedging || self.tracking.answers(&f, false) {
+                    if f.label != UNMEASURED {
+                        ctx.rec.sections[f.label as usize].rejected += 1;
+                        ctx.outcome[i].rejected += 1;
+                        if self.tracking.hedging {
+                            self.tracking.unanswered -= 1;
+                        }
+                    }
+                    if let Some(returns) = &mut self.tracking.returns
+                        && !f.abandoned
+                    {
+                        // The user gets its error (a refused connection) and thinks again.
+                        returns.push((now + f.tail, f.client));
+                    }
                 }
                 if f.counted {
                     self.tracking.close(f.instance as usize, i);
@@ -900,6 +993,23 @@ impl<'s> Dispatcher<'s> {
     /// The response to request `tag` is an error (`cause`) at `now`.
     fn fail(&mut self, tag: Tag, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.remove(tag);
+        if self.tracking.hedging {
+            if f.label != UNMEASURED && !f.copy {
+                self.tracking.waiting_measured -= 1;
+            }
+            // A hedged request fails only when no other copy is left to answer.
+            if !self.tracking.answers(&f, false) {
+                return;
+            }
+            if let Some(returns) = &mut self.tracking.returns {
+                returns.push((now + f.tail, f.client));
+            }
+            if f.label != UNMEASURED {
+                self.tracking.unanswered -= 1;
+                ctx.rec.fail(f.label, cause);
+            }
+            return;
+        }
         if !f.abandoned {
             self.client_error(f, cause, now, ctx);
         }
@@ -964,20 +1074,9 @@ impl<'s> Dispatcher<'s> {
         let send = now + cap * rand::RngExt::random::<f64>(&mut self.client_rng);
         let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
         let retry = Flight {
-            origin: f.origin,
-            tail: client_rtt / 2.0,
-            size: f.size,
-            client: f.client,
-            label: f.label,
-            instance: 0,
-            backend: 0,
-            counted: false,
-            stage: Stage::ToBalancer,
-            tries: 0,
             entered: send,
             attempt: f.attempt + 1,
-            abandoned: false,
-            generation: 0,
+            ..Flight::sent(f.origin, client_rtt / 2.0, f.size, f.client, f.label)
         };
         let tag = self.tracking.flights.insert(retry);
         let generation = self.tracking.flights.get(tag).generation;
@@ -1034,11 +1133,11 @@ impl<'s> Dispatcher<'s> {
     /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one (a closed
     /// loop keeps the pending one when the next ending has not moved).
     fn schedule_wake(&mut self, i: usize, ctx: &mut Ctx<'_>) {
-        if self.queued == 0 && self.users.is_none() {
+        if self.queued == 0 && !self.wake_all {
             return;
         }
         if let Some(t) = ctx.backends[i].next_ending() {
-            if self.users.is_some() {
+            if self.wake_all {
                 if t == self.wake_at[i] {
                     return;
                 }
@@ -1088,6 +1187,9 @@ impl Path for Dispatcher<'_> {
         if label != UNMEASURED {
             self.tracking.waiting_measured += 1;
             self.seen_measured = true;
+            if self.tracking.hedging {
+                self.tracking.unanswered += 1;
+            }
         } else if self.seen_measured && self.tracking.records && self.tracking.waiting_measured > 0 {
             // Past the window: look at one backend per arrival, so that the endings of
             // measured requests at backends nobody sends to any more are found.
@@ -1096,22 +1198,7 @@ impl Path for Dispatcher<'_> {
             self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
-        let mut flight = Flight {
-            origin: now,
-            tail: client_rtt / 2.0,
-            size: request.size,
-            client: request.client,
-            label,
-            instance: 0,
-            backend: 0,
-            counted: false,
-            stage: Stage::ToBalancer,
-            tries: 0,
-            entered: now,
-            attempt: 0,
-            abandoned: false,
-            generation: 0,
-        };
+        let mut flight = Flight::sent(now, client_rtt / 2.0, request.size, request.client, label);
         let remembered = self.remembered.get(request.client as usize).copied().unwrap_or(0);
         if remembered > 0 {
             // A cached redirect: straight to the backend, the balancer never sees it.
@@ -1139,7 +1226,7 @@ impl Path for Dispatcher<'_> {
 
     #[inline]
     fn waiting_measured(&self) -> bool {
-        self.tracking.waiting_measured > 0
+        self.tracking.waiting_measured > 0 || self.tracking.unanswered > 0
     }
 
     fn drain(&mut self, ctx: &mut Ctx<'_>) {

@@ -15,6 +15,8 @@ pub struct Section {
     pub completed: u64,
     /// Measured requests accepted but failed, by [`Cause`] (recorded when they failed).
     pub failed: [u64; Cause::COUNT],
+    /// Hedged second copies sent for measured requests.
+    pub hedges: u64,
     pub sum_response: f64,
     pub sum_wait: f64,
     pub sum_slowdown: f64,
@@ -32,6 +34,25 @@ pub struct Section {
 impl Section {
     pub fn mean_response(&self) -> f64 {
         self.sum_response / self.completed as f64
+    }
+
+    /// The sums of `self` and `other` (two sections as one).
+    pub fn plus(&self, other: &Section) -> Section {
+        let (a, s) = (self, other);
+        Section {
+            arrivals: a.arrivals + s.arrivals,
+            rejected: a.rejected + s.rejected,
+            completed: a.completed + s.completed,
+            failed: std::array::from_fn(|c| a.failed[c] + s.failed[c]),
+            hedges: a.hedges + s.hedges,
+            sum_response: a.sum_response + s.sum_response,
+            sum_wait: a.sum_wait + s.sum_wait,
+            sum_slowdown: a.sum_slowdown + s.sum_slowdown,
+            duration: a.duration + s.duration,
+            in_system_area: a.in_system_area + s.in_system_area,
+            busy_area: a.busy_area + s.busy_area,
+            retries: a.retries + s.retries,
+        }
     }
 }
 

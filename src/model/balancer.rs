@@ -80,6 +80,37 @@ pub enum Mode {
 
 /// The balancer's settings for one backend group (nginx `server … max_conns=`, HAProxy
 /// `server … maxconn`, and the network between balancer and backend).
+/// When the balancer sends a second copy of a request that has not been answered (hedged
+/// requests, Dean & Barroso's "tail at scale"; Envoy's hedging on a per-try timeout). The
+/// first answer is the client's; the other copy runs to its end (it is not cancelled).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Hedge {
+    /// After a fixed delay (seconds, > 0).
+    After(f64),
+    /// After the p-quantile of the response time (0 < p < 1) without hedging, measured by a
+    /// pilot run on its own random streams before each replication (the runner resolves it
+    /// to `After`).
+    Quantile(f64),
+}
+
+impl Hedge {
+    /// The delay, once known (`None` for a quantile not yet resolved by a pilot).
+    pub fn delay(self) -> Option<f64> {
+        match self {
+            Hedge::After(d) => Some(d),
+            Hedge::Quantile(_) => None,
+        }
+    }
+
+    /// `after 50ms`, `at p95`.
+    pub fn describe(self) -> String {
+        match self {
+            Hedge::After(d) => format!("after {}", crate::units::format_duration(d)),
+            Hedge::Quantile(p) => format!("at p{}", crate::units::significant(p * 100.0, 4)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Upstream {
     /// nginx `max_conns`: at most this many of the balancer's requests at one backend at
@@ -113,6 +144,8 @@ pub struct Balancer {
     pub health: Health,
     /// Retries of failed attempts on another backend (default: one try, no retry).
     pub retries: Retries,
+    /// Hedged requests: a second copy of an unanswered request after a delay.
+    pub hedge: Option<Hedge>,
 }
 
 impl Default for Balancer {
@@ -127,6 +160,7 @@ impl Default for Balancer {
             upstreams: Vec::new(),
             health: Health::default(),
             retries: Retries::default(),
+            hedge: None,
         }
     }
 }
@@ -139,6 +173,7 @@ impl Balancer {
             && self.information == Information::Exact
             && self.mode == Mode::Proxy
             && self.rtt.is_none()
+            && self.hedge.is_none()
             && self.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none())
             && !self.health.is_active()
             && !self.retries.is_active()
@@ -188,6 +223,9 @@ impl Balancer {
                 None => format!("{} tries", self.retries.tries),
             });
         }
+        if let Some(hedge) = self.hedge {
+            parts.push(format!("hedged {}", hedge.describe()));
+        }
         Some(parts.join(", "))
     }
 }
@@ -213,6 +251,8 @@ pub struct BalancerOverride {
     /// The clients' timeouts and retries for this strategy's runs (they are not the
     /// balancer's, but comparing retry policies side by side is what a file wants).
     pub client: Option<super::ClientPolicy>,
+    /// Hedged requests for this strategy's runs.
+    pub hedge: Option<Hedge>,
 }
 
 impl BalancerOverride {
@@ -243,6 +283,9 @@ impl BalancerOverride {
         }
         if let Some(retries) = self.retries {
             b.retries = retries;
+        }
+        if let Some(hedge) = self.hedge {
+            b.hedge = Some(hedge);
         }
         if self.max_conns.is_some() || self.maxconn.is_some() {
             b.upstreams.resize(groups, Upstream::default());

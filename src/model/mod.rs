@@ -14,7 +14,7 @@ mod users;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
-pub use balancer::{Balancer, BalancerOverride, Information, Mode, Routing, Upstream};
+pub use balancer::{Balancer, BalancerOverride, Hedge, Information, Mode, Routing, Upstream};
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
 pub use faults::{ClientPolicy, Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;

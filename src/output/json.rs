@@ -49,6 +49,9 @@ pub struct ResultJson<'a> {
     /// Attempts per request (1 + retries ÷ requests), when the balancer or clients retry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts_per_request: Option<f64>,
+    /// Hedged requests only: the delay, the second copies sent, the amplification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<&'a crate::runner::HedgeResult>,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,6 +131,7 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                     cycle: c.cycle.value,
                 }),
                 attempts_per_request: r.attempts_per_request,
+                hedging: r.hedging.as_ref(),
             }
         })
         .collect();

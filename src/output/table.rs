@@ -109,3 +109,23 @@ pub fn closed_loop_lines(results: &[StrategyResult]) -> String {
     }
     out
 }
+
+/// Hedged requests, one line per strategy that hedges (empty otherwise): the delay and the
+/// extra copies they cost.
+pub fn hedging_lines(results: &[StrategyResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let Some(h) = &r.hedging else { continue };
+        let _ = writeln!(
+            out,
+            "  {}: second copy after {}; {} copies for {} requests ({}%): amplification {}",
+            r.strategy,
+            crate::units::format_duration(h.delay),
+            h.copies,
+            r.requests,
+            significant(100.0 * h.copies as f64 / r.requests as f64, 3),
+            significant(h.amplification, 4),
+        );
+    }
+    out
+}

@@ -3,72 +3,12 @@
 //! that leaves at the report load), and how close the simulation came to theory. The
 //! reports only format these.
 
-use thiserror::Error;
-
 use crate::plot::{Context, metric, metric_words};
 use crate::results::SweepResults;
 use crate::runner::Warning;
-use crate::units::{format_duration, parse_duration, significant};
+use crate::units::{format_duration, significant};
 
-/// A service-level objective: `METRIC <= DURATION`, e.g. `p99 <= 250ms`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Slo {
-    /// Canonical metric name: `mean_response`, `p50`, `p90`, `p95`, `p99` or `p999`.
-    pub metric: &'static str,
-    /// The limit in seconds.
-    pub limit: f64,
-}
-
-/// Why an SLO did not parse; the messages say what is expected.
-#[derive(Debug, Error, PartialEq)]
-pub enum SloError {
-    #[error("SLO \"{0}\": expected \"METRIC <= DURATION\", e.g. \"p99 <= 250ms\" or \"mean <= 40ms\"")]
-    Shape(String),
-    #[error("SLO \"{text}\": unknown metric \"{metric}\" (use mean, p50, p90, p95, p99 or p999)")]
-    Metric { text: String, metric: String },
-    #[error("SLO \"{text}\": {why}")]
-    Duration { text: String, why: String },
-    #[error(
-        "SLO \"{0}\": one objective per SLO, like \"p99 <= 250ms\"; the findings judge every strategy against a \
-         single limit (to check several, run `lbsim report DIR --slo …` once for each)"
-    )]
-    Compound(String),
-}
-
-impl Slo {
-    /// Parses `p99 <= 250ms` (`≤` is accepted for `<=`).
-    pub fn parse(text: &str) -> Result<Slo, SloError> {
-        let objectives = text.matches("<=").count() + text.matches('≤').count();
-        let joined =
-            text.split_whitespace().any(|w| matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "&&" | "||"));
-        if objectives > 1 || (objectives == 1 && (joined || text.contains([',', ';']))) {
-            return Err(SloError::Compound(text.to_string()));
-        }
-        let (metric, limit) =
-            text.split_once("<=").or_else(|| text.split_once('≤')).ok_or_else(|| SloError::Shape(text.to_string()))?;
-        let metric = match metric.trim() {
-            "mean" | "mean_response" => "mean_response",
-            "p50" => "p50",
-            "p90" => "p90",
-            "p95" => "p95",
-            "p99" => "p99",
-            "p999" | "p99.9" => "p999",
-            "" => return Err(SloError::Shape(text.to_string())),
-            other => return Err(SloError::Metric { text: text.to_string(), metric: other.to_string() }),
-        };
-        if limit.trim().is_empty() {
-            return Err(SloError::Shape(text.to_string()));
-        }
-        let limit = parse_duration(limit).map_err(|why| SloError::Duration { text: text.to_string(), why })?;
-        Ok(Slo { metric, limit })
-    }
-
-    /// `p99 ≤ 250ms`.
-    pub fn describe(&self) -> String {
-        let name = if self.metric == "mean_response" { "mean" } else { self.metric };
-        format!("{name} ≤ {}", format_duration(self.limit))
-    }
-}
+pub use crate::slo::{Slo, SloError};
 
 /// A run of adjacent x values with the same best strategy and the same strategies tied with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -489,6 +429,7 @@ mod tests {
             attempts_per_request: None,
             series: None,
             closed_loop: None,
+            hedging: None,
         }
     }
 
@@ -526,24 +467,6 @@ mod tests {
                 title: None,
             },
         }
-    }
-
-    #[test]
-    fn slo_parses_metric_and_duration() {
-        assert_eq!(Slo::parse("p99 <= 250ms").unwrap(), Slo { metric: "p99", limit: 0.25 });
-        assert_eq!(Slo::parse(" mean<=40ms ").unwrap(), Slo { metric: "mean_response", limit: 0.04 });
-        assert_eq!(Slo::parse("p999 ≤ 1s").unwrap().metric, "p999");
-    }
-
-    #[test]
-    fn slo_errors_say_what_is_expected() {
-        let shape = Slo::parse("p99 < 250ms").unwrap_err().to_string();
-        assert!(shape.contains("expected \"METRIC <= DURATION\""), "{shape}");
-        let metric = Slo::parse("p98 <= 250ms").unwrap_err().to_string();
-        assert!(metric.contains("unknown metric \"p98\"") && metric.contains("p999"), "{metric}");
-        let duration = Slo::parse("p99 <= fast").unwrap_err().to_string();
-        assert!(duration.contains("expected a duration"), "{duration}");
-        assert!(Slo::parse("p99 <= ").is_err());
     }
 
     #[test]

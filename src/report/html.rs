@@ -20,7 +20,7 @@ pub fn escape(s: &str) -> String {
 
 /// The SVG document as an inline element: without an XML declaration, and without the
 /// `xmlns` attribute, which HTML does not need (so the file holds no URL at all).
-fn inline_svg(svg: &str) -> String {
+pub(crate) fn inline_svg(svg: &str) -> String {
     let start = svg.find("<svg").unwrap_or(0);
     svg[start..].replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
 }

@@ -4,7 +4,7 @@
 
 mod content;
 pub mod findings;
-mod html;
+pub(crate) mod html;
 mod markdown;
 
 use std::path::{Path, PathBuf};

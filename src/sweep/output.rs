@@ -229,6 +229,10 @@ pub const CSV_COLUMNS: [&str; 26] = [
 pub const CLOSED_LOOP_CSV_COLUMNS: [&str; 7] =
     ["throughput_ci_low", "throughput_ci_high", "users", "think", "cycle", "cycle_ci_low", "cycle_ci_high"];
 
+/// The columns experiments with hedged requests add last: the hedge delay (seconds), the
+/// second copies sent and the amplification (requests sent to backends per client request).
+pub const HEDGING_CSV_COLUMNS: [&str; 3] = ["hedge_delay", "hedge_copies", "amplification"];
+
 /// The column experiments whose balancer or clients retry add at the end: attempts per
 /// measured request (1 + retries ÷ requests).
 pub const RETRY_CSV_COLUMNS: [&str; 1] = ["attempts_per_request"];
@@ -243,6 +247,10 @@ pub fn csv(results: &SweepResults) -> String {
     header.extend(CSV_COLUMNS.iter().map(|c| c.to_string()));
     if closed {
         header.extend(CLOSED_LOOP_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let hedged = results.points.iter().flat_map(|p| &p.results).any(|r| r.hedging.is_some());
+    if hedged {
+        header.extend(HEDGING_CSV_COLUMNS.iter().map(|c| c.to_string()));
     }
     let retries = results.points.iter().flat_map(|p| &p.results).any(|r| r.attempts_per_request.is_some());
     if retries {
@@ -295,6 +303,12 @@ pub fn csv(results: &SweepResults) -> String {
                         .into_iter()
                         .map(number),
                 );
+            }
+            if hedged {
+                // A strategy without hedging sends no copies: amplification 1.
+                let (delay, copies, amplification) =
+                    r.hedging.as_ref().map_or((f64::NAN, 0.0, 1.0), |h| (h.delay, h.copies as f64, h.amplification));
+                row.extend([delay, copies, amplification].into_iter().map(number));
             }
             if retries {
                 row.push(number(r.attempts_per_request.unwrap_or(1.0)));

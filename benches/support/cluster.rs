@@ -4,8 +4,8 @@
 
 use lbsim::engine::{RunOutcome, Window, simulate_instances};
 use lbsim::model::{
-    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, ClosedLoop, Information, Model,
-    ServiceDistribution, WorkerClass,
+    ArrivalProcess, BackendGroup, ClientAddresses, ClientPolicy, ClientPopulation, ClosedLoop, Fault, FaultKind,
+    Health, Information, MaxFails, Model, Probe, Retries, ServiceDistribution, WorkerClass,
 };
 use lbsim::runner::build_instances;
 use lbsim::seed::RunSeed;
@@ -63,6 +63,30 @@ pub fn closed_loop_model(users: u32) -> Model {
     let think = ServiceDistribution::exponential(0.09).unwrap();
     model.arrivals = ArrivalProcess::Closed(std::sync::Arc::new(ClosedLoop::new(users, Some(think)).unwrap()));
     model.clients = ClientPopulation::new_uniform(users).unwrap();
+    model
+}
+
+/// The reference cluster with the balancer and clients an SRE would configure: nginx
+/// passive checks (max_fails 1 / 10 s), active probes every 2 s (fall 3, rise 2), one
+/// retry on another backend, a 1 s client timeout with 2 retries under a 20 % budget, and
+/// backends failing at random (mtbf 5 min, mttr 10 s): the event layer's recording path.
+#[allow(dead_code)] // (each bench uses a part of this module)
+pub fn resilient_model() -> Model {
+    let mut model = reference_model();
+    model.balancer.health = Health {
+        max_fails: Some(MaxFails { max_fails: 1, fail_timeout: 10.0 }),
+        probe: Some(Probe { interval: 2.0, fall: 3, rise: 2 }),
+        ..Health::default()
+    };
+    model.balancer.retries = Retries { tries: 2, timeout: None };
+    model.client = ClientPolicy { timeout: Some(1.0), retries: 2, budget: Some(20.0), ..ClientPolicy::default() };
+    model.faults = vec![Fault {
+        kind: FaultKind::Failures {
+            mtbf: ServiceDistribution::exponential(300.0).unwrap(),
+            mttr: ServiceDistribution::exponential(10.0).unwrap(),
+        },
+        backends: 0..16,
+    }];
     model
 }
 

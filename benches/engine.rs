@@ -64,8 +64,7 @@ fn engine(c: &mut Criterion) {
     // Faults, health checks, timeouts and retries (issue #12): the balancer records every
     // ending itself; each request carries a client timeout in the calendar.
     let model = cluster::resilient_model();
-    let mut group =
-        c.benchmark_group("16 exponential backends at load 0.9, health checks, timeouts, retries, failures");
+    let mut group = c.benchmark_group("16 exponential backends at load 0.9, health checks, timeouts, retries");
     group.throughput(Throughput::Elements(REQUESTS));
     group.sample_size(10);
     for name in ["round_robin", "least_connections"] {

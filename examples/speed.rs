@@ -5,7 +5,7 @@
 //! `cargo run --release --example speed -- jsq 20000000`, or with a third argument k, behind
 //! k balancer instances that each count only their own requests (`… jsq 20000000 4`), or
 //! driven by N closed-loop users instead of open-loop arrivals (`… jsq 20000000 users=160`),
-//! or with health checks, timeouts, retries and random failures (`… jsq 20000000 resilient`).
+//! or with health checks, client timeouts and retries (`… jsq 20000000 resilient`).
 
 use std::time::Instant;
 

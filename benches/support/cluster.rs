@@ -4,8 +4,8 @@
 
 use lbsim::engine::{RunOutcome, Window, simulate_instances};
 use lbsim::model::{
-    ArrivalProcess, BackendGroup, ClientAddresses, ClientPolicy, ClientPopulation, ClosedLoop, Fault, FaultKind,
-    Health, Information, MaxFails, Model, Probe, Retries, ServiceDistribution, WorkerClass,
+    ArrivalProcess, BackendGroup, ClientAddresses, ClientPolicy, ClientPopulation, ClosedLoop, Health, Information,
+    MaxFails, Model, Probe, Retries, ServiceDistribution, WorkerClass,
 };
 use lbsim::runner::build_instances;
 use lbsim::seed::RunSeed;
@@ -68,8 +68,8 @@ pub fn closed_loop_model(users: u32) -> Model {
 
 /// The reference cluster with the balancer and clients an SRE would configure: nginx
 /// passive checks (max_fails 1 / 10 s), active probes every 2 s (fall 3, rise 2), one
-/// retry on another backend, a 1 s client timeout with 2 retries under a 20 % budget, and
-/// backends failing at random (mtbf 5 min, mttr 10 s): the event layer's recording path.
+/// retry on another backend, a 1 s client timeout with 2 retries under a 20 % budget: the
+/// event layer's recording path, every request with a timeout in the calendar.
 #[allow(dead_code)] // (each bench uses a part of this module)
 pub fn resilient_model() -> Model {
     let mut model = reference_model();
@@ -80,13 +80,6 @@ pub fn resilient_model() -> Model {
     };
     model.balancer.retries = Retries { tries: 2, timeout: None };
     model.client = ClientPolicy { timeout: Some(1.0), retries: 2, budget: Some(20.0), ..ClientPolicy::default() };
-    model.faults = vec![Fault {
-        kind: FaultKind::Failures {
-            mtbf: ServiceDistribution::exponential(300.0).unwrap(),
-            mttr: ServiceDistribution::exponential(10.0).unwrap(),
-        },
-        backends: 0..16,
-    }];
     model
 }
 

@@ -267,3 +267,23 @@ fn a_single_point_without_axes_still_reports() {
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("jsq has the lowest mean response time"), "{md}");
 }
+
+#[test]
+fn the_slo_is_drawn_on_the_percentile_chart_and_the_ccdf() {
+    let dir = report_dir(&fixture(), &["--slo", "p99 <= 100ms"]);
+    for stem in ["response_p99", "ccdf"] {
+        let svg = std::fs::read_to_string(dir.path().join(format!("charts/{stem}.svg"))).unwrap();
+        assert!(svg_text(&svg).contains("SLO p99 ≤ 100ms"), "{stem} has no SLO line");
+    }
+    // The mean chart shows no p99 limit.
+    let mean = std::fs::read_to_string(dir.path().join("charts/response_mean_response.svg")).unwrap();
+    assert!(!svg_text(&mean).contains("SLO"));
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("The dashed red corner is the SLO"), "{md}");
+    // Without an SLO, no line.
+    let mut without = fixture();
+    without.report.slo = None;
+    let plain = report_dir(&without, &[]);
+    let svg = std::fs::read_to_string(plain.path().join("charts/ccdf.svg")).unwrap();
+    assert!(!svg_text(&svg).contains("SLO"));
+}

@@ -280,15 +280,11 @@ impl Plot<'_> {
             }))?;
         }
         let limit = self.p.slo.limit / self.scale;
-        let reference = RGBColor(200, 30, 30).stroke_width(2);
-        chart
-            .draw_series(DashedLineSeries::new(vec![(self.x.0, limit), (self.x.1, limit)], 10, 6, reference))?
-            .label(format!("SLO {}", self.p.slo.describe()))
-            .legend(move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (9, 0)], reference)
-                    + PathElement::new(vec![(15, 0), (24, 0)], reference)
-            });
+        style::slo_line(
+            &mut chart,
+            vec![(self.x.0, limit), (self.x.1, limit)],
+            format!("SLO {}", self.p.slo.describe()),
+        )?;
         style::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }

@@ -77,6 +77,12 @@ impl<'r> Context<'r> {
         below.max_by(|&a, &b| load(a).total_cmp(&load(b))).or_else(|| nearest(0.9, &load)).unwrap_or(slice[0])
     }
 
+    /// The SLO of `[report] slo` (or `lbsim report --slo`), when one is set and parses (the
+    /// findings report one that does not).
+    pub fn slo(&self) -> Option<crate::slo::Slo> {
+        self.results.report.slo.as_deref().and_then(|text| crate::slo::Slo::parse(text).ok())
+    }
+
     /// The x value of point `i`.
     pub fn x(&self, i: usize) -> f64 {
         self.results.points[i].values.get(self.x_axis).copied().unwrap_or(i as f64)

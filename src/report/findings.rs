@@ -35,6 +35,19 @@ pub struct SloLimit {
     pub met_everywhere: bool,
     /// `estimated ÷ operating load − 1`: how much more traffic the report load could take.
     pub headroom: Option<f64>,
+    /// 95 % interval of `estimated`: where the upper end of the metric's interval crosses the
+    /// limit (`None`: it is above it at the lowest tested load) and where the lower end does
+    /// (`None`: it stays below it at every tested load, so the limit is beyond the sweep).
+    pub interval: (Option<f64>, Option<f64>),
+}
+
+impl SloLimit {
+    /// True when the 95 % intervals of two limits overlap: the sweep cannot rank them.
+    pub fn ties_with(&self, other: &SloLimit) -> bool {
+        let lo = |l: &SloLimit| l.interval.0.unwrap_or(0.0);
+        let hi = |l: &SloLimit| l.interval.1.unwrap_or(f64::INFINITY);
+        self.estimated.is_some() && other.estimated.is_some() && lo(self) <= hi(other) && lo(other) <= hi(self)
+    }
 }
 
 /// Simulation against theory for one strategy.
@@ -158,11 +171,12 @@ impl Findings {
                         self.headroom_words(l.headroom, true)
                     ),
                     (Some(h), Some(e)) => format!(
-                        "{} meets {} up to load {} (tested; about {} interpolated){}.",
+                        "{} meets {} up to load {} (tested; about {} interpolated, {}){}.",
                         l.strategy,
                         slo.describe(),
                         significant(h, 3),
                         significant(e, 3),
+                        interval_words(l.interval),
                         self.headroom_words(l.headroom, false)
                     ),
                     (Some(h), None) => {
@@ -170,6 +184,9 @@ impl Findings {
                     }
                 });
             }
+        }
+        if let Some(ranking) = self.slo_ranking() {
+            out.push(ranking);
         }
         for c in &self.cautions {
             let at: Vec<String> = c.at.iter().map(|x| significant(*x, 3)).collect();
@@ -215,6 +232,52 @@ impl Findings {
             ));
         }
         out
+    }
+
+    /// "By the load each carries within p99 ≤ 400ms: a (about 0.83), then b (0.81) and c
+    /// (0.79), tied: …", or `None` with fewer than two limits to rank.
+    fn slo_ranking(&self) -> Option<String> {
+        let slo = self.slo.as_ref()?;
+        let mut ranked: Vec<&SloLimit> = self.slo_limits.iter().filter(|l| l.estimated.is_some()).collect();
+        if ranked.len() < 2 || ranked.iter().all(|l| l.met_everywhere) {
+            return None;
+        }
+        // Those meeting the SLO at every tested load first: their limit is beyond the sweep.
+        let key = |l: &SloLimit| if l.met_everywhere { f64::INFINITY } else { l.estimated.unwrap_or(0.0) };
+        ranked.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        // Strategies whose interval overlaps the previous one's join its group: a tie.
+        let mut groups: Vec<Vec<&SloLimit>> = Vec::new();
+        for l in ranked {
+            match groups.last_mut() {
+                Some(g) if g.iter().any(|o| o.ties_with(l)) => g.push(l),
+                _ => groups.push(vec![l]),
+            }
+        }
+        let words: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                let names: Vec<String> = g
+                    .iter()
+                    .map(|l| {
+                        let at = significant(l.estimated.unwrap_or(f64::NAN), 3);
+                        if l.met_everywhere {
+                            format!("{} (above {at})", l.strategy)
+                        } else {
+                            format!("{} (about {at})", l.strategy)
+                        }
+                    })
+                    .collect();
+                if g.len() == 1 { names[0].clone() } else { format!("{} tied", names.join(" and ")) }
+            })
+            .collect();
+        let ties = groups.iter().any(|g| g.len() > 1);
+        Some(format!(
+            "Ranked by the {} each carries within {}: {}{}.",
+            self.x_short(),
+            slo.describe(),
+            words.join(", then "),
+            if ties { "; tied strategies have overlapping 95 % intervals, so the sweep cannot rank them" } else { "" }
+        ))
     }
 
     fn x_short(&self) -> &str {
@@ -263,6 +326,16 @@ fn knee(ctx: &Context<'_>) -> Option<Knee> {
         max_throughput: first.max_throughput,
         largest,
     })
+}
+
+/// "95 % interval 0.79–0.84", with open ends as "below …" / "above …".
+fn interval_words(interval: (Option<f64>, Option<f64>)) -> String {
+    match interval {
+        (Some(lo), Some(hi)) => format!("95 % interval {}–{}", significant(lo, 3), significant(hi, 3)),
+        (Some(lo), None) => format!("95 % interval from {} to beyond the tested loads", significant(lo, 3)),
+        (None, Some(hi)) => format!("95 % interval up to {}", significant(hi, 3)),
+        (None, None) => "no interval".into(),
+    }
 }
 
 /// Best strategy at each x of the slice, merged into bands.
@@ -318,6 +391,16 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
                 out.push(Caution { strategy: name.clone(), what: kind.explain(), at });
             }
         }
+        let saturated: Vec<f64> = results.iter().filter(|(_, r)| r.saturated).map(|(x, _)| *x).collect();
+        if !saturated.is_empty() {
+            out.push(Caution {
+                strategy: name.clone(),
+                what: "saturated (more work offered than the cluster, or one of its backends under this strategy, \
+                       can do): the figures describe a transient that grows with the run, not a steady state"
+                    .into(),
+                at: saturated,
+            });
+        }
         let rejecting: Vec<&(f64, &crate::runner::StrategyResult)> =
             results.iter().filter(|(_, r)| !r.saturated && r.rejected_fraction > 1e-3).collect();
         if !rejecting.is_empty() {
@@ -335,31 +418,69 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
     out
 }
 
+/// A metric's (value, interval low, interval high).
+type Bounds = (f64, f64, f64);
+
 fn slo_limit(ctx: &Context<'_>, s: usize, slo: &Slo, operating_load: f64) -> SloLimit {
-    let mut points: Vec<(f64, Option<f64>)> = ctx
+    // (load, value, interval low, interval high) per tested load; a saturated or missing
+    // value is None (it misses the SLO).
+    let mut points: Vec<(f64, Option<Bounds>)> = ctx
         .slice
         .iter()
         .filter_map(|&i| {
             let r = ctx.result(i, s)?;
-            let value = metric(r, slo.metric).map(|e| e.value).filter(|v| v.is_finite() && !r.saturated);
-            Some((r.load, value))
+            let e = metric(r, slo.metric).filter(|e| e.value.is_finite() && !r.saturated);
+            let bounds =
+                e.map(|e| if e.has_interval() { (e.value, e.ci_low, e.ci_high) } else { (e.value, e.value, e.value) });
+            Some((r.load, bounds))
         })
         .collect();
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let meets = |p: &(f64, Option<f64>)| p.1.is_some_and(|v| v <= slo.limit);
-    let run = points.iter().take_while(|p| meets(p)).count();
     let strategy = ctx.strategies()[s].clone();
+    let of = |pick: fn(&Bounds) -> f64| -> Vec<(f64, Option<f64>)> {
+        points.iter().map(|(x, b)| (*x, b.as_ref().map(pick))).collect()
+    };
+    let Some((h, estimated, met_everywhere)) = crossing(&of(|b| b.0), slo.limit) else {
+        return SloLimit {
+            strategy,
+            highest_tested: None,
+            estimated: None,
+            met_everywhere: false,
+            headroom: None,
+            interval: (None, None),
+        };
+    };
+    // The upper end of the metric's interval reaches the limit first (a conservative limit);
+    // the lower end last. Beyond the tested loads the interval is open.
+    let low = crossing(&of(|b| b.2), slo.limit).map(|c| c.1);
+    let high = crossing(&of(|b| b.1), slo.limit).and_then(|c| (!c.2).then_some(c.1));
+    let headroom = (operating_load > 0.0).then(|| estimated / operating_load - 1.0);
+    SloLimit {
+        strategy,
+        highest_tested: Some(h),
+        estimated: Some(estimated),
+        met_everywhere,
+        headroom,
+        interval: (low.map(|l| l.min(estimated)), high.map(|u| u.max(estimated))),
+    }
+}
+
+/// Where a series of (load, value) rising with load crosses `limit`: the highest tested
+/// load of the first run of loads meeting it, the crossing interpolated linearly to the next
+/// load (the highest tested one when the next is saturated or none fails), and whether every
+/// load meets it. `None` when the lowest load already misses it.
+fn crossing(points: &[(f64, Option<f64>)], limit: f64) -> Option<(f64, f64, bool)> {
+    let meets = |p: &(f64, Option<f64>)| p.1.is_some_and(|v| v <= limit);
+    let run = points.iter().take_while(|p| meets(p)).count();
     if run == 0 {
-        return SloLimit { strategy, highest_tested: None, estimated: None, met_everywhere: false, headroom: None };
+        return None;
     }
     let (h, hv) = (points[run - 1].0, points[run - 1].1.unwrap_or(f64::NAN));
-    let met_everywhere = run == points.len();
     let estimated = match points.get(run) {
-        Some(&(x, Some(v))) if v > hv => h + (x - h) * (slo.limit - hv) / (v - hv),
+        Some(&(x, Some(v))) if v > hv => h + (x - h) * (limit - hv) / (v - hv),
         _ => h,
     };
-    let headroom = (operating_load > 0.0).then(|| estimated / operating_load - 1.0);
-    SloLimit { strategy, highest_tested: Some(h), estimated: Some(estimated), met_everywhere, headroom }
+    Some((h, estimated, run == points.len()))
 }
 
 fn theory_fits(ctx: &Context<'_>) -> Vec<TheoryFit> {
@@ -489,6 +610,42 @@ mod tests {
         assert_eq!(b.highest_tested, Some(0.7));
         assert!(!b.met_everywhere);
         assert!(f.sentences().iter().any(|s| s.starts_with("a meets p99 ≤ 100ms up to load 0.6")));
+    }
+
+    #[test]
+    fn slo_limits_carry_intervals_and_overlapping_ones_are_ties() {
+        // a's p99 (±2 %): 48ms at 0.6, 120ms at 0.7; its upper bound reaches 100ms at
+        // 0.6 + 0.1 × (100 − 48.96) / (122.4 − 48.96), its lower bound at
+        // 0.6 + 0.1 × (100 − 47.04) / (117.6 − 47.04).
+        let f = Findings::compute(&results(Some("p99 <= 100ms"))).unwrap();
+        let (lo, hi) = f.slo_limits[0].interval;
+        assert!((lo.unwrap() - (0.6 + 0.1 * 51.04 / 73.44)).abs() < 1e-9);
+        assert!((hi.unwrap() - (0.6 + 0.1 * 52.96 / 70.56)).abs() < 1e-9);
+        let sentences = f.sentences();
+        let ranking = sentences.iter().find(|s| s.starts_with("Ranked by")).expect("a ranking");
+        assert_eq!(ranking, "Ranked by the load each carries within p99 ≤ 100ms: b (about 0.7), then a (about 0.672).");
+        // With ±30 % intervals the limits overlap: a tie, not a ranking.
+        let mut wide = results(Some("p99 <= 100ms"));
+        for point in &mut wide.points {
+            for r in &mut point.results {
+                r.p99 = est(r.p99.value, r.p99.value * 0.3);
+            }
+        }
+        let f = Findings::compute(&wide).unwrap();
+        assert!(f.slo_limits[0].ties_with(&f.slo_limits[1]));
+        let sentences = f.sentences();
+        let ranking = sentences.iter().find(|s| s.starts_with("Ranked by")).expect("a ranking");
+        assert!(ranking.contains("b (about 0.7) and a (about 0.672) tied"), "{ranking}");
+    }
+
+    #[test]
+    fn saturated_points_are_a_caution() {
+        let f = Findings::compute(&results(None)).unwrap();
+        assert!(
+            f.sentences().iter().any(|s| s.starts_with("Caution, a at load 0.9: saturated")),
+            "{:?}",
+            f.sentences()
+        );
     }
 
     #[test]

@@ -60,6 +60,23 @@ fn engine(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Faults, health checks, timeouts and retries (issue #12): the balancer records every
+    // ending itself; each request carries a client timeout in the calendar.
+    let model = cluster::resilient_model();
+    let mut group = c.benchmark_group("16 exponential backends at load 0.9, health checks, timeouts, retries");
+    group.throughput(Throughput::Elements(REQUESTS));
+    group.sample_size(10);
+    for name in ["round_robin", "least_connections"] {
+        group.bench_function(name, |b| {
+            let mut replication = 0;
+            b.iter(|| {
+                replication += 1;
+                cluster::simulate_strategy(&model, name, REQUESTS, replication)
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, engine);

@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release --example speed -- jsq 20000000`, or with a third argument k, behind
 //! k balancer instances that each count only their own requests (`… jsq 20000000 4`), or
-//! driven by N closed-loop users instead of open-loop arrivals (`… jsq 20000000 users=160`).
+//! driven by N closed-loop users instead of open-loop arrivals (`… jsq 20000000 users=160`),
+//! or with health checks, client timeouts and retries (`… jsq 20000000 resilient`).
 
 use std::time::Instant;
 
@@ -18,6 +19,7 @@ fn main() {
     let third = args.next();
     let model = match (third.as_deref().and_then(|s| s.strip_prefix("users=")), third.as_deref()) {
         (Some(users), _) => cluster::closed_loop_model(users.parse().expect("users=N")),
+        (None, Some("resilient")) => cluster::resilient_model(),
         (None, Some(k)) => cluster::local_instances_model(k.parse().expect("a number of instances")),
         (None, None) => cluster::reference_model(),
     };

@@ -99,6 +99,12 @@ pub struct Replication {
     /// MSER-5 found its minimum in the second half of the pilot: no steady state within it.
     #[serde(default)]
     pub warmup_unsettled: bool,
+    /// Attempts beyond the first of the measured requests (balancer and client retries).
+    #[serde(default)]
+    pub retries: u64,
+    /// Counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
     /// Hedged requests: the delay used and the second copies sent (absent without hedging).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeReplication>,
@@ -159,6 +165,13 @@ pub struct StrategyResult {
     /// …), in a fixed order; empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Attempts per measured request (1 + retries ÷ requests): the load amplification of
+    /// retries (absent unless the balancer or the clients retry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_per_request: Option<f64>,
+    /// The first replication's counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
     /// Closed-loop users: their number N, mean think time Z and cycle (absent for open-loop
     /// arrivals, whose `load` and `arrival_rate` are inputs; a closed loop's are measured:
     /// `arrival_rate` is the throughput X and `load` the carried load X·E[S] ÷ capacity).
@@ -352,7 +365,7 @@ pub fn run_replication(
         }
     };
     let sections = SECTIONS.min(requests as u32);
-    let window = Window { warmup, requests, sections, histograms: true };
+    let window = Window { warmup, requests, sections, histograms: true, series: experiment.plan.series };
     let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
     let mut summary = summarise(model, &infos, replication, warmup, &outcome);
     summary.warmup_unsettled = warmup_unsettled;
@@ -382,7 +395,7 @@ fn hedge_pilot(
         Warmup::Fixed(w) => w,
         Warmup::Auto => requests / 10,
     };
-    let window = Window { warmup, requests, sections: SECTIONS.min(requests as u32), histograms: true };
+    let window = Window { warmup, requests, sections: SECTIONS.min(requests as u32), histograms: true, series: None };
     let mut strategies = build_instances(&plain, &spec.name, &spec.params, pilot)?;
     let outcome = engine::simulate_instances(&plain, &mut strategies, pilot, &window);
     let mut histogram = ResponseHistogram::new(plain.service.mean());
@@ -401,7 +414,8 @@ fn hedge_pilot(
 fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> (u64, bool) {
     let batches = (requests / 5).clamp(1, MSER_BATCHES);
     let batch = requests / batches;
-    let pilot = Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false };
+    let pilot =
+        Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false, series: None };
     let outcome = engine::simulate_instances(model, strategies, seed, &pilot);
     let means: Vec<f64> = outcome.sections.iter().map(|s| s.mean_response()).collect();
     match mser_truncation(&means) {
@@ -479,6 +493,8 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         ccdf,
         quantile_intervals,
         warmup_unsettled: false,
+        retries: whole.retries,
+        series: o.series.clone(),
         hedging: None,
     }
 }
@@ -657,6 +673,14 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
         saturated_fraction,
         warnings: Vec::new(),
+        attempts_per_request: {
+            let m = spec.model(&experiment.model);
+            (m.balancer.retries.is_active() || m.client.retries > 0).then(|| {
+                let retries: u64 = reps.iter().map(|r| r.retries).sum();
+                if arrivals == 0 { 1.0 } else { 1.0 + retries as f64 / arrivals as f64 }
+            })
+        },
+        series: reps.first().and_then(|r| r.series.clone()),
         closed_loop,
         hedging,
     };

@@ -315,3 +315,20 @@ fn the_slo_is_drawn_on_the_percentile_chart_and_the_ccdf() {
     let svg = std::fs::read_to_string(plain.path().join("charts/ccdf.svg")).unwrap();
     assert!(!svg_text(&svg).contains("SLO"));
 }
+
+#[test]
+fn the_heat_map_outlines_cells_that_miss_the_slo() {
+    let mut r = two_axis();
+    r.report.slo = Some("p99 <= 100ms".into());
+    let dir = report_dir(&r, &[]);
+    let svg = std::fs::read_to_string(dir.path().join("charts/heatmap.svg")).unwrap();
+    assert!(svg_text(&svg).contains("red outline: misses SLO p99 ≤ 100ms"));
+    // SLO red, as an outline (stroke), on some cells but not all.
+    let outlined = svg.matches("stroke=\"#C81E1E\"").count();
+    let cells = r.points.len() * r.strategies.len();
+    assert!(outlined > 0 && outlined < cells, "{outlined} of {cells}");
+    r.report.slo = None;
+    let plain = report_dir(&r, &[]);
+    let svg = std::fs::read_to_string(plain.path().join("charts/heatmap.svg")).unwrap();
+    assert!(!svg.contains("#C81E1E"));
+}

@@ -7,6 +7,7 @@ mod arrivals;
 mod backend;
 mod balancer;
 mod clients;
+mod faults;
 mod request;
 mod service;
 mod users;
@@ -15,6 +16,7 @@ pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
 pub use balancer::{Balancer, BalancerOverride, Hedge, Information, Mode, Routing, Upstream};
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
+pub use faults::{ClientPolicy, Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
 pub use users::ClosedLoop;
@@ -45,6 +47,10 @@ pub struct Model {
     pub backends: Vec<BackendGroup>,
     /// The balancer tier (default: one omniscient reverse proxy, no caps, no network).
     pub balancer: Balancer,
+    /// Scheduled and random backend faults (`[[faults]]`; empty: backends never fail).
+    pub faults: Vec<Fault>,
+    /// Client timeouts and retries (default: clients wait for ever and never retry).
+    pub client: ClientPolicy,
 }
 
 impl Model {
@@ -70,6 +76,11 @@ impl Model {
     /// The arrival rate that offers load `load` to this cluster.
     pub fn rate_for_load(&self, load: f64) -> f64 {
         load * self.capacity() / self.service.mean()
+    }
+
+    /// Whether the model needs none of the event layer: the engine's fast path.
+    pub fn is_plain(&self) -> bool {
+        self.balancer.is_plain() && self.faults.is_empty() && !self.client.is_active()
     }
 
     /// Number of backends (all groups expanded).

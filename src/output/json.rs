@@ -46,6 +46,9 @@ pub struct ResultJson<'a> {
     /// `ci95.cycle`); `load` and `arrival_rate` are then measured, not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_loop: Option<ClosedLoopJson>,
+    /// Attempts per request (1 + retries ÷ requests), when the balancer or clients retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_per_request: Option<f64>,
     /// Hedged requests only: the delay, the second copies sent, the amplification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hedging: Option<&'a crate::runner::HedgeResult>,
@@ -127,6 +130,7 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                     think: c.think,
                     cycle: c.cycle.value,
                 }),
+                attempts_per_request: r.attempts_per_request,
                 hedging: r.hedging.as_ref(),
             }
         })

@@ -547,6 +547,8 @@ mod tests {
             ccdf: vec![],
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
+            attempts_per_request: None,
+            series: None,
             closed_loop: None,
             hedging: None,
         }

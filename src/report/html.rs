@@ -70,7 +70,23 @@ pub fn render(r: &SweepResults, findings: &Findings, charts: &[RenderedChart]) -
         }
         h += "</tr>\n";
     }
-    h += "</table></div>\n<h2>How to reproduce</h2>\n<div class=\"scroll\"><table>\n";
+    h += "</table></div>\n";
+    if let Some((intro, header, rows)) = super::content::over_time_table(r) {
+        h += &format!("<h2>Over time</h2>\n<p>{}</p>\n<div class=\"scroll\"><table>\n<tr>", escape(&intro));
+        for c in &header {
+            h += &format!("<th>{}</th>", escape(c));
+        }
+        h += "</tr>\n";
+        for row in rows {
+            h += "<tr>";
+            for c in row {
+                h += &format!("<td>{}</td>", escape(&c));
+            }
+            h += "</tr>\n";
+        }
+        h += "</table></div>\n";
+    }
+    h += "<h2>How to reproduce</h2>\n<div class=\"scroll\"><table>\n";
     for (k, v) in reproduce(r) {
         h += &format!("<tr><th>{}</th><td><code>{}</code></td></tr>\n", escape(&k), escape(&v));
     }

@@ -233,6 +233,10 @@ pub const CLOSED_LOOP_CSV_COLUMNS: [&str; 7] =
 /// second copies sent and the amplification (requests sent to backends per client request).
 pub const HEDGING_CSV_COLUMNS: [&str; 3] = ["hedge_delay", "hedge_copies", "amplification"];
 
+/// The column experiments whose balancer or clients retry add at the end: attempts per
+/// measured request (1 + retries ÷ requests).
+pub const RETRY_CSV_COLUMNS: [&str; 1] = ["attempts_per_request"];
+
 /// `results.csv`: a header, then one row per finished point × strategy, grid order then
 /// strategy order.
 pub fn csv(results: &SweepResults) -> String {
@@ -247,6 +251,10 @@ pub fn csv(results: &SweepResults) -> String {
     let hedged = results.points.iter().flat_map(|p| &p.results).any(|r| r.hedging.is_some());
     if hedged {
         header.extend(HEDGING_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let retries = results.points.iter().flat_map(|p| &p.results).any(|r| r.attempts_per_request.is_some());
+    if retries {
+        header.extend(RETRY_CSV_COLUMNS.iter().map(|c| c.to_string()));
     }
     out.push_str(&header.join(","));
     out.push('\n');
@@ -301,6 +309,9 @@ pub fn csv(results: &SweepResults) -> String {
                 let (delay, copies, amplification) =
                     r.hedging.as_ref().map_or((f64::NAN, 0.0, 1.0), |h| (h.delay, h.copies as f64, h.amplification));
                 row.extend([delay, copies, amplification].into_iter().map(number));
+            }
+            if retries {
+                row.push(number(r.attempts_per_request.unwrap_or(1.0)));
             }
             out.push_str(&row.join(","));
             out.push('\n');

@@ -19,6 +19,8 @@ pub struct RunPlan {
     pub precision: Option<f64>,
     /// Upper bound on replications when `precision` is set.
     pub max_replications: u32,
+    /// Record a time series with windows this long (`[run] series = "1s"`).
+    pub series: Option<f64>,
 }
 
 /// Warm-up deletion.
@@ -61,6 +63,9 @@ impl StrategySpec {
         }
         let mut m = model.clone();
         m.balancer = self.balancer.apply(&model.balancer, model.backends.len());
+        if let Some(client) = self.balancer.client {
+            m.client = client;
+        }
         Cow::Owned(m)
     }
 }

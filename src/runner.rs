@@ -68,10 +68,6 @@ fn nan() -> f64 {
     f64::NAN
 }
 
-fn nan_estimate() -> Estimate {
-    Estimate { value: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN }
-}
-
 /// One backend's figures over a replication's window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendMeasure {
@@ -125,6 +121,12 @@ pub struct Replication {
     /// MSER-5 found its minimum in the second half of the pilot: no steady state within it.
     #[serde(default)]
     pub warmup_unsettled: bool,
+    /// Attempts beyond the first of the measured requests (balancer and client retries).
+    #[serde(default)]
+    pub retries: u64,
+    /// Counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
     /// Measured requests accepted but failed, by cause (in the order of `Cause::ALL`).
     #[serde(default)]
     pub failed: Vec<u64>,
@@ -188,6 +190,13 @@ pub struct StrategyResult {
     /// …), in a fixed order; empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Attempts per measured request (1 + retries ÷ requests): the load amplification of
+    /// retries (absent unless the balancer or the clients retry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_per_request: Option<f64>,
+    /// The first replication's counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
     /// Closed-loop users: their number N, mean think time Z and cycle (absent for open-loop
     /// arrivals, whose `load` and `arrival_rate` are inputs; a closed loop's are measured:
     /// `arrival_rate` is the throughput X and `load` the carried load X·E[S] ÷ capacity).
@@ -196,24 +205,36 @@ pub struct StrategyResult {
     /// Hedged requests (absent without hedging).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeResult>,
-    /// Measured requests accepted but failed (worker killed at its timeout, connection reset
-    /// on a worker's exit, …), over all replications.
-    #[serde(default)]
+    /// Failures by cause and goodput, for experiments some of whose models can fail an
+    /// accepted request ([`Model::can_fail`]: faults, health checks, timeouts, `max_conns`,
+    /// gunicorn `timeout`/`max_requests`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<FailureResult>,
+    /// Lowest and highest utilisation of a single worker over every backend simulated with
+    /// explicit workers (the spread of the kernel's accept); absent without such backends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_utilisation: Option<WorkerSpread>,
+}
+
+/// What failed, and what still succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureResult {
+    /// Measured requests accepted but failed (after any retry), over all replications.
     pub failed: u64,
-    /// `failed` by cause (`worker_timeout`, `backend_down`, …), every cause listed.
-    #[serde(default)]
-    pub failed_by_cause: BTreeMap<String, u64>,
-    #[serde(default)]
-    pub failed_fraction: f64,
-    /// Successfully completed requests per second.
-    #[serde(default = "nan_estimate")]
+    /// `failed` by cause (`worker_timeout`, `backend_down`, `queue_timeout`, `no_backend`,
+    /// `client_timeout`), every cause listed.
+    pub by_cause: BTreeMap<String, u64>,
+    /// `failed` ÷ measured requests.
+    pub fraction: f64,
+    /// Successfully completed requests per second (accepted minus failed).
     pub goodput: Estimate,
-    /// Lowest and highest utilisation of a single worker over every backend with explicit
-    /// workers (NaN when there is none): the spread of the kernel's accept.
-    #[serde(default = "nan", deserialize_with = "f64_or_nan")]
-    pub worker_utilisation_min: f64,
-    #[serde(default = "nan", deserialize_with = "f64_or_nan")]
-    pub worker_utilisation_max: f64,
+}
+
+/// The lowest and highest utilisation of one worker (0–1, its process's %CPU).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WorkerSpread {
+    pub min: f64,
+    pub max: f64,
 }
 
 /// What hedging cost: the delay used and the extra copies.
@@ -399,7 +420,7 @@ pub fn run_replication(
         }
     };
     let sections = SECTIONS.min(requests as u32);
-    let window = Window { warmup, requests, sections, histograms: true };
+    let window = Window { warmup, requests, sections, histograms: true, series: experiment.plan.series };
     let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
     let mut summary = summarise(model, &infos, replication, warmup, &outcome);
     summary.warmup_unsettled = warmup_unsettled;
@@ -429,7 +450,7 @@ fn hedge_pilot(
         Warmup::Fixed(w) => w,
         Warmup::Auto => requests / 10,
     };
-    let window = Window { warmup, requests, sections: SECTIONS.min(requests as u32), histograms: true };
+    let window = Window { warmup, requests, sections: SECTIONS.min(requests as u32), histograms: true, series: None };
     let mut strategies = build_instances(&plain, &spec.name, &spec.params, pilot)?;
     let outcome = engine::simulate_instances(&plain, &mut strategies, pilot, &window);
     let mut histogram = ResponseHistogram::new(plain.service.mean());
@@ -448,7 +469,8 @@ fn hedge_pilot(
 fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> (u64, bool) {
     let batches = (requests / 5).clamp(1, MSER_BATCHES);
     let batch = requests / batches;
-    let pilot = Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false };
+    let pilot =
+        Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false, series: None };
     let outcome = engine::simulate_instances(model, strategies, seed, &pilot);
     let means: Vec<f64> = outcome.sections.iter().map(|s| s.mean_response()).collect();
     match mser_truncation(&means) {
@@ -531,6 +553,8 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         ccdf,
         quantile_intervals,
         warmup_unsettled: false,
+        retries: whole.retries,
+        series: o.series.clone(),
         hedging: None,
         failed,
     }
@@ -681,13 +705,20 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             .collect(),
     };
     let model = &experiment.model;
-    let failed_by_cause: BTreeMap<String, u64> = engine::Cause::ALL
-        .iter()
-        .map(|c| (c.name().to_string(), reps.iter().map(|r| r.failed.get(*c as usize).copied().unwrap_or(0)).sum()))
-        .collect();
-    let failed: u64 = failed_by_cause.values().sum();
-    let per_worker = backends.iter().flat_map(|b: &BackendMeasure| b.workers.iter().copied());
-    let (worker_lo, worker_hi) = per_worker.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)));
+    let failures = experiment.strategies.iter().any(|s| s.model(model).can_fail()).then(|| {
+        let by_cause: BTreeMap<String, u64> = engine::Cause::ALL
+            .iter()
+            .map(|c| (c.name().to_string(), reps.iter().map(|r| r.failed.get(*c as usize).copied().unwrap_or(0)).sum()))
+            .collect();
+        let failed: u64 = by_cause.values().sum();
+        let fraction = if arrivals == 0 { 0.0 } else { failed as f64 / arrivals as f64 };
+        FailureResult { failed, by_cause, fraction, goodput: estimate(|m| m.goodput) }
+    });
+    let worker_utilisation = model.has_stations().then(|| {
+        let per_worker = backends.iter().flat_map(|b: &BackendMeasure| b.workers.iter().copied());
+        let (min, max) = per_worker.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)));
+        WorkerSpread { min, max }
+    });
     let saturated_fraction = reps.iter().filter(|r| r.saturated).count() as f64 / n;
     let throughput = estimate(|m| m.throughput);
     let (load, arrival_rate, closed_loop) = match model.closed_loop() {
@@ -738,14 +769,18 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
         saturated_fraction,
         warnings: Vec::new(),
+        attempts_per_request: {
+            let m = spec.model(&experiment.model);
+            (m.balancer.retries.is_active() || m.client.retries > 0).then(|| {
+                let retries: u64 = reps.iter().map(|r| r.retries).sum();
+                if arrivals == 0 { 1.0 } else { 1.0 + retries as f64 / arrivals as f64 }
+            })
+        },
+        series: reps.first().and_then(|r| r.series.clone()),
         closed_loop,
         hedging,
-        failed,
-        failed_by_cause,
-        failed_fraction: if arrivals == 0 { 0.0 } else { failed as f64 / arrivals as f64 },
-        goodput: estimate(|m| m.goodput),
-        worker_utilisation_min: worker_lo,
-        worker_utilisation_max: worker_hi,
+        failures,
+        worker_utilisation,
     };
     result.warnings = warnings(experiment, reps, &result);
     result

@@ -344,13 +344,12 @@ strategies = ["random", "jsq"]
     let text = csv(&one);
     let header = text.lines().next().unwrap();
     assert!(header.starts_with("strategy,clients.users,load,arrival_rate,"), "{header}");
-    // The closed-loop columns follow main's last one; the failure and worker columns end
-    // every file.
+    // The closed-loop columns follow the common ones; nothing can fail here and there are no
+    // explicit workers, so they end the file.
     assert!(
-        header.contains(",warnings,throughput_ci_low,throughput_ci_high,users,think,cycle,cycle_ci_low,cycle_ci_high,"),
+        header.ends_with(",warnings,throughput_ci_low,throughput_ci_high,users,think,cycle,cycle_ci_low,cycle_ci_high"),
         "{header}"
     );
-    assert!(header.ends_with(",cycle_ci_high,failed_fraction,failed_worker_timeout,failed_backend_down,failed_queue_timeout,failed_no_backend,failed_client_timeout,goodput,worker_utilisation_min,worker_utilisation_max"), "{header}");
     // The knee N* = (D + Z) · X_max = 0.1 s × 200/s = 20 users, stated in the report, whose
     // charts are drawn against users.
     let report = fs::read_to_string(one.join("report.md")).unwrap();
@@ -358,4 +357,66 @@ strategies = ["random", "jsq"]
     assert!(report.contains("Mean response time vs users"), "{report}");
     // random over identical one-worker backends is a product-form network: MVA's line.
     assert!(report.contains("closed network (MVA)"), "{report}");
+}
+
+#[test]
+fn failure_and_worker_columns_appear_only_in_files_whose_models_have_them() {
+    let tmp = TempDir::new().unwrap();
+    let header = |name: &str, extra: &str| {
+        let file = write_file(
+            &tmp,
+            &format!("{name}.toml"),
+            &format!(
+                r#"
+[experiment]
+name = "{name}"
+seed = 3
+[run]
+requests = 4000
+warmup = 400
+[arrivals]
+load = 0.5
+[service]
+distribution = "exponential"
+mean = "10ms"
+{extra}
+[balancer]
+strategies = ["random", "jsq"]
+[sweep]
+load = [0.5]
+"#
+            ),
+        );
+        let out = tmp.path().join(name);
+        sweep(&file, &out, &[]);
+        let text = csv(&out);
+        let json = fs::read_to_string(out.join("results.json")).unwrap();
+        (text.lines().next().unwrap().to_string(), json, text)
+    };
+    let plain = "[[backends]]\nname = \"web\"\ncount = 2\nworkers = 2";
+    let (h, json, _) = header("plain", plain);
+    assert!(h.ends_with(",saturated_fraction,warnings"), "a file without failures or workers: {h}");
+    assert!(!json.contains("\"failures\"") && !json.contains("\"worker_utilisation\""), "{json}");
+
+    // A gunicorn timeout can fail requests, and makes the backend a station.
+    let (h, json, text) = header("station", &format!("{plain}\ncores = 1\ntimeout = \"30ms\""));
+    assert!(
+        h.ends_with(",warnings,failed_fraction,failed_worker_timeout,failed_backend_down,failed_queue_timeout,failed_no_backend,failed_client_timeout,goodput,goodput_ci_low,goodput_ci_high,worker_utilisation_min,worker_utilisation_max"),
+        "{h}"
+    );
+    assert!(json.contains("\"failures\"") && json.contains("\"worker_utilisation\""), "{json}");
+    // Some requests of 10 ms on average run past 30 ms and are killed.
+    let row = text.lines().nth(1).unwrap();
+    let cols: Vec<&str> = h.split(',').collect();
+    let cells: Vec<&str> = row.split(',').collect();
+    let at = |name: &str| cells[cols.iter().position(|c| *c == name).unwrap()].parse::<f64>().unwrap();
+    assert!(at("failed_worker_timeout") > 0.0, "{row}");
+    assert!(at("goodput") < at("throughput"), "{row}");
+
+    // Faults fail requests, on fast-path backends: failure columns, no worker columns.
+    let (h, _, _) = header(
+        "faults",
+        &format!("{plain}\n[[faults]]\nkind = \"outage\"\nbackend = \"web-1\"\nat = \"1s\"\nfor = \"1s\""),
+    );
+    assert!(h.ends_with(",failed_client_timeout,goodput,goodput_ci_low,goodput_ci_high"), "{h}");
 }

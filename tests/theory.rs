@@ -378,7 +378,7 @@ fn requests_are_conserved_and_littles_law_holds_with_kills_and_restarts() {
         rng: seed.stream(Purpose::Strategy),
     };
     let mut strategy = build("least_connections", &setup).unwrap();
-    let window = Window { warmup: 20_000, requests: 400_000, sections: 20, histograms: false };
+    let window = Window { warmup: 20_000, requests: 400_000, sections: 20, histograms: false, series: None };
     let out = simulate(model, &mut strategy, seed, &window);
 
     let failed = |s: &lbsim::engine::Section| s.failed.iter().sum::<u64>();

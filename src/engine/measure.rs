@@ -2,6 +2,7 @@
 //! and the time integrals of every backend at the section boundaries.
 
 use super::outcome::{Cause, Outbox};
+use super::series::SeriesRecorder;
 use crate::stats::ResponseHistogram;
 
 /// Sums over the measured requests of one section (a contiguous range of arrival indices).
@@ -27,6 +28,9 @@ pub struct Section {
     pub in_system_area: f64,
     /// ∫ busy workers dt over the section, all backends.
     pub busy_area: f64,
+    /// Attempts beyond each measured request's first (the balancer's retries on another
+    /// backend): attempts per request = 1 + retries ÷ arrivals.
+    pub retries: u64,
 }
 
 impl Section {
@@ -50,6 +54,7 @@ impl Section {
             duration: a.duration + s.duration,
             in_system_area: a.in_system_area + s.in_system_area,
             busy_area: a.busy_area + s.busy_area,
+            retries: a.retries + s.retries,
         }
     }
 }
@@ -76,6 +81,8 @@ pub struct Recorder {
     /// layer to collect (always empty on the fast path). It travels with the recorder
     /// because every backend step already receives it.
     pub outbox: Outbox,
+    /// Counts over time, when the run was asked for a series (the event layer records).
+    pub series: Option<SeriesRecorder>,
 }
 
 impl Recorder {
@@ -89,6 +96,7 @@ impl Recorder {
             completed_by_backend: vec![0; backends],
             batch_label: 0,
             outbox: Outbox::default(),
+            series: None,
         }
     }
 

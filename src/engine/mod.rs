@@ -10,8 +10,10 @@ mod backend;
 mod calendar;
 mod dispatch;
 mod flight;
+mod health;
 mod measure;
 mod outcome;
+mod series;
 mod station;
 
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED};
@@ -19,6 +21,7 @@ pub use calendar::{Calendar, Event};
 pub use flight::{Flight, Flights, Stage};
 pub use measure::{Recorder, Section};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
+pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 pub use station::Station;
 
 use rand::{Rng, SeedableRng};
@@ -39,6 +42,8 @@ pub struct Window {
     pub sections: u32,
     /// Keep response-time histograms (off for pilot runs that only need batch means).
     pub histograms: bool,
+    /// Record a time series with windows this long (seconds; the event layer runs).
+    pub series: Option<f64>,
 }
 
 /// Per-backend results over the measurement window.
@@ -74,6 +79,8 @@ pub struct RunOutcome {
     pub backends: Vec<BackendOutcome>,
     /// Length of the measurement window (seconds).
     pub window: f64,
+    /// The time series, when the window asked for one.
+    pub series: Option<RunSeries>,
 }
 
 /// The static per-backend facts strategies ask for, gathered once.
@@ -342,16 +349,17 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 /// layer.
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if fast_path(model) {
+    if fast_path(model) && window.series.is_none() {
         run(model, traffic, Direct::new(&mut strategies[0]), seed, window)
     } else {
-        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), seed, window)
+        let recording = window.series.is_some();
+        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed).recording(recording), seed, window)
     }
 }
 
 /// Whether `model` runs on the fast path ([`Direct`]): nothing needs the event layer.
 fn fast_path(model: &Model) -> bool {
-    model.balancer.is_plain() && model.closed_loop().is_none()
+    model.is_plain() && model.closed_loop().is_none()
 }
 
 fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunSeed, window: &Window) -> RunOutcome {
@@ -359,6 +367,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
     let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
+    recorder.series = window.series.map(SeriesRecorder::new);
     let mut outcome: Vec<BackendOutcome> = (0..n_backends)
         .map(|_| BackendOutcome {
             completed: 0,
@@ -495,7 +504,20 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         o.offered_work = work;
         o.response = b.response_summary();
     }
+    let series = recorder.series.as_ref().map(|s| RunSeries {
+        width: s.width(),
+        rows: s.rows(),
+        faults: {
+            // One band per distinct interval (an outage of a whole group is one band).
+            let mut bands: Vec<[f64; 2]> =
+                model.faults.iter().flat_map(|f| f.intervals()).map(|(_, a, b)| [a, b]).collect();
+            bands.sort_by(|x, y| x[0].total_cmp(&y[0]).then(x[1].total_cmp(&y[1])));
+            bands.dedup();
+            bands
+        },
+    });
     RunOutcome {
+        series,
         sections: recorder.sections,
         histograms: recorder.histograms,
         backends: outcome,

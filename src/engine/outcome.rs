@@ -88,11 +88,6 @@ impl Outbox {
         self.items.is_empty()
     }
 
-    /// Takes every outcome out, keeping the buffer.
-    pub fn drain(&mut self) -> std::vec::Drain<'_, Outcome> {
-        self.items.drain(..)
-    }
-
     /// Takes the outcomes out with their buffer (for a consumer that records while it reads
     /// them); hand the buffer back with [`Outbox::restore`].
     pub fn take(&mut self) -> Vec<Outcome> {

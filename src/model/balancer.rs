@@ -5,7 +5,7 @@
 //! network delay: the engine's fast path. Anything else goes through the event layer
 //! (`docs/ARCHITECTURE.md`, "The event layer").
 
-use super::ServiceDistribution;
+use super::{Health, Retries, ServiceDistribution};
 
 /// How arrivals reach the balancer instances (an L4 balancer, DNS, or the kernel's
 /// `SO_REUSEPORT` spreading connections over nginx workers or Envoy threads).
@@ -140,6 +140,10 @@ pub struct Balancer {
     pub queue_timeout: Option<f64>,
     /// One entry per backend group, in the order of the groups (empty: no caps, no delay).
     pub upstreams: Vec<Upstream>,
+    /// Passive and active health checks (default: none, every backend is always tried).
+    pub health: Health,
+    /// Retries of failed attempts on another backend (default: one try, no retry).
+    pub retries: Retries,
     /// Hedged requests: a second copy of an unanswered request after a delay.
     pub hedge: Option<Hedge>,
 }
@@ -154,6 +158,8 @@ impl Default for Balancer {
             rtt: None,
             queue_timeout: None,
             upstreams: Vec::new(),
+            health: Health::default(),
+            retries: Retries::default(),
             hedge: None,
         }
     }
@@ -169,6 +175,8 @@ impl Balancer {
             && self.rtt.is_none()
             && self.hedge.is_none()
             && self.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none())
+            && !self.health.is_active()
+            && !self.retries.is_active()
     }
 
     /// Whether arrivals need client ids (hash routing, cached redirects).
@@ -206,6 +214,15 @@ impl Balancer {
                 None => parts.push("maxconn with queue".into()),
             }
         }
+        if let Some(health) = self.health.describe() {
+            parts.push(health);
+        }
+        if self.retries.is_active() {
+            parts.push(match self.retries.timeout {
+                Some(t) => format!("{} tries within {}", self.retries.tries, crate::units::format_duration(t)),
+                None => format!("{} tries", self.retries.tries),
+            });
+        }
         if let Some(hedge) = self.hedge {
             parts.push(format!("hedged {}", hedge.describe()));
         }
@@ -225,6 +242,15 @@ pub struct BalancerOverride {
     pub max_conns: Option<u32>,
     /// HAProxy `maxconn` on every backend, as `default-server maxconn` (replaces any cap).
     pub maxconn: Option<u32>,
+    /// Health checks and retries that replace the file's (each one given).
+    pub passive: Option<super::MaxFails>,
+    pub outlier: Option<super::Outlier>,
+    pub active: Option<super::Probe>,
+    pub panic_threshold: Option<f64>,
+    pub retries: Option<Retries>,
+    /// The clients' timeouts and retries for this strategy's runs (they are not the
+    /// balancer's, but comparing retry policies side by side is what a file wants).
+    pub client: Option<super::ClientPolicy>,
     /// Hedged requests for this strategy's runs.
     pub hedge: Option<Hedge>,
 }
@@ -242,6 +268,21 @@ impl BalancerOverride {
         }
         if let Some(mode) = self.mode {
             b.mode = mode;
+        }
+        if self.passive.is_some() {
+            b.health.max_fails = self.passive;
+        }
+        if self.outlier.is_some() {
+            b.health.outlier = self.outlier;
+        }
+        if self.active.is_some() {
+            b.health.probe = self.active;
+        }
+        if self.panic_threshold.is_some() {
+            b.health.panic_threshold = self.panic_threshold;
+        }
+        if let Some(retries) = self.retries {
+            b.retries = retries;
         }
         if let Some(hedge) = self.hedge {
             b.hedge = Some(hedge);

@@ -217,7 +217,7 @@ pub fn recommendation(p: &PlanResults) -> String {
             (Some(im), None) => p.vary.words(im),
             _ => "no answer".into(),
         };
-        out += &format!(" The ideal shared queue ({}, not a balancer one can deploy) needs {bound}.", ideal.strategy);
+        out += &format!(" The shared FCFS queue ({}, not a balancer one can deploy) needs {bound}.", ideal.strategy);
     }
     out
 }

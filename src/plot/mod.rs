@@ -10,6 +10,7 @@ mod backends;
 mod ccdf;
 mod context;
 mod heatmap;
+mod over_time;
 pub mod qq;
 mod rejected;
 mod response;
@@ -41,6 +42,7 @@ pub const CHARTS: &[for<'a> fn(&'a Context<'a>) -> Vec<Figure<'a>>] = &[
     rejected::figures,
     timeseries::figures,
     heatmap::figures,
+    over_time::figures,
 ];
 
 /// Draws a figure into an SVG string buffer of any lifetime.

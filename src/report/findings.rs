@@ -78,6 +78,24 @@ pub struct Findings {
     pub cautions: Vec<Caution>,
     /// Closed-loop users: the knee of the load-test curve and what was measured past it.
     pub knee: Option<Knee>,
+    /// Per strategy that failed requests, its worst charted point; `Some(empty)` when the
+    /// models could fail requests and none did, `None` when they could not.
+    pub failures: Option<Vec<FailureFinding>>,
+}
+
+/// The charted point where a strategy failed the largest share of its requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureFinding {
+    pub strategy: String,
+    /// Its x value.
+    pub at: f64,
+    /// Failed ÷ measured requests there.
+    pub fraction: f64,
+    /// The causes with their counts, most frequent first (only those that occurred).
+    pub causes: Vec<(String, u64)>,
+    /// Successful completions per second there, and the arrival rate offered.
+    pub goodput: crate::stats::Estimate,
+    pub arrival_rate: f64,
 }
 
 /// The knee of a closed loop's load-test curve (the asymptotic bounds' crossing point) and,
@@ -119,6 +137,7 @@ impl Findings {
                 theory: vec![],
                 cautions: vec![],
                 knee: None,
+                failures: None,
             });
         };
         let metric_name = crate::plot::response_metrics(results)[0];
@@ -137,6 +156,7 @@ impl Findings {
             theory: theory_fits(&ctx),
             cautions: cautions(&ctx),
             knee: knee(&ctx),
+            failures: failures(&ctx),
         })
     }
 
@@ -191,6 +211,34 @@ impl Findings {
         for c in &self.cautions {
             let at: Vec<String> = c.at.iter().map(|x| significant(*x, 3)).collect();
             out.push(format!("Caution, {} at {} {}: {}.", c.strategy, self.x_short(), at.join(", "), c.what));
+        }
+        match &self.failures {
+            Some(worst) if worst.is_empty() => {
+                out.push(
+                    "No accepted request failed at any charted point (requests can fail in these models: faults, \
+                          health checks, timeouts or worker restarts)."
+                        .into(),
+                );
+            }
+            Some(worst) => {
+                for f in worst {
+                    let causes: Vec<String> = f.causes.iter().map(|(c, n)| format!("{n} {c}")).collect();
+                    out.push(format!(
+                        "{} failed up to {}% of requests (at {} {}: {}); goodput there {}/s (95 % interval {}–{}) \
+                         of {}/s offered.",
+                        f.strategy,
+                        significant(f.fraction * 100.0, 3),
+                        self.x_short(),
+                        significant(f.at, 3),
+                        causes.join(", "),
+                        significant(f.goodput.value, 4),
+                        significant(f.goodput.ci_low, 4),
+                        significant(f.goodput.ci_high, 4),
+                        significant(f.arrival_rate, 4)
+                    ));
+                }
+            }
+            None => {}
         }
         if let Some(k) = &self.knee {
             out.push(format!(
@@ -326,6 +374,37 @@ fn knee(ctx: &Context<'_>) -> Option<Knee> {
         max_throughput: first.max_throughput,
         largest,
     })
+}
+
+/// Per strategy, the charted point with the largest share of failed requests (`None` when
+/// no result carries failure figures).
+fn failures(ctx: &Context<'_>) -> Option<Vec<FailureFinding>> {
+    let mut any = false;
+    let mut out = Vec::new();
+    for (s, name) in ctx.strategies().iter().enumerate() {
+        let mut worst: Option<FailureFinding> = None;
+        for &i in &ctx.slice {
+            let Some(r) = ctx.result(i, s) else { continue };
+            let Some(f) = &r.failures else { continue };
+            any = true;
+            if f.failed == 0 || worst.as_ref().is_some_and(|w| w.fraction >= f.fraction) {
+                continue;
+            }
+            let mut causes: Vec<(String, u64)> =
+                f.by_cause.iter().filter(|(_, n)| **n > 0).map(|(c, n)| (c.clone(), *n)).collect();
+            causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            worst = Some(FailureFinding {
+                strategy: name.clone(),
+                at: ctx.x(i),
+                fraction: f.fraction,
+                causes,
+                goodput: f.goodput,
+                arrival_rate: r.arrival_rate,
+            });
+        }
+        out.extend(worst);
+    }
+    any.then_some(out)
 }
 
 /// "95 % interval 0.79–0.84", with open ends as "below …" / "above …".
@@ -547,14 +626,12 @@ mod tests {
             ccdf: vec![],
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
+            attempts_per_request: None,
+            series: None,
             closed_loop: None,
             hedging: None,
-            failed: 0,
-            failed_by_cause: Default::default(),
-            failed_fraction: 0.0,
-            goodput: est(load * 100.0, 0.0),
-            worker_utilisation_min: f64::NAN,
-            worker_utilisation_max: f64::NAN,
+            failures: None,
+            worker_utilisation: None,
         }
     }
 
@@ -661,6 +738,50 @@ mod tests {
         let t = &f.theory[0];
         assert_eq!((t.strategy.as_str(), t.points), ("b", 5));
         assert!((t.max_relative_error - (1.0 - 1.0 / 1.01)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn failures_are_stated_at_each_strategys_worst_point() {
+        let mut r = results(None);
+        assert_eq!(Findings::compute(&r).unwrap().failures, None, "no failure figures, no finding");
+        for (i, point) in r.points.iter_mut().enumerate() {
+            for (s, res) in point.results.iter_mut().enumerate() {
+                // b fails 1 % at 0.5 … 5 % at 0.9; a never fails.
+                let failed = if s == 1 { 10 * (i as u64 + 1) } else { 0 };
+                let by_cause = [("backend_down".to_string(), failed), ("worker_timeout".to_string(), failed / 10)]
+                    .into_iter()
+                    .collect();
+                res.failures = Some(crate::runner::FailureResult {
+                    failed: failed + failed / 10,
+                    by_cause,
+                    fraction: (failed + failed / 10) as f64 / 1000.0,
+                    goodput: est(40.0, 1.0),
+                });
+            }
+        }
+        let f = Findings::compute(&r).unwrap();
+        let worst = f.failures.as_ref().unwrap();
+        assert_eq!(worst.len(), 1, "a failed nothing");
+        assert_eq!((worst[0].strategy.as_str(), worst[0].at), ("b", 0.9));
+        let sentence = f.sentences().into_iter().find(|s| s.starts_with("b failed")).expect("a failure finding");
+        assert_eq!(
+            sentence,
+            "b failed up to 5.5% of requests (at load 0.9: 50 backend_down, 5 worker_timeout); goodput there 40/s \
+             (95 % interval 39–41) of 90/s offered."
+        );
+        // Models that can fail but did not: said once.
+        for point in &mut r.points {
+            for res in &mut point.results {
+                res.failures = Some(crate::runner::FailureResult {
+                    failed: 0,
+                    by_cause: Default::default(),
+                    fraction: 0.0,
+                    goodput: est(40.0, 1.0),
+                });
+            }
+        }
+        let f = Findings::compute(&r).unwrap();
+        assert!(f.sentences().iter().any(|s| s.starts_with("No accepted request failed")), "{:?}", f.sentences());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod content;
 pub mod findings;
 pub(crate) mod html;
+mod interactive;
 mod markdown;
 
 use std::path::{Path, PathBuf};

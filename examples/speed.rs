@@ -3,7 +3,9 @@
 //! companion of `cargo bench --bench engine`.
 //!
 //! `cargo run --release --example speed -- jsq 20000000`, or with a third argument k, behind
-//! k balancer instances that each count only their own requests (`… jsq 20000000 4`).
+//! k balancer instances that each count only their own requests (`… jsq 20000000 4`), or
+//! driven by N closed-loop users instead of open-loop arrivals (`… jsq 20000000 users=160`),
+//! or with health checks, client timeouts and retries (`… jsq 20000000 resilient`).
 
 use std::time::Instant;
 
@@ -14,9 +16,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "random".into());
     let requests: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000_000);
-    let model = match args.next().and_then(|s| s.parse().ok()) {
-        Some(instances) => cluster::local_instances_model(instances),
-        None => cluster::reference_model(),
+    let third = args.next();
+    let model = match (third.as_deref().and_then(|s| s.strip_prefix("users=")), third.as_deref()) {
+        (Some(users), _) => cluster::closed_loop_model(users.parse().expect("users=N")),
+        (None, Some("resilient")) => cluster::resilient_model(),
+        (None, Some(k)) => cluster::local_instances_model(k.parse().expect("a number of instances")),
+        (None, None) => cluster::reference_model(),
     };
     let start = Instant::now();
     let outcome = cluster::simulate_strategy(&model, &name, requests, 0);

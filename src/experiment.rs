@@ -19,6 +19,8 @@ pub struct RunPlan {
     pub precision: Option<f64>,
     /// Upper bound on replications when `precision` is set.
     pub max_replications: u32,
+    /// Record a time series with windows this long (`[run] series = "1s"`).
+    pub series: Option<f64>,
 }
 
 /// Warm-up deletion.
@@ -61,6 +63,9 @@ impl StrategySpec {
         }
         let mut m = model.clone();
         m.balancer = self.balancer.apply(&model.balancer, model.backends.len());
+        if let Some(client) = self.balancer.client {
+            m.client = client;
+        }
         Cow::Owned(m)
     }
 }
@@ -74,6 +79,8 @@ pub enum Intensity {
     Rate(f64),
     /// Neither: the trace's own timing.
     Native,
+    /// Neither: closed-loop users, whose rate is an output.
+    Users,
 }
 
 /// A validated experiment.

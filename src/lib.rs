@@ -23,6 +23,8 @@
 //! - [`sweep`] runs a grid of experiment points (the `[sweep]` axes) × strategies ×
 //!   replications in parallel, journaled (resumable) and shardable over machines, into
 //!   [`results::SweepResults`] (`results.json`) and a tidy `results.csv`.
+//! - [`plan`] answers capacity questions: the smallest number of backends (or workers) that
+//!   meets an SLO at a given rate, per strategy, with its headroom.
 //!
 //! ```no_run
 //! let file = lbsim::config::ExperimentFile::read("experiments/mm4.toml".as_ref())?;
@@ -42,11 +44,13 @@ pub mod fit;
 pub mod loadgen;
 pub mod model;
 pub mod output;
+pub mod plan;
 pub mod plot;
 pub mod report;
 pub mod results;
 pub mod runner;
 pub mod seed;
+pub mod slo;
 pub mod stats;
 pub mod strategy;
 pub mod sweep;

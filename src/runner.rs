@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{self, RunOutcome, Window};
 use crate::experiment::{Experiment, StrategySpec, Warmup};
-use crate::model::Model;
+use crate::model::{Hedge, Model};
 use crate::seed::{Purpose, RunSeed};
 use crate::stats::{Estimate, QuantileInterval, ResponseHistogram, f64_or_nan, mser_truncation, quantile_interval};
 use crate::strategy::{self, BackendInfo, Params, Setup, StrategyError};
@@ -99,9 +99,27 @@ pub struct Replication {
     /// MSER-5 found its minimum in the second half of the pilot: no steady state within it.
     #[serde(default)]
     pub warmup_unsettled: bool,
+    /// Attempts beyond the first of the measured requests (balancer and client retries).
+    #[serde(default)]
+    pub retries: u64,
+    /// Counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
+    /// Hedged requests: the delay used and the second copies sent (absent without hedging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<HedgeReplication>,
     /// Some response was clamped at the histogram's ceiling.
     #[serde(default)]
     pub beyond_histogram: bool,
+}
+
+/// What one replication of a hedged run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgeReplication {
+    /// The hedge delay (seconds): fixed, or the pilot's quantile.
+    pub delay: f64,
+    /// Second copies sent for measured requests.
+    pub copies: u64,
 }
 
 /// The quantile levels reported, in the order of [`Replication::quantile_intervals`].
@@ -150,6 +168,60 @@ pub struct StrategyResult {
     /// …), in a fixed order; empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Attempts per measured request (1 + retries ÷ requests): the load amplification of
+    /// retries (absent unless the balancer or the clients retry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_per_request: Option<f64>,
+    /// The first replication's counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
+    /// Closed-loop users: their number N, mean think time Z and cycle (absent for open-loop
+    /// arrivals, whose `load` and `arrival_rate` are inputs; a closed loop's are measured:
+    /// `arrival_rate` is the throughput X and `load` the carried load X·E[S] ÷ capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_loop: Option<ClosedLoopResult>,
+    /// Hedged requests (absent without hedging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<HedgeResult>,
+}
+
+/// What hedging cost: the delay used and the extra copies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgeResult {
+    /// The hedge delay (seconds; a quantile's, averaged over replications' pilots).
+    pub delay: f64,
+    /// Second copies sent for measured requests, over all replications.
+    pub copies: u64,
+    /// Requests sent to backends per request of a client: (requests + copies) ÷ requests.
+    pub amplification: f64,
+}
+
+/// What a closed loop measured beyond the usual metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedLoopResult {
+    /// Number of users N.
+    pub users: u32,
+    /// Mean think time Z (seconds).
+    pub think: f64,
+    /// A user's mean cycle, response plus think time: N ÷ X by Little's law (seconds), its
+    /// interval from the throughput's. The interactive response-time law reads
+    /// mean response = cycle − think.
+    pub cycle: Estimate,
+    /// Service demand D of one request (E[S] at the backends' mean speed, seconds): the
+    /// response time of a lone user, network and queueing aside.
+    pub demand: f64,
+    /// The bottleneck's throughput, capacity ÷ E[S] (requests per second): X ≤ this.
+    pub max_throughput: f64,
+    /// The knee N* = (D + Z) · max_throughput: below it users rarely queue (X ≈ N/(D + Z)),
+    /// above it X stays at the bottleneck's and each extra user adds N/X_max − Z of waiting.
+    pub knee: f64,
+}
+
+impl ClosedLoopResult {
+    /// The asymptotic bound on throughput, min(N/(D + Z), capacity/E[S]).
+    pub fn throughput_bound(&self) -> f64 {
+        (f64::from(self.users) / (self.demand + self.think)).min(self.max_throughput)
+    }
 }
 
 /// Fewest measured requests per backend (per replication) before results are called too
@@ -314,10 +386,15 @@ pub fn run_replication(
     replication: u32,
 ) -> Result<Replication, StrategyError> {
     let seed = RunSeed::new(experiment.seed, point, u64::from(replication));
-    let model = &*spec.model(&experiment.model);
+    let requests = experiment.plan.requests.max(1);
+    let mut model = spec.model(&experiment.model);
+    if let Some(Hedge::Quantile(p)) = model.balancer.hedge {
+        let delay = hedge_pilot(experiment, spec, &model, seed, p)?;
+        model.to_mut().balancer.hedge = Some(Hedge::After(delay));
+    }
+    let model = &*model;
     let infos = backend_infos(model);
     let build = |seed: RunSeed| build_instances(model, &spec.name, &spec.params, seed);
-    let requests = experiment.plan.requests.max(1);
     let (warmup, warmup_unsettled) = match experiment.plan.warmup {
         Warmup::Fixed(w) => (w, false),
         Warmup::Auto => {
@@ -326,11 +403,44 @@ pub fn run_replication(
         }
     };
     let sections = SECTIONS.min(requests as u32);
-    let window = Window { warmup, requests, sections, histograms: true };
+    let window = Window { warmup, requests, sections, histograms: true, series: experiment.plan.series };
     let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
     let mut summary = summarise(model, &infos, replication, warmup, &outcome);
     summary.warmup_unsettled = warmup_unsettled;
+    summary.hedging = model
+        .balancer
+        .hedge
+        .and_then(Hedge::delay)
+        .map(|delay| HedgeReplication { delay, copies: outcome.sections.iter().map(|s| s.hedges).sum() });
     Ok(summary)
+}
+
+/// The hedge delay at the `p`-quantile of the response time without hedging: a pilot run of
+/// `model` with hedging off, on the pilot's own random streams (see [`RunSeed::pilot`]),
+/// `requests` measured after the experiment's warm-up (a tenth with `"auto"`).
+fn hedge_pilot(
+    experiment: &Experiment,
+    spec: &StrategySpec,
+    model: &Model,
+    seed: RunSeed,
+    p: f64,
+) -> Result<f64, StrategyError> {
+    let mut plain = model.clone();
+    plain.balancer.hedge = None;
+    let pilot = seed.pilot();
+    let requests = experiment.plan.requests.max(1);
+    let warmup = match experiment.plan.warmup {
+        Warmup::Fixed(w) => w,
+        Warmup::Auto => requests / 10,
+    };
+    let window = Window { warmup, requests, sections: SECTIONS.min(requests as u32), histograms: true, series: None };
+    let mut strategies = build_instances(&plain, &spec.name, &spec.params, pilot)?;
+    let outcome = engine::simulate_instances(&plain, &mut strategies, pilot, &window);
+    let mut histogram = ResponseHistogram::new(plain.service.mean());
+    for h in &outcome.histograms {
+        histogram.merge(h);
+    }
+    Ok(histogram.quantile(p))
 }
 
 /// The MSER-5 warm-up: a pilot run of `requests` arrivals with nothing discarded, on its own
@@ -342,7 +452,8 @@ pub fn run_replication(
 fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> (u64, bool) {
     let batches = (requests / 5).clamp(1, MSER_BATCHES);
     let batch = requests / batches;
-    let pilot = Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false };
+    let pilot =
+        Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false, series: None };
     let outcome = engine::simulate_instances(model, strategies, seed, &pilot);
     let means: Vec<f64> = outcome.sections.iter().map(|s| s.mean_response()).collect();
     match mser_truncation(&means) {
@@ -397,18 +508,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         histogram.merge(h);
     }
     // The whole window as one section.
-    let whole = o.sections.iter().fold(engine::Section::default(), |a, s| engine::Section {
-        arrivals: a.arrivals + s.arrivals,
-        rejected: a.rejected + s.rejected,
-        completed: a.completed + s.completed,
-        failed: std::array::from_fn(|c| a.failed[c] + s.failed[c]),
-        sum_response: a.sum_response + s.sum_response,
-        sum_wait: a.sum_wait + s.sum_wait,
-        sum_slowdown: a.sum_slowdown + s.sum_slowdown,
-        duration: a.duration + s.duration,
-        in_system_area: a.in_system_area + s.in_system_area,
-        busy_area: a.busy_area + s.busy_area,
-    });
+    let whole = o.sections.iter().fold(engine::Section::default(), |a, s| a.plus(s));
     let overall = metrics(&whole, Some(&histogram), workers, shortest);
     let (arrivals, completed, rejected) = (whole.arrivals, whole.completed, whole.rejected);
     let backends: Vec<BackendMeasure> = infos
@@ -446,6 +546,9 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         ccdf,
         quantile_intervals,
         warmup_unsettled: false,
+        retries: whole.retries,
+        series: o.series.clone(),
+        hedging: None,
         beyond_histogram: histogram.reached_ceiling(),
     }
 }
@@ -471,6 +574,11 @@ const GROWTH_T: f64 = 3.0;
 /// cannot serve and has a steady state at any load (Erlang B); its rejections are reported
 /// as the rejected fraction, not as saturation.
 fn is_saturated(model: &Model, measures: &[BackendMeasure], outcomes: &[engine::BackendOutcome]) -> bool {
+    if model.closed_loop().is_some() {
+        // A closed loop holds at most its users: whatever the queues, the run is a steady
+        // state (the throughput levels off at the bottleneck's capacity).
+        return false;
+    }
     let groups: Vec<&crate::model::BackendGroup> = model.each_backend().map(|(g, _)| g).collect();
     let can_queue = |g: &crate::model::BackendGroup| match g.worker_class {
         crate::model::WorkerClass::Sync => g.backlog > 0,
@@ -570,10 +678,35 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
     };
     let model = &experiment.model;
     let saturated_fraction = reps.iter().filter(|r| r.saturated).count() as f64 / n;
+    let throughput = estimate(|m| m.throughput);
+    let (load, arrival_rate, closed_loop) = match model.closed_loop() {
+        None => (model.offered_load(), model.arrivals.mean_rate(), None),
+        Some(users) => {
+            let n = f64::from(users.users);
+            let cycle = Estimate {
+                value: n / throughput.value,
+                ci_low: n / throughput.ci_high,
+                ci_high: n / throughput.ci_low,
+            };
+            let workers: f64 = model.each_backend().map(|(g, _)| f64::from(g.workers)).sum();
+            let max_throughput = model.capacity() / model.service.mean();
+            let demand = model.service.mean() * workers / model.capacity();
+            let think = users.mean_think();
+            let knee = (demand + think) * max_throughput;
+            let closed = ClosedLoopResult { users: users.users, think, cycle, demand, max_throughput, knee };
+            (throughput.value * model.service.mean() / model.capacity(), throughput.value, Some(closed))
+        }
+    };
+    let hedging = reps.first().and_then(|r| r.hedging.as_ref()).map(|_| {
+        let copies: u64 = reps.iter().filter_map(|r| r.hedging.as_ref()).map(|h| h.copies).sum();
+        let delay = reps.iter().filter_map(|r| r.hedging.as_ref()).map(|h| h.delay).sum::<f64>() / n;
+        let amplification = if arrivals == 0 { f64::NAN } else { (arrivals + copies) as f64 / arrivals as f64 };
+        HedgeResult { delay, copies, amplification }
+    });
     let mut result = StrategyResult {
         strategy: spec.label.clone(),
-        load: model.offered_load(),
-        arrival_rate: model.arrivals.mean_rate(),
+        load,
+        arrival_rate,
         replications: reps.len() as u32,
         requests: arrivals,
         mean_response: estimate(|m| m.mean_response),
@@ -584,7 +717,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         p999: quantile(4, |m| m.p999),
         mean_wait: estimate(|m| m.mean_wait),
         mean_slowdown: estimate(|m| m.mean_slowdown),
-        throughput: estimate(|m| m.throughput),
+        throughput,
         utilisation: estimate(|m| m.utilisation),
         mean_in_system: estimate(|m| m.mean_in_system),
         rejected,
@@ -594,6 +727,16 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
         saturated_fraction,
         warnings: Vec::new(),
+        attempts_per_request: {
+            let m = spec.model(&experiment.model);
+            (m.balancer.retries.is_active() || m.client.retries > 0).then(|| {
+                let retries: u64 = reps.iter().map(|r| r.retries).sum();
+                if arrivals == 0 { 1.0 } else { 1.0 + retries as f64 / arrivals as f64 }
+            })
+        },
+        series: reps.first().and_then(|r| r.series.clone()),
+        closed_loop,
+        hedging,
     };
     result.warnings = warnings(experiment, reps, &result);
     result

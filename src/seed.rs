@@ -22,6 +22,10 @@ pub enum Purpose {
     MserPilot = 6,
     /// Balancer tier: which instance an arrival reaches.
     Balancer = 7,
+    /// Faults: times between failures and to repair.
+    Faults = 9,
+    /// Closed-loop users: think times.
+    Users = 10,
     /// Network: round-trip times drawn per request.
     Network = 11,
 }

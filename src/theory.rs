@@ -110,6 +110,68 @@ pub fn gamma_m1_mean_response(rate: f64, mean: f64, cv: f64) -> f64 {
     mean / (1.0 - 0.5 * (lo + hi))
 }
 
+/// Throughput and mean response time of a closed loop (N users, mean think time Z).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClosedForm {
+    /// Requests per second, X.
+    pub throughput: f64,
+    /// Mean response time R = N/X − Z (the interactive response-time law), seconds.
+    pub mean_response: f64,
+}
+
+/// The machine-repairman model M/M/c//N: `users` users, each thinking for a mean `think`
+/// (any distribution: the think station is insensitive), then queueing at one station of
+/// `servers` FCFS servers with exponential service of mean `mean`. The number at the
+/// station is a birth–death chain, rates (N − n)/Z up and min(n, c)/E[S] down, solved
+/// exactly; X = E[min(n, c)]/E[S]. With one server the station may also be processor
+/// sharing with any service distribution (insensitivity). `think = 0` keeps every user at
+/// the station: X = min(N, c)/E[S].
+pub fn machine_repairman(users: u32, servers: u32, mean: f64, think: f64) -> ClosedForm {
+    let n = users as usize;
+    let c = f64::from(servers);
+    let busy = |k: usize| (k as f64).min(c);
+    let mut expected_busy;
+    if think <= 0.0 {
+        expected_busy = busy(n);
+    } else {
+        // p_k ∝ Π_{j<k} ((N − j)/Z) / (min(j + 1, c)/E[S]), renormalised as it grows.
+        let mut p = vec![1.0f64; n + 1];
+        for k in 1..=n {
+            p[k] = p[k - 1] * ((n - k + 1) as f64 / think) * (mean / busy(k));
+            if p[k] > 1e250 {
+                for q in &mut p[..=k] {
+                    *q *= 1e-250;
+                }
+            }
+        }
+        let total: f64 = p.iter().sum();
+        expected_busy = p.iter().enumerate().map(|(k, q)| q * busy(k)).sum::<f64>() / total;
+        expected_busy = expected_busy.min(c);
+    }
+    let throughput = expected_busy / mean;
+    ClosedForm { throughput, mean_response: f64::from(users) / throughput - think.max(0.0) }
+}
+
+/// Exact mean value analysis (Reiser–Lavenberg) of a closed product-form network: `users`
+/// users with mean think time `think`, and single-server queues (FCFS with exponential
+/// service, or processor sharing with any) with service demands `demands` (visits × mean
+/// service, seconds). R_k(n) = D_k (1 + Q_k(n − 1)), X(n) = n / (Z + Σ R_k(n)),
+/// Q_k(n) = X(n) R_k(n).
+pub fn mva(users: u32, demands: &[f64], think: f64) -> ClosedForm {
+    let mut queue = vec![0.0f64; demands.len()];
+    let mut result = ClosedForm { throughput: 0.0, mean_response: 0.0 };
+    for n in 1..=users {
+        let residence: Vec<f64> = demands.iter().zip(&queue).map(|(d, q)| d * (1.0 + q)).collect();
+        let response: f64 = residence.iter().sum();
+        let throughput = f64::from(n) / (think + response);
+        for (q, r) in queue.iter_mut().zip(&residence) {
+            *q = throughput * r;
+        }
+        result = ClosedForm { throughput, mean_response: response };
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +211,39 @@ mod tests {
     }
 }
 
+/// The closed loops with a closed form (product-form networks; the think station is
+/// insensitive to its distribution): one backend of c sync workers with exponential sizes
+/// (M/M/c//N) or one async worker (processor sharing, any sizes); n such one-worker
+/// backends under `random` (each request visits backend k with probability 1/n: MVA).
+fn predict_closed(
+    users: &crate::model::ClosedLoop,
+    first: &crate::model::BackendGroup,
+    backends: usize,
+    exponential: bool,
+    mean: f64,
+    strategy: &str,
+) -> Option<Prediction> {
+    use crate::model::WorkerClass;
+    let (n, z) = (users.users, users.mean_think());
+    let product_form = match first.worker_class {
+        WorkerClass::Sync => exponential,
+        WorkerClass::Async { .. } => first.workers == 1,
+    };
+    if !product_form {
+        return None;
+    }
+    if backends == 1 {
+        let closed = machine_repairman(n, first.workers, mean, z);
+        let model = if first.workers == 1 { "M/M/1//N (machine repairman)" } else { "M/M/c//N (machine repairman)" };
+        return Some(Prediction { mean_response: closed.mean_response, model });
+    }
+    if first.workers == 1 && matches!(strategy, "random" | "weighted_random") {
+        let demands = vec![mean / backends as f64; backends];
+        return Some(Prediction { mean_response: mva(n, &demands, z).mean_response, model: "closed network (MVA)" });
+    }
+    None
+}
+
 /// A closed form that applies to one experiment point and strategy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction {
@@ -170,7 +265,7 @@ pub struct Prediction {
 /// Returns `None` otherwise (the chart then shows no theory line).
 pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> Option<Prediction> {
     use crate::model::{ArrivalProcess, WorkerClass};
-    if !matches!(model.arrivals, ArrivalProcess::Poisson { .. }) {
+    if !matches!(model.arrivals, ArrivalProcess::Poisson { .. } | ArrivalProcess::Closed(_)) {
         return None;
     }
     // Caps, queues and the network change every queue; several instances and stale or
@@ -178,6 +273,7 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     let b = &model.balancer;
     let direct = b.mode == crate::model::Mode::Proxy
         && b.rtt.is_none()
+        && b.hedge.is_none()
         && b.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none());
     let omniscient = b.instances == 1 && b.information == crate::model::Information::Exact;
     if !direct || !(omniscient || matches!(strategy, "random" | "weighted_random") || model.backend_count() == 1) {
@@ -195,6 +291,9 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     let exponential = model.service.kind() == "exponential";
     let mean = model.service.mean() / first.speed;
     let second = model.service.second_moment() / (first.speed * first.speed);
+    if let Some(users) = model.closed_loop() {
+        return predict_closed(users, first, model.backend_count(), exponential, mean, strategy);
+    }
     let rate = model.arrivals.mean_rate();
     let station = |rate: f64| -> Option<Prediction> {
         match (first.worker_class, first.workers) {

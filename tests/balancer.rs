@@ -23,7 +23,7 @@ fn simulate(model: &Model, name: &str, params: &Params, requests: u64, sections:
 fn try_simulate(model: &Model, name: &str, params: &Params, requests: u64, sections: u32) -> Option<RunOutcome> {
     let seed = RunSeed::new(7, 0, 0);
     let mut strategies = build_instances(model, name, params, seed).ok()?;
-    let window = Window { warmup: requests / 10, requests, sections, histograms: false };
+    let window = Window { warmup: requests / 10, requests, sections, histograms: false, series: None };
     Some(simulate_instances(model, &mut strategies, seed, &window))
 }
 
@@ -49,18 +49,7 @@ fn caps(model: &Model, max_conns: Option<u32>, maxconn: Option<u32>) -> Vec<Upst
 }
 
 fn totals(o: &RunOutcome) -> Section {
-    o.sections.iter().fold(Section::default(), |a, s| Section {
-        arrivals: a.arrivals + s.arrivals,
-        rejected: a.rejected + s.rejected,
-        completed: a.completed + s.completed,
-        failed: std::array::from_fn(|c| a.failed[c] + s.failed[c]),
-        sum_response: a.sum_response + s.sum_response,
-        sum_wait: a.sum_wait + s.sum_wait,
-        sum_slowdown: a.sum_slowdown + s.sum_slowdown,
-        duration: a.duration + s.duration,
-        in_system_area: a.in_system_area + s.in_system_area,
-        busy_area: a.busy_area + s.busy_area,
-    })
+    o.sections.iter().fold(Section::default(), |a, s| a.plus(s))
 }
 
 #[test]

@@ -804,3 +804,140 @@ fn a_strategy_can_override_balancer_settings_for_its_own_runs() {
         assert_contains(&resolve_err(&bad(strategy)), needle);
     }
 }
+
+/// A closed-loop file: `[clients]` body `clients`, no [arrivals].
+fn closed_with(clients: &str) -> String {
+    format!(
+        "[clients]\n{clients}\n[service]\nmean = \"10ms\"\n\n[[backends]]\nname = \"web\"\n\n[balancer]\nstrategies = [\"random\"]\n"
+    )
+}
+
+#[test]
+fn closed_loop_users_resolve_to_their_count_and_think_time() {
+    let e =
+        parse(&closed_with("mode = \"closed\"\nusers = 25\nthink = { distribution = \"exponential\", mean = \"2s\" }"))
+            .resolve()
+            .unwrap();
+    let users = e.model.closed_loop().expect("closed loop");
+    assert_eq!(users.users, 25);
+    assert_eq!(users.mean_think(), 2.0);
+    assert_eq!(e.intensity, Intensity::Users);
+    assert_eq!(e.model.arrivals.kind(), "closed");
+    // Every user is one client.
+    assert_eq!(e.model.clients, ClientPopulation::Uniform { count: 25 });
+    // A constant think time, and none at all (wrk).
+    let e = parse(&closed_with("mode = \"closed\"\nusers = 3\nthink = \"500ms\"")).resolve().unwrap();
+    assert_eq!(e.model.closed_loop().unwrap().mean_think(), 0.5);
+    let e = parse(&closed_with("mode = \"closed\"\nusers = 3\nthink = 0")).resolve().unwrap();
+    assert!(e.model.closed_loop().unwrap().think.is_none());
+    // Users and think-time parameters are sweepable.
+    let mut file =
+        parse(&closed_with("mode = \"closed\"\nusers = 3\nthink = { distribution = \"exponential\", mean = \"1s\" }"));
+    file.set_number("clients.users", 40.0).unwrap();
+    file.set_number("clients.think.mean", 0.25).unwrap();
+    let e = file.resolve().unwrap();
+    assert_eq!((e.model.closed_loop().unwrap().users, e.model.closed_loop().unwrap().mean_think()), (40, 0.25));
+    assert_contains(&file.clone().set_number("clients.think.maen", 1.0).unwrap_err(), "did you mean \"mean\"?");
+}
+
+#[test]
+fn closed_mode_without_users_names_the_missing_key() {
+    let err = resolve_err(&closed_with("mode = \"closed\"\nthink = \"1s\""));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:1:1: clients: [clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50)"
+        )
+    );
+}
+
+#[test]
+fn zero_users_is_refused_at_its_line() {
+    let err = resolve_err(&closed_with("mode = \"closed\"\nusers = 0\nthink = \"1s\""));
+    assert_eq!(
+        err.render(),
+        format!("{INLINE}:3:9: clients.users: a closed loop needs at least 1 user (found users = 0)")
+    );
+    let err = resolve_err(&closed_with("mode = \"closed\"\nusers = 2.5\nthink = \"1s\""));
+    assert_eq!((err.line, err.key.as_deref()), (Some(3), Some("clients.users")));
+    assert_contains(&err, "expected a positive whole number, found 2.5");
+}
+
+#[test]
+fn an_invalid_think_time_is_refused_with_what_was_expected() {
+    let err = resolve_err(&closed_with("mode = \"closed\"\nusers = 5"));
+    assert_contains(&err, "needs \"think\"");
+    let err = resolve_err(&closed_with("mode = \"closed\"\nusers = 5\nthink = \"-1s\""));
+    assert_eq!((err.line, err.key.as_deref()), (Some(4), Some("clients.think")));
+    assert_contains(&err, "expected a think time ≥ 0");
+    let err = resolve_err(&closed_with(
+        "mode = \"closed\"\nusers = 5\nthink = { distribution = \"exponental\", mean = \"1s\" }",
+    ));
+    assert_eq!(err.key.as_deref(), Some("clients.think.distribution"));
+    assert_contains(&err, "did you mean \"exponential\"?");
+    let err = resolve_err(&closed_with(
+        "mode = \"closed\"\nusers = 5\nthink = { distribution = \"exponential\", mean = \"-2s\" }",
+    ));
+    assert_eq!((err.line, err.key.as_deref()), (Some(4), Some("clients.think.mean")));
+    let err =
+        resolve_err(&closed_with("mode = \"closed\"\nusers = 5\nthink = { distribution = \"gamma\", mean = \"1s\" }"));
+    assert_contains(&err, "distribution \"gamma\" takes either shape + scale, or mean + cv; found mean");
+}
+
+#[test]
+fn closed_mode_conflicts_are_explained() {
+    // An arrival rate beside users.
+    let text = format!("[arrivals]\nload = 0.5\n{}", closed_with("mode = \"closed\"\nusers = 5\nthink = \"1s\""));
+    let err = resolve_err(&text);
+    assert_eq!(err.key.as_deref(), Some("arrivals"));
+    assert_contains(&err, "remove [arrivals]");
+    // An open-loop client population beside users.
+    let err = resolve_err(&closed_with("mode = \"closed\"\nusers = 5\nthink = \"1s\"\ncount = 100"));
+    assert_eq!((err.line, err.key.as_deref()), (Some(5), Some("clients.count")));
+    assert_contains(&err, "every user is one client");
+    // Users without closed mode.
+    let err = resolve_err(&format!("{MINIMAL}\n[clients]\nusers = 5\n"));
+    assert_eq!(err.key.as_deref(), Some("clients.users"));
+    assert_contains(&err, "set [clients] mode = \"closed\"");
+    // A misspelt mode.
+    let err = resolve_err(&closed_with("mode = \"closd\"\nusers = 5\nthink = \"1s\""));
+    assert_contains(&err, "unknown mode \"closd\"; did you mean \"closed\"?");
+}
+
+#[test]
+fn hedge_takes_a_delay_or_a_percentile_and_says_what_else_is_wrong() {
+    use lbsim::model::Hedge;
+    let e = parse(&minimal_with("strategies = [\"random\"]", "strategies = [\"random\"]\nhedge = \"p95\""))
+        .resolve()
+        .unwrap();
+    assert_eq!(e.model.balancer.hedge, Some(Hedge::Quantile(0.95)));
+    let e = parse(&minimal_with(
+        "strategies = [\"random\"]",
+        "strategies = [\"random\", { name = \"random\", hedge = \"20ms\" }]",
+    ))
+    .resolve()
+    .unwrap();
+    assert_eq!(e.model.balancer.hedge, None);
+    assert_eq!(e.strategies[1].balancer.hedge, Some(Hedge::After(0.02)));
+    assert_eq!(e.strategies[1].label, "random(hedge=20ms)");
+    for (value, needle) in [
+        ("\"p100\"", "a percentile is between p0 and p100"),
+        ("\"p0\"", "a percentile is between p0 and p100"),
+        ("\"pp9\"", "a percentile is between p0 and p100"),
+        ("0", "found 0 (remove hedge for no hedging)"),
+        ("\"-5ms\"", "expected when to send a second copy"),
+        ("true", "expected when to send a second copy"),
+    ] {
+        let err = resolve_err(&minimal_with(
+            "strategies = [\"random\"]",
+            &format!("strategies = [\"random\"]\nhedge = {value}"),
+        ));
+        assert_eq!((err.line, err.key.as_deref()), (Some(13), Some("balancer.hedge")), "{value}");
+        assert_contains(&err, needle);
+    }
+    let err = resolve_err(&minimal_with(
+        "strategies = [\"random\"]",
+        "strategies = [\"random\"]\nmode = \"redirect\"\nhedge = \"p95\"",
+    ));
+    assert_contains(&err, "a redirect proxy is not in the request's path, so it cannot send a second copy");
+}

@@ -135,19 +135,47 @@ fn two_axis_sweeps_get_a_heat_map() {
 fn html_report_is_self_contained_and_holds_every_chart() {
     let dir = report_dir(&fixture(), &[]);
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    for forbidden in ["http://", "https://", "src=\"//", "href=\"//", "<link", "<script", "<img"] {
+    for forbidden in ["http://", "https://", "src=\"//", "href=\"//", "<link", "<script src", "<img", "import("] {
         assert!(!html.contains(forbidden), "report.html contains {forbidden}");
     }
     for stem in chart_stems(dir.path()) {
-        assert!(html.contains(&format!("<figure id=\"{stem}\">\n<svg")), "report.html lacks the inline {stem} chart");
+        assert!(
+            html.contains(&format!("<figure id=\"{stem}\">\n<div class=\"chart-box\"><svg")),
+            "report.html lacks the inline {stem} chart"
+        );
     }
-    assert_eq!(html.matches("<svg").count(), 7);
+    assert_eq!(html.matches("<div class=\"chart-box\"><svg").count(), 7);
     for expected in ["Key findings", "How to reproduce", "p99 ≤ 150ms", "jsq", "lbsim sweep tests/data/fixture.toml"]
     {
         assert!(html.contains(expected), "report.html lacks {expected}");
     }
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("![Mean response time vs load — four_mm1](charts/response_mean_response.png)"));
+}
+
+/// The interactive charts read every point of the grid (all slices) from the JSON embedded
+/// in the page; the script that draws them is inline too (tested in a browser by
+/// scripts/browser-test.sh).
+#[test]
+fn html_report_embeds_the_interactive_charts_data_and_script() {
+    let results = two_axis();
+    let dir = report_dir(&results, &[]);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let start = "<script type=\"application/json\" id=\"lbsim-data\">";
+    let from = html.find(start).expect("embedded data") + start.len();
+    let to = from + html[from..].find("</script>").unwrap();
+    let data: serde_json::Value = serde_json::from_str(&html[from..to]).expect("the embedded data is JSON");
+    assert_eq!(data["strategies"], serde_json::json!(results.strategies));
+    assert_eq!(data["points"].as_array().unwrap().len(), results.points.len(), "every slice is embedded");
+    assert_eq!(data["axes"][1]["path"], "backends.web.workers");
+    assert_eq!(data["x_axis"], 0);
+    assert_eq!(data["slo"]["metric"], "p99");
+    let first = &data["points"][0]["results"][0];
+    let expected = &results.points[0].results[0];
+    assert_eq!(first["mean_response"][0].as_f64().unwrap(), expected.mean_response.value);
+    assert_eq!(first["saturated"], expected.saturated);
+    assert!(html.contains("<div id=\"interactive\">") && html.contains("drawAll();"), "the chart script is inline");
+    assert_eq!(html.matches("<script").count(), 2, "the data and the script, nothing else");
 }
 
 #[test]
@@ -251,7 +279,7 @@ fn charts_with_nothing_to_show_are_left_out() {
     assert!(!stems.contains(&"rejected".to_string()), "no rejections, no rejected chart: {stems:?}");
     assert!(!stems.contains(&"in_system".to_string()), "no time series, no chart: {stems:?}");
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), stems.len());
+    assert_eq!(html.matches("<div class=\"chart-box\"><svg").count(), stems.len());
 }
 
 #[test]
@@ -266,4 +294,41 @@ fn a_single_point_without_axes_still_reports() {
     assert!(stems.contains(&"response_mean_response".to_string()) && stems.contains(&"utilisation".to_string()));
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("jsq has the lowest mean response time"), "{md}");
+}
+
+#[test]
+fn the_slo_is_drawn_on_the_percentile_chart_and_the_ccdf() {
+    let dir = report_dir(&fixture(), &["--slo", "p99 <= 100ms"]);
+    for stem in ["response_p99", "ccdf"] {
+        let svg = std::fs::read_to_string(dir.path().join(format!("charts/{stem}.svg"))).unwrap();
+        assert!(svg_text(&svg).contains("SLO p99 ≤ 100ms"), "{stem} has no SLO line");
+    }
+    // The mean chart shows no p99 limit.
+    let mean = std::fs::read_to_string(dir.path().join("charts/response_mean_response.svg")).unwrap();
+    assert!(!svg_text(&mean).contains("SLO"));
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("The dashed red corner is the SLO"), "{md}");
+    // Without an SLO, no line.
+    let mut without = fixture();
+    without.report.slo = None;
+    let plain = report_dir(&without, &[]);
+    let svg = std::fs::read_to_string(plain.path().join("charts/ccdf.svg")).unwrap();
+    assert!(!svg_text(&svg).contains("SLO"));
+}
+
+#[test]
+fn the_heat_map_outlines_cells_that_miss_the_slo() {
+    let mut r = two_axis();
+    r.report.slo = Some("p99 <= 100ms".into());
+    let dir = report_dir(&r, &[]);
+    let svg = std::fs::read_to_string(dir.path().join("charts/heatmap.svg")).unwrap();
+    assert!(svg_text(&svg).contains("red outline: misses SLO p99 ≤ 100ms"));
+    // SLO red, as an outline (stroke), on some cells but not all.
+    let outlined = svg.matches("stroke=\"#C81E1E\"").count();
+    let cells = r.points.len() * r.strategies.len();
+    assert!(outlined > 0 && outlined < cells, "{outlined} of {cells}");
+    r.report.slo = None;
+    let plain = report_dir(&r, &[]);
+    let svg = std::fs::read_to_string(plain.path().join("charts/heatmap.svg")).unwrap();
+    assert!(!svg.contains("#C81E1E"));
 }

@@ -310,3 +310,49 @@ fn results_json_holds_every_point_theory_the_report_options_and_time_series() {
     assert_eq!(results.timeseries.len(), 3);
     assert!(results.timeseries.iter().all(|t| t.point == 1 && t.series.len() == 2 && t.series[0].len() == 400));
 }
+
+#[test]
+fn a_closed_loop_sweep_over_users_is_reproducible_and_reports_its_knee() {
+    let tmp = TempDir::new().unwrap();
+    let file = write_file(
+        &tmp,
+        "users.toml",
+        r#"[experiment]
+name = "users"
+[run]
+requests = 20000
+warmup = 2000
+[clients]
+mode = "closed"
+users = 5
+think = { distribution = "exponential", mean = "90ms" }
+[service]
+mean = "10ms"
+[[backends]]
+name = "web"
+count = 2
+[balancer]
+strategies = ["random", "jsq"]
+[sweep]
+"clients.users" = [2, 20, 40]
+"#,
+    );
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    sweep(&file, &one, &["--jobs", "1"]);
+    sweep(&file, &two, &["--jobs", "2"]);
+    assert_eq!(csv(&one), csv(&two));
+    let text = csv(&one);
+    let header = text.lines().next().unwrap();
+    assert!(header.starts_with("strategy,clients.users,load,arrival_rate,"), "{header}");
+    assert!(
+        header.ends_with(",warnings,throughput_ci_low,throughput_ci_high,users,think,cycle,cycle_ci_low,cycle_ci_high"),
+        "{header}"
+    );
+    // The knee N* = (D + Z) · X_max = 0.1 s × 200/s = 20 users, stated in the report, whose
+    // charts are drawn against users.
+    let report = fs::read_to_string(one.join("report.md")).unwrap();
+    assert!(report.contains("N* = (D + Z) × X_max = (10ms + 90ms) × 200/s ≈ 20 users"), "{report}");
+    assert!(report.contains("Mean response time vs users"), "{report}");
+    // random over identical one-worker backends is a product-form network: MVA's line.
+    assert!(report.contains("closed network (MVA)"), "{report}");
+}

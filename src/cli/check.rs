@@ -16,13 +16,17 @@ pub fn check(path: &Path, file: &ExperimentFile) -> Result<()> {
     let model = &experiment.model;
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let labels: Vec<&str> = experiment.strategies.iter().map(|s| s.label.as_str()).collect();
+    let traffic = match model.closed_loop() {
+        Some(users) => format!("{} (throughput measured)", users.describe()),
+        None => {
+            format!("load {} ({}/s)", significant(model.offered_load(), 3), significant(model.arrivals.mean_rate(), 4))
+        }
+    };
     println!(
-        "{}: ok — experiment \"{}\": {}, load {} ({}/s), {}: {}",
+        "{}: ok — experiment \"{}\": {}, {traffic}, {}: {}",
         path.display(),
         experiment.name,
         plural(model.backend_count(), "backend", "backends"),
-        significant(model.offered_load(), 3),
-        significant(model.arrivals.mean_rate(), 4),
         plural(labels.len(), "strategy", "strategies"),
         labels.join(", ")
     );

@@ -4,6 +4,7 @@ mod check;
 mod fit;
 mod loadgen;
 mod merge;
+mod plan;
 mod report;
 mod run;
 mod strategies;
@@ -82,6 +83,44 @@ enum Command {
         quiet: bool,
         /// Start even when the sweep is estimated to take more than an hour, more than
         /// 100 000 runs or half the machine's memory, and allow more --jobs than cores.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// The smallest number of backends (or workers) that meets an SLO at a given rate, per
+    /// strategy, with 95 % confidence, and the headroom at that size.
+    Plan {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        /// Arrival rate to plan for, requests per second (replaces the file's load or rate).
+        #[arg(long, value_name = "REQ/S", allow_negative_numbers = true)]
+        rate: f64,
+        /// Service-level objective, e.g. "p99 <= 250ms" or "mean <= 40ms".
+        #[arg(long)]
+        slo: String,
+        /// The whole number to size: backends.NAME.count or backends.NAME.workers [default:
+        /// the count of the only backend group].
+        #[arg(long, value_name = "KEY")]
+        vary: Option<String>,
+        /// Plan only for these strategies (labels as in the results, comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "A,B")]
+        strategies: Vec<String>,
+        /// Largest value searched [default: 4 × the smallest value with offered load below 1,
+        /// and at least 8 more].
+        #[arg(long, value_name = "N")]
+        max: Option<u32>,
+        /// Override a key of the file (repeatable), as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Simulations run at once [default: every core].
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
+        /// Print one JSON object on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the plan report (plan.json, report.html, report.md, charts/) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Allow more --jobs than cores.
         #[arg(long, short = 'y')]
         yes: bool,
     },
@@ -193,6 +232,19 @@ pub fn run(cli: Cli) -> Result<()> {
             force,
             shard,
             quiet,
+            yes,
+        }),
+        Command::Plan { file, rate, slo, vary, strategies, max, set, jobs, json, out, yes } => plan::run(plan::Args {
+            file,
+            set,
+            rate,
+            slo,
+            vary,
+            strategies,
+            max,
+            jobs: jobs.map(|j| j as usize),
+            json,
+            out,
             yes,
         }),
         Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 
 use lbsim::experiment::{Experiment, Warmup};
-use lbsim::output::{results_table, run_json};
+use lbsim::output::{closed_loop_lines, hedging_lines, results_table, run_json};
 use lbsim::runner::run_strategy;
 use lbsim::units::format_duration;
 
@@ -37,6 +37,16 @@ pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
     } else {
         println!();
         print!("{}", results_table(&results));
+        let closed = closed_loop_lines(&results);
+        if !closed.is_empty() {
+            println!("\nClosed loop (R = N/X − Z):");
+            print!("{closed}");
+        }
+        let hedged = hedging_lines(&results);
+        if !hedged.is_empty() {
+            println!("\nHedged requests (the first answer counts; the other copy runs to its end):");
+            print!("{hedged}");
+        }
         if results.iter().any(|r| r.saturated) {
             println!(
                 "\nSATURATED: the offered work exceeds what the cluster (or one backend under that strategy) can do;\n\
@@ -62,12 +72,12 @@ fn describe(e: &Experiment) -> String {
     if let Some(d) = &e.description {
         out += &format!("  {d}\n");
     }
-    out += &format!(
-        "  arrivals  {} — offered load {:.3}\n  service   {}\n",
-        m.arrivals.describe(),
-        m.offered_load(),
-        m.service.describe()
-    );
+    if m.closed_loop().is_some() {
+        out += &format!("  users     {} — throughput is measured\n", m.arrivals.describe());
+    } else {
+        out += &format!("  arrivals  {} — offered load {:.3}\n", m.arrivals.describe(), m.offered_load());
+    }
+    out += &format!("  service   {}\n", m.service.describe());
     for g in &m.backends {
         out += &format!("  backends  {}, backlog {}\n", g.describe(), g.backlog);
     }

@@ -19,6 +19,14 @@ pub fn trace(file: &Path, experiment: &Experiment, out: &Path, count: Option<u64
     };
     let count = count.unwrap_or(warmup + experiment.plan.requests);
     let model = &experiment.model;
+    if model.closed_loop().is_some() {
+        anyhow::bail!(
+            "{}: closed-loop users send each request when the previous response comes back, so their \
+             arrival times depend on the simulated cluster and a trace cannot be written ahead of a run; \
+             use open-loop [arrivals] to write a trace",
+            file.display()
+        );
+    }
     let seed = RunSeed::new(experiment.seed, 0, replication);
     let comment = format!(
         "lbsim trace of {} (experiment \"{}\", seed {}, replication {replication}): {count} requests\n\

@@ -218,6 +218,15 @@ impl ExperimentFile {
         Ok(())
     }
 
+    /// Sets the arrival rate in requests per second (`lbsim plan --rate`). The file may give
+    /// either `load` or `rate`, so a `load` it gives is removed first.
+    pub fn set_rate(&mut self, rate: f64) -> Result<(), ConfigError> {
+        if let Some(arrivals) = self.doc.get_mut("arrivals").and_then(|item| item.as_table_like_mut()) {
+            arrivals.remove("load");
+        }
+        self.set_number("arrivals.rate", rate)
+    }
+
     /// The current document (overrides applied).
     pub(crate) fn doc(&self) -> &DocumentMut {
         &self.doc
@@ -471,6 +480,13 @@ fn check_schema(user: &[String]) -> Result<(), String> {
             }
             if !keys.contains(&user[1].as_str()) {
                 return Err(unknown(&user[1], &format!("key in [{section}]"), &keys));
+            }
+            if section == "clients" && user[1] == "think" && user.len() > 2 {
+                let keys = schema::all_service_keys();
+                if user.len() != 3 || !keys.contains(&user[2].as_str()) {
+                    return Err(unknown(&user[2], "key in [clients] think", &keys));
+                }
+                return Ok(());
             }
             if user.len() > 2 && !(section == "service" && user[1] == "components") {
                 return Err(format!("{section}.{} is not a table", user[1]));

@@ -61,4 +61,5 @@ mod trace;
 
 pub use error::ConfigError;
 pub use file::ExperimentFile;
+pub(crate) use schema::BACKEND_KEYS;
 pub(crate) use trace::parse_trace;

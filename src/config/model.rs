@@ -20,12 +20,15 @@ use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
-    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, Information,
-    MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream, WorkerClass,
+    ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, ClosedLoop, Hedge,
+    Information, MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing, ServiceDistribution, Trace, Upstream,
+    WorkerClass,
 };
 use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
 type Result<T> = std::result::Result<T, ConfigError>;
+
+mod faults;
 
 /// A table of the document being read, with its path for locating errors.
 #[derive(Clone)]
@@ -293,10 +296,21 @@ type ServiceBuilder = Box<dyn Fn() -> Result<ServiceDistribution>>;
 enum ArrivalSpec {
     Poisson,
     Deterministic,
-    Gamma { cv: f64 },
-    OnOff { peak: f64, mean_on: f64, mean_off: f64 },
-    Diurnal { amplitude: f64, period: f64 },
+    Gamma {
+        cv: f64,
+    },
+    OnOff {
+        peak: f64,
+        mean_on: f64,
+        mean_off: f64,
+    },
+    Diurnal {
+        amplitude: f64,
+        period: f64,
+    },
     Trace(TraceRows),
+    /// Closed-loop users ([clients] mode = "closed"): no [arrivals].
+    Closed(ClosedLoop),
 }
 
 struct StrategyDraft {
@@ -324,7 +338,7 @@ impl ExperimentFile {
                 };
                 return Err(top.err_key(key, message));
             }
-            if key != "backends" && !item.is_table_like() {
+            if key != "backends" && key != "faults" && !item.is_table_like() {
                 return Err(top.err(key, format!("expected a table [{key}], found {}", found(item))));
             }
         }
@@ -357,7 +371,22 @@ impl ExperimentFile {
 
         let plan = read_run(&section("run")?)?;
         let arrivals = section("arrivals")?;
-        let (arrival_spec, intensity, arrivals_at) = read_arrivals(self, &arrivals)?;
+        let clients_section = section("clients")?;
+        let closed = read_closed_loop(self, &clients_section)?;
+        let users = closed.as_ref().map(|c| c.users);
+        let (arrival_spec, intensity, arrivals_at) = match closed {
+            Some(users) => {
+                if arrivals.table.is_some() {
+                    return Err(arrivals.err_here(
+                        "[clients] mode = \"closed\": the users send the requests (each waits for its response, \
+                         thinks, and sends the next), so the arrival rate is an output; remove [arrivals] \
+                         (or set mode = \"open\" to keep it)",
+                    ));
+                }
+                (ArrivalSpec::Closed(users), Intensity::Users, clients_section.err_here(""))
+            }
+            None => read_arrivals(self, &arrivals)?,
+        };
         let service = section("service")?;
         // A trace with a size column carries its own work: its sizes are simulated, so they
         // (not a [service] section) define the mean request size behind `load`, the offered
@@ -383,10 +412,12 @@ impl ExperimentFile {
                 }) as ServiceBuilder
             }
         };
-        let (clients, addresses) = read_clients(&section("clients")?)?;
+        let (clients, addresses) = read_clients(&clients_section, users)?;
+        let client = faults::read_client_policy(&clients_section, crate::model::ClientPolicy::default())?;
         let (backends, upstreams) = read_backends(self, &top)?;
+        let faults = faults::read_faults(self, &top, &backends)?;
         let balancer_section = section("balancer")?;
-        let drafts = read_strategies(self, &balancer_section)?;
+        let drafts = read_strategies(self, &balancer_section, &client)?;
         let mut balancer = read_balancer(self, &balancer_section)?;
         check_upstreams(&balancer_section, &balancer, &upstreams)?;
         balancer.upstreams = upstreams.into_iter().map(|(u, _)| u).collect();
@@ -415,7 +446,7 @@ impl ExperimentFile {
                 Some(load * capacity / mean)
             }
             Intensity::Rate(rate) => Some(rate),
-            Intensity::Native => None,
+            Intensity::Native | Intensity::Users => None,
         };
         let process = match (arrival_spec, rate) {
             (ArrivalSpec::Trace(rows), rate) => {
@@ -427,6 +458,7 @@ impl ExperimentFile {
                     None => Ok(process),
                 }
             }
+            (ArrivalSpec::Closed(users), _) => Ok(ArrivalProcess::Closed(Arc::new(users))),
             (spec, rate) => {
                 let rate = rate.unwrap_or(1.0);
                 match spec {
@@ -437,7 +469,7 @@ impl ExperimentFile {
                         ArrivalProcess::on_off(rate, peak, mean_on, mean_off)
                     }
                     ArrivalSpec::Diurnal { amplitude, period } => ArrivalProcess::diurnal(rate, amplitude, period),
-                    ArrivalSpec::Trace(_) => unreachable!("handled above"),
+                    ArrivalSpec::Trace(_) | ArrivalSpec::Closed(_) => unreachable!("handled above"),
                 }
             }
         }
@@ -491,6 +523,11 @@ impl ExperimentFile {
                 )));
             }
             if let Mode::Redirect { .. } = effective.mode {
+                if effective.hedge.is_some() {
+                    return Err(draft.at.with(
+                        "a redirect proxy is not in the request's path, so it cannot send a second copy (hedge)",
+                    ));
+                }
                 if effective.information == Information::Local {
                     return Err(draft.at.with(
                         "a redirect proxy never sees responses, so it cannot count its requests in flight (info = \"local\")",
@@ -501,6 +538,17 @@ impl ExperimentFile {
                         "a redirect proxy is not in the request's path, so it cannot cap connections to a backend",
                     ));
                 }
+            }
+            let client = draft.spec.balancer.client.unwrap_or(client);
+            if effective.hedge.is_some()
+                && (effective.health.is_active()
+                    || effective.retries.is_active()
+                    || client.is_active()
+                    || !faults.is_empty())
+            {
+                return Err(draft.at.with(
+                    "hedged requests cannot yet be combined with faults, health checks, retries or client timeouts in one run; compare them in separate strategies or files",
+                ));
             }
             if effective.queue_timeout.is_some() && !effective.queues() {
                 return Err(draft.at.with(
@@ -516,7 +564,7 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, addresses, backends, balancer },
+            model: Model { arrivals: process, service, clients, addresses, backends, balancer, faults, client },
             strategies,
         })
     }
@@ -550,7 +598,12 @@ fn read_run(run: &Section<'_>) -> Result<RunPlan> {
             format!("max_replications ({max_replications}) must be ≥ replications ({replications})"),
         ));
     }
-    Ok(RunPlan { requests, warmup, replications, precision, max_replications })
+    let series = match run.duration("series")? {
+        Some(w) if w > 0.0 => Some(w),
+        Some(_) => return Err(run.err("series", "expected a positive window length (e.g. \"1s\"), found 0")),
+        None => None,
+    };
+    Ok(RunPlan { requests, warmup, replications, precision, max_replications, series })
 }
 
 fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(ArrivalSpec, Intensity, ConfigError)> {
@@ -760,15 +813,21 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
 
 type ClientsBuilder = Box<dyn Fn() -> Result<ClientPopulation>>;
 
-fn read_clients(clients: &Section<'_>) -> Result<(ClientsBuilder, ClientAddresses)> {
+/// The client population: `users` closed-loop users are one client each; otherwise
+/// `count` clients with a popularity law.
+fn read_clients(clients: &Section<'_>, users: Option<u32>) -> Result<(ClientsBuilder, ClientAddresses)> {
     let popularity = clients.choice("popularity", &["uniform", "zipf"], "uniform")?;
     clients.check_keys(schema::CLIENTS_KEYS, &|_| None)?;
-    let count = clients.whole_u32("count", 1)?.unwrap_or(10_000);
     let addresses = match clients.whole("subnets", 1, u64::from(MAX_SUBNETS))? {
         None => ClientAddresses::scattered(),
         Some(k) => ClientAddresses::in_subnets(k as u32).map_err(|e| clients.err("subnets", e.what))?,
     };
     let at = clients.err_here("");
+    if let Some(users) = users {
+        // Each user is one client (its own connection and address).
+        return Ok((Box::new(move || ClientPopulation::new_uniform(users).map_err(|e| at.with(e.what))), addresses));
+    }
+    let count = clients.whole_u32("count", 1)?.unwrap_or(10_000);
     if popularity == "uniform" {
         if clients.has("s") {
             return Err(clients.err_key("s", "\"s\" (the Zipf exponent) is only used with popularity = \"zipf\""));
@@ -777,6 +836,78 @@ fn read_clients(clients: &Section<'_>) -> Result<(ClientsBuilder, ClientAddresse
     }
     let s = clients.positive("s")?.unwrap_or(1.0);
     Ok((Box::new(move || ClientPopulation::new_zipf(count, s).map_err(|e| at.with(e.what))), addresses))
+}
+
+/// The closed-loop users of `[clients] mode = "closed"` (`None` in the default open mode,
+/// where the closed-loop keys are refused).
+fn read_closed_loop(file: &ExperimentFile, clients: &Section<'_>) -> Result<Option<ClosedLoop>> {
+    let mode = clients.choice("mode", &["open", "closed"], "open")?;
+    clients.check_keys(schema::CLIENTS_KEYS, &|_| None)?;
+    if mode == "open" {
+        for key in schema::CLOSED_LOOP_KEYS {
+            if clients.has(key) {
+                return Err(clients.err_key(
+                    key,
+                    format!(
+                        "\"{key}\" describes closed-loop users; set [clients] mode = \"closed\" to use it (open-loop arrivals come from [arrivals])"
+                    ),
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    for key in ["count", "popularity", "s"] {
+        if clients.has(key) {
+            return Err(clients.err_key(
+                key,
+                format!(
+                    "\"{key}\" sets the open-loop client population; in mode = \"closed\" every user is one client (remove \"{key}\", set \"users\")"
+                ),
+            ));
+        }
+    }
+    let Some(item) = clients.get("users") else {
+        return Err(clients
+            .err_here("[clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50)"));
+    };
+    let users = match clients.whole_u32("users", 1) {
+        Ok(users) => users.expect("present"),
+        Err(_) if number_of(item) == Some(0.0) => {
+            return Err(clients.err("users", "a closed loop needs at least 1 user (found users = 0)"));
+        }
+        Err(e) => return Err(e),
+    };
+    let think = read_think(file, clients)?;
+    ClosedLoop::new(users, think).map(Some).map_err(|e| clients.err("users", e.what))
+}
+
+/// A think time: a duration (`"1s"`, constant; `0` for none, as wrk) or a distribution
+/// table (`{ distribution = "exponential", mean = "1s" }`). Required in closed mode.
+fn read_think(file: &ExperimentFile, clients: &Section<'_>) -> Result<Option<ServiceDistribution>> {
+    let Some(item) = clients.get("think") else {
+        return Err(clients.err_here(
+            "[clients] mode = \"closed\" needs \"think\": the time a user waits between a response and its next request, \
+             e.g. think = { distribution = \"exponential\", mean = \"1s\" }, think = \"500ms\", or think = 0 for none",
+        ));
+    };
+    if item.is_table_like() {
+        let sub = clients.sub("think", "[clients] think".to_string())?.expect("present");
+        let dist = read_service(file, &sub, true)?()?;
+        return Ok(Some(dist));
+    }
+    let think = duration_of(item).map_err(|_| {
+        clients.err(
+            "think",
+            format!(
+                "expected a think time ≥ 0 (seconds, or a string such as \"1s\") or a distribution such as {{ distribution = \"exponential\", mean = \"1s\" }}, found {}",
+                found(item)
+            ),
+        )
+    })?;
+    if think == 0.0 {
+        return Ok(None);
+    }
+    ServiceDistribution::deterministic(think).map(Some).map_err(|e| clients.err("think", e.what))
 }
 
 /// Where a group's proxy settings were written, for errors found once all are read.
@@ -900,7 +1031,56 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
         Some(_) => return Err(b.err("queue_timeout", "expected a positive duration, found 0")),
         None => None,
     };
-    Ok(Balancer { instances, routing, information, mode, rtt, queue_timeout, upstreams: Vec::new() })
+    let hedge = read_hedge(b)?;
+    if hedge.is_some() && redirect {
+        return Err(b.err(
+            "hedge",
+            "a redirect proxy is not in the request's path, so it cannot send a second copy; use mode = \"proxy\"",
+        ));
+    }
+    let health = crate::model::Health {
+        max_fails: faults::read_passive(b)?,
+        outlier: faults::read_outlier(b)?,
+        probe: faults::read_active(b)?,
+        panic_threshold: faults::read_panic(b)?,
+    };
+    let retries = faults::read_retries(b)?.unwrap_or_default();
+    Ok(Balancer {
+        instances,
+        routing,
+        information,
+        mode,
+        rtt,
+        queue_timeout,
+        upstreams: Vec::new(),
+        hedge,
+        health,
+        retries,
+    })
+}
+
+/// Hedged requests: `hedge = "50ms"` (a fixed delay) or `hedge = "p95"` (the response
+/// time's 95th percentile without hedging, from a pilot run).
+fn read_hedge(b: &Section<'_>) -> Result<Option<Hedge>> {
+    let Some(item) = b.get("hedge") else { return Ok(None) };
+    let expected = "expected when to send a second copy of an unanswered request: a delay (\"50ms\") or a \
+                    percentile of the response time without hedging (\"p95\", \"p99\")";
+    if let Some(text) = item.as_str()
+        && let Some(digits) = text.trim().strip_prefix('p')
+    {
+        return match digits.parse::<f64>() {
+            Ok(q) if q > 0.0 && q < 100.0 => Ok(Some(Hedge::Quantile(q / 100.0))),
+            _ => Err(b.err(
+                "hedge",
+                format!("{expected}; found \"{text}\" (a percentile is between p0 and p100, exclusive)"),
+            )),
+        };
+    }
+    match duration_of(item) {
+        Ok(d) if d > 0.0 => Ok(Some(Hedge::After(d))),
+        Ok(_) => Err(b.err("hedge", format!("{expected}; found 0 (remove hedge for no hedging)"))),
+        Err(_) => Err(b.err("hedge", format!("{expected}, found {}", found(item)))),
+    }
 }
 
 /// Checks the groups' proxy settings against the balancer's.
@@ -1040,7 +1220,11 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<Backen
     Ok((groups, upstreams))
 }
 
-fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<StrategyDraft>> {
+fn read_strategies(
+    file: &ExperimentFile,
+    balancer: &Section<'_>,
+    client: &crate::model::ClientPolicy,
+) -> Result<Vec<StrategyDraft>> {
     balancer.check_keys(schema::BALANCER_KEYS, &|_| None)?;
     let example = "strategies = [\"round_robin\", { name = \"power_of_d\", d = 2 }]";
     let Some(elements) = balancer.elements("strategies") else {
@@ -1091,6 +1275,10 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
                         balancer.mode = Some(if redirect { Mode::Redirect { cache } } else { Mode::Proxy });
                         continue;
                     }
+                    "hedge" => {
+                        balancer.hedge = read_hedge(&t)?;
+                        continue;
+                    }
                     "cache_redirect" => {
                         if t.choice("mode", &["proxy", "redirect"], "proxy")? != "redirect" {
                             return Err(t.err_key(
@@ -1098,6 +1286,32 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
                                 "cache_redirect applies to a redirect proxy only; add mode = \"redirect\"",
                             ));
                         }
+                        continue;
+                    }
+                    "passive" => {
+                        balancer.passive = faults::read_passive(&t)?;
+                        continue;
+                    }
+                    "outlier" => {
+                        balancer.outlier = faults::read_outlier(&t)?;
+                        continue;
+                    }
+                    "active" => {
+                        balancer.active = faults::read_active(&t)?;
+                        continue;
+                    }
+                    "panic_threshold" => {
+                        balancer.panic_threshold = faults::read_panic(&t)?;
+                        continue;
+                    }
+                    "retries" => {
+                        balancer.retries = faults::read_retries(&t)?;
+                        continue;
+                    }
+                    "clients" => {
+                        let Some(c) = t.sub("clients", "the strategy's clients".into())? else { continue };
+                        c.check_keys(schema::CLIENT_POLICY_KEYS, &|_| None)?;
+                        balancer.client = Some(faults::read_client_policy(&c, *client)?);
                         continue;
                     }
                     "max_conns" | "maxconn" => {
@@ -1186,6 +1400,33 @@ fn default_label(name: &str, params: &Params, balancer: &BalancerOverride) -> St
     }
     if let Some(cap) = balancer.maxconn {
         parts.push(format!("maxconn={cap}"));
+    }
+    if let Some(m) = balancer.passive {
+        parts.push(format!("max_fails={}", m.max_fails));
+    }
+    if let Some(o) = balancer.outlier {
+        parts.push(format!("outlier={}", o.consecutive_errors));
+    }
+    if let Some(p) = balancer.active {
+        parts.push(format!("active={}", crate::units::format_duration(p.interval)));
+    }
+    if let Some(t) = balancer.panic_threshold {
+        parts.push(format!("panic={t}%"));
+    }
+    if let Some(r) = balancer.retries {
+        parts.push(format!("tries={}", r.tries));
+    }
+    if let Some(c) = balancer.client {
+        parts.push(format!("client_retries={}", c.retries));
+        if let Some(b) = c.budget {
+            parts.push(format!("budget={b}%"));
+        }
+    }
+    if let Some(hedge) = balancer.hedge {
+        parts.push(match hedge {
+            Hedge::After(d) => format!("hedge={}", crate::units::format_duration(d)),
+            Hedge::Quantile(p) => format!("hedge=p{}", crate::units::significant(p * 100.0, 4)),
+        });
     }
     if params.values.is_empty() && parts.is_empty() {
         return name.to_string();

@@ -17,7 +17,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::measure::Recorder;
-use super::outcome::{Ending, Outcome, Tag, UNTRACKED};
+use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
 use crate::model::{BackendGroup, WorkerClass};
 
 /// Label of a request that is not measured (warm-up or after the window).
@@ -166,6 +166,36 @@ impl Backend {
             && let Some(slot) = b.log.ring.get((b.log.admitted & b.log.mask()) as usize)
         {
             super::prefetch(slot);
+        }
+    }
+
+    /// The backend crashes at `now` (a fault): every tracked request that has not ended by
+    /// `now` fails with `BackendDown` (reported into `rec.outbox`, with the completions up
+    /// to `now` before them) and the backend is empty afterwards. Only for runs that track
+    /// every request and record their endings themselves (the event layer with faults):
+    /// an FCFS backend books an untracked request's completion at admission, which a crash
+    /// could not take back.
+    pub fn crash(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        match self {
+            Backend::Fcfs(b) => b.crash(now, backend, rec),
+            Backend::Ps(b) => b.crash(now, backend, rec),
+        }
+    }
+
+    /// Sets the speed at which work is done from `now` on (a slow-down fault). FCFS: the
+    /// speed of the requests admitted from now on (a request's departure is fixed at
+    /// admission); processor sharing: exactly, for the work still to do.
+    pub fn set_speed(&mut self, now: f64, speed: f64, rec: &mut Recorder) {
+        match self {
+            Backend::Fcfs(b) => {
+                b.advance(now);
+                b.speed = speed;
+                b.inv_speed = 1.0 / speed;
+            }
+            Backend::Ps(b) => {
+                b.settle(now, rec);
+                b.speed = speed;
+            }
         }
     }
 
@@ -443,6 +473,28 @@ impl Fcfs {
         }
     }
 
+    /// See [`Backend::crash`].
+    fn crash(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        self.advance(now);
+        self.report(now, backend, rec);
+        if let Some(tracked) = &mut self.tracked {
+            while let Some(Reverse((_, tag))) = tracked.pop() {
+                rec.outbox.push(Outcome { tag, backend, time: now, ending: Ending::Failed(Cause::BackendDown) });
+            }
+        }
+        // Keep the integrals up to `now`; forget the future booked for the failed requests.
+        self.booked = self.integrals_at(now);
+        self.log.departed = self.log.admitted;
+        self.free_at = self.free_at.min(now);
+        if let Some(w) = &mut self.workers {
+            w.departures.clear();
+            for f in &mut w.free_at {
+                *f = f.min(now);
+            }
+        }
+        self.in_system = 0;
+    }
+
     #[inline]
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
         self.admit_ticket(now, size, label, backend, Ticket::plain(now), rec)
@@ -696,6 +748,30 @@ impl Ps {
             label: w.label,
             ticket: w.ticket,
         });
+    }
+
+    /// See [`Backend::crash`].
+    fn crash(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        self.settle(now, rec);
+        // In finish-tag order, then the accept queue's: a deterministic order of outcomes.
+        let mut failed: Vec<(u32, Tag)> = std::iter::from_fn(|| self.jobs.pop().map(|j| (j.label, j.ticket))).collect();
+        failed.extend(self.queue.drain(..).map(|w| (w.label, w.ticket)));
+        for (label, ticket) in failed {
+            if label != UNMEASURED {
+                self.pending_measured -= 1;
+                rec.fail(label, Cause::BackendDown);
+            }
+            if ticket != UNTRACKED {
+                rec.outbox.push(Outcome {
+                    tag: ticket,
+                    backend,
+                    time: now,
+                    ending: Ending::Failed(Cause::BackendDown),
+                });
+            }
+        }
+        self.virtual_time = 0.0;
+        self.work_left = 0.0;
     }
 
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {

@@ -25,9 +25,21 @@ pub enum Event {
     /// A backend's next ending is due and somebody must act on it at that exact time (a
     /// connection released to the proxy's queue). Stale when `generation` moved on.
     Wake { backend: u32, generation: u32 },
+    /// Request `tag` is still unanswered after the hedge delay: send a second copy. Stale
+    /// when its slot's `generation` moved on (it was answered).
+    Hedge { tag: Tag, generation: u32 },
+    /// Closed-loop user `user` sends its next request (its think time is over).
+    UserArrival { user: u32 },
     /// A deadline of request `tag` (the proxy's queue timeout). Stale when the request's
     /// slot `generation` moved on (the request left the queue, the slot was reused).
     Deadline { tag: Tag, generation: u32 },
+    /// Fault `index` of the model starts (`start`) or ends at `backend`.
+    Fault { index: u32, backend: u32, start: bool },
+    /// The client of request `tag` gives up on it (its timeout). Stale when the slot's
+    /// `generation` moved on (the request ended).
+    GiveUp { tag: Tag, generation: u32 },
+    /// The balancer's active health check probes `backend` (and schedules the next probe).
+    Probe { backend: u32 },
 }
 
 /// One scheduled event.

@@ -12,16 +12,21 @@
 //! before the answer is read.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::backend::{Admission, Backend, Ticket, UNMEASURED};
 use super::calendar::{Calendar, Event};
 use super::flight::{Flight, Flights, Stage};
+use super::health::HealthState;
 use super::measure::Recorder;
-use super::outcome::{Cause, Tag, UNTRACKED};
-use super::{Ctx, Path, Statics};
-use crate::model::{Information, Mode, Model, Request, Routing, ServiceDistribution};
+use super::outcome::{Cause, Ending, Tag, UNTRACKED};
+use super::{Ctx, Path, Statics, Traffic};
+use crate::model::{
+    ClientPolicy, ClosedLoop, Fault, FaultKind, Hedge, Information, Mode, Model, Request, Retries, Routing,
+    ServiceDistribution,
+};
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster, Needs, uniform_index};
 
@@ -74,9 +79,39 @@ struct Tracking {
     /// Caps count per instance (nginx `max_conns` without a shared `zone`).
     cap_per_instance: bool,
     lagged: Option<Lagged>,
+    /// Whether the balancer records every request's ending itself (faults, health checks,
+    /// retries): backends then see every request as unmeasured and tracked, so that a
+    /// crash can still fail what they hold and a failed attempt can be retried.
+    records: bool,
+    /// 1 / speed of each backend (the service time of a completion it records).
+    inv_speed: Vec<f64>,
+    health: Option<HealthState>,
+    /// Failed attempts reported by backends, waiting for the balancer to retry or fail them
+    /// (they are found while a strategy looks at the backends, when nothing can be sent).
+    failed: Vec<(Tag, Cause)>,
+    /// Measured requests whose fate is not known yet (on the network, queued, or — when
+    /// the balancer records — at a backend).
+    waiting_measured: u64,
+    /// Clients' requests not ended yet, and those of them being retried (retry budget).
+    active_requests: u64,
+    active_retries: u64,
+    /// Closed loop: (time the response reaches its user, user) of requests that ended, for
+    /// the dispatcher to schedule their users' next requests (before it pops the calendar).
+    returns: Option<Vec<(f64, u32)>>,
+    /// Hedged requests: backends never record a response themselves; the first copy's
+    /// ending does, here (with `inv_speed`, for the service time it reports).
+    hedging: bool,
+    /// Measured requests (hedged runs) not answered yet: the run goes on until none is left.
+    unanswered: u64,
 }
 
 impl Tracking {
+    /// Whether a strategy's pick may go to backend `i` at `now`, as far as health goes.
+    #[inline]
+    fn healthy(&self, i: usize, now: f64) -> bool {
+        self.health.as_ref().is_none_or(|h| h.usable(i, now))
+    }
+
     /// Whether `instance` may not send another request to backend `i`.
     #[inline]
     fn at_cap(&self, instance: usize, i: usize) -> bool {
@@ -96,18 +131,111 @@ impl Tracking {
         self.local[instance * self.backends + i] -= 1;
     }
 
-    /// Takes in the endings the backends reported: frees their slots and connections.
+    /// Takes in the endings the backends reported: frees their slots and connections, and
+    /// when the balancer records, records completions and sets failures aside for a retry.
     #[inline]
     fn absorb(&mut self, rec: &mut Recorder) {
-        for outcome in rec.outbox.drain() {
-            let flight = self.flights.remove(outcome.tag);
+        let outcomes = rec.outbox.take();
+        for outcome in &outcomes {
             let i = outcome.backend as usize;
-            if flight.counted {
-                self.close(flight.instance as usize, i);
-            }
             if let Some(lag) = &mut self.lagged {
                 lag.endings[i].push_back(outcome.time);
             }
+            if !self.records {
+                let flight = self.flights.remove(outcome.tag);
+                if flight.counted {
+                    self.close(flight.instance as usize, i);
+                }
+                if self.hedging && !self.answers(&flight, outcome.ending == Ending::Completed) {
+                    continue;
+                }
+                if self.hedging && flight.label != UNMEASURED {
+                    self.unanswered -= 1;
+                    match outcome.ending {
+                        Ending::Completed => {
+                            let response = (outcome.time - flight.origin) + flight.tail;
+                            let service = flight.size * self.inv_speed[i];
+                            rec.complete(flight.label, outcome.backend, response, response - service, service);
+                        }
+                        Ending::Failed(cause) => rec.fail(flight.label, cause),
+                    }
+                }
+                if let Some(returns) = &mut self.returns {
+                    // The user is the request's client.
+                    returns.push((outcome.time + flight.tail, flight.client));
+                }
+                continue;
+            }
+            let flight = *self.flights.get(outcome.tag);
+            if flight.counted {
+                self.close(flight.instance as usize, i);
+                self.flights.get_mut(outcome.tag).counted = false;
+            }
+            match outcome.ending {
+                Ending::Completed => {
+                    self.flights.remove(outcome.tag);
+                    if let Some(h) = &mut self.health {
+                        h.success(i);
+                    }
+                    if flight.abandoned {
+                        continue;
+                    }
+                    self.active_requests -= 1;
+                    if flight.attempt > 0 {
+                        self.active_retries -= 1;
+                    }
+                    if let Some(returns) = &mut self.returns {
+                        returns.push((outcome.time + flight.tail, flight.client));
+                    }
+                    if let Some(series) = &mut rec.series {
+                        series.completed(
+                            outcome.time + flight.tail,
+                            (outcome.time + flight.tail - flight.origin).max(0.0),
+                        );
+                    }
+                    if flight.label != UNMEASURED {
+                        self.waiting_measured -= 1;
+                        let service = flight.size * self.inv_speed[i];
+                        // (The max removes the rounding of differences of large clock values.)
+                        let response = (outcome.time + flight.tail - flight.origin).max(service);
+                        rec.complete(flight.label, i as u32, response, response - service, service);
+                    }
+                }
+                Ending::Failed(cause) => {
+                    if let Some(h) = &mut self.health {
+                        h.failure(i, outcome.time);
+                    }
+                    if flight.abandoned {
+                        self.flights.remove(outcome.tag);
+                    } else {
+                        self.failed.push((outcome.tag, cause));
+                    }
+                }
+            }
+        }
+        rec.outbox.restore(outcomes);
+    }
+
+    /// Whether the ending of hedged `flight` (just removed) is the client's answer: the first
+    /// copy to complete is; a failure is only when no other copy is left to answer.
+    fn answers(&mut self, flight: &Flight, completed: bool) -> bool {
+        if flight.answered {
+            return false;
+        }
+        let twin = (flight.twin != UNTRACKED)
+            .then(|| self.flights.get_mut(flight.twin))
+            .filter(|t| t.generation == flight.twin_generation);
+        match twin {
+            Some(twin) if completed => {
+                twin.answered = true;
+                true
+            }
+            Some(twin) => {
+                // The other copy answers instead.
+                twin.twin = UNTRACKED;
+                false
+            }
+            None => true,
         }
     }
 
@@ -135,6 +263,8 @@ struct InstanceView<'a> {
     information: Information,
     instance: usize,
     now: f64,
+    /// A backend this pick must not choose (the one a retried attempt failed at).
+    avoid: usize,
 }
 
 impl Cluster for InstanceView<'_> {
@@ -150,7 +280,7 @@ impl Cluster for InstanceView<'_> {
         if self.tracking.track || !matches!(self.information, Information::Periodic { .. }) {
             self.tracking.refresh(&mut self.backends[i], i, now, self.rec);
         }
-        if self.tracking.at_cap(self.instance, i) {
+        if self.tracking.at_cap(self.instance, i) || i == self.avoid || !self.tracking.healthy(i, now) {
             return FULL;
         }
         match self.information {
@@ -220,11 +350,39 @@ pub(super) struct Dispatcher<'s> {
     queue_area: f64,
     queue_since: f64,
     wake_generation: Vec<u32>,
+    /// Time of each backend's pending wake-up (`+∞`: none), so that a closed loop schedules
+    /// a new one only when the backend's next ending moved.
+    wake_at: Vec<f64>,
+    /// Closed-loop users (`None`: open-loop arrivals).
+    users: Option<Arc<ClosedLoop>>,
+    /// Hedged requests: the delay after which an unanswered request gets a second copy.
+    hedge: Option<f64>,
+    /// Every backend keeps a wake-up at its next ending (closed loops and hedging act on
+    /// each ending at its time), not only while the proxy queue holds requests.
+    wake_all: bool,
+    think_rng: Xoshiro256PlusPlus,
     /// Redirect with caching: each client's backend + 1 (0: not redirected yet).
     remembered: Vec<u32>,
-    /// Measured requests not yet handed to a backend (on the network or queued).
-    waiting_measured: u64,
     draining: bool,
+    retries: Retries,
+    faults: Vec<Fault>,
+    fault_rng: Xoshiro256PlusPlus,
+    /// Draws among the backends the balancer may use when a pick may not be used.
+    health_rng: Xoshiro256PlusPlus,
+    /// Per backend: faults that crashed it and are not over, deploys restarting it (it
+    /// refuses connections while either is non-zero), and its speed factor.
+    crashed: Vec<u32>,
+    restarting: Vec<u32>,
+    slowdown: Vec<f64>,
+    speed: Vec<f64>,
+    probe_interval: f64,
+    client: ClientPolicy,
+    /// The clients' retry jitter.
+    client_rng: Xoshiro256PlusPlus,
+    /// Whether a measured request was seen, and the next backend to look at once the
+    /// window is over (so that endings nobody asks about are found and the run can end).
+    seen_measured: bool,
+    sweep: usize,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -250,7 +408,16 @@ impl<'s> Dispatcher<'s> {
         // Counts are kept only for strategies that read them (a state-blind strategy with
         // "local" information decides exactly as without).
         let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
-        let track = capped || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
+        let users = model.closed_loop().cloned();
+        let records =
+            !model.faults.is_empty() || b.health.is_active() || b.retries.is_active() || model.client.is_active();
+        // A closed loop must know when each request ends: its user sends the next one then.
+        let hedging = b.hedge.is_some();
+        let track = records
+            || capped
+            || users.is_some()
+            || hedging
+            || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
         let lagged = match information {
             Information::Delayed { .. } => Some(Lagged {
                 arrivals: vec![VecDeque::new(); n],
@@ -266,6 +433,38 @@ impl<'s> Dispatcher<'s> {
         let mut calendar = Calendar::new();
         if period.is_finite() {
             calendar.schedule(0.0, Event::Refresh);
+        }
+        let mut fault_rng = seed.stream(Purpose::Faults);
+        for (index, fault) in model.faults.iter().enumerate() {
+            let index = index as u32;
+            for (k, backend) in fault.backends.clone().enumerate() {
+                let (start, end) = match &fault.kind {
+                    FaultKind::Outage { at, duration } | FaultKind::Slowdown { at, duration, .. } => {
+                        (*at, Some(at + duration))
+                    }
+                    FaultKind::Deploy { at, boot } => (at + k as f64 * boot, Some(at + (k + 1) as f64 * boot)),
+                    FaultKind::Failures { mtbf, .. } => (mtbf.sample(&mut fault_rng), None),
+                };
+                calendar.schedule(start, Event::Fault { index, backend, start: true });
+                if let Some(end) = end {
+                    calendar.schedule(end, Event::Fault { index, backend, start: false });
+                }
+            }
+        }
+        let probe_interval = b.health.probe.map_or(f64::INFINITY, |p| p.interval);
+        if probe_interval.is_finite() {
+            // Staggered over the interval, as a real checker spreads its probes.
+            for i in 0..n {
+                calendar.schedule(probe_interval * (i + 1) as f64 / n as f64, Event::Probe { backend: i as u32 });
+            }
+        }
+        let speed: Vec<f64> = model.each_backend().map(|(g, _)| g.speed).collect();
+        let mut think_rng = seed.stream(Purpose::Users);
+        if let Some(users) = &users {
+            // Every user starts by thinking, so the first requests are spread out.
+            for user in 0..users.users {
+                calendar.schedule(users.sample_think(&mut think_rng), Event::UserArrival { user });
+            }
         }
         let remembered = match b.mode {
             Mode::Redirect { cache: true } => vec![0; model.clients.count() as usize],
@@ -293,6 +492,16 @@ impl<'s> Dispatcher<'s> {
                 cap_per_instance: b.upstreams.iter().any(|u| u.max_conns.is_some())
                     && information == Information::Local,
                 lagged,
+                records,
+                inv_speed: speed.iter().map(|s| 1.0 / s).collect(),
+                health: b.health.is_active().then(|| HealthState::new(b.health, n)),
+                failed: Vec::new(),
+                waiting_measured: 0,
+                active_requests: 0,
+                active_retries: 0,
+                returns: users.as_ref().map(|_| Vec::new()),
+                hedging,
+                unanswered: 0,
             },
             board: vec![0; n],
             period,
@@ -302,10 +511,133 @@ impl<'s> Dispatcher<'s> {
             queue_area: 0.0,
             queue_since: 0.0,
             wake_generation: vec![0; n],
+            wake_at: vec![f64::INFINITY; n],
+            wake_all: users.is_some() || hedging,
+            hedge: b.hedge.and_then(Hedge::delay),
+            users,
+            think_rng,
             remembered,
-            waiting_measured: 0,
             draining: false,
+            retries: b.retries,
+            faults: model.faults.clone(),
+            fault_rng,
+            health_rng: seed.stream_of(Purpose::Faults, 1),
+            crashed: vec![0; n],
+            restarting: vec![0; n],
+            slowdown: vec![1.0; n],
+            speed,
+            probe_interval,
+            client: model.client,
+            client_rng: seed.stream_of(Purpose::Faults, 2),
+            seen_measured: false,
+            sweep: 0,
         }
+    }
+
+    /// Schedules the client's timeout of request `tag` sent at `now`, if it has one.
+    #[inline]
+    fn schedule_give_up(&mut self, tag: Tag, now: f64) {
+        if let Some(timeout) = self.client.timeout {
+            let generation = self.tracking.flights.get(tag).generation;
+            self.calendar.schedule(now + timeout, Event::GiveUp { tag, generation });
+        }
+    }
+
+    /// Makes the balancer record every ending itself even with nothing that needs it (a
+    /// time series, which needs the time of each ending).
+    pub(super) fn recording(mut self, on: bool) -> Self {
+        if on {
+            self.tracking.records = true;
+            self.tracking.track = true;
+        }
+        self
+    }
+
+    /// Whether backend `i` accepts connections (not crashed, not restarting).
+    #[inline]
+    fn accepting(&self, i: usize) -> bool {
+        self.crashed[i] == 0 && self.restarting[i] == 0
+    }
+
+    /// Fault `index` starts or ends at backend `b` at `now`.
+    fn fault(&mut self, index: usize, b: usize, start: bool, now: f64, ctx: &mut Ctx<'_>) {
+        let kind = self.faults[index].kind.clone();
+        match kind {
+            FaultKind::Outage { .. } | FaultKind::Failures { .. } if start => {
+                self.crashed[b] += 1;
+                if self.crashed[b] == 1 {
+                    ctx.backends[b].crash(now, b as u32, ctx.rec);
+                    self.tracking.absorb(ctx.rec);
+                }
+                if let FaultKind::Failures { mttr, .. } = &kind {
+                    let repair = mttr.sample(&mut self.fault_rng);
+                    self.calendar
+                        .schedule(now + repair, Event::Fault { index: index as u32, backend: b as u32, start: false });
+                }
+            }
+            FaultKind::Outage { .. } | FaultKind::Failures { .. } => {
+                self.crashed[b] -= 1;
+                if let FaultKind::Failures { mtbf, .. } = &kind
+                    && !self.draining
+                {
+                    let up = mtbf.sample(&mut self.fault_rng);
+                    self.calendar
+                        .schedule(now + up, Event::Fault { index: index as u32, backend: b as u32, start: true });
+                }
+            }
+            FaultKind::Slowdown { factor, .. } => {
+                if start {
+                    self.slowdown[b] *= factor;
+                } else {
+                    self.slowdown[b] /= factor;
+                }
+                // Back to exactly 1 once no slow-down holds (no drift from ×f ÷f).
+                if !start && (self.slowdown[b] - 1.0).abs() < 1e-9 {
+                    self.slowdown[b] = 1.0;
+                }
+                let speed = self.speed[b] * self.slowdown[b];
+                self.tracking.refresh(&mut ctx.backends[b], b, now, ctx.rec);
+                ctx.backends[b].set_speed(now, speed, ctx.rec);
+            }
+            FaultKind::Deploy { .. } => {
+                if start {
+                    self.restarting[b] += 1;
+                } else {
+                    self.restarting[b] -= 1;
+                }
+            }
+        }
+    }
+
+    /// Retries or fails the attempts that failed at backends, in the order reported.
+    fn settle_failures(&mut self, now: f64, ctx: &mut Ctx<'_>) {
+        let mut k = 0;
+        while k < self.tracking.failed.len() {
+            let (tag, cause) = self.tracking.failed[k];
+            k += 1;
+            let f = *self.tracking.flights.get(tag);
+            if f.abandoned {
+                self.tracking.flights.remove(tag);
+                continue;
+            }
+            let retry = !self.draining
+                && f.tries < self.retries.tries
+                && ctx.backends.len() > 1
+                && self.retries.timeout.is_none_or(|t| now - f.entered < t);
+            if retry {
+                if f.label != UNMEASURED {
+                    ctx.rec.sections[f.label as usize].retries += 1;
+                }
+                if let Some(series) = &mut ctx.rec.series {
+                    series.retried(now);
+                }
+                self.tracking.flights.get_mut(tag).stage = Stage::ToBalancer;
+                self.attempt_from(tag, now, f.backend as usize, cause, ctx);
+            } else {
+                self.fail(tag, cause, now, ctx);
+            }
+        }
+        self.tracking.failed.clear();
     }
 
     /// A round trip drawn from `dist` (0 without one).
@@ -353,6 +685,7 @@ impl<'s> Dispatcher<'s> {
                 if generation != self.wake_generation[i] {
                     return;
                 }
+                self.wake_at[i] = f64::INFINITY;
                 self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
                 self.serve_queue(i, time, ctx);
                 self.schedule_wake(i, ctx);
@@ -364,15 +697,98 @@ impl<'s> Dispatcher<'s> {
                 }
                 self.account_queue(time);
                 self.queued -= 1;
-                self.fail(tag, Cause::QueueTimeout, ctx);
+                self.fail(tag, Cause::QueueTimeout, time, ctx);
+            }
+            Event::Fault { index, backend, start } => self.fault(index as usize, backend as usize, start, time, ctx),
+            Event::GiveUp { tag, generation } => {
+                let f = *self.tracking.flights.get(tag);
+                if f.generation != generation || f.abandoned {
+                    return;
+                }
+                if f.stage == Stage::AtBackend {
+                    // It may have ended before the client's patience did.
+                    let i = f.backend as usize;
+                    self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
+                    let f = self.tracking.flights.get(tag);
+                    if f.generation != generation || f.abandoned {
+                        return self.settle_if_failed(time, ctx);
+                    }
+                }
+                self.give_up(tag, time, ctx);
+            }
+            Event::Probe { backend } => {
+                let up = self.accepting(backend as usize);
+                if let Some(h) = &mut self.tracking.health {
+                    h.probe(backend as usize, up);
+                }
+                if !self.draining {
+                    self.calendar.schedule(time + self.probe_interval, Event::Probe { backend });
+                }
+            }
+            // Popped only by `drain` (`next_request` takes them otherwise): the run is
+            // over, users send nothing more.
+            Event::UserArrival { .. } => {}
+            Event::Hedge { tag, generation } => self.hedge(tag, generation, time, ctx),
+        }
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(time, ctx);
+        }
+    }
+
+    /// Takes the earliest event due at or before `t`, after scheduling the next request of
+    /// every closed-loop user whose response arrived (their ending may have been discovered
+    /// while a backend was advanced for another reason, so this is done before any pop).
+    #[inline]
+    fn pop_due(&mut self, t: f64) -> Option<(f64, Event)> {
+        if let (Some(returns), Some(users)) = (&mut self.tracking.returns, &self.users)
+            && !returns.is_empty()
+        {
+            for (time, user) in returns.drain(..) {
+                if !self.draining {
+                    let think = users.sample_think(&mut self.think_rng);
+                    self.calendar.schedule(time + think, Event::UserArrival { user });
+                }
             }
         }
+        self.calendar.pop_due(t)
+    }
+
+    /// Request `tag` is unanswered `hedge` after it was sent: a second copy goes to another
+    /// backend (the original keeps running; the first answer is the client's).
+    fn hedge(&mut self, tag: Tag, generation: u32, now: f64, ctx: &mut Ctx<'_>) {
+        let f = *self.tracking.flights.get(tag);
+        if self.draining || f.generation != generation || f.answered || f.twin != UNTRACKED {
+            return;
+        }
+        let copy = Flight {
+            copy: true,
+            twin: tag,
+            twin_generation: generation,
+            ..Flight::sent(f.origin, f.client_tail, f.size, f.client, f.label)
+        };
+        let copy_tag = self.tracking.flights.insert(copy);
+        let copy_generation = self.tracking.flights.get(copy_tag).generation;
+        let original = self.tracking.flights.get_mut(tag);
+        original.twin = copy_tag;
+        original.twin_generation = copy_generation;
+        if f.label != UNMEASURED {
+            ctx.rec.sections[f.label as usize].hedges += 1;
+        }
+        self.attempt_from(copy_tag, now, f.backend as usize, Cause::NoBackend, ctx);
     }
 
     /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
     fn attempt(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        self.tracking.flights.get_mut(tag).entered = now;
+        self.attempt_from(tag, now, usize::MAX, Cause::NoBackend, ctx);
+    }
+
+    /// An instance picks a backend for request `tag` at `now`, other than `avoid` (the one
+    /// its previous attempt failed at; a retry stays with the instance that sent it). With
+    /// no backend to send it to, it fails for `cause`.
+    fn attempt_from(&mut self, tag: Tag, now: f64, avoid: usize, cause: Cause, ctx: &mut Ctx<'_>) {
         let flight = *self.tracking.flights.get(tag);
-        let instance = self.route(flight.client);
+        let instance = if flight.tries == 0 { self.route(flight.client) } else { flight.instance as usize };
         self.tracking.flights.get_mut(tag).instance = instance as u32;
         let request = Request { arrival: now, size: flight.size, client: flight.client };
         let mut view = InstanceView {
@@ -384,24 +800,64 @@ impl<'s> Dispatcher<'s> {
             information: self.information,
             instance,
             now,
+            avoid,
         };
         let mut chosen = self.strategies[instance].pick(&request, &mut view);
         debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen}");
-        if self.tracking.capped && {
-            // Endings the strategy did not look at must be counted before the cap is.
-            self.tracking.refresh(&mut ctx.backends[chosen], chosen, now, ctx.rec);
-            self.tracking.at_cap(instance, chosen)
-        } {
-            // nginx and HAProxy skip a server at its cap and try the next one.
+        if !self.tracking.records && avoid != usize::MAX {
+            // A hedged copy avoids its original's backend: the next one in order.
+            if avoid == chosen && ctx.backends.len() > 1 {
+                chosen = (chosen + 1) % ctx.backends.len();
+            }
+        }
+        let avoid = if self.tracking.records { avoid } else { usize::MAX };
+        // Envoy's panic mode: too few backends believed healthy, so health is ignored.
+        let panic = |t: &Tracking| t.health.as_ref().is_some_and(|h| h.panicking(now));
+        let shunned = chosen == avoid || !self.tracking.healthy(chosen, now) && !panic(&self.tracking);
+        if shunned
+            || self.tracking.capped && {
+                // Endings the strategy did not look at must be counted before the cap is.
+                self.tracking.refresh(&mut ctx.backends[chosen], chosen, now, ctx.rec);
+                self.tracking.at_cap(instance, chosen)
+            }
+        {
+            // nginx and HAProxy skip a server at its cap (or down, or just tried) and try
+            // the next one.
+            let ignore_health = panic(&self.tracking);
             let n = ctx.backends.len();
-            let free = (1..n).map(|k| (chosen + k) % n).find(|&i| {
-                self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
-                !self.tracking.at_cap(instance, i)
-            });
+            let mut eligible = |this: &mut Self, i: usize| {
+                if i == avoid || !(ignore_health || this.tracking.healthy(i, now)) {
+                    return false;
+                }
+                this.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
+                !this.tracking.at_cap(instance, i)
+            };
+            let free = if shunned {
+                // A backend believed down (or just tried) is left out of the choice, as
+                // nginx leaves it out of its rotation: its share spreads evenly over the
+                // others (a uniform draw among those the balancer may use).
+                let candidates = (0..n).filter(|&i| i != chosen && eligible(self, i)).count();
+                if candidates == 0 {
+                    None
+                } else {
+                    let mut k = uniform_index(&mut self.health_rng, candidates);
+                    (0..n).filter(|&i| i != chosen).find(|&i| {
+                        let ok = eligible(self, i);
+                        if ok && k == 0 {
+                            return true;
+                        }
+                        k -= usize::from(ok);
+                        false
+                    })
+                }
+            } else {
+                (1..n).map(|k| (chosen + k) % n).find(|&i| eligible(self, i))
+            };
+            let healthy_somewhere = || (0..n).any(|i| i != avoid && (ignore_health || self.tracking.healthy(i, now)));
             match free {
                 Some(i) => chosen = i,
-                None if self.queue.is_some() => return self.enqueue(tag, now, ctx),
-                None => return self.fail(tag, Cause::NoBackend, ctx),
+                None if self.queue.is_some() && healthy_somewhere() => return self.enqueue(tag, now, ctx),
+                None => return self.fail(tag, cause, now, ctx),
             }
         }
         self.send(tag, chosen, now, ctx);
@@ -414,6 +870,7 @@ impl<'s> Dispatcher<'s> {
         let f = self.tracking.flights.get_mut(tag);
         f.backend = i as u32;
         f.stage = Stage::ToBackend;
+        f.tries += 1;
         let delay = match self.mode {
             Mode::Proxy => {
                 f.tail += backend_rtt / 2.0;
@@ -432,6 +889,11 @@ impl<'s> Dispatcher<'s> {
             }
         };
         let instance = f.instance as usize;
+        if let Some(after) = self.hedge
+            && !f.copy
+        {
+            self.calendar.schedule(now + after, Event::Hedge { tag, generation: f.generation });
+        }
         if track {
             f.counted = true;
             self.tracking.open(instance, i);
@@ -447,15 +909,35 @@ impl<'s> Dispatcher<'s> {
     fn deliver(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
         let f = *self.tracking.flights.get(tag);
         let i = f.backend as usize;
+        let records = self.tracking.records;
+        if records && !self.accepting(i) {
+            // Crashed or restarting: the connection is refused at once (nginx: 502, and
+            // `proxy_next_upstream error` may try another backend).
+            if f.counted {
+                self.tracking.close(f.instance as usize, i);
+                self.tracking.flights.get_mut(tag).counted = false;
+            }
+            if let Some(h) = &mut self.tracking.health {
+                h.failure(i, now);
+            }
+            self.tracking.failed.push((tag, Cause::BackendDown));
+            return;
+        }
         if self.tracking.track {
             // Collect the backend's endings so far: what it tracks stays bounded by what it
             // holds even when no strategy ever looks (round robin with local counts).
             self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let ticket = Ticket { tag: if self.tracking.track { tag } else { UNTRACKED }, clock: f.origin - f.tail };
-        let admission = ctx.backends[i].admit_ticket(now, f.size, f.label, i as u32, ticket, ctx.rec);
+        // A balancer that records (faults, health, retries, client timeouts), or hedges, hands
+        // backends unmeasured requests and records their endings itself.
+        let label = if records || self.tracking.hedging { UNMEASURED } else { f.label };
+        let admission = ctx.backends[i].admit_ticket(now, f.size, label, i as u32, ticket, ctx.rec);
+        let settled = if records { admission == Admission::Rejected } else { !f.copy };
         if f.label != UNMEASURED {
-            self.waiting_measured -= 1;
+            if settled {
+                self.tracking.waiting_measured -= 1;
+            }
             ctx.offered_work[i] += f.size;
         }
         match admission {
@@ -468,17 +950,36 @@ impl<'s> Dispatcher<'s> {
                 } else {
                     self.tracking.flights.remove(tag);
                 }
-                if self.queued > 0 {
-                    // Its next ending may have moved (processor sharing slows everyone).
+                if self.queued > 0 || self.wake_all {
+                    // Its next ending may have moved (processor sharing slows everyone; a
+                    // short request on a free worker ends before the others).
                     self.schedule_wake(i, ctx);
                 }
             }
             Admission::Rejected => {
-                if f.label != UNMEASURED {
-                    ctx.rec.sections[f.label as usize].rejected += 1;
-                    ctx.outcome[i].rejected += 1;
-                }
                 let f = self.tracking.flights.remove(tag);
+                if records && !f.abandoned {
+                    self.tracking.active_requests -= 1;
+                    if f.attempt > 0 {
+                        self.tracking.active_retries -= 1;
+                    }
+                }
+                // A hedged request is refused only when no other copy is left to answer.
+                if !self.tracking.hedging || self.tracking.answers(&f, false) {
+                    if f.label != UNMEASURED {
+                        ctx.rec.sections[f.label as usize].rejected += 1;
+                        ctx.outcome[i].rejected += 1;
+                        if self.tracking.hedging {
+                            self.tracking.unanswered -= 1;
+                        }
+                    }
+                    if let Some(returns) = &mut self.tracking.returns
+                        && !f.abandoned
+                    {
+                        // The user gets its error (a refused connection) and thinks again.
+                        returns.push((now + f.tail, f.client));
+                    }
+                }
                 if f.counted {
                     self.tracking.close(f.instance as usize, i);
                     if self.queued > 0 {
@@ -489,12 +990,99 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
-    /// Request `tag` fails at the balancer for `cause`.
-    fn fail(&mut self, tag: Tag, cause: Cause, ctx: &mut Ctx<'_>) {
+    /// The response to request `tag` is an error (`cause`) at `now`.
+    fn fail(&mut self, tag: Tag, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.remove(tag);
+        if self.tracking.hedging {
+            if f.label != UNMEASURED && !f.copy {
+                self.tracking.waiting_measured -= 1;
+            }
+            // A hedged request fails only when no other copy is left to answer.
+            if !self.tracking.answers(&f, false) {
+                return;
+            }
+            if let Some(returns) = &mut self.tracking.returns {
+                returns.push((now + f.tail, f.client));
+            }
+            if f.label != UNMEASURED {
+                self.tracking.unanswered -= 1;
+                ctx.rec.fail(f.label, cause);
+            }
+            return;
+        }
+        if !f.abandoned {
+            self.client_error(f, cause, now, ctx);
+        }
+    }
+
+    fn settle_if_failed(&mut self, now: f64, ctx: &mut Ctx<'_>) {
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(now, ctx);
+        }
+    }
+
+    /// The client of request `tag` gives up at `now`: the attempt runs on where it is (the
+    /// backend still does the work), and the client retries or records a timeout.
+    fn give_up(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        let f = self.tracking.flights.get_mut(tag);
+        let snapshot = *f;
+        f.abandoned = true;
+        f.label = UNMEASURED;
+        self.client_error(snapshot, Cause::ClientTimeout, now, ctx);
+    }
+
+    /// The client of `f` sees an error (`cause`) at `now`: it retries after a backoff if
+    /// its policy and the retry budget allow, else the request fails.
+    fn client_error(&mut self, f: Flight, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
+        let p = self.client;
+        let t = &mut self.tracking;
+        let budget_ok = p.budget.is_none_or(|pct| {
+            let retrying = t.active_retries + u64::from(f.attempt == 0);
+            retrying as f64 <= (pct / 100.0 * t.active_requests as f64).max(ClientPolicy::MIN_RETRY_CONCURRENCY)
+        });
+        if self.draining || f.attempt >= p.retries || !budget_ok {
+            if let Some(series) = &mut ctx.rec.series {
+                series.failed(now);
+            }
+            if f.label != UNMEASURED {
+                t.waiting_measured -= 1;
+                ctx.rec.fail(f.label, cause);
+            }
+            t.active_requests -= 1;
+            if f.attempt > 0 {
+                t.active_retries -= 1;
+            }
+            if let Some(returns) = &mut t.returns {
+                // The error reaches the user (a user who gave up knows at once), who thinks
+                // again.
+                let back = if cause == Cause::ClientTimeout { now } else { now + f.tail };
+                returns.push((back, f.client));
+            }
+            return;
+        }
+        if f.attempt == 0 {
+            t.active_retries += 1;
+        }
         if f.label != UNMEASURED {
-            self.waiting_measured -= 1;
-            ctx.rec.fail(f.label, cause);
+            ctx.rec.sections[f.label as usize].retries += 1;
+        }
+        if let Some(series) = &mut ctx.rec.series {
+            series.retried(now);
+        }
+        // "Full jitter": uniform up to the exponential backoff's cap.
+        let cap = (p.backoff * 2f64.powi(f.attempt.min(60) as i32)).min(p.max_backoff);
+        let send = now + cap * rand::RngExt::random::<f64>(&mut self.client_rng);
+        let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
+        let retry = Flight {
+            entered: send,
+            attempt: f.attempt + 1,
+            ..Flight::sent(f.origin, client_rtt / 2.0, f.size, f.client, f.label)
+        };
+        let tag = self.tracking.flights.insert(retry);
+        let generation = self.tracking.flights.get(tag).generation;
+        self.calendar.schedule(send + client_rtt / 2.0, Event::Attempt { tag });
+        if let Some(timeout) = p.timeout {
+            self.calendar.schedule(send + timeout, Event::GiveUp { tag, generation });
         }
     }
 
@@ -528,7 +1116,7 @@ impl<'s> Dispatcher<'s> {
     fn serve_queue(&mut self, i: usize, now: f64, ctx: &mut Ctx<'_>) {
         while self.queued > 0 {
             // HAProxy's queue is shared by the threads: the cap is the global one.
-            if self.tracking.conns[i] >= self.tracking.cap[i] {
+            if self.tracking.conns[i] >= self.tracking.cap[i] || !self.tracking.healthy(i, now) {
                 return;
             }
             let Some((tag, generation)) = self.queue.as_mut().and_then(VecDeque::pop_front) else { return };
@@ -542,12 +1130,19 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
-    /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one.
+    /// Schedules a wake-up at backend `i`'s next ending, replacing any earlier one (a closed
+    /// loop keeps the pending one when the next ending has not moved).
     fn schedule_wake(&mut self, i: usize, ctx: &mut Ctx<'_>) {
-        if self.queued == 0 {
+        if self.queued == 0 && !self.wake_all {
             return;
         }
         if let Some(t) = ctx.backends[i].next_ending() {
+            if self.wake_all {
+                if t == self.wake_at[i] {
+                    return;
+                }
+                self.wake_at[i] = t;
+            }
             self.wake_generation[i] = self.wake_generation[i].wrapping_add(1);
             self.calendar.schedule(t, Event::Wake { backend: i as u32, generation: self.wake_generation[i] });
         }
@@ -557,29 +1152,53 @@ impl<'s> Dispatcher<'s> {
 impl Path for Dispatcher<'_> {
     #[inline]
     fn run_until(&mut self, t: f64, ctx: &mut Ctx<'_>) {
-        while let Some((time, event)) = self.calendar.pop_due(t) {
+        if self.users.is_some() && !self.draining {
+            // `next_request` handled every event before the arrival it returned; those left
+            // at the same time were scheduled after it and wait for the next call.
+            return;
+        }
+        while let Some((time, event)) = self.pop_due(t) {
             self.handle(time, event, ctx);
         }
     }
 
+    fn next_request(&mut self, traffic: &mut Traffic<'_>, ctx: &mut Ctx<'_>, pause: f64) -> Option<Request> {
+        if self.users.is_none() {
+            return Some(traffic.next());
+        }
+        while let Some((time, event)) = self.pop_due(pause) {
+            if let Event::UserArrival { user } = event {
+                return Some(Request { arrival: time, size: traffic.size(), client: user });
+            }
+            self.handle(time, event, ctx);
+        }
+        // Nothing due by `pause`. (With `pause` = +∞ this cannot happen: every user is
+        // always either thinking, a pending arrival, or waiting for a request that holds an
+        // event, its network leg or its backend's wake-up.)
+        None
+    }
+
     fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {
         let now = request.arrival;
+        self.tracking.active_requests += 1;
+        if let Some(series) = &mut ctx.rec.series {
+            series.arrival(now);
+        }
         if label != UNMEASURED {
-            self.waiting_measured += 1;
+            self.tracking.waiting_measured += 1;
+            self.seen_measured = true;
+            if self.tracking.hedging {
+                self.tracking.unanswered += 1;
+            }
+        } else if self.seen_measured && self.tracking.records && self.tracking.waiting_measured > 0 {
+            // Past the window: look at one backend per arrival, so that the endings of
+            // measured requests at backends nobody sends to any more are found.
+            let i = self.sweep;
+            self.sweep = if i + 1 == ctx.backends.len() { 0 } else { i + 1 };
+            self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
-        let mut flight = Flight {
-            origin: now,
-            tail: client_rtt / 2.0,
-            size: request.size,
-            client: request.client,
-            label,
-            instance: 0,
-            backend: 0,
-            counted: false,
-            stage: Stage::ToBalancer,
-            generation: 0,
-        };
+        let mut flight = Flight::sent(now, client_rtt / 2.0, request.size, request.client, label);
         let remembered = self.remembered.get(request.client as usize).copied().unwrap_or(0);
         if remembered > 0 {
             // A cached redirect: straight to the backend, the balancer never sees it.
@@ -589,25 +1208,37 @@ impl Path for Dispatcher<'_> {
             flight.backend = i as u32;
             flight.stage = Stage::ToBackend;
             let tag = self.tracking.flights.insert(flight);
+            self.schedule_give_up(tag, now);
             self.calendar.schedule(now + flight.tail, Event::Deliver { tag });
             return;
         }
         let tag = self.tracking.flights.insert(flight);
+        self.schedule_give_up(tag, now);
         if client_rtt > 0.0 {
             self.calendar.schedule(now + client_rtt / 2.0, Event::Attempt { tag });
         } else {
             self.attempt(tag, now, ctx);
         }
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(now, ctx);
+        }
     }
 
     #[inline]
     fn waiting_measured(&self) -> bool {
-        self.waiting_measured > 0
+        self.tracking.waiting_measured > 0 || self.tracking.unanswered > 0
     }
 
     fn drain(&mut self, ctx: &mut Ctx<'_>) {
         self.draining = true;
         self.run_until(f64::INFINITY, ctx);
+        if self.tracking.records {
+            // Whatever is still at a backend ends there (failures are not retried).
+            for (i, b) in ctx.backends.iter_mut().enumerate() {
+                self.tracking.refresh(b, i, f64::INFINITY, ctx.rec);
+            }
+            self.settle_failures(f64::INFINITY, ctx);
+        }
     }
 
     fn queue_integral(&mut self, now: f64) -> Option<f64> {

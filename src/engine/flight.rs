@@ -25,6 +25,8 @@ pub struct Flight {
     pub origin: f64,
     /// Time the response spends on the way back to the client.
     pub tail: f64,
+    /// The client's half of it (a hedged copy starts its own `tail` from here).
+    pub client_tail: f64,
     /// Work (seconds at speed 1).
     pub size: f64,
     pub client: u32,
@@ -38,9 +40,52 @@ pub struct Flight {
     /// and in the instance's local view).
     pub counted: bool,
     pub stage: Stage,
+    /// Attempts sent to a backend so far (retries of the balancer included).
+    pub tries: u32,
+    /// When it first reached the balancer (the start of `proxy_next_upstream_timeout`).
+    pub entered: f64,
+    /// The client's attempt: 0 for the first, k for its k-th retry.
+    pub attempt: u32,
+    /// The client gave up on it (timeout): it runs on, but its ending concerns nobody.
+    pub abandoned: bool,
     /// Bumped whenever the slot is released, so deadlines scheduled for an earlier occupant
     /// (or an earlier stage) are recognised as stale.
     pub generation: u32,
+    /// Hedged requests: the other copy (`UNTRACKED`: none) and its slot's generation then
+    /// (stale once it ended).
+    pub twin: Tag,
+    pub twin_generation: u32,
+    /// A hedged copy (the original is the one the client sent).
+    pub copy: bool,
+    /// The other copy already answered the client: this one's ending is not a response.
+    pub answered: bool,
+}
+
+impl Flight {
+    /// A request the client sent at `origin` (stage `ToBalancer`, no copy).
+    pub fn sent(origin: f64, client_tail: f64, size: f64, client: u32, label: u32) -> Self {
+        Flight {
+            origin,
+            tail: client_tail,
+            client_tail,
+            size,
+            client,
+            label,
+            instance: 0,
+            backend: 0,
+            counted: false,
+            stage: Stage::ToBalancer,
+            tries: 0,
+            entered: origin,
+            attempt: 0,
+            abandoned: false,
+            generation: 0,
+            twin: super::outcome::UNTRACKED,
+            twin_generation: 0,
+            copy: false,
+            answered: false,
+        }
+    }
 }
 
 /// Slab of requests in flight.
@@ -110,18 +155,7 @@ mod tests {
     use super::*;
 
     fn flight(origin: f64) -> Flight {
-        Flight {
-            origin,
-            tail: 0.0,
-            size: 1.0,
-            client: 0,
-            label: 0,
-            instance: 0,
-            backend: 0,
-            counted: false,
-            stage: Stage::ToBalancer,
-            generation: 99,
-        }
+        Flight { generation: 99, ..Flight::sent(origin, 0.0, 1.0, 0, 0) }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! and the time integrals of every backend at the section boundaries.
 
 use super::outcome::{Cause, Outbox};
+use super::series::SeriesRecorder;
 use crate::stats::ResponseHistogram;
 
 /// Sums over the measured requests of one section (a contiguous range of arrival indices).
@@ -14,6 +15,8 @@ pub struct Section {
     pub completed: u64,
     /// Measured requests accepted but failed, by [`Cause`] (recorded when they failed).
     pub failed: [u64; Cause::COUNT],
+    /// Hedged second copies sent for measured requests.
+    pub hedges: u64,
     pub sum_response: f64,
     pub sum_wait: f64,
     pub sum_slowdown: f64,
@@ -23,11 +26,33 @@ pub struct Section {
     pub in_system_area: f64,
     /// ∫ busy workers dt over the section, all backends.
     pub busy_area: f64,
+    /// Attempts beyond each measured request's first (the balancer's retries on another
+    /// backend): attempts per request = 1 + retries ÷ arrivals.
+    pub retries: u64,
 }
 
 impl Section {
     pub fn mean_response(&self) -> f64 {
         self.sum_response / self.completed as f64
+    }
+
+    /// The sums of `self` and `other` (two sections as one).
+    pub fn plus(&self, other: &Section) -> Section {
+        let (a, s) = (self, other);
+        Section {
+            arrivals: a.arrivals + s.arrivals,
+            rejected: a.rejected + s.rejected,
+            completed: a.completed + s.completed,
+            failed: std::array::from_fn(|c| a.failed[c] + s.failed[c]),
+            hedges: a.hedges + s.hedges,
+            sum_response: a.sum_response + s.sum_response,
+            sum_wait: a.sum_wait + s.sum_wait,
+            sum_slowdown: a.sum_slowdown + s.sum_slowdown,
+            duration: a.duration + s.duration,
+            in_system_area: a.in_system_area + s.in_system_area,
+            busy_area: a.busy_area + s.busy_area,
+            retries: a.retries + s.retries,
+        }
     }
 }
 
@@ -53,6 +78,8 @@ pub struct Recorder {
     /// layer to collect (always empty on the fast path). It travels with the recorder
     /// because every backend step already receives it.
     pub outbox: Outbox,
+    /// Counts over time, when the run was asked for a series (the event layer records).
+    pub series: Option<SeriesRecorder>,
 }
 
 impl Recorder {
@@ -69,6 +96,7 @@ impl Recorder {
             completed_by_backend: vec![0; backends],
             batch_label: 0,
             outbox: Outbox::default(),
+            series: None,
         }
     }
 

@@ -10,14 +10,17 @@ mod backend;
 mod calendar;
 mod dispatch;
 mod flight;
+mod health;
 mod measure;
 mod outcome;
+mod series;
 
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED};
 pub use calendar::{Calendar, Event};
 pub use flight::{Flight, Flights, Stage};
 pub use measure::{Recorder, Section};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
+pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -36,6 +39,8 @@ pub struct Window {
     pub sections: u32,
     /// Keep response-time histograms (off for pilot runs that only need batch means).
     pub histograms: bool,
+    /// Record a time series with windows this long (seconds; the event layer runs).
+    pub series: Option<f64>,
 }
 
 /// Per-backend results over the measurement window.
@@ -65,6 +70,8 @@ pub struct RunOutcome {
     pub backends: Vec<BackendOutcome>,
     /// Length of the measurement window (seconds).
     pub window: f64,
+    /// The time series, when the window asked for one.
+    pub series: Option<RunSeries>,
 }
 
 /// The static per-backend facts strategies ask for, gathered once.
@@ -147,6 +154,14 @@ trait Path {
     fn waiting_measured(&self) -> bool;
     /// Runs every pending event (the end of a run).
     fn drain(&mut self, ctx: &mut Ctx<'_>);
+    /// The next request to arrive: the open-loop stream's next one, or (closed-loop users)
+    /// the next user whose think time ends, after every event before it has been handled.
+    /// Closed-loop users stop at `pause` instead: `None` when nobody arrives by then (every
+    /// event up to `pause` handled; the time-series sampler looks at the backends then).
+    #[inline(always)]
+    fn next_request(&mut self, traffic: &mut Traffic<'_>, _ctx: &mut Ctx<'_>, _pause: f64) -> Option<Request> {
+        Some(traffic.next())
+    }
     /// ∫ number waiting in the balancer dt up to `now`, if the balancer can hold requests.
     fn queue_integral(&mut self, now: f64) -> Option<f64>;
 }
@@ -260,6 +275,12 @@ impl<'m> Traffic<'m> {
         };
         Request { arrival: arrival.time, size, client }
     }
+
+    /// The size of a request whose arrival time comes from elsewhere (closed-loop users).
+    #[inline]
+    fn size(&mut self) -> f64 {
+        self.model.service.sample(&mut self.size_rng)
+    }
 }
 
 /// Picks between prefetching a backend's struct and the slot of its ring it will write.
@@ -306,14 +327,21 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 
 /// Simulates `model` with `strategies[k]` deciding for balancer instance k (one per
 /// `model.balancer.instances`). A plain balancer (one instance, exact information, no
-/// caps, no network) takes the fast path; anything else the event layer.
+/// caps, no network) with open-loop arrivals takes the fast path; anything else the event
+/// layer.
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if model.balancer.is_plain() {
+    if fast_path(model) && window.series.is_none() {
         run(model, traffic, Direct::new(&mut strategies[0]), window)
     } else {
-        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), window)
+        let recording = window.series.is_some();
+        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed).recording(recording), window)
     }
+}
+
+/// Whether `model` runs on the fast path ([`Direct`]): nothing needs the event layer.
+fn fast_path(model: &Model) -> bool {
+    model.is_plain() && model.closed_loop().is_none()
 }
 
 fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &Window) -> RunOutcome {
@@ -321,6 +349,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
     let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service_time_span()));
+    recorder.series = window.series.map(SeriesRecorder::new);
     let mut outcome: Vec<BackendOutcome> = (0..n_backends)
         .map(|_| BackendOutcome {
             completed: 0,
@@ -360,7 +389,11 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
 
     let mut index: u64 = 0;
     loop {
-        let request = traffic.next();
+        let Some(request) = path.next_request(&mut traffic, ctx!(), f64::INFINITY) else {
+            // No request will ever come (cannot happen: see `Dispatcher::next_request`).
+            path.drain(ctx!());
+            break;
+        };
         let now = request.arrival;
         path.run_until(now, ctx!());
         if index == next_boundary {
@@ -436,7 +469,20 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
         o.completed = *done;
         o.offered_work = work;
     }
+    let series = recorder.series.as_ref().map(|s| RunSeries {
+        width: s.width(),
+        rows: s.rows(),
+        faults: {
+            // One band per distinct interval (an outage of a whole group is one band).
+            let mut bands: Vec<[f64; 2]> =
+                model.faults.iter().flat_map(|f| f.intervals()).map(|(_, a, b)| [a, b]).collect();
+            bands.sort_by(|x, y| x[0].total_cmp(&y[0]).then(x[1].total_cmp(&y[1])));
+            bands.dedup();
+            bands
+        },
+    });
     RunOutcome {
+        series,
         sections: recorder.sections,
         histograms: recorder.histograms,
         backends: outcome,
@@ -457,7 +503,7 @@ pub fn sample_in_system(
     samples: usize,
 ) -> Vec<Vec<u32>> {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if model.balancer.is_plain() {
+    if fast_path(model) {
         sample(model, traffic, Direct::new(&mut strategies[0]), warmup, interval, samples)
     } else {
         sample(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), warmup, interval, samples)
@@ -478,8 +524,19 @@ fn sample<P: Path>(
     let mut start = None;
     let mut index = 0u64;
     let limit = warmup.saturating_add(sampling_arrival_limit(model, interval, samples));
+    let mut ctx =
+        Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut [], offered_work: &mut [] };
     while series[0].len() < samples && index < limit {
-        let request = traffic.next();
+        // The next sample's time (closed-loop users stop there: their events are handled
+        // before the next arrival, and must not run past a sample).
+        let due = start.map_or(f64::INFINITY, |t0| t0 + series[0].len() as f64 * interval);
+        let Some(request) = path.next_request(&mut traffic, &mut ctx, due) else {
+            if !due.is_finite() {
+                break;
+            }
+            take_sample(&mut ctx, &mut series, due);
+            continue;
+        };
         let now = request.arrival;
         if index == warmup {
             start = Some(now);
@@ -492,34 +549,23 @@ fn sample<P: Path>(
                 if k >= samples || t > now {
                     break;
                 }
-                path.run_until(
-                    t,
-                    &mut Ctx {
-                        backends: &mut backends,
-                        statics: &statics,
-                        rec: &mut recorder,
-                        outcome: &mut [],
-                        offered_work: &mut [],
-                    },
-                );
-                for (b, s) in backends.iter_mut().zip(&mut series) {
-                    b.advance(t, &mut recorder);
-                    s.push(b.in_system());
-                }
+                path.run_until(t, &mut ctx);
+                take_sample(&mut ctx, &mut series, t);
             }
         }
-        let ctx = &mut Ctx {
-            backends: &mut backends,
-            statics: &statics,
-            rec: &mut recorder,
-            outcome: &mut [],
-            offered_work: &mut [],
-        };
-        path.run_until(now, ctx);
-        path.dispatch(&request, UNMEASURED, ctx);
+        path.run_until(now, &mut ctx);
+        path.dispatch(&request, UNMEASURED, &mut ctx);
         index += 1;
     }
     series
+}
+
+/// Appends every backend's number in system at `t` to its series.
+fn take_sample(ctx: &mut Ctx<'_>, series: &mut [Vec<u32>], t: f64) {
+    for (b, s) in ctx.backends.iter_mut().zip(series) {
+        b.advance(t, ctx.rec);
+        s.push(b.in_system());
+    }
 }
 
 /// Most arrivals [`sample_in_system`] simulates after the warm-up: ten times as many as the

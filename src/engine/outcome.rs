@@ -88,8 +88,17 @@ impl Outbox {
         self.items.is_empty()
     }
 
-    /// Takes every outcome out, keeping the buffer.
-    pub fn drain(&mut self) -> std::vec::Drain<'_, Outcome> {
-        self.items.drain(..)
+    /// Takes the outcomes out with their buffer (for a consumer that records while it reads
+    /// them); hand the buffer back with [`Outbox::restore`].
+    pub fn take(&mut self) -> Vec<Outcome> {
+        std::mem::take(&mut self.items)
+    }
+
+    /// Gives back the buffer of [`Outbox::take`], emptied (what arrived meanwhile is kept).
+    pub fn restore(&mut self, mut buffer: Vec<Outcome>) {
+        buffer.clear();
+        if self.items.is_empty() {
+            self.items = buffer;
+        }
     }
 }

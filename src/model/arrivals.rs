@@ -6,7 +6,7 @@ use rand::distr::Distribution;
 use rand::{Rng, RngExt};
 use rand_distr::Exp1;
 
-use super::ModelError;
+use super::{ClosedLoop, ModelError};
 use crate::units::{format_duration, significant};
 
 /// An arrival process: the law of arrival times, with its mean rate (requests per second).
@@ -32,6 +32,10 @@ pub enum ArrivalProcess {
     /// needs more requests than the trace has; `time_scale` stretches (>1) or compresses
     /// (<1) the trace's time axis, so that a rate or load can be imposed on it.
     Trace { trace: Arc<Trace>, time_scale: f64 },
+    /// Closed-loop users: no open-loop arrivals at all (the stream is empty); each user's
+    /// next request follows its previous response and a think time, so arrivals come from
+    /// the engine's calendar and the rate is an output ([`ArrivalProcess::mean_rate`] is NaN).
+    Closed(Arc<ClosedLoop>),
 }
 
 /// A recorded arrival trace (validated: at least two rows, timestamps non-decreasing, sizes
@@ -255,9 +259,11 @@ impl ArrivalProcess {
     }
 
     /// Long-run mean arrival rate (requests per second). For a trace:
-    /// [`Trace::mean_rate`] / time_scale.
+    /// [`Trace::mean_rate`] / time_scale. NaN for closed-loop users: their rate is measured,
+    /// not given.
     pub fn mean_rate(&self) -> f64 {
         match self {
+            ArrivalProcess::Closed(_) => f64::NAN,
             ArrivalProcess::Poisson { rate }
             | ArrivalProcess::Deterministic { rate }
             | ArrivalProcess::Gamma { rate, .. }
@@ -279,6 +285,9 @@ impl ArrivalProcess {
                 let rate = positive_rate("trace", rate)?;
                 Self::trace(trace.clone(), trace.mean_rate() / rate)
             }
+            ArrivalProcess::Closed(_) => Err(ModelError::new(
+                "closed-loop users have no arrival rate to set: their rate is what the cluster lets them send",
+            )),
         }
     }
 
@@ -296,7 +305,7 @@ impl ArrivalProcess {
                 let (m1, m2) = on_off_gap_moments(*rate, *peak, *mean_on, *mean_off);
                 Some(m2 / (m1 * m1) - 1.0)
             }
-            ArrivalProcess::Diurnal { .. } => None,
+            ArrivalProcess::Diurnal { .. } | ArrivalProcess::Closed(_) => None,
             ArrivalProcess::Trace { trace, .. } => Some(trace.gap_scv()),
         }
     }
@@ -331,6 +340,7 @@ impl ArrivalProcess {
                 text.push(')');
                 text
             }
+            ArrivalProcess::Closed(users) => users.describe(),
         }
     }
 
@@ -343,6 +353,7 @@ impl ArrivalProcess {
             ArrivalProcess::OnOff { .. } => "on_off",
             ArrivalProcess::Diurnal { .. } => "diurnal",
             ArrivalProcess::Trace { .. } => "trace",
+            ArrivalProcess::Closed(_) => "closed",
         }
     }
 
@@ -381,6 +392,7 @@ impl ArrivalProcess {
                 index: 0,
                 offset: 0.0,
             },
+            ArrivalProcess::Closed(_) => StreamState::Empty,
         };
         ArrivalStream { now: 0.0, state }
     }
@@ -436,6 +448,8 @@ enum StreamState {
         offset: f64,
         loop_length: f64,
     },
+    /// No open-loop arrivals (closed-loop users): every arrival is at +∞.
+    Empty,
 }
 
 impl ArrivalStream {
@@ -498,6 +512,7 @@ impl ArrivalStream {
                 }
                 (time, size, client)
             }
+            StreamState::Empty => (f64::INFINITY, None, None),
         };
         // Guard against rounding making time step back (e.g. deterministic n × gap).
         let time = time.max(self.now);

@@ -5,7 +5,7 @@
 //! network delay: the engine's fast path. Anything else goes through the event layer
 //! (`docs/ARCHITECTURE.md`, "The event layer").
 
-use super::ServiceDistribution;
+use super::{Health, Retries, ServiceDistribution};
 
 /// How arrivals reach the balancer instances (an L4 balancer, DNS, or the kernel's
 /// `SO_REUSEPORT` spreading connections over nginx workers or Envoy threads).
@@ -80,6 +80,37 @@ pub enum Mode {
 
 /// The balancer's settings for one backend group (nginx `server … max_conns=`, HAProxy
 /// `server … maxconn`, and the network between balancer and backend).
+/// When the balancer sends a second copy of a request that has not been answered (hedged
+/// requests, Dean & Barroso's "tail at scale"; Envoy's hedging on a per-try timeout). The
+/// first answer is the client's; the other copy runs to its end (it is not cancelled).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Hedge {
+    /// After a fixed delay (seconds, > 0).
+    After(f64),
+    /// After the p-quantile of the response time (0 < p < 1) without hedging, measured by a
+    /// pilot run on its own random streams before each replication (the runner resolves it
+    /// to `After`).
+    Quantile(f64),
+}
+
+impl Hedge {
+    /// The delay, once known (`None` for a quantile not yet resolved by a pilot).
+    pub fn delay(self) -> Option<f64> {
+        match self {
+            Hedge::After(d) => Some(d),
+            Hedge::Quantile(_) => None,
+        }
+    }
+
+    /// `after 50ms`, `at p95`.
+    pub fn describe(self) -> String {
+        match self {
+            Hedge::After(d) => format!("after {}", crate::units::format_duration(d)),
+            Hedge::Quantile(p) => format!("at p{}", crate::units::significant(p * 100.0, 4)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Upstream {
     /// nginx `max_conns`: at most this many of the balancer's requests at one backend at
@@ -109,6 +140,12 @@ pub struct Balancer {
     pub queue_timeout: Option<f64>,
     /// One entry per backend group, in the order of the groups (empty: no caps, no delay).
     pub upstreams: Vec<Upstream>,
+    /// Passive and active health checks (default: none, every backend is always tried).
+    pub health: Health,
+    /// Retries of failed attempts on another backend (default: one try, no retry).
+    pub retries: Retries,
+    /// Hedged requests: a second copy of an unanswered request after a delay.
+    pub hedge: Option<Hedge>,
 }
 
 impl Default for Balancer {
@@ -121,6 +158,9 @@ impl Default for Balancer {
             rtt: None,
             queue_timeout: None,
             upstreams: Vec::new(),
+            health: Health::default(),
+            retries: Retries::default(),
+            hedge: None,
         }
     }
 }
@@ -133,7 +173,10 @@ impl Balancer {
             && self.information == Information::Exact
             && self.mode == Mode::Proxy
             && self.rtt.is_none()
+            && self.hedge.is_none()
             && self.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none())
+            && !self.health.is_active()
+            && !self.retries.is_active()
     }
 
     /// Whether arrivals need client ids (hash routing, cached redirects).
@@ -171,6 +214,18 @@ impl Balancer {
                 None => parts.push("maxconn with queue".into()),
             }
         }
+        if let Some(health) = self.health.describe() {
+            parts.push(health);
+        }
+        if self.retries.is_active() {
+            parts.push(match self.retries.timeout {
+                Some(t) => format!("{} tries within {}", self.retries.tries, crate::units::format_duration(t)),
+                None => format!("{} tries", self.retries.tries),
+            });
+        }
+        if let Some(hedge) = self.hedge {
+            parts.push(format!("hedged {}", hedge.describe()));
+        }
         Some(parts.join(", "))
     }
 }
@@ -187,6 +242,17 @@ pub struct BalancerOverride {
     pub max_conns: Option<u32>,
     /// HAProxy `maxconn` on every backend, as `default-server maxconn` (replaces any cap).
     pub maxconn: Option<u32>,
+    /// Health checks and retries that replace the file's (each one given).
+    pub passive: Option<super::MaxFails>,
+    pub outlier: Option<super::Outlier>,
+    pub active: Option<super::Probe>,
+    pub panic_threshold: Option<f64>,
+    pub retries: Option<Retries>,
+    /// The clients' timeouts and retries for this strategy's runs (they are not the
+    /// balancer's, but comparing retry policies side by side is what a file wants).
+    pub client: Option<super::ClientPolicy>,
+    /// Hedged requests for this strategy's runs.
+    pub hedge: Option<Hedge>,
 }
 
 impl BalancerOverride {
@@ -202,6 +268,24 @@ impl BalancerOverride {
         }
         if let Some(mode) = self.mode {
             b.mode = mode;
+        }
+        if self.passive.is_some() {
+            b.health.max_fails = self.passive;
+        }
+        if self.outlier.is_some() {
+            b.health.outlier = self.outlier;
+        }
+        if self.active.is_some() {
+            b.health.probe = self.active;
+        }
+        if self.panic_threshold.is_some() {
+            b.health.panic_threshold = self.panic_threshold;
+        }
+        if let Some(retries) = self.retries {
+            b.retries = retries;
+        }
+        if let Some(hedge) = self.hedge {
+            b.hedge = Some(hedge);
         }
         if self.max_conns.is_some() || self.maxconn.is_some() {
             b.upstreams.resize(groups, Upstream::default());

@@ -7,15 +7,19 @@ mod arrivals;
 mod backend;
 mod balancer;
 mod clients;
+mod faults;
 mod request;
 mod service;
+mod users;
 
 pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{BackendGroup, WorkerClass};
-pub use balancer::{Balancer, BalancerOverride, Information, Mode, Routing, Upstream};
+pub use balancer::{Balancer, BalancerOverride, Hedge, Information, Mode, Routing, Upstream};
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
+pub use faults::{ClientPolicy, Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
+pub use users::ClosedLoop;
 
 /// A model parameter that makes no sense, said in words a user can act on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -43,6 +47,10 @@ pub struct Model {
     pub backends: Vec<BackendGroup>,
     /// The balancer tier (default: one omniscient reverse proxy, no caps, no network).
     pub balancer: Balancer,
+    /// Scheduled and random backend faults (`[[faults]]`; empty: backends never fail).
+    pub faults: Vec<Fault>,
+    /// Client timeouts and retries (default: clients wait for ever and never retry).
+    pub client: ClientPolicy,
 }
 
 impl Model {
@@ -51,7 +59,16 @@ impl Model {
         self.backends.iter().map(|g| f64::from(g.count) * g.capacity()).sum()
     }
 
-    /// Offered load ρ = arrival rate × E[S] ÷ capacity.
+    /// The closed-loop users, when the model has them instead of open-loop arrivals.
+    pub fn closed_loop(&self) -> Option<&std::sync::Arc<ClosedLoop>> {
+        match &self.arrivals {
+            ArrivalProcess::Closed(users) => Some(users),
+            _ => None,
+        }
+    }
+
+    /// Offered load ρ = arrival rate × E[S] ÷ capacity (NaN for closed-loop users, whose
+    /// rate is measured: see the results' carried load).
     pub fn offered_load(&self) -> f64 {
         self.arrivals.mean_rate() * self.service.mean() / self.capacity()
     }
@@ -71,6 +88,11 @@ impl Model {
     /// The arrival rate that offers load `load` to this cluster.
     pub fn rate_for_load(&self, load: f64) -> f64 {
         load * self.capacity() / self.service.mean()
+    }
+
+    /// Whether the model needs none of the event layer: the engine's fast path.
+    pub fn is_plain(&self) -> bool {
+        self.balancer.is_plain() && self.faults.is_empty() && !self.client.is_active()
     }
 
     /// Number of backends (all groups expanded).

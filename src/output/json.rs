@@ -42,6 +42,23 @@ pub struct ResultJson<'a> {
     /// 95 % confidence intervals, `[low, high]`, by metric name.
     pub ci95: BTreeMap<&'static str, [f64; 2]>,
     pub backends: Vec<BackendJson<'a>>,
+    /// Closed-loop users only: N, mean think time Z and the cycle N/X (its interval is
+    /// `ci95.cycle`); `load` and `arrival_rate` are then measured, not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_loop: Option<ClosedLoopJson>,
+    /// Attempts per request (1 + retries ÷ requests), when the balancer or clients retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_per_request: Option<f64>,
+    /// Hedged requests only: the delay, the second copies sent, the amplification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<&'a crate::runner::HedgeResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClosedLoopJson {
+    pub users: u32,
+    pub think: f64,
+    pub cycle: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,6 +89,7 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 ("mean_in_system", r.mean_in_system),
             ]
             .into_iter()
+            .chain(r.closed_loop.as_ref().map(|c| ("cycle", c.cycle)))
             .map(|(name, e)| (name, [e.ci_low, e.ci_high]))
             .collect();
             ResultJson {
@@ -107,6 +125,13 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                         completed: b.completed,
                     })
                     .collect(),
+                closed_loop: r.closed_loop.as_ref().map(|c| ClosedLoopJson {
+                    users: c.users,
+                    think: c.think,
+                    cycle: c.cycle.value,
+                }),
+                attempts_per_request: r.attempts_per_request,
+                hedging: r.hedging.as_ref(),
             }
         })
         .collect();

@@ -85,3 +85,47 @@ pub fn results_table(results: &[StrategyResult]) -> String {
     }
     out
 }
+
+/// What closed-loop users measured, one line per strategy (empty for open-loop arrivals):
+/// the throughput X with its interval, and the users' cycle N/X = response + think.
+pub fn closed_loop_lines(results: &[StrategyResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let Some(c) = &r.closed_loop else { continue };
+        let (unit, scale) = unit_for(c.cycle.value);
+        let time = |x: f64| significant(x / scale, 4);
+        let _ = writeln!(
+            out,
+            "  {}: throughput X = {} ± {}/s (carried load {:.3}); cycle N/X = {} ± {} {unit} = response {} + think {} {unit}",
+            r.strategy,
+            significant(r.throughput.value, 5),
+            significant(r.throughput.half_width(), 2),
+            r.load,
+            time(c.cycle.value),
+            time(c.cycle.half_width()),
+            time(c.cycle.value - c.think),
+            time(c.think),
+        );
+    }
+    out
+}
+
+/// Hedged requests, one line per strategy that hedges (empty otherwise): the delay and the
+/// extra copies they cost.
+pub fn hedging_lines(results: &[StrategyResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let Some(h) = &r.hedging else { continue };
+        let _ = writeln!(
+            out,
+            "  {}: second copy after {}; {} copies for {} requests ({}%): amplification {}",
+            r.strategy,
+            crate::units::format_duration(h.delay),
+            h.copies,
+            r.requests,
+            significant(100.0 * h.copies as f64 / r.requests as f64, 3),
+            significant(h.amplification, 4),
+        );
+    }
+    out
+}

@@ -25,6 +25,20 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
         legend: ctx.strategies().to_vec(),
         size: style::SIZE,
     };
+    let mut meta = meta;
+    if let Some(slo) = ctx.slo() {
+        meta.legend.push(format!("SLO {}", slo.describe()));
+        meta.caption += &match quantile(&slo) {
+            Some(q) => format!(
+                " The dashed red corner is the SLO, {}: a strategy meets it when its curve passes below the corner \
+                 (fewer than {}% of requests slower than {}).",
+                slo.describe(),
+                crate::units::significant((1.0 - q) * 100.0, 3),
+                crate::units::format_duration(slo.limit)
+            ),
+            None => format!(" The dashed red line marks the SLO's limit, {}.", slo.describe()),
+        };
+    }
     vec![figure!(meta, |area| draw(area, ctx))]
 }
 
@@ -45,14 +59,23 @@ where
     let start = curves.iter().filter_map(|c| c.iter().find(|p| p.1 < 0.99)).map(|p| p.0).fold(f64::INFINITY, f64::min);
     let curves: Vec<Vec<(f64, f64)>> =
         curves.into_iter().map(|c| c.into_iter().filter(|p| p.0 >= start * 0.5).collect()).collect();
+    let slo = ctx.slo();
     let (t0, t1) = curves
         .iter()
         .flatten()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0 / scale), b.max(p.0 / scale)));
+        .map(|p| p.0)
+        .chain(slo.iter().map(|slo| slo.limit))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| (a.min(t / scale), b.max(t / scale)));
     if !t0.is_finite() {
         return Ok(());
     }
-    let p0 = curves.iter().flatten().map(|p| p.1).fold(1.0f64, f64::min).max(1e-7);
+    let p0 = curves
+        .iter()
+        .flatten()
+        .map(|p| p.1)
+        .chain(slo.as_ref().and_then(quantile).map(|q| 1.0 - q))
+        .fold(1.0f64, f64::min)
+        .max(1e-7);
     let title = format!("Response-time tail {} — {}", ctx.focus_label(), ctx.subject());
     if !style::drawable(t0 * 0.9, t1 * 1.1, true) {
         return style::empty(area, &title, style::OUT_OF_RANGE);
@@ -64,6 +87,27 @@ where
         let line: Vec<(f64, f64)> = curve.iter().map(|p| (p.0 / scale, p.1)).collect();
         style::strategy_line(&mut chart, s, &ctx.strategies()[s], line, false)?;
     }
+    if let Some(slo) = &slo {
+        let t = slo.limit / scale;
+        let label = format!("SLO {}", slo.describe());
+        match quantile(slo) {
+            // The corner (limit, 1 − q): the curve must pass below it.
+            Some(q) => style::slo_line(&mut chart, vec![(t0 * 0.9, 1.0 - q), (t, 1.0 - q), (t, p0 * 0.7)], label)?,
+            None => style::slo_line(&mut chart, vec![(t, 1.2), (t, p0 * 0.7)], label)?,
+        }
+    }
     style::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
     Ok(())
+}
+
+/// The quantile level of a percentile SLO (0.99 for p99), or `None` for the mean.
+fn quantile(slo: &crate::slo::Slo) -> Option<f64> {
+    match slo.metric {
+        "p50" => Some(0.5),
+        "p90" => Some(0.9),
+        "p95" => Some(0.95),
+        "p99" => Some(0.99),
+        "p999" => Some(0.999),
+        _ => None,
+    }
 }

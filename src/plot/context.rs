@@ -49,6 +49,20 @@ impl<'r> Context<'r> {
         let nearest = |target: f64, f: &dyn Fn(usize) -> f64| {
             slice.iter().copied().min_by(|&a, &b| (f(a) - target).abs().total_cmp(&(f(b) - target).abs()))
         };
+        let closed = slice.first().and_then(|&i| results.points[i].results.first()?.closed_loop.as_ref());
+        if let Some(c) = closed {
+            // A load test: the point nearest the knee, where the curve bends.
+            let users = |i: usize| {
+                results.points[i]
+                    .results
+                    .first()
+                    .and_then(|r| r.closed_loop.as_ref())
+                    .map_or(f64::NAN, |c| f64::from(c.users))
+            };
+            if let Some(i) = nearest(c.knee, &users) {
+                return i;
+            }
+        }
         if let Some(target) = results.report.load {
             let by = |i: usize| if results.axes.is_empty() || x_axis_is_load(results, x_axis) { x(i) } else { load(i) };
             if let Some(i) = nearest(target, &by) {
@@ -63,6 +77,12 @@ impl<'r> Context<'r> {
         below.max_by(|&a, &b| load(a).total_cmp(&load(b))).or_else(|| nearest(0.9, &load)).unwrap_or(slice[0])
     }
 
+    /// The SLO of `[report] slo` (or `lbsim report --slo`), when one is set and parses (the
+    /// findings report one that does not).
+    pub fn slo(&self) -> Option<crate::slo::Slo> {
+        self.results.report.slo.as_deref().and_then(|text| crate::slo::Slo::parse(text).ok())
+    }
+
     /// The x value of point `i`.
     pub fn x(&self, i: usize) -> f64 {
         self.results.points[i].values.get(self.x_axis).copied().unwrap_or(i as f64)
@@ -73,8 +93,23 @@ impl<'r> Context<'r> {
         match self.results.axes.get(self.x_axis) {
             None => "point".into(),
             Some(_) if x_axis_is_load(self.results, self.x_axis) => "offered load ρ (fraction of capacity)".into(),
+            Some(a) if a.path == "clients.users" => "users N (closed loop)".into(),
             Some(a) => a.path.clone(),
         }
+    }
+
+    /// What x is, in a title's words: `users` for a sweep over closed-loop users, else
+    /// `load`.
+    pub fn x_words(&self) -> &'static str {
+        match self.results.axes.get(self.x_axis) {
+            Some(a) if a.path == "clients.users" => "users",
+            _ => "load",
+        }
+    }
+
+    /// Whether the results are those of closed-loop users.
+    pub fn closed_loop(&self) -> bool {
+        self.result(self.slice[0], 0).is_some_and(|r| r.closed_loop.is_some())
     }
 
     /// The experiment's name for titles, with the fixed values of other axes when the grid has
@@ -108,6 +143,9 @@ impl<'r> Context<'r> {
     /// The focus point in words: `load 0.9` or `arrivals.rate = 200`.
     pub fn focus_label(&self) -> String {
         let load = self.result(self.focus, 0).map_or(f64::NAN, |r| r.load);
+        if let Some(c) = self.result(self.focus, 0).and_then(|r| r.closed_loop.as_ref()) {
+            return format!("at N = {} users (carried load {})", c.users, style::tick(load));
+        }
         let mut s = format!("at load {}", style::tick(load));
         if !x_axis_is_load(self.results, self.x_axis) {
             if let Some(a) = self.results.axes.get(self.x_axis) {

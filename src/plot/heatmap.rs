@@ -1,6 +1,6 @@
 //! Chart 6: for sweeps over two axes, a heat map of the first charted metric (mean response
 //! time by default) over the two axes, one panel per strategy, on one shared logarithmic
-//! colour scale. Saturated cells are grey.
+//! colour scale. Saturated cells are grey; with an SLO, cells that miss it are outlined in red.
 
 use anyhow::Result;
 use plotters::coord::Shift;
@@ -44,6 +44,11 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
         legend: ctx.strategies().to_vec(),
         size: (style::SIZE.0 + 100, 70 + rows * PANEL_HEIGHT),
     };
+    let mut meta = meta;
+    if let Some(slo) = ctx.slo() {
+        meta.legend.push(format!("SLO {}", slo.describe()));
+        meta.caption += &format!(" Cells outlined in red miss the SLO, {} (or are saturated).", slo.describe());
+    }
     vec![figure!(meta, |area| draw(area, ctx, name))]
 }
 
@@ -110,6 +115,7 @@ where
     let panels = panels_area.split_evenly((n.div_ceil(2), 2.min(n)));
     let (nx, ny) = (g.xs.len(), g.ys.len());
     let font = (FAMILY, style::TICK).into_font();
+    let slo = ctx.slo();
     for (s, panel) in panels.iter().enumerate().take(n) {
         let mut chart = ChartBuilder::on(panel)
             .caption(&ctx.strategies()[s], (FAMILY, style::LABEL))
@@ -136,6 +142,10 @@ where
                 let fill = v.map_or(style::SATURATED, |v| viridis(shade(v)));
                 let (x0, y0) = (i as f64, j as f64);
                 chart.draw_series(std::iter::once(Rectangle::new([(x0, y0), (x0 + 1.0, y0 + 1.0)], fill.filled())))?;
+                if slo.as_ref().is_some_and(|slo| value(ctx, &g, s, x, y, slo.metric).is_none_or(|v| v > slo.limit)) {
+                    let edge = [(x0 + 0.04, y0 + 0.04), (x0 + 0.96, y0 + 0.96)];
+                    chart.draw_series(std::iter::once(Rectangle::new(edge, style::SLO.stroke_width(3))))?;
+                }
                 if nx * ny <= 64 {
                     let text = v.map_or("sat.".to_string(), |v| style::tick(v / scale));
                     let colour = if v.is_none_or(|v| shade(v) > 0.6) { BLACK } else { WHITE };
@@ -144,6 +154,16 @@ where
                 }
             }
         }
+    }
+    if let Some(slo) = &slo {
+        // The SLO's name under the panels, for readers of the legend-less heat map.
+        let (w, h) = panels_area.dim_in_pixel();
+        let style = (FAMILY, style::TICK).into_font().color(&style::SLO);
+        panels_area.draw_text(
+            &format!("red outline: misses SLO {}", slo.describe()),
+            &style,
+            (w as i32 / 2 - 120, h as i32 - 18),
+        )?;
     }
     colour_bar(&bar_area, lo / scale, hi / scale, unit)
 }

@@ -9,6 +9,7 @@
 mod ccdf;
 mod context;
 mod heatmap;
+mod over_time;
 pub mod qq;
 mod rejected;
 mod response;
@@ -37,6 +38,7 @@ pub const CHARTS: &[for<'a> fn(&'a Context<'a>) -> Vec<Figure<'a>>] = &[
     rejected::figures,
     timeseries::figures,
     heatmap::figures,
+    over_time::figures,
 ];
 
 /// Draws a figure into an SVG string buffer of any lifetime.

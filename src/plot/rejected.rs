@@ -15,7 +15,7 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     }
     let meta = Meta {
         stem: "rejected".into(),
-        title: format!("Rejected requests vs load — {}", ctx.subject()),
+        title: format!("Rejected requests vs {} — {}", ctx.x_words(), ctx.subject()),
         caption: "Percentage of arriving requests turned away because the chosen backend's backlog (or \
                   connection limit) was full. A strategy that overloads one backend rejects long before \
                   the cluster is full."
@@ -33,7 +33,7 @@ where
     let lines = ctx.all_series(|r| r.rejected_fraction * 100.0);
     let top = lines.iter().flatten().map(|p| p.1).fold(0.0f64, f64::max);
     let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
-    let title = format!("Rejected requests vs load — {}", ctx.subject());
+    let title = format!("Rejected requests vs {} — {}", ctx.x_words(), ctx.subject());
     if !style::drawable(x0, x1, false) {
         return style::empty(area, &title, style::OUT_OF_RANGE);
     }

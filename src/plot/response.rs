@@ -27,10 +27,14 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
                     caption += " Dashed lines are closed-form predictions from queueing theory.";
                 }
             }
+            if let Some(slo) = ctx.slo().filter(|slo| slo.metric == name) {
+                legend.push(format!("SLO {}", slo.describe()));
+                caption += &format!(" The dashed red line is the SLO, {}.", slo.describe());
+            }
             caption += &saturated_note(ctx);
             let meta = Meta {
                 stem: format!("response_{name}"),
-                title: format!("{} vs load — {}", capitalise(&words), ctx.subject()),
+                title: format!("{} vs {} — {}", capitalise(&words), ctx.x_words(), ctx.subject()),
                 caption,
                 legend,
                 size: style::SIZE,
@@ -61,13 +65,17 @@ where
     let all: Vec<Vec<(f64, f64, f64, f64)>> = (0..ctx.strategies().len()).map(|s| series(ctx, name, s)).collect();
     let theory = if name == "mean_response" { theory::lines(ctx) } else { Vec::new() };
     let values = all.iter().flatten().flat_map(|p| [p.1, p.2.max(p.1 * 0.5), p.3]);
-    let values: Vec<f64> = values.chain(theory.iter().flat_map(|t| t.points.iter().map(|p| p.1))).collect();
+    let slo = ctx.slo().filter(|slo| slo.metric == name);
+    let values: Vec<f64> = values
+        .chain(theory.iter().flat_map(|t| t.points.iter().map(|p| p.1)))
+        .chain(slo.iter().map(|slo| slo.limit))
+        .collect();
     let (unit, scale) = style::time_unit(values.iter().copied());
     let positive = values.iter().copied().filter(|v| v.is_finite() && *v > 0.0).map(|v| v / scale);
     let (lo, hi) = positive.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let xs: Vec<f64> = all.iter().flatten().map(|p| p.0).collect();
     let (x0, x1) = style::padded(xs.iter().copied());
-    let title = format!("{} vs load — {}", capitalise(&metric_words(name)), ctx.subject());
+    let title = format!("{} vs {} — {}", capitalise(&metric_words(name)), ctx.x_words(), ctx.subject());
     let y_desc = format!("{} ({unit})", metric_words(name));
     if !lo.is_finite() {
         return style::empty(area, &title, "every point is saturated: nothing to show");
@@ -75,7 +83,8 @@ where
     if !style::drawable(lo / 1.3, hi * 1.3, true) || !style::drawable(x0, x1, false) {
         return style::empty(area, &title, style::OUT_OF_RANGE);
     }
-    let plot = Plot { ctx, all: &all, theory: &theory, scale, x: (x0, x1), title: &title, y_desc: &y_desc };
+    let plot =
+        Plot { ctx, all: &all, theory: &theory, slo: slo.as_ref(), scale, x: (x0, x1), title: &title, y_desc: &y_desc };
     if hi / lo > 30.0 { plot.draw(area, (lo / 1.3..hi * 1.3).log_scale()) } else { plot.draw(area, 0.0..hi * 1.1) }
 }
 
@@ -83,6 +92,7 @@ struct Plot<'a> {
     ctx: &'a Context<'a>,
     all: &'a [Vec<(f64, f64, f64, f64)>],
     theory: &'a [theory::Line],
+    slo: Option<&'a crate::slo::Slo>,
     scale: f64,
     x: (f64, f64),
     title: &'a str,
@@ -110,6 +120,10 @@ impl Plot<'_> {
             style::strategy_line(&mut chart, s, &self.ctx.strategies()[s], line, true)?;
         }
         theory::draw(&mut chart, self.theory, self.ctx, self.scale)?;
+        if let Some(slo) = self.slo {
+            let limit = slo.limit / self.scale;
+            style::slo_line(&mut chart, vec![(self.x.0, limit), (self.x.1, limit)], format!("SLO {}", slo.describe()))?;
+        }
         style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }

@@ -50,6 +50,8 @@ pub fn colour(index: usize) -> RGBColor {
 pub const THEORY: RGBColor = RGBColor(80, 80, 80);
 pub const GRID: RGBColor = RGBColor(225, 225, 225);
 pub const SATURATED: RGBColor = RGBColor(190, 190, 190);
+/// The SLO line: dashed red, the one colour the Okabe–Ito strategies never use.
+pub const SLO: RGBColor = RGBColor(200, 30, 30);
 
 /// Pixel size of single-panel charts (PNG and SVG alike).
 pub const SIZE: (u32, u32) = (1000, 620);
@@ -197,5 +199,27 @@ where
     let (w, h) = area.dim_in_pixel();
     area.draw_text(title, &(FAMILY, TITLE).into_text_style(area), (24, 18))?;
     area.draw_text(why, &(FAMILY, LABEL).into_text_style(area), (w as i32 / 4, h as i32 / 2))?;
+    Ok(())
+}
+
+/// Draws the SLO as a dashed red path through `points` (a horizontal limit, or the corner of
+/// a percentile on a CCDF), labelled `label` in the legend.
+pub fn slo_line<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    points: Vec<(f64, f64)>,
+    label: String,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let style = SLO.stroke_width(2);
+    chart.draw_series(DashedLineSeries::new(points, 10, 6, style))?.label(label).legend(move |(x, y)| {
+        EmptyElement::at((x, y))
+            + PathElement::new(vec![(0, 0), (9, 0)], style)
+            + PathElement::new(vec![(15, 0), (24, 0)], style)
+    });
     Ok(())
 }

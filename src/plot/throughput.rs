@@ -11,13 +11,19 @@ use super::{Context, Figure, Meta, figure};
 
 pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     let mut legend = ctx.strategies().to_vec();
-    legend.push("offered".into());
+    legend.push(reference_name(ctx).into());
+    let caption = if ctx.closed_loop() {
+        "Completed requests per second of closed-loop users (each sends, waits for the response, thinks), \
+         against the asymptotic bound min(N/(D + Z), capacity/E[S]), dashed: the lines follow N/(D + Z) while \
+         users rarely queue and level off at the bottleneck's capacity past the knee N* = (D + Z)·capacity/E[S]."
+    } else {
+        "Completed requests per second against offered load (saturated points included). Where a line \
+         falls below the dashed offered rate, requests are being rejected or are piling up."
+    };
     let meta = Meta {
         stem: "throughput".into(),
-        title: format!("Throughput vs load — {}", ctx.subject()),
-        caption: "Completed requests per second against offered load (saturated points included). Where a line \
-                  falls below the dashed offered rate, requests are being rejected or are piling up."
-            .into(),
+        title: format!("Throughput vs {} — {}", ctx.x_words(), ctx.subject()),
+        caption: caption.into(),
         legend,
         size: style::SIZE,
     };
@@ -29,17 +35,22 @@ where
     DB::ErrorType: 'static,
 {
     let lines = ctx.all_series(|r| r.throughput.value);
-    let offered = ctx.series(0, |r| r.arrival_rate);
+    // Open loop: the offered rate; closed loop: the users' asymptotic bound.
+    let offered = ctx.series(0, |r| match &r.closed_loop {
+        Some(c) => c.throughput_bound(),
+        None => r.arrival_rate,
+    });
+    let name = reference_name(ctx);
     let top = lines.iter().flatten().chain(&offered).map(|p| p.1).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
     let (x0, x1) = style::padded(ctx.slice.iter().map(|&i| ctx.x(i)));
-    let title = format!("Throughput vs load — {}", ctx.subject());
+    let title = format!("Throughput vs {} — {}", ctx.x_words(), ctx.subject());
     if !style::drawable(0.0, top.max(1e-9) * 1.1, false) || !style::drawable(x0, x1, false) {
         return style::empty(area, &title, style::OUT_OF_RANGE);
     }
     let mut chart = style::builder(area, &title).build_cartesian_2d(x0..x1, 0.0..top.max(1e-9) * 1.1)?;
     style::mesh(&mut chart, &ctx.x_label(), "throughput (requests/s)")?;
     let reference = style::THEORY.stroke_width(2);
-    chart.draw_series(DashedLineSeries::new(offered, 9, 6, reference))?.label("offered").legend(move |(x, y)| {
+    chart.draw_series(DashedLineSeries::new(offered, 9, 6, reference))?.label(name).legend(move |(x, y)| {
         EmptyElement::at((x, y))
             + PathElement::new(vec![(0, 0), (9, 0)], reference)
             + PathElement::new(vec![(15, 0), (24, 0)], reference)
@@ -49,4 +60,9 @@ where
     }
     style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
+}
+
+/// The dashed reference line's name.
+fn reference_name(ctx: &Context<'_>) -> &'static str {
+    if ctx.closed_loop() { "bound" } else { "offered" }
 }

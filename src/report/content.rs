@@ -100,6 +100,60 @@ pub fn results_table(r: &SweepResults) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
+/// The "over time" table of runs that recorded a series around scheduled faults: mean
+/// goodput (requests/s) before the first fault, while faults hold, just after (as long
+/// again as they lasted) and long after (from three times their span after their end to
+/// the end of the run), per point and strategy. `None` without such series.
+pub fn over_time_table(r: &SweepResults) -> Option<(String, Vec<String>, Vec<Vec<String>>)> {
+    fn series(s: &crate::runner::StrategyResult) -> Option<&crate::engine::RunSeries> {
+        s.series.as_ref().filter(|x| !x.faults.is_empty())
+    }
+    let first = r.points.iter().flat_map(|p| &p.results).find_map(series)?;
+    let start = first.faults.iter().map(|f| f[0]).fold(f64::INFINITY, f64::min);
+    let end = first.faults.iter().map(|f| f[1]).fold(f64::NEG_INFINITY, f64::max);
+    let span = end - start;
+    let phases = [(0.0, start), (start, end), (end, end + span), (end + 3.0 * span, f64::INFINITY)];
+    let d = |t: f64| format_duration(t);
+    let intro = format!(
+        "Goodput (requests completed successfully per second, mean over the windows of each phase) before the \
+         faults (0–{}), while they hold ({}–{}), just after ({}–{}) and long after (from {} to the end of the run).",
+        d(start),
+        d(start),
+        d(end),
+        d(end),
+        d(end + span),
+        d(end + 3.0 * span)
+    );
+    let mut header: Vec<String> = r.axes.iter().map(|a| a.path.clone()).collect();
+    header.extend(
+        ["strategy", "offered/s", "before", "during", "after", "long after", "attempts/request"].map(String::from),
+    );
+    let mut rows = Vec::new();
+    for p in &r.points {
+        for s in &p.results {
+            let Some(x) = series(s) else { continue };
+            let mut row: Vec<String> = p.values.iter().map(|v| significant(*v, 4)).collect();
+            row.push(s.strategy.clone());
+            row.push(significant(s.arrival_rate, 4));
+            // The last window with arrivals is cut short by the end of the traffic.
+            let last = x.rows.iter().filter(|w| w.arrival_rate > 0.0).map(|w| w.t).fold(0.0, f64::max);
+            for (a, b) in phases {
+                let b = b.min(last);
+                let inside: Vec<f64> =
+                    x.rows.iter().filter(|w| w.t >= a && w.t + x.width <= b).map(|w| w.goodput).collect();
+                row.push(if inside.is_empty() {
+                    "–".into()
+                } else {
+                    significant(inside.iter().sum::<f64>() / inside.len() as f64, 3)
+                });
+            }
+            row.push(s.attempts_per_request.map_or("1".into(), |a| significant(a, 3)));
+            rows.push(row);
+        }
+    }
+    Some((intro, header, rows))
+}
+
 /// How to reproduce: (what, value).
 pub fn reproduce(r: &SweepResults) -> Vec<(String, String)> {
     vec![

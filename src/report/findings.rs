@@ -3,72 +3,12 @@
 //! that leaves at the report load), and how close the simulation came to theory. The
 //! reports only format these.
 
-use thiserror::Error;
-
 use crate::plot::{Context, metric, metric_words};
 use crate::results::SweepResults;
 use crate::runner::Warning;
-use crate::units::{format_duration, parse_duration, significant};
+use crate::units::{format_duration, significant};
 
-/// A service-level objective: `METRIC <= DURATION`, e.g. `p99 <= 250ms`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Slo {
-    /// Canonical metric name: `mean_response`, `p50`, `p90`, `p95`, `p99` or `p999`.
-    pub metric: &'static str,
-    /// The limit in seconds.
-    pub limit: f64,
-}
-
-/// Why an SLO did not parse; the messages say what is expected.
-#[derive(Debug, Error, PartialEq)]
-pub enum SloError {
-    #[error("SLO \"{0}\": expected \"METRIC <= DURATION\", e.g. \"p99 <= 250ms\" or \"mean <= 40ms\"")]
-    Shape(String),
-    #[error("SLO \"{text}\": unknown metric \"{metric}\" (use mean, p50, p90, p95, p99 or p999)")]
-    Metric { text: String, metric: String },
-    #[error("SLO \"{text}\": {why}")]
-    Duration { text: String, why: String },
-    #[error(
-        "SLO \"{0}\": one objective per SLO, like \"p99 <= 250ms\"; the findings judge every strategy against a \
-         single limit (to check several, run `lbsim report DIR --slo …` once for each)"
-    )]
-    Compound(String),
-}
-
-impl Slo {
-    /// Parses `p99 <= 250ms` (`≤` is accepted for `<=`).
-    pub fn parse(text: &str) -> Result<Slo, SloError> {
-        let objectives = text.matches("<=").count() + text.matches('≤').count();
-        let joined =
-            text.split_whitespace().any(|w| matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "&&" | "||"));
-        if objectives > 1 || (objectives == 1 && (joined || text.contains([',', ';']))) {
-            return Err(SloError::Compound(text.to_string()));
-        }
-        let (metric, limit) =
-            text.split_once("<=").or_else(|| text.split_once('≤')).ok_or_else(|| SloError::Shape(text.to_string()))?;
-        let metric = match metric.trim() {
-            "mean" | "mean_response" => "mean_response",
-            "p50" => "p50",
-            "p90" => "p90",
-            "p95" => "p95",
-            "p99" => "p99",
-            "p999" | "p99.9" => "p999",
-            "" => return Err(SloError::Shape(text.to_string())),
-            other => return Err(SloError::Metric { text: text.to_string(), metric: other.to_string() }),
-        };
-        if limit.trim().is_empty() {
-            return Err(SloError::Shape(text.to_string()));
-        }
-        let limit = parse_duration(limit).map_err(|why| SloError::Duration { text: text.to_string(), why })?;
-        Ok(Slo { metric, limit })
-    }
-
-    /// `p99 ≤ 250ms`.
-    pub fn describe(&self) -> String {
-        let name = if self.metric == "mean_response" { "mean" } else { self.metric };
-        format!("{name} ≤ {}", format_duration(self.limit))
-    }
-}
+pub use crate::slo::{Slo, SloError};
 
 /// A run of adjacent x values with the same best strategy and the same strategies tied with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +35,19 @@ pub struct SloLimit {
     pub met_everywhere: bool,
     /// `estimated ÷ operating load − 1`: how much more traffic the report load could take.
     pub headroom: Option<f64>,
+    /// 95 % interval of `estimated`: where the upper end of the metric's interval crosses the
+    /// limit (`None`: it is above it at the lowest tested load) and where the lower end does
+    /// (`None`: it stays below it at every tested load, so the limit is beyond the sweep).
+    pub interval: (Option<f64>, Option<f64>),
+}
+
+impl SloLimit {
+    /// True when the 95 % intervals of two limits overlap: the sweep cannot rank them.
+    pub fn ties_with(&self, other: &SloLimit) -> bool {
+        let lo = |l: &SloLimit| l.interval.0.unwrap_or(0.0);
+        let hi = |l: &SloLimit| l.interval.1.unwrap_or(f64::INFINITY);
+        self.estimated.is_some() && other.estimated.is_some() && lo(self) <= hi(other) && lo(other) <= hi(self)
+    }
 }
 
 /// Simulation against theory for one strategy.
@@ -123,6 +76,22 @@ pub struct Findings {
     pub theory: Vec<TheoryFit>,
     /// Results not to be trusted as they stand, and results that reject requests.
     pub cautions: Vec<Caution>,
+    /// Closed-loop users: the knee of the load-test curve and what was measured past it.
+    pub knee: Option<Knee>,
+}
+
+/// The knee of a closed loop's load-test curve (the asymptotic bounds' crossing point) and,
+/// per strategy, the largest number of users charted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Knee {
+    /// N* = (D + Z) · X_max.
+    pub users: f64,
+    /// Service demand D and think time Z (seconds), bottleneck throughput X_max (per second).
+    pub demand: f64,
+    pub think: f64,
+    pub max_throughput: f64,
+    /// Per strategy at the largest N charted: (strategy, N, X, mean response).
+    pub largest: Vec<(String, u32, f64, f64)>,
 }
 
 /// A warning that applies to one strategy at some charted points.
@@ -149,6 +118,7 @@ impl Findings {
                 slo_limits: vec![],
                 theory: vec![],
                 cautions: vec![],
+                knee: None,
             });
         };
         let metric_name = crate::plot::response_metrics(results)[0];
@@ -166,6 +136,7 @@ impl Findings {
             slo_limits,
             theory: theory_fits(&ctx),
             cautions: cautions(&ctx),
+            knee: knee(&ctx),
         })
     }
 
@@ -200,11 +171,12 @@ impl Findings {
                         self.headroom_words(l.headroom, true)
                     ),
                     (Some(h), Some(e)) => format!(
-                        "{} meets {} up to load {} (tested; about {} interpolated){}.",
+                        "{} meets {} up to load {} (tested; about {} interpolated, {}){}.",
                         l.strategy,
                         slo.describe(),
                         significant(h, 3),
                         significant(e, 3),
+                        interval_words(l.interval),
                         self.headroom_words(l.headroom, false)
                     ),
                     (Some(h), None) => {
@@ -213,9 +185,36 @@ impl Findings {
                 });
             }
         }
+        if let Some(ranking) = self.slo_ranking() {
+            out.push(ranking);
+        }
         for c in &self.cautions {
             let at: Vec<String> = c.at.iter().map(|x| significant(*x, 3)).collect();
             out.push(format!("Caution, {} at {} {}: {}.", c.strategy, self.x_short(), at.join(", "), c.what));
+        }
+        if let Some(k) = &self.knee {
+            out.push(format!(
+                "The knee of the load-test curve is at N* = (D + Z) × X_max = ({} + {}) × {}/s ≈ {} users \
+                 (D: a request's service demand, Z: the think time, X_max: the cluster's capacity in requests per \
+                 second). Below it throughput grows as N/(D + Z) and users rarely queue; above it throughput \
+                 stays near X_max and each extra user adds about 1/X_max = {} of waiting (R ≈ N/X_max − Z).",
+                format_duration(k.demand),
+                format_duration(k.think),
+                significant(k.max_throughput, 4),
+                significant(k.users, 3),
+                format_duration(1.0 / k.max_throughput)
+            ));
+            for (strategy, n, x, r) in &k.largest {
+                let bound = f64::from(*n) / k.max_throughput - k.think;
+                out.push(format!(
+                    "At N = {n} users, {strategy} carries {}/s ({}% of X_max) with a mean response of {} \
+                     (the bound N/X_max − Z is {}).",
+                    significant(*x, 4),
+                    significant(100.0 * x / k.max_throughput, 3),
+                    format_duration(*r),
+                    format_duration(bound.max(k.demand))
+                ));
+            }
         }
         for t in &self.theory {
             let caveat = if t.model.contains("mean field") {
@@ -235,8 +234,60 @@ impl Findings {
         out
     }
 
+    /// "By the load each carries within p99 ≤ 400ms: a (about 0.83), then b (0.81) and c
+    /// (0.79), tied: …", or `None` with fewer than two limits to rank.
+    fn slo_ranking(&self) -> Option<String> {
+        let slo = self.slo.as_ref()?;
+        let mut ranked: Vec<&SloLimit> = self.slo_limits.iter().filter(|l| l.estimated.is_some()).collect();
+        if ranked.len() < 2 || ranked.iter().all(|l| l.met_everywhere) {
+            return None;
+        }
+        // Those meeting the SLO at every tested load first: their limit is beyond the sweep.
+        let key = |l: &SloLimit| if l.met_everywhere { f64::INFINITY } else { l.estimated.unwrap_or(0.0) };
+        ranked.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        // Strategies whose interval overlaps the previous one's join its group: a tie.
+        let mut groups: Vec<Vec<&SloLimit>> = Vec::new();
+        for l in ranked {
+            match groups.last_mut() {
+                Some(g) if g.iter().any(|o| o.ties_with(l)) => g.push(l),
+                _ => groups.push(vec![l]),
+            }
+        }
+        let words: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                let names: Vec<String> = g
+                    .iter()
+                    .map(|l| {
+                        let at = significant(l.estimated.unwrap_or(f64::NAN), 3);
+                        if l.met_everywhere {
+                            format!("{} (above {at})", l.strategy)
+                        } else {
+                            format!("{} (about {at})", l.strategy)
+                        }
+                    })
+                    .collect();
+                if g.len() == 1 { names[0].clone() } else { format!("{} tied", names.join(" and ")) }
+            })
+            .collect();
+        let ties = groups.iter().any(|g| g.len() > 1);
+        Some(format!(
+            "Ranked by the {} each carries within {}: {}{}.",
+            self.x_short(),
+            slo.describe(),
+            words.join(", then "),
+            if ties { "; tied strategies have overlapping 95 % intervals, so the sweep cannot rank them" } else { "" }
+        ))
+    }
+
     fn x_short(&self) -> &str {
-        if self.x_label.starts_with("offered load") { "load" } else { &self.x_label }
+        if self.x_label.starts_with("offered load") {
+            "load"
+        } else if self.x_label.starts_with("users N") {
+            "users"
+        } else {
+            &self.x_label
+        }
     }
 
     fn headroom_words(&self, headroom: Option<f64>, at_least: bool) -> String {
@@ -254,6 +305,36 @@ impl Findings {
             ),
             None => String::new(),
         }
+    }
+}
+
+/// The knee of a closed loop (`None` for open-loop arrivals).
+fn knee(ctx: &Context<'_>) -> Option<Knee> {
+    let first = ctx.result(ctx.slice[0], 0)?.closed_loop.as_ref()?;
+    let last = *ctx.slice.last()?;
+    let largest = (0..ctx.strategies().len())
+        .filter_map(|s| {
+            let r = ctx.result(last, s)?;
+            let c = r.closed_loop.as_ref()?;
+            Some((r.strategy.clone(), c.users, r.throughput.value, r.mean_response.value))
+        })
+        .collect();
+    Some(Knee {
+        users: first.knee,
+        demand: first.demand,
+        think: first.think,
+        max_throughput: first.max_throughput,
+        largest,
+    })
+}
+
+/// "95 % interval 0.79–0.84", with open ends as "below …" / "above …".
+fn interval_words(interval: (Option<f64>, Option<f64>)) -> String {
+    match interval {
+        (Some(lo), Some(hi)) => format!("95 % interval {}–{}", significant(lo, 3), significant(hi, 3)),
+        (Some(lo), None) => format!("95 % interval from {} to beyond the tested loads", significant(lo, 3)),
+        (None, Some(hi)) => format!("95 % interval up to {}", significant(hi, 3)),
+        (None, None) => "no interval".into(),
     }
 }
 
@@ -313,6 +394,16 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
                 out.push(Caution { strategy: name.clone(), what: kind.explain(), at });
             }
         }
+        let saturated: Vec<f64> = results.iter().filter(|(_, r)| r.saturated).map(|(x, _)| *x).collect();
+        if !saturated.is_empty() {
+            out.push(Caution {
+                strategy: name.clone(),
+                what: "saturated (more work offered than the cluster, or one of its backends under this strategy, \
+                       can do): the figures describe a transient that grows with the run, not a steady state"
+                    .into(),
+                at: saturated,
+            });
+        }
         let rejecting: Vec<&(f64, &crate::runner::StrategyResult)> =
             results.iter().filter(|(_, r)| !r.saturated && r.rejected_fraction > 1e-3).collect();
         if !rejecting.is_empty() {
@@ -330,31 +421,69 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
     out
 }
 
+/// A metric's (value, interval low, interval high).
+type Bounds = (f64, f64, f64);
+
 fn slo_limit(ctx: &Context<'_>, s: usize, slo: &Slo, operating_load: f64) -> SloLimit {
-    let mut points: Vec<(f64, Option<f64>)> = ctx
+    // (load, value, interval low, interval high) per tested load; a saturated or missing
+    // value is None (it misses the SLO).
+    let mut points: Vec<(f64, Option<Bounds>)> = ctx
         .slice
         .iter()
         .filter_map(|&i| {
             let r = ctx.result(i, s)?;
-            let value = metric(r, slo.metric).map(|e| e.value).filter(|v| v.is_finite() && !r.saturated);
-            Some((r.load, value))
+            let e = metric(r, slo.metric).filter(|e| e.value.is_finite() && !r.saturated);
+            let bounds =
+                e.map(|e| if e.has_interval() { (e.value, e.ci_low, e.ci_high) } else { (e.value, e.value, e.value) });
+            Some((r.load, bounds))
         })
         .collect();
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let meets = |p: &(f64, Option<f64>)| p.1.is_some_and(|v| v <= slo.limit);
-    let run = points.iter().take_while(|p| meets(p)).count();
     let strategy = ctx.strategies()[s].clone();
+    let of = |pick: fn(&Bounds) -> f64| -> Vec<(f64, Option<f64>)> {
+        points.iter().map(|(x, b)| (*x, b.as_ref().map(pick))).collect()
+    };
+    let Some((h, estimated, met_everywhere)) = crossing(&of(|b| b.0), slo.limit) else {
+        return SloLimit {
+            strategy,
+            highest_tested: None,
+            estimated: None,
+            met_everywhere: false,
+            headroom: None,
+            interval: (None, None),
+        };
+    };
+    // The upper end of the metric's interval reaches the limit first (a conservative limit);
+    // the lower end last. Beyond the tested loads the interval is open.
+    let low = crossing(&of(|b| b.2), slo.limit).map(|c| c.1);
+    let high = crossing(&of(|b| b.1), slo.limit).and_then(|c| (!c.2).then_some(c.1));
+    let headroom = (operating_load > 0.0).then(|| estimated / operating_load - 1.0);
+    SloLimit {
+        strategy,
+        highest_tested: Some(h),
+        estimated: Some(estimated),
+        met_everywhere,
+        headroom,
+        interval: (low.map(|l| l.min(estimated)), high.map(|u| u.max(estimated))),
+    }
+}
+
+/// Where a series of (load, value) rising with load crosses `limit`: the highest tested
+/// load of the first run of loads meeting it, the crossing interpolated linearly to the next
+/// load (the highest tested one when the next is saturated or none fails), and whether every
+/// load meets it. `None` when the lowest load already misses it.
+fn crossing(points: &[(f64, Option<f64>)], limit: f64) -> Option<(f64, f64, bool)> {
+    let meets = |p: &(f64, Option<f64>)| p.1.is_some_and(|v| v <= limit);
+    let run = points.iter().take_while(|p| meets(p)).count();
     if run == 0 {
-        return SloLimit { strategy, highest_tested: None, estimated: None, met_everywhere: false, headroom: None };
+        return None;
     }
     let (h, hv) = (points[run - 1].0, points[run - 1].1.unwrap_or(f64::NAN));
-    let met_everywhere = run == points.len();
     let estimated = match points.get(run) {
-        Some(&(x, Some(v))) if v > hv => h + (x - h) * (slo.limit - hv) / (v - hv),
+        Some(&(x, Some(v))) if v > hv => h + (x - h) * (limit - hv) / (v - hv),
         _ => h,
     };
-    let headroom = (operating_load > 0.0).then(|| estimated / operating_load - 1.0);
-    SloLimit { strategy, highest_tested: Some(h), estimated: Some(estimated), met_everywhere, headroom }
+    Some((h, estimated, run == points.len()))
 }
 
 fn theory_fits(ctx: &Context<'_>) -> Vec<TheoryFit> {
@@ -421,6 +550,10 @@ mod tests {
             ccdf: vec![],
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
+            attempts_per_request: None,
+            series: None,
+            closed_loop: None,
+            hedging: None,
         }
     }
 
@@ -461,24 +594,6 @@ mod tests {
     }
 
     #[test]
-    fn slo_parses_metric_and_duration() {
-        assert_eq!(Slo::parse("p99 <= 250ms").unwrap(), Slo { metric: "p99", limit: 0.25 });
-        assert_eq!(Slo::parse(" mean<=40ms ").unwrap(), Slo { metric: "mean_response", limit: 0.04 });
-        assert_eq!(Slo::parse("p999 ≤ 1s").unwrap().metric, "p999");
-    }
-
-    #[test]
-    fn slo_errors_say_what_is_expected() {
-        let shape = Slo::parse("p99 < 250ms").unwrap_err().to_string();
-        assert!(shape.contains("expected \"METRIC <= DURATION\""), "{shape}");
-        let metric = Slo::parse("p98 <= 250ms").unwrap_err().to_string();
-        assert!(metric.contains("unknown metric \"p98\"") && metric.contains("p999"), "{metric}");
-        let duration = Slo::parse("p99 <= fast").unwrap_err().to_string();
-        assert!(duration.contains("expected a duration"), "{duration}");
-        assert!(Slo::parse("p99 <= ").is_err());
-    }
-
-    #[test]
     fn best_strategy_per_load_band() {
         let f = Findings::compute(&results(None)).unwrap();
         let summary: Vec<(f64, f64, Option<&str>)> =
@@ -500,6 +615,42 @@ mod tests {
         assert_eq!(b.highest_tested, Some(0.7));
         assert!(!b.met_everywhere);
         assert!(f.sentences().iter().any(|s| s.starts_with("a meets p99 ≤ 100ms up to load 0.6")));
+    }
+
+    #[test]
+    fn slo_limits_carry_intervals_and_overlapping_ones_are_ties() {
+        // a's p99 (±2 %): 48ms at 0.6, 120ms at 0.7; its upper bound reaches 100ms at
+        // 0.6 + 0.1 × (100 − 48.96) / (122.4 − 48.96), its lower bound at
+        // 0.6 + 0.1 × (100 − 47.04) / (117.6 − 47.04).
+        let f = Findings::compute(&results(Some("p99 <= 100ms"))).unwrap();
+        let (lo, hi) = f.slo_limits[0].interval;
+        assert!((lo.unwrap() - (0.6 + 0.1 * 51.04 / 73.44)).abs() < 1e-9);
+        assert!((hi.unwrap() - (0.6 + 0.1 * 52.96 / 70.56)).abs() < 1e-9);
+        let sentences = f.sentences();
+        let ranking = sentences.iter().find(|s| s.starts_with("Ranked by")).expect("a ranking");
+        assert_eq!(ranking, "Ranked by the load each carries within p99 ≤ 100ms: b (about 0.7), then a (about 0.672).");
+        // With ±30 % intervals the limits overlap: a tie, not a ranking.
+        let mut wide = results(Some("p99 <= 100ms"));
+        for point in &mut wide.points {
+            for r in &mut point.results {
+                r.p99 = est(r.p99.value, r.p99.value * 0.3);
+            }
+        }
+        let f = Findings::compute(&wide).unwrap();
+        assert!(f.slo_limits[0].ties_with(&f.slo_limits[1]));
+        let sentences = f.sentences();
+        let ranking = sentences.iter().find(|s| s.starts_with("Ranked by")).expect("a ranking");
+        assert!(ranking.contains("b (about 0.7) and a (about 0.672) tied"), "{ranking}");
+    }
+
+    #[test]
+    fn saturated_points_are_a_caution() {
+        let f = Findings::compute(&results(None)).unwrap();
+        assert!(
+            f.sentences().iter().any(|s| s.starts_with("Caution, a at load 0.9: saturated")),
+            "{:?}",
+            f.sentences()
+        );
     }
 
     #[test]

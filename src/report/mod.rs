@@ -4,7 +4,8 @@
 
 mod content;
 pub mod findings;
-mod html;
+pub(crate) mod html;
+mod interactive;
 mod markdown;
 
 use std::path::{Path, PathBuf};

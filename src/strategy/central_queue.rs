@@ -1,4 +1,5 @@
-//! `central_queue`: the ideal of one shared FCFS queue in front of all workers.
+//! `central_queue`: one shared FCFS queue in front of all workers (the M/G/c reference; not a
+//! lower bound: under heavy-tailed sizes, routing by size (sita) can beat it).
 
 use super::min_tree::MinTree;
 use super::weighted_random::require_backends;
@@ -128,8 +129,8 @@ impl CentralQueue {
 impl Strategy for CentralQueue {
     const NAME: &'static str = "central_queue";
     const SUMMARY: &'static str =
-        "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
-    const MODELS: &'static str = "the ideal shared queue: a bound (HAProxy maxconn = workers comes close)";
+        "single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
+    const MODELS: &'static str = "one shared FCFS queue, the reference of FCFS dispatch (HAProxy maxconn = workers comes close); not a bound: sita can beat it under heavy tails";
     const NEEDS: Needs = Needs::Oracle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -94,6 +94,17 @@ impl Sweep {
             },
         );
         let (base, points) = (base?, points?);
+        if report.load.is_some() && points.iter().any(|p| p.model.closed_loop().is_some()) {
+            return Err(file
+                .error_at_keys(
+                    &["report", "load"],
+                    false,
+                    "report.load",
+                    "closed-loop users have no offered load to pick a point by (their load is measured); remove \
+                     [report] load: the per-load charts then show the point with the highest carried load below 1",
+                )
+                .into());
+        }
         if let Some(load) = report.load {
             let loads: Vec<f64> = points.iter().map(|p| p.model.offered_load()).collect();
             if let Err(message) = crate::results::check_swept_load(load, &loads) {

@@ -38,7 +38,15 @@ pub fn build(sweep: &Sweep, store: &Store, command: Vec<String>) -> SweepResults
     saturate_upwards(&sweep.grid.axes, &mut points);
     let base = &sweep.base;
     let timeseries = match report_point(sweep, &points) {
-        Some(p) => timeseries(&sweep.points[p], p),
+        Some(p) => {
+            // A closed loop's load is the one its runs carried (strategy by strategy).
+            let carried: Vec<f64> = points
+                .iter()
+                .find(|q| q.index as usize == p)
+                .map(|q| q.results.iter().map(|r| r.load).collect())
+                .unwrap_or_default();
+            timeseries(&sweep.points[p], p, &carried)
+        }
         None => Vec::new(),
     };
     SweepResults {
@@ -97,13 +105,28 @@ fn theory(experiment: &Experiment, spec: &crate::experiment::StrategySpec) -> Op
 /// The grid point of the per-load charts: the finished point whose load is nearest to
 /// `[report] load`, or else the highest load below 1 (nearest to 0.9 if all are ≥ 1).
 fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
-    let load = |p: &PointResults| sweep.points[p.index as usize].model.offered_load();
+    // A closed loop's load is measured (the carried load of its first strategy).
+    let load = |p: &PointResults| match sweep.points[p.index as usize].model.closed_loop() {
+        None => sweep.points[p.index as usize].model.offered_load(),
+        Some(_) => p.results.first().map_or(f64::NAN, |r| r.load),
+    };
     let nearest = |target: f64| {
         finished
             .iter()
             .min_by(|a, b| (load(a) - target).abs().total_cmp(&(load(b) - target).abs()))
             .map(|p| p.index as usize)
     };
+    // A load test: the point nearest the knee (as `plot::Context` chooses).
+    let knee = finished.first().and_then(|p| p.results.first()?.closed_loop.as_ref()).map(|c| c.knee);
+    if let Some(knee) = knee {
+        let users = |p: &PointResults| {
+            sweep.points[p.index as usize].model.closed_loop().map_or(f64::NAN, |c| f64::from(c.users))
+        };
+        return finished
+            .iter()
+            .min_by(|a, b| (users(a) - knee).abs().total_cmp(&(users(b) - knee).abs()))
+            .map(|p| p.index as usize);
+    }
     if let Some(target) = sweep.report.load {
         return nearest(target);
     }
@@ -114,7 +137,7 @@ fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
 /// Number in system per backend for every strategy at `point`, replication 0's traffic:
 /// [`TIMESERIES_SAMPLES`] samples one mean service time apart (a few hundred service times:
 /// long enough to see queues build and drain, short enough to see individual swings).
-fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
+fn timeseries(experiment: &Experiment, point: usize, carried: &[f64]) -> Vec<TimeSeries> {
     let model = &experiment.model;
     let infos = backend_infos(model);
     let speed = model.backends.first().map_or(1.0, |g| g.speed);
@@ -129,10 +152,12 @@ fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
         Warmup::Auto => experiment.plan.requests / 10,
     };
     // One simulation per strategy (and sita's calibration): in parallel, in strategy order.
+    let closed = model.closed_loop().is_some();
     experiment
         .strategies
         .par_iter()
-        .filter_map(|spec| {
+        .enumerate()
+        .filter_map(|(s, spec)| {
             let model = &*spec.model(model);
             let mut strategies = crate::runner::build_instances(model, &spec.name, &spec.params, seed).ok()?;
             let series =
@@ -140,7 +165,7 @@ fn timeseries(experiment: &Experiment, point: usize) -> Vec<TimeSeries> {
             Some(TimeSeries {
                 strategy: spec.label.clone(),
                 point: point as u64,
-                load: model.offered_load(),
+                load: if closed { carried.get(s).copied().unwrap_or(f64::NAN) } else { model.offered_load() },
                 interval,
                 backends: infos.iter().map(|b| b.name.clone()).collect(),
                 series,
@@ -198,13 +223,39 @@ pub const CSV_COLUMNS: [&str; 26] = [
     "warnings",
 ];
 
+/// The columns closed-loop experiments add after [`CSV_COLUMNS`] (open-loop files keep
+/// exactly the columns above): the throughput's interval, the users N, their mean think
+/// time Z and cycle N/X with its interval.
+pub const CLOSED_LOOP_CSV_COLUMNS: [&str; 7] =
+    ["throughput_ci_low", "throughput_ci_high", "users", "think", "cycle", "cycle_ci_low", "cycle_ci_high"];
+
+/// The columns experiments with hedged requests add last: the hedge delay (seconds), the
+/// second copies sent and the amplification (requests sent to backends per client request).
+pub const HEDGING_CSV_COLUMNS: [&str; 3] = ["hedge_delay", "hedge_copies", "amplification"];
+
+/// The column experiments whose balancer or clients retry add at the end: attempts per
+/// measured request (1 + retries ÷ requests).
+pub const RETRY_CSV_COLUMNS: [&str; 1] = ["attempts_per_request"];
+
 /// `results.csv`: a header, then one row per finished point × strategy, grid order then
 /// strategy order.
 pub fn csv(results: &SweepResults) -> String {
     let mut out = String::new();
+    let closed = results.points.iter().flat_map(|p| &p.results).any(|r| r.closed_loop.is_some());
     let mut header = vec!["strategy".to_string()];
     header.extend(results.axes.iter().map(|a| field(&a.path)));
     header.extend(CSV_COLUMNS.iter().map(|c| c.to_string()));
+    if closed {
+        header.extend(CLOSED_LOOP_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let hedged = results.points.iter().flat_map(|p| &p.results).any(|r| r.hedging.is_some());
+    if hedged {
+        header.extend(HEDGING_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let retries = results.points.iter().flat_map(|p| &p.results).any(|r| r.attempts_per_request.is_some());
+    if retries {
+        header.extend(RETRY_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
     out.push_str(&header.join(","));
     out.push('\n');
     for point in &results.points {
@@ -242,6 +293,26 @@ pub fn csv(results: &SweepResults) -> String {
             row.push(r.saturated.to_string());
             row.extend([r.p999.ci_low, r.p999.ci_high, r.saturated_fraction].into_iter().map(number));
             row.push(r.warnings.iter().map(|w| w.code()).collect::<Vec<_>>().join(";"));
+            if closed {
+                let (users, think, cycle) = match &r.closed_loop {
+                    Some(c) => (f64::from(c.users), c.think, c.cycle),
+                    None => (f64::NAN, f64::NAN, crate::stats::Estimate::without_interval(f64::NAN)),
+                };
+                row.extend(
+                    [r.throughput.ci_low, r.throughput.ci_high, users, think, cycle.value, cycle.ci_low, cycle.ci_high]
+                        .into_iter()
+                        .map(number),
+                );
+            }
+            if hedged {
+                // A strategy without hedging sends no copies: amplification 1.
+                let (delay, copies, amplification) =
+                    r.hedging.as_ref().map_or((f64::NAN, 0.0, 1.0), |h| (h.delay, h.copies as f64, h.amplification));
+                row.extend([delay, copies, amplification].into_iter().map(number));
+            }
+            if retries {
+                row.push(number(r.attempts_per_request.unwrap_or(1.0)));
+            }
             out.push_str(&row.join(","));
             out.push('\n');
         }

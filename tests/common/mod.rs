@@ -43,6 +43,8 @@ pub fn experiment(
         addresses: ClientAddresses::default(),
         backends,
         balancer: Default::default(),
+        faults: Vec::new(),
+        client: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
     Experiment {
@@ -55,6 +57,7 @@ pub fn experiment(
             replications: 1,
             precision: None,
             max_replications: 1,
+            series: None,
         },
         intensity: Intensity::Load(load),
         model,

@@ -1,0 +1,58 @@
+//! `lbsim plan FILE --rate R --slo "p99 <= 250ms" [--vary KEY]`: the smallest size meeting an
+//! SLO, per strategy (the work is in `lbsim::plan`).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use lbsim::plan::{Question, Vary, plan, report, text};
+use lbsim::slo::Slo;
+
+pub struct Args {
+    pub file: PathBuf,
+    pub set: Vec<String>,
+    pub rate: f64,
+    pub slo: String,
+    pub vary: Option<String>,
+    pub strategies: Vec<String>,
+    pub max: Option<u32>,
+    pub jobs: Option<usize>,
+    pub json: bool,
+    pub out: Option<PathBuf>,
+    pub yes: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let slo = Slo::parse(&args.slo)?;
+    let file = super::read(&args.file, &args.set)?;
+    let base = file.resolve()?;
+    let vary = Vary::resolve(args.vary.as_deref(), &base)?;
+    let question = Question { rate: args.rate, slo, vary, max: args.max, strategies: args.strategies };
+    let (jobs, note) = lbsim::budget::jobs(args.jobs, args.yes).map_err(anyhow::Error::msg)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("lbsim-plan-{i}"))
+        .build()
+        .context("cannot start the worker threads")?;
+    if !args.json && std::io::stderr().is_terminal() {
+        eprintln!("planning on {jobs} thread{}…", if jobs == 1 { "" } else { "s" });
+    }
+    let answer = pool.install(|| plan(&file, &question))?;
+    if let Some(out) = &args.out {
+        let command: Vec<String> = std::env::args().collect();
+        report::write(&answer, out, &command)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&text::json(&answer))?);
+    } else {
+        print!("{}", text::table(&answer));
+        if let Some(out) = &args.out {
+            println!("\nreport: {}", out.join("report.html").display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! What `lbsim plan` says: the terminal table, the written recommendation and the JSON.
+
+use serde_json::{Value, json};
+
+use super::{Evaluation, PlanResults, StrategyPlan};
+use crate::output::run_json;
+use crate::units::{format_duration, significant};
+
+/// A rate for people: `341.2 req/s`.
+pub fn rate(r: f64) -> String {
+    format!("{} req/s", significant(r, 4))
+}
+
+/// `279ms [276ms, 283ms]` (or just the value when it has no interval).
+fn metric_text(e: &crate::stats::Estimate) -> String {
+    if e.has_interval() && e.ci_high > e.ci_low {
+        format!("{} [{}, {}]", format_duration(e.value), format_duration(e.ci_low), format_duration(e.ci_high))
+    } else {
+        format_duration(e.value)
+    }
+}
+
+/// Headroom as `341.2 req/s [335.9, 346.9] (+14%)`.
+fn headroom_text(p: &PlanResults, s: &StrategyPlan) -> String {
+    match (s.headroom_rate, s.headroom_rate_ci95) {
+        (Some(h), Some([lo, hi])) => format!(
+            "{} [{}, {}] ({:+.0}%)",
+            rate(h),
+            significant(lo, 4),
+            significant(hi, 4),
+            (h / p.rate - 1.0) * 100.0
+        ),
+        _ => "—".into(),
+    }
+}
+
+/// Runs simulated for one strategy (every size and rate).
+fn runs(s: &StrategyPlan) -> u32 {
+    s.sizes.iter().chain(&s.rates).map(|e| e.replications).sum()
+}
+
+/// The table printed on the terminal, then the notes and the recommendation.
+pub fn table(p: &PlanResults) -> String {
+    let metric = p.slo.metric_name();
+    let header = [
+        "strategy".to_string(),
+        "minimum".to_string(),
+        format!("{metric} at minimum"),
+        "meets the SLO up to (95% interval)".to_string(),
+        "runs".to_string(),
+    ];
+    let rows: Vec<[String; 5]> = p
+        .results
+        .iter()
+        .map(|s| {
+            let at = s.sizes.iter().find(|e| Some(e.value) == s.minimum);
+            [
+                s.strategy.clone(),
+                s.minimum.map_or_else(|| format!("> {}", s.bound), |m| m.to_string()),
+                at.map_or_else(|| "—".into(), |e| metric_text(&e.metric)),
+                headroom_text(p, s),
+                runs(s).to_string(),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).chain([header[c].chars().count()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let mut out = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            if c == 0 {
+                out += &format!("{cell}{}", " ".repeat(pad));
+            } else {
+                out += &format!("  {}{cell}", " ".repeat(pad));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out =
+        format!("plan {}: {} at {}, varying {}\n\n", p.experiment, p.slo.describe(), rate(p.rate), p.vary.path);
+    out += &line(&header);
+    for r in &rows {
+        out += &line(r);
+    }
+    let notes = notes(p);
+    if !notes.is_empty() {
+        out += "\n";
+        for n in notes {
+            out += &format!("  {n}\n");
+        }
+    }
+    out += &format!("\n{}\n", recommendation(p));
+    out
+}
+
+/// Sentences about single strategies: why there is no minimum, close calls.
+pub fn notes(p: &PlanResults) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &p.results {
+        if let Some(reason) = &s.reason {
+            out.push(format!("{}: {reason}.", s.strategy));
+        }
+        if let (Some(m), Some(e)) = (s.minimum, s.close_call()) {
+            out.push(format!(
+                "{}: {} is too close to call ({} {} straddles {} after {} replications), so {} is the smallest \
+                 size that meets the SLO with 95% confidence.",
+                s.strategy,
+                p.vary.words(e.value),
+                p.slo.metric_name(),
+                metric_text(&e.metric),
+                format_duration(p.slo.limit),
+                e.replications,
+                m
+            ));
+        }
+        if let Some(r) = &s.at_minimum {
+            if !r.warnings.is_empty() {
+                let what: Vec<String> = r.warnings.iter().map(|w| w.explain()).collect();
+                out.push(format!("{} at its minimum: {}.", s.strategy, what.join("; ")));
+            }
+        }
+    }
+    out
+}
+
+/// The written recommendation, with the reason in numbers.
+pub fn recommendation(p: &PlanResults) -> String {
+    let slo = p.slo.describe();
+    let mut met: Vec<&StrategyPlan> = p.results.iter().filter(|s| s.minimum.is_some()).collect();
+    if met.is_empty() {
+        let closest = p
+            .results
+            .iter()
+            .filter_map(|s| s.best.as_ref().map(|b| (s, b)))
+            .min_by(|a, b| a.1.metric.value.total_cmp(&b.1.metric.value));
+        return match closest {
+            Some((s, b)) => format!(
+                "No strategy meets {slo} at {}. Closest: {} with {}, at {} {}.",
+                rate(p.rate),
+                s.strategy,
+                p.vary.words(b.value),
+                p.slo.metric_name(),
+                metric_text(&b.metric)
+            ),
+            None => format!("No strategy meets {slo} at {}: every size tried is saturated.", rate(p.rate)),
+        };
+    }
+    met.sort_by(|a, b| {
+        a.minimum.cmp(&b.minimum).then(b.headroom_rate.unwrap_or(0.0).total_cmp(&a.headroom_rate.unwrap_or(0.0)))
+    });
+    // One shared queue in front of every worker is the bound balancers approach, not a
+    // balancer: recommend the best deployable strategy, and say how close it comes.
+    let ideal = met.iter().position(|s| s.name == IDEAL).filter(|_| met.iter().any(|s| s.name != IDEAL));
+    let ideal = ideal.map(|i| met.remove(i));
+    let best = met[0];
+    let m = best.minimum.expect("met");
+    let at = best.sizes.iter().find(|e| e.value == m).expect("the minimum was evaluated");
+    let mut out = format!(
+        "Recommendation: {} with {}. At {} its {} is {}, within {slo}",
+        best.strategy,
+        p.vary.words(m),
+        rate(p.rate),
+        p.slo.metric_name(),
+        metric_text(&at.metric),
+    );
+    if let (Some(h), Some([lo, hi])) = (best.headroom_rate, best.headroom_rate_ci95) {
+        out += &format!(
+            "; {} carry up to {} within the SLO (95% interval {}–{}), {:.0}% above the planned rate",
+            p.vary.words(m),
+            rate(h),
+            significant(lo, 4),
+            significant(hi, 4),
+            (h / p.rate - 1.0) * 100.0
+        );
+    }
+    out += ".";
+    let overlaps = |s: &StrategyPlan| match (s.headroom_rate_ci95, best.headroom_rate_ci95) {
+        (Some([a, b]), Some([c, d])) => a <= d && c <= b,
+        _ => false,
+    };
+    let tied: Vec<&str> =
+        met[1..].iter().filter(|s| s.minimum == Some(m) && overlaps(s)).map(|s| s.strategy.as_str()).collect();
+    if !tied.is_empty() {
+        out += &format!(
+            " {} {} as well: their headroom intervals overlap, so the simulation cannot rank them.",
+            tied.join(", "),
+            if tied.len() == 1 { "ties with it" } else { "tie with it" }
+        );
+    }
+    let others: Vec<String> = met[1..]
+        .iter()
+        .filter(|s| !tied.contains(&s.strategy.as_str()))
+        .map(|s| {
+            let m2 = s.minimum.expect("met");
+            match s.headroom_rate {
+                Some(h) if m2 == m => {
+                    format!("{} carries only up to {} with {}", s.strategy, rate(h), p.vary.words(m2))
+                }
+                _ => format!("{} needs {}", s.strategy, p.vary.words(m2)),
+            }
+        })
+        .chain(
+            p.results
+                .iter()
+                .filter(|s| s.minimum.is_none())
+                .map(|s| format!("{} does not meet it with up to {}", s.strategy, p.vary.words(s.bound))),
+        )
+        .collect();
+    if !others.is_empty() {
+        out += &format!(" By comparison, {}.", others.join("; "));
+    }
+    if let Some(ideal) = ideal {
+        let bound = match (ideal.minimum, ideal.headroom_rate) {
+            (Some(im), Some(h)) => format!("{} carrying up to {}", p.vary.words(im), rate(h)),
+            (Some(im), None) => p.vary.words(im),
+            _ => "no answer".into(),
+        };
+        out += &format!(" The shared FCFS queue ({}, not a balancer one can deploy) needs {bound}.", ideal.strategy);
+    }
+    out
+}
+
+/// The registry name of the shared-queue ideal.
+const IDEAL: &str = "central_queue";
+
+fn evaluation_json(e: &Evaluation) -> Value {
+    json!({
+        "value": e.value,
+        "rate": e.rate,
+        "load": e.load,
+        "metric": e.metric.value,
+        "metric_ci95": [e.metric.ci_low, e.metric.ci_high],
+        "verdict": e.verdict,
+        "replications": e.replications,
+        "saturated": e.saturated,
+    })
+}
+
+/// The `--json` document (and `plan.json`). The first keys are the contract of issue 13:
+/// `experiment`, `rate`, `slo`, `vary`, `results[].{strategy, minimum, headroom_rate,
+/// headroom_rate_ci95, at_minimum}` (`at_minimum` as one result of `lbsim run --json`), with
+/// `reason` and `best` when `minimum` is null. The rest (the sizes and rates evaluated, the
+/// recommendation) comes after.
+pub fn json(p: &PlanResults) -> Value {
+    let results: Vec<Value> = p
+        .results
+        .iter()
+        .map(|s| {
+            let at_minimum = s.at_minimum.as_ref().map(|r| {
+                let doc = run_json(&p.experiment, std::slice::from_ref(r));
+                serde_json::to_value(&doc.results[0]).expect("run results serialise")
+            });
+            let mut v = json!({
+                "strategy": s.strategy,
+                "minimum": s.minimum,
+                "headroom_rate": s.headroom_rate,
+                "headroom_rate_ci95": s.headroom_rate_ci95,
+                "at_minimum": at_minimum,
+            });
+            let object = v.as_object_mut().expect("an object");
+            if let Some(reason) = &s.reason {
+                object.insert("reason".into(), json!(reason));
+            }
+            if s.minimum.is_none() {
+                object.insert("best".into(), s.best.as_ref().map_or(Value::Null, evaluation_json));
+            }
+            object.insert("bound".into(), json!(s.bound));
+            object.insert("sizes".into(), s.sizes.iter().map(evaluation_json).collect());
+            object.insert("rates".into(), s.rates.iter().map(evaluation_json).collect());
+            v
+        })
+        .collect();
+    json!({
+        "experiment": p.experiment,
+        "rate": p.rate,
+        "slo": p.slo.text(),
+        "vary": p.vary.path,
+        "results": results,
+        "recommendation": recommendation(p),
+        "seed": p.seed,
+    })
+}

@@ -1,0 +1,205 @@
+//! Closed-loop users ([clients] mode = "closed") against queueing theory: the exact
+//! machine-repairman models M/M/1//N and M/M/c//N, mean value analysis, and the
+//! interactive response-time law R = N/X − Z, each within the run's 99.9 % confidence
+//! interval (`common::assert_agrees`); plus conservation and determinism.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use lbsim::config::ExperimentFile;
+use lbsim::experiment::Experiment;
+use lbsim::runner::{StrategyResult, run_replication};
+use lbsim::theory;
+
+/// An experiment of `users` closed-loop users over `backends` (a `[[backends]]` body),
+/// exponential sizes of mean `service`, think time `think` (a TOML value).
+fn closed(users: u32, think: &str, service: &str, backends: &str, strategy: &str, requests: u64) -> Experiment {
+    let text = format!(
+        r#"[experiment]
+seed = 20261125
+[run]
+requests = {requests}
+warmup = {warmup}
+[clients]
+mode = "closed"
+users = {users}
+think = {think}
+[service]
+{service}
+[[backends]]
+name = "web"
+{backends}
+[balancer]
+strategies = ["{strategy}"]
+"#,
+        warmup = requests / 20
+    );
+    ExperimentFile::parse(Path::new("closed.toml"), &text).unwrap().resolve().unwrap()
+}
+
+fn exponential_think(mean: &str) -> String {
+    format!(r#"{{ distribution = "exponential", mean = "{mean}" }}"#)
+}
+
+fn result(e: &Experiment) -> StrategyResult {
+    run(e, &e.strategies[0])
+}
+
+/// Mean response and throughput against `expected`.
+fn assert_matches(what: &str, r: &StrategyResult, expected: theory::ClosedForm, tolerance: f64) {
+    assert_agrees(&format!("{what} mean response"), &r.mean_response, expected.mean_response, tolerance);
+    assert_agrees(&format!("{what} throughput"), &r.throughput, expected.throughput, tolerance);
+}
+
+#[test]
+fn one_worker_with_exponential_times_is_the_machine_repairman_mm1n() {
+    // E[S] = 10 ms, Z = 90 ms: the knee N* = (D + Z)/D = 10. Below, at and well past it.
+    for users in [1, 5, 10, 20] {
+        let e = closed(users, &exponential_think("90ms"), r#"mean = "10ms""#, "workers = 1", "round_robin", 1_000_000);
+        let r = result(&e);
+        let exact = theory::machine_repairman(users, 1, 0.01, 0.09);
+        assert_matches(&format!("M/M/1//{users}"), &r, exact, 0.02);
+        let closed = r.closed_loop.as_ref().expect("closed-loop figures");
+        assert_eq!(closed.users, users);
+        assert!((closed.think - 0.09).abs() < 1e-15);
+        // The worker is busy a fraction X·E[S] of the time.
+        assert_agrees(&format!("M/M/1//{users} utilisation"), &r.utilisation, exact.throughput * 0.01, 0.02);
+        assert!((r.load - r.throughput.value * 0.01).abs() < 1e-12, "the carried load is X·E[S] ÷ capacity");
+    }
+}
+
+#[test]
+fn four_workers_are_the_machine_repairman_mmcn() {
+    // c = 4, E[S] = 40 ms, Z = 200 ms: N* = 4 × 0.24/0.04 = 24.
+    for users in [12, 24, 40] {
+        let e = closed(users, &exponential_think("200ms"), r#"mean = "40ms""#, "workers = 4", "random", 1_000_000);
+        let exact = theory::machine_repairman(users, 4, 0.04, 0.2);
+        assert_matches(&format!("M/M/4//{users}"), &result(&e), exact, 0.02);
+    }
+}
+
+#[test]
+fn a_processor_sharing_backend_is_insensitive_to_sizes_and_think_times() {
+    // Lognormal sizes (cv 2) on one async worker and a constant think time: BCMP says the
+    // means are those of M/M/1//N.
+    let e = closed(
+        8,
+        r#""50ms""#,
+        r#"distribution = "lognormal"
+mean = "10ms"
+cv = 2"#,
+        "workers = 1\nworker_class = \"async\"",
+        "round_robin",
+        1_000_000,
+    );
+    let exact = theory::machine_repairman(8, 1, 0.01, 0.05);
+    assert_matches("M/G/1-PS//8", &result(&e), exact, 0.03);
+}
+
+#[test]
+fn random_dispatch_to_four_backends_is_a_product_form_network() {
+    let e = closed(30, &exponential_think("100ms"), r#"mean = "10ms""#, "count = 4\nworkers = 1", "random", 1_000_000);
+    let exact = theory::mva(30, &[0.0025; 4], 0.1);
+    assert_matches("MVA 4 × M/M/1, N = 30", &result(&e), exact, 0.02);
+    // The predicted line of the charts is the same closed form.
+    let p = theory::predict(&e.model, "random", None).expect("a closed form");
+    assert_eq!(p.mean_response, exact.mean_response);
+}
+
+#[test]
+fn the_interactive_response_time_law_holds_where_no_closed_form_exists() {
+    // nginx least_conn over 3 gunicorn backends × 4 sync workers, lognormal sizes, gamma
+    // think times, a network: R = N/X − Z must hold anyway (Little's law on the users).
+    let e = closed(
+        60,
+        r#"{ distribution = "gamma", mean = "300ms", cv = 0.5 }"#,
+        r#"distribution = "lognormal"
+mean = "40ms"
+cv = 1.5"#,
+        "count = 3\nworkers = 4\nrtt = \"1ms\"",
+        "least_connections",
+        600_000,
+    );
+    let r = result(&e);
+    let c = r.closed_loop.as_ref().unwrap();
+    let law = c.cycle.value - c.think;
+    // Both sides are estimates from the same run: the law holds when they agree within the
+    // sum of their 99.9 % half-widths.
+    let allowed = (r.mean_response.half_width() + c.cycle.half_width()) * widening();
+    eprintln!(
+        "response-time law: R = {:.6} ± {:.6}, N/X − Z = {law:.6} ± {:.6}",
+        r.mean_response.value,
+        r.mean_response.half_width(),
+        c.cycle.half_width()
+    );
+    assert!(r.mean_response.relative_half_width() < 0.02, "a precise run");
+    assert!(
+        (r.mean_response.value - law).abs() <= allowed,
+        "R = {} but N/X − Z = {law} (allowed ±{allowed})",
+        r.mean_response.value
+    );
+}
+
+#[test]
+fn without_think_time_the_users_keep_every_worker_busy() {
+    // think = 0 (wrk): N = 6 users on 4 workers keep them all busy, X = 4/E[S] exactly.
+    let e = closed(6, "0", r#"mean = "10ms""#, "workers = 4", "round_robin", 400_000);
+    let r = result(&e);
+    assert_agrees("think 0 throughput", &r.throughput, 400.0, 0.02);
+    assert_agrees("think 0 mean response", &r.mean_response, 6.0 / 400.0, 0.02);
+    assert!((r.utilisation.value - 1.0).abs() < 1e-9, "utilisation {}", r.utilisation.value);
+}
+
+#[test]
+fn refused_requests_send_their_users_back_to_thinking_and_every_request_is_counted() {
+    // One worker, no accept queue: a user arriving while the worker is busy is refused.
+    // Conservation: measured arrivals = completed + rejected.
+    let e =
+        closed(10, &exponential_think("50ms"), r#"mean = "10ms""#, "workers = 1\nbacklog = 0", "round_robin", 200_000);
+    let rep = run_replication(&e, &e.strategies[0], 0, 0).unwrap();
+    assert!(rep.rejected > 0, "a loss system refuses some requests");
+    assert_eq!(rep.arrivals, rep.completed + rep.rejected, "conservation");
+    // Engset: the loss system with finite sources, the probability an arrival is refused.
+    // p_k ∝ C(N, k) (E[S]/Z)^k for k ∈ {0, 1}; an arrival sees the others, N − 1 users.
+    let a: f64 = 0.01 / 0.05;
+    let blocked = 9.0 * a / (1.0 + 9.0 * a);
+    let refused = rep.rejected as f64 / rep.arrivals as f64;
+    // Six binomial standard errors (successive refusals are positively correlated, so the
+    // i.i.d. error understates the true one; six of them leave room for that).
+    let tolerance = 6.0 * (blocked * (1.0 - blocked) / rep.arrivals as f64).sqrt();
+    eprintln!("Engset blocking: simulated {refused:.5}, theory {blocked:.5} (tolerance ±{tolerance:.5})");
+    assert!((refused - blocked).abs() < tolerance, "blocking {refused} vs Engset {blocked}");
+}
+
+#[test]
+fn closed_loops_are_deterministic() {
+    let e = closed(
+        40,
+        &exponential_think("100ms"),
+        r#"mean = "10ms""#,
+        "count = 3\nworkers = 2",
+        "least_connections",
+        100_000,
+    );
+    let a = run_replication(&e, &e.strategies[0], 3, 1).unwrap();
+    let b = run_replication(&e, &e.strategies[0], 3, 1).unwrap();
+    assert_eq!(a, b);
+    let c = run_replication(&e, &e.strategies[0], 3, 2).unwrap();
+    assert_ne!(a.overall, c.overall, "another replication is another sample path");
+}
+
+#[test]
+fn mean_value_analysis_of_one_queue_is_the_machine_repairman() {
+    for users in [1, 3, 10, 50] {
+        let a = theory::mva(users, &[0.01], 0.09);
+        let b = theory::machine_repairman(users, 1, 0.01, 0.09);
+        assert!((a.throughput / b.throughput - 1.0).abs() < 1e-12, "N = {users}: {a:?} vs {b:?}");
+        assert!((a.mean_response / b.mean_response - 1.0).abs() < 1e-12, "N = {users}: {a:?} vs {b:?}");
+    }
+    // One user never queues; many users saturate the server at 1/E[S].
+    assert!((theory::machine_repairman(1, 1, 0.01, 0.09).mean_response - 0.01).abs() < 1e-15);
+    assert!((theory::machine_repairman(500, 1, 0.01, 0.09).throughput - 100.0).abs() < 1e-9);
+    assert!((theory::machine_repairman(500, 4, 0.01, 0.09).throughput - 400.0).abs() < 1e-9);
+}

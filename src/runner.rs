@@ -781,11 +781,14 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
 
 /// Relative gap between the work the replications' requests brought over their windows
 /// (mean over replications of Σ offered work ÷ capacity) and the offered load `load`; `None`
-/// when either is not a positive finite number.
+/// when either is not a positive finite number, and when retries or hedged copies sent some
+/// requests' work more than once: the backends then receive more than the offered load by
+/// design (the amplification is reported as such), so the gap says nothing about sampling.
 fn work_gap(model: &Model, reps: &[Replication], load: f64) -> Option<f64> {
     let capacities: Vec<f64> = model.each_backend().map(|(g, _)| g.capacity()).collect();
     let capacity: f64 = capacities.iter().sum();
-    if reps.is_empty() || !(load.is_finite() && load > 0.0 && capacity > 0.0) {
+    let amplified = reps.iter().any(|r| r.retries > 0 || r.hedging.as_ref().is_some_and(|h| h.copies > 0));
+    if reps.is_empty() || amplified || !(load.is_finite() && load > 0.0 && capacity > 0.0) {
         return None;
     }
     let brought = reps

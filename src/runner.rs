@@ -319,11 +319,11 @@ impl Warning {
 }
 
 impl StrategyResult {
-    /// Lowest and highest backend utilisation.
+    /// Lowest and highest backend utilisation; NaN (printed empty) when no backend has one
+    /// (no backends, or a window of no length where utilisation is undefined).
     pub fn utilisation_range(&self) -> (f64, f64) {
-        self.backends
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| (lo.min(b.utilisation), hi.max(b.utilisation)))
+        let measured = self.backends.iter().map(|b| b.utilisation).filter(|u| !u.is_nan());
+        measured.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)))
     }
 }
 

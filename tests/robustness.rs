@@ -439,6 +439,11 @@ fn a_trace_whose_measured_requests_share_one_instant_prints_no_infinity() {
         assert!(warnings_of(&r).contains(&"unrepresentative_work".to_string()), "{r}");
     }
     lbsim().arg("run").arg(&file).assert().success().stdout(predicate::str::contains("inf").not());
+    // Nor in results.csv: the per-backend utilisation range is empty there, not inf/-inf.
+    let out = tmp.path().join("out");
+    lbsim().arg("sweep").arg(&file).arg("--out").arg(&out).arg("--quiet").assert().success();
+    let csv = fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(!csv.contains("inf"), "{csv}");
 }
 
 #[test]

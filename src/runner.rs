@@ -883,7 +883,9 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
 /// requests' work more than once: the backends then receive more than the offered load by
 /// design (the amplification is reported as such), so the gap says nothing about sampling.
 fn work_gap(model: &Model, reps: &[Replication], load: f64) -> Option<f64> {
-    let capacities: Vec<f64> = model.each_backend().map(|(g, _)| g.capacity()).collect();
+    // Each backend's capacity as its offered load counts it (with I/O phases, the group's
+    // capacity under the model's I/O fraction).
+    let capacities: Vec<f64> = model.each_backend().map(|(g, _)| model.group_capacity(g)).collect();
     let capacity: f64 = capacities.iter().sum();
     let amplified = reps.iter().any(|r| r.retries > 0 || r.hedging.as_ref().is_some_and(|h| h.copies > 0));
     if reps.is_empty() || amplified || !(load.is_finite() && load > 0.0 && capacity > 0.0) {

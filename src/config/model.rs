@@ -559,6 +559,7 @@ impl ExperimentFile {
             intensity,
             model: Model { arrivals: process, service, clients, addresses, backends, balancer, faults, client },
             strategies,
+            slo_limit: None,
         })
     }
 }

@@ -309,7 +309,7 @@
   var Q = D.queues;
   if (Q && Q.samples > 1 && Q.strategies.length) {
     var qbox = html('div', { 'class': 'queues', id: 'queues' }, undefined, root);
-    html('h3', {}, 'Queues over time at load ' + sig(Q.load) + ': one square per request in each backend', qbox);
+    html('h3', {}, 'Queues over time at load ' + sig(Q.load) + ': one block per request in each backend', qbox);
     var qctl = html('div', { 'class': 'controls' }, undefined, qbox);
     var play = html('button', { type: 'button', 'class': 'toggle', id: 'queue-play', 'aria-pressed': 'false' }, 'play', qctl);
     var slider = html('input', { type: 'range', id: 'queue-time', min: '0', max: String(Q.samples - 1), value: '0', step: '1', 'aria-label': 'time' }, undefined, qctl);
@@ -318,10 +318,11 @@
       '. Sampled every ' + fmt(Q.interval, 's') + ' of one run; a column stops growing on screen at its top, its count stays exact.', qbox);
     var grid = html('div', { 'class': 'queue-grid' }, undefined, qbox);
     // Squares per column before the column is capped (its count is then written on top).
-    var CAP = 24, peak = 1;
+    var CAP = 20, peak = 1;
     Q.strategies.forEach(function (st) { st.series.forEach(function (b) { b.forEach(function (v) { if (v > peak) peak = v; }); }); });
-    var rows = Math.min(CAP, peak), nb = Q.backends.length, cell = 9, gap = 3, colW = 28;
-    var PW = nb * colW + 16, PH = rows * (cell + 1) + 40;
+    // A fixed panel (300 × 240): the columns share its width, the requests its height.
+    var rows = Math.min(CAP, peak), nb = Q.backends.length, PW = 300, PH = 240, x0 = 10;
+    var colW = (PW - 2 * x0) / nb, cellW = Math.min(colW * 0.6, 44), cellH = (PH - 44) / rows;
     var panels = Q.strategies.map(function (st) {
       var p = html('div', { 'class': 'queue-panel' }, undefined, grid);
       html('div', { 'class': 'queue-title' }, st.strategy + (st.saturated ? ' (saturated)' : ''), p);
@@ -337,12 +338,12 @@
         var base = PH - 22;
         el('line', { 'class': 'axis', x1: 4, x2: PW - 4, y1: base + 1, y2: base + 1 }, svg);
         Q.backends.forEach(function (name, b) {
-          var n = pn.st.series[b][k] || 0, x = 8 + b * colW + (colW - cell - gap) / 2;
+          var n = pn.st.series[b][k] || 0, x = x0 + b * colW + (colW - cellW) / 2;
           for (var i = 0; i < Math.min(n, rows); i++) {
-            el('rect', { 'class': 'request', x: x, y: base - (i + 1) * (cell + 1), width: cell + gap, height: cell, fill: colour(b) }, svg);
+            el('rect', { 'class': 'request', x: x, y: base - (i + 1) * cellH, width: cellW, height: Math.max(1, cellH - 1.5), fill: colour(b) }, svg);
           }
-          el('text', { x: x + (cell + gap) / 2, y: base - Math.min(n, rows) * (cell + 1) - 3, 'text-anchor': 'middle' }, svg).textContent = String(n);
-          el('text', { x: x + (cell + gap) / 2, y: PH - 6, 'text-anchor': 'middle' }, svg).textContent = String(b + 1);
+          el('text', { x: x + cellW / 2, y: base - Math.min(n, rows) * cellH - 4, 'text-anchor': 'middle' }, svg).textContent = String(n);
+          el('text', { x: x + cellW / 2, y: PH - 6, 'text-anchor': 'middle' }, svg).textContent = String(b + 1);
         });
       });
       slider.value = String(k);

@@ -86,6 +86,11 @@ struct Tracking {
     /// 1 / speed of each backend (the service time of a completion it records).
     inv_speed: Vec<f64>,
     health: Option<HealthState>,
+    /// When a deploy last brought each backend back (a new endpoint to the balancer's
+    /// service discovery, as in a Kubernetes rolling update), and how many times one did:
+    /// with the health checks' returns, what slow start ramps from.
+    redeployed: Vec<f64>,
+    redeploys: u64,
     /// Failed attempts reported by backends, waiting for the balancer to retry or fail them
     /// (they are found while a strategy looks at the backends, when nothing can be sent).
     failed: Vec<(Tag, Cause)>,
@@ -322,6 +327,18 @@ impl Cluster for InstanceView<'_> {
     fn weight(&self, i: usize) -> f64 {
         self.statics.weight[i]
     }
+
+    #[inline]
+    fn up_since(&self, i: usize) -> f64 {
+        let t = &self.tracking;
+        t.health.as_ref().map_or(f64::NEG_INFINITY, |h| h.back_at(i)).max(t.redeployed[i])
+    }
+
+    #[inline]
+    fn up_changes(&self) -> u64 {
+        let t = &self.tracking;
+        t.redeploys + t.health.as_ref().map_or(0, |h| h.changes)
+    }
 }
 
 /// The balancer tier of a run that uses any of the event layer's features.
@@ -495,6 +512,8 @@ impl<'s> Dispatcher<'s> {
                 records,
                 inv_speed: speed.iter().map(|s| 1.0 / s).collect(),
                 health: b.health.is_active().then(|| HealthState::new(b.health, n)),
+                redeployed: vec![f64::NEG_INFINITY; n],
+                redeploys: 0,
                 failed: Vec::new(),
                 waiting_measured: 0,
                 active_requests: 0,
@@ -604,6 +623,10 @@ impl<'s> Dispatcher<'s> {
                     self.restarting[b] += 1;
                 } else {
                     self.restarting[b] -= 1;
+                    if self.accepting(b) {
+                        self.tracking.redeployed[b] = now;
+                        self.tracking.redeploys += 1;
+                    }
                 }
             }
         }
@@ -719,7 +742,7 @@ impl<'s> Dispatcher<'s> {
             Event::Probe { backend } => {
                 let up = self.accepting(backend as usize);
                 if let Some(h) = &mut self.tracking.health {
-                    h.probe(backend as usize, up);
+                    h.probe(backend as usize, up, time);
                 }
                 if !self.draining {
                     self.calendar.schedule(time + self.probe_interval, Event::Probe { backend });

@@ -406,6 +406,24 @@ fn an_outage_of_an_unknown_backend_suggests_the_nearest_name() {
 }
 
 #[test]
+fn upstream_timeout_and_outlier_timers_are_checked() {
+    let e = error_of("upstream_timeout = 0\n");
+    assert!(e.contains("upstream_timeout") && e.contains("expected a positive duration"), "{e}");
+    assert!(e.contains(":15:"), "names the line: {e}");
+    let e = error_of("upstream_timout = \"1s\"\n");
+    assert!(e.contains("did you mean \"upstream_timeout\""), "{e}");
+    let m = resolves("upstream_timeout = \"250ms\"\n");
+    assert_eq!(m.balancer.upstream_timeout, Some(0.25));
+    let e = error_of("outlier = { interval = 0 }\n");
+    assert!(e.contains("interval") && e.contains("positive duration"), "{e}");
+    let e = error_of("outlier = { max_ejection_time = \"300s\" }\n");
+    assert!(e.contains("did you mean \"max_ejection\""), "{e}");
+    let m = resolves("outlier = { base_ejection = \"10s\", max_ejection = \"1m\", interval = \"5s\" }\n");
+    let o = m.balancer.health.outlier.unwrap();
+    assert_eq!((o.base_ejection, o.max_ejection, o.interval), (10.0, 60.0, 5.0));
+}
+
+#[test]
 fn fault_kinds_and_their_keys_are_checked() {
     let e = error_of("\n[[faults]]\nkind = \"outtage\"\n");
     assert!(e.contains("did you mean \"outage\""), "{e}");
@@ -492,6 +510,73 @@ fn a_client_timeout_fails_exactly_the_requests_slower_than_it() {
     assert!((mean - theory).abs() <= half * widening(), "{mean} ± {half} vs {theory}");
     // The ones that completed are those faster than τ.
     assert!(s.sum_response / (s.completed as f64) < tau);
+}
+
+#[test]
+fn an_upstream_timeout_fails_exactly_the_attempts_slower_than_it() {
+    // The same M/M/1 as for the client's timeout: the balancer gives up on the attempts
+    // whose response takes longer than τ (504), the backend still serves them, so the queue
+    // stays M/M/1's and the share failing is e^{−(μ−λ)τ}.
+    let (requests, warmup) = (400_000u64, 20_000u64);
+    let mut model = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.8,
+        requests,
+        0,
+    )
+    .model;
+    let tau = 0.1;
+    model.balancer.upstream_timeout = Some(tau);
+    let o = simulate(&model, "round_robin", requests, warmup);
+    let s = totals(&o);
+    assert_conserved("upstream timeout", &s);
+    let theory = (-(100.0f64 - 80.0) * tau).exp();
+    let fractions: Vec<f64> =
+        o.sections.iter().map(|s| s.failed[Cause::UpstreamTimeout as usize] as f64 / s.arrivals as f64).collect();
+    let (mean, half) = batch_mean(&fractions);
+    eprintln!("upstream timeouts {mean:.5} ± {half:.5} (95%), theory {theory:.5}");
+    assert!(half < 0.1 * theory);
+    assert!((mean - theory).abs() <= half * widening(), "{mean} ± {half} vs {theory}");
+    assert!(s.sum_response / (s.completed as f64) < tau);
+    assert_eq!(s.failed.iter().sum::<u64>(), failed(&s, Cause::UpstreamTimeout));
+}
+
+#[test]
+fn upstream_timeouts_are_retried_within_tries_and_the_retry_timeout_and_the_backends_do_all_the_work() {
+    // Every request takes 0.2 s at a backend and the balancer waits 0.1 s per attempt: each
+    // attempt times out. With 3 tries a request is tried 3 times (0, 0.1, 0.2 s) and fails
+    // with a 504; the backends still serve every attempt to the end.
+    let (requests, warmup) = (20_000u64, 1_000u64);
+    let mut model = experiment(
+        ServiceDistribution::deterministic(0.2).unwrap(),
+        vec![sync_group("web", 4, 1, 1.0)],
+        0.1,
+        requests,
+        0,
+    )
+    .model;
+    model.balancer.upstream_timeout = Some(0.1);
+    model.balancer.retries = Retries { tries: 3, timeout: None };
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("tries", &s);
+    assert_eq!(failed(&s, Cause::UpstreamTimeout), s.arrivals, "every request times out");
+    assert_eq!(s.retries, 2 * s.arrivals, "3 attempts each");
+    let work = s.busy_area / s.duration;
+    let expected = 3.0 * 0.2 * model.arrivals.mean_rate();
+    eprintln!("busy backends: {work:.4}, 3 attempts × 0.2 s × λ = {expected:.4}");
+    assert!((work - expected).abs() < 0.05 * expected, "the cut attempts run on: {work} vs {expected}");
+    // nginx proxy_next_upstream_timeout 0.15 s: the third attempt (at 0.2 s) is not made.
+    model.balancer.retries = Retries { tries: 3, timeout: Some(0.15) };
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_eq!(s.retries, s.arrivals, "2 attempts each");
+    // A client that waits 0.25 s gives up during the third attempt: its own timeout wins.
+    model.balancer.retries = Retries { tries: 3, timeout: None };
+    model.client = ClientPolicy { timeout: Some(0.25), ..ClientPolicy::default() };
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("client", &s);
+    assert_eq!(failed(&s, Cause::ClientTimeout), s.arrivals);
+    assert_eq!(s.retries, 2 * s.arrivals);
 }
 
 #[test]

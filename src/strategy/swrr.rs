@@ -38,3 +38,71 @@ impl Swrr {
 
     /// Peer `i`'s `current_weight`.
     
+    #[cfg(test)]
+    pub(crate) fn current(&self, i: usize) -> f64 {
+        self.current[i]
+    }
+
+    /// One pick over every peer with its configured weight.
+    #[inline]
+    pub(crate) fn pick(&mut self) -> usize {
+        let mut best = 0;
+        let mut best_current = f64::NEG_INFINITY;
+        for (i, (current, weight)) in self.current.iter_mut().zip(&self.weights).enumerate() {
+            *current += weight;
+            if *current > best_current {
+                best = i;
+                best_current = *current;
+            }
+        }
+        self.current[best] -= self.total;
+        best
+    }
+
+    /// One pick over every peer, peer i counting with `effective(i, weight)`.
+    #[inline]
+    pub(crate) fn pick_with(&mut self, mut effective: impl FnMut(usize, f64) -> f64) -> usize {
+        let mut best = 0;
+        let mut best_current = f64::NEG_INFINITY;
+        let mut total = 0.0;
+        for (i, (current, &weight)) in self.current.iter_mut().zip(&self.weights).enumerate() {
+            let w = effective(i, weight);
+            *current += w;
+            total += w;
+            if *current > best_current {
+                best = i;
+                best_current = *current;
+            }
+        }
+        self.current[best] -= total;
+        best
+    }
+
+    /// nginx least_conn's tie-break: one smooth weighted round robin step among the peers
+    /// `tied` accepts only, starting at `first` (the first tied peer), peer i counting with
+    /// `effective(i)`. Untied peers' `current_weight` is left alone, as in
+    /// `ngx_http_upstream_get_least_conn_peer`.
+    #[inline]
+    pub(crate) fn pick_among(
+        &mut self,
+        first: usize,
+        mut tied: impl FnMut(usize) -> bool,
+        mut effective: impl FnMut(usize) -> f64,
+    ) -> usize {
+        let mut best = first;
+        let mut total = 0.0;
+        for i in first..self.weights.len() {
+            if !tied(i) {
+                continue;
+            }
+            let w = effective(i);
+            self.current[i] += w;
+            total += w;
+            if self.current[i] > self.current[best] {
+                best = i;
+            }
+        }
+        self.current[best] -= total;
+        best
+    }
+}

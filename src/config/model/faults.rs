@@ -226,6 +226,19 @@ pub(super) fn read_active(s: &Section<'_>) -> Result<Option<Probe>> {
     Ok(Some(Probe { interval, fall: count("fall", 3)?, rise: count("rise", 2)? }))
 }
 
+/// `upstream_timeout = "5s"` (nginx `proxy_read_timeout`, Envoy `per_try_timeout`, HAProxy
+/// `timeout server`).
+pub(super) fn read_upstream_timeout(s: &Section<'_>) -> Result<Option<f64>> {
+    match s.duration("upstream_timeout")? {
+        Some(t) if t > 0.0 => Ok(Some(t)),
+        Some(_) => Err(s.err(
+            "upstream_timeout",
+            "expected a positive duration (how long the balancer waits for one attempt's response; leave it out to wait as long as it takes), found 0",
+        )),
+        None => Ok(None),
+    }
+}
+
 /// `panic_threshold = 50` (percent, Envoy's default).
 pub(super) fn read_panic(s: &Section<'_>) -> Result<Option<f64>> {
     s.number_where("panic_threshold", "a percentage between 0 and 100", |x| (0.0..=100.0).contains(&x))

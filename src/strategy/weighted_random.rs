@@ -15,9 +15,10 @@ use crate::model::Request;
 /// Sampling is O(1) with Walker's alias table (Vose's construction): draw a column k
 /// uniformly, keep k with probability `keep[k]`, otherwise take `alias[k]`.
 ///
-/// With `slow_start`, while a backend that came back ramps (linearly from 1 %, nginx Plus's
-/// ramp), the draw is instead one uniform number over the ramped weights' cumulative sum,
-/// O(n) but only during a ramp.
+/// With `slow_start` (a textbook ramp: nginx itself refuses `slow_start` with `random`),
+/// while a backend that came back ramps (linearly from 1 %, nginx Plus's ramp), the draw is
+/// instead one uniform number over the ramped weights' cumulative sum, O(n) but only during
+/// a ramp.
 #[derive(Debug)]
 pub struct WeightedRandom {
     rng: Xoshiro256PlusPlus,

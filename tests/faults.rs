@@ -409,7 +409,7 @@ fn an_outage_of_an_unknown_backend_suggests_the_nearest_name() {
 fn upstream_timeout_and_outlier_timers_are_checked() {
     let e = error_of("upstream_timeout = 0\n");
     assert!(e.contains("upstream_timeout") && e.contains("expected a positive duration"), "{e}");
-    assert!(e.contains(":15:"), "names the line: {e}");
+    assert!(e.contains(":13:"), "names the line: {e}");
     let e = error_of("upstream_timout = \"1s\"\n");
     assert!(e.contains("did you mean \"upstream_timeout\""), "{e}");
     let m = resolves("upstream_timeout = \"250ms\"\n");

@@ -47,7 +47,11 @@ impl EnvoyRingHash {
                 current += 1.0;
             }
         }
-        EnvoyRingHash { ring: HashRing::new(ring), addresses: ClientAddresses::scattered(), bounded: EnvoyBounded::new(weights, factor) }
+        EnvoyRingHash {
+            ring: HashRing::new(ring),
+            addresses: ClientAddresses::scattered(),
+            bounded: EnvoyBounded::new(weights, factor),
+        }
     }
 
     #[cfg(test)]

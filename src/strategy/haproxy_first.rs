@@ -1,8 +1,8 @@
 //! `haproxy_first`: HAProxy `balance first`: fill the first server up to its maxconn, then
 //! the next.
 
-use super::weighted_random::require_backends;
 use super::slow_start;
+use super::weighted_random::require_backends;
 use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 

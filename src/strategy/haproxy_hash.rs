@@ -2,8 +2,8 @@
 //! bounded-load option `hash-balance-factor`.
 
 use super::haproxy_chash::{BALANCE_FACTOR, ChashRing, HaproxyRamp, balance_factor_percent};
-use super::slow_start::{self, SlowStart};
 use super::real_weights::real_weights;
+use super::slow_start::{self, SlowStart};
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 

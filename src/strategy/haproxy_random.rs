@@ -6,7 +6,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::haproxy_chash::{BE_WEIGHT_SCALE, ChashRing, HaproxyRamp};
 use super::real_weights::real_weights;
-use super::slow_start::{self, RampWatch, SlowStart};
+use super::slow_start::{self, SlowStart};
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 

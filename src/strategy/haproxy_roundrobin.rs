@@ -118,17 +118,24 @@ impl HaproxyRoundrobin {
             .min_by_key(|&i| (self.servers[i].key, self.servers[i].inserted))
     }
 
-    /// `fwrr_get_server_from_group`.
+    /// `fwrr_get_server_from_group`: the first of `curr` if its position is reached, else
+    /// the first of `init`, else (a hole in the window, which weight changes can leave) the
+    /// first of `curr` anyway.
     fn server_from_group(&mut self) -> Option<usize> {
-        match self.first(Tree::Curr) {
-            Some(i) if self.servers[i].npos <= self.curr_pos => Some(i),
-            _ => {
-                let i = self.first(Tree::Init)?;
+        let first = self.first(Tree::Curr);
+        if let Some(i) = first
+            && self.servers[i].npos <= self.curr_pos
+        {
+            return Some(i);
+        }
+        match self.first(Tree::Init) {
+            Some(i) => {
                 let s = &mut self.servers[i];
                 s.npos = 0;
                 s.rweight = 0;
                 Some(i)
             }
+            None => first,
         }
     }
 
@@ -291,7 +298,7 @@ mod tests {
         let mut s = HaproxyRoundrobin::new(&[1, 1]);
         s.slow_start = SlowStart::haproxy(&Params::new("s").with("slow_start", ParamValue::Number(16.0))).unwrap();
         let mut cluster = MockCluster::uniform(2);
-        let mut count_b = |s: &mut HaproxyRoundrobin, cluster: &mut MockCluster, n: usize, t: f64| {
+        let count_b = |s: &mut HaproxyRoundrobin, cluster: &mut MockCluster, n: usize, t: f64| {
             let r = Request { arrival: t, ..request(0, 1.0) };
             (0..n).filter(|_| s.pick(&r, cluster) == 1).count()
         };

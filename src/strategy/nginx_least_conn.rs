@@ -1,9 +1,9 @@
 //! `nginx_least_conn`: nginx's `least_conn`, transcribed: fewest connections per weight,
 //! ties broken by smooth weighted round robin among the tied peers.
 
-use super::swrr::Swrr;
 use super::real_weights::real_weights;
 use super::slow_start::{self, RampWatch, SlowStart};
+use super::swrr::Swrr;
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 

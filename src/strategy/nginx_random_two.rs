@@ -3,9 +3,9 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::swrr::Swrr;
 use super::real_weights::real_weights;
 use super::slow_start;
+use super::swrr::Swrr;
 use super::{Cluster, Needs, Setup, Strategy, StrategyError, uniform_index};
 use crate::model::Request;
 

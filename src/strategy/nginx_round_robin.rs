@@ -55,7 +55,6 @@ impl Strategy for NginxRoundRobin {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

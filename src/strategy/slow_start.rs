@@ -164,9 +164,6 @@ pub(crate) const ENVOY_REFUSES: &[(&str, &str)] = &[(
      lb configs, not of RING_HASH's or MAGLEV's); envoy_least_request takes it",
 )];
 
-/// The name of the slow-start parameter.
-pub(crate) const PARAM: &str = WINDOW;
-
 /// Whether any backend is ramping, asked per pick at the cost of one comparison: the end
 /// of the last ramp is recomputed only when [`Cluster::up_changes`] moves.
 #[derive(Debug, Clone, Default)]
@@ -183,8 +180,8 @@ impl RampWatch {
         let changes = cluster.up_changes();
         if self.seen != Some(changes) {
             self.seen = Some(changes);
-            self.until = (0..cluster.len()).map(|i| cluster.up_since(i)).fold(f64::NEG_INFINITY, f64::max)
-                + ramp.window;
+            self.until =
+                (0..cluster.len()).map(|i| cluster.up_since(i)).fold(f64::NEG_INFINITY, f64::max) + ramp.window;
         }
         now < self.until
     }

@@ -37,7 +37,6 @@ impl Swrr {
     }
 
     /// Peer `i`'s `current_weight`.
-    
     #[cfg(test)]
     pub(crate) fn current(&self, i: usize) -> f64 {
         self.current[i]

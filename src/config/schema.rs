@@ -74,6 +74,7 @@ pub(crate) const BALANCER_KEYS: &[&str] = &[
     "active",
     "panic_threshold",
     "retries",
+    "upstream_timeout",
     "hedge",
 ];
 

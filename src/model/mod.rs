@@ -117,6 +117,7 @@ impl Model {
             || b.health.is_active()
             || self.client.timeout.is_some()
             || (b.queues() && b.queue_timeout.is_some())
+            || b.upstream_timeout.is_some()
             || b.upstreams.iter().any(|u| u.max_conns.is_some())
             || self.backends.iter().any(|g| g.needs_station(self.io_fraction) && g.lifecycle.is_active())
     }

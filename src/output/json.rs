@@ -71,6 +71,18 @@ pub struct ResultJson<'a> {
     pub worker_utilisation_min: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_utilisation_max: Option<f64>,
+    /// With an SLO (a sweep's `[report] slo`, `lbsim plan --slo`): its limit and
+    /// P(response > limit) with its 95 % interval (`null` bounds when too few responses
+    /// exceed it for an honest one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_slo: Option<OverSloJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OverSloJson {
+    pub limit: f64,
+    pub fraction: f64,
+    pub ci95: [f64; 2],
 }
 
 #[derive(Debug, Serialize)]
@@ -162,6 +174,11 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 goodput: r.failures.as_ref().map(|f| f.goodput.value),
                 worker_utilisation_min: r.worker_utilisation.map(|w| w.min).filter(|x| x.is_finite()),
                 worker_utilisation_max: r.worker_utilisation.map(|w| w.max).filter(|x| x.is_finite()),
+                over_slo: r.over_slo.map(|o| OverSloJson {
+                    limit: o.limit,
+                    fraction: o.fraction.value,
+                    ci95: [o.fraction.ci_low, o.fraction.ci_high],
+                }),
             }
         })
         .collect();

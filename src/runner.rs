@@ -108,6 +108,9 @@ pub struct Replication {
     /// Hedged requests: the delay used and the second copies sent (absent without hedging).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeReplication>,
+    /// Some response was clamped at the histogram's ceiling.
+    #[serde(default)]
+    pub beyond_histogram: bool,
 }
 
 /// What one replication of a hedged run did.
@@ -231,6 +234,16 @@ pub const MAX_WARMUP_SHARE: f64 = 0.25;
 /// is called imprecise.
 pub const MAX_RELATIVE_HALF_WIDTH: f64 = 0.1;
 
+/// Largest relative gap between the work a run's requests really brought (their sizes over
+/// the measured window) and the load the model offers, before the run is called
+/// unrepresentative. Over 10⁵ exponential requests the gap's standard deviation is 0.3 %,
+/// so 10 % flags only runs whose sample misses the distribution (a heavy tail whose rare
+/// giants never came, arrivals in bursts longer than the window): their figures describe
+/// another load than the one labelled.
+pub const MAX_WORK_GAP: f64 = 0.1;
+/// Relative slack of the range checks on printed figures (floating-point rounding).
+const RANGE_SLACK: f64 = 1e-6;
+
 /// A reason not to trust a result as it stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -245,6 +258,15 @@ pub enum Warning {
     WideInterval,
     /// Too few responses above p99.9 for an honest interval: none is given.
     NoP999Interval,
+    /// The work the requests really brought differs from the offered load by more than
+    /// [`MAX_WORK_GAP`]: the run is too short for the size distribution or the arrivals.
+    UnrepresentativeWork,
+    /// Some response reached the histogram's ceiling (10⁶ mean requests on the slowest
+    /// backend): percentiles there are lower bounds.
+    BeyondHistogram,
+    /// A figure outside its physical range (utilisation outside [0, 1], percentiles out of
+    /// order, a negative or non-finite time, throughput above the arrival rate): a defect.
+    Implausible,
 }
 
 impl Warning {
@@ -256,6 +278,9 @@ impl Warning {
             Warning::NoSteadyState => "no_steady_state",
             Warning::WideInterval => "wide_interval",
             Warning::NoP999Interval => "no_p999_interval",
+            Warning::UnrepresentativeWork => "unrepresentative_work",
+            Warning::BeyondHistogram => "beyond_histogram",
+            Warning::Implausible => "implausible",
         }
     }
 
@@ -276,16 +301,29 @@ impl Warning {
                 (MAX_RELATIVE_HALF_WIDTH * 100.0).round()
             ),
             Warning::NoP999Interval => "too few responses above p99.9 for an interval; none given".to_string(),
+            Warning::UnrepresentativeWork => format!(
+                "the requests simulated brought more than {}% more or less work than the offered load: \
+                 the run is too short for this size distribution's tail or these bursts",
+                (MAX_WORK_GAP * 100.0).round()
+            ),
+            Warning::BeyondHistogram => {
+                "some responses exceeded a million mean requests (the histogram's ceiling): percentiles there are lower bounds"
+                    .to_string()
+            }
+            Warning::Implausible => "a figure is outside its physical range (utilisation outside 0–100%, \
+                 percentiles out of order, a negative or non-finite time, or throughput above the arrival rate): \
+                 a defect in lbsim, please report it with this experiment"
+                .to_string(),
         }
     }
 }
 
 impl StrategyResult {
-    /// Lowest and highest backend utilisation.
+    /// Lowest and highest backend utilisation; NaN (printed empty) when no backend has one
+    /// (no backends, or a window of no length where utilisation is undefined).
     pub fn utilisation_range(&self) -> (f64, f64) {
-        self.backends
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| (lo.min(b.utilisation), hi.max(b.utilisation)))
+        let measured = self.backends.iter().map(|b| b.utilisation).filter(|u| !u.is_nan());
+        measured.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)))
     }
 }
 
@@ -427,7 +465,7 @@ fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: Ru
 }
 
 /// The metrics of a section (or of the whole window, as one merged section).
-fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: f64) -> Metrics {
+fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: f64, shortest: f64) -> Metrics {
     let n = s.completed as f64;
     let q = |p: f64| histogram.map_or(f64::NAN, |h| h.quantile(p));
     Metrics {
@@ -439,36 +477,51 @@ fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: 
         p999: q(0.999),
         mean_wait: s.sum_wait / n,
         mean_slowdown: s.sum_slowdown / n,
-        throughput: (s.arrivals - s.rejected) as f64 / s.duration,
-        utilisation: s.busy_area / (workers * s.duration),
-        mean_in_system: s.in_system_area / s.duration,
+        throughput: per_second((s.arrivals - s.rejected) as f64, s.duration, shortest, 1.0),
+        utilisation: per_second(s.busy_area, s.duration, shortest, workers),
+        mean_in_system: per_second(s.in_system_area, s.duration, shortest, 1.0),
         rejected_fraction: s.rejected as f64 / s.arrivals as f64,
     }
 }
 
+/// Shortest window over which rates and time averages are given, in mean requests (on the
+/// fastest backend): the histogram's resolution.
+const MIN_WINDOW_IN_MEANS: f64 = 1e-6;
+
+/// `amount ÷ duration`, undefined (NaN) over a window shorter than `shortest`: when every
+/// measured request arrives at one instant (extreme bursts, a trace with one timestamp)
+/// rates and time averages do not exist, and the quotient of two rounding errors would be
+/// printed as if they did (throughputs of 10²⁹⁹/s, utilisations of −10²⁸²).
+/// `per` scales the duration (workers, capacity) for averages per unit of it.
+fn per_second(amount: f64, duration: f64, shortest: f64, per: f64) -> f64 {
+    if duration > shortest { amount / (per * duration) } else { f64::NAN }
+}
+
 fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64, o: &RunOutcome) -> Replication {
     let workers: f64 = infos.iter().map(|b| f64::from(b.workers)).sum();
+    let (fast, slow) = model.service_time_span();
+    let shortest = fast * MIN_WINDOW_IN_MEANS;
     let sections: Vec<Metrics> =
-        o.sections.iter().enumerate().map(|(k, s)| metrics(s, o.histograms.get(k), workers)).collect();
-    let mut histogram = ResponseHistogram::new(model.service.mean());
+        o.sections.iter().enumerate().map(|(k, s)| metrics(s, o.histograms.get(k), workers, shortest)).collect();
+    let mut histogram = ResponseHistogram::spanning(fast, slow);
     for h in &o.histograms {
         histogram.merge(h);
     }
     // The whole window as one section.
     let whole = o.sections.iter().fold(engine::Section::default(), |a, s| a.plus(s));
-    let overall = metrics(&whole, Some(&histogram), workers);
+    let overall = metrics(&whole, Some(&histogram), workers, shortest);
     let (arrivals, completed, rejected) = (whole.arrivals, whole.completed, whole.rejected);
     let backends: Vec<BackendMeasure> = infos
         .iter()
         .zip(&o.backends)
         .map(|(info, b)| BackendMeasure {
             name: info.name.clone(),
-            utilisation: b.integrals.busy / (f64::from(info.workers) * o.window),
-            throughput: b.completed as f64 / o.window,
-            mean_in_system: b.integrals.in_system / o.window,
+            utilisation: per_second(b.integrals.busy, o.window, shortest, f64::from(info.workers)),
+            throughput: per_second(b.completed as f64, o.window, shortest, 1.0),
+            mean_in_system: per_second(b.integrals.in_system, o.window, shortest, 1.0),
             completed: b.completed,
             rejected: b.rejected,
-            offered_load: b.offered_work / (info.capacity * o.window),
+            offered_load: per_second(b.offered_work, o.window, shortest, info.capacity),
         })
         .collect();
     let saturated = is_saturated(model, &backends, &o.backends);
@@ -496,6 +549,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         retries: whole.retries,
         series: o.series.clone(),
         hedging: None,
+        beyond_histogram: histogram.reached_ceiling(),
     }
 }
 
@@ -709,5 +763,58 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
     if r.p999.value.is_finite() && !r.p999.has_interval() {
         out.push(Warning::NoP999Interval);
     }
+    let work_gap = work_gap(&experiment.model, reps, r.load);
+    // A window of no length (every measured arrival at one instant) has no rates at all.
+    let instant = r.requests > 0 && r.throughput.value.is_nan();
+    if instant || work_gap.is_some_and(|gap| gap.abs() > MAX_WORK_GAP) {
+        out.push(Warning::UnrepresentativeWork);
+    }
+    if reps.iter().any(|r| r.beyond_histogram) {
+        out.push(Warning::BeyondHistogram);
+    }
+    let representative = work_gap.is_none_or(|gap| gap.abs() <= MAX_WORK_GAP);
+    if !plausible(r, representative) {
+        out.push(Warning::Implausible);
+    }
     out
+}
+
+/// Relative gap between the work the replications' requests brought over their windows
+/// (mean over replications of Σ offered work ÷ capacity) and the offered load `load`; `None`
+/// when either is not a positive finite number, and when retries or hedged copies sent some
+/// requests' work more than once: the backends then receive more than the offered load by
+/// design (the amplification is reported as such), so the gap says nothing about sampling.
+fn work_gap(model: &Model, reps: &[Replication], load: f64) -> Option<f64> {
+    let capacities: Vec<f64> = model.each_backend().map(|(g, _)| g.capacity()).collect();
+    let capacity: f64 = capacities.iter().sum();
+    let amplified = reps.iter().any(|r| r.retries > 0 || r.hedging.as_ref().is_some_and(|h| h.copies > 0));
+    if reps.is_empty() || amplified || !(load.is_finite() && load > 0.0 && capacity > 0.0) {
+        return None;
+    }
+    let brought = reps
+        .iter()
+        .map(|r| r.backends.iter().zip(&capacities).map(|(b, c)| b.offered_load * c).sum::<f64>() / capacity)
+        .sum::<f64>()
+        / reps.len() as f64;
+    brought.is_finite().then(|| brought / load - 1.0)
+}
+
+/// The range checks on a result's figures before they are printed. `representative`: the
+/// run's requests brought the offered work, so its throughput cannot exceed the arrival rate
+/// by more than the sampling noise of a window.
+fn plausible(r: &StrategyResult, representative: bool) -> bool {
+    // Comparisons with NaN are false: an undefined figure (no completions, a window of no
+    // length) passes, and is explained by its own warning.
+    let above = |a: f64, b: f64| a > b * (1.0 + RANGE_SLACK);
+    let unit = |x: f64| x.is_nan() || (-RANGE_SLACK..=1.0 + RANGE_SLACK).contains(&x);
+    let time = |x: f64| x.is_nan() || (x.is_finite() && x >= 0.0);
+    let utilisation_ok = unit(r.utilisation.value) && r.backends.iter().all(|b| unit(b.utilisation));
+    let quantiles = [r.p50.value, r.p90.value, r.p95.value, r.p99.value, r.p999.value];
+    let ordered = quantiles.windows(2).all(|w| !above(w[0], w[1]));
+    let times_ok = quantiles.iter().chain([&r.mean_response.value, &r.mean_wait.value]).all(|&x| time(x))
+        && !above(r.mean_wait.value, r.mean_response.value);
+    let throughput_ok = r.throughput.value.is_nan()
+        || (r.throughput.value >= 0.0
+            && (!representative || !above(r.throughput.value, r.arrival_rate * (1.0 + MAX_WORK_GAP))));
+    utilisation_ok && ordered && times_ok && throughput_ok
 }

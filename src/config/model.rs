@@ -425,6 +425,13 @@ impl ExperimentFile {
         // Phase 2: build.
         let service_at = service.err_here("");
         let service = service_builder()?;
+        let mean_size = service.mean();
+        if mean_size.is_finite() && mean_size > MAX_DURATION {
+            return Err(service_at.with(format!(
+                "this distribution's mean request is {mean_size:e} s, longer than lbsim simulates (at most \
+                 {MAX_DURATION:e} s, about 31 years)"
+            )));
+        }
         let clients = clients()?;
         let capacity: f64 = backends.iter().map(|g| f64::from(g.count) * g.capacity()).sum();
         let model_error = |at: &ConfigError, e: ModelError| at.with(e.what);

@@ -93,9 +93,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(sections: usize, backends: usize, histogram_unit: Option<f64>) -> Self {
-        let histograms: Vec<ResponseHistogram> =
-            histogram_unit.map(|u| vec![ResponseHistogram::new(u); sections]).unwrap_or_default();
+    /// A recorder of `sections` sections; with `histogram_span` = (mean service time on the
+    /// fastest backend, on the slowest), one response histogram per section.
+    pub fn new(sections: usize, backends: usize, histogram_span: Option<(f64, f64)>) -> Self {
+        let histograms: Vec<ResponseHistogram> = histogram_span
+            .map(|(fast, slow)| vec![ResponseHistogram::spanning(fast, slow); sections])
+            .unwrap_or_default();
         Recorder {
             sections: vec![Section::default(); sections],
             batch: Vec::with_capacity(if histograms.is_empty() { 0 } else { BATCH }),

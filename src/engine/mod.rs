@@ -370,7 +370,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, window: &W
     let (mut backends, statics) = backends_of(model);
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
-    let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
+    let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service_time_span()));
     recorder.series = window.series.map(SeriesRecorder::new);
     let mut outcome: Vec<BackendOutcome> = (0..n_backends)
         .map(|_| BackendOutcome {

@@ -73,6 +73,18 @@ impl Model {
         self.arrivals.mean_rate() * self.service.mean() / self.capacity()
     }
 
+    /// Mean service time of a request on the fastest and on the slowest backend (seconds):
+    /// the span of response times a histogram must resolve.
+    pub fn service_time_span(&self) -> (f64, f64) {
+        let mean = self.service.mean();
+        let (slow, fast) =
+            self.backends.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), g| (lo.min(g.speed), hi.max(g.speed)));
+        if self.backends.is_empty() {
+            return (mean, mean);
+        }
+        (mean / fast, mean / slow)
+    }
+
     /// The arrival rate that offers load `load` to this cluster.
     pub fn rate_for_load(&self, load: f64) -> f64 {
         load * self.capacity() / self.service.mean()

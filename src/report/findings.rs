@@ -374,12 +374,15 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
 /// those that turned requests away (more than 1 in 1000) without being saturated: a loss
 /// system's rejections are reported as such, not as saturation.
 fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
-    const KINDS: [Warning; 5] = [
+    const KINDS: [Warning; 8] = [
         Warning::FewRequests,
         Warning::LongWarmup,
         Warning::NoSteadyState,
         Warning::WideInterval,
         Warning::NoP999Interval,
+        Warning::UnrepresentativeWork,
+        Warning::BeyondHistogram,
+        Warning::Implausible,
     ];
     let mut out = Vec::new();
     for (s, name) in ctx.strategies().iter().enumerate() {

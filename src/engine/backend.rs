@@ -163,7 +163,7 @@ impl Backend {
 
     /// Hands a request (arrival `now`, work `size`) to the backend; `label` is its section
     /// (or [`UNMEASURED`]) and `backend` this backend's index, for the recorder.
-    #[inline(always)]
+    #[inline]
     pub fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
         match self {
             Backend::Fcfs(b) => b.admit(now, size, label, backend, rec),

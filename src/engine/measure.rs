@@ -111,7 +111,7 @@ impl Recorder {
     }
 
     /// A measured request of section `label` finished at backend `backend`.
-    #[inline(always)]
+    #[inline]
     pub fn complete(&mut self, label: u32, backend: u32, response: f64, wait: f64, service: f64) {
         let s = &mut self.sections[label as usize];
         s.completed += 1;
@@ -135,7 +135,6 @@ impl Recorder {
     }
 
     /// Records the held-back responses into their histogram.
-    #[inline(never)]
     pub fn flush(&mut self) {
         if let Some(h) = self.histograms.get_mut(self.batch_label as usize) {
             for &response in &self.batch {

@@ -279,7 +279,7 @@ impl<'m> Traffic<'m> {
     }
 
     /// The next request (sizes and clients from a trace take precedence over the model's).
-    #[inline(always)]
+    #[inline]
     fn next(&mut self) -> Request {
         let arrival = self.arrivals.next(&mut self.arrival_rng);
         let size = match arrival.size {

@@ -454,21 +454,8 @@ enum StreamState {
 
 impl ArrivalStream {
     /// The next arrival (times are non-decreasing).
-    #[inline(always)]
+    #[inline]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Arrival {
-        // The common case inlined into the engine's loop (the same operations as below);
-        // the others out of line.
-        if let StreamState::Poisson { mean_gap } = self.state {
-            let e: f64 = Exp1.sample(rng);
-            let time = (self.now + e * mean_gap).max(self.now);
-            self.now = time;
-            return Arrival { time, size: None, client: None };
-        }
-        self.next_other(rng)
-    }
-
-    #[inline(never)]
-    fn next_other<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Arrival {
         let (time, size, client) = match &mut self.state {
             StreamState::Poisson { mean_gap } => {
                 let e: f64 = Exp1.sample(rng);

@@ -341,18 +341,8 @@ impl ServiceDistribution {
     }
 
     /// Draws one request size. Never allocates.
-    #[inline(always)]
+    #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        // The common case inlined into the engine's loop; the others out of line.
-        if let ServiceDistribution::Exponential { mean } = self {
-            let e: f64 = Exp1.sample(rng);
-            return mean * e;
-        }
-        self.sample_other(rng)
-    }
-
-    #[inline(never)]
-    fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             ServiceDistribution::Exponential { mean } => {
                 let e: f64 = Exp1.sample(rng);

@@ -20,9 +20,17 @@
 #   --maxconn M                   haproxy: per-server maxconn, requests beyond wait in
 #                                 HAProxy's queue (default: none)
 #   --pin CPUS                    pin every gunicorn backend to these cores (taskset -c CPUS)
+#   --nice N                      run the gunicorn backends at this niceness, in a session of
+#                                 their own whose autogroup gets it too (with the kernel's
+#                                 autogroups a process's nice only counts inside its session):
+#                                 -20 keeps a pinned core theirs on a machine busy with others
+#   --balancer-pin CPUS           pin nginx / HAProxy to these cores (keep them off the
+#                                 backends' cores when those are measured)
 #   --port P                      the balancer's port on 127.0.0.1 (18080); backends use P+1…
 #   --logs DIR                    keep access logs here (nginx: the `lbsim` log_format of
 #                                 docs/validation.md, haproxy: its HTTP log, gunicorn: %(D)s)
+#   --timing DIR                  app.py writes DIR/timing-<pid>.csv: per request, when the app
+#                                 was entered and left and the worker's CPU time (see app.py)
 #
 # The balancer is at http://127.0.0.1:PORT/. Requests carry their work in headers
 # (X-Io, X-Cpu: seconds; X-Client: the client id, also sent as X-Forwarded-For so that
@@ -33,7 +41,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 balancer=nginx strategy="" backends=3 workers=4 worker_class=sync threads=4 connections=1000
-nginx_workers=1 zone=0 maxconn="" pin="" port=18080 logs=""
+nginx_workers=1 zone=0 maxconn="" pin="" nice="" balancer_pin="" port=18080 logs="" timing=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --balancer) balancer="$2"; shift 2 ;;
@@ -47,10 +55,13 @@ while [ $# -gt 0 ]; do
         --zone) zone=1; shift ;;
         --maxconn) maxconn="$2"; shift 2 ;;
         --pin) pin="$2"; shift 2 ;;
+        --nice) nice="$2"; shift 2 ;;
+        --balancer-pin) balancer_pin="$2"; shift 2 ;;
+        --timing) timing="$2"; shift 2 ;;
         --port) port="$2"; shift 2 ;;
         --logs) logs="$2"; shift 2 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
         *) echo "twin.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -83,7 +94,7 @@ apt_install() {
 command -v "$balancer" >/dev/null || apt_install "$balancer"
 command -v python3 >/dev/null || apt_install python3 python3-venv
 venv="${TWIN_HOME:-$HOME/.cache/lbsim-twin}/venv"
-if ! "$venv/bin/python" -c 'import gunicorn, gevent' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import gunicorn, gevent, packaging' 2>/dev/null; then
     python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
@@ -103,6 +114,12 @@ trap 'exit 130' INT TERM
 
 log_dir="${logs:-$run}"
 mkdir -p "$log_dir"
+if [ -n "$timing" ]; then
+    mkdir -p "$timing"
+    export TWIN_TIMING="$(cd "$timing" && pwd)"
+fi
+balancer_prefix=()
+if [ -n "$balancer_pin" ]; then balancer_prefix=(taskset -c "$balancer_pin"); fi
 servers=""
 for i in $(seq 1 "$backends"); do
     bport=$((port + i))
@@ -116,6 +133,10 @@ for i in $(seq 1 "$backends"); do
     esac
     prefix=()
     if [ -n "$pin" ]; then prefix=(taskset -c "$pin"); fi
+    if [ -n "$nice" ]; then
+        # shellcheck disable=SC2016 # expanded by the inner shell: $0 = N, $@ = gunicorn …
+        prefix+=(setsid sh -c 'echo "$0" >/proc/self/autogroup 2>/dev/null; exec nice -n "$0" "$@"' "$nice")
+    fi
     TWIN_BACKEND="b$i" "${prefix[@]}" "$venv/bin/gunicorn" "${args[@]}" app:app &
     pids+=($!)
     servers+="$bport "
@@ -171,7 +192,7 @@ $upstream    }
     }
 }
 CONF
-    nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -e "$run/nginx/error.log" &
+    "${balancer_prefix[@]}" nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -e "$run/nginx/error.log" &
     pids+=($!)
     ;;
 haproxy)
@@ -204,7 +225,7 @@ backend backends
     balance $strategy
 $server_lines
 CONF
-    haproxy -f "$run/haproxy.cfg" -db >"$log_dir/haproxy.log" 2>&1 &
+    "${balancer_prefix[@]}" haproxy -f "$run/haproxy.cfg" -db >"$log_dir/haproxy.log" 2>&1 &
     pids+=($!)
     ;;
 esac

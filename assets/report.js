@@ -2,7 +2,9 @@
 // embedded as JSON (#lbsim-data), so report.html stays one file that works offline.
 // Line charts against the swept x axis (bar charts when nothing is swept), with 95 % bands,
 // theory and SLO lines, hover values, strategy toggles, a log/linear switch and one selector
-// per other axis of a multi-axis sweep. Written by src/report/interactive.rs.
+// per other axis of a multi-axis sweep; and the backends' queues replayed over time (the
+// recorded number-in-system series), strategies side by side. Written by
+// src/report/interactive.rs.
 (function () {
   'use strict';
   var D = JSON.parse(document.getElementById('lbsim-data').textContent);
@@ -300,4 +302,68 @@
     window.requestAnimationFrame(function () { pending = false; drawAll(); });
   });
   drawAll();
+
+  // The teaching animation: every backend's queue replayed from the recorded number-in-system
+  // series, one panel per strategy side by side, one square per request in the backend (in
+  // service or waiting). Play/pause and a time slider; stepping is by sample.
+  var Q = D.queues;
+  if (Q && Q.samples > 1 && Q.strategies.length) {
+    var qbox = html('div', { 'class': 'queues', id: 'queues' }, undefined, root);
+    html('h3', {}, 'Queues over time at load ' + sig(Q.load) + ': one block per request in each backend', qbox);
+    var qctl = html('div', { 'class': 'controls' }, undefined, qbox);
+    var play = html('button', { type: 'button', 'class': 'toggle', id: 'queue-play', 'aria-pressed': 'false' }, 'play', qctl);
+    var slider = html('input', { type: 'range', id: 'queue-time', min: '0', max: String(Q.samples - 1), value: '0', step: '1', 'aria-label': 'time' }, undefined, qctl);
+    var clock = html('span', { 'class': 'hint', id: 'queue-clock' }, '', qctl);
+    html('p', { 'class': 'hint' }, 'Columns: ' + Q.backends.map(function (b, i) { return (i + 1) + ' = ' + b; }).join(', ') +
+      '. Sampled every ' + fmt(Q.interval, 's') + ' of one run; a column stops growing on screen at its top, its count stays exact.', qbox);
+    var grid = html('div', { 'class': 'queue-grid' }, undefined, qbox);
+    // Squares per column before the column is capped (its count is then written on top).
+    var CAP = 20, peak = 1;
+    Q.strategies.forEach(function (st) { st.series.forEach(function (b) { b.forEach(function (v) { if (v > peak) peak = v; }); }); });
+    // A fixed panel (300 × 240): the columns share its width, the requests its height.
+    var rows = Math.min(CAP, peak), nb = Q.backends.length, PW = 300, PH = 240, x0 = 10;
+    var colW = (PW - 2 * x0) / nb, cellW = Math.min(colW * 0.6, 44), cellH = (PH - 44) / rows;
+    var panels = Q.strategies.map(function (st) {
+      var p = html('div', { 'class': 'queue-panel' }, undefined, grid);
+      html('div', { 'class': 'queue-title' }, st.strategy + (st.saturated ? ' (saturated)' : ''), p);
+      var svg = el('svg', { 'data-queue': st.strategy, viewBox: '0 0 ' + PW + ' ' + PH, role: 'img', 'aria-label': 'queues of ' + st.strategy }, p);
+      return { st: st, svg: svg };
+    });
+    var frame = 0, timer = null;
+    function show(k) {
+      frame = k;
+      panels.forEach(function (pn) {
+        var svg = pn.svg;
+        while (svg.firstChild) svg.removeChild(svg.firstChild);
+        var base = PH - 22;
+        el('line', { 'class': 'axis', x1: 4, x2: PW - 4, y1: base + 1, y2: base + 1 }, svg);
+        Q.backends.forEach(function (name, b) {
+          var n = pn.st.series[b][k] || 0, x = x0 + b * colW + (colW - cellW) / 2;
+          for (var i = 0; i < Math.min(n, rows); i++) {
+            el('rect', { 'class': 'request', x: x, y: base - (i + 1) * cellH, width: cellW, height: Math.max(1, cellH - 1.5), fill: colour(b) }, svg);
+          }
+          el('text', { x: x + cellW / 2, y: base - Math.min(n, rows) * cellH - 4, 'text-anchor': 'middle' }, svg).textContent = String(n);
+          el('text', { x: x + cellW / 2, y: PH - 6, 'text-anchor': 'middle' }, svg).textContent = String(b + 1);
+        });
+      });
+      slider.value = String(k);
+      clock.textContent = 't = ' + fmt(k * Q.interval, 's');
+      qbox.setAttribute('data-frame', String(k));
+    }
+    function stop() {
+      if (timer !== null) window.clearInterval(timer);
+      timer = null;
+      play.textContent = 'play';
+      play.setAttribute('aria-pressed', 'false');
+    }
+    play.addEventListener('click', function () {
+      if (timer !== null) { stop(); return; }
+      play.textContent = 'pause';
+      play.setAttribute('aria-pressed', 'true');
+      // About 15 samples a second: the whole series in half a minute.
+      timer = window.setInterval(function () { show((frame + 1) % Q.samples); }, 66);
+    });
+    slider.addEventListener('input', function () { stop(); show(+slider.value); });
+    show(0);
+  }
 })();

@@ -5,8 +5,9 @@
 
 For each report, at a desktop width and at a phone's 390 px: the page loads with no console
 error and no uncaught exception, every interactive chart is drawn (an SVG with one series
-per strategy, each with data), the page does not overflow sideways, and clicking a strategy
-toggle removes that strategy's series while the log switch and slice selector redraw.
+per strategy, each with data), the page does not overflow sideways, clicking a strategy
+toggle removes that strategy's series while the log switch and slice selector redraw, and the
+queue animation (where the report has one) draws a panel per strategy that "play" moves on.
 Exits non-zero, naming the report and the check, on the first failure.
 """
 
@@ -127,6 +128,21 @@ def check(report, page, width):
         sliced = page.eval(STATE)
         assert all(c["series"] for c in sliced["charts"]), f"{where}: the other slice drew nothing"
         assert sliced["charts"] != s["charts"], f"{where}: choosing another slice changed nothing"
+    # The queue animation (where the report has series of a few backends): one panel per
+    # strategy, squares drawn, and "play" moves the frame on.
+    if page.eval("JSON.parse(document.getElementById('lbsim-data').textContent).queues !== null"):
+        queues = """(() => { const b = document.getElementById('queues'); if (!b) return null;
+            return { panels: b.querySelectorAll('svg[data-queue]').length, frame: +b.dataset.frame,
+                     squares: b.querySelectorAll('rect.request').length }; })()"""
+        q = page.eval(queues)
+        assert q is not None, f"{where}: the data has queues but no animation was drawn"
+        assert q["panels"] == n, f"{where}: {q['panels']} queue panels for {n} strategies"
+        page.eval("document.getElementById('queue-play').click()")
+        time.sleep(0.6)
+        played = page.eval(queues)
+        page.eval("document.getElementById('queue-play').click()")
+        assert played["frame"] > q["frame"], f"{where}: play did not move the queues on ({q} then {played})"
+        assert q["squares"] + played["squares"] > 0, f"{where}: no request drawn in any queue"
     errors = page.errors()
     assert not errors, f"{where}: console errors after interaction: {errors}"
     return len(s["charts"])

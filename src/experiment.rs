@@ -95,4 +95,8 @@ pub struct Experiment {
     /// The model with the arrival rate already resolved from `intensity`.
     pub model: Model,
     pub strategies: Vec<StrategySpec>,
+    /// The SLO's limit (seconds), when a sweep's `[report] slo` or `lbsim plan --slo` gives
+    /// one: each run then also counts its responses above it, for P(response > limit). Not
+    /// part of what is simulated (a sweep whose SLO changes still resumes).
+    pub slo_limit: Option<f64>,
 }

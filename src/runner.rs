@@ -111,6 +111,9 @@ pub struct Replication {
     /// Some response was clamped at the histogram's ceiling.
     #[serde(default)]
     pub beyond_histogram: bool,
+    /// Responses above the SLO's limit per section (absent without an SLO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_slo: Option<OverSloCounts>,
 }
 
 /// What one replication of a hedged run did.
@@ -183,6 +186,28 @@ pub struct StrategyResult {
     /// Hedged requests (absent without hedging).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeResult>,
+    /// P(response > the SLO's limit) with its 95 % interval (absent without an SLO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_slo: Option<OverSlo>,
+}
+
+/// The fraction of responses slower than the SLO's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OverSlo {
+    /// The limit, seconds.
+    pub limit: f64,
+    /// P(response > limit): the fraction of the measured responses above it, with its 95 %
+    /// interval ([`crate::stats::exceedance_fraction`]; `null` bounds where the run holds too
+    /// few such responses for an honest one).
+    pub fraction: Estimate,
+}
+
+/// What one replication counted above the SLO's limit, per section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverSloCounts {
+    pub limit: f64,
+    /// (responses above the limit, responses) of each section.
+    pub sections: Vec<[u64; 2]>,
 }
 
 /// What hedging cost: the delay used and the extra copies.
@@ -407,6 +432,10 @@ pub fn run_replication(
     let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
     let mut summary = summarise(model, &infos, replication, warmup, &outcome);
     summary.warmup_unsettled = warmup_unsettled;
+    summary.over_slo = experiment.slo_limit.map(|limit| OverSloCounts {
+        limit,
+        sections: outcome.histograms.iter().map(|h| [h.count_above(limit), h.len()]).collect(),
+    });
     summary.hedging = model
         .balancer
         .hedge
@@ -550,6 +579,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         series: o.series.clone(),
         hedging: None,
         beyond_histogram: histogram.reached_ceiling(),
+        over_slo: None,
     }
 }
 
@@ -737,9 +767,27 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         series: reps.first().and_then(|r| r.series.clone()),
         closed_loop,
         hedging,
+        over_slo: over_slo(reps),
     };
     result.warnings = warnings(experiment, reps, &result);
     result
+}
+
+/// P(response > the SLO's limit) over `reps`: the sections of one replication, or the
+/// replications, are the batches of [`crate::stats::exceedance_fraction`]. `None` unless every
+/// replication counted against the same limit (a sweep resumed after its SLO changed mixes
+/// limits: the reports then leave the probability out rather than mix them).
+fn over_slo(reps: &[Replication]) -> Option<OverSlo> {
+    let limit = reps.first()?.over_slo.as_ref()?.limit;
+    let counts: Vec<&OverSloCounts> = reps.iter().map(|r| r.over_slo.as_ref()).collect::<Option<_>>()?;
+    if counts.iter().any(|c| c.limit != limit) {
+        return None;
+    }
+    let batches: Vec<(u64, u64)> = match counts.as_slice() {
+        [one] => one.sections.iter().map(|s| (s[0], s[1])).collect(),
+        many => many.iter().map(|c| c.sections.iter().fold((0, 0), |(e, n), s| (e + s[0], n + s[1]))).collect(),
+    };
+    Some(OverSlo { limit, fraction: crate::stats::exceedance_fraction(&batches) })
 }
 
 /// The "too short to trust" warnings of a combined result (see [`Warning`]).

@@ -157,7 +157,13 @@ fn with_every_backend_believed_down_requests_fail_unless_the_panic_threshold_rou
     let (t0, t1) = window_times(&model, requests, warmup);
     model.faults = vec![outage(0..4, t0 + 0.3 * (t1 - t0), 20.0)];
     model.balancer.health = Health {
-        outlier: Some(Outlier { consecutive_errors: 1, base_ejection: 5.0, max_ejection_percent: 100.0 }),
+        outlier: Some(Outlier {
+            consecutive_errors: 1,
+            base_ejection: 5.0,
+            max_ejection: 300.0,
+            interval: 1.0,
+            max_ejection_percent: 100.0,
+        }),
         ..Health::default()
     };
     let strict = totals(&simulate(&model, "round_robin", requests, warmup));
@@ -225,6 +231,69 @@ fn a_rolling_deploy_refuses_each_backends_share_for_its_boot_time_and_loses_noth
     model.balancer.retries = Retries { tries: 2, timeout: None };
     let s = totals(&simulate(&model, "round_robin", requests, warmup));
     assert_eq!(s.failed.iter().sum::<u64>(), 0);
+}
+
+fn simulate_with(model: &Model, params: &Params, requests: u64, warmup: u64) -> RunOutcome {
+    let seed = RunSeed::new(11, 0, 0);
+    let mut strategies = build_instances(model, &params.strategy, params, seed).expect("builds");
+    let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series: None };
+    simulate_instances(model, &mut strategies, seed, &window)
+}
+
+/// Requests backend `b` completed fewer with `slow_start` than without, and the Poisson
+/// standard deviation of that deficit when backend b's share in each stretch of the ramp is
+/// `shares` (one per `step` seconds) instead of a quarter: the arrivals are the same in
+/// both runs, so the deficit is Σ N_k (¼ − share_k) with N_k ~ Poisson(λ step).
+fn slow_start_deficit(model: &Model, name: &str, b: usize, shares: &[f64], step: f64) -> (f64, f64, f64) {
+    let (requests, warmup) = (60_000u64, 2_000u64);
+    let plain = simulate_with(model, &Params::new(name), requests, warmup);
+    let ramped = Params::new(name).with("slow_start", lbsim::strategy::ParamValue::Number(16.0));
+    let ramped = simulate_with(model, &ramped, requests, warmup);
+    assert_conserved("plain", &totals(&plain));
+    assert_conserved("slow start", &totals(&ramped));
+    let deficit = plain.backends[b].completed as f64 - ramped.backends[b].completed as f64;
+    let rate = model.arrivals.mean_rate() * step;
+    let expected = rate * shares.iter().map(|s| 0.25 - s).sum::<f64>();
+    let sd = (rate * shares.iter().map(|s| (0.25 - s).powi(2)).sum::<f64>()).sqrt();
+    eprintln!("{name}: backend {b} got {deficit} fewer requests with slow start, expected {expected:.1} ± {sd:.1}");
+    (deficit, expected, sd)
+}
+
+#[test]
+fn haproxy_slowstart_ramps_a_backend_marked_up_by_probes_in_sixteenths() {
+    // Backend 1 of 4 is down for 10 s; probes (every 0.25 s, fall 1, rise 1) take it out
+    // and back. With slowstart 16s its eweight is then k + 1 sixteenths of the others' in
+    // second k (server_recalc_eweight): a share of (k + 1) / (48 + k + 1) instead of ¼.
+    let mut model = four(0.3, 60_000);
+    let (t0, t1) = window_times(&model, 60_000, 2_000);
+    model.faults = vec![outage(1..2, t0 + 0.3 * (t1 - t0), 10.0)];
+    model.balancer.health = Health { probe: Some(Probe { interval: 0.25, fall: 1, rise: 1 }), ..Health::default() };
+    let shares: Vec<f64> = (0..16).map(|k| (k as f64 + 1.0) / (49.0 + k as f64)).collect();
+    let (deficit, expected, sd) = slow_start_deficit(&model, "haproxy_roundrobin", 1, &shares, 1.0);
+    // HAProxy's fwrr is exact over each window of Σ eweight picks; a weight change in the
+    // middle of one can cost a pick or two: 2 per step on top of 4 Poisson SD.
+    assert!((deficit - expected).abs() < 4.0 * sd + 2.0 * 16.0, "{deficit} vs {expected} ± {sd}");
+}
+
+#[test]
+fn nginx_slow_start_ramps_a_redeployed_backend_linearly() {
+    // Backend 2 of 4 restarts (2 s boot): a deploy brings a new endpoint, so nginx Plus's
+    // slow_start ramps its weight linearly over 16 s: share f / (3 + f), f = t / 16, whose
+    // mean over the ramp is 1 − 3 ln(4/3); counted here in 1 ms stretches.
+    let mut model = four(0.3, 60_000);
+    let (t0, t1) = window_times(&model, 60_000, 2_000);
+    model.faults = vec![Fault { kind: FaultKind::Deploy { at: t0 + 0.3 * (t1 - t0), boot: 2.0 }, backends: 2..3 }];
+    let step = 0.001;
+    let shares: Vec<f64> = (0..16_000)
+        .map(|k| {
+            let f = ((k as f64 + 0.5) * step / 16.0).max(0.01);
+            f / (3.0 + f)
+        })
+        .collect();
+    let (deficit, expected, sd) = slow_start_deficit(&model, "nginx_round_robin", 2, &shares, step);
+    assert!((expected - 120.0 * 16.0 * (0.25 - (1.0 - 3.0 * (4.0f64 / 3.0).ln()))).abs() < 0.5);
+    // Smooth WRR follows changing weights to within a pick or two.
+    assert!((deficit - expected).abs() < 4.0 * sd + 4.0, "{deficit} vs {expected} ± {sd}");
 }
 
 #[test]
@@ -337,6 +406,24 @@ fn an_outage_of_an_unknown_backend_suggests_the_nearest_name() {
 }
 
 #[test]
+fn upstream_timeout_and_outlier_timers_are_checked() {
+    let e = error_of("upstream_timeout = 0\n");
+    assert!(e.contains("upstream_timeout") && e.contains("expected a positive duration"), "{e}");
+    assert!(e.contains(":13:"), "names the line: {e}");
+    let e = error_of("upstream_timout = \"1s\"\n");
+    assert!(e.contains("did you mean \"upstream_timeout\""), "{e}");
+    let m = resolves("upstream_timeout = \"250ms\"\n");
+    assert_eq!(m.balancer.upstream_timeout, Some(0.25));
+    let e = error_of("outlier = { interval = 0 }\n");
+    assert!(e.contains("interval") && e.contains("positive duration"), "{e}");
+    let e = error_of("outlier = { max_ejection_time = \"300s\" }\n");
+    assert!(e.contains("did you mean \"max_ejection\""), "{e}");
+    let m = resolves("outlier = { base_ejection = \"10s\", max_ejection = \"1m\", interval = \"5s\" }\n");
+    let o = m.balancer.health.outlier.unwrap();
+    assert_eq!((o.base_ejection, o.max_ejection, o.interval), (10.0, 60.0, 5.0));
+}
+
+#[test]
 fn fault_kinds_and_their_keys_are_checked() {
     let e = error_of("\n[[faults]]\nkind = \"outtage\"\n");
     assert!(e.contains("did you mean \"outage\""), "{e}");
@@ -423,6 +510,73 @@ fn a_client_timeout_fails_exactly_the_requests_slower_than_it() {
     assert!((mean - theory).abs() <= half * widening(), "{mean} ± {half} vs {theory}");
     // The ones that completed are those faster than τ.
     assert!(s.sum_response / (s.completed as f64) < tau);
+}
+
+#[test]
+fn an_upstream_timeout_fails_exactly_the_attempts_slower_than_it() {
+    // The same M/M/1 as for the client's timeout: the balancer gives up on the attempts
+    // whose response takes longer than τ (504), the backend still serves them, so the queue
+    // stays M/M/1's and the share failing is e^{−(μ−λ)τ}.
+    let (requests, warmup) = (400_000u64, 20_000u64);
+    let mut model = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.8,
+        requests,
+        0,
+    )
+    .model;
+    let tau = 0.1;
+    model.balancer.upstream_timeout = Some(tau);
+    let o = simulate(&model, "round_robin", requests, warmup);
+    let s = totals(&o);
+    assert_conserved("upstream timeout", &s);
+    let theory = (-(100.0f64 - 80.0) * tau).exp();
+    let fractions: Vec<f64> =
+        o.sections.iter().map(|s| s.failed[Cause::UpstreamTimeout as usize] as f64 / s.arrivals as f64).collect();
+    let (mean, half) = batch_mean(&fractions);
+    eprintln!("upstream timeouts {mean:.5} ± {half:.5} (95%), theory {theory:.5}");
+    assert!(half < 0.1 * theory);
+    assert!((mean - theory).abs() <= half * widening(), "{mean} ± {half} vs {theory}");
+    assert!(s.sum_response / (s.completed as f64) < tau);
+    assert_eq!(s.failed.iter().sum::<u64>(), failed(&s, Cause::UpstreamTimeout));
+}
+
+#[test]
+fn upstream_timeouts_are_retried_within_tries_and_the_retry_timeout_and_the_backends_do_all_the_work() {
+    // Every request takes 0.2 s at a backend and the balancer waits 0.1 s per attempt: each
+    // attempt times out. With 3 tries a request is tried 3 times (0, 0.1, 0.2 s) and fails
+    // with a 504; the backends still serve every attempt to the end.
+    let (requests, warmup) = (20_000u64, 1_000u64);
+    let mut model = experiment(
+        ServiceDistribution::deterministic(0.2).unwrap(),
+        vec![sync_group("web", 4, 1, 1.0)],
+        0.1,
+        requests,
+        0,
+    )
+    .model;
+    model.balancer.upstream_timeout = Some(0.1);
+    model.balancer.retries = Retries { tries: 3, timeout: None };
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("tries", &s);
+    assert_eq!(failed(&s, Cause::UpstreamTimeout), s.arrivals, "every request times out");
+    assert_eq!(s.retries, 2 * s.arrivals, "3 attempts each");
+    let work = s.busy_area / s.duration;
+    let expected = 3.0 * 0.2 * model.arrivals.mean_rate();
+    eprintln!("busy backends: {work:.4}, 3 attempts × 0.2 s × λ = {expected:.4}");
+    assert!((work - expected).abs() < 0.05 * expected, "the cut attempts run on: {work} vs {expected}");
+    // nginx proxy_next_upstream_timeout 0.15 s: the third attempt (at 0.2 s) is not made.
+    model.balancer.retries = Retries { tries: 3, timeout: Some(0.15) };
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_eq!(s.retries, s.arrivals, "2 attempts each");
+    // A client that waits 0.25 s gives up during the third attempt: its own timeout wins.
+    model.balancer.retries = Retries { tries: 3, timeout: None };
+    model.client = ClientPolicy { timeout: Some(0.25), ..ClientPolicy::default() };
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("client", &s);
+    assert_eq!(failed(&s, Cause::ClientTimeout), s.arrivals);
+    assert_eq!(s.retries, 2 * s.arrivals);
 }
 
 #[test]

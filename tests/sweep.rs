@@ -356,3 +356,59 @@ strategies = ["random", "jsq"]
     // random over identical one-worker backends is a product-form network: MVA's line.
     assert!(report.contains("closed network (MVA)"), "{report}");
 }
+
+#[test]
+fn an_slo_adds_p_over_slo_columns_at_the_end_and_only_then() {
+    let tmp = TempDir::new().unwrap();
+    let with = tmp.path().join("with");
+    sweep(SMALL.as_ref(), &with, &[]);
+    let text = csv(&with);
+    let header = text.lines().next().unwrap();
+    assert!(header.ends_with(",warnings,slo_limit,p_over_slo,p_over_slo_ci_low,p_over_slo_ci_high"), "{header}");
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[cells.len() - 4], "0.1", "{line}");
+        let p: f64 = cells[cells.len() - 3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{line}");
+    }
+    let report = fs::read_to_string(with.join("report.md")).unwrap();
+    assert!(report.contains("the share of responses slower than 100ms (p99 ≤ 100ms allows 1%): "), "{report}");
+    assert!(report.contains("| P(> 100ms) |"), "{report}");
+    // Another SLO in `lbsim report` was not counted by the runs: no figure rather than a wrong one.
+    assert_cmd::Command::cargo_bin("lbsim")
+        .unwrap()
+        .arg("report")
+        .arg(&with)
+        .args(["--slo", "p99 <= 50ms"])
+        .assert()
+        .success();
+    let report = fs::read_to_string(with.join("report.md")).unwrap();
+    assert!(!report.contains("the share of responses slower than"), "{report}");
+    // Without an SLO nothing is counted and the columns are absent.
+    let file = write_file(&tmp, "plain.toml", &small_with_sweep("load = [0.5, 0.8]"));
+    let without = tmp.path().join("without");
+    sweep(&file, &without, &[]);
+    let header = csv(&without).lines().next().unwrap().to_string();
+    assert!(header.ends_with(",saturated_fraction,warnings"), "{header}");
+    assert!(!fs::read_to_string(without.join("results.json")).unwrap().contains("over_slo"));
+}
+
+#[test]
+fn a_file_written_with_a_load_sweeps_over_arrival_rates() {
+    let tmp = TempDir::new().unwrap();
+    // Two one-worker backends of 10 ms requests: 200 req/s of capacity.
+    let file = write_file(&tmp, "rates.toml", &small_with_sweep("rate = [50, 100]\n\"backends.web.count\" = [2, 4]"));
+    let out = tmp.path().join("out");
+    sweep(&file, &out, &[]);
+    let text = csv(&out);
+    assert!(text.starts_with("strategy,arrivals.rate,backends.web.count,load,arrival_rate,"), "{text}");
+    let loads: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(3).unwrap()).collect();
+    assert_eq!(&loads[..3], ["0.25"; 3], "{text}");
+    assert!(loads.contains(&"0.125"), "{text}");
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("vs arrival rate"), "charts are drawn against the rate");
+    assert!(report.contains("arrival rate (requests/s)"), "{report}");
+    // Load and rate set each other: one axis or the other.
+    let message = sweep_error("load = [0.5]\nrate = [50]");
+    assert!(message.contains("the load or the arrival rate, not both"), "{message}");
+}

@@ -543,11 +543,12 @@ impl ExperimentFile {
             if effective.hedge.is_some()
                 && (effective.health.is_active()
                     || effective.retries.is_active()
+                    || effective.upstream_timeout.is_some()
                     || client.is_active()
                     || !faults.is_empty())
             {
                 return Err(draft.at.with(
-                    "hedged requests cannot yet be combined with faults, health checks, retries or client timeouts in one run; compare them in separate strategies or files",
+                    "hedged requests cannot yet be combined with faults, health checks, retries or client or upstream timeouts in one run: a hedged run takes the first copy's ending as the answer, while those features make the balancer record every attempt's ending itself and retry or fail it, and lbsim does not yet reconcile a copy's failure, retry or timeout with its twin's answer; compare them in separate strategies or files",
                 ));
             }
             if effective.queue_timeout.is_some() && !effective.queues() {
@@ -566,6 +567,7 @@ impl ExperimentFile {
             intensity,
             model: Model { arrivals: process, service, clients, addresses, backends, balancer, faults, client },
             strategies,
+            slo_limit: None,
         })
     }
 }
@@ -1045,6 +1047,7 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
         panic_threshold: faults::read_panic(b)?,
     };
     let retries = faults::read_retries(b)?.unwrap_or_default();
+    let upstream_timeout = faults::read_upstream_timeout(b)?;
     Ok(Balancer {
         instances,
         routing,
@@ -1056,6 +1059,7 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
         hedge,
         health,
         retries,
+        upstream_timeout,
     })
 }
 
@@ -1308,6 +1312,10 @@ fn read_strategies(
                         balancer.retries = faults::read_retries(&t)?;
                         continue;
                     }
+                    "upstream_timeout" => {
+                        balancer.upstream_timeout = faults::read_upstream_timeout(&t)?;
+                        continue;
+                    }
                     "clients" => {
                         let Some(c) = t.sub("clients", "the strategy's clients".into())? else { continue };
                         c.check_keys(schema::CLIENT_POLICY_KEYS, &|_| None)?;
@@ -1415,6 +1423,9 @@ fn default_label(name: &str, params: &Params, balancer: &BalancerOverride) -> St
     }
     if let Some(r) = balancer.retries {
         parts.push(format!("tries={}", r.tries));
+    }
+    if let Some(t) = balancer.upstream_timeout {
+        parts.push(format!("upstream_timeout={}", crate::units::format_duration(t)));
     }
     if let Some(c) = balancer.client {
         parts.push(format!("client_retries={}", c.retries));

@@ -54,6 +54,7 @@ pub(crate) const BALANCER_KEYS: &[&str] = &[
     "active",
     "panic_threshold",
     "retries",
+    "upstream_timeout",
     "hedge",
 ];
 

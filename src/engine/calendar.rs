@@ -40,6 +40,10 @@ pub enum Event {
     GiveUp { tag: Tag, generation: u32 },
     /// The balancer's active health check probes `backend` (and schedules the next probe).
     Probe { backend: u32 },
+    /// The balancer stops waiting for the response to attempt `tries` of request `tag`
+    /// (`upstream_timeout`). Stale when the slot's `generation` or its `tries` moved on (the
+    /// attempt ended, or failed and was retried).
+    TryTimeout { tag: Tag, generation: u32, tries: u32 },
 }
 
 /// One scheduled event.

@@ -86,6 +86,11 @@ struct Tracking {
     /// 1 / speed of each backend (the service time of a completion it records).
     inv_speed: Vec<f64>,
     health: Option<HealthState>,
+    /// When a deploy last brought each backend back (a new endpoint to the balancer's
+    /// service discovery, as in a Kubernetes rolling update), and how many times one did:
+    /// with the health checks' returns, what slow start ramps from.
+    redeployed: Vec<f64>,
+    redeploys: u64,
     /// Failed attempts reported by backends, waiting for the balancer to retry or fail them
     /// (they are found while a strategy looks at the backends, when nothing can be sent).
     failed: Vec<(Tag, Cause)>,
@@ -174,7 +179,9 @@ impl Tracking {
             match outcome.ending {
                 Ending::Completed => {
                     self.flights.remove(outcome.tag);
-                    if let Some(h) = &mut self.health {
+                    if let Some(h) = &mut self.health
+                        && !flight.cut
+                    {
                         h.success(i);
                     }
                     if flight.abandoned {
@@ -202,7 +209,9 @@ impl Tracking {
                     }
                 }
                 Ending::Failed(cause) => {
-                    if let Some(h) = &mut self.health {
+                    if let Some(h) = &mut self.health
+                        && !flight.cut
+                    {
                         h.failure(i, outcome.time);
                     }
                     if flight.abandoned {
@@ -322,6 +331,18 @@ impl Cluster for InstanceView<'_> {
     fn weight(&self, i: usize) -> f64 {
         self.statics.weight[i]
     }
+
+    #[inline]
+    fn up_since(&self, i: usize) -> f64 {
+        let t = &self.tracking;
+        t.health.as_ref().map_or(f64::NEG_INFINITY, |h| h.back_at(i)).max(t.redeployed[i])
+    }
+
+    #[inline]
+    fn up_changes(&self) -> u64 {
+        let t = &self.tracking;
+        t.redeploys + t.health.as_ref().map_or(0, |h| h.changes)
+    }
 }
 
 /// The balancer tier of a run that uses any of the event layer's features.
@@ -377,6 +398,8 @@ pub(super) struct Dispatcher<'s> {
     speed: Vec<f64>,
     probe_interval: f64,
     client: ClientPolicy,
+    /// How long the balancer waits for one attempt's response (`upstream_timeout`).
+    upstream_timeout: Option<f64>,
     /// The clients' retry jitter.
     client_rng: Xoshiro256PlusPlus,
     /// Whether a measured request was seen, and the next backend to look at once the
@@ -409,8 +432,11 @@ impl<'s> Dispatcher<'s> {
         // "local" information decides exactly as without).
         let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
         let users = model.closed_loop().cloned();
-        let records =
-            !model.faults.is_empty() || b.health.is_active() || b.retries.is_active() || model.client.is_active();
+        let records = !model.faults.is_empty()
+            || b.health.is_active()
+            || b.retries.is_active()
+            || b.upstream_timeout.is_some()
+            || model.client.is_active();
         // A closed loop must know when each request ends: its user sends the next one then.
         let hedging = b.hedge.is_some();
         let track = records
@@ -495,6 +521,8 @@ impl<'s> Dispatcher<'s> {
                 records,
                 inv_speed: speed.iter().map(|s| 1.0 / s).collect(),
                 health: b.health.is_active().then(|| HealthState::new(b.health, n)),
+                redeployed: vec![f64::NEG_INFINITY; n],
+                redeploys: 0,
                 failed: Vec::new(),
                 waiting_measured: 0,
                 active_requests: 0,
@@ -528,6 +556,7 @@ impl<'s> Dispatcher<'s> {
             speed,
             probe_interval,
             client: model.client,
+            upstream_timeout: b.upstream_timeout,
             client_rng: seed.stream_of(Purpose::Faults, 2),
             seen_measured: false,
             sweep: 0,
@@ -538,7 +567,9 @@ impl<'s> Dispatcher<'s> {
     #[inline]
     fn schedule_give_up(&mut self, tag: Tag, now: f64) {
         if let Some(timeout) = self.client.timeout {
-            let generation = self.tracking.flights.get(tag).generation;
+            let f = self.tracking.flights.get_mut(tag);
+            f.give_up_at = now + timeout;
+            let generation = f.generation;
             self.calendar.schedule(now + timeout, Event::GiveUp { tag, generation });
         }
     }
@@ -604,6 +635,10 @@ impl<'s> Dispatcher<'s> {
                     self.restarting[b] += 1;
                 } else {
                     self.restarting[b] -= 1;
+                    if self.accepting(b) {
+                        self.tracking.redeployed[b] = now;
+                        self.tracking.redeploys += 1;
+                    }
                 }
             }
         }
@@ -719,7 +754,7 @@ impl<'s> Dispatcher<'s> {
             Event::Probe { backend } => {
                 let up = self.accepting(backend as usize);
                 if let Some(h) = &mut self.tracking.health {
-                    h.probe(backend as usize, up);
+                    h.probe(backend as usize, up, time);
                 }
                 if !self.draining {
                     self.calendar.schedule(time + self.probe_interval, Event::Probe { backend });
@@ -729,6 +764,7 @@ impl<'s> Dispatcher<'s> {
             // over, users send nothing more.
             Event::UserArrival { .. } => {}
             Event::Hedge { tag, generation } => self.hedge(tag, generation, time, ctx),
+            Event::TryTimeout { tag, generation, tries } => self.try_timeout(tag, generation, tries, time, ctx),
         }
         if !self.tracking.failed.is_empty() {
             self.settle_failures(time, ctx);
@@ -894,6 +930,9 @@ impl<'s> Dispatcher<'s> {
         {
             self.calendar.schedule(now + after, Event::Hedge { tag, generation: f.generation });
         }
+        if let Some(timeout) = self.upstream_timeout {
+            self.calendar.schedule(now + timeout, Event::TryTimeout { tag, generation: f.generation, tries: f.tries });
+        }
         if track {
             f.counted = true;
             self.tracking.open(instance, i);
@@ -917,7 +956,9 @@ impl<'s> Dispatcher<'s> {
                 self.tracking.close(f.instance as usize, i);
                 self.tracking.flights.get_mut(tag).counted = false;
             }
-            if let Some(h) = &mut self.tracking.health {
+            if let Some(h) = &mut self.tracking.health
+                && !f.cut
+            {
                 h.failure(i, now);
             }
             self.tracking.failed.push((tag, Cause::BackendDown));
@@ -1021,6 +1062,58 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
+    /// The balancer stops waiting for attempt `tries` of request `tag` at `now`
+    /// (`upstream_timeout`), unless it ended. As nginx and Envoy do, it closes the connection
+    /// (the backend, which notices only when it answers, does the work anyway: the attempt
+    /// runs on there, abandoned) and the request fails with a gateway timeout, which the
+    /// balancer retries on another backend if `retries` allows (`proxy_next_upstream
+    /// timeout`; Envoy retries per-try timeouts) and health checks count as a failure.
+    fn try_timeout(&mut self, tag: Tag, generation: u32, tries: u32, now: f64, ctx: &mut Ctx<'_>) {
+        let current = |t: &Tracking| {
+            let f = t.flights.get(tag);
+            f.generation == generation && f.tries == tries && !f.abandoned
+        };
+        if !current(&self.tracking) {
+            return;
+        }
+        let f = *self.tracking.flights.get(tag);
+        let i = f.backend as usize;
+        if f.stage == Stage::AtBackend {
+            // It may have ended just before.
+            self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
+            if !current(&self.tracking) {
+                return self.settle_if_failed(now, ctx);
+            }
+        }
+        if !matches!(f.stage, Stage::ToBackend | Stage::AtBackend) {
+            return;
+        }
+        // The attempt stays in its slot (the backend reports its ending by that tag); the
+        // request moves to a new one, its client's deadline with it.
+        let moved = Flight { counted: false, ..f };
+        let old = self.tracking.flights.get_mut(tag);
+        old.abandoned = true;
+        old.cut = true;
+        old.label = UNMEASURED;
+        if f.counted {
+            old.counted = false;
+            self.tracking.close(f.instance as usize, i);
+        }
+        let new_tag = self.tracking.flights.insert(moved);
+        if f.give_up_at.is_finite() {
+            let generation = self.tracking.flights.get(new_tag).generation;
+            self.calendar.schedule(f.give_up_at, Event::GiveUp { tag: new_tag, generation });
+        }
+        if let Some(h) = &mut self.tracking.health {
+            h.failure(i, now);
+        }
+        self.tracking.failed.push((new_tag, Cause::UpstreamTimeout));
+        if self.queued > 0 {
+            self.serve_queue(i, now, ctx);
+        }
+        self.settle_failures(now, ctx);
+    }
+
     /// The client of request `tag` gives up at `now`: the attempt runs on where it is (the
     /// backend still does the work), and the client retries or records a timeout.
     fn give_up(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
@@ -1076,6 +1169,7 @@ impl<'s> Dispatcher<'s> {
         let retry = Flight {
             entered: send,
             attempt: f.attempt + 1,
+            give_up_at: p.timeout.map_or(f64::INFINITY, |timeout| send + timeout),
             ..Flight::sent(f.origin, client_rtt / 2.0, f.size, f.client, f.label)
         };
         let tag = self.tracking.flights.insert(retry);

@@ -3,7 +3,10 @@
 //!
 //! Beliefs change only at the outcomes of attempts (passive) and at probes (active), so the
 //! per-request cost is one comparison per candidate backend; ejections end by the clock
-//! (`down_until`), with no event.
+//! (`down_until`), with no event. Envoy's outlier detector works on its `interval` timer:
+//! an ejection ends at the first tick once its time is served, and the ejection time
+//! multiplier decays by one per tick the host stays healthy; both are computed from the
+//! tick times when needed, so the timer needs no event either.
 
 use crate::model::Health;
 
@@ -13,17 +16,23 @@ pub(super) struct HealthState {
     /// nginx: failures counted in the current window, and when the window began.
     fails: Vec<u32>,
     window_start: Vec<f64>,
-    /// Envoy: failures in a row, and how many times each backend was ejected.
+    /// Envoy: failures in a row; the ejection time multiplier (`ejectTimeBackoff`); the
+    /// detector tick at which the last ejection ended (the multiplier decays from there).
     consecutive: Vec<u32>,
-    ejections: Vec<u32>,
+    backoff: Vec<u32>,
+    returned_tick: Vec<f64>,
     /// Passively marked down (nginx or Envoy) until this time.
     down_until: Vec<f64>,
     /// Active checks: marked down, and the current run of probe results that disagree with
     /// that mark.
     probed_down: Vec<bool>,
     streak: Vec<u32>,
+    /// When probes last marked each backend up again.
+    probed_up_at: Vec<f64>,
     /// Times a backend was marked down (passively or by probes), for results.
     pub(super) markings: u64,
+    /// Bumped whenever a backend's return time ([`Self::back_at`]) changes.
+    pub(super) changes: u64,
 }
 
 impl HealthState {
@@ -33,12 +42,23 @@ impl HealthState {
             fails: vec![0; backends],
             window_start: vec![f64::NEG_INFINITY; backends],
             consecutive: vec![0; backends],
-            ejections: vec![0; backends],
+            backoff: vec![0; backends],
+            returned_tick: vec![0.0; backends],
             down_until: vec![f64::NEG_INFINITY; backends],
             probed_down: vec![false; backends],
             streak: vec![0; backends],
+            probed_up_at: vec![f64::NEG_INFINITY; backends],
             markings: 0,
+            changes: 0,
         }
+    }
+
+    /// When the balancer took backend `i` back (or will, if it is believed down now; `+∞`
+    /// while probes hold it down); `-∞` if it was never believed down. Slow start ramps
+    /// from here.
+    #[inline]
+    pub(super) fn back_at(&self, i: usize) -> f64 {
+        if self.probed_down[i] { f64::INFINITY } else { self.down_until[i].max(self.probed_up_at[i]) }
     }
 
     /// Whether the balancer would send a request to backend `i` at `now`.
@@ -88,8 +108,19 @@ impl HealthState {
                 // Envoy always allows one ejection, whatever the percentage.
                 let allowed = ((o.max_ejection_percent / 100.0) * n as f64).floor().max(1.0) as usize;
                 if self.down_until[i] <= now && ejected < allowed {
-                    self.ejections[i] += 1;
-                    self.mark_down(i, now + o.base_ejection * f64::from(self.ejections[i]), now);
+                    // The multiplier lost one at each detector tick (every `interval`) since
+                    // the tick that ended the last ejection (`checkHostForUneject`).
+                    let healthy_ticks = ((now / o.interval).floor() - self.returned_tick[i]).max(0.0);
+                    self.backoff[i] = self.backoff[i].saturating_sub(healthy_ticks.min(f64::from(u32::MAX)) as u32);
+                    // `ejectHost`: the multiplier grows while base × it is below max + base.
+                    if f64::from(self.backoff[i]) * o.base_ejection < o.max_ejection + o.base_ejection {
+                        self.backoff[i] += 1;
+                    }
+                    let time = (o.base_ejection * f64::from(self.backoff[i])).min(o.max_ejection.max(o.base_ejection));
+                    // Unejected at the first tick once the time is served.
+                    let tick = ((now + time) / o.interval).ceil();
+                    self.returned_tick[i] = tick;
+                    self.mark_down(i, tick * o.interval, now);
                 }
             }
         }
@@ -100,10 +131,11 @@ impl HealthState {
             self.markings += 1;
         }
         self.down_until[i] = self.down_until[i].max(until);
+        self.changes += 1;
     }
 
-    /// A probe of backend `i` found it accepting connections (`up`) or not.
-    pub(super) fn probe(&mut self, i: usize, up: bool) {
+    /// A probe of backend `i` at `now` found it accepting connections (`up`) or not.
+    pub(super) fn probe(&mut self, i: usize, up: bool, now: f64) {
         let Some(p) = self.config.probe else { return };
         if up != self.probed_down[i] {
             // Agrees with the current mark.
@@ -115,9 +147,12 @@ impl HealthState {
         if self.streak[i] >= needed {
             self.streak[i] = 0;
             self.probed_down[i] = !up;
-            if !up {
+            if up {
+                self.probed_up_at[i] = now;
+            } else {
                 self.markings += 1;
             }
+            self.changes += 1;
         }
     }
 }
@@ -141,22 +176,34 @@ mod tests {
         assert!(h.usable(1, 13.0));
     }
 
+    fn outlier(consecutive_errors: u32, max_ejection: f64, max_ejection_percent: f64) -> Health {
+        Health {
+            outlier: Some(Outlier {
+                consecutive_errors,
+                base_ejection: 30.0,
+                max_ejection,
+                interval: 10.0,
+                max_ejection_percent,
+            }),
+            ..Health::default()
+        }
+    }
+
     #[test]
     fn envoy_ejection_grows_with_each_ejection_and_respects_max_percent() {
-        let config = Health {
-            outlier: Some(Outlier { consecutive_errors: 2, base_ejection: 30.0, max_ejection_percent: 50.0 }),
-            ..Health::default()
-        };
-        let mut h = HealthState::new(config, 4);
+        let mut h = HealthState::new(outlier(2, 300.0, 50.0), 4);
         h.failure(0, 0.0);
         h.success(0);
         h.failure(0, 1.0);
         assert!(h.usable(0, 1.0), "a success broke the run");
         h.failure(0, 2.0);
-        assert!(!h.usable(0, 2.0) && h.usable(0, 32.0), "first ejection: 30 s");
+        // 30 s from t = 2 s, ended at the detector's next tick (every 10 s): t = 40 s.
+        assert!(!h.usable(0, 2.0) && !h.usable(0, 39.9) && h.usable(0, 40.0), "first ejection: 30 s");
+        assert_eq!(h.back_at(0), 40.0);
         h.failure(0, 40.0);
         h.failure(0, 41.0);
-        assert!(!h.usable(0, 100.0) && h.usable(0, 101.0), "second ejection: 60 s");
+        // No tick passed healthy (the tick at 40 s ended the ejection): 60 s, to t = 110 s.
+        assert!(!h.usable(0, 109.9) && h.usable(0, 110.0), "second ejection: 60 s");
         // At most 50 % of 4 = 2 ejected at once.
         for i in 1..4 {
             h.failure(i, 50.0);
@@ -167,21 +214,55 @@ mod tests {
     }
 
     #[test]
+    fn envoy_ejection_multiplier_decays_by_one_per_healthy_interval_and_is_capped() {
+        let mut h = HealthState::new(outlier(1, 300.0, 100.0), 1);
+        h.failure(0, 2.0);
+        assert_eq!(h.back_at(0), 40.0, "30 s, to the tick at 40 s");
+        h.failure(0, 41.0);
+        assert_eq!(h.back_at(0), 110.0, "× 2: 60 s from 41 s, to the tick at 110 s");
+        h.failure(0, 115.0);
+        assert_eq!(h.back_at(0), 210.0, "× 3: 90 s from 115 s, to the tick at 210 s");
+        // Healthy at the ticks of 220, 230 and 240 s: the multiplier falls from 3 to 0, so
+        // the next ejection is the base time again (Envoy: "the ejection time multiplier
+        // decreases" while the host stays healthy).
+        h.failure(0, 245.0);
+        assert_eq!(h.back_at(0), 280.0, "× 1 again: 30 s from 245 s, to the tick at 280 s");
+        // One healthy tick (290 s) only takes one off: × 1 → 0 → × 1.
+        h.failure(0, 291.0);
+        assert_eq!(h.back_at(0), 330.0);
+        h.failure(0, 331.0);
+        assert_eq!(h.back_at(0), 400.0, "× 2 (the tick at 330 s ended it; none healthy since)");
+
+        // max_ejection caps the time: base 30 s, max 60 s.
+        let mut h = HealthState::new(outlier(1, 60.0, 100.0), 1);
+        let mut now = 0.0;
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            h.failure(0, now);
+            let back = h.back_at(0);
+            times.push(back - now);
+            now = back;
+        }
+        // Ejected at each return, on a tick: 30, 60, then 60 s (capped) each time.
+        assert_eq!(times, [30.0, 60.0, 60.0, 60.0, 60.0]);
+    }
+
+    #[test]
     fn probes_mark_down_after_fall_and_up_after_rise() {
         let config = Health { probe: Some(Probe { interval: 1.0, fall: 3, rise: 2 }), ..Health::default() };
         let mut h = HealthState::new(config, 1);
-        h.probe(0, false);
-        h.probe(0, false);
+        h.probe(0, false, 0.0);
+        h.probe(0, false, 0.0);
         assert!(h.usable(0, 0.0));
-        h.probe(0, true);
-        h.probe(0, false);
-        h.probe(0, false);
+        h.probe(0, true, 0.0);
+        h.probe(0, false, 0.0);
+        h.probe(0, false, 0.0);
         assert!(h.usable(0, 0.0), "a success broke the run of failures");
-        h.probe(0, false);
+        h.probe(0, false, 0.0);
         assert!(!h.usable(0, 0.0));
-        h.probe(0, true);
+        h.probe(0, true, 0.0);
         assert!(!h.usable(0, 0.0));
-        h.probe(0, true);
+        h.probe(0, true, 0.0);
         assert!(h.usable(0, 0.0));
         assert_eq!(h.markings, 1);
     }

@@ -144,6 +144,11 @@ pub struct Balancer {
     pub health: Health,
     /// Retries of failed attempts on another backend (default: one try, no retry).
     pub retries: Retries,
+    /// How long the balancer waits for a backend's response to one attempt (nginx
+    /// `proxy_read_timeout`, Envoy `per_try_timeout`, HAProxy `timeout server`). An attempt
+    /// past it fails with a gateway timeout (504), which `retries` may retry elsewhere; the
+    /// backend still does the work. `None`: it waits as long as it takes.
+    pub upstream_timeout: Option<f64>,
     /// Hedged requests: a second copy of an unanswered request after a delay.
     pub hedge: Option<Hedge>,
 }
@@ -160,6 +165,7 @@ impl Default for Balancer {
             upstreams: Vec::new(),
             health: Health::default(),
             retries: Retries::default(),
+            upstream_timeout: None,
             hedge: None,
         }
     }
@@ -177,6 +183,7 @@ impl Balancer {
             && self.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none())
             && !self.health.is_active()
             && !self.retries.is_active()
+            && self.upstream_timeout.is_none()
     }
 
     /// Whether arrivals need client ids (hash routing, cached redirects).
@@ -223,6 +230,9 @@ impl Balancer {
                 None => format!("{} tries", self.retries.tries),
             });
         }
+        if let Some(t) = self.upstream_timeout {
+            parts.push(format!("upstream timeout {}", crate::units::format_duration(t)));
+        }
         if let Some(hedge) = self.hedge {
             parts.push(format!("hedged {}", hedge.describe()));
         }
@@ -248,6 +258,7 @@ pub struct BalancerOverride {
     pub active: Option<super::Probe>,
     pub panic_threshold: Option<f64>,
     pub retries: Option<Retries>,
+    pub upstream_timeout: Option<f64>,
     /// The clients' timeouts and retries for this strategy's runs (they are not the
     /// balancer's, but comparing retry policies side by side is what a file wants).
     pub client: Option<super::ClientPolicy>,
@@ -283,6 +294,9 @@ impl BalancerOverride {
         }
         if let Some(retries) = self.retries {
             b.retries = retries;
+        }
+        if self.upstream_timeout.is_some() {
+            b.upstream_timeout = self.upstream_timeout;
         }
         if let Some(hedge) = self.hedge {
             b.hedge = Some(hedge);

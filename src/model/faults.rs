@@ -83,12 +83,18 @@ pub struct MaxFails {
 }
 
 /// Envoy outlier detection (`consecutive_5xx`): `consecutive_errors` failed attempts in a
-/// row eject the backend for `base_ejection × (times ejected)`, unless `max_ejection_percent`
-/// of the backends are already ejected (one may always be).
+/// row eject the backend for `base_ejection × multiplier` (at most `max_ejection`), unless
+/// `max_ejection_percent` of the backends are already ejected (one may always be). The
+/// multiplier grows by one per ejection and falls by one per detector `interval` the host
+/// spends healthy; the detector ends ejections at its `interval` ticks.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Outlier {
     pub consecutive_errors: u32,
     pub base_ejection: f64,
+    /// Envoy `max_ejection_time` (default 300 s).
+    pub max_ejection: f64,
+    /// Envoy `interval` (default 10 s): the detector's timer.
+    pub interval: f64,
     pub max_ejection_percent: f64,
 }
 
@@ -129,9 +135,11 @@ impl Health {
         }
         if let Some(o) = self.outlier {
             parts.push(format!(
-                "outlier ejection after {} errors ({} × n, ≤ {} %)",
+                "outlier ejection after {} errors ({} × n up to {}, checked every {}, ≤ {} %)",
                 o.consecutive_errors,
                 d(o.base_ejection),
+                d(o.max_ejection),
+                d(o.interval),
                 o.max_ejection_percent
             ));
         }

@@ -52,6 +52,18 @@ pub struct ResultJson<'a> {
     /// Hedged requests only: the delay, the second copies sent, the amplification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hedging: Option<&'a crate::runner::HedgeResult>,
+    /// With an SLO (a sweep's `[report] slo`, `lbsim plan --slo`): its limit and
+    /// P(response > limit) with its 95 % interval (`null` bounds when too few responses
+    /// exceed it for an honest one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_slo: Option<OverSloJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OverSloJson {
+    pub limit: f64,
+    pub fraction: f64,
+    pub ci95: [f64; 2],
 }
 
 #[derive(Debug, Serialize)]
@@ -132,6 +144,11 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 }),
                 attempts_per_request: r.attempts_per_request,
                 hedging: r.hedging.as_ref(),
+                over_slo: r.over_slo.map(|o| OverSloJson {
+                    limit: o.limit,
+                    fraction: o.fraction.value,
+                    ci95: [o.fraction.ci_low, o.fraction.ci_high],
+                }),
             }
         })
         .collect();

@@ -38,8 +38,8 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
             "{} over {} and {}, one panel per strategy; darker is faster, on one logarithmic colour scale \
              shared by all panels (the bar on the right). Grey cells are saturated.",
             super::response::capitalise(&metric_words(name)),
-            ctx.results.axes[g.x].path,
-            ctx.results.axes[g.y].path
+            super::axis_short(&ctx.results.axes[g.x].path),
+            super::axis_short(&ctx.results.axes[g.y].path)
         ),
         legend: ctx.strategies().to_vec(),
         size: (style::SIZE.0 + 100, 70 + rows * PANEL_HEIGHT),
@@ -57,8 +57,8 @@ fn title(ctx: &Context<'_>, g: &Grid, name: &str) -> String {
     format!(
         "{} by {} and {} — {}",
         super::response::capitalise(&metric_words(name)),
-        a[g.x].path,
-        a[g.y].path,
+        super::axis_short(&a[g.x].path),
+        super::axis_short(&a[g.y].path),
         ctx.results.experiment
     )
 }
@@ -127,8 +127,8 @@ where
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc(ctx.results.axes[g.x].path.as_str())
-            .y_desc(ctx.results.axes[g.y].path.as_str())
+            .x_desc(super::axis_label(&ctx.results.axes[g.x].path))
+            .y_desc(super::axis_label(&ctx.results.axes[g.y].path))
             .label_style((FAMILY, style::TICK))
             .axis_desc_style((FAMILY, style::TICK))
             .x_labels(nx * 2 + 1)

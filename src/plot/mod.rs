@@ -12,11 +12,12 @@ mod heatmap;
 mod over_time;
 pub mod qq;
 mod rejected;
-mod response;
+pub mod response;
+mod single;
 pub mod style;
 mod theory;
 mod throughput;
-mod timeseries;
+pub(crate) mod timeseries;
 mod utilisation;
 
 use anyhow::{Context as _, Result};
@@ -24,7 +25,7 @@ use plotters::backend::{BitMapBackend, SVGBackend};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use context::Context;
+pub use context::{Context, axis_label, axis_short, axis_value, backend_knob};
 
 use crate::results::SweepResults;
 use crate::runner::StrategyResult;

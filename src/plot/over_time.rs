@@ -98,15 +98,8 @@ where
             style::mesh(&mut chart, &format!("time ({unit})"), "goodput (requests/s)")?;
             shade(&mut chart, &all, scale, (0.0, top))?;
             if let Some(first) = all.iter().flatten().next() {
-                let reference = style::THEORY.stroke_width(2);
                 let offered = first.rows.iter().map(|r| (r.t / scale, r.arrival_rate)).collect::<Vec<_>>();
-                chart.draw_series(DashedLineSeries::new(offered, 9, 6, reference))?.label("offered").legend(
-                    move |(x, y)| {
-                        EmptyElement::at((x, y))
-                            + PathElement::new(vec![(0, 0), (9, 0)], reference)
-                            + PathElement::new(vec![(15, 0), (24, 0)], reference)
-                    },
-                );
+                style::dashed_line(&mut chart, offered, style::THEORY, "offered".into())?;
             }
             lines(&mut chart, ctx, &all, scale, value)?;
             style::legend(&mut chart, SeriesLabelPosition::UpperRight)?;

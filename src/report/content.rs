@@ -72,13 +72,24 @@ pub fn summary_rows(r: &SweepResults) -> Vec<(String, String)> {
 /// Header and rows of the full results table (one row per point and strategy).
 pub fn results_table(r: &SweepResults) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header: Vec<String> = r.axes.iter().map(|a| a.path.clone()).collect();
-    header.extend(
-        ["strategy", "load", "mean (95 % CI)", "p50", "p99", "utilisation", "throughput/s", "rejected", "note"]
-            .map(String::from),
-    );
+    header.extend(["strategy", "load", "mean (95 % CI)"].map(String::from));
+    // The closed-form mean beside the simulated one, wherever theory has one.
+    let theory = r.points.iter().flat_map(|p| &p.theory).any(Option::is_some);
+    if theory {
+        header.push("theory mean".into());
+    }
+    header.extend(["p50", "p99"].map(String::from));
+    // P(response > the SLO's limit), where the runs counted against the report's SLO.
+    let limit = r.report.slo.as_deref().and_then(|s| crate::slo::Slo::parse(s).ok()).map(|s| s.limit);
+    let over = |s: &crate::runner::StrategyResult| s.over_slo.filter(|o| Some(o.limit) == limit);
+    let over_slo = r.points.iter().flat_map(|p| &p.results).any(|s| over(s).is_some());
+    if let (true, Some(limit)) = (over_slo, limit) {
+        header.push(format!("P(> {})", format_duration(limit)));
+    }
+    header.extend(["utilisation", "throughput/s", "rejected", "note"].map(String::from));
     let mut rows = Vec::new();
     for p in &r.points {
-        for s in &p.results {
+        for (k, s) in p.results.iter().enumerate() {
             let mut row: Vec<String> = p.values.iter().map(|v| significant(*v, 4)).collect();
             row.push(s.strategy.clone());
             row.push(significant(s.load, 3));
@@ -88,8 +99,20 @@ pub fn results_table(r: &SweepResults) -> (Vec<String>, Vec<Vec<String>>) {
                 format_duration(s.mean_response.ci_low),
                 format_duration(s.mean_response.ci_high)
             ));
+            if theory {
+                row.push(match p.theory.get(k).and_then(Option::as_ref) {
+                    Some(t) if t.mean_response.is_finite() => {
+                        format!("{} ({})", format_duration(t.mean_response), t.model)
+                    }
+                    Some(_) => "unstable".into(),
+                    None => "–".into(),
+                });
+            }
             row.push(format_duration(s.p50.value));
             row.push(format_duration(s.p99.value));
+            if over_slo {
+                row.push(over_slo_text(over(s)));
+            }
             row.push(format!("{}%", significant(s.utilisation.value * 100.0, 3)));
             row.push(significant(s.throughput.value, 4));
             row.push(format!("{}%", significant(s.rejected_fraction * 100.0, 2)));
@@ -152,6 +175,15 @@ pub fn over_time_table(r: &SweepResults) -> Option<(String, Vec<String>, Vec<Vec
         }
     }
     Some((intro, header, rows))
+}
+
+/// P(response > limit) as `0.8% [0.7%, 0.9%]` (without brackets when no interval is honest),
+/// `—` when not measured.
+pub fn over_slo_text(o: Option<crate::runner::OverSlo>) -> String {
+    let Some(o) = o else { return "—".into() };
+    let pct = |x: f64| format!("{}%", significant(x * 100.0, 2));
+    let e = o.fraction;
+    if e.has_interval() { format!("{} [{}, {}]", pct(e.value), pct(e.ci_low), pct(e.ci_high)) } else { pct(e.value) }
 }
 
 /// How to reproduce: (what, value).

@@ -62,6 +62,7 @@ pub fn data(r: &SweepResults, findings: &Findings) -> Value {
         })
         .collect();
     let axes: Vec<Value> = r.axes.iter().map(|a| json!({"path": a.path, "values": a.values})).collect();
+    let queues = ctx.as_ref().map_or(Value::Null, queues);
     json!({
         "strategies": r.strategies,
         "axes": axes,
@@ -70,6 +71,37 @@ pub fn data(r: &SweepResults, findings: &Findings) -> Value {
         "metrics": metrics,
         "points": points,
         "slo": findings.slo.as_ref().map(|s| json!({"metric": s.metric, "limit": s.limit, "text": s.describe()})),
+        "queues": queues,
+    })
+}
+
+/// The number-in-system series of the per-load charts' point, for the teaching animation
+/// (each backend's queue replayed, strategies side by side): `null` without series, or with
+/// more backends than a panel can show as queues.
+fn queues(ctx: &Context<'_>) -> Value {
+    let series = crate::plot::timeseries::chosen(ctx);
+    let Some(first) = series.first() else { return Value::Null };
+    if first.backends.is_empty() || first.backends.len() > crate::plot::timeseries::MAX_BACKENDS {
+        return Value::Null;
+    }
+    let strategies: Vec<Value> = series
+        .iter()
+        .map(|t| {
+            let saturated = ctx
+                .results
+                .points
+                .iter()
+                .find(|p| p.index == t.point)
+                .is_some_and(|p| p.results.iter().any(|r| r.strategy == t.strategy && r.saturated));
+            json!({"strategy": t.strategy, "series": t.series, "saturated": saturated})
+        })
+        .collect();
+    json!({
+        "load": first.load,
+        "interval": first.interval,
+        "samples": first.series.first().map_or(0, Vec::len),
+        "backends": first.backends,
+        "strategies": strategies,
     })
 }
 

@@ -102,8 +102,35 @@ fn theory(experiment: &Experiment, spec: &crate::experiment::StrategySpec) -> Op
         .map(|p| TheoryValue { mean_response: p.mean_response, model: p.model.to_string() })
 }
 
+/// For `lbsim report --load`: records the number-in-system series again at the point the
+/// report load now chooses, from the sweep's journal in `dir` (its header holds the experiment
+/// as run). One short simulation per strategy, the same as the sweep records with that
+/// `[report] load`. Returns false, changing nothing, when the series are there already.
+pub fn retake_timeseries(dir: &Path, results: &mut SweepResults) -> Result<bool> {
+    let header = super::journal::read_header(dir)?;
+    let file = crate::config::ExperimentFile::parse(Path::new(&header.file), &header.config)?;
+    let mut sweep = Sweep::prepare(&file)?;
+    if sweep.config != results.config {
+        anyhow::bail!("the journal in {} holds another experiment than its results.json", dir.display());
+    }
+    sweep.report.load = results.report.load;
+    let Some(p) = report_point(&sweep, &results.points) else { return Ok(false) };
+    if results.timeseries.iter().any(|t| t.point == p as u64) {
+        return Ok(false);
+    }
+    let carried: Vec<f64> = results
+        .points
+        .iter()
+        .find(|q| q.index as usize == p)
+        .map(|q| q.results.iter().map(|r| r.load).collect())
+        .unwrap_or_default();
+    results.timeseries = timeseries(&sweep.points[p], p, &carried);
+    Ok(true)
+}
+
 /// The grid point of the per-load charts: the finished point whose load is nearest to
-/// `[report] load`, or else the highest load below 1 (nearest to 0.9 if all are ≥ 1).
+/// `[report] load`, or else the highest load below 1 where some strategy is not saturated
+/// (nearest to 0.9 if there is none).
 fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
     // A closed loop's load is measured (the carried load of its first strategy).
     let load = |p: &PointResults| match sweep.points[p.index as usize].model.closed_loop() {
@@ -130,7 +157,11 @@ fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
     if let Some(target) = sweep.report.load {
         return nearest(target);
     }
-    let below = finished.iter().filter(|p| load(p) < 1.0).max_by(|a, b| load(a).total_cmp(&load(b)));
+    // As `plot::Context` chooses: the highest load below 1 where some strategy is not saturated.
+    let below = finished
+        .iter()
+        .filter(|p| load(p) < 1.0 && p.results.iter().any(|r| !r.saturated))
+        .max_by(|a, b| load(a).total_cmp(&load(b)));
     below.map(|p| p.index as usize).or_else(|| nearest(0.9))
 }
 
@@ -237,6 +268,10 @@ pub const HEDGING_CSV_COLUMNS: [&str; 3] = ["hedge_delay", "hedge_copies", "ampl
 /// measured request (1 + retries ÷ requests).
 pub const RETRY_CSV_COLUMNS: [&str; 1] = ["attempts_per_request"];
 
+/// The columns experiments with an SLO (`[report] slo`) add at the very end: the SLO's limit
+/// (seconds) and P(response > limit) with its 95 % interval.
+pub const SLO_CSV_COLUMNS: [&str; 4] = ["slo_limit", "p_over_slo", "p_over_slo_ci_low", "p_over_slo_ci_high"];
+
 /// `results.csv`: a header, then one row per finished point × strategy, grid order then
 /// strategy order.
 pub fn csv(results: &SweepResults) -> String {
@@ -255,6 +290,10 @@ pub fn csv(results: &SweepResults) -> String {
     let retries = results.points.iter().flat_map(|p| &p.results).any(|r| r.attempts_per_request.is_some());
     if retries {
         header.extend(RETRY_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let slo = results.points.iter().flat_map(|p| &p.results).any(|r| r.over_slo.is_some());
+    if slo {
+        header.extend(SLO_CSV_COLUMNS.iter().map(|c| c.to_string()));
     }
     out.push_str(&header.join(","));
     out.push('\n');
@@ -312,6 +351,12 @@ pub fn csv(results: &SweepResults) -> String {
             }
             if retries {
                 row.push(number(r.attempts_per_request.unwrap_or(1.0)));
+            }
+            if slo {
+                let (limit, p) = r
+                    .over_slo
+                    .map_or((f64::NAN, crate::stats::Estimate::without_interval(f64::NAN)), |o| (o.limit, o.fraction));
+                row.extend([limit, p.value, p.ci_low, p.ci_high].into_iter().map(number));
             }
             out.push_str(&row.join(","));
             out.push('\n');

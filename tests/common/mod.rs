@@ -62,6 +62,7 @@ pub fn experiment(
         intensity: Intensity::Load(load),
         model,
         strategies: vec![spec("random")],
+        slo_limit: None,
     }
 }
 

@@ -174,22 +174,31 @@ pub(super) fn read_passive(s: &Section<'_>) -> Result<Option<MaxFails>> {
     Ok(Some(MaxFails { max_fails, fail_timeout }))
 }
 
-/// `outlier = { consecutive_errors = 5, base_ejection = "30s", max_ejection_percent = 10 }`
-/// (Envoy's defaults).
+/// `outlier = { consecutive_errors = 5, base_ejection = "30s", max_ejection = "300s",
+/// interval = "10s", max_ejection_percent = 10 }` (Envoy's defaults).
 pub(super) fn read_outlier(s: &Section<'_>) -> Result<Option<Outlier>> {
     let example = "{ consecutive_errors = 5, base_ejection = \"30s\", max_ejection_percent = 10 }";
     let Some(t) = table(s, "outlier", example)? else { return Ok(None) };
-    t.check_keys(&["consecutive_errors", "base_ejection", "max_ejection_percent"], &|_| None)?;
+    t.check_keys(
+        &["consecutive_errors", "base_ejection", "max_ejection", "interval", "max_ejection_percent"],
+        &|_| None,
+    )?;
     let consecutive_errors = t.whole_u32("consecutive_errors", 1)?.unwrap_or(5);
-    let base_ejection = match t.duration("base_ejection")? {
-        None => 30.0,
-        Some(x) if x > 0.0 => x,
-        Some(_) => return Err(t.err("base_ejection", "expected a positive duration, found 0")),
+    let positive = |key: &str, default: f64, what: &str| -> Result<f64> {
+        match t.duration(key)? {
+            None => Ok(default),
+            Some(x) if x > 0.0 => Ok(x),
+            Some(_) => Err(t.err(key, format!("expected a positive duration ({what}), found 0"))),
+        }
     };
+    let base_ejection = positive("base_ejection", 30.0, "the first ejection's length")?;
+    // Envoy ejects for at least the base time whatever max_ejection_time says.
+    let max_ejection = positive("max_ejection", 300.0, "Envoy's max_ejection_time, the longest ejection")?;
+    let interval = positive("interval", 10.0, "how often the detector ends ejections and decays the multiplier")?;
     let max_ejection_percent = t
         .number_where("max_ejection_percent", "a percentage between 0 and 100", |x| (0.0..=100.0).contains(&x))?
         .unwrap_or(10.0);
-    Ok(Some(Outlier { consecutive_errors, base_ejection, max_ejection_percent }))
+    Ok(Some(Outlier { consecutive_errors, base_ejection, max_ejection, interval, max_ejection_percent }))
 }
 
 /// `active = { interval = "2s", fall = 3, rise = 2 }` (HAProxy's defaults).
@@ -215,6 +224,19 @@ pub(super) fn read_active(s: &Section<'_>) -> Result<Option<Probe>> {
             .map(|v| v.unwrap_or(default))
     };
     Ok(Some(Probe { interval, fall: count("fall", 3)?, rise: count("rise", 2)? }))
+}
+
+/// `upstream_timeout = "5s"` (nginx `proxy_read_timeout`, Envoy `per_try_timeout`, HAProxy
+/// `timeout server`).
+pub(super) fn read_upstream_timeout(s: &Section<'_>) -> Result<Option<f64>> {
+    match s.duration("upstream_timeout")? {
+        Some(t) if t > 0.0 => Ok(Some(t)),
+        Some(_) => Err(s.err(
+            "upstream_timeout",
+            "expected a positive duration (how long the balancer waits for one attempt's response; leave it out to wait as long as it takes), found 0",
+        )),
+        None => Ok(None),
+    }
 }
 
 /// `panic_threshold = 50` (percent, Envoy's default).

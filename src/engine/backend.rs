@@ -194,6 +194,19 @@ impl Backend {
         }
     }
 
+    /// When a request sent at `now` would start service, brought up to `now` as far as that
+    /// answer needs: an FCFS backend's start depends only on its workers' free times, so its
+    /// departure ring is left alone (not read: on a large cluster it is rarely in cache).
+    pub fn earliest_start_at(&mut self, now: f64, rec: &mut Recorder) -> f64 {
+        match self {
+            Backend::Fcfs(b) => b.earliest_start(now),
+            Backend::Rare(_) => {
+                self.advance(now, rec);
+                now
+            }
+        }
+    }
+
     /// When a request sent now would start service.
     pub fn earliest_start(&self, now: f64) -> f64 {
         match self {
@@ -215,14 +228,20 @@ impl Backend {
         }
     }
 
-    /// Asks the memory system for what admitting a request will write (a hint).
+    /// Asks the memory system for what admitting a request writes and, if `counting`, what
+    /// counting the requests inside reads (a hint).
     #[inline]
-    pub fn prefetch_for_admission(&self) {
+    pub fn prefetch_for_admission(&self, counting: bool) {
         if let Backend::Fcfs(b) = self
             && b.workers.is_none()
-            && let Some(slot) = b.log.ring.get((b.log.admitted & b.log.mask()) as usize)
         {
-            super::prefetch(slot);
+            let mask = b.log.mask();
+            if let Some(slot) = b.log.ring.get((b.log.admitted & mask) as usize) {
+                super::prefetch(slot);
+            }
+            if counting && let Some(slot) = b.log.ring.get((b.log.departed & mask) as usize) {
+                super::prefetch(slot);
+            }
         }
     }
 

@@ -985,7 +985,7 @@ impl<'s> Dispatcher<'s> {
             if settled {
                 self.tracking.waiting_measured -= 1;
             }
-            ctx.offered_work[i] += f.size;
+            ctx.rec.offer(i, f.size);
         }
         match admission {
             Admission::Accepted => {

@@ -59,6 +59,16 @@ impl Section {
     }
 }
 
+/// What a run counts per backend, both touched by every measured request sent there, so
+/// kept side by side (one cache line on a cluster too large for the caches).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    /// Measured requests completed.
+    pub completed: u64,
+    /// Work (seconds at speed 1) of the measured requests sent here, accepted or not.
+    pub offered_work: f64,
+}
+
 /// Response times held back before they go into a histogram (16 KiB: stays in L1).
 const BATCH: usize = 2048;
 
@@ -69,8 +79,8 @@ pub struct Recorder {
     /// One histogram per section (empty when histograms are off, as in pilot runs). Read
     /// them after [`Recorder::flush`].
     pub histograms: Vec<ResponseHistogram>,
-    /// Measured completions per backend.
-    pub completed_by_backend: Vec<u64>,
+    /// Per backend: measured completions and offered work.
+    pub by_backend: Vec<Tally>,
     /// Responses of section `batch_label` not yet in its histogram. Recording them in
     /// batches lets the histogram's scattered counter updates overlap each other instead of
     /// waiting on memory one request at a time (its counts are 256 KiB, larger than the
@@ -96,7 +106,7 @@ impl Recorder {
             sections: vec![Section::default(); sections],
             batch: Vec::with_capacity(if histograms.is_empty() { 0 } else { BATCH }),
             histograms,
-            completed_by_backend: vec![0; backends],
+            by_backend: vec![Tally::default(); backends],
             batch_label: 0,
             outbox: Outbox::default(),
             series: None,
@@ -118,7 +128,13 @@ impl Recorder {
             }
             self.batch.push(response);
         }
-        self.completed_by_backend[backend as usize] += 1;
+        self.by_backend[backend as usize].completed += 1;
+    }
+
+    /// A measured request of work `work` was sent to backend `backend` (accepted or not).
+    #[inline]
+    pub fn offer(&mut self, backend: usize, work: f64) {
+        self.by_backend[backend].offered_work += work;
     }
 
     /// Records the held-back responses into their histogram.

@@ -170,14 +170,13 @@ pub trait Strategy: Send + Sized {
     /// Chooses the backend (an index in `0..cluster.len()`) for `request`.
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
 
-    /// A backend a coming `pick` will choose (the next one, or one a few picks later), when
-    /// the rule knows it before seeing the request and the cluster (random dispatch draws
-    /// its choices ahead). Only a hint, asked after every pick: the engine fetches that
-    /// backend's state from memory while it simulates the requests before, which on
-    /// clusters too large for the caches hides most of the wait.
-    fn upcoming(&self) -> Option<usize> {
-        None
-    }
+    /// The backends a coming `pick` will choose or look at (the next one, or one a few picks
+    /// later), when the rule knows them before seeing the request and the cluster (random
+    /// dispatch and power of d draw ahead), each passed to `note`. Only a hint, asked after
+    /// every pick: the engine fetches those backends' state from memory while it simulates
+    /// the requests before, which on clusters too large for the caches hides most of the
+    /// wait.
+    fn upcoming(&self, _note: impl FnMut(usize)) {}
 }
 
 /// Static facts about one backend, for building a strategy.

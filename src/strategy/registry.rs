@@ -61,11 +61,12 @@ macro_rules! registry {
                 }
             }
 
-            /// The backend the wrapped strategy will pick next, if it knows already.
+            /// The backends coming picks of the wrapped strategy will look at or choose, if it
+            /// knows already (each passed to `note`).
             #[inline]
-            pub fn upcoming(&self) -> Option<usize> {
+            pub fn upcoming(&self, note: impl FnMut(usize)) {
                 match self {
-                    $(AnyStrategy::$ty(s) => s.upcoming(),)*
+                    $(AnyStrategy::$ty(s) => s.upcoming(note),)*
                 }
             }
 

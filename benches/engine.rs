@@ -63,9 +63,26 @@ fn engine(c: &mut Criterion) {
     }
     group.finish();
 
+    // Faults, health checks, timeouts and retries (issue #12): the balancer records every
+    // ending itself; each request carries a client timeout in the calendar.
+    let model = cluster::resilient_model();
+    let mut group = c.benchmark_group("16 exponential backends at load 0.9, health checks, timeouts, retries");
+    group.throughput(Throughput::Elements(REQUESTS));
+    group.sample_size(10);
+    for name in ["round_robin", "least_connections"] {
+        group.bench_function(name, |b| {
+            let mut replication = 0;
+            b.iter(|| {
+                replication += 1;
+                cluster::simulate_strategy(&model, name, REQUESTS, replication)
+            })
+        });
+    }
+    group.finish();
+
     // Issue #10: CPU and I/O phases on cores (the general station), target ≥ 3 M/s for jsq.
     let model = cluster::gunicorn_model();
-    let mut group = c.benchmark_group("16 x 4 sync workers on 2 cores, 30 % I/O, load 0.9");
+    let mut group = c.benchmark_group("station: 16 x 4 sync workers on 2 cores, 30 % I/O, load 0.9");
     group.throughput(Throughput::Elements(REQUESTS));
     group.sample_size(10);
     for name in ["jsq", "random"] {

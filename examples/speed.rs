@@ -5,7 +5,8 @@
 //! `cargo run --release --example speed -- jsq 20000000`, or with a third argument k, behind
 //! k balancer instances that each count only their own requests (`… jsq 20000000 4`), or
 //! driven by N closed-loop users instead of open-loop arrivals (`… jsq 20000000 users=160`),
-//! or `gunicorn` for 16 × 4 sync workers on 2 cores each, requests 70 % CPU and 30 % I/O
+//! with health checks, client timeouts and retries (`… jsq 20000000 resilient`), or
+//! `gunicorn` for 16 × 4 sync workers on 2 cores each, requests 70 % CPU and 30 % I/O
 //! (the general station: `… jsq 20000000 gunicorn`).
 
 use std::time::Instant;
@@ -21,6 +22,7 @@ fn main() {
     let model = match (third.as_deref().and_then(|s| s.strip_prefix("users=")), third.as_deref()) {
         (Some(users), _) => cluster::closed_loop_model(users.parse().expect("users=N")),
         (None, Some("gunicorn")) => cluster::gunicorn_model(),
+        (None, Some("resilient")) => cluster::resilient_model(),
         (None, Some(k)) => cluster::local_instances_model(k.parse().expect("a number of instances")),
         (None, None) => cluster::reference_model(),
     };

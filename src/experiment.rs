@@ -19,6 +19,8 @@ pub struct RunPlan {
     pub precision: Option<f64>,
     /// Upper bound on replications when `precision` is set.
     pub max_replications: u32,
+    /// Record a time series with windows this long (`[run] series = "1s"`).
+    pub series: Option<f64>,
 }
 
 /// Warm-up deletion.
@@ -61,6 +63,9 @@ impl StrategySpec {
         }
         let mut m = model.clone();
         m.balancer = self.balancer.apply(&model.balancer, model.backends.len());
+        if let Some(client) = self.balancer.client {
+            m.client = client;
+        }
         Cow::Owned(m)
     }
 }
@@ -90,4 +95,8 @@ pub struct Experiment {
     /// The model with the arrival rate already resolved from `intensity`.
     pub model: Model,
     pub strategies: Vec<StrategySpec>,
+    /// The SLO's limit (seconds), when a sweep's `[report] slo` or `lbsim plan --slo` gives
+    /// one: each run then also counts its responses above it, for P(response > limit). Not
+    /// part of what is simulated (a sweep whose SLO changes still resumes).
+    pub slo_limit: Option<f64>,
 }

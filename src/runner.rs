@@ -68,10 +68,6 @@ fn nan() -> f64 {
     f64::NAN
 }
 
-fn nan_estimate() -> Estimate {
-    Estimate { value: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN }
-}
-
 /// One backend's figures over a replication's window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendMeasure {
@@ -125,12 +121,24 @@ pub struct Replication {
     /// MSER-5 found its minimum in the second half of the pilot: no steady state within it.
     #[serde(default)]
     pub warmup_unsettled: bool,
+    /// Attempts beyond the first of the measured requests (balancer and client retries).
+    #[serde(default)]
+    pub retries: u64,
+    /// Counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
     /// Measured requests accepted but failed, by cause (in the order of `Cause::ALL`).
     #[serde(default)]
     pub failed: Vec<u64>,
     /// Hedged requests: the delay used and the second copies sent (absent without hedging).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeReplication>,
+    /// Some response was clamped at the histogram's ceiling.
+    #[serde(default)]
+    pub beyond_histogram: bool,
+    /// Responses above the SLO's limit per section (absent without an SLO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_slo: Option<OverSloCounts>,
 }
 
 /// What one replication of a hedged run did.
@@ -188,6 +196,13 @@ pub struct StrategyResult {
     /// …), in a fixed order; empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Attempts per measured request (1 + retries ÷ requests): the load amplification of
+    /// retries (absent unless the balancer or the clients retry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_per_request: Option<f64>,
+    /// The first replication's counts over time (`[run] series`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<engine::RunSeries>,
     /// Closed-loop users: their number N, mean think time Z and cycle (absent for open-loop
     /// arrivals, whose `load` and `arrival_rate` are inputs; a closed loop's are measured:
     /// `arrival_rate` is the throughput X and `load` the carried load X·E[S] ÷ capacity).
@@ -196,24 +211,58 @@ pub struct StrategyResult {
     /// Hedged requests (absent without hedging).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeResult>,
-    /// Measured requests accepted but failed (worker killed at its timeout, connection reset
-    /// on a worker's exit, …), over all replications.
-    #[serde(default)]
+    /// Failures by cause and goodput, for experiments some of whose models can fail an
+    /// accepted request ([`Model::can_fail`]: faults, health checks, timeouts, `max_conns`,
+    /// gunicorn `timeout`/`max_requests`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<FailureResult>,
+    /// Lowest and highest utilisation of a single worker over every backend simulated with
+    /// explicit workers (the spread of the kernel's accept); absent without such backends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_utilisation: Option<WorkerSpread>,
+    /// P(response > the SLO's limit) with its 95 % interval (absent without an SLO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_slo: Option<OverSlo>,
+}
+
+/// What failed, and what still succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureResult {
+    /// Measured requests accepted but failed (after any retry), over all replications.
     pub failed: u64,
-    /// `failed` by cause (`worker_timeout`, `backend_down`, …), every cause listed.
-    #[serde(default)]
-    pub failed_by_cause: BTreeMap<String, u64>,
-    #[serde(default)]
-    pub failed_fraction: f64,
-    /// Successfully completed requests per second.
-    #[serde(default = "nan_estimate")]
+    /// `failed` by cause (`worker_timeout`, `backend_down`, `queue_timeout`, `no_backend`,
+    /// `client_timeout`), every cause listed.
+    pub by_cause: BTreeMap<String, u64>,
+    /// `failed` ÷ measured requests.
+    pub fraction: f64,
+    /// Successfully completed requests per second (accepted minus failed).
     pub goodput: Estimate,
-    /// Lowest and highest utilisation of a single worker over every backend with explicit
-    /// workers (NaN when there is none): the spread of the kernel's accept.
-    #[serde(default = "nan", deserialize_with = "f64_or_nan")]
-    pub worker_utilisation_min: f64,
-    #[serde(default = "nan", deserialize_with = "f64_or_nan")]
-    pub worker_utilisation_max: f64,
+}
+
+/// The lowest and highest utilisation of one worker (0–1, its process's %CPU).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WorkerSpread {
+    pub min: f64,
+    pub max: f64,
+}
+
+/// The fraction of responses slower than the SLO's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OverSlo {
+    /// The limit, seconds.
+    pub limit: f64,
+    /// P(response > limit): the fraction of the measured responses above it, with its 95 %
+    /// interval ([`crate::stats::exceedance_fraction`]; `null` bounds where the run holds too
+    /// few such responses for an honest one).
+    pub fraction: Estimate,
+}
+
+/// What one replication counted above the SLO's limit, per section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverSloCounts {
+    pub limit: f64,
+    /// (responses above the limit, responses) of each section.
+    pub sections: Vec<[u64; 2]>,
 }
 
 /// What hedging cost: the delay used and the extra copies.
@@ -265,6 +314,16 @@ pub const MAX_WARMUP_SHARE: f64 = 0.25;
 /// is called imprecise.
 pub const MAX_RELATIVE_HALF_WIDTH: f64 = 0.1;
 
+/// Largest relative gap between the work a run's requests really brought (their sizes over
+/// the measured window) and the load the model offers, before the run is called
+/// unrepresentative. Over 10⁵ exponential requests the gap's standard deviation is 0.3 %,
+/// so 10 % flags only runs whose sample misses the distribution (a heavy tail whose rare
+/// giants never came, arrivals in bursts longer than the window): their figures describe
+/// another load than the one labelled.
+pub const MAX_WORK_GAP: f64 = 0.1;
+/// Relative slack of the range checks on printed figures (floating-point rounding).
+const RANGE_SLACK: f64 = 1e-6;
+
 /// A reason not to trust a result as it stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -279,6 +338,15 @@ pub enum Warning {
     WideInterval,
     /// Too few responses above p99.9 for an honest interval: none is given.
     NoP999Interval,
+    /// The work the requests really brought differs from the offered load by more than
+    /// [`MAX_WORK_GAP`]: the run is too short for the size distribution or the arrivals.
+    UnrepresentativeWork,
+    /// Some response reached the histogram's ceiling (10⁶ mean requests on the slowest
+    /// backend): percentiles there are lower bounds.
+    BeyondHistogram,
+    /// A figure outside its physical range (utilisation outside [0, 1], percentiles out of
+    /// order, a negative or non-finite time, throughput above the arrival rate): a defect.
+    Implausible,
 }
 
 impl Warning {
@@ -290,6 +358,9 @@ impl Warning {
             Warning::NoSteadyState => "no_steady_state",
             Warning::WideInterval => "wide_interval",
             Warning::NoP999Interval => "no_p999_interval",
+            Warning::UnrepresentativeWork => "unrepresentative_work",
+            Warning::BeyondHistogram => "beyond_histogram",
+            Warning::Implausible => "implausible",
         }
     }
 
@@ -310,16 +381,29 @@ impl Warning {
                 (MAX_RELATIVE_HALF_WIDTH * 100.0).round()
             ),
             Warning::NoP999Interval => "too few responses above p99.9 for an interval; none given".to_string(),
+            Warning::UnrepresentativeWork => format!(
+                "the requests simulated brought more than {}% more or less work than the offered load: \
+                 the run is too short for this size distribution's tail or these bursts",
+                (MAX_WORK_GAP * 100.0).round()
+            ),
+            Warning::BeyondHistogram => {
+                "some responses exceeded a million mean requests (the histogram's ceiling): percentiles there are lower bounds"
+                    .to_string()
+            }
+            Warning::Implausible => "a figure is outside its physical range (utilisation outside 0–100%, \
+                 percentiles out of order, a negative or non-finite time, or throughput above the arrival rate): \
+                 a defect in lbsim, please report it with this experiment"
+                .to_string(),
         }
     }
 }
 
 impl StrategyResult {
-    /// Lowest and highest backend utilisation.
+    /// Lowest and highest backend utilisation; NaN (printed empty) when no backend has one
+    /// (no backends, or a window of no length where utilisation is undefined).
     pub fn utilisation_range(&self) -> (f64, f64) {
-        self.backends
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| (lo.min(b.utilisation), hi.max(b.utilisation)))
+        let measured = self.backends.iter().map(|b| b.utilisation).filter(|u| !u.is_nan());
+        measured.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)))
     }
 }
 
@@ -399,10 +483,14 @@ pub fn run_replication(
         }
     };
     let sections = SECTIONS.min(requests as u32);
-    let window = Window { warmup, requests, sections, histograms: true };
+    let window = Window { warmup, requests, sections, histograms: true, series: experiment.plan.series };
     let outcome = engine::simulate_instances(model, &mut build(seed)?, seed, &window);
     let mut summary = summarise(model, &infos, replication, warmup, &outcome);
     summary.warmup_unsettled = warmup_unsettled;
+    summary.over_slo = experiment.slo_limit.map(|limit| OverSloCounts {
+        limit,
+        sections: outcome.histograms.iter().map(|h| [h.count_above(limit), h.len()]).collect(),
+    });
     summary.hedging = model
         .balancer
         .hedge
@@ -429,7 +517,7 @@ fn hedge_pilot(
         Warmup::Fixed(w) => w,
         Warmup::Auto => requests / 10,
     };
-    let window = Window { warmup, requests, sections: SECTIONS.min(requests as u32), histograms: true };
+    let window = Window { warmup, requests, sections: SECTIONS.min(requests as u32), histograms: true, series: None };
     let mut strategies = build_instances(&plain, &spec.name, &spec.params, pilot)?;
     let outcome = engine::simulate_instances(&plain, &mut strategies, pilot, &window);
     let mut histogram = ResponseHistogram::new(plain.service.mean());
@@ -448,7 +536,8 @@ fn hedge_pilot(
 fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: RunSeed, requests: u64) -> (u64, bool) {
     let batches = (requests / 5).clamp(1, MSER_BATCHES);
     let batch = requests / batches;
-    let pilot = Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false };
+    let pilot =
+        Window { warmup: 0, requests: batch * batches, sections: batches as u32, histograms: false, series: None };
     let outcome = engine::simulate_instances(model, strategies, seed, &pilot);
     let means: Vec<f64> = outcome.sections.iter().map(|s| s.mean_response()).collect();
     match mser_truncation(&means) {
@@ -460,7 +549,7 @@ fn mser_warmup(model: &Model, strategies: &mut [strategy::AnyStrategy], seed: Ru
 }
 
 /// The metrics of a section (or of the whole window, as one merged section).
-fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: f64) -> Metrics {
+fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: f64, shortest: f64) -> Metrics {
     let n = s.completed as f64;
     let q = |p: f64| histogram.map_or(f64::NAN, |h| h.quantile(p));
     Metrics {
@@ -472,38 +561,53 @@ fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: 
         p999: q(0.999),
         mean_wait: s.sum_wait / n,
         mean_slowdown: s.sum_slowdown / n,
-        throughput: (s.arrivals - s.rejected) as f64 / s.duration,
-        utilisation: s.busy_area / (workers * s.duration),
-        mean_in_system: s.in_system_area / s.duration,
+        throughput: per_second((s.arrivals - s.rejected) as f64, s.duration, shortest, 1.0),
+        utilisation: per_second(s.busy_area, s.duration, shortest, workers),
+        mean_in_system: per_second(s.in_system_area, s.duration, shortest, 1.0),
         rejected_fraction: s.rejected as f64 / s.arrivals as f64,
-        goodput: (s.arrivals - s.rejected - s.failed.iter().sum::<u64>()) as f64 / s.duration,
+        goodput: per_second((s.arrivals - s.rejected - s.failed.iter().sum::<u64>()) as f64, s.duration, shortest, 1.0),
     }
+}
+
+/// Shortest window over which rates and time averages are given, in mean requests (on the
+/// fastest backend): the histogram's resolution.
+const MIN_WINDOW_IN_MEANS: f64 = 1e-6;
+
+/// `amount ÷ duration`, undefined (NaN) over a window shorter than `shortest`: when every
+/// measured request arrives at one instant (extreme bursts, a trace with one timestamp)
+/// rates and time averages do not exist, and the quotient of two rounding errors would be
+/// printed as if they did (throughputs of 10²⁹⁹/s, utilisations of −10²⁸²).
+/// `per` scales the duration (workers, capacity) for averages per unit of it.
+fn per_second(amount: f64, duration: f64, shortest: f64, per: f64) -> f64 {
+    if duration > shortest { amount / (per * duration) } else { f64::NAN }
 }
 
 fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64, o: &RunOutcome) -> Replication {
     let workers: f64 = infos.iter().map(|b| f64::from(b.workers)).sum();
+    let (fast, slow) = model.service_time_span();
+    let shortest = fast * MIN_WINDOW_IN_MEANS;
     let sections: Vec<Metrics> =
-        o.sections.iter().enumerate().map(|(k, s)| metrics(s, o.histograms.get(k), workers)).collect();
-    let mut histogram = ResponseHistogram::new(model.service.mean());
+        o.sections.iter().enumerate().map(|(k, s)| metrics(s, o.histograms.get(k), workers, shortest)).collect();
+    let mut histogram = ResponseHistogram::spanning(fast, slow);
     for h in &o.histograms {
         histogram.merge(h);
     }
     // The whole window as one section.
     let whole = o.sections.iter().fold(engine::Section::default(), |a, s| a.plus(s));
-    let overall = metrics(&whole, Some(&histogram), workers);
+    let overall = metrics(&whole, Some(&histogram), workers, shortest);
     let (arrivals, completed, rejected) = (whole.arrivals, whole.completed, whole.rejected);
     let backends: Vec<BackendMeasure> = infos
         .iter()
         .zip(&o.backends)
         .map(|(info, b)| BackendMeasure {
             name: info.name.clone(),
-            utilisation: b.integrals.busy / (f64::from(info.workers) * o.window),
-            throughput: b.completed as f64 / o.window,
-            mean_in_system: b.integrals.in_system / o.window,
+            utilisation: per_second(b.integrals.busy, o.window, shortest, f64::from(info.workers)),
+            throughput: per_second(b.completed as f64, o.window, shortest, 1.0),
+            mean_in_system: per_second(b.integrals.in_system, o.window, shortest, 1.0),
             completed: b.completed,
             rejected: b.rejected,
-            offered_load: b.offered_work / (info.capacity * o.window),
-            workers: b.worker_busy.iter().map(|busy| busy / o.window).collect(),
+            offered_load: per_second(b.offered_work, o.window, shortest, info.capacity),
+            workers: b.worker_busy.iter().map(|busy| per_second(*busy, o.window, shortest, 1.0)).collect(),
             mean_response: b.response.map(|r| r.0),
             p99: b.response.map(|r| r.1),
         })
@@ -531,8 +635,12 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         ccdf,
         quantile_intervals,
         warmup_unsettled: false,
+        retries: whole.retries,
+        series: o.series.clone(),
         hedging: None,
         failed,
+        beyond_histogram: histogram.reached_ceiling(),
+        over_slo: None,
     }
 }
 
@@ -681,13 +789,20 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             .collect(),
     };
     let model = &experiment.model;
-    let failed_by_cause: BTreeMap<String, u64> = engine::Cause::ALL
-        .iter()
-        .map(|c| (c.name().to_string(), reps.iter().map(|r| r.failed.get(*c as usize).copied().unwrap_or(0)).sum()))
-        .collect();
-    let failed: u64 = failed_by_cause.values().sum();
-    let per_worker = backends.iter().flat_map(|b: &BackendMeasure| b.workers.iter().copied());
-    let (worker_lo, worker_hi) = per_worker.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)));
+    let failures = experiment.strategies.iter().any(|s| s.model(model).can_fail()).then(|| {
+        let by_cause: BTreeMap<String, u64> = engine::Cause::ALL
+            .iter()
+            .map(|c| (c.name().to_string(), reps.iter().map(|r| r.failed.get(*c as usize).copied().unwrap_or(0)).sum()))
+            .collect();
+        let failed: u64 = by_cause.values().sum();
+        let fraction = if arrivals == 0 { 0.0 } else { failed as f64 / arrivals as f64 };
+        FailureResult { failed, by_cause, fraction, goodput: estimate(|m| m.goodput) }
+    });
+    let worker_utilisation = model.has_stations().then(|| {
+        let per_worker = backends.iter().flat_map(|b: &BackendMeasure| b.workers.iter().copied());
+        let (min, max) = per_worker.fold((f64::NAN, f64::NAN), |(lo, hi), u| (lo.min(u), hi.max(u)));
+        WorkerSpread { min, max }
+    });
     let saturated_fraction = reps.iter().filter(|r| r.saturated).count() as f64 / n;
     let throughput = estimate(|m| m.throughput);
     let (load, arrival_rate, closed_loop) = match model.closed_loop() {
@@ -738,17 +853,39 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         ccdf: reps.first().map(|r| r.ccdf.clone()).unwrap_or_default(),
         saturated_fraction,
         warnings: Vec::new(),
+        attempts_per_request: {
+            let m = spec.model(&experiment.model);
+            (m.balancer.retries.is_active() || m.client.retries > 0).then(|| {
+                let retries: u64 = reps.iter().map(|r| r.retries).sum();
+                if arrivals == 0 { 1.0 } else { 1.0 + retries as f64 / arrivals as f64 }
+            })
+        },
+        series: reps.first().and_then(|r| r.series.clone()),
         closed_loop,
         hedging,
-        failed,
-        failed_by_cause,
-        failed_fraction: if arrivals == 0 { 0.0 } else { failed as f64 / arrivals as f64 },
-        goodput: estimate(|m| m.goodput),
-        worker_utilisation_min: worker_lo,
-        worker_utilisation_max: worker_hi,
+        failures,
+        worker_utilisation,
+        over_slo: over_slo(reps),
     };
     result.warnings = warnings(experiment, reps, &result);
     result
+}
+
+/// P(response > the SLO's limit) over `reps`: the sections of one replication, or the
+/// replications, are the batches of [`crate::stats::exceedance_fraction`]. `None` unless every
+/// replication counted against the same limit (a sweep resumed after its SLO changed mixes
+/// limits: the reports then leave the probability out rather than mix them).
+fn over_slo(reps: &[Replication]) -> Option<OverSlo> {
+    let limit = reps.first()?.over_slo.as_ref()?.limit;
+    let counts: Vec<&OverSloCounts> = reps.iter().map(|r| r.over_slo.as_ref()).collect::<Option<_>>()?;
+    if counts.iter().any(|c| c.limit != limit) {
+        return None;
+    }
+    let batches: Vec<(u64, u64)> = match counts.as_slice() {
+        [one] => one.sections.iter().map(|s| (s[0], s[1])).collect(),
+        many => many.iter().map(|c| c.sections.iter().fold((0, 0), |(e, n), s| (e + s[0], n + s[1]))).collect(),
+    };
+    Some(OverSlo { limit, fraction: crate::stats::exceedance_fraction(&batches) })
 }
 
 /// The "too short to trust" warnings of a combined result (see [`Warning`]).
@@ -772,5 +909,60 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
     if r.p999.value.is_finite() && !r.p999.has_interval() {
         out.push(Warning::NoP999Interval);
     }
+    let work_gap = work_gap(&experiment.model, reps, r.load);
+    // A window of no length (every measured arrival at one instant) has no rates at all.
+    let instant = r.requests > 0 && r.throughput.value.is_nan();
+    if instant || work_gap.is_some_and(|gap| gap.abs() > MAX_WORK_GAP) {
+        out.push(Warning::UnrepresentativeWork);
+    }
+    if reps.iter().any(|r| r.beyond_histogram) {
+        out.push(Warning::BeyondHistogram);
+    }
+    let representative = work_gap.is_none_or(|gap| gap.abs() <= MAX_WORK_GAP);
+    if !plausible(r, representative) {
+        out.push(Warning::Implausible);
+    }
     out
+}
+
+/// Relative gap between the work the replications' requests brought over their windows
+/// (mean over replications of Σ offered work ÷ capacity) and the offered load `load`; `None`
+/// when either is not a positive finite number, and when retries or hedged copies sent some
+/// requests' work more than once: the backends then receive more than the offered load by
+/// design (the amplification is reported as such), so the gap says nothing about sampling.
+fn work_gap(model: &Model, reps: &[Replication], load: f64) -> Option<f64> {
+    // Each backend's capacity as its offered load counts it (with I/O phases, the group's
+    // capacity under the model's I/O fraction).
+    let capacities: Vec<f64> = model.each_backend().map(|(g, _)| model.group_capacity(g)).collect();
+    let capacity: f64 = capacities.iter().sum();
+    let amplified = reps.iter().any(|r| r.retries > 0 || r.hedging.as_ref().is_some_and(|h| h.copies > 0));
+    if reps.is_empty() || amplified || !(load.is_finite() && load > 0.0 && capacity > 0.0) {
+        return None;
+    }
+    let brought = reps
+        .iter()
+        .map(|r| r.backends.iter().zip(&capacities).map(|(b, c)| b.offered_load * c).sum::<f64>() / capacity)
+        .sum::<f64>()
+        / reps.len() as f64;
+    brought.is_finite().then(|| brought / load - 1.0)
+}
+
+/// The range checks on a result's figures before they are printed. `representative`: the
+/// run's requests brought the offered work, so its throughput cannot exceed the arrival rate
+/// by more than the sampling noise of a window.
+fn plausible(r: &StrategyResult, representative: bool) -> bool {
+    // Comparisons with NaN are false: an undefined figure (no completions, a window of no
+    // length) passes, and is explained by its own warning.
+    let above = |a: f64, b: f64| a > b * (1.0 + RANGE_SLACK);
+    let unit = |x: f64| x.is_nan() || (-RANGE_SLACK..=1.0 + RANGE_SLACK).contains(&x);
+    let time = |x: f64| x.is_nan() || (x.is_finite() && x >= 0.0);
+    let utilisation_ok = unit(r.utilisation.value) && r.backends.iter().all(|b| unit(b.utilisation));
+    let quantiles = [r.p50.value, r.p90.value, r.p95.value, r.p99.value, r.p999.value];
+    let ordered = quantiles.windows(2).all(|w| !above(w[0], w[1]));
+    let times_ok = quantiles.iter().chain([&r.mean_response.value, &r.mean_wait.value]).all(|&x| time(x))
+        && !above(r.mean_wait.value, r.mean_response.value);
+    let throughput_ok = r.throughput.value.is_nan()
+        || (r.throughput.value >= 0.0
+            && (!representative || !above(r.throughput.value, r.arrival_rate * (1.0 + MAX_WORK_GAP))));
+    utilisation_ok && ordered && times_ok && throughput_ok
 }

@@ -24,6 +24,8 @@ pub enum Purpose {
     Balancer = 7,
     /// Inside backends: accept hashing (`reuse_port`), `max_requests_jitter`, boot times.
     Backend = 8,
+    /// Faults: times between failures and to repair.
+    Faults = 9,
     /// Closed-loop users: think times.
     Users = 10,
     /// Network: round-trip times drawn per request.

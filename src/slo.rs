@@ -14,6 +14,18 @@ pub struct Slo {
     pub limit: f64,
 }
 
+/// The quantile level of a percentile metric (0.99 for `p99`), `None` for the means.
+pub fn quantile_level(metric: &str) -> Option<f64> {
+    match metric {
+        "p50" => Some(0.5),
+        "p90" => Some(0.9),
+        "p95" => Some(0.95),
+        "p99" => Some(0.99),
+        "p999" => Some(0.999),
+        _ => None,
+    }
+}
+
 /// Why an SLO did not parse; the messages say what is expected.
 #[derive(Debug, Error, PartialEq)]
 pub enum SloError {

@@ -23,7 +23,7 @@ fn simulate(model: &Model, name: &str, params: &Params, requests: u64, sections:
 fn try_simulate(model: &Model, name: &str, params: &Params, requests: u64, sections: u32) -> Option<RunOutcome> {
     let seed = RunSeed::new(7, 0, 0);
     let mut strategies = build_instances(model, name, params, seed).ok()?;
-    let window = Window { warmup: requests / 10, requests, sections, histograms: false };
+    let window = Window { warmup: requests / 10, requests, sections, histograms: false, series: None };
     Some(simulate_instances(model, &mut strategies, seed, &window))
 }
 

@@ -203,6 +203,31 @@ fn strategies_lists_every_registered_strategy() {
     }
 }
 
+/// No strategy, example or plan recommendation calls a strategy "the ideal": least_work_left
+/// (an oracle) loses to least_connections under async workers, and sita beats central_queue
+/// (one shared FCFS queue) under heavy tails, so neither is a bound.
+#[test]
+fn no_strategy_is_called_the_ideal() {
+    let listing = lbsim().arg("strategies").assert().success().get_output().stdout.clone();
+    let mut texts = vec![("lbsim strategies".to_string(), String::from_utf8(listing).unwrap())];
+    for entry in std::fs::read_dir("experiments").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            texts.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    texts.push(("src/plan/text.rs".into(), std::fs::read_to_string("src/plan/text.rs").unwrap()));
+    for (source, text) in texts {
+        for line in text.lines() {
+            let lower = line.to_lowercase();
+            assert!(
+                !(lower.contains("the ideal") || lower.contains("ideal shared") || lower.contains("ideal single")),
+                "{source} calls a strategy ideal: {line}"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_example_experiment_is_valid() {
     for entry in std::fs::read_dir("experiments").unwrap() {

@@ -673,6 +673,28 @@ fn faithful_strategy_parameters_are_checked() {
 }
 
 #[test]
+fn slow_start_is_refused_where_the_real_balancer_refuses_it() {
+    let err = strategies_err(r#"{ name = "nginx_ip_hash", slow_start = "30s" }"#);
+    assert_contains(
+        &err,
+        "strategy \"nginx_ip_hash\", parameter \"slow_start\": nginx refuses slow_start with the hash",
+    );
+    assert_eq!(err.key.as_deref(), Some("balancer.strategies[0].slow_start"));
+    let err = strategies_err(r#"{ name = "haproxy_static_rr", slow_start = "30s" }"#);
+    assert_contains(&err, "static-rr's weights are fixed");
+    let err = strategies_err(r#"{ name = "envoy_maglev", slow_start = "30s" }"#);
+    assert_contains(&err, "Envoy has slow start only for ROUND_ROBIN and LEAST_REQUEST");
+    // The dynamic HAProxy algorithms and the textbook weighted ones take it.
+    for name in ["haproxy_roundrobin", "haproxy_random", "haproxy_hash", "weighted_round_robin", "weighted_random"] {
+        let text = minimal_with(
+            r#"strategies = ["random"]"#,
+            &format!(r#"strategies = [{{ name = "{name}", slow_start = "30s" }}]"#),
+        );
+        assert!(parse(&text).resolve().is_ok(), "{name} takes slow_start");
+    }
+}
+
+#[test]
 fn faithful_strategies_read_the_files_weights_as_whole_numbers() {
     let text = minimal_with("count = 2", "count = 2\nweight = 1.5");
     let text = text.replace(r#"strategies = ["random"]"#, r#"strategies = ["nginx_round_robin"]"#);

@@ -303,7 +303,17 @@ fn plan_json_and_report_follow_the_contract() {
         }
         assert_eq!(at["arrival_rate"], 300.0);
         assert_eq!(at["backends"].as_array().unwrap().len(), 4);
+        // P(response > 400ms) at the minimum: the SLO's p99 ≤ 400ms met with confidence
+        // means under 1 % of responses beyond the limit.
+        assert_eq!(at["over_slo"]["limit"], 0.4);
+        let p = at["over_slo"]["fraction"].as_f64().unwrap();
+        assert!(p > 0.0 && p < 0.01, "{at}");
+        for size in r["sizes"].as_array().unwrap() {
+            assert!(size.get("p_over_slo").is_some(), "{size}");
+        }
     }
+    let table = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(table.contains("P(> 400ms)"), "{table}");
     // The report: JSON identical to stdout, chart with the SLO line, both formats.
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap()).unwrap();

@@ -125,7 +125,7 @@ fn two_axis_sweeps_get_a_heat_map() {
     let dir = report_dir(&two_axis(), &[]);
     assert!(chart_stems(dir.path()).contains(&"heatmap".to_string()));
     let text = svg_text(&std::fs::read_to_string(dir.path().join("charts/heatmap.svg")).unwrap());
-    assert!(text.contains("backends.web.workers") && text.contains("jsq"));
+    assert!(text.contains("workers per web backend") && text.contains("jsq"));
     if let Ok(keep) = std::env::var("LBSIM_KEEP_REPORT") {
         let _ = std::fs::copy(dir.path().join("charts/heatmap.png"), keep);
     }
@@ -135,19 +135,53 @@ fn two_axis_sweeps_get_a_heat_map() {
 fn html_report_is_self_contained_and_holds_every_chart() {
     let dir = report_dir(&fixture(), &[]);
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    for forbidden in ["http://", "https://", "src=\"//", "href=\"//", "<link", "<script", "<img"] {
+    for forbidden in ["http://", "https://", "src=\"//", "href=\"//", "<link", "<script src", "<img", "import("] {
         assert!(!html.contains(forbidden), "report.html contains {forbidden}");
     }
     for stem in chart_stems(dir.path()) {
-        assert!(html.contains(&format!("<figure id=\"{stem}\">\n<svg")), "report.html lacks the inline {stem} chart");
+        assert!(
+            html.contains(&format!("<figure id=\"{stem}\">\n<div class=\"chart-box\"><svg")),
+            "report.html lacks the inline {stem} chart"
+        );
     }
-    assert_eq!(html.matches("<svg").count(), 7);
+    assert_eq!(html.matches("<div class=\"chart-box\"><svg").count(), 7);
     for expected in ["Key findings", "How to reproduce", "p99 ≤ 150ms", "jsq", "lbsim sweep tests/data/fixture.toml"]
     {
         assert!(html.contains(expected), "report.html lacks {expected}");
     }
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("![Mean response time vs load — four_mm1](charts/response_mean_response.png)"));
+}
+
+/// The interactive charts read every point of the grid (all slices) from the JSON embedded
+/// in the page; the script that draws them is inline too (tested in a browser by
+/// scripts/browser-test.sh).
+#[test]
+fn html_report_embeds_the_interactive_charts_data_and_script() {
+    let results = two_axis();
+    let dir = report_dir(&results, &[]);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let start = "<script type=\"application/json\" id=\"lbsim-data\">";
+    let from = html.find(start).expect("embedded data") + start.len();
+    let to = from + html[from..].find("</script>").unwrap();
+    let data: serde_json::Value = serde_json::from_str(&html[from..to]).expect("the embedded data is JSON");
+    assert_eq!(data["strategies"], serde_json::json!(results.strategies));
+    assert_eq!(data["points"].as_array().unwrap().len(), results.points.len(), "every slice is embedded");
+    assert_eq!(data["axes"][1]["path"], "backends.web.workers");
+    assert_eq!(data["x_axis"], 0);
+    assert_eq!(data["slo"]["metric"], "p99");
+    let first = &data["points"][0]["results"][0];
+    let expected = &results.points[0].results[0];
+    assert_eq!(first["mean_response"][0].as_f64().unwrap(), expected.mean_response.value);
+    assert_eq!(first["saturated"], expected.saturated);
+    // The queue animation's series: one per strategy, each backend's number in system.
+    let queues = &data["queues"];
+    assert_eq!(queues["strategies"].as_array().unwrap().len(), results.strategies.len());
+    assert_eq!(queues["backends"][0], "web-1");
+    assert_eq!(queues["samples"].as_u64().unwrap() as usize, results.timeseries[0].series[0].len());
+    assert_eq!(queues["strategies"][0]["series"], serde_json::json!(results.timeseries[0].series));
+    assert!(html.contains("<div id=\"interactive\">") && html.contains("drawAll();"), "the chart script is inline");
+    assert_eq!(html.matches("<script").count(), 2, "the data and the script, nothing else");
 }
 
 #[test]
@@ -251,7 +285,7 @@ fn charts_with_nothing_to_show_are_left_out() {
     assert!(!stems.contains(&"rejected".to_string()), "no rejections, no rejected chart: {stems:?}");
     assert!(!stems.contains(&"in_system".to_string()), "no time series, no chart: {stems:?}");
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), stems.len());
+    assert_eq!(html.matches("<div class=\"chart-box\"><svg").count(), stems.len());
 }
 
 #[test]
@@ -286,4 +320,123 @@ fn the_slo_is_drawn_on_the_percentile_chart_and_the_ccdf() {
     let plain = report_dir(&without, &[]);
     let svg = std::fs::read_to_string(plain.path().join("charts/ccdf.svg")).unwrap();
     assert!(!svg_text(&svg).contains("SLO"));
+}
+
+#[test]
+fn the_heat_map_outlines_cells_that_miss_the_slo() {
+    let mut r = two_axis();
+    r.report.slo = Some("p99 <= 100ms".into());
+    let dir = report_dir(&r, &[]);
+    let svg = std::fs::read_to_string(dir.path().join("charts/heatmap.svg")).unwrap();
+    assert!(svg_text(&svg).contains("red outline: misses SLO p99 ≤ 100ms"));
+    // SLO red, as an outline (stroke), on some cells but not all.
+    let outlined = svg.matches("stroke=\"#C81E1E\"").count();
+    let cells = r.points.len() * r.strategies.len();
+    assert!(outlined > 0 && outlined < cells, "{outlined} of {cells}");
+    r.report.slo = None;
+    let plain = report_dir(&r, &[]);
+    let svg = std::fs::read_to_string(plain.path().join("charts/heatmap.svg")).unwrap();
+    assert!(!svg.contains("#C81E1E"));
+}
+
+/// The fixture cut to one point without a sweep (as `experiments/mm4.toml`): index `k` of
+/// the fixture's loads.
+fn single_point(k: usize) -> SweepResults {
+    let mut results = fixture();
+    results.axes.clear();
+    results.points = vec![results.points[k].clone()];
+    results.points[0].values.clear();
+    results.report.load = None;
+    results
+}
+
+#[test]
+fn a_single_point_gets_one_row_per_strategy_with_theory_not_a_point_axis() {
+    let results = single_point(4);
+    let dir = report_dir(&results, &[]);
+    for stem in ["response_mean_response", "response_p99", "throughput"] {
+        let text = svg_text(&std::fs::read_to_string(dir.path().join(format!("charts/{stem}.svg"))).unwrap());
+        // The old chart: x axis "point" from −0.05 to 0.05.
+        assert!(!text.contains("point") && !text.contains("0.05"), "{stem}:\n{text}");
+        assert!(text.contains("at load 0.9"), "{stem} names its load:\n{text}");
+        for label in &results.strategies {
+            assert!(text.contains(label.as_str()), "{stem} lacks the row of {label}");
+        }
+    }
+    let mean = svg_text(&std::fs::read_to_string(dir.path().join("charts/response_mean_response.svg")).unwrap());
+    assert!(mean.contains("theory (independent queues, power-of-d mean field)"), "{mean}");
+    // The value and its interval are written beside each dot.
+    let jsq = &results.points[0].results[3].mean_response;
+    let shown = format!("[{}, ", lbsim::units::significant(jsq.ci_low * 1e3, 3));
+    assert!(mean.contains(&shown), "{shown} in\n{mean}");
+    let p99 = svg_text(&std::fs::read_to_string(dir.path().join("charts/response_p99.svg")).unwrap());
+    assert!(p99.contains("SLO p99 ≤ 150ms") && !p99.contains("theory"), "{p99}");
+    // The theory value is printed, in the findings and the results table.
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let random = results.points[0].theory[0].as_ref().unwrap().mean_response;
+    let value = lbsim::units::format_duration(random);
+    assert!(md.contains("random vs theory (independent queues): simulated mean response"), "{md}");
+    assert!(md.contains(&format!("theory {value}")), "{value} in\n{md}");
+    assert!(md.contains("| theory mean |") && md.contains(&format!("{value} (independent queues)")), "{md}");
+    assert!(md.contains("At load 0.9, "), "{md}");
+}
+
+#[test]
+fn per_load_charts_leave_out_or_mark_saturated_strategies() {
+    // At load 0.95 the fixture's random is saturated, the others are not.
+    let mut results = fixture();
+    results.report.load = Some(0.95);
+    let dir = report_dir(&results, &[]);
+    let ccdf = svg_text(&std::fs::read_to_string(dir.path().join("charts/ccdf.svg")).unwrap());
+    assert!(ccdf.contains("jsq") && !ccdf.contains("random"), "{ccdf}");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("Left out, saturated at this load (their distribution grows with the run's length): random."));
+    let util = svg_text(&std::fs::read_to_string(dir.path().join("charts/utilisation.svg")).unwrap());
+    assert!(util.contains("random (saturated)") && !util.contains("jsq (saturated)"), "{util}");
+    assert!(md.contains("Hatched bars are saturated at this load (random)"));
+}
+
+#[test]
+fn one_runaway_panel_does_not_flatten_the_others() {
+    let mut results = fixture();
+    for v in results.timeseries[0].series[0].iter_mut().skip(200) {
+        *v = 400;
+    }
+    let dir = report_dir(&results, &[]);
+    let text = svg_text(&std::fs::read_to_string(dir.path().join("charts/in_system.svg")).unwrap());
+    assert!(text.contains("random — off scale, up to 400"), "{text}");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    // round_robin peaks at 38: the axis stops at 57, not 400.
+    assert!(md.contains("The scale stops at 57 so that the other panels stay readable: random reaches 400"), "{md}");
+    // Without a runaway, one shared scale and no note.
+    let plain = report_dir(&fixture(), &[]);
+    let md = std::fs::read_to_string(plain.path().join("report.md")).unwrap();
+    assert!(!md.contains("The scale stops"));
+}
+
+#[test]
+fn report_load_moves_the_requests_over_time_chart_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    lbsim().arg("sweep").arg(data("sweep_small.toml")).arg("--out").arg(&out).arg("--quiet").assert().success();
+    let title = |out: &Path| {
+        let svg = std::fs::read_to_string(out.join("charts/in_system.svg")).unwrap();
+        svg_text(&svg).lines().find(|l| l.starts_with("Requests in each backend")).unwrap_or_default().to_string()
+    };
+    assert!(title(&out).contains("at load 0.8"), "{}", title(&out));
+    lbsim().arg("report").arg(&out).args(["--load", "0.5"]).assert().success();
+    assert!(title(&out).contains("at load 0.5"), "{}", title(&out));
+    let ccdf = svg_text(&std::fs::read_to_string(out.join("charts/ccdf.svg")).unwrap());
+    assert!(ccdf.contains("at load 0.5"));
+    // Without the journal the chart stays where the sweep recorded it, and says so.
+    std::fs::remove_file(out.join("journal.jsonl")).unwrap();
+    lbsim()
+        .arg("report")
+        .arg(&out)
+        .args(["--load", "0.5"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("keeps the sweep's load"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("The sweep recorded these series at load 0.8, not at the other per-load charts' load 0.5"));
 }

@@ -375,6 +375,124 @@ fn resume_refuses_an_edited_trace_but_accepts_an_edited_comment() {
         .stderr(predicate::str::contains("a file it reads"));
 }
 
+// ---- wrong numbers with exit 0 -------------------------------------------------------
+
+/// `lbsim run FILE --json` with `sets`, as the JSON results of its strategies.
+fn run_json(file: &Path, sets: &[&str]) -> Vec<serde_json::Value> {
+    let mut cmd = lbsim();
+    cmd.arg("run").arg(file).arg("--json");
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
+    let out = cmd.assert().success().get_output().stdout.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    doc["results"].as_array().expect("results").clone()
+}
+
+fn warnings_of(result: &serde_json::Value) -> Vec<String> {
+    result["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn requests_that_bring_far_less_work_than_offered_are_flagged() {
+    // Pareto α = 1.01 over 4000 requests: the rare giants that carry the mean never come, so
+    // the run works at a fraction of the load it is labelled with (utilisation ≈ 10 % at
+    // "load 0.7"). Gamma arrivals with cv 1000: bursts longer than the run.
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(TWO_STRATEGIES));
+    for sets in [
+        &["service.distribution=pareto", "service.alpha=1.01"][..],
+        &["arrivals.process=gamma", "arrivals.cv=1000"][..],
+    ] {
+        for r in run_json(&file, sets) {
+            assert!(warnings_of(&r).contains(&"unrepresentative_work".to_string()), "{sets:?}: {r}");
+            assert!(!warnings_of(&r).contains(&"implausible".to_string()), "{sets:?}: {r}");
+        }
+    }
+    // The plain model brings its offered work: no such warning.
+    for r in run_json(&file, &[]) {
+        assert!(!warnings_of(&r).contains(&"unrepresentative_work".to_string()), "{r}");
+    }
+}
+
+#[test]
+fn a_trace_whose_measured_requests_share_one_instant_prints_no_infinity() {
+    let tmp = TempDir::new().unwrap();
+    // The warm-up's 50 requests are spread out; every measured one arrives at t = 5 s.
+    let mut rows = String::from("time,size\n");
+    for i in 0..50 {
+        rows.push_str(&format!("{},0.01\n", f64::from(i) * 0.01));
+    }
+    for _ in 0..550 {
+        rows.push_str("5,0.01\n");
+    }
+    write(tmp.path(), "trace.csv", &rows);
+    let text = tiny(TWO_STRATEGIES)
+        .replace("load = 0.7", "process = \"trace\"\nfile = \"trace.csv\"")
+        .replace("[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n", "")
+        .replace("requests = 4000", "requests = 500")
+        .replace("warmup = 400", "warmup = 50");
+    let file = write(tmp.path(), "e.toml", &text);
+    for r in run_json(&file, &[]) {
+        // Rates and time averages over a window of no length are undefined (null), never ±inf.
+        assert!(r["throughput"].is_null() && r["utilisation"].is_null(), "{r}");
+        assert!(warnings_of(&r).contains(&"unrepresentative_work".to_string()), "{r}");
+    }
+    lbsim().arg("run").arg(&file).assert().success().stdout(predicate::str::contains("inf").not());
+    // Nor in results.csv: the per-backend utilisation range is empty there, not inf/-inf.
+    let out = tmp.path().join("out");
+    lbsim().arg("sweep").arg(&file).arg("--out").arg(&out).arg("--quiet").assert().success();
+    let csv = fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(!csv.contains("inf"), "{csv}");
+}
+
+#[test]
+fn percentiles_follow_the_speeds_present_instead_of_a_fixed_ceiling() {
+    // Workers 10¹² times slower than nominal: responses of about 10¹⁰ s once all hit the
+    // histogram's ceiling of 10⁶ mean requests (printed as 9999 s).
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(TWO_STRATEGIES));
+    for r in run_json(&file, &["backends.web.speed=1e-12"]) {
+        let (p50, p99, mean) =
+            (r["p50"].as_f64().unwrap(), r["p99"].as_f64().unwrap(), r["mean_response"].as_f64().unwrap());
+        assert!(p50 < mean * 1.5 && p99 > mean && p99 < 1e13, "p50 {p50}, p99 {p99}, mean {mean}");
+        assert!(!warnings_of(&r).contains(&"beyond_histogram".to_string()), "{r}");
+    }
+    // Heterogeneous speeds 1 and 10⁻⁶: the slow backend's responses are resolved as well.
+    let text = tiny(TWO_STRATEGIES).replace(
+        "[[backends]]\nname = \"web\"",
+        "[[backends]]\nname = \"slow\"\nspeed = 1e-6\n\n[[backends]]\nname = \"web\"",
+    );
+    let file = write(tmp.path(), "h.toml", &text);
+    for r in run_json(&file, &["run.requests=20000", "arrivals.load=0.3"]) {
+        assert!(!warnings_of(&r).contains(&"beyond_histogram".to_string()), "{r}");
+    }
+}
+
+#[test]
+fn distributions_no_run_can_sample_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let weibull = |shape: &str, scale: &str| {
+        tiny(TWO_STRATEGIES).replace(
+            "distribution = \"exponential\"\nmean = \"10ms\"",
+            &format!("distribution = \"weibull\"\nshape = {shape}\nscale = {scale}"),
+        )
+    };
+    // Shape 0.01: a cv of about 10⁷⁹, p50 = p99 > mean in any run.
+    let file = write(tmp.path(), "a.toml", &weibull("0.01", "1e-8"));
+    lbsim().arg("check").arg(&file).assert().failure().stderr(predicate::str::contains(
+        "a.toml:12:1: service: weibull: shape must be between 0.05 and 1000 (got 0.01)",
+    ));
+    // Shape 0.05 with scale 10⁻⁸ s: a mean of 2.4·10¹⁰ s.
+    let file = write(tmp.path(), "b.toml", &weibull("0.05", "1e-8"));
+    lbsim()
+        .arg("check")
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("mean request is 2.43290200817664e10 s, longer than lbsim simulates"));
+}
+
 // ---- validation and messages ---------------------------------------------------------
 
 #[test]

@@ -344,13 +344,12 @@ strategies = ["random", "jsq"]
     let text = csv(&one);
     let header = text.lines().next().unwrap();
     assert!(header.starts_with("strategy,clients.users,load,arrival_rate,"), "{header}");
-    // The closed-loop columns follow main's last one; the failure and worker columns end
-    // every file.
+    // The closed-loop columns follow the common ones; nothing can fail here and there are no
+    // explicit workers, so they end the file.
     assert!(
-        header.contains(",warnings,throughput_ci_low,throughput_ci_high,users,think,cycle,cycle_ci_low,cycle_ci_high,"),
+        header.ends_with(",warnings,throughput_ci_low,throughput_ci_high,users,think,cycle,cycle_ci_low,cycle_ci_high"),
         "{header}"
     );
-    assert!(header.ends_with(",cycle_ci_high,failed_fraction,failed_worker_timeout,failed_backend_down,failed_queue_timeout,failed_no_backend,failed_client_timeout,goodput,worker_utilisation_min,worker_utilisation_max"), "{header}");
     // The knee N* = (D + Z) · X_max = 0.1 s × 200/s = 20 users, stated in the report, whose
     // charts are drawn against users.
     let report = fs::read_to_string(one.join("report.md")).unwrap();
@@ -358,4 +357,125 @@ strategies = ["random", "jsq"]
     assert!(report.contains("Mean response time vs users"), "{report}");
     // random over identical one-worker backends is a product-form network: MVA's line.
     assert!(report.contains("closed network (MVA)"), "{report}");
+}
+
+#[test]
+fn failure_and_worker_columns_appear_only_in_files_whose_models_have_them() {
+    let tmp = TempDir::new().unwrap();
+    let header = |name: &str, extra: &str| {
+        let file = write_file(
+            &tmp,
+            &format!("{name}.toml"),
+            &format!(
+                r#"
+[experiment]
+name = "{name}"
+seed = 3
+[run]
+requests = 4000
+warmup = 400
+[arrivals]
+load = 0.5
+[service]
+distribution = "exponential"
+mean = "10ms"
+{extra}
+[balancer]
+strategies = ["random", "jsq"]
+[sweep]
+load = [0.5]
+"#
+            ),
+        );
+        let out = tmp.path().join(name);
+        sweep(&file, &out, &[]);
+        let text = csv(&out);
+        let json = fs::read_to_string(out.join("results.json")).unwrap();
+        (text.lines().next().unwrap().to_string(), json, text)
+    };
+    let plain = "[[backends]]\nname = \"web\"\ncount = 2\nworkers = 2";
+    let (h, json, _) = header("plain", plain);
+    assert!(h.ends_with(",saturated_fraction,warnings"), "a file without failures or workers: {h}");
+    assert!(!json.contains("\"failures\"") && !json.contains("\"worker_utilisation\""), "{json}");
+
+    // A gunicorn timeout can fail requests, and makes the backend a station.
+    let (h, json, text) = header("station", &format!("{plain}\ncores = 1\ntimeout = \"30ms\""));
+    assert!(
+        h.ends_with(",warnings,failed_fraction,failed_worker_timeout,failed_backend_down,failed_queue_timeout,failed_no_backend,failed_client_timeout,failed_upstream_timeout,goodput,goodput_ci_low,goodput_ci_high,worker_utilisation_min,worker_utilisation_max"),
+        "{h}"
+    );
+    assert!(json.contains("\"failures\"") && json.contains("\"worker_utilisation\""), "{json}");
+    // Some requests of 10 ms on average run past 30 ms and are killed.
+    let row = text.lines().nth(1).unwrap();
+    let cols: Vec<&str> = h.split(',').collect();
+    let cells: Vec<&str> = row.split(',').collect();
+    let at = |name: &str| cells[cols.iter().position(|c| *c == name).unwrap()].parse::<f64>().unwrap();
+    assert!(at("failed_worker_timeout") > 0.0, "{row}");
+    assert!(at("goodput") < at("throughput"), "{row}");
+
+    // Faults fail requests, on fast-path backends: failure columns, no worker columns.
+    let (h, _, _) = header(
+        "faults",
+        &format!("{plain}\n[[faults]]\nkind = \"outage\"\nbackend = \"web-1\"\nat = \"1s\"\nfor = \"1s\""),
+    );
+    assert!(
+        h.ends_with(",failed_client_timeout,failed_upstream_timeout,goodput,goodput_ci_low,goodput_ci_high"),
+        "{h}"
+    );
+}
+
+#[test]
+fn an_slo_adds_p_over_slo_columns_at_the_end_and_only_then() {
+    let tmp = TempDir::new().unwrap();
+    let with = tmp.path().join("with");
+    sweep(SMALL.as_ref(), &with, &[]);
+    let text = csv(&with);
+    let header = text.lines().next().unwrap();
+    assert!(header.ends_with(",warnings,slo_limit,p_over_slo,p_over_slo_ci_low,p_over_slo_ci_high"), "{header}");
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[cells.len() - 4], "0.1", "{line}");
+        let p: f64 = cells[cells.len() - 3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{line}");
+    }
+    let report = fs::read_to_string(with.join("report.md")).unwrap();
+    assert!(report.contains("the share of responses slower than 100ms (p99 ≤ 100ms allows 1%): "), "{report}");
+    assert!(report.contains("| P(> 100ms) |"), "{report}");
+    // Another SLO in `lbsim report` was not counted by the runs: no figure rather than a wrong one.
+    assert_cmd::Command::cargo_bin("lbsim")
+        .unwrap()
+        .arg("report")
+        .arg(&with)
+        .args(["--slo", "p99 <= 50ms"])
+        .assert()
+        .success();
+    let report = fs::read_to_string(with.join("report.md")).unwrap();
+    assert!(!report.contains("the share of responses slower than"), "{report}");
+    // Without an SLO nothing is counted and the columns are absent.
+    let file = write_file(&tmp, "plain.toml", &small_with_sweep("load = [0.5, 0.8]"));
+    let without = tmp.path().join("without");
+    sweep(&file, &without, &[]);
+    let header = csv(&without).lines().next().unwrap().to_string();
+    assert!(header.ends_with(",saturated_fraction,warnings"), "{header}");
+    assert!(!fs::read_to_string(without.join("results.json")).unwrap().contains("over_slo"));
+}
+
+#[test]
+fn a_file_written_with_a_load_sweeps_over_arrival_rates() {
+    let tmp = TempDir::new().unwrap();
+    // Two one-worker backends of 10 ms requests: 200 req/s of capacity.
+    let file = write_file(&tmp, "rates.toml", &small_with_sweep("rate = [50, 100]\n\"backends.web.count\" = [2, 4]"));
+    let out = tmp.path().join("out");
+    sweep(&file, &out, &[]);
+    let text = csv(&out);
+    assert!(text.starts_with("strategy,arrivals.rate,backends.web.count,load,arrival_rate,"), "{text}");
+    let loads: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(3).unwrap()).collect();
+    assert_eq!(&loads[..3], ["0.25"; 3], "{text}");
+    assert!(loads.contains(&"0.125"), "{text}");
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("vs arrival rate"), "charts are drawn against the rate");
+    assert!(report.contains("arrival rate (requests/s)"), "{report}");
+    // Load and rate set each other: one axis or the other.
+    let message = sweep_error("load = [0.5]\nrate = [50]");
+    assert!(message.contains("the load or the arrival rate, not both"), "{message}");
 }

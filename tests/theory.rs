@@ -378,7 +378,7 @@ fn requests_are_conserved_and_littles_law_holds_with_kills_and_restarts() {
         rng: seed.stream(Purpose::Strategy),
     };
     let mut strategy = build("least_connections", &setup).unwrap();
-    let window = Window { warmup: 20_000, requests: 400_000, sections: 20, histograms: false };
+    let window = Window { warmup: 20_000, requests: 400_000, sections: 20, histograms: false, series: None };
     let out = simulate(model, &mut strategy, seed, &window);
 
     let failed = |s: &lbsim::engine::Section| s.failed.iter().sum::<u64>();
@@ -418,4 +418,50 @@ fn requests_are_conserved_and_littles_law_holds_with_kills_and_restarts() {
     );
     assert!(estimate.half_width() < 0.02, "interval too wide to test: ± {}", estimate.half_width());
     assert!(estimate.value.abs() <= half, "L − λW = {:+.4} of L (99.9% CI ± {half:.4})", estimate.value);
+}
+
+#[test]
+fn the_share_of_responses_over_an_slo_is_the_mm1_tail() {
+    // M/M/1 FCFS: the response time is exponential with rate μ − λ, so
+    // P(T > t) = exp(−(μ − λ)·t): exp(−3) ≈ 0.0498 at ρ = 0.7, E[S] = 10 ms, t = 100 ms.
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.7,
+        2_000_000,
+        50_000,
+    );
+    e.slo_limit = Some(0.1);
+    let r = run(&e, &spec("round_robin"));
+    let over = r.over_slo.expect("an SLO limit was given");
+    assert_eq!(over.limit, 0.1);
+    let rate = e.model.arrivals.mean_rate();
+    assert_agrees("M/M/1 P(T > 100ms)", &over.fraction, (-(100.0 - rate) * 0.1f64).exp(), 0.05);
+    // Without a limit, nothing is counted.
+    e.slo_limit = None;
+    assert!(run(&e, &spec("round_robin")).over_slo.is_none());
+}
+
+#[test]
+fn the_95_percent_intervals_of_p_over_slo_cover_the_truth_about_95_percent_of_the_time() {
+    // As for the mean above: 200 independent M/M/1 runs, P(T > 50 ms) = exp(−1.5) ≈ 0.223;
+    // the count of intervals holding it is Binomial(200, 0.95) when they are right.
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.7,
+        100_000,
+        10_000,
+    );
+    e.slo_limit = Some(0.05);
+    let truth = (-(100.0 - e.model.arrivals.mean_rate()) * 0.05f64).exp();
+    let mut covered = 0;
+    for seed in 0..200 {
+        e.seed = 3000 + seed;
+        if run(&e, &spec("random")).over_slo.expect("counted").fraction.contains(truth) {
+            covered += 1;
+        }
+    }
+    eprintln!("95% intervals of P(T > 50ms) covering the M/M/1 truth: {covered}/200");
+    assert!((180..200).contains(&covered), "{covered}/200 intervals covered P(T > 50ms)");
 }

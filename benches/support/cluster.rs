@@ -4,8 +4,8 @@
 
 use lbsim::engine::{RunOutcome, Window, simulate_instances};
 use lbsim::model::{
-    ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, ClosedLoop, Information, Model,
-    ServiceDistribution, WorkerClass,
+    ArrivalProcess, BackendGroup, ClientAddresses, ClientPolicy, ClientPopulation, ClosedLoop, Health, Information,
+    MaxFails, Model, Probe, Retries, ServiceDistribution, WorkerClass,
 };
 use lbsim::runner::build_instances;
 use lbsim::seed::RunSeed;
@@ -39,6 +39,8 @@ pub fn model_with(count: u32, backlog: u32) -> Model {
         }],
         io_fraction: 0.0,
         balancer: Default::default(),
+        faults: Vec::new(),
+        client: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
     model
@@ -82,11 +84,28 @@ pub fn closed_loop_model(users: u32) -> Model {
     model
 }
 
+/// The reference cluster with the balancer and clients an SRE would configure: nginx
+/// passive checks (max_fails 1 / 10 s), active probes every 2 s (fall 3, rise 2), one
+/// retry on another backend, a 1 s client timeout with 2 retries under a 20 % budget: the
+/// event layer's recording path, every request with a timeout in the calendar.
+#[allow(dead_code)] // (each bench uses a part of this module)
+pub fn resilient_model() -> Model {
+    let mut model = reference_model();
+    model.balancer.health = Health {
+        max_fails: Some(MaxFails { max_fails: 1, fail_timeout: 10.0 }),
+        probe: Some(Probe { interval: 2.0, fall: 3, rise: 2 }),
+        ..Health::default()
+    };
+    model.balancer.retries = Retries { tries: 2, timeout: None };
+    model.client = ClientPolicy { timeout: Some(1.0), retries: 2, budget: Some(20.0), ..ClientPolicy::default() };
+    model
+}
+
 /// Simulates `requests` requests of strategy `name` (default parameters) with replication
 /// `replication`'s streams, measuring all of them as `lbsim run` would.
 pub fn simulate_strategy(model: &Model, name: &str, requests: u64, replication: u64) -> RunOutcome {
     let seed = RunSeed::new(1, 0, replication);
     let mut strategies = build_instances(model, name, &Params::new(name), seed).expect("a registered strategy");
-    let window = Window { warmup: 0, requests, sections: 20, histograms: true };
+    let window = Window { warmup: 0, requests, sections: 20, histograms: true, series: None };
     simulate_instances(model, &mut strategies, seed, &window)
 }

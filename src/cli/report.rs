@@ -27,6 +27,15 @@ pub fn report(dir: &Path, slo: Option<String>, load: Option<f64>) -> Result<()> 
         let loads: Vec<f64> = results.points.iter().filter_map(|p| p.results.first()).map(|r| r.load).collect();
         lbsim::results::check_swept_load(load, &loads).map_err(|m| anyhow::anyhow!("--load: {m}"))?;
         results.report.load = Some(load);
+        // The number-in-system series were recorded at the sweep's report load: record them
+        // at the new one (a short simulation), so that every per-load chart shows one load.
+        if lbsim::sweep::journal::exists(dir) {
+            if let Err(e) = lbsim::sweep::output::retake_timeseries(dir, &mut results) {
+                eprintln!("note: the requests-over-time chart keeps the sweep's load ({e:#})");
+            }
+        } else {
+            eprintln!("note: the requests-over-time chart keeps the sweep's load (no journal in {})", dir.display());
+        }
     }
     for written in write_all(&results, dir)? {
         println!("{}", written.display());

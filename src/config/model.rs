@@ -28,6 +28,8 @@ use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyErr
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
+mod faults;
+
 /// A table of the document being read, with its path for locating errors.
 #[derive(Clone)]
 pub(crate) struct Section<'a> {
@@ -336,7 +338,7 @@ impl ExperimentFile {
                 };
                 return Err(top.err_key(key, message));
             }
-            if key != "backends" && !item.is_table_like() {
+            if key != "backends" && key != "faults" && !item.is_table_like() {
                 return Err(top.err(key, format!("expected a table [{key}], found {}", found(item))));
             }
         }
@@ -424,7 +426,9 @@ impl ExperimentFile {
                 (0.0..=1.0).contains(&x)
             })?
             .unwrap_or(0.0);
+        let client = faults::read_client_policy(&clients_section, crate::model::ClientPolicy::default())?;
         let (backends, upstreams) = read_backends(self, &top)?;
+        let faults = faults::read_faults(self, &top, &backends)?;
         if io_fraction > 0.0 {
             if let Some(g) = backends.iter().find(|g| matches!(g.worker_class, WorkerClass::Async { .. })) {
                 return Err(service.err(
@@ -434,7 +438,7 @@ impl ExperimentFile {
             }
         }
         let balancer_section = section("balancer")?;
-        let drafts = read_strategies(self, &balancer_section)?;
+        let drafts = read_strategies(self, &balancer_section, &client)?;
         let mut balancer = read_balancer(self, &balancer_section)?;
         check_upstreams(&balancer_section, &balancer, &upstreams)?;
         balancer.upstreams = upstreams.into_iter().map(|(u, _)| u).collect();
@@ -442,6 +446,13 @@ impl ExperimentFile {
         // Phase 2: build.
         let service_at = service.err_here("");
         let service = service_builder()?;
+        let mean_size = service.mean();
+        if mean_size.is_finite() && mean_size > MAX_DURATION {
+            return Err(service_at.with(format!(
+                "this distribution's mean request is {mean_size:e} s, longer than lbsim simulates (at most \
+                 {MAX_DURATION:e} s, about 31 years)"
+            )));
+        }
         let clients = clients()?;
         let capacity: f64 = backends.iter().map(|g| f64::from(g.count) * g.capacity_for(io_fraction)).sum();
         let model_error = |at: &ConfigError, e: ModelError| at.with(e.what);
@@ -549,6 +560,18 @@ impl ExperimentFile {
                     ));
                 }
             }
+            let client = draft.spec.balancer.client.unwrap_or(client);
+            if effective.hedge.is_some()
+                && (effective.health.is_active()
+                    || effective.retries.is_active()
+                    || effective.upstream_timeout.is_some()
+                    || client.is_active()
+                    || !faults.is_empty())
+            {
+                return Err(draft.at.with(
+                    "hedged requests cannot yet be combined with faults, health checks, retries or client or upstream timeouts in one run: a hedged run takes the first copy's ending as the answer, while those features make the balancer record every attempt's ending itself and retry or fail it, and lbsim does not yet reconcile a copy's failure, retry or timeout with its twin's answer; compare them in separate strategies or files",
+                ));
+            }
             if effective.queue_timeout.is_some() && !effective.queues() {
                 return Err(draft.at.with(
                     "[balancer] queue_timeout needs a queue, but this strategy's runs cap backends with max_conns (nginx: no queue); use maxconn",
@@ -563,8 +586,19 @@ impl ExperimentFile {
             seed,
             plan,
             intensity,
-            model: Model { arrivals: process, service, clients, addresses, backends, io_fraction, balancer },
+            model: Model {
+                arrivals: process,
+                service,
+                clients,
+                addresses,
+                backends,
+                io_fraction,
+                balancer,
+                faults,
+                client,
+            },
             strategies,
+            slo_limit: None,
         })
     }
 }
@@ -597,7 +631,12 @@ fn read_run(run: &Section<'_>) -> Result<RunPlan> {
             format!("max_replications ({max_replications}) must be ≥ replications ({replications})"),
         ));
     }
-    Ok(RunPlan { requests, warmup, replications, precision, max_replications })
+    let series = match run.duration("series")? {
+        Some(w) if w > 0.0 => Some(w),
+        Some(_) => return Err(run.err("series", "expected a positive window length (e.g. \"1s\"), found 0")),
+        None => None,
+    };
+    Ok(RunPlan { requests, warmup, replications, precision, max_replications, series })
 }
 
 fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(ArrivalSpec, Intensity, ConfigError)> {
@@ -1034,7 +1073,27 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
             "a redirect proxy is not in the request's path, so it cannot send a second copy; use mode = \"proxy\"",
         ));
     }
-    Ok(Balancer { instances, routing, information, mode, rtt, queue_timeout, upstreams: Vec::new(), hedge })
+    let health = crate::model::Health {
+        max_fails: faults::read_passive(b)?,
+        outlier: faults::read_outlier(b)?,
+        probe: faults::read_active(b)?,
+        panic_threshold: faults::read_panic(b)?,
+    };
+    let retries = faults::read_retries(b)?.unwrap_or_default();
+    let upstream_timeout = faults::read_upstream_timeout(b)?;
+    Ok(Balancer {
+        instances,
+        routing,
+        information,
+        mode,
+        rtt,
+        queue_timeout,
+        upstreams: Vec::new(),
+        hedge,
+        health,
+        retries,
+        upstream_timeout,
+    })
 }
 
 /// Hedged requests: `hedge = "50ms"` (a fixed delay) or `hedge = "p95"` (the response
@@ -1304,7 +1363,11 @@ fn read_lifecycle(file: &ExperimentFile, b: &Section<'_>, class: &str) -> Result
     Ok(Lifecycle { timeout, max_requests, max_requests_jitter, boot_time })
 }
 
-fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<StrategyDraft>> {
+fn read_strategies(
+    file: &ExperimentFile,
+    balancer: &Section<'_>,
+    client: &crate::model::ClientPolicy,
+) -> Result<Vec<StrategyDraft>> {
     balancer.check_keys(schema::BALANCER_KEYS, &|_| None)?;
     let example = "strategies = [\"round_robin\", { name = \"power_of_d\", d = 2 }]";
     let Some(elements) = balancer.elements("strategies") else {
@@ -1366,6 +1429,36 @@ fn read_strategies(file: &ExperimentFile, balancer: &Section<'_>) -> Result<Vec<
                                 "cache_redirect applies to a redirect proxy only; add mode = \"redirect\"",
                             ));
                         }
+                        continue;
+                    }
+                    "passive" => {
+                        balancer.passive = faults::read_passive(&t)?;
+                        continue;
+                    }
+                    "outlier" => {
+                        balancer.outlier = faults::read_outlier(&t)?;
+                        continue;
+                    }
+                    "active" => {
+                        balancer.active = faults::read_active(&t)?;
+                        continue;
+                    }
+                    "panic_threshold" => {
+                        balancer.panic_threshold = faults::read_panic(&t)?;
+                        continue;
+                    }
+                    "retries" => {
+                        balancer.retries = faults::read_retries(&t)?;
+                        continue;
+                    }
+                    "upstream_timeout" => {
+                        balancer.upstream_timeout = faults::read_upstream_timeout(&t)?;
+                        continue;
+                    }
+                    "clients" => {
+                        let Some(c) = t.sub("clients", "the strategy's clients".into())? else { continue };
+                        c.check_keys(schema::CLIENT_POLICY_KEYS, &|_| None)?;
+                        balancer.client = Some(faults::read_client_policy(&c, *client)?);
                         continue;
                     }
                     "max_conns" | "maxconn" => {
@@ -1454,6 +1547,30 @@ fn default_label(name: &str, params: &Params, balancer: &BalancerOverride) -> St
     }
     if let Some(cap) = balancer.maxconn {
         parts.push(format!("maxconn={cap}"));
+    }
+    if let Some(m) = balancer.passive {
+        parts.push(format!("max_fails={}", m.max_fails));
+    }
+    if let Some(o) = balancer.outlier {
+        parts.push(format!("outlier={}", o.consecutive_errors));
+    }
+    if let Some(p) = balancer.active {
+        parts.push(format!("active={}", crate::units::format_duration(p.interval)));
+    }
+    if let Some(t) = balancer.panic_threshold {
+        parts.push(format!("panic={t}%"));
+    }
+    if let Some(r) = balancer.retries {
+        parts.push(format!("tries={}", r.tries));
+    }
+    if let Some(t) = balancer.upstream_timeout {
+        parts.push(format!("upstream_timeout={}", crate::units::format_duration(t)));
+    }
+    if let Some(c) = balancer.client {
+        parts.push(format!("client_retries={}", c.retries));
+        if let Some(b) = c.budget {
+            parts.push(format!("budget={b}%"));
+        }
     }
     if let Some(hedge) = balancer.hedge {
         parts.push(match hedge {

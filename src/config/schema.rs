@@ -2,14 +2,29 @@
 
 /// Top-level sections, in the order they are documented.
 pub(crate) const SECTIONS: &[&str] =
-    &["experiment", "run", "arrivals", "service", "clients", "backends", "balancer", "sweep", "report"];
+    &["experiment", "run", "arrivals", "service", "clients", "backends", "balancer", "faults", "sweep", "report"];
 
 /// Sections whose contents are validated elsewhere (sweep and report modules).
 pub(crate) const FREE_SECTIONS: &[&str] = &["sweep", "report"];
 
 pub(crate) const EXPERIMENT_KEYS: &[&str] = &["name", "seed", "description"];
-pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications"];
-pub(crate) const CLIENTS_KEYS: &[&str] = &["count", "popularity", "s", "subnets", "mode", "users", "think"];
+pub(crate) const RUN_KEYS: &[&str] = &["requests", "warmup", "replications", "precision", "max_replications", "series"];
+pub(crate) const CLIENTS_KEYS: &[&str] = &[
+    "count",
+    "popularity",
+    "s",
+    "subnets",
+    "mode",
+    "users",
+    "think",
+    "timeout",
+    "retries",
+    "backoff",
+    "max_backoff",
+    "retry_budget",
+];
+/// Keys of `[clients]` a strategy table may override (`clients = { retries = 3 }`).
+pub(crate) const CLIENT_POLICY_KEYS: &[&str] = &["timeout", "retries", "backoff", "max_backoff", "retry_budget"];
 /// Keys of `[clients]` that only closed-loop users (mode = "closed") take.
 pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think"];
 pub(crate) const BACKEND_KEYS: &[&str] = &[
@@ -45,10 +60,47 @@ pub(crate) fn class_keys(class: &str) -> &'static [&'static str] {
     }
 }
 
+pub(crate) const BALANCER_KEYS: &[&str] = &[
+    "strategies",
+    "instances",
+    "routing",
+    "info",
+    "mode",
+    "cache_redirect",
+    "rtt",
+    "queue_timeout",
+    "passive",
+    "outlier",
+    "active",
+    "panic_threshold",
+    "retries",
+    "upstream_timeout",
+    "hedge",
+];
+
+/// Kinds of `[[faults]]`.
+pub(crate) const FAULT_KINDS: &[&str] = &["outage", "failures", "slowdown", "deploy"];
+/// Keys every fault may have.
+pub(crate) const FAULT_COMMON: &[&str] = &["kind", "backend", "group"];
+
+/// Keys of a fault that only some kinds take.
+pub(crate) fn fault_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "outage" => &["at", "for"],
+        "failures" => &["mtbf", "mttr"],
+        "slowdown" => &["at", "for", "factor"],
+        "deploy" => &["at", "boot"],
+        _ => &[],
+    }
+}
+
+/// The fault kinds that take `key`.
+pub(crate) fn fault_kinds_taking(key: &str) -> Vec<&'static str> {
+    FAULT_KINDS.iter().copied().filter(|k| fault_keys(k).contains(&key)).collect()
+}
+
 /// Keys of `[service]` beside the distribution's.
 pub(crate) const SERVICE_EXTRA: &[&str] = &["io_fraction"];
-pub(crate) const BALANCER_KEYS: &[&str] =
-    &["strategies", "instances", "routing", "info", "mode", "cache_redirect", "rtt", "queue_timeout", "hedge"];
 /// The forms of `[balancer] info` given as a table.
 pub(crate) const INFO_KEYS: &[&str] = &["period", "delay"];
 
@@ -166,6 +218,9 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "info",
     "mode",
     "cache_redirect",
+    "kind",
+    "backend",
+    "group",
     "hedge",
 ];
 

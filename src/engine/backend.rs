@@ -17,7 +17,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::measure::Recorder;
-use super::outcome::{Ending, Outcome, Tag, UNTRACKED};
+use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
 use super::station::Station;
 use crate::model::{BackendGroup, WorkerClass};
 
@@ -194,6 +194,19 @@ impl Backend {
         }
     }
 
+    /// When a request sent at `now` would start service, brought up to `now` as far as that
+    /// answer needs: an FCFS backend's start depends only on its workers' free times, so its
+    /// departure ring is left alone (not read: on a large cluster it is rarely in cache).
+    pub fn earliest_start_at(&mut self, now: f64, rec: &mut Recorder) -> f64 {
+        match self {
+            Backend::Fcfs(b) => b.earliest_start(now),
+            Backend::Rare(_) => {
+                self.advance(now, rec);
+                now
+            }
+        }
+    }
+
     /// When a request sent now would start service.
     pub fn earliest_start(&self, now: f64) -> f64 {
         match self {
@@ -215,14 +228,70 @@ impl Backend {
         }
     }
 
-    /// Asks the memory system for what admitting a request will write (a hint).
+    /// Asks the memory system for what admitting a request writes and, if `counting`, what
+    /// counting the requests inside reads (a hint).
     #[inline]
-    pub fn prefetch_for_admission(&self) {
+    pub fn prefetch_for_admission(&self, counting: bool) {
         if let Backend::Fcfs(b) = self
             && b.workers.is_none()
-            && let Some(slot) = b.log.ring.get((b.log.admitted & b.log.mask()) as usize)
         {
-            super::prefetch(slot);
+            let mask = b.log.mask();
+            if let Some(slot) = b.log.ring.get((b.log.admitted & mask) as usize) {
+                super::prefetch(slot);
+            }
+            if counting && let Some(slot) = b.log.ring.get((b.log.departed & mask) as usize) {
+                super::prefetch(slot);
+            }
+        }
+    }
+
+    /// The backend crashes at `now` (a fault): every tracked request that has not ended by
+    /// `now` fails with `BackendDown` (reported into `rec.outbox`, with the completions up
+    /// to `now` before them) and the backend is empty afterwards (a station's workers are
+    /// killed with what they hold, in a CPU or an I/O phase or queued, and come back as new
+    /// processes). Only for runs that track every request and record their endings
+    /// themselves (the event layer with faults): an FCFS backend books an untracked
+    /// request's completion at admission, which a crash could not take back.
+    pub fn crash(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        match self {
+            Backend::Fcfs(b) => b.crash(now, backend, rec),
+            Backend::Rare(b) => match &mut **b {
+                Rare::Ps(b) => b.crash(now, backend, rec),
+                Rare::Station(b) => b.crash(now, backend, rec),
+            },
+        }
+    }
+
+    /// Sets the speed at which work is done from `now` on (a slow-down fault). FCFS: the
+    /// speed of the requests admitted from now on (a request's departure is fixed at
+    /// admission); processor sharing and the station: exactly, for the work still to do (a
+    /// station's CPU phases slow down, its I/O waits do not).
+    pub fn set_speed(&mut self, now: f64, speed: f64, rec: &mut Recorder) {
+        match self {
+            Backend::Fcfs(b) => {
+                b.advance(now);
+                b.speed = speed;
+                b.inv_speed = 1.0 / speed;
+            }
+            Backend::Rare(b) => match &mut **b {
+                Rare::Ps(b) => {
+                    b.settle(now, rec);
+                    b.speed = speed;
+                }
+                Rare::Station(b) => b.set_speed(now, speed, rec),
+            },
+        }
+    }
+
+    /// A deploy restarts the backend's application at `now`. Only a station has processes
+    /// to restart: every worker finishes what it holds, exits and is replaced after the
+    /// group's `boot_time` (gunicorn's graceful restart); the fast paths keep serving what
+    /// they hold, and the balancer keeps new connections away for the deploy's `boot`.
+    pub fn restart(&mut self, now: f64, rec: &mut Recorder) {
+        if let Backend::Rare(b) = self
+            && let Rare::Station(s) = &mut **b
+        {
+            s.restart(now, rec);
         }
     }
 
@@ -540,6 +609,28 @@ impl Fcfs {
         }
     }
 
+    /// See [`Backend::crash`].
+    fn crash(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        self.advance(now);
+        self.report(now, backend, rec);
+        if let Some(tracked) = &mut self.tracked {
+            while let Some(Reverse((_, tag))) = tracked.pop() {
+                rec.outbox.push(Outcome { tag, backend, time: now, ending: Ending::Failed(Cause::BackendDown) });
+            }
+        }
+        // Keep the integrals up to `now`; forget the future booked for the failed requests.
+        self.booked = self.integrals_at(now);
+        self.log.departed = self.log.admitted;
+        self.free_at = self.free_at.min(now);
+        if let Some(w) = &mut self.workers {
+            w.departures.clear();
+            for f in &mut w.free_at {
+                *f = f.min(now);
+            }
+        }
+        self.in_system = 0;
+    }
+
     #[inline]
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
         self.admit_ticket(now, size, label, backend, Ticket::plain(now), rec)
@@ -793,6 +884,30 @@ impl Ps {
             label: w.label,
             ticket: w.ticket,
         });
+    }
+
+    /// See [`Backend::crash`].
+    fn crash(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        self.settle(now, rec);
+        // In finish-tag order, then the accept queue's: a deterministic order of outcomes.
+        let mut failed: Vec<(u32, Tag)> = std::iter::from_fn(|| self.jobs.pop().map(|j| (j.label, j.ticket))).collect();
+        failed.extend(self.queue.drain(..).map(|w| (w.label, w.ticket)));
+        for (label, ticket) in failed {
+            if label != UNMEASURED {
+                self.pending_measured -= 1;
+                rec.fail(label, Cause::BackendDown);
+            }
+            if ticket != UNTRACKED {
+                rec.outbox.push(Outcome {
+                    tag: ticket,
+                    backend,
+                    time: now,
+                    ending: Ending::Failed(Cause::BackendDown),
+                });
+            }
+        }
+        self.virtual_time = 0.0;
+        self.work_left = 0.0;
     }
 
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {

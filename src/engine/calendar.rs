@@ -33,6 +33,17 @@ pub enum Event {
     /// A deadline of request `tag` (the proxy's queue timeout). Stale when the request's
     /// slot `generation` moved on (the request left the queue, the slot was reused).
     Deadline { tag: Tag, generation: u32 },
+    /// Fault `index` of the model starts (`start`) or ends at `backend`.
+    Fault { index: u32, backend: u32, start: bool },
+    /// The client of request `tag` gives up on it (its timeout). Stale when the slot's
+    /// `generation` moved on (the request ended).
+    GiveUp { tag: Tag, generation: u32 },
+    /// The balancer's active health check probes `backend` (and schedules the next probe).
+    Probe { backend: u32 },
+    /// The balancer stops waiting for the response to attempt `tries` of request `tag`
+    /// (`upstream_timeout`). Stale when the slot's `generation` or its `tries` moved on (the
+    /// attempt ended, or failed and was retried).
+    TryTimeout { tag: Tag, generation: u32, tries: u32 },
 }
 
 /// One scheduled event.

@@ -19,10 +19,14 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::backend::{Admission, Backend, Ticket, UNMEASURED};
 use super::calendar::{Calendar, Event};
 use super::flight::{Flight, Flights, Stage};
+use super::health::HealthState;
 use super::measure::Recorder;
 use super::outcome::{Cause, Ending, Tag, UNTRACKED};
 use super::{Ctx, Path, Statics, Traffic};
-use crate::model::{ClosedLoop, Hedge, Information, Mode, Model, Request, Routing, ServiceDistribution};
+use crate::model::{
+    ClientPolicy, ClosedLoop, Fault, FaultKind, Hedge, Information, Mode, Model, Request, Retries, Routing,
+    ServiceDistribution,
+};
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster, Needs, uniform_index};
 
@@ -75,18 +79,44 @@ struct Tracking {
     /// Caps count per instance (nginx `max_conns` without a shared `zone`).
     cap_per_instance: bool,
     lagged: Option<Lagged>,
+    /// Whether the balancer records every request's ending itself (faults, health checks,
+    /// retries): backends then see every request as unmeasured and tracked, so that a
+    /// crash can still fail what they hold and a failed attempt can be retried.
+    records: bool,
+    /// 1 / speed of each backend (the service time of a completion it records).
+    inv_speed: Vec<f64>,
+    health: Option<HealthState>,
+    /// When a deploy last brought each backend back (a new endpoint to the balancer's
+    /// service discovery, as in a Kubernetes rolling update), and how many times one did:
+    /// with the health checks' returns, what slow start ramps from.
+    redeployed: Vec<f64>,
+    redeploys: u64,
+    /// Failed attempts reported by backends, waiting for the balancer to retry or fail them
+    /// (they are found while a strategy looks at the backends, when nothing can be sent).
+    failed: Vec<(Tag, Cause)>,
+    /// Measured requests whose fate is not known yet (on the network, queued, or — when
+    /// the balancer records — at a backend).
+    waiting_measured: u64,
+    /// Clients' requests not ended yet, and those of them being retried (retry budget).
+    active_requests: u64,
+    active_retries: u64,
     /// Closed loop: (time the response reaches its user, user) of requests that ended, for
     /// the dispatcher to schedule their users' next requests (before it pops the calendar).
     returns: Option<Vec<(f64, u32)>>,
     /// Hedged requests: backends never record a response themselves; the first copy's
-    /// ending does, here (1/speed of each backend, for the service time it reports).
+    /// ending does, here (with `inv_speed`, for the service time it reports).
     hedging: bool,
-    inv_speed: Vec<f64>,
     /// Measured requests (hedged runs) not answered yet: the run goes on until none is left.
     unanswered: u64,
 }
 
 impl Tracking {
+    /// Whether a strategy's pick may go to backend `i` at `now`, as far as health goes.
+    #[inline]
+    fn healthy(&self, i: usize, now: f64) -> bool {
+        self.health.as_ref().is_none_or(|h| h.usable(i, now))
+    }
+
     /// Whether `instance` may not send another request to backend `i`.
     #[inline]
     fn at_cap(&self, instance: usize, i: usize) -> bool {
@@ -106,36 +136,90 @@ impl Tracking {
         self.local[instance * self.backends + i] -= 1;
     }
 
-    /// Takes in the endings the backends reported: frees their slots and connections.
+    /// Takes in the endings the backends reported: frees their slots and connections, and
+    /// when the balancer records, records completions and sets failures aside for a retry.
     #[inline]
     fn absorb(&mut self, rec: &mut Recorder) {
         let outcomes = rec.outbox.take();
         for outcome in &outcomes {
-            let flight = self.flights.remove(outcome.tag);
             let i = outcome.backend as usize;
-            if flight.counted {
-                self.close(flight.instance as usize, i);
-            }
             if let Some(lag) = &mut self.lagged {
                 lag.endings[i].push_back(outcome.time);
             }
-            if self.hedging && !self.answers(&flight, outcome.ending == Ending::Completed) {
+            if !self.records {
+                let flight = self.flights.remove(outcome.tag);
+                if flight.counted {
+                    self.close(flight.instance as usize, i);
+                }
+                if self.hedging && !self.answers(&flight, outcome.ending == Ending::Completed) {
+                    continue;
+                }
+                if self.hedging && flight.label != UNMEASURED {
+                    self.unanswered -= 1;
+                    match outcome.ending {
+                        Ending::Completed => {
+                            let response = (outcome.time - flight.origin) + flight.tail;
+                            let service = flight.size * self.inv_speed[i];
+                            rec.complete(flight.label, outcome.backend, response, response - service, service);
+                        }
+                        Ending::Failed(cause) => rec.fail(flight.label, cause),
+                    }
+                }
+                if let Some(returns) = &mut self.returns {
+                    // The user is the request's client.
+                    returns.push((outcome.time + flight.tail, flight.client));
+                }
                 continue;
             }
-            if self.hedging && flight.label != UNMEASURED {
-                self.unanswered -= 1;
-                match outcome.ending {
-                    Ending::Completed => {
-                        let response = (outcome.time - flight.origin) + flight.tail;
-                        let service = flight.size * self.inv_speed[i];
-                        rec.complete(flight.label, outcome.backend, response, response - service, service);
-                    }
-                    Ending::Failed(cause) => rec.fail(flight.label, cause),
-                }
+            let flight = *self.flights.get(outcome.tag);
+            if flight.counted {
+                self.close(flight.instance as usize, i);
+                self.flights.get_mut(outcome.tag).counted = false;
             }
-            if let Some(returns) = &mut self.returns {
-                // The user is the request's client.
-                returns.push((outcome.time + flight.tail, flight.client));
+            match outcome.ending {
+                Ending::Completed => {
+                    self.flights.remove(outcome.tag);
+                    if let Some(h) = &mut self.health
+                        && !flight.cut
+                    {
+                        h.success(i);
+                    }
+                    if flight.abandoned {
+                        continue;
+                    }
+                    self.active_requests -= 1;
+                    if flight.attempt > 0 {
+                        self.active_retries -= 1;
+                    }
+                    if let Some(returns) = &mut self.returns {
+                        returns.push((outcome.time + flight.tail, flight.client));
+                    }
+                    if let Some(series) = &mut rec.series {
+                        series.completed(
+                            outcome.time + flight.tail,
+                            (outcome.time + flight.tail - flight.origin).max(0.0),
+                        );
+                    }
+                    if flight.label != UNMEASURED {
+                        self.waiting_measured -= 1;
+                        let service = flight.size * self.inv_speed[i];
+                        // (The max removes the rounding of differences of large clock values.)
+                        let response = (outcome.time + flight.tail - flight.origin).max(service);
+                        rec.complete(flight.label, i as u32, response, response - service, service);
+                    }
+                }
+                Ending::Failed(cause) => {
+                    if let Some(h) = &mut self.health
+                        && !flight.cut
+                    {
+                        h.failure(i, outcome.time);
+                    }
+                    if flight.abandoned {
+                        self.flights.remove(outcome.tag);
+                    } else {
+                        self.failed.push((outcome.tag, cause));
+                    }
+                }
             }
         }
         rec.outbox.restore(outcomes);
@@ -188,6 +272,8 @@ struct InstanceView<'a> {
     information: Information,
     instance: usize,
     now: f64,
+    /// A backend this pick must not choose (the one a retried attempt failed at).
+    avoid: usize,
 }
 
 impl Cluster for InstanceView<'_> {
@@ -203,7 +289,7 @@ impl Cluster for InstanceView<'_> {
         if self.tracking.track || !matches!(self.information, Information::Periodic { .. }) {
             self.tracking.refresh(&mut self.backends[i], i, now, self.rec);
         }
-        if self.tracking.at_cap(self.instance, i) {
+        if self.tracking.at_cap(self.instance, i) || i == self.avoid || !self.tracking.healthy(i, now) {
             return FULL;
         }
         match self.information {
@@ -244,6 +330,18 @@ impl Cluster for InstanceView<'_> {
     #[inline]
     fn weight(&self, i: usize) -> f64 {
         self.statics.weight[i]
+    }
+
+    #[inline]
+    fn up_since(&self, i: usize) -> f64 {
+        let t = &self.tracking;
+        t.health.as_ref().map_or(f64::NEG_INFINITY, |h| h.back_at(i)).max(t.redeployed[i])
+    }
+
+    #[inline]
+    fn up_changes(&self) -> u64 {
+        let t = &self.tracking;
+        t.redeploys + t.health.as_ref().map_or(0, |h| h.changes)
     }
 }
 
@@ -286,9 +384,28 @@ pub(super) struct Dispatcher<'s> {
     think_rng: Xoshiro256PlusPlus,
     /// Redirect with caching: each client's backend + 1 (0: not redirected yet).
     remembered: Vec<u32>,
-    /// Measured requests not yet handed to a backend (on the network or queued).
-    waiting_measured: u64,
     draining: bool,
+    retries: Retries,
+    faults: Vec<Fault>,
+    fault_rng: Xoshiro256PlusPlus,
+    /// Draws among the backends the balancer may use when a pick may not be used.
+    health_rng: Xoshiro256PlusPlus,
+    /// Per backend: faults that crashed it and are not over, deploys restarting it (it
+    /// refuses connections while either is non-zero), and its speed factor.
+    crashed: Vec<u32>,
+    restarting: Vec<u32>,
+    slowdown: Vec<f64>,
+    speed: Vec<f64>,
+    probe_interval: f64,
+    client: ClientPolicy,
+    /// How long the balancer waits for one attempt's response (`upstream_timeout`).
+    upstream_timeout: Option<f64>,
+    /// The clients' retry jitter.
+    client_rng: Xoshiro256PlusPlus,
+    /// Whether a measured request was seen, and the next backend to look at once the
+    /// window is over (so that endings nobody asks about are found and the run can end).
+    seen_measured: bool,
+    sweep: usize,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -315,9 +432,15 @@ impl<'s> Dispatcher<'s> {
         // "local" information decides exactly as without).
         let reads_counts = strategies.iter().any(|s| s.needs() != Needs::Nothing);
         let users = model.closed_loop().cloned();
+        let records = !model.faults.is_empty()
+            || b.health.is_active()
+            || b.retries.is_active()
+            || b.upstream_timeout.is_some()
+            || model.client.is_active();
         // A closed loop must know when each request ends: its user sends the next one then.
         let hedging = b.hedge.is_some();
-        let track = capped
+        let track = records
+            || capped
             || users.is_some()
             || hedging
             || (reads_counts && matches!(information, Information::Local | Information::Delayed { .. }));
@@ -337,6 +460,31 @@ impl<'s> Dispatcher<'s> {
         if period.is_finite() {
             calendar.schedule(0.0, Event::Refresh);
         }
+        let mut fault_rng = seed.stream(Purpose::Faults);
+        for (index, fault) in model.faults.iter().enumerate() {
+            let index = index as u32;
+            for (k, backend) in fault.backends.clone().enumerate() {
+                let (start, end) = match &fault.kind {
+                    FaultKind::Outage { at, duration } | FaultKind::Slowdown { at, duration, .. } => {
+                        (*at, Some(at + duration))
+                    }
+                    FaultKind::Deploy { at, boot } => (at + k as f64 * boot, Some(at + (k + 1) as f64 * boot)),
+                    FaultKind::Failures { mtbf, .. } => (mtbf.sample(&mut fault_rng), None),
+                };
+                calendar.schedule(start, Event::Fault { index, backend, start: true });
+                if let Some(end) = end {
+                    calendar.schedule(end, Event::Fault { index, backend, start: false });
+                }
+            }
+        }
+        let probe_interval = b.health.probe.map_or(f64::INFINITY, |p| p.interval);
+        if probe_interval.is_finite() {
+            // Staggered over the interval, as a real checker spreads its probes.
+            for i in 0..n {
+                calendar.schedule(probe_interval * (i + 1) as f64 / n as f64, Event::Probe { backend: i as u32 });
+            }
+        }
+        let speed: Vec<f64> = model.each_backend().map(|(g, _)| g.speed).collect();
         let mut think_rng = seed.stream(Purpose::Users);
         if let Some(users) = &users {
             // Every user starts by thinking, so the first requests are spread out.
@@ -370,13 +518,17 @@ impl<'s> Dispatcher<'s> {
                 cap_per_instance: b.upstreams.iter().any(|u| u.max_conns.is_some())
                     && information == Information::Local,
                 lagged,
+                records,
+                inv_speed: speed.iter().map(|s| 1.0 / s).collect(),
+                health: b.health.is_active().then(|| HealthState::new(b.health, n)),
+                redeployed: vec![f64::NEG_INFINITY; n],
+                redeploys: 0,
+                failed: Vec::new(),
+                waiting_measured: 0,
+                active_requests: 0,
+                active_retries: 0,
                 returns: users.as_ref().map(|_| Vec::new()),
                 hedging,
-                inv_speed: if hedging {
-                    model.each_backend().map(|(g, _)| 1.0 / g.speed).collect()
-                } else {
-                    Vec::new()
-                },
                 unanswered: 0,
             },
             board: vec![0; n],
@@ -393,9 +545,140 @@ impl<'s> Dispatcher<'s> {
             users,
             think_rng,
             remembered,
-            waiting_measured: 0,
             draining: false,
+            retries: b.retries,
+            faults: model.faults.clone(),
+            fault_rng,
+            health_rng: seed.stream_of(Purpose::Faults, 1),
+            crashed: vec![0; n],
+            restarting: vec![0; n],
+            slowdown: vec![1.0; n],
+            speed,
+            probe_interval,
+            client: model.client,
+            upstream_timeout: b.upstream_timeout,
+            client_rng: seed.stream_of(Purpose::Faults, 2),
+            seen_measured: false,
+            sweep: 0,
         }
+    }
+
+    /// Schedules the client's timeout of request `tag` sent at `now`, if it has one.
+    #[inline]
+    fn schedule_give_up(&mut self, tag: Tag, now: f64) {
+        if let Some(timeout) = self.client.timeout {
+            let f = self.tracking.flights.get_mut(tag);
+            f.give_up_at = now + timeout;
+            let generation = f.generation;
+            self.calendar.schedule(now + timeout, Event::GiveUp { tag, generation });
+        }
+    }
+
+    /// Makes the balancer record every ending itself even with nothing that needs it (a
+    /// time series, which needs the time of each ending).
+    pub(super) fn recording(mut self, on: bool) -> Self {
+        if on {
+            self.tracking.records = true;
+            self.tracking.track = true;
+        }
+        self
+    }
+
+    /// Whether backend `i` accepts connections (not crashed, not restarting).
+    #[inline]
+    fn accepting(&self, i: usize) -> bool {
+        self.crashed[i] == 0 && self.restarting[i] == 0
+    }
+
+    /// Fault `index` starts or ends at backend `b` at `now`.
+    fn fault(&mut self, index: usize, b: usize, start: bool, now: f64, ctx: &mut Ctx<'_>) {
+        let kind = self.faults[index].kind.clone();
+        match kind {
+            FaultKind::Outage { .. } | FaultKind::Failures { .. } if start => {
+                self.crashed[b] += 1;
+                if self.crashed[b] == 1 {
+                    ctx.backends[b].crash(now, b as u32, ctx.rec);
+                    self.tracking.absorb(ctx.rec);
+                }
+                if let FaultKind::Failures { mttr, .. } = &kind {
+                    let repair = mttr.sample(&mut self.fault_rng);
+                    self.calendar
+                        .schedule(now + repair, Event::Fault { index: index as u32, backend: b as u32, start: false });
+                }
+            }
+            FaultKind::Outage { .. } | FaultKind::Failures { .. } => {
+                self.crashed[b] -= 1;
+                if let FaultKind::Failures { mtbf, .. } = &kind
+                    && !self.draining
+                {
+                    let up = mtbf.sample(&mut self.fault_rng);
+                    self.calendar
+                        .schedule(now + up, Event::Fault { index: index as u32, backend: b as u32, start: true });
+                }
+            }
+            FaultKind::Slowdown { factor, .. } => {
+                if start {
+                    self.slowdown[b] *= factor;
+                } else {
+                    self.slowdown[b] /= factor;
+                }
+                // Back to exactly 1 once no slow-down holds (no drift from ×f ÷f).
+                if !start && (self.slowdown[b] - 1.0).abs() < 1e-9 {
+                    self.slowdown[b] = 1.0;
+                }
+                let speed = self.speed[b] * self.slowdown[b];
+                self.tracking.refresh(&mut ctx.backends[b], b, now, ctx.rec);
+                ctx.backends[b].set_speed(now, speed, ctx.rec);
+            }
+            FaultKind::Deploy { .. } => {
+                if start {
+                    self.restarting[b] += 1;
+                    if self.restarting[b] == 1 {
+                        // A station's workers restart (finishing what they hold); the fast
+                        // paths have no processes to restart.
+                        ctx.backends[b].restart(now, ctx.rec);
+                        self.tracking.absorb(ctx.rec);
+                    }
+                } else {
+                    self.restarting[b] -= 1;
+                    if self.accepting(b) {
+                        self.tracking.redeployed[b] = now;
+                        self.tracking.redeploys += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Retries or fails the attempts that failed at backends, in the order reported.
+    fn settle_failures(&mut self, now: f64, ctx: &mut Ctx<'_>) {
+        let mut k = 0;
+        while k < self.tracking.failed.len() {
+            let (tag, cause) = self.tracking.failed[k];
+            k += 1;
+            let f = *self.tracking.flights.get(tag);
+            if f.abandoned {
+                self.tracking.flights.remove(tag);
+                continue;
+            }
+            let retry = !self.draining
+                && f.tries < self.retries.tries
+                && ctx.backends.len() > 1
+                && self.retries.timeout.is_none_or(|t| now - f.entered < t);
+            if retry {
+                if f.label != UNMEASURED {
+                    ctx.rec.sections[f.label as usize].retries += 1;
+                }
+                if let Some(series) = &mut ctx.rec.series {
+                    series.retried(now);
+                }
+                self.tracking.flights.get_mut(tag).stage = Stage::ToBalancer;
+                self.attempt_from(tag, now, f.backend as usize, cause, ctx);
+            } else {
+                self.fail(tag, cause, now, ctx);
+            }
+        }
+        self.tracking.failed.clear();
     }
 
     /// A round trip drawn from `dist` (0 without one).
@@ -457,10 +740,40 @@ impl<'s> Dispatcher<'s> {
                 self.queued -= 1;
                 self.fail(tag, Cause::QueueTimeout, time, ctx);
             }
+            Event::Fault { index, backend, start } => self.fault(index as usize, backend as usize, start, time, ctx),
+            Event::GiveUp { tag, generation } => {
+                let f = *self.tracking.flights.get(tag);
+                if f.generation != generation || f.abandoned {
+                    return;
+                }
+                if f.stage == Stage::AtBackend {
+                    // It may have ended before the client's patience did.
+                    let i = f.backend as usize;
+                    self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
+                    let f = self.tracking.flights.get(tag);
+                    if f.generation != generation || f.abandoned {
+                        return self.settle_if_failed(time, ctx);
+                    }
+                }
+                self.give_up(tag, time, ctx);
+            }
+            Event::Probe { backend } => {
+                let up = self.accepting(backend as usize);
+                if let Some(h) = &mut self.tracking.health {
+                    h.probe(backend as usize, up, time);
+                }
+                if !self.draining {
+                    self.calendar.schedule(time + self.probe_interval, Event::Probe { backend });
+                }
+            }
             // Popped only by `drain` (`next_request` takes them otherwise): the run is
             // over, users send nothing more.
             Event::UserArrival { .. } => {}
             Event::Hedge { tag, generation } => self.hedge(tag, generation, time, ctx),
+            Event::TryTimeout { tag, generation, tries } => self.try_timeout(tag, generation, tries, time, ctx),
+        }
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(time, ctx);
         }
     }
 
@@ -503,19 +816,21 @@ impl<'s> Dispatcher<'s> {
         if f.label != UNMEASURED {
             ctx.rec.sections[f.label as usize].hedges += 1;
         }
-        self.attempt_avoiding(copy_tag, now, Some(f.backend as usize), ctx);
+        self.attempt_from(copy_tag, now, f.backend as usize, Cause::NoBackend, ctx);
     }
 
     /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
     fn attempt(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
-        self.attempt_avoiding(tag, now, None, ctx);
+        self.tracking.flights.get_mut(tag).entered = now;
+        self.attempt_from(tag, now, usize::MAX, Cause::NoBackend, ctx);
     }
 
-    /// [`Dispatcher::attempt`]; a hedged copy avoids its original's backend `avoid` (the
-    /// next one in order when the strategy picks it).
-    fn attempt_avoiding(&mut self, tag: Tag, now: f64, avoid: Option<usize>, ctx: &mut Ctx<'_>) {
+    /// An instance picks a backend for request `tag` at `now`, other than `avoid` (the one
+    /// its previous attempt failed at; a retry stays with the instance that sent it). With
+    /// no backend to send it to, it fails for `cause`.
+    fn attempt_from(&mut self, tag: Tag, now: f64, avoid: usize, cause: Cause, ctx: &mut Ctx<'_>) {
         let flight = *self.tracking.flights.get(tag);
-        let instance = self.route(flight.client);
+        let instance = if flight.tries == 0 { self.route(flight.client) } else { flight.instance as usize };
         self.tracking.flights.get_mut(tag).instance = instance as u32;
         let request = Request { arrival: now, size: flight.size, client: flight.client };
         let mut view = InstanceView {
@@ -527,27 +842,64 @@ impl<'s> Dispatcher<'s> {
             information: self.information,
             instance,
             now,
+            avoid,
         };
         let mut chosen = self.strategies[instance].pick(&request, &mut view);
         debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen}");
-        if avoid == Some(chosen) && ctx.backends.len() > 1 {
-            chosen = (chosen + 1) % ctx.backends.len();
+        if !self.tracking.records && avoid != usize::MAX {
+            // A hedged copy avoids its original's backend: the next one in order.
+            if avoid == chosen && ctx.backends.len() > 1 {
+                chosen = (chosen + 1) % ctx.backends.len();
+            }
         }
-        if self.tracking.capped && {
-            // Endings the strategy did not look at must be counted before the cap is.
-            self.tracking.refresh(&mut ctx.backends[chosen], chosen, now, ctx.rec);
-            self.tracking.at_cap(instance, chosen)
-        } {
-            // nginx and HAProxy skip a server at its cap and try the next one.
+        let avoid = if self.tracking.records { avoid } else { usize::MAX };
+        // Envoy's panic mode: too few backends believed healthy, so health is ignored.
+        let panic = |t: &Tracking| t.health.as_ref().is_some_and(|h| h.panicking(now));
+        let shunned = chosen == avoid || !self.tracking.healthy(chosen, now) && !panic(&self.tracking);
+        if shunned
+            || self.tracking.capped && {
+                // Endings the strategy did not look at must be counted before the cap is.
+                self.tracking.refresh(&mut ctx.backends[chosen], chosen, now, ctx.rec);
+                self.tracking.at_cap(instance, chosen)
+            }
+        {
+            // nginx and HAProxy skip a server at its cap (or down, or just tried) and try
+            // the next one.
+            let ignore_health = panic(&self.tracking);
             let n = ctx.backends.len();
-            let free = (1..n).map(|k| (chosen + k) % n).find(|&i| {
-                self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
-                !self.tracking.at_cap(instance, i)
-            });
+            let mut eligible = |this: &mut Self, i: usize| {
+                if i == avoid || !(ignore_health || this.tracking.healthy(i, now)) {
+                    return false;
+                }
+                this.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
+                !this.tracking.at_cap(instance, i)
+            };
+            let free = if shunned {
+                // A backend believed down (or just tried) is left out of the choice, as
+                // nginx leaves it out of its rotation: its share spreads evenly over the
+                // others (a uniform draw among those the balancer may use).
+                let candidates = (0..n).filter(|&i| i != chosen && eligible(self, i)).count();
+                if candidates == 0 {
+                    None
+                } else {
+                    let mut k = uniform_index(&mut self.health_rng, candidates);
+                    (0..n).filter(|&i| i != chosen).find(|&i| {
+                        let ok = eligible(self, i);
+                        if ok && k == 0 {
+                            return true;
+                        }
+                        k -= usize::from(ok);
+                        false
+                    })
+                }
+            } else {
+                (1..n).map(|k| (chosen + k) % n).find(|&i| eligible(self, i))
+            };
+            let healthy_somewhere = || (0..n).any(|i| i != avoid && (ignore_health || self.tracking.healthy(i, now)));
             match free {
                 Some(i) => chosen = i,
-                None if self.queue.is_some() => return self.enqueue(tag, now, ctx),
-                None => return self.fail(tag, Cause::NoBackend, now, ctx),
+                None if self.queue.is_some() && healthy_somewhere() => return self.enqueue(tag, now, ctx),
+                None => return self.fail(tag, cause, now, ctx),
             }
         }
         self.send(tag, chosen, now, ctx);
@@ -560,6 +912,7 @@ impl<'s> Dispatcher<'s> {
         let f = self.tracking.flights.get_mut(tag);
         f.backend = i as u32;
         f.stage = Stage::ToBackend;
+        f.tries += 1;
         let delay = match self.mode {
             Mode::Proxy => {
                 f.tail += backend_rtt / 2.0;
@@ -583,6 +936,9 @@ impl<'s> Dispatcher<'s> {
         {
             self.calendar.schedule(now + after, Event::Hedge { tag, generation: f.generation });
         }
+        if let Some(timeout) = self.upstream_timeout {
+            self.calendar.schedule(now + timeout, Event::TryTimeout { tag, generation: f.generation, tries: f.tries });
+        }
         if track {
             f.counted = true;
             self.tracking.open(instance, i);
@@ -598,20 +954,38 @@ impl<'s> Dispatcher<'s> {
     fn deliver(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
         let f = *self.tracking.flights.get(tag);
         let i = f.backend as usize;
+        let records = self.tracking.records;
+        if records && !self.accepting(i) {
+            // Crashed or restarting: the connection is refused at once (nginx: 502, and
+            // `proxy_next_upstream error` may try another backend).
+            if f.counted {
+                self.tracking.close(f.instance as usize, i);
+                self.tracking.flights.get_mut(tag).counted = false;
+            }
+            if let Some(h) = &mut self.tracking.health
+                && !f.cut
+            {
+                h.failure(i, now);
+            }
+            self.tracking.failed.push((tag, Cause::BackendDown));
+            return;
+        }
         if self.tracking.track {
             // Collect the backend's endings so far: what it tracks stays bounded by what it
             // holds even when no strategy ever looks (round robin with local counts).
             self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let ticket = Ticket { tag: if self.tracking.track { tag } else { UNTRACKED }, clock: f.origin - f.tail };
-        // With hedging the first copy's ending records the response (see `Tracking::absorb`).
-        let label = if self.tracking.hedging { UNMEASURED } else { f.label };
+        // A balancer that records (faults, health, retries, client timeouts), or hedges, hands
+        // backends unmeasured requests and records their endings itself.
+        let label = if records || self.tracking.hedging { UNMEASURED } else { f.label };
         let admission = ctx.backends[i].admit_ticket(now, f.size, label, i as u32, ticket, ctx.rec);
+        let settled = if records { admission == Admission::Rejected } else { !f.copy };
         if f.label != UNMEASURED {
-            if !f.copy {
-                self.waiting_measured -= 1;
+            if settled {
+                self.tracking.waiting_measured -= 1;
             }
-            ctx.offered_work[i] += f.size;
+            ctx.rec.offer(i, f.size);
         }
         match admission {
             Admission::Accepted => {
@@ -631,6 +1005,12 @@ impl<'s> Dispatcher<'s> {
             }
             Admission::Rejected => {
                 let f = self.tracking.flights.remove(tag);
+                if records && !f.abandoned {
+                    self.tracking.active_requests -= 1;
+                    if f.attempt > 0 {
+                        self.tracking.active_retries -= 1;
+                    }
+                }
                 // A hedged request is refused only when no other copy is left to answer.
                 if !self.tracking.hedging || self.tracking.answers(&f, false) {
                     if f.label != UNMEASURED {
@@ -640,7 +1020,9 @@ impl<'s> Dispatcher<'s> {
                             self.tracking.unanswered -= 1;
                         }
                     }
-                    if let Some(returns) = &mut self.tracking.returns {
+                    if let Some(returns) = &mut self.tracking.returns
+                        && !f.abandoned
+                    {
                         // The user gets its error (a refused connection) and thinks again.
                         returns.push((now + f.tail, f.client));
                     }
@@ -655,24 +1037,152 @@ impl<'s> Dispatcher<'s> {
         }
     }
 
-    /// Request `tag` fails at the balancer for `cause` at `now`.
+    /// The response to request `tag` is an error (`cause`) at `now`.
     fn fail(&mut self, tag: Tag, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.remove(tag);
-        if f.label != UNMEASURED && !f.copy {
-            self.waiting_measured -= 1;
-        }
-        // A hedged request fails only when no other copy is left to answer.
-        if self.tracking.hedging && !self.tracking.answers(&f, false) {
+        if self.tracking.hedging {
+            if f.label != UNMEASURED && !f.copy {
+                self.tracking.waiting_measured -= 1;
+            }
+            // A hedged request fails only when no other copy is left to answer.
+            if !self.tracking.answers(&f, false) {
+                return;
+            }
+            if let Some(returns) = &mut self.tracking.returns {
+                returns.push((now + f.tail, f.client));
+            }
+            if f.label != UNMEASURED {
+                self.tracking.unanswered -= 1;
+                ctx.rec.fail(f.label, cause);
+            }
             return;
         }
-        if let Some(returns) = &mut self.tracking.returns {
-            returns.push((now + f.tail, f.client));
+        if !f.abandoned {
+            self.client_error(f, cause, now, ctx);
+        }
+    }
+
+    fn settle_if_failed(&mut self, now: f64, ctx: &mut Ctx<'_>) {
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(now, ctx);
+        }
+    }
+
+    /// The balancer stops waiting for attempt `tries` of request `tag` at `now`
+    /// (`upstream_timeout`), unless it ended. As nginx and Envoy do, it closes the connection
+    /// (the backend, which notices only when it answers, does the work anyway: the attempt
+    /// runs on there, abandoned) and the request fails with a gateway timeout, which the
+    /// balancer retries on another backend if `retries` allows (`proxy_next_upstream
+    /// timeout`; Envoy retries per-try timeouts) and health checks count as a failure.
+    fn try_timeout(&mut self, tag: Tag, generation: u32, tries: u32, now: f64, ctx: &mut Ctx<'_>) {
+        let current = |t: &Tracking| {
+            let f = t.flights.get(tag);
+            f.generation == generation && f.tries == tries && !f.abandoned
+        };
+        if !current(&self.tracking) {
+            return;
+        }
+        let f = *self.tracking.flights.get(tag);
+        let i = f.backend as usize;
+        if f.stage == Stage::AtBackend {
+            // It may have ended just before.
+            self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
+            if !current(&self.tracking) {
+                return self.settle_if_failed(now, ctx);
+            }
+        }
+        if !matches!(f.stage, Stage::ToBackend | Stage::AtBackend) {
+            return;
+        }
+        // The attempt stays in its slot (the backend reports its ending by that tag); the
+        // request moves to a new one, its client's deadline with it.
+        let moved = Flight { counted: false, ..f };
+        let old = self.tracking.flights.get_mut(tag);
+        old.abandoned = true;
+        old.cut = true;
+        old.label = UNMEASURED;
+        if f.counted {
+            old.counted = false;
+            self.tracking.close(f.instance as usize, i);
+        }
+        let new_tag = self.tracking.flights.insert(moved);
+        if f.give_up_at.is_finite() {
+            let generation = self.tracking.flights.get(new_tag).generation;
+            self.calendar.schedule(f.give_up_at, Event::GiveUp { tag: new_tag, generation });
+        }
+        if let Some(h) = &mut self.tracking.health {
+            h.failure(i, now);
+        }
+        self.tracking.failed.push((new_tag, Cause::UpstreamTimeout));
+        if self.queued > 0 {
+            self.serve_queue(i, now, ctx);
+        }
+        self.settle_failures(now, ctx);
+    }
+
+    /// The client of request `tag` gives up at `now`: the attempt runs on where it is (the
+    /// backend still does the work), and the client retries or records a timeout.
+    fn give_up(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        let f = self.tracking.flights.get_mut(tag);
+        let snapshot = *f;
+        f.abandoned = true;
+        f.label = UNMEASURED;
+        self.client_error(snapshot, Cause::ClientTimeout, now, ctx);
+    }
+
+    /// The client of `f` sees an error (`cause`) at `now`: it retries after a backoff if
+    /// its policy and the retry budget allow, else the request fails.
+    fn client_error(&mut self, f: Flight, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
+        let p = self.client;
+        let t = &mut self.tracking;
+        let budget_ok = p.budget.is_none_or(|pct| {
+            let retrying = t.active_retries + u64::from(f.attempt == 0);
+            retrying as f64 <= (pct / 100.0 * t.active_requests as f64).max(ClientPolicy::MIN_RETRY_CONCURRENCY)
+        });
+        if self.draining || f.attempt >= p.retries || !budget_ok {
+            if let Some(series) = &mut ctx.rec.series {
+                series.failed(now);
+            }
+            if f.label != UNMEASURED {
+                t.waiting_measured -= 1;
+                ctx.rec.fail(f.label, cause);
+            }
+            t.active_requests -= 1;
+            if f.attempt > 0 {
+                t.active_retries -= 1;
+            }
+            if let Some(returns) = &mut t.returns {
+                // The error reaches the user (a user who gave up knows at once), who thinks
+                // again.
+                let back = if cause == Cause::ClientTimeout { now } else { now + f.tail };
+                returns.push((back, f.client));
+            }
+            return;
+        }
+        if f.attempt == 0 {
+            t.active_retries += 1;
         }
         if f.label != UNMEASURED {
-            if self.tracking.hedging {
-                self.tracking.unanswered -= 1;
-            }
-            ctx.rec.fail(f.label, cause);
+            ctx.rec.sections[f.label as usize].retries += 1;
+        }
+        if let Some(series) = &mut ctx.rec.series {
+            series.retried(now);
+        }
+        // "Full jitter": uniform up to the exponential backoff's cap.
+        let cap = (p.backoff * 2f64.powi(f.attempt.min(60) as i32)).min(p.max_backoff);
+        let send = now + cap * rand::RngExt::random::<f64>(&mut self.client_rng);
+        let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
+        let retry = Flight {
+            entered: send,
+            attempt: f.attempt + 1,
+            give_up_at: p.timeout.map_or(f64::INFINITY, |timeout| send + timeout),
+            ..Flight::sent(f.origin, client_rtt / 2.0, f.size, f.client, f.label)
+        };
+        let tag = self.tracking.flights.insert(retry);
+        let generation = self.tracking.flights.get(tag).generation;
+        self.calendar.schedule(send + client_rtt / 2.0, Event::Attempt { tag });
+        if let Some(timeout) = p.timeout {
+            self.calendar.schedule(send + timeout, Event::GiveUp { tag, generation });
         }
     }
 
@@ -706,7 +1216,7 @@ impl<'s> Dispatcher<'s> {
     fn serve_queue(&mut self, i: usize, now: f64, ctx: &mut Ctx<'_>) {
         while self.queued > 0 {
             // HAProxy's queue is shared by the threads: the cap is the global one.
-            if self.tracking.conns[i] >= self.tracking.cap[i] {
+            if self.tracking.conns[i] >= self.tracking.cap[i] || !self.tracking.healthy(i, now) {
                 return;
             }
             let Some((tag, generation)) = self.queue.as_mut().and_then(VecDeque::pop_front) else { return };
@@ -770,11 +1280,22 @@ impl Path for Dispatcher<'_> {
 
     fn dispatch(&mut self, request: &Request, label: u32, ctx: &mut Ctx<'_>) {
         let now = request.arrival;
+        self.tracking.active_requests += 1;
+        if let Some(series) = &mut ctx.rec.series {
+            series.arrival(now);
+        }
         if label != UNMEASURED {
-            self.waiting_measured += 1;
+            self.tracking.waiting_measured += 1;
+            self.seen_measured = true;
             if self.tracking.hedging {
                 self.tracking.unanswered += 1;
             }
+        } else if self.seen_measured && self.tracking.records && self.tracking.waiting_measured > 0 {
+            // Past the window: look at one backend per arrival, so that the endings of
+            // measured requests at backends nobody sends to any more are found.
+            let i = self.sweep;
+            self.sweep = if i + 1 == ctx.backends.len() { 0 } else { i + 1 };
+            self.tracking.refresh(&mut ctx.backends[i], i, now, ctx.rec);
         }
         let client_rtt = Self::draw(&mut self.net_rng, &self.client_rtt);
         let mut flight = Flight::sent(now, client_rtt / 2.0, request.size, request.client, label);
@@ -787,25 +1308,37 @@ impl Path for Dispatcher<'_> {
             flight.backend = i as u32;
             flight.stage = Stage::ToBackend;
             let tag = self.tracking.flights.insert(flight);
+            self.schedule_give_up(tag, now);
             self.calendar.schedule(now + flight.tail, Event::Deliver { tag });
             return;
         }
         let tag = self.tracking.flights.insert(flight);
+        self.schedule_give_up(tag, now);
         if client_rtt > 0.0 {
             self.calendar.schedule(now + client_rtt / 2.0, Event::Attempt { tag });
         } else {
             self.attempt(tag, now, ctx);
         }
+        if !self.tracking.failed.is_empty() {
+            self.settle_failures(now, ctx);
+        }
     }
 
     #[inline]
     fn waiting_measured(&self) -> bool {
-        self.waiting_measured > 0 || self.tracking.unanswered > 0
+        self.tracking.waiting_measured > 0 || self.tracking.unanswered > 0
     }
 
     fn drain(&mut self, ctx: &mut Ctx<'_>) {
         self.draining = true;
         self.run_until(f64::INFINITY, ctx);
+        if self.tracking.records {
+            // Whatever is still at a backend ends there (failures are not retried).
+            for (i, b) in ctx.backends.iter_mut().enumerate() {
+                self.tracking.refresh(b, i, f64::INFINITY, ctx.rec);
+            }
+            self.settle_failures(f64::INFINITY, ctx);
+        }
     }
 
     fn queue_integral(&mut self, now: f64) -> Option<f64> {

@@ -40,6 +40,20 @@ pub struct Flight {
     /// and in the instance's local view).
     pub counted: bool,
     pub stage: Stage,
+    /// Attempts sent to a backend so far (retries of the balancer included).
+    pub tries: u32,
+    /// When it first reached the balancer (the start of `proxy_next_upstream_timeout`).
+    pub entered: f64,
+    /// The client's attempt: 0 for the first, k for its k-th retry.
+    pub attempt: u32,
+    /// When the client gives up on this attempt (`+∞`: never), so that a request moved to
+    /// another slot keeps its client's deadline.
+    pub give_up_at: f64,
+    /// The client gave up on it (timeout): it runs on, but its ending concerns nobody.
+    pub abandoned: bool,
+    /// The balancer gave up on this attempt (`upstream_timeout`) and closed its connection:
+    /// abandoned, and its ending is not even seen by health checks.
+    pub cut: bool,
     /// Bumped whenever the slot is released, so deadlines scheduled for an earlier occupant
     /// (or an earlier stage) are recognised as stale.
     pub generation: u32,
@@ -67,6 +81,12 @@ impl Flight {
             backend: 0,
             counted: false,
             stage: Stage::ToBalancer,
+            tries: 0,
+            entered: origin,
+            attempt: 0,
+            give_up_at: f64::INFINITY,
+            abandoned: false,
+            cut: false,
             generation: 0,
             twin: super::outcome::UNTRACKED,
             twin_generation: 0,

@@ -2,6 +2,7 @@
 //! and the time integrals of every backend at the section boundaries.
 
 use super::outcome::{Cause, Outbox};
+use super::series::SeriesRecorder;
 use crate::stats::ResponseHistogram;
 
 /// Sums over the measured requests of one section (a contiguous range of arrival indices).
@@ -27,6 +28,9 @@ pub struct Section {
     pub in_system_area: f64,
     /// ∫ busy workers dt over the section, all backends.
     pub busy_area: f64,
+    /// Attempts beyond each measured request's first (the balancer's retries on another
+    /// backend): attempts per request = 1 + retries ÷ arrivals.
+    pub retries: u64,
 }
 
 impl Section {
@@ -50,8 +54,19 @@ impl Section {
             duration: a.duration + s.duration,
             in_system_area: a.in_system_area + s.in_system_area,
             busy_area: a.busy_area + s.busy_area,
+            retries: a.retries + s.retries,
         }
     }
+}
+
+/// What a run counts per backend, both touched by every measured request sent there, so
+/// kept side by side (one cache line on a cluster too large for the caches).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    /// Measured requests completed.
+    pub completed: u64,
+    /// Work (seconds at speed 1) of the measured requests sent here, accepted or not.
+    pub offered_work: f64,
 }
 
 /// Response times held back before they go into a histogram (16 KiB: stays in L1).
@@ -64,8 +79,8 @@ pub struct Recorder {
     /// One histogram per section (empty when histograms are off, as in pilot runs). Read
     /// them after [`Recorder::flush`].
     pub histograms: Vec<ResponseHistogram>,
-    /// Measured completions per backend.
-    pub completed_by_backend: Vec<u64>,
+    /// Per backend: measured completions and offered work.
+    pub by_backend: Vec<Tally>,
     /// Responses of section `batch_label` not yet in its histogram. Recording them in
     /// batches lets the histogram's scattered counter updates overlap each other instead of
     /// waiting on memory one request at a time (its counts are 256 KiB, larger than the
@@ -76,19 +91,25 @@ pub struct Recorder {
     /// layer to collect (always empty on the fast path). It travels with the recorder
     /// because every backend step already receives it.
     pub outbox: Outbox,
+    /// Counts over time, when the run was asked for a series (the event layer records).
+    pub series: Option<SeriesRecorder>,
 }
 
 impl Recorder {
-    pub fn new(sections: usize, backends: usize, histogram_unit: Option<f64>) -> Self {
-        let histograms: Vec<ResponseHistogram> =
-            histogram_unit.map(|u| vec![ResponseHistogram::new(u); sections]).unwrap_or_default();
+    /// A recorder of `sections` sections; with `histogram_span` = (mean service time on the
+    /// fastest backend, on the slowest), one response histogram per section.
+    pub fn new(sections: usize, backends: usize, histogram_span: Option<(f64, f64)>) -> Self {
+        let histograms: Vec<ResponseHistogram> = histogram_span
+            .map(|(fast, slow)| vec![ResponseHistogram::spanning(fast, slow); sections])
+            .unwrap_or_default();
         Recorder {
             sections: vec![Section::default(); sections],
             batch: Vec::with_capacity(if histograms.is_empty() { 0 } else { BATCH }),
             histograms,
-            completed_by_backend: vec![0; backends],
+            by_backend: vec![Tally::default(); backends],
             batch_label: 0,
             outbox: Outbox::default(),
+            series: None,
         }
     }
 
@@ -107,7 +128,13 @@ impl Recorder {
             }
             self.batch.push(response);
         }
-        self.completed_by_backend[backend as usize] += 1;
+        self.by_backend[backend as usize].completed += 1;
+    }
+
+    /// A measured request of work `work` was sent to backend `backend` (accepted or not).
+    #[inline]
+    pub fn offer(&mut self, backend: usize, work: f64) {
+        self.by_backend[backend].offered_work += work;
     }
 
     /// Records the held-back responses into their histogram.

@@ -10,15 +10,18 @@ mod backend;
 mod calendar;
 mod dispatch;
 mod flight;
+mod health;
 mod measure;
 mod outcome;
+mod series;
 mod station;
 
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED};
 pub use calendar::{Calendar, Event};
 pub use flight::{Flight, Flights, Stage};
-pub use measure::{Recorder, Section};
+pub use measure::{Recorder, Section, Tally};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
+pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 pub use station::Station;
 
 use rand::{Rng, SeedableRng};
@@ -26,7 +29,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::model::{ArrivalStream, ClientSampler, Model, Request};
 use crate::seed::{Purpose, RunSeed};
-use crate::strategy::{AnyStrategy, Cluster};
+use crate::strategy::{AnyStrategy, Cluster, Needs};
 
 /// Which requests to measure and how to cut them into sections.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,6 +42,8 @@ pub struct Window {
     pub sections: u32,
     /// Keep response-time histograms (off for pilot runs that only need batch means).
     pub histograms: bool,
+    /// Record a time series with windows this long (seconds; the event layer runs).
+    pub series: Option<f64>,
 }
 
 /// Per-backend results over the measurement window.
@@ -74,6 +79,8 @@ pub struct RunOutcome {
     pub backends: Vec<BackendOutcome>,
     /// Length of the measurement window (seconds).
     pub window: f64,
+    /// The time series, when the window asked for one.
+    pub series: Option<RunSeries>,
 }
 
 /// The static per-backend facts strategies ask for, gathered once.
@@ -111,9 +118,7 @@ impl Cluster for View<'_> {
         b.unfinished_work(self.now)
     }
     fn earliest_start(&mut self, i: usize) -> f64 {
-        let b = &mut self.backends[i];
-        b.advance(self.now, self.recorder);
-        b.earliest_start(self.now)
+        self.backends[i].earliest_start_at(self.now, self.recorder)
     }
     #[inline]
     fn capacity(&self, i: usize) -> f64 {
@@ -140,8 +145,6 @@ pub(crate) struct Ctx<'a> {
     rec: &'a mut Recorder,
     /// Per-backend accounting of measured requests (empty when nothing is measured).
     outcome: &'a mut [BackendOutcome],
-    /// Work of the measured requests sent to each backend (empty likewise).
-    offered_work: &'a mut [f64],
 }
 
 /// How arrivals get to backends: [`Direct`] (the fast path: one omniscient proxy, no
@@ -173,13 +176,26 @@ struct Direct<'s> {
     strategy: &'s mut AnyStrategy,
     /// Requests dispatched so far (what [`Cluster::dispatches`] answers).
     dispatched: u64,
-    /// Backends the strategy said it will choose, noted over the last `HINTS` picks.
-    hints: [usize; HINTS],
+    /// Whether to fetch the backends the strategy will use ahead of time: only when they
+    /// do not all stay in the caches anyway (on small clusters it is wasted work).
+    prefetching: bool,
+    /// Whether the strategy counts requests in system (reads the departure rings).
+    counting: bool,
+    /// Backends the strategy said it will choose or look at, noted over the last `HINTS`
+    /// picks (at most `NOTED` per pick).
+    hints: [[usize; NOTED]; HINTS],
 }
 
 impl<'s> Direct<'s> {
-    fn new(strategy: &'s mut AnyStrategy) -> Self {
-        Direct { strategy, dispatched: 0, hints: [usize::MAX; HINTS] }
+    fn new(strategy: &'s mut AnyStrategy, backends: usize) -> Self {
+        let counting = strategy.needs() != Needs::Nothing;
+        Direct {
+            strategy,
+            dispatched: 0,
+            prefetching: backends >= PREFETCH_FROM,
+            counting,
+            hints: [[usize::MAX; NOTED]; HINTS],
+        }
     }
 }
 
@@ -195,25 +211,34 @@ impl Path for Direct<'_> {
         let chosen = self.strategy.pick(request, &mut view);
         debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen} of {}", ctx.backends.len());
         let admission = ctx.backends[chosen].admit(now, size, label, chosen as u32, ctx.rec);
-        if let Some(next) = self.strategy.upcoming() {
-            // Two stages: the backend's struct for a request some picks ahead, and for the
-            // one noted `HINTS` picks ago (its struct has arrived by now) the slot of its
-            // departure ring the request will be written to.
-            prefetch(&ctx.backends[next]);
-            if let Some(work) = ctx.offered_work.get(next) {
-                prefetch(work);
+        if self.prefetching {
+            // Two stages: the backends' structs for a request some picks ahead, and for the
+            // ones noted `HINTS` picks ago (their structs have arrived by now) the slots of
+            // their departure rings the request will read and write.
+            let mut noted = [usize::MAX; NOTED];
+            let mut count = 0;
+            self.strategy.upcoming(|next| {
+                if count < NOTED {
+                    prefetch(&ctx.backends[next]);
+                    prefetch(&ctx.rec.by_backend[next]);
+                    noted[count] = next;
+                    count += 1;
+                }
+            });
+            if count > 0 {
+                let slot = (self.dispatched % HINTS as u64) as usize;
+                for &earlier in &self.hints[slot] {
+                    if let Some(b) = ctx.backends.get(earlier) {
+                        b.prefetch_for_admission(self.counting);
+                    }
+                }
+                self.hints[slot] = noted;
             }
-            prefetch(&ctx.rec.completed_by_backend[next]);
-            let slot = (self.dispatched % HINTS as u64) as usize;
-            if let Some(earlier) = ctx.backends.get(self.hints[slot]) {
-                earlier.prefetch_for_admission();
-            }
-            self.hints[slot] = next;
         }
         self.dispatched += 1;
         if label != UNMEASURED {
             // (Arrivals per section are counted from the boundaries after the loop.)
-            ctx.offered_work[chosen] += size;
+            ctx.rec.offer(chosen, size);
             if admission == Admission::Rejected {
                 ctx.rec.sections[label as usize].rejected += 1;
                 ctx.outcome[chosen].rejected += 1;
@@ -287,6 +312,10 @@ impl<'m> Traffic<'m> {
 
 /// Picks between prefetching a backend's struct and the slot of its ring it will write.
 const HINTS: usize = 4;
+/// Backends prefetched per pick (power of 2 choices looks at two).
+const NOTED: usize = 2;
+/// Smallest cluster whose backends are fetched ahead of time (below, they stay in cache).
+const PREFETCH_FROM: usize = 2048;
 
 /// Asks the memory system for `*x` ahead of its use (a hint: it never faults and changes
 /// nothing). On large clusters the backend a request goes to is rarely in cache.
@@ -342,23 +371,25 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 /// layer.
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
     let traffic = Traffic::new(model, &strategies[0], seed);
-    if fast_path(model) {
-        run(model, traffic, Direct::new(&mut strategies[0]), seed, window)
+    if fast_path(model) && window.series.is_none() {
+        run(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, window)
     } else {
-        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), seed, window)
+        let recording = window.series.is_some();
+        run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed).recording(recording), seed, window)
     }
 }
 
 /// Whether `model` runs on the fast path ([`Direct`]): nothing needs the event layer.
 fn fast_path(model: &Model) -> bool {
-    model.balancer.is_plain() && model.closed_loop().is_none()
+    model.is_plain() && model.closed_loop().is_none()
 }
 
 fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunSeed, window: &Window) -> RunOutcome {
     let (mut backends, statics) = backends_of(model, seed);
     let n_backends = backends.len();
     let sections = window.sections.max(1) as usize;
-    let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service.mean()));
+    let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service_time_span()));
+    recorder.series = window.series.map(SeriesRecorder::new);
     let mut outcome: Vec<BackendOutcome> = (0..n_backends)
         .map(|_| BackendOutcome {
             completed: 0,
@@ -373,9 +404,6 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         .collect();
     let mut worker_busy_scratch: Vec<f64> = Vec::new();
 
-    // Touched per request, so kept apart from the rest of `outcome` (8 bytes a backend).
-    let mut offered_work = vec![0.0f64; n_backends];
-
     // Section k holds arrivals [boundary(k), boundary(k + 1)).
     let boundary = |k: usize| window.warmup + (window.requests * k as u64) / sections as u64;
     let end = boundary(sections);
@@ -389,13 +417,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
 
     macro_rules! ctx {
         () => {
-            &mut Ctx {
-                backends: &mut backends,
-                statics: &statics,
-                rec: &mut recorder,
-                outcome: &mut outcome,
-                offered_work: &mut offered_work,
-            }
+            &mut Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut outcome }
         };
     }
 
@@ -488,14 +510,25 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         }
         _ => 0.0,
     };
-    for (((o, done), work), b) in
-        outcome.iter_mut().zip(&recorder.completed_by_backend).zip(offered_work).zip(&backends)
-    {
-        o.completed = *done;
-        o.offered_work = work;
+    for ((o, tally), b) in outcome.iter_mut().zip(&recorder.by_backend).zip(&backends) {
+        o.completed = tally.completed;
+        o.offered_work = tally.offered_work;
         o.response = b.response_summary();
     }
+    let series = recorder.series.as_ref().map(|s| RunSeries {
+        width: s.width(),
+        rows: s.rows(),
+        faults: {
+            // One band per distinct interval (an outage of a whole group is one band).
+            let mut bands: Vec<[f64; 2]> =
+                model.faults.iter().flat_map(|f| f.intervals()).map(|(_, a, b)| [a, b]).collect();
+            bands.sort_by(|x, y| x[0].total_cmp(&y[0]).then(x[1].total_cmp(&y[1])));
+            bands.dedup();
+            bands
+        },
+    });
     RunOutcome {
+        series,
         sections: recorder.sections,
         histograms: recorder.histograms,
         backends: outcome,
@@ -517,7 +550,7 @@ pub fn sample_in_system(
 ) -> Vec<Vec<u32>> {
     let traffic = Traffic::new(model, &strategies[0], seed);
     if fast_path(model) {
-        sample(model, traffic, Direct::new(&mut strategies[0]), seed, warmup, interval, samples)
+        sample(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, warmup, interval, samples)
     } else {
         sample(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), seed, warmup, interval, samples)
     }
@@ -538,8 +571,7 @@ fn sample<P: Path>(
     let mut start = None;
     let mut index = 0u64;
     let limit = warmup.saturating_add(sampling_arrival_limit(model, interval, samples));
-    let mut ctx =
-        Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut [], offered_work: &mut [] };
+    let mut ctx = Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut [] };
     while series[0].len() < samples && index < limit {
         // The next sample's time (closed-loop users stop there: their events are handled
         // before the next arrival, and must not run past a sample).

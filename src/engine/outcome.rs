@@ -31,14 +31,23 @@ pub enum Cause {
     NoBackend = 3,
     /// The client gave up waiting (client timeout; the proxy logs 499, the client a 504).
     ClientTimeout = 4,
+    /// The balancer gave up waiting for the backend's response (`upstream_timeout`: nginx
+    /// and Envoy answer 504).
+    UpstreamTimeout = 5,
 }
 
 impl Cause {
     /// Number of causes (the length of per-cause counters).
-    pub const COUNT: usize = 5;
+    pub const COUNT: usize = 6;
     /// Every cause, in the order of per-cause counters.
-    pub const ALL: [Cause; Cause::COUNT] =
-        [Cause::WorkerTimeout, Cause::BackendDown, Cause::QueueTimeout, Cause::NoBackend, Cause::ClientTimeout];
+    pub const ALL: [Cause; Cause::COUNT] = [
+        Cause::WorkerTimeout,
+        Cause::BackendDown,
+        Cause::QueueTimeout,
+        Cause::NoBackend,
+        Cause::ClientTimeout,
+        Cause::UpstreamTimeout,
+    ];
 
     /// The name used in results (`failed_worker_timeout`, …) and messages.
     pub fn name(self) -> &'static str {
@@ -48,6 +57,7 @@ impl Cause {
             Cause::QueueTimeout => "queue_timeout",
             Cause::NoBackend => "no_backend",
             Cause::ClientTimeout => "client_timeout",
+            Cause::UpstreamTimeout => "upstream_timeout",
         }
     }
 }
@@ -86,11 +96,6 @@ impl Outbox {
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
-    }
-
-    /// Takes every outcome out, keeping the buffer.
-    pub fn drain(&mut self) -> std::vec::Drain<'_, Outcome> {
-        self.items.drain(..)
     }
 
     /// Takes the outcomes out with their buffer (for a consumer that records while it reads

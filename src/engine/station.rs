@@ -719,8 +719,13 @@ impl Station {
             self.pending_measured -= 1;
             let service = r.cpu * self.inv_speed + r.io;
             let wait = r.start - r.arrival;
-            // Response ≥ service; the max removes the rounding of large clock values.
-            let response = (now - r.arrival).max(wait + service);
+            // Response ≥ wait + service at a constant speed; rounding the difference of
+            // large clock values can break that by a few ulps, which the floor removes. (A
+            // speed change while it ran — a slow-down ending — can make it genuinely less.)
+            let elapsed = now - r.arrival;
+            let floor = wait + service;
+            let response =
+                if elapsed < floor && floor - elapsed <= 1e-9 * now.abs().max(1.0) { floor } else { elapsed };
             rec.complete(r.label, self.backend, response, wait, service);
             self.response_sum += response;
             self.responses.record(response);
@@ -862,6 +867,78 @@ impl Station {
         wk.idle_since = now;
         self.pull(w, rec);
     }
+
+    /// The host crashes at `now` (an outage or a random failure): the master and every
+    /// worker die, and everything inside fails with `BackendDown` — requests in a CPU or an
+    /// I/O phase, waiting for a gthread thread, or queued in a listen socket (the kernel
+    /// resets them), in slot order. The station comes back empty with new worker processes
+    /// (new lives: `max_requests` counts and jitter start again); the balancer keeps
+    /// connections away for as long as the fault lasts, which stands for the reboot.
+    pub fn crash(&mut self, now: f64, backend: u32, rec: &mut Recorder) {
+        self.backend = backend;
+        self.settle(now, rec);
+        for id in 0..self.reqs.len() as u32 {
+            if self.reqs[id as usize].phase != Phase::Free {
+                self.fail(id, Cause::BackendDown, rec);
+            }
+        }
+        self.queue.clear();
+        self.io.clear();
+        self.runners = 0;
+        self.busy_workers = 0;
+        for w in 0..self.workers.len() {
+            let limit = self.draw_limit();
+            let wk = &mut self.workers[w];
+            if wk.held > 0 {
+                wk.busy_area += now - wk.busy_since;
+            }
+            wk.held = 0;
+            wk.threads_busy = 0;
+            wk.pending.clear();
+            wk.socket.clear();
+            wk.cpu.clear();
+            wk.vt = 0.0;
+            wk.deadline = f64::INFINITY;
+            wk.state = State::Up;
+            wk.up_at = now;
+            wk.started = 0;
+            wk.limit = limit;
+            wk.idle_since = now;
+        }
+        debug_assert_eq!(self.in_system, 0);
+        self.plan();
+    }
+
+    /// The host's speed becomes `speed` at `now` (a slow-down): CPU phases still running
+    /// go on at the new speed, exactly; I/O waits are not affected.
+    pub fn set_speed(&mut self, now: f64, speed: f64, rec: &mut Recorder) {
+        self.settle(now, rec);
+        self.speed = speed;
+        self.inv_speed = 1.0 / speed;
+        self.plan();
+    }
+
+    /// A deploy restarts the application at `now`, gracefully (gunicorn on SIGHUP, or a
+    /// new release started by SIGTERM and the process manager): every worker stops
+    /// accepting, finishes what it holds (its `timeout` still applies) and exits; its
+    /// replacement boots for `boot_time` and starts a new life. Connections already in the
+    /// shared listen queue wait for the new workers; those on a `reuse_port` worker's own
+    /// socket are reset when it closes (`BackendDown`), as the kernel does.
+    pub fn restart(&mut self, now: f64, rec: &mut Recorder) {
+        self.settle(now, rec);
+        for w in 0..self.workers.len() {
+            let wk = &mut self.workers[w];
+            if wk.state == State::Booting {
+                // Already being replaced: the new process is the new release.
+                continue;
+            }
+            wk.state = State::Draining;
+            if wk.held == 0 {
+                self.go_down(w, rec);
+            }
+        }
+        self.plan();
+    }
 }
 
 #[cfg(test)]
@@ -958,6 +1035,74 @@ mod tests {
     }
 
     #[test]
+    fn a_crash_fails_everything_inside_whatever_its_phase_and_the_station_serves_again() {
+        // 2 sync workers on 1 core, half I/O; the third request waits for a worker.
+        let g = group(WorkerClass::Sync, 2, Some(1));
+        let (mut s, mut rec) = station(&g, 0.5);
+        s.admit_ticket(0.0, 1.0, 0, 0, Ticket { tag: 0, clock: 0.0 }, &mut rec);
+        s.admit_ticket(0.0, 0.2, 0, 0, Ticket { tag: 1, clock: 0.0 }, &mut rec);
+        s.admit_ticket(0.0, 1.0, 0, 0, Ticket { tag: 2, clock: 0.0 }, &mut rec);
+        // Request 1 computes 0.1 on half the core until 0.2, then waits on I/O until 0.3;
+        // request 0 computes until 0.6. Crash at 0.25: 0 computing, 1 in I/O, 2 queued.
+        s.crash(0.25, 3, &mut rec);
+        let ends: Vec<(Tag, u32, f64, Ending)> =
+            rec.outbox.take().iter().map(|o| (o.tag, o.backend, o.time, o.ending)).collect();
+        let down = Ending::Failed(Cause::BackendDown);
+        assert_eq!(ends, vec![(0, 3, 0.25, down), (1, 3, 0.25, down), (2, 3, 0.25, down)]);
+        assert_eq!(rec.sections[0].failed[Cause::BackendDown as usize], 3);
+        assert_eq!((s.in_system(), s.pending_measured), (0, 0));
+        assert_eq!(s.next_event_time(), f64::INFINITY);
+        // New processes: a request after the crash is served from scratch.
+        s.admit(1.0, 1.0, 0, 0, &mut rec);
+        s.advance(10.0, &mut rec);
+        assert_eq!(rec.sections[0].completed, 1);
+        assert!((rec.sections[0].sum_response - 1.0).abs() < 1e-9);
+        // Busy worker-time: two workers from 0 to 0.25, one from 1 to 2.
+        assert!((s.integrals_at(10.0, &mut rec).busy - 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_slowdown_stretches_the_cpu_phase_left_but_not_the_io() {
+        let g = group(WorkerClass::Sync, 1, Some(1));
+        let (mut s, mut rec) = station(&g, 0.5);
+        // 1 of CPU then 1 of I/O; half speed from 0.5: CPU ends at 0.5 + 0.5 / 0.5 = 1.5.
+        s.admit(0.0, 2.0, 0, 0, &mut rec);
+        s.set_speed(0.5, 0.5, &mut rec);
+        s.advance(2.499, &mut rec);
+        assert_eq!(rec.sections[0].completed, 0);
+        s.advance(2.5 + 1e-12, &mut rec);
+        assert_eq!(rec.sections[0].completed, 1);
+        assert!((rec.sections[0].sum_response - 2.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_deploy_lets_workers_finish_then_boots_new_ones_for_the_queue() {
+        let mut g = group(WorkerClass::Sync, 1, None);
+        g.lifecycle.boot_time = Some(ServiceDistribution::deterministic(1.0).unwrap());
+        g.lifecycle.max_requests = 3;
+        let (mut s, mut rec) = station(&g, 0.0);
+        s.admit(0.0, 1.0, 0, 0, &mut rec);
+        s.restart(0.5, &mut rec);
+        // Queued behind the draining worker: served by its replacement, up at 2.0.
+        s.admit(0.6, 1.0, 0, 0, &mut rec);
+        s.advance(10.0, &mut rec);
+        assert_eq!(rec.sections[0].completed, 2);
+        assert!((rec.sections[0].sum_response - (1.0 + 2.4)).abs() < 1e-9, "{}", rec.sections[0].sum_response);
+        // The new worker started a new life at 2.0 (max_requests counts from there): the
+        // requests at 10 and 11 are its 2nd and 3rd, so it restarts at 11.5 and the one at
+        // 12 waits for it until 12.5.
+        for k in 0..4 {
+            s.admit(10.0 + f64::from(k), 0.5, 0, 0, &mut rec);
+        }
+        s.advance(20.0, &mut rec);
+        let expected = 3.4 + 0.5 + 0.5 + 1.0 + 0.5;
+        assert!((rec.sections[0].sum_response - expected).abs() < 1e-9, "{}", rec.sections[0].sum_response);
+        // An idle station restarts at once: all its workers boot.
+        s.restart(30.0, &mut rec);
+        assert_eq!(s.next_event_time(), 31.0);
+    }
+
+    #[test]
     fn max_requests_restarts_after_n_and_tracked_requests_report() {
         let mut g = group(WorkerClass::Sync, 1, None);
         g.lifecycle.max_requests = 2;
@@ -969,7 +1114,7 @@ mod tests {
         s.advance(10.0, &mut rec);
         // Two served back to back (0.5, 1.0), a 1 s boot, then the third: 2.0 → 2.5.
         assert!((rec.sections[0].sum_response - 4.0).abs() < 1e-9);
-        let ends: Vec<(Tag, f64)> = rec.outbox.drain().map(|o| (o.tag, o.time)).collect();
+        let ends: Vec<(Tag, f64)> = rec.outbox.take().iter().map(|o| (o.tag, o.time)).collect();
         assert_eq!(ends, vec![(0, 0.5), (1, 1.0), (2, 2.5)]);
     }
 }

@@ -5,7 +5,7 @@
 //! network delay: the engine's fast path. Anything else goes through the event layer
 //! (`docs/ARCHITECTURE.md`, "The event layer").
 
-use super::ServiceDistribution;
+use super::{Health, Retries, ServiceDistribution};
 
 /// How arrivals reach the balancer instances (an L4 balancer, DNS, or the kernel's
 /// `SO_REUSEPORT` spreading connections over nginx workers or Envoy threads).
@@ -140,6 +140,15 @@ pub struct Balancer {
     pub queue_timeout: Option<f64>,
     /// One entry per backend group, in the order of the groups (empty: no caps, no delay).
     pub upstreams: Vec<Upstream>,
+    /// Passive and active health checks (default: none, every backend is always tried).
+    pub health: Health,
+    /// Retries of failed attempts on another backend (default: one try, no retry).
+    pub retries: Retries,
+    /// How long the balancer waits for a backend's response to one attempt (nginx
+    /// `proxy_read_timeout`, Envoy `per_try_timeout`, HAProxy `timeout server`). An attempt
+    /// past it fails with a gateway timeout (504), which `retries` may retry elsewhere; the
+    /// backend still does the work. `None`: it waits as long as it takes.
+    pub upstream_timeout: Option<f64>,
     /// Hedged requests: a second copy of an unanswered request after a delay.
     pub hedge: Option<Hedge>,
 }
@@ -154,6 +163,9 @@ impl Default for Balancer {
             rtt: None,
             queue_timeout: None,
             upstreams: Vec::new(),
+            health: Health::default(),
+            retries: Retries::default(),
+            upstream_timeout: None,
             hedge: None,
         }
     }
@@ -169,6 +181,9 @@ impl Balancer {
             && self.rtt.is_none()
             && self.hedge.is_none()
             && self.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none())
+            && !self.health.is_active()
+            && !self.retries.is_active()
+            && self.upstream_timeout.is_none()
     }
 
     /// Whether arrivals need client ids (hash routing, cached redirects).
@@ -206,6 +221,18 @@ impl Balancer {
                 None => parts.push("maxconn with queue".into()),
             }
         }
+        if let Some(health) = self.health.describe() {
+            parts.push(health);
+        }
+        if self.retries.is_active() {
+            parts.push(match self.retries.timeout {
+                Some(t) => format!("{} tries within {}", self.retries.tries, crate::units::format_duration(t)),
+                None => format!("{} tries", self.retries.tries),
+            });
+        }
+        if let Some(t) = self.upstream_timeout {
+            parts.push(format!("upstream timeout {}", crate::units::format_duration(t)));
+        }
         if let Some(hedge) = self.hedge {
             parts.push(format!("hedged {}", hedge.describe()));
         }
@@ -225,6 +252,16 @@ pub struct BalancerOverride {
     pub max_conns: Option<u32>,
     /// HAProxy `maxconn` on every backend, as `default-server maxconn` (replaces any cap).
     pub maxconn: Option<u32>,
+    /// Health checks and retries that replace the file's (each one given).
+    pub passive: Option<super::MaxFails>,
+    pub outlier: Option<super::Outlier>,
+    pub active: Option<super::Probe>,
+    pub panic_threshold: Option<f64>,
+    pub retries: Option<Retries>,
+    pub upstream_timeout: Option<f64>,
+    /// The clients' timeouts and retries for this strategy's runs (they are not the
+    /// balancer's, but comparing retry policies side by side is what a file wants).
+    pub client: Option<super::ClientPolicy>,
     /// Hedged requests for this strategy's runs.
     pub hedge: Option<Hedge>,
 }
@@ -242,6 +279,24 @@ impl BalancerOverride {
         }
         if let Some(mode) = self.mode {
             b.mode = mode;
+        }
+        if self.passive.is_some() {
+            b.health.max_fails = self.passive;
+        }
+        if self.outlier.is_some() {
+            b.health.outlier = self.outlier;
+        }
+        if self.active.is_some() {
+            b.health.probe = self.active;
+        }
+        if self.panic_threshold.is_some() {
+            b.health.panic_threshold = self.panic_threshold;
+        }
+        if let Some(retries) = self.retries {
+            b.retries = retries;
+        }
+        if self.upstream_timeout.is_some() {
+            b.upstream_timeout = self.upstream_timeout;
         }
         if let Some(hedge) = self.hedge {
             b.hedge = Some(hedge);

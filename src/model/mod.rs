@@ -7,6 +7,7 @@ mod arrivals;
 mod backend;
 mod balancer;
 mod clients;
+mod faults;
 mod request;
 mod service;
 mod users;
@@ -15,6 +16,7 @@ pub use arrivals::{Arrival, ArrivalProcess, ArrivalStream, Trace};
 pub use backend::{Accept, BackendGroup, Lifecycle, WorkerClass};
 pub use balancer::{Balancer, BalancerOverride, Hedge, Information, Mode, Routing, Upstream};
 pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS, address_text, splitmix64};
+pub use faults::{ClientPolicy, Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
 pub use users::ClosedLoop;
@@ -49,6 +51,10 @@ pub struct Model {
     pub io_fraction: f64,
     /// The balancer tier (default: one omniscient reverse proxy, no caps, no network).
     pub balancer: Balancer,
+    /// Scheduled and random backend faults (`[[faults]]`; empty: backends never fail).
+    pub faults: Vec<Fault>,
+    /// Client timeouts and retries (default: clients wait for ever and never retry).
+    pub client: ClientPolicy,
 }
 
 impl Model {
@@ -77,9 +83,49 @@ impl Model {
         self.arrivals.mean_rate() * self.service.mean() / self.capacity()
     }
 
+    /// Mean service time of a request on the fastest and on the slowest backend (seconds):
+    /// the span of response times a histogram must resolve.
+    pub fn service_time_span(&self) -> (f64, f64) {
+        let mean = self.service.mean();
+        let (slow, fast) =
+            self.backends.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), g| (lo.min(g.speed), hi.max(g.speed)));
+        if self.backends.is_empty() {
+            return (mean, mean);
+        }
+        (mean / fast, mean / slow)
+    }
+
     /// The arrival rate that offers load `load` to this cluster.
     pub fn rate_for_load(&self, load: f64) -> f64 {
         load * self.capacity() / self.service.mean()
+    }
+
+    /// Whether the model needs none of the event layer: the engine's fast path.
+    pub fn is_plain(&self) -> bool {
+        self.balancer.is_plain() && self.faults.is_empty() && !self.client.is_active()
+    }
+
+    /// Whether a request this model accepts can fail rather than complete: backend faults,
+    /// health checks (with every backend believed down a request has nowhere to go), a
+    /// client timeout, a proxy queue with `queue_timeout`, nginx `max_conns`, or gunicorn's
+    /// worker `timeout` or `max_requests` (a worker's exit resets its `reuse_port` queue).
+    /// Results report failures by cause and goodput for such models only, so that models
+    /// without any of these keep their results as they were.
+    pub fn can_fail(&self) -> bool {
+        let b = &self.balancer;
+        !self.faults.is_empty()
+            || b.health.is_active()
+            || self.client.timeout.is_some()
+            || (b.queues() && b.queue_timeout.is_some())
+            || b.upstream_timeout.is_some()
+            || b.upstreams.iter().any(|u| u.max_conns.is_some())
+            || self.backends.iter().any(|g| g.needs_station(self.io_fraction) && g.lifecycle.is_active())
+    }
+
+    /// Whether some backend is simulated with explicit workers (the general station), whose
+    /// per-worker utilisation results report.
+    pub fn has_stations(&self) -> bool {
+        self.backends.iter().any(|g| g.needs_station(self.io_fraction))
     }
 
     /// Number of backends (all groups expanded).

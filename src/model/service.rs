@@ -185,6 +185,15 @@ impl ServiceDistribution {
     pub fn weibull(shape: f64, scale: f64) -> Result<Self, ModelError> {
         let shape = positive("weibull", "shape", shape)?;
         let scale = positive("weibull", "scale", scale)?;
+        let (k_lo, k_hi) = WEIBULL_SHAPE_RANGE;
+        if !(k_lo..=k_hi).contains(&shape) {
+            // Below 0.05 the cv exceeds 10⁵: no run of realistic length samples the tail
+            // that carries the mean, so every figure would describe another distribution.
+            return Err(ModelError::new(format!(
+                "weibull: shape must be between {k_lo} and {k_hi} (got {shape}); use bounded_pareto or a \
+                 mixture for a heavier tail, deterministic or uniform for a lighter one"
+            )));
+        }
         let mean = scale * ln_gamma(1.0 + 1.0 / shape).exp();
         let cv = weibull_scv(shape).max(0.0).sqrt();
         if !(mean.is_finite() && cv.is_finite()) {

@@ -6,7 +6,6 @@
 use rand::Rng;
 
 use super::{ModelError, ServiceDistribution};
-use crate::units::format_duration;
 
 /// The users of a closed loop.
 #[derive(Debug, Clone)]
@@ -50,11 +49,6 @@ impl ClosedLoop {
         };
         let s = if self.users == 1 { "" } else { "s" };
         format!("closed({} user{s}, {think})", self.users)
-    }
-
-    /// The mean think time in words (`1s`, `0s`).
-    pub fn think_text(&self) -> String {
-        format_duration(self.mean_think())
     }
 }
 

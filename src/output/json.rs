@@ -39,14 +39,6 @@ pub struct ResultJson<'a> {
     /// Codes of the "too short to trust" warnings (`few_requests`, `long_warmup`,
     /// `no_steady_state`, `wide_interval`, `no_p999_interval`).
     pub warnings: Vec<&'static str>,
-    /// Accepted requests that failed, and by cause (`worker_timeout`, `backend_down`, …).
-    pub failed: u64,
-    pub failed_by_cause: &'a BTreeMap<String, u64>,
-    /// Successfully completed requests per second.
-    pub goodput: f64,
-    /// Lowest and highest single-worker utilisation (null without explicit workers).
-    pub worker_utilisation_min: Option<f64>,
-    pub worker_utilisation_max: Option<f64>,
     /// 95 % confidence intervals, `[low, high]`, by metric name.
     pub ci95: BTreeMap<&'static str, [f64; 2]>,
     pub backends: Vec<BackendJson<'a>>,
@@ -54,9 +46,43 @@ pub struct ResultJson<'a> {
     /// `ci95.cycle`); `load` and `arrival_rate` are then measured, not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_loop: Option<ClosedLoopJson>,
+    /// Attempts per request (1 + retries ÷ requests), when the balancer or clients retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_per_request: Option<f64>,
     /// Hedged requests only: the delay, the second copies sent, the amplification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hedging: Option<&'a crate::runner::HedgeResult>,
+    /// Models that can fail an accepted request only (faults, health checks, timeouts,
+    /// `max_conns`, gunicorn `timeout`/`max_requests`): the measured requests that failed,
+    /// by cause (`worker_timeout`, `backend_down`, `queue_timeout`, `no_backend`,
+    /// `client_timeout`), their fraction, and the goodput (successful completions per
+    /// second; its interval is `ci95.goodput`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_by_cause: Option<&'a BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_fraction: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<f64>,
+    /// Backends with explicit workers only: the lowest and highest utilisation of a single
+    /// worker (each worker's own figures are in `backends[].workers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_utilisation_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_utilisation_max: Option<f64>,
+    /// With an SLO (a sweep's `[report] slo`, `lbsim plan --slo`): its limit and
+    /// P(response > limit) with its 95 % interval (`null` bounds when too few responses
+    /// exceed it for an honest one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_slo: Option<OverSloJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OverSloJson {
+    pub limit: f64,
+    pub fraction: f64,
+    pub ci95: [f64; 2],
 }
 
 #[derive(Debug, Serialize)]
@@ -95,10 +121,10 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 ("throughput", r.throughput),
                 ("utilisation", r.utilisation),
                 ("mean_in_system", r.mean_in_system),
-                ("goodput", r.goodput),
             ]
             .into_iter()
             .chain(r.closed_loop.as_ref().map(|c| ("cycle", c.cycle)))
+            .chain(r.failures.as_ref().map(|f| ("goodput", f.goodput)))
             .map(|(name, e)| (name, [e.ci_low, e.ci_high]))
             .collect();
             ResultJson {
@@ -122,11 +148,6 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                 saturated: r.saturated,
                 saturated_fraction: r.saturated_fraction,
                 warnings: r.warnings.iter().map(|w| w.code()).collect(),
-                failed: r.failed,
-                failed_by_cause: &r.failed_by_cause,
-                goodput: r.goodput.value,
-                worker_utilisation_min: Some(r.worker_utilisation_min).filter(|x| x.is_finite()),
-                worker_utilisation_max: Some(r.worker_utilisation_max).filter(|x| x.is_finite()),
                 ci95,
                 backends: r
                     .backends
@@ -145,7 +166,19 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                     think: c.think,
                     cycle: c.cycle.value,
                 }),
+                attempts_per_request: r.attempts_per_request,
                 hedging: r.hedging.as_ref(),
+                failed: r.failures.as_ref().map(|f| f.failed),
+                failed_by_cause: r.failures.as_ref().map(|f| &f.by_cause),
+                failed_fraction: r.failures.as_ref().map(|f| f.fraction),
+                goodput: r.failures.as_ref().map(|f| f.goodput.value),
+                worker_utilisation_min: r.worker_utilisation.map(|w| w.min).filter(|x| x.is_finite()),
+                worker_utilisation_max: r.worker_utilisation.map(|w| w.max).filter(|x| x.is_finite()),
+                over_slo: r.over_slo.map(|o| OverSloJson {
+                    limit: o.limit,
+                    fraction: o.fraction.value,
+                    ci95: [o.fraction.ci_low, o.fraction.ci_high],
+                }),
             }
         })
         .collect();

@@ -22,8 +22,8 @@ pub fn results_table(results: &[StrategyResult]) -> String {
         }
     };
     // Columns for failures and per-worker spread appear only when a result has them.
-    let any_failed = results.iter().any(|r| r.failed > 0);
-    let any_workers = results.iter().any(|r| r.worker_utilisation_max.is_finite());
+    let any_failed = results.iter().any(|r| r.failures.is_some());
+    let any_workers = results.iter().any(|r| r.worker_utilisation.is_some());
     let mut header = vec![
         "strategy".to_string(),
         format!("mean ({unit})"),
@@ -66,16 +66,23 @@ pub fn results_table(results: &[StrategyResult]) -> String {
                 r.rejected.to_string(),
             ];
             if any_failed {
-                let causes: Vec<String> =
-                    r.failed_by_cause.iter().filter(|(_, n)| **n > 0).map(|(c, n)| format!("{n} {c}")).collect();
-                row.push(if causes.is_empty() { "0".to_string() } else { causes.join(", ") });
-                row.push(significant(r.goodput.value, 4));
+                match &r.failures {
+                    Some(f) => {
+                        let causes: Vec<String> =
+                            f.by_cause.iter().filter(|(_, n)| **n > 0).map(|(c, n)| format!("{n} {c}")).collect();
+                        row.push(if causes.is_empty() { "0".to_string() } else { causes.join(", ") });
+                        row.push(significant(f.goodput.value, 4));
+                    }
+                    None => {
+                        row.push("0".to_string());
+                        row.push(significant(r.throughput.value, 4));
+                    }
+                }
             }
             if any_workers {
-                row.push(if r.worker_utilisation_max.is_finite() {
-                    format!("{:.1}–{:.1}%", r.worker_utilisation_min * 100.0, r.worker_utilisation_max * 100.0)
-                } else {
-                    String::new()
+                row.push(match r.worker_utilisation {
+                    Some(w) if w.max.is_finite() => format!("{:.1}–{:.1}%", w.min * 100.0, w.max * 100.0),
+                    _ => String::new(),
                 });
             }
             row.push(match (r.saturated, r.warnings.is_empty()) {

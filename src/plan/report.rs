@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::prelude::*;
 
 use super::PlanResults;
 use super::text::{json, notes, recommendation, table};
+use crate::plot::response::{Line, MetricChart, draw_metric};
 use crate::plot::{Figure, Meta, figure, metric_words, style};
 use crate::report::html::{escape, inline_svg};
 use crate::report::write_atomic;
@@ -66,14 +66,16 @@ fn markdown(p: &PlanResults, figure: &Figure<'_>, command: &[String]) -> String 
 fn html(p: &PlanResults, figure: &Figure<'_>, svg: &str, command: &[String]) -> String {
     let mut h = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&heading(p))
+         content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n",
+        escape(&heading(p)),
+        crate::report::interactive::STYLE.trim_end()
     );
     h += &format!("<h1>{}</h1>\n<p class=\"lead\">{}</p>\n", escape(&heading(p)), escape(&question(p)));
     h += &format!("<p><strong>{}</strong></p>\n", escape(&recommendation(p)));
-    h += "<table>\n<tr><th>strategy</th><th>minimum</th><th>";
+    h += "<div class=\"scroll\"><table>\n<tr><th>strategy</th><th>minimum</th><th>";
     h += &escape(&format!("{} at minimum", p.slo.metric_name()));
-    h += "</th><th>meets the SLO up to (req/s, 95 % interval)</th></tr>\n";
+    h += &format!("</th><th>P(response &gt; {})</th>", escape(&format_duration(p.slo.limit)));
+    h += "<th>meets the SLO up to (req/s, 95 % interval)</th></tr>\n";
     for s in &p.results {
         let at = s.sizes.iter().find(|e| Some(e.value) == s.minimum);
         let metric = at.map_or_else(
@@ -98,14 +100,15 @@ fn html(p: &PlanResults, figure: &Figure<'_>, svg: &str, command: &[String]) -> 
         };
         let minimum = s.minimum.map_or_else(|| format!("none up to {}", s.bound), |m| m.to_string());
         h += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&s.strategy),
             escape(&minimum),
             escape(&metric),
+            escape(&crate::report::content::over_slo_text(s.at_minimum.as_ref().and_then(|r| r.over_slo))),
             escape(&headroom)
         );
     }
-    h += "</table>\n";
+    h += "</table></div>\n";
     let notes = notes(p);
     if !notes.is_empty() {
         h += "<ul>\n";
@@ -115,7 +118,7 @@ fn html(p: &PlanResults, figure: &Figure<'_>, svg: &str, command: &[String]) -> 
         h += "</ul>\n";
     }
     h += &format!(
-        "<figure id=\"{}\">\n{}\n<figcaption><strong>{}.</strong> {}</figcaption>\n</figure>\n",
+        "<figure id=\"{}\">\n<div class=\"chart-box\">{}</div>\n<figcaption><strong>{}.</strong> {}</figcaption>\n</figure>\n",
         escape(&figure.stem),
         inline_svg(svg),
         escape(&figure.title),
@@ -129,12 +132,6 @@ fn html(p: &PlanResults, figure: &Figure<'_>, svg: &str, command: &[String]) -> 
     );
     h
 }
-
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;\
-padding:0 1em;color:#222;line-height:1.5}table{border-collapse:collapse;margin:1em 0;font-size:.92em;display:block;\
-overflow-x:auto}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}th{background:#f3f3f3}\
-figure{margin:2em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:.95em;color:#444}\
-pre{background:#f6f6f6;padding:1em;overflow-x:auto}.lead{font-size:1.05em}";
 
 /// The command line, quoted where a shell needs it.
 fn shell_words(command: &[String]) -> String {
@@ -211,81 +208,17 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &PlanResults) -> R
 where
     DB::ErrorType: 'static,
 {
-    let all: Vec<Vec<(f64, f64, f64, f64)>> = (0..p.results.len()).map(|s| points(p, s)).collect();
-    let values: Vec<f64> = all.iter().flatten().flat_map(|q| [q.1, q.2, q.3]).chain([p.slo.limit]).collect();
-    let (unit, scale) = style::time_unit(values.iter().copied());
-    let positive = values.iter().copied().filter(|v| v.is_finite() && *v > 0.0).map(|v| v / scale);
-    let (lo, hi) = positive.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let xs: Vec<f64> = all.iter().flatten().map(|q| q.0).collect();
-    let (x0, x1) = match xs.iter().copied().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x))) {
-        (a, b) if a.is_finite() => (a - 0.5, b + 0.5),
-        _ => (0.0, 1.0),
+    let lines = (0..p.results.len())
+        .map(|s| Line { label: p.results[s].strategy.clone(), colour: s, points: points(p, s) })
+        .collect();
+    let chart = MetricChart {
+        title: title(p),
+        x_desc: p.vary.axis_label(),
+        metric: p.slo.metric,
+        lines,
+        theory: vec![],
+        slo: Some(p.slo.clone()),
+        bars: true,
     };
-    let title = title(p);
-    let y_desc = format!("{} ({unit})", metric_words(p.slo.metric));
-    if xs.is_empty() {
-        return style::empty(area, &title, "every size tried is saturated: nothing to show");
-    }
-    if !style::drawable(lo / 1.3, hi * 1.3, true) || !style::drawable(x0, x1, false) {
-        return style::empty(area, &title, style::OUT_OF_RANGE);
-    }
-    let headroom = style::legend_headroom(p.results.len() + 1);
-    let plot = Plot { p, all: &all, scale, x: (x0, x1), title: &title, y_desc: &y_desc };
-    if hi / lo > 30.0 {
-        plot.draw(area, (lo / 1.3..hi * 1.3 * headroom).log_scale())
-    } else {
-        plot.draw(area, 0.0..hi * 1.1 * headroom)
-    }
-}
-
-struct Plot<'a> {
-    p: &'a PlanResults,
-    all: &'a [Vec<(f64, f64, f64, f64)>],
-    scale: f64,
-    x: (f64, f64),
-    title: &'a str,
-    y_desc: &'a str,
-}
-
-impl Plot<'_> {
-    fn draw<DB: DrawingBackend, Y>(&self, area: &DrawingArea<DB, Shift>, y: Y) -> Result<()>
-    where
-        DB::ErrorType: 'static,
-        Y: AsRangedCoord<Value = f64>,
-        Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
-    {
-        let mut chart = style::builder(area, self.title).build_cartesian_2d(self.x.0..self.x.1, y)?;
-        // Whole numbers only on the x axis: the varied quantity is a count.
-        chart
-            .configure_mesh()
-            .x_desc(self.p.vary.axis_label())
-            .y_desc(self.y_desc)
-            .label_style((style::FAMILY, style::TICK))
-            .axis_desc_style((style::FAMILY, style::LABEL))
-            .bold_line_style(style::GRID)
-            .light_line_style(TRANSPARENT)
-            .x_label_formatter(&|v| if (v - v.round()).abs() < 1e-9 { format!("{}", v.round()) } else { String::new() })
-            .y_label_formatter(&|v| style::tick(*v))
-            .draw()?;
-        let k = self.all.len() as f64;
-        for (s, points) in self.all.iter().enumerate() {
-            // Strategies side by side at each size, so their bars do not hide each other.
-            let shift = (s as f64 - (k - 1.0) / 2.0) * 0.08;
-            let colour = style::colour(s);
-            let line: Vec<(f64, f64)> = points.iter().map(|q| (q.0 + shift, q.1 / self.scale)).collect();
-            style::strategy_line(&mut chart, s, &self.p.results[s].strategy, line, true)?;
-            chart.draw_series(points.iter().map(|q| {
-                let x = q.0 + shift;
-                PathElement::new(vec![(x, q.2 / self.scale), (x, q.3 / self.scale)], colour.stroke_width(2))
-            }))?;
-        }
-        let limit = self.p.slo.limit / self.scale;
-        style::slo_line(
-            &mut chart,
-            vec![(self.x.0, limit), (self.x.1, limit)],
-            format!("SLO {}", self.p.slo.describe()),
-        )?;
-        style::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        Ok(())
-    }
+    draw_metric(area, &chart)
 }

@@ -300,7 +300,8 @@ impl Planner<'_> {
 
     /// The sequential decision at `value` and `rate`, with at most `most` replications.
     fn evaluate(&self, value: u32, rate: f64, most: u32) -> Result<Evaluation> {
-        let experiment = self.setup.at(&self.question.vary, value, rate)?;
+        let mut experiment = self.setup.at(&self.question.vary, value, rate)?;
+        experiment.slo_limit = Some(self.question.slo.limit);
         let load = experiment.model.offered_load();
         if load >= 1.0 {
             return Ok(Evaluation {

@@ -46,10 +46,11 @@ pub fn table(p: &PlanResults) -> String {
         "strategy".to_string(),
         "minimum".to_string(),
         format!("{metric} at minimum"),
+        format!("P(> {})", format_duration(p.slo.limit)),
         "meets the SLO up to (95% interval)".to_string(),
         "runs".to_string(),
     ];
-    let rows: Vec<[String; 5]> = p
+    let rows: Vec<[String; 6]> = p
         .results
         .iter()
         .map(|s| {
@@ -58,12 +59,13 @@ pub fn table(p: &PlanResults) -> String {
                 s.strategy.clone(),
                 s.minimum.map_or_else(|| format!("> {}", s.bound), |m| m.to_string()),
                 at.map_or_else(|| "—".into(), |e| metric_text(&e.metric)),
+                crate::report::content::over_slo_text(s.at_minimum.as_ref().and_then(|r| r.over_slo)),
                 headroom_text(p, s),
                 runs(s).to_string(),
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).chain([header[c].chars().count()]).max().unwrap_or(0))
         .collect();
     let line = |cells: &[String]| -> String {
@@ -217,7 +219,7 @@ pub fn recommendation(p: &PlanResults) -> String {
             (Some(im), None) => p.vary.words(im),
             _ => "no answer".into(),
         };
-        out += &format!(" The ideal shared queue ({}, not a balancer one can deploy) needs {bound}.", ideal.strategy);
+        out += &format!(" The shared FCFS queue ({}, not a balancer one can deploy) needs {bound}.", ideal.strategy);
     }
     out
 }
@@ -235,6 +237,7 @@ fn evaluation_json(e: &Evaluation) -> Value {
         "verdict": e.verdict,
         "replications": e.replications,
         "saturated": e.saturated,
+        "p_over_slo": e.result.as_ref().and_then(|r| r.over_slo).map(|o| [o.fraction.value, o.fraction.ci_low, o.fraction.ci_high]),
     })
 }
 

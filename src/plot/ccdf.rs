@@ -9,11 +9,20 @@ use plotters::prelude::*;
 use super::style;
 use super::{Context, Figure, Meta, figure};
 
+/// Whether strategy `s`'s curve is drawn: it has one, and is not saturated at the focus point
+/// (a saturated run's distribution is a transient that grows with the run's length).
+fn shown(ctx: &Context<'_>, s: usize) -> bool {
+    ctx.result(ctx.focus, s).is_some_and(|r| r.ccdf.len() >= 2 && !r.saturated)
+}
+
 pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
-    let any = (0..ctx.strategies().len()).any(|s| ctx.result(ctx.focus, s).is_some_and(|r| r.ccdf.len() >= 2));
-    if !any {
+    if !(0..ctx.strategies().len()).any(|s| shown(ctx, s)) {
         return vec![];
     }
+    let saturated: Vec<&str> = (0..ctx.strategies().len())
+        .filter(|&s| ctx.result(ctx.focus, s).is_some_and(|r| r.saturated))
+        .map(|s| ctx.strategies()[s].as_str())
+        .collect();
     let meta = Meta {
         stem: "ccdf".into(),
         title: format!("Response-time tail {} — {}", ctx.focus_label(), ctx.subject()),
@@ -22,10 +31,16 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
              stays high for long means a heavy tail: a few requests wait very long.",
             ctx.focus_label()
         ),
-        legend: ctx.strategies().to_vec(),
+        legend: (0..ctx.strategies().len()).filter(|&s| shown(ctx, s)).map(|s| ctx.strategies()[s].clone()).collect(),
         size: style::SIZE,
     };
     let mut meta = meta;
+    if !saturated.is_empty() {
+        meta.caption += &format!(
+            " Left out, saturated at this load (their distribution grows with the run's length): {}.",
+            saturated.join(", ")
+        );
+    }
     if let Some(slo) = ctx.slo() {
         meta.legend.push(format!("SLO {}", slo.describe()));
         meta.caption += &match quantile(&slo) {
@@ -49,6 +64,7 @@ where
     let curves: Vec<Vec<(f64, f64)>> = (0..ctx.strategies().len())
         .map(|s| {
             ctx.result(ctx.focus, s)
+                .filter(|_| shown(ctx, s))
                 .map(|r| r.ccdf.iter().filter(|p| p[0] > 0.0 && p[1] > 0.0).map(|p| (p[0], p[1])).collect())
                 .unwrap_or_default()
         })
@@ -83,7 +99,7 @@ where
     let mut chart = style::builder(area, &title)
         .build_cartesian_2d((t0 * 0.9..t1 * 1.1).log_scale(), (p0 * 0.7..1.2).log_scale())?;
     style::mesh(&mut chart, &format!("response time t ({unit})"), "P(response time > t)")?;
-    for (s, curve) in curves.iter().enumerate() {
+    for (s, curve) in curves.iter().enumerate().filter(|(s, _)| shown(ctx, *s)) {
         let line: Vec<(f64, f64)> = curve.iter().map(|p| (p.0 / scale, p.1)).collect();
         style::strategy_line(&mut chart, s, &ctx.strategies()[s], line, false)?;
     }
@@ -102,12 +118,5 @@ where
 
 /// The quantile level of a percentile SLO (0.99 for p99), or `None` for the mean.
 fn quantile(slo: &crate::slo::Slo) -> Option<f64> {
-    match slo.metric {
-        "p50" => Some(0.5),
-        "p90" => Some(0.9),
-        "p95" => Some(0.95),
-        "p99" => Some(0.99),
-        "p999" => Some(0.999),
-        _ => None,
-    }
+    crate::slo::quantile_level(slo.metric)
 }

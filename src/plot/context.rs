@@ -24,7 +24,8 @@ impl<'r> Context<'r> {
         if results.points.is_empty() {
             return None;
         }
-        let x_axis = results.axis("arrivals.load").unwrap_or(0);
+        // Load or arrival rate, the planner's x; else the first axis.
+        let x_axis = results.axis("arrivals.load").or_else(|| results.axis("arrivals.rate")).unwrap_or(0);
         let firsts: Vec<Option<f64>> = results.axes.iter().map(|a| a.values.first().copied()).collect();
         let mut slice: Vec<usize> = (0..results.points.len())
             .filter(|&i| {
@@ -83,28 +84,31 @@ impl<'r> Context<'r> {
         self.results.report.slo.as_deref().and_then(|text| crate::slo::Slo::parse(text).ok())
     }
 
-    /// The x value of point `i`.
+    /// The x value of point `i` (without a sweep, its offered load).
     pub fn x(&self, i: usize) -> f64 {
-        self.results.points[i].values.get(self.x_axis).copied().unwrap_or(i as f64)
+        match self.results.points[i].values.get(self.x_axis) {
+            Some(&x) => x,
+            None => self.result(i, 0).map_or(i as f64, |r| r.load),
+        }
+    }
+
+    /// True when the charts have a single point to show (no sweep, or an x axis with one
+    /// value): lines against x would be one dot, so the charts draw a row per strategy.
+    pub fn single(&self) -> bool {
+        self.slice.len() == 1
     }
 
     /// Axis label for x, in words.
     pub fn x_label(&self) -> String {
         match self.results.axes.get(self.x_axis) {
-            None => "point".into(),
-            Some(_) if x_axis_is_load(self.results, self.x_axis) => "offered load ρ (fraction of capacity)".into(),
-            Some(a) if a.path == "clients.users" => "users N (closed loop)".into(),
-            Some(a) => a.path.clone(),
+            None => "offered load ρ (fraction of capacity)".into(),
+            Some(a) => axis_label(&a.path),
         }
     }
 
-    /// What x is, in a title's words: `users` for a sweep over closed-loop users, else
-    /// `load`.
-    pub fn x_words(&self) -> &'static str {
-        match self.results.axes.get(self.x_axis) {
-            Some(a) if a.path == "clients.users" => "users",
-            _ => "load",
-        }
+    /// What x is, in a title's words: `load`, `users`, `arrival rate`, `web backends`, …
+    pub fn x_words(&self) -> String {
+        self.results.axes.get(self.x_axis).map_or_else(|| "load".into(), |a| axis_short(&a.path))
     }
 
     /// Whether the results are those of closed-loop users.
@@ -113,13 +117,13 @@ impl<'r> Context<'r> {
     }
 
     /// The experiment's name for titles, with the fixed values of other axes when the grid has
-    /// more than one (`four_mm1, backends.web.workers = 2`).
+    /// more than one (`four_mm1, 2 workers per web backend`).
     pub fn subject(&self) -> String {
         let mut s = self.results.experiment.clone();
         let point = &self.results.points[self.slice[0]];
         for (k, axis) in self.results.axes.iter().enumerate() {
             if k != self.x_axis {
-                s += &format!(", {} = {}", axis.path, style::tick(point.values.get(k).copied().unwrap_or(f64::NAN)));
+                s += &format!(", {}", axis_value(&axis.path, point.values.get(k).copied().unwrap_or(f64::NAN)));
             }
         }
         s
@@ -140,24 +144,78 @@ impl<'r> Context<'r> {
         self.results.points.get(i)?.results.get(s)
     }
 
-    /// The focus point in words: `load 0.9` or `arrivals.rate = 200`.
+    /// The focus point in words: `at load 0.9` or `at load 0.5, arrivals.rate = 200`.
     pub fn focus_label(&self) -> String {
-        let load = self.result(self.focus, 0).map_or(f64::NAN, |r| r.load);
-        if let Some(c) = self.result(self.focus, 0).and_then(|r| r.closed_loop.as_ref()) {
+        self.focus_label_of(self.focus)
+    }
+
+    /// Point `i` in words, as [`Context::focus_label`].
+    pub fn focus_label_of(&self, i: usize) -> String {
+        let load = self.result(i, 0).map_or(f64::NAN, |r| r.load);
+        if let Some(c) = self.result(i, 0).and_then(|r| r.closed_loop.as_ref()) {
             return format!("at N = {} users (carried load {})", c.users, style::tick(load));
         }
-        let mut s = format!("at load {}", style::tick(load));
-        if !x_axis_is_load(self.results, self.x_axis) {
-            if let Some(a) = self.results.axes.get(self.x_axis) {
-                s += &format!(", {} = {}", a.path, style::tick(self.x(self.focus)));
+        match self.results.axes.get(self.x_axis) {
+            Some(a) if !x_axis_is_load(self.results, self.x_axis) => {
+                format!("at {} (load {})", axis_value(&a.path, self.x(i)), style::tick(load))
             }
+            _ => format!("at load {}", style::tick(load)),
         }
-        s
     }
 
     pub fn strategies(&self) -> &'r [String] {
         &self.results.strategies
     }
+}
+
+/// An axis in words, with its unit: `arrival rate (requests/s)`, `number of web backends`.
+pub fn axis_label(path: &str) -> String {
+    match path {
+        "arrivals.load" => "offered load ρ (fraction of capacity)".into(),
+        "arrivals.rate" => "arrival rate (requests/s)".into(),
+        "clients.users" => "users N (closed loop)".into(),
+        _ => match backend_knob(path) {
+            Some((group, "count")) => format!("number of {group} backends"),
+            Some((group, _)) => format!("workers per {group} backend"),
+            None => path.to_string(),
+        },
+    }
+}
+
+/// An axis in a title's words: `load`, `arrival rate`, `users`, `web backends`, `workers per web
+/// backend`, else its path.
+pub fn axis_short(path: &str) -> String {
+    match (path, backend_knob(path)) {
+        ("arrivals.load", _) => "load".into(),
+        ("arrivals.rate", _) => "arrival rate".into(),
+        ("clients.users", _) => "users".into(),
+        (_, Some((group, "count"))) => format!("{group} backends"),
+        (_, Some((group, _))) => format!("workers per {group} backend"),
+        _ => path.to_string(),
+    }
+}
+
+/// An axis at a value, in words: `300 req/s`, `4 web backends`, `load 0.9`, else `path = v`.
+pub fn axis_value(path: &str, v: f64) -> String {
+    match (path, backend_knob(path)) {
+        ("arrivals.rate", _) => format!("{} req/s", style::tick(v)),
+        ("arrivals.load", _) => format!("load {}", style::tick(v)),
+        ("clients.users", _) => format!("{} users", style::tick(v)),
+        (_, Some((group, "count"))) => {
+            format!("{} {group} backend{}", style::tick(v), if v == 1.0 { "" } else { "s" })
+        }
+        (_, Some((group, _))) => {
+            format!("{} worker{} per {group} backend", style::tick(v), if v == 1.0 { "" } else { "s" })
+        }
+        _ => format!("{path} = {}", style::tick(v)),
+    }
+}
+
+/// `backends.web.count` → (`web`, `count`); also `workers`.
+pub fn backend_knob(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("backends.")?;
+    let (group, knob) = rest.rsplit_once('.')?;
+    (matches!(knob, "count" | "workers") && !group.is_empty()).then_some((group, knob))
 }
 
 fn x_axis_is_load(results: &SweepResults, k: usize) -> bool {

@@ -1,6 +1,6 @@
 //! Chart 6: for sweeps over two axes, a heat map of the first charted metric (mean response
 //! time by default) over the two axes, one panel per strategy, on one shared logarithmic
-//! colour scale. Saturated cells are grey.
+//! colour scale. Saturated cells are grey; with an SLO, cells that miss it are outlined in red.
 
 use anyhow::Result;
 use plotters::coord::Shift;
@@ -38,12 +38,17 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
             "{} over {} and {}, one panel per strategy; darker is faster, on one logarithmic colour scale \
              shared by all panels (the bar on the right). Grey cells are saturated.",
             super::response::capitalise(&metric_words(name)),
-            ctx.results.axes[g.x].path,
-            ctx.results.axes[g.y].path
+            super::axis_short(&ctx.results.axes[g.x].path),
+            super::axis_short(&ctx.results.axes[g.y].path)
         ),
         legend: ctx.strategies().to_vec(),
         size: (style::SIZE.0 + 100, 70 + rows * PANEL_HEIGHT),
     };
+    let mut meta = meta;
+    if let Some(slo) = ctx.slo() {
+        meta.legend.push(format!("SLO {}", slo.describe()));
+        meta.caption += &format!(" Cells outlined in red miss the SLO, {} (or are saturated).", slo.describe());
+    }
     vec![figure!(meta, |area| draw(area, ctx, name))]
 }
 
@@ -52,8 +57,8 @@ fn title(ctx: &Context<'_>, g: &Grid, name: &str) -> String {
     format!(
         "{} by {} and {} — {}",
         super::response::capitalise(&metric_words(name)),
-        a[g.x].path,
-        a[g.y].path,
+        super::axis_short(&a[g.x].path),
+        super::axis_short(&a[g.y].path),
         ctx.results.experiment
     )
 }
@@ -110,6 +115,7 @@ where
     let panels = panels_area.split_evenly((n.div_ceil(2), 2.min(n)));
     let (nx, ny) = (g.xs.len(), g.ys.len());
     let font = (FAMILY, style::TICK).into_font();
+    let slo = ctx.slo();
     for (s, panel) in panels.iter().enumerate().take(n) {
         let mut chart = ChartBuilder::on(panel)
             .caption(&ctx.strategies()[s], (FAMILY, style::LABEL))
@@ -121,8 +127,8 @@ where
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc(ctx.results.axes[g.x].path.as_str())
-            .y_desc(ctx.results.axes[g.y].path.as_str())
+            .x_desc(super::axis_label(&ctx.results.axes[g.x].path))
+            .y_desc(super::axis_label(&ctx.results.axes[g.y].path))
             .label_style((FAMILY, style::TICK))
             .axis_desc_style((FAMILY, style::TICK))
             .x_labels(nx * 2 + 1)
@@ -136,6 +142,10 @@ where
                 let fill = v.map_or(style::SATURATED, |v| viridis(shade(v)));
                 let (x0, y0) = (i as f64, j as f64);
                 chart.draw_series(std::iter::once(Rectangle::new([(x0, y0), (x0 + 1.0, y0 + 1.0)], fill.filled())))?;
+                if slo.as_ref().is_some_and(|slo| value(ctx, &g, s, x, y, slo.metric).is_none_or(|v| v > slo.limit)) {
+                    let edge = [(x0 + 0.04, y0 + 0.04), (x0 + 0.96, y0 + 0.96)];
+                    chart.draw_series(std::iter::once(Rectangle::new(edge, style::SLO.stroke_width(3))))?;
+                }
                 if nx * ny <= 64 {
                     let text = v.map_or("sat.".to_string(), |v| style::tick(v / scale));
                     let colour = if v.is_none_or(|v| shade(v) > 0.6) { BLACK } else { WHITE };
@@ -144,6 +154,16 @@ where
                 }
             }
         }
+    }
+    if let Some(slo) = &slo {
+        // The SLO's name under the panels, for readers of the legend-less heat map.
+        let (w, h) = panels_area.dim_in_pixel();
+        let style = (FAMILY, style::TICK).into_font().color(&style::SLO);
+        panels_area.draw_text(
+            &format!("red outline: misses SLO {}", slo.describe()),
+            &style,
+            (w as i32 / 2 - 120, h as i32 - 18),
+        )?;
     }
     colour_bar(&bar_area, lo / scale, hi / scale, unit)
 }

@@ -10,13 +10,15 @@ mod backends;
 mod ccdf;
 mod context;
 mod heatmap;
+mod over_time;
 pub mod qq;
 mod rejected;
-mod response;
+pub mod response;
+mod single;
 pub mod style;
 mod theory;
 mod throughput;
-mod timeseries;
+pub(crate) mod timeseries;
 mod utilisation;
 mod workers;
 
@@ -25,7 +27,7 @@ use plotters::backend::{BitMapBackend, SVGBackend};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use context::Context;
+pub use context::{Context, axis_label, axis_short, axis_value, backend_knob};
 
 use crate::results::SweepResults;
 use crate::runner::StrategyResult;
@@ -41,6 +43,7 @@ pub const CHARTS: &[for<'a> fn(&'a Context<'a>) -> Vec<Figure<'a>>] = &[
     rejected::figures,
     timeseries::figures,
     heatmap::figures,
+    over_time::figures,
 ];
 
 /// Draws a figure into an SVG string buffer of any lifetime.

@@ -13,6 +13,20 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     if !any {
         return vec![];
     }
+    if ctx.single() {
+        let meta = Meta {
+            stem: "rejected".into(),
+            title: super::single::title(ctx, "Rejected requests"),
+            caption: format!(
+                "Percentage of arriving requests turned away {} because the chosen backend's backlog (or \
+                 connection limit) was full, per strategy.",
+                ctx.focus_label()
+            ),
+            legend: vec![],
+            size: style::SIZE,
+        };
+        return vec![figure!(meta, |area| super::single::rejected(area, ctx))];
+    }
     let meta = Meta {
         stem: "rejected".into(),
         title: format!("Rejected requests vs {} — {}", ctx.x_words(), ctx.subject()),

@@ -202,6 +202,29 @@ where
     Ok(())
 }
 
+/// Draws a dashed reference path through `points` in `colour` (theory, the offered rate, the
+/// SLO), labelled `label` in the legend with a dashed sample.
+pub fn dashed_line<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    points: Vec<(f64, f64)>,
+    colour: RGBColor,
+    label: String,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let style = colour.stroke_width(2);
+    chart.draw_series(DashedLineSeries::new(points, 10, 6, style))?.label(label).legend(move |(x, y)| {
+        EmptyElement::at((x, y))
+            + PathElement::new(vec![(0, 0), (9, 0)], style)
+            + PathElement::new(vec![(15, 0), (24, 0)], style)
+    });
+    Ok(())
+}
+
 /// Draws the SLO as a dashed red path through `points` (a horizontal limit, or the corner of
 /// a percentile on a CCDF), labelled `label` in the legend.
 pub fn slo_line<'a, DB, X, Y>(
@@ -215,11 +238,5 @@ where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
-    let style = SLO.stroke_width(2);
-    chart.draw_series(DashedLineSeries::new(points, 10, 6, style))?.label(label).legend(move |(x, y)| {
-        EmptyElement::at((x, y))
-            + PathElement::new(vec![(0, 0), (9, 0)], style)
-            + PathElement::new(vec![(15, 0), (24, 0)], style)
-    });
-    Ok(())
+    dashed_line(chart, points, SLO, label)
 }

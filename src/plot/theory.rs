@@ -3,11 +3,7 @@
 //! mean-field limit), it is drawn as a dashed line in the strategy's colour, labelled with
 //! the model, so a reader can see at a glance how close the simulation came.
 
-use anyhow::Result;
-use plotters::coord::types::RangedCoordf64;
-use plotters::prelude::*;
-
-use super::{Context, style};
+use super::Context;
 
 /// One strategy's theoretical mean response time (seconds) against x.
 pub struct Line {
@@ -44,29 +40,4 @@ pub fn label(ctx: &Context<'_>, line: &Line) -> String {
 /// Legend entries of every theory line.
 pub fn legend(ctx: &Context<'_>) -> Vec<String> {
     lines(ctx).iter().map(|l| label(ctx, l)).collect()
-}
-
-/// Draws `lines` dashed, values divided by `scale` (the y unit).
-pub fn draw<'a, DB, Y>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
-    lines: &[Line],
-    ctx: &Context<'_>,
-    scale: f64,
-) -> Result<()>
-where
-    DB: DrawingBackend + 'a,
-    DB::ErrorType: 'static,
-    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
-{
-    for line in lines {
-        let colour = style::colour(line.strategy);
-        let style = colour.stroke_width(2);
-        let points: Vec<(f64, f64)> = line.points.iter().map(|p| (p.0, p.1 / scale)).collect();
-        chart.draw_series(DashedLineSeries::new(points, 9, 6, style))?.label(label(ctx, line)).legend(move |(x, y)| {
-            EmptyElement::at((x, y))
-                + PathElement::new(vec![(0, 0), (9, 0)], style)
-                + PathElement::new(vec![(15, 0), (24, 0)], style)
-        });
-    }
-    Ok(())
 }

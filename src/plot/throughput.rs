@@ -20,6 +20,25 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
         "Completed requests per second against offered load (saturated points included). Where a line \
          falls below the dashed offered rate, requests are being rejected or are piling up."
     };
+    if ctx.single() {
+        let offered = !ctx.closed_loop();
+        let meta = Meta {
+            stem: "throughput".into(),
+            title: super::single::title(ctx, "Throughput"),
+            caption: format!(
+                "Completed requests per second of each strategy {}, with its 95 % confidence interval{}.",
+                ctx.focus_label(),
+                if offered {
+                    "; the dashed line is the offered rate, which a strategy that keeps up carries"
+                } else {
+                    ""
+                }
+            ),
+            legend: if offered { vec!["offered".into()] } else { vec![] },
+            size: style::SIZE,
+        };
+        return vec![figure!(meta, |area| super::single::throughput(area, ctx))];
+    }
     let meta = Meta {
         stem: "throughput".into(),
         title: format!("Throughput vs {} — {}", ctx.x_words(), ctx.subject()),
@@ -49,12 +68,7 @@ where
     }
     let mut chart = style::builder(area, &title).build_cartesian_2d(x0..x1, 0.0..top.max(1e-9) * 1.1)?;
     style::mesh(&mut chart, &ctx.x_label(), "throughput (requests/s)")?;
-    let reference = style::THEORY.stroke_width(2);
-    chart.draw_series(DashedLineSeries::new(offered, 9, 6, reference))?.label(name).legend(move |(x, y)| {
-        EmptyElement::at((x, y))
-            + PathElement::new(vec![(0, 0), (9, 0)], reference)
-            + PathElement::new(vec![(15, 0), (24, 0)], reference)
-    });
+    style::dashed_line(&mut chart, offered, style::THEORY, name.into())?;
     for (s, line) in lines.into_iter().enumerate() {
         style::strategy_line(&mut chart, s, &ctx.strategies()[s], line, true)?;
     }

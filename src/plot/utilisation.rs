@@ -26,14 +26,30 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     if backends > MAX_BACKENDS {
         caption += &format!(" Only the first {MAX_BACKENDS} of {backends} backends are shown.");
     }
+    let saturated: Vec<&str> = (0..ctx.strategies().len())
+        .filter(|&s| ctx.result(ctx.focus, s).is_some_and(|r| r.saturated))
+        .map(|s| ctx.strategies()[s].as_str())
+        .collect();
+    if !saturated.is_empty() {
+        caption += &format!(
+            " Hatched bars are saturated at this load ({}): a backlog that grows with the run, not a steady state.",
+            saturated.join(", ")
+        );
+    }
     let meta = Meta {
         stem: "utilisation".into(),
         title: format!("Backend utilisation {} — {}", ctx.focus_label(), ctx.subject()),
         caption,
-        legend: ctx.strategies().to_vec(),
+        legend: (0..ctx.strategies().len()).map(|s| legend_label(ctx, s)).collect(),
         size: style::SIZE,
     };
     vec![figure!(meta, |area| draw(area, ctx))]
+}
+
+/// The strategy's name, marked when it is saturated at the focus point.
+fn legend_label(ctx: &Context<'_>, s: usize) -> String {
+    let name = ctx.strategies()[s].clone();
+    if ctx.result(ctx.focus, s).is_some_and(|r| r.saturated) { format!("{name} (saturated)") } else { name }
 }
 
 fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Context<'_>) -> Result<()>
@@ -75,23 +91,32 @@ where
     let width = 0.8 / results.len().max(1) as f64;
     for (s, r) in results.iter().enumerate() {
         let colour = style::colour(s);
+        // A saturated strategy's bars are pale with a hatch of its colour: still comparable,
+        // clearly not a steady state.
+        let fill = if r.saturated { colour.mix(0.3).filled() } else { colour.filled() };
         let bars = r.backends.iter().take(MAX_BACKENDS).enumerate().map(move |(b, m)| {
             let x0 = b as f64 + 0.1 + s as f64 * width;
-            Rectangle::new([(x0, 0.0), (x0 + width * 0.92, m.utilisation)], colour.filled())
+            Rectangle::new([(x0, 0.0), (x0 + width * 0.92, m.utilisation)], fill)
         });
         chart
             .draw_series(bars)?
-            .label(r.strategy.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 22, y + 7)], colour.filled()));
+            .label(legend_label(ctx, s))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 22, y + 7)], fill));
+        if r.saturated {
+            let hatch = colour.stroke_width(2);
+            for (b, m) in r.backends.iter().take(MAX_BACKENDS).enumerate() {
+                let x0 = b as f64 + 0.1 + s as f64 * width;
+                let steps = 8;
+                let lines = (1..steps).map(|k| {
+                    let y = m.utilisation * f64::from(k) / f64::from(steps);
+                    PathElement::new(vec![(x0, y - m.utilisation / f64::from(steps)), (x0 + width * 0.92, y)], hatch)
+                });
+                chart.draw_series(lines)?;
+            }
+        }
     }
     if let Some(load) = results.first().map(|r| r.load).filter(|l| *l <= top) {
-        let line = DashedLineSeries::new(vec![(0.0, load), (n, load)], 8, 6, style::THEORY.stroke_width(2));
-        let reference = style::THEORY.stroke_width(2);
-        chart.draw_series(line)?.label("offered load").legend(move |(x, y)| {
-            EmptyElement::at((x, y))
-                + PathElement::new(vec![(0, 0), (9, 0)], reference)
-                + PathElement::new(vec![(15, 0), (24, 0)], reference)
-        });
+        style::dashed_line(&mut chart, vec![(0.0, load), (n, load)], style::THEORY, "offered load".into())?;
     }
     style::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())

@@ -60,6 +60,9 @@ pub struct TheoryFit {
     pub max_relative_error: f64,
     /// Points where theory lies inside the 95 % interval.
     pub within_ci: usize,
+    /// At a single point: the simulated mean response and the theory's value (seconds), so
+    /// that the reports can print both.
+    pub single: Option<(crate::stats::Estimate, f64)>,
 }
 
 /// Everything the reports state as findings.
@@ -68,6 +71,11 @@ pub struct Findings {
     /// What "best" means (the first charted metric).
     pub metric: &'static str,
     pub x_label: String,
+    /// The x axis in a sentence's words (`load`, `arrival rate`, `web backends`).
+    pub x_short: String,
+    /// What the SLO limits are measured in: offered load, or requests per second when the
+    /// sweep's x axis is the arrival rate.
+    pub unit: LimitUnit,
     pub bands: Vec<Band>,
     pub slo: Option<Slo>,
     /// The load the headroom is measured from (the per-load charts' point).
@@ -78,6 +86,75 @@ pub struct Findings {
     pub cautions: Vec<Caution>,
     /// Closed-loop users: the knee of the load-test curve and what was measured past it.
     pub knee: Option<Knee>,
+    /// Per strategy that failed requests, its worst charted point; `Some(empty)` when the
+    /// models could fail requests and none did, `None` when they could not.
+    pub failures: Option<Vec<FailureFinding>>,
+    /// P(response > the SLO's limit) per strategy at the operating load, where the runs
+    /// counted against this SLO's limit.
+    pub over_slo: Vec<(String, crate::stats::Estimate)>,
+    /// Sweeps over load or rate and a backend count: per count, how many requests per
+    /// second each strategy carries within the SLO.
+    pub capacity: Vec<Capacity>,
+    /// Sweeps over a backend count (or workers): per strategy, the fewest that meet the SLO.
+    pub fewest: Vec<Fewest>,
+}
+
+/// The charted point where a strategy failed the largest share of its requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureFinding {
+    pub strategy: String,
+    /// Its x value.
+    pub at: f64,
+    /// Failed ÷ measured requests there.
+    pub fraction: f64,
+    /// The causes with their counts, most frequent first (only those that occurred).
+    pub causes: Vec<(String, u64)>,
+    /// Successful completions per second there, and the arrival rate offered.
+    pub goodput: crate::stats::Estimate,
+    pub arrival_rate: f64,
+}
+
+/// The unit of an SLO limit's abscissa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitUnit {
+    Load,
+    Rate,
+}
+
+impl LimitUnit {
+    /// `load 0.81` or `321 req/s`.
+    pub fn at(self, x: f64) -> String {
+        match self {
+            LimitUnit::Load => format!("load {}", significant(x, 3)),
+            LimitUnit::Rate => format!("{} req/s", significant(x, 3)),
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            LimitUnit::Load => "load",
+            LimitUnit::Rate => "rate",
+        }
+    }
+}
+
+/// What a number of backends carries within the SLO, per strategy (limits in req/s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capacity {
+    /// The count axis in words at its value: `4 web backends`.
+    pub backends: String,
+    pub limits: Vec<SloLimit>,
+}
+
+/// The fewest backends (or workers) of a count sweep meeting the SLO, for one strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fewest {
+    pub strategy: String,
+    /// The smallest tested value from which every larger tested one meets the SLO (by the
+    /// estimate), `None` when even the largest misses it.
+    pub value: Option<f64>,
+    /// Whether the metric's whole 95 % interval is below the limit there.
+    pub clear: bool,
 }
 
 /// The knee of a closed loop's load-test curve (the asymptotic bounds' crossing point) and,
@@ -119,17 +196,54 @@ impl Findings {
                 theory: vec![],
                 cautions: vec![],
                 knee: None,
+                failures: None,
+                over_slo: vec![],
+                capacity: vec![],
+                fewest: vec![],
+                x_short: String::new(),
+                unit: LimitUnit::Load,
             });
         };
         let metric_name = crate::plot::response_metrics(results)[0];
-        let operating_load = ctx.result(ctx.focus, 0).map_or(f64::NAN, |r| r.load);
+        let x_path = results.axes.get(ctx.x_axis).map(|a| a.path.as_str());
+        let unit = if x_path == Some("arrivals.rate") { LimitUnit::Rate } else { LimitUnit::Load };
+        let operating = |i: usize, unit: LimitUnit| {
+            ctx.result(i, 0).map_or(f64::NAN, |r| if unit == LimitUnit::Rate { r.arrival_rate } else { r.load })
+        };
+        let operating_load = operating(ctx.focus, unit);
+        // Along a backend count the SLO is met from some size on: `fewest` says which.
+        let counted = x_path.and_then(crate::plot::backend_knob).is_some();
         let slo_limits = match &slo {
-            Some(slo) => (0..results.strategies.len()).map(|s| slo_limit(&ctx, s, slo, operating_load)).collect(),
+            Some(slo) if !counted => (0..results.strategies.len())
+                .map(|s| slo_limit(&ctx, &ctx.slice, s, slo, operating_load, unit))
+                .collect(),
+            _ => vec![],
+        };
+        let capacity = match (&slo, x_path) {
+            (Some(slo), Some("arrivals.rate" | "arrivals.load")) => capacity(&ctx, slo),
+            _ => vec![],
+        };
+        let fewest = match (&slo, x_path.and_then(crate::plot::backend_knob)) {
+            (Some(slo), Some(_)) => (0..results.strategies.len()).map(|s| fewest(&ctx, s, slo)).collect(),
+            _ => vec![],
+        };
+        let over_slo = match &slo {
+            Some(slo) => (0..results.strategies.len())
+                .filter_map(|s| {
+                    let r = ctx.result(ctx.focus, s)?;
+                    let o = r.over_slo.filter(|o| o.limit == slo.limit && !r.saturated)?;
+                    Some((r.strategy.clone(), o.fraction))
+                })
+                .collect(),
             None => vec![],
         };
         Ok(Findings {
             metric: metric_name,
             x_label: ctx.x_label(),
+            x_short: ctx.x_words(),
+            unit,
+            capacity,
+            fewest,
             bands: bands(&ctx, metric_name),
             slo,
             operating_load,
@@ -137,6 +251,8 @@ impl Findings {
             theory: theory_fits(&ctx),
             cautions: cautions(&ctx),
             knee: knee(&ctx),
+            failures: failures(&ctx),
+            over_slo,
         })
     }
 
@@ -161,36 +277,125 @@ impl Findings {
         }
         if let Some(slo) = &self.slo {
             for l in &self.slo_limits {
+                let noun = self.unit.noun();
                 out.push(match (l.highest_tested, l.estimated) {
-                    (None, _) => format!("{} misses {} even at the lowest tested load.", l.strategy, slo.describe()),
+                    (None, _) => format!("{} misses {} even at the lowest tested {noun}.", l.strategy, slo.describe()),
                     (Some(h), _) if l.met_everywhere => format!(
-                        "{} meets {} at every tested load (up to {}){}.",
+                        "{} meets {} at every tested {noun} (up to {}){}.",
                         l.strategy,
                         slo.describe(),
-                        significant(h, 3),
+                        self.unit.at(h),
                         self.headroom_words(l.headroom, true)
                     ),
                     (Some(h), Some(e)) => format!(
-                        "{} meets {} up to load {} (tested; about {} interpolated, {}){}.",
+                        "{} meets {} up to {} (tested; about {} interpolated, {}){}.",
                         l.strategy,
                         slo.describe(),
-                        significant(h, 3),
+                        self.unit.at(h),
                         significant(e, 3),
                         interval_words(l.interval),
                         self.headroom_words(l.headroom, false)
                     ),
-                    (Some(h), None) => {
-                        format!("{} meets {} up to load {}.", l.strategy, slo.describe(), significant(h, 3))
-                    }
+                    (Some(h), None) => format!("{} meets {} up to {}.", l.strategy, slo.describe(), self.unit.at(h)),
                 });
             }
         }
         if let Some(ranking) = self.slo_ranking() {
             out.push(ranking);
         }
+        if let Some(slo) = &self.slo {
+            for c in &self.capacity {
+                let parts: Vec<String> = c
+                    .limits
+                    .iter()
+                    .map(|l| match (l.highest_tested, l.estimated) {
+                        (None, _) => format!("none with {} (it misses the SLO at the lowest tested rate)", l.strategy),
+                        (Some(h), _) if l.met_everywhere => {
+                            format!("at least {} req/s with {} (every tested rate)", significant(h, 3), l.strategy)
+                        }
+                        (Some(_), Some(e)) => format!(
+                            "about {} req/s with {} ({} req/s)",
+                            significant(e, 3),
+                            l.strategy,
+                            interval_words(l.interval)
+                        ),
+                        (Some(h), None) => format!("{} req/s with {}", significant(h, 3), l.strategy),
+                    })
+                    .collect();
+                let verb = if c.backends.starts_with("1 ") { "carries" } else { "carry" };
+                out.push(format!("{} {verb} up to {} within {}.", c.backends, parts.join(", "), slo.describe()));
+            }
+            if !self.fewest.is_empty() {
+                let parts: Vec<String> = self
+                    .fewest
+                    .iter()
+                    .map(|f| match f.value {
+                        Some(v) if f.clear => format!("{} {}", f.strategy, significant(v, 4)),
+                        Some(v) => format!(
+                            "{} {} (its 95 % interval straddles the limit there: too close to call)",
+                            f.strategy,
+                            significant(v, 4)
+                        ),
+                        None => format!("{}: none of those tested", f.strategy),
+                    })
+                    .collect();
+                out.push(format!("The fewest {} meeting {}: {}.", self.x_short, slo.describe(), parts.join(", ")));
+            }
+        }
+        if let (Some(slo), false) = (&self.slo, self.over_slo.is_empty()) {
+            let pct = |x: f64| format!("{}%", significant(x * 100.0, 2));
+            let parts: Vec<String> = self
+                .over_slo
+                .iter()
+                .map(|(strategy, e)| {
+                    if e.has_interval() {
+                        format!("{strategy} {} (95 % interval {}–{})", pct(e.value), pct(e.ci_low), pct(e.ci_high))
+                    } else {
+                        format!("{strategy} {}", pct(e.value))
+                    }
+                })
+                .collect();
+            let allowed = crate::slo::quantile_level(slo.metric)
+                .map(|q| format!(" ({} allows {})", slo.describe(), pct(1.0 - q)))
+                .unwrap_or_default();
+            out.push(format!(
+                "At the report {}, the share of responses slower than {}{allowed}: {}.",
+                self.unit.at(self.operating_load),
+                format_duration(slo.limit),
+                parts.join(", ")
+            ));
+        }
         for c in &self.cautions {
             let at: Vec<String> = c.at.iter().map(|x| significant(*x, 3)).collect();
             out.push(format!("Caution, {} at {} {}: {}.", c.strategy, self.x_short(), at.join(", "), c.what));
+        }
+        match &self.failures {
+            Some(worst) if worst.is_empty() => {
+                out.push(
+                    "No accepted request failed at any charted point (requests can fail in these models: faults, \
+                          health checks, timeouts or worker restarts)."
+                        .into(),
+                );
+            }
+            Some(worst) => {
+                for f in worst {
+                    let causes: Vec<String> = f.causes.iter().map(|(c, n)| format!("{n} {c}")).collect();
+                    out.push(format!(
+                        "{} failed up to {}% of requests (at {} {}: {}); goodput there {}/s (95 % interval {}–{}) \
+                         of {}/s offered.",
+                        f.strategy,
+                        significant(f.fraction * 100.0, 3),
+                        self.x_short(),
+                        significant(f.at, 3),
+                        causes.join(", "),
+                        significant(f.goodput.value, 4),
+                        significant(f.goodput.ci_low, 4),
+                        significant(f.goodput.ci_high, 4),
+                        significant(f.arrival_rate, 4)
+                    ));
+                }
+            }
+            None => {}
         }
         if let Some(k) = &self.knee {
             out.push(format!(
@@ -222,6 +427,23 @@ impl Findings {
             } else {
                 ""
             };
+            if let (1, Some((sim, theory))) = (t.points, t.single) {
+                let interval = if sim.has_interval() {
+                    format!(" (95 % interval {}–{})", format_duration(sim.ci_low), format_duration(sim.ci_high))
+                } else {
+                    String::new()
+                };
+                out.push(format!(
+                    "{} vs theory ({}){caveat}: simulated mean response {}{interval}, theory {}: {}% apart, theory {} the interval.",
+                    t.strategy,
+                    t.model,
+                    format_duration(sim.value),
+                    format_duration(theory),
+                    significant(t.max_relative_error * 100.0, 2),
+                    if t.within_ci == 1 { "inside" } else { "outside" }
+                ));
+                continue;
+            }
             out.push(format!(
                 "{} vs theory ({}){caveat}: the simulated mean response differs from it by at most {}% over the unsaturated points; theory is inside the 95 % interval at {} of {} points.",
                 t.strategy,
@@ -281,26 +503,20 @@ impl Findings {
     }
 
     fn x_short(&self) -> &str {
-        if self.x_label.starts_with("offered load") {
-            "load"
-        } else if self.x_label.starts_with("users N") {
-            "users"
-        } else {
-            &self.x_label
-        }
+        if self.x_short.is_empty() { "load" } else { &self.x_short }
     }
 
     fn headroom_words(&self, headroom: Option<f64>, at_least: bool) -> String {
         match headroom {
             Some(h) if h >= 0.0 => format!(
-                ": from the report load {}, traffic can grow by {}{}% before the SLO is missed",
-                significant(self.operating_load, 3),
+                ": from the report {}, traffic can grow by {}{}% before the SLO is missed",
+                self.unit.at(self.operating_load),
                 if at_least { "at least " } else { "about " },
                 significant(h * 100.0, 2)
             ),
             Some(h) => format!(
-                ": at the report load {} it already misses it (traffic must fall by {}%)",
-                significant(self.operating_load, 3),
+                ": at the report {} it already misses it (traffic must fall by {}%)",
+                self.unit.at(self.operating_load),
                 significant(-h * 100.0, 2)
             ),
             None => String::new(),
@@ -326,6 +542,37 @@ fn knee(ctx: &Context<'_>) -> Option<Knee> {
         max_throughput: first.max_throughput,
         largest,
     })
+}
+
+/// Per strategy, the charted point with the largest share of failed requests (`None` when
+/// no result carries failure figures).
+fn failures(ctx: &Context<'_>) -> Option<Vec<FailureFinding>> {
+    let mut any = false;
+    let mut out = Vec::new();
+    for (s, name) in ctx.strategies().iter().enumerate() {
+        let mut worst: Option<FailureFinding> = None;
+        for &i in &ctx.slice {
+            let Some(r) = ctx.result(i, s) else { continue };
+            let Some(f) = &r.failures else { continue };
+            any = true;
+            if f.failed == 0 || worst.as_ref().is_some_and(|w| w.fraction >= f.fraction) {
+                continue;
+            }
+            let mut causes: Vec<(String, u64)> =
+                f.by_cause.iter().filter(|(_, n)| **n > 0).map(|(c, n)| (c.clone(), *n)).collect();
+            causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            worst = Some(FailureFinding {
+                strategy: name.clone(),
+                at: ctx.x(i),
+                fraction: f.fraction,
+                causes,
+                goodput: f.goodput,
+                arrival_rate: r.arrival_rate,
+            });
+        }
+        out.extend(worst);
+    }
+    any.then_some(out)
 }
 
 /// "95 % interval 0.79–0.84", with open ends as "below …" / "above …".
@@ -374,12 +621,15 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
 /// those that turned requests away (more than 1 in 1000) without being saturated: a loss
 /// system's rejections are reported as such, not as saturation.
 fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
-    const KINDS: [Warning; 5] = [
+    const KINDS: [Warning; 8] = [
         Warning::FewRequests,
         Warning::LongWarmup,
         Warning::NoSteadyState,
         Warning::WideInterval,
         Warning::NoP999Interval,
+        Warning::UnrepresentativeWork,
+        Warning::BeyondHistogram,
+        Warning::Implausible,
     ];
     let mut out = Vec::new();
     for (s, name) in ctx.strategies().iter().enumerate() {
@@ -421,18 +671,19 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
 /// A metric's (value, interval low, interval high).
 type Bounds = (f64, f64, f64);
 
-fn slo_limit(ctx: &Context<'_>, s: usize, slo: &Slo, operating_load: f64) -> SloLimit {
+/// The limit of strategy `s` along `line` (point indices), in `unit` (offered load or
+/// arrival rate).
+fn slo_limit(ctx: &Context<'_>, line: &[usize], s: usize, slo: &Slo, operating_load: f64, unit: LimitUnit) -> SloLimit {
     // (load, value, interval low, interval high) per tested load; a saturated or missing
     // value is None (it misses the SLO).
-    let mut points: Vec<(f64, Option<Bounds>)> = ctx
-        .slice
+    let mut points: Vec<(f64, Option<Bounds>)> = line
         .iter()
         .filter_map(|&i| {
             let r = ctx.result(i, s)?;
             let e = metric(r, slo.metric).filter(|e| e.value.is_finite() && !r.saturated);
             let bounds =
                 e.map(|e| if e.has_interval() { (e.value, e.ci_low, e.ci_high) } else { (e.value, e.value, e.value) });
-            Some((r.load, bounds))
+            Some((if unit == LimitUnit::Rate { r.arrival_rate } else { r.load }, bounds))
         })
         .collect();
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -465,6 +716,53 @@ fn slo_limit(ctx: &Context<'_>, s: usize, slo: &Slo, operating_load: f64) -> Slo
     }
 }
 
+/// Per value of a backend-count axis (other axes at their first value), each strategy's
+/// limit in requests per second along the load or rate axis.
+fn capacity(ctx: &Context<'_>, slo: &Slo) -> Vec<Capacity> {
+    let axes = &ctx.results.axes;
+    let Some(k) = (0..axes.len()).find(|&k| {
+        k != ctx.x_axis && crate::plot::backend_knob(&axes[k].path).is_some_and(|(_, knob)| knob == "count")
+    }) else {
+        return vec![];
+    };
+    axes[k]
+        .values
+        .iter()
+        .map(|&count| {
+            let mut line: Vec<usize> = (0..ctx.results.points.len())
+                .filter(|&i| {
+                    let values = &ctx.results.points[i].values;
+                    values.iter().enumerate().all(|(j, v)| {
+                        j == ctx.x_axis || (j == k && *v == count) || (j != k && axes[j].values.first() == Some(v))
+                    })
+                })
+                .collect();
+            line.sort_by(|&a, &b| ctx.x(a).total_cmp(&ctx.x(b)));
+            let limits =
+                (0..ctx.strategies().len()).map(|s| slo_limit(ctx, &line, s, slo, f64::NAN, LimitUnit::Rate)).collect();
+            Capacity { backends: crate::plot::axis_value(&axes[k].path, count), limits }
+        })
+        .collect()
+}
+
+/// The fewest backends (or workers) along a count axis from which strategy `s` meets `slo`.
+fn fewest(ctx: &Context<'_>, s: usize, slo: &Slo) -> Fewest {
+    let meets: Vec<(f64, bool, bool)> = ctx
+        .slice
+        .iter()
+        .filter_map(|&i| {
+            let r = ctx.result(i, s)?;
+            let e = metric(r, slo.metric)?;
+            let ok = !r.saturated && e.value.is_finite() && e.value <= slo.limit;
+            Some((ctx.x(i), ok, ok && e.has_interval() && e.ci_high <= slo.limit))
+        })
+        .collect();
+    // The first of the last run of sizes meeting it (more backends never hurt).
+    let start = meets.iter().rposition(|m| !m.1).map_or(0, |p| p + 1);
+    let first = meets.get(start);
+    Fewest { strategy: ctx.strategies()[s].clone(), value: first.map(|m| m.0), clear: first.is_some_and(|m| m.2) }
+}
+
 /// Where a series of (load, value) rising with load crosses `limit`: the highest tested
 /// load of the first run of loads meeting it, the crossing interpolated linearly to the next
 /// load (the highest tested one when the next is saturated or none fails), and whether every
@@ -492,6 +790,7 @@ fn theory_fits(ctx: &Context<'_>) -> Vec<TheoryFit> {
                 points: 0,
                 max_relative_error: 0.0,
                 within_ci: 0,
+                single: None,
             };
             for &i in &ctx.slice {
                 let (Some(r), Some(Some(t))) = (ctx.result(i, s), ctx.results.points[i].theory.get(s)) else {
@@ -505,6 +804,10 @@ fn theory_fits(ctx: &Context<'_>) -> Vec<TheoryFit> {
                 fit.max_relative_error =
                     fit.max_relative_error.max((r.mean_response.value / t.mean_response - 1.0).abs());
                 fit.within_ci += usize::from(r.mean_response.contains(t.mean_response));
+                fit.single = Some((r.mean_response, t.mean_response));
+            }
+            if fit.points != 1 {
+                fit.single = None;
             }
             (fit.points > 0).then_some(fit)
         })
@@ -547,14 +850,13 @@ mod tests {
             ccdf: vec![],
             saturated_fraction: if saturated { 1.0 } else { 0.0 },
             warnings: vec![],
+            attempts_per_request: None,
+            series: None,
             closed_loop: None,
             hedging: None,
-            failed: 0,
-            failed_by_cause: Default::default(),
-            failed_fraction: 0.0,
-            goodput: est(load * 100.0, 0.0),
-            worker_utilisation_min: f64::NAN,
-            worker_utilisation_max: f64::NAN,
+            failures: None,
+            worker_utilisation: None,
+            over_slo: None,
         }
     }
 
@@ -661,6 +963,107 @@ mod tests {
         let t = &f.theory[0];
         assert_eq!((t.strategy.as_str(), t.points), ("b", 5));
         assert!((t.max_relative_error - (1.0 - 1.0 / 1.01)).abs() < 1e-9);
+    }
+
+    /// Results over `axes` with one strategy "a" whose p99 (±2 %) is `p99(values)`, its
+    /// arrival rate `rate(values)`.
+    fn grid(axes: Vec<Axis>, p99: impl Fn(&[f64]) -> f64, rate: impl Fn(&[f64]) -> f64) -> SweepResults {
+        let mut r = results(Some("p99 <= 100ms"));
+        let mut values: Vec<Vec<f64>> = vec![vec![]];
+        for a in &axes {
+            values = values.iter().flat_map(|v| a.values.iter().map(move |x| [v.clone(), vec![*x]].concat())).collect();
+        }
+        r.points = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let v = v.as_slice();
+                let mut a = result("a", rate(v) / 500.0, p99(v) / 4.0, p99(v), false);
+                a.arrival_rate = rate(v);
+                PointResults { index: i as u64, values: v.to_vec(), results: vec![a], theory: vec![None] }
+            })
+            .collect();
+        r.axes = axes;
+        r.strategies = vec!["a".into()];
+        r.report.load = None;
+        r
+    }
+
+    #[test]
+    fn backend_counts_carry_rates_within_the_slo() {
+        // 100 req/s per backend; p99 = 20ms + 100ms × load: the SLO holds up to load 0.8,
+        // 160 req/s on 2 backends (between the tested 100 and 200), 320 on 4.
+        let axes = vec![
+            Axis { path: "arrivals.rate".into(), values: vec![100.0, 200.0, 300.0, 400.0] },
+            Axis { path: "backends.web.count".into(), values: vec![2.0, 4.0] },
+        ];
+        let r = grid(axes, |v| 0.02 + 0.1 * v[0] / (v[1] * 100.0), |v| v[0]);
+        let f = Findings::compute(&r).unwrap();
+        assert_eq!(f.unit, LimitUnit::Rate);
+        let sentences = f.sentences();
+        let text = sentences.join("\n");
+        assert!(text.contains("a meets p99 ≤ 100ms up to 100 req/s (tested; about 160 interpolated"), "{text}");
+        assert!(text.contains("2 web backends carry up to about 160 req/s with a (95 % interval "), "{text}");
+        assert!(text.contains("4 web backends carry up to about 320 req/s with a ("), "{text}");
+        assert!(text.contains("For arrival rate 100–400, a has the lowest"), "{text}");
+    }
+
+    #[test]
+    fn a_count_sweep_names_the_fewest_backends_meeting_the_slo() {
+        let axes = vec![Axis { path: "backends.web.count".into(), values: vec![1.0, 2.0, 3.0, 4.0] }];
+        let p99 = |v: &[f64]| [0.5, 0.12, 0.09, 0.06][v[0] as usize - 1];
+        let f = Findings::compute(&grid(axes, p99, |_| 300.0)).unwrap();
+        let text = f.sentences().join("\n");
+        assert!(text.contains("The fewest web backends meeting p99 ≤ 100ms: a 3."), "{text}");
+        // 99ms ± 2 % straddles the limit: named, but as too close to call.
+        let axes = vec![Axis { path: "backends.web.count".into(), values: vec![1.0, 2.0, 3.0] }];
+        let p99 = |v: &[f64]| [0.5, 0.12, 0.099][v[0] as usize - 1];
+        let text = Findings::compute(&grid(axes, p99, |_| 300.0)).unwrap().sentences().join("\n");
+        assert!(text.contains("a 3 (its 95 % interval straddles the limit there: too close to call)"), "{text}");
+    }
+
+    #[test]
+    fn failures_are_stated_at_each_strategys_worst_point() {
+        let mut r = results(None);
+        assert_eq!(Findings::compute(&r).unwrap().failures, None, "no failure figures, no finding");
+        for (i, point) in r.points.iter_mut().enumerate() {
+            for (s, res) in point.results.iter_mut().enumerate() {
+                // b fails 1 % at 0.5 … 5 % at 0.9; a never fails.
+                let failed = if s == 1 { 10 * (i as u64 + 1) } else { 0 };
+                let by_cause = [("backend_down".to_string(), failed), ("worker_timeout".to_string(), failed / 10)]
+                    .into_iter()
+                    .collect();
+                res.failures = Some(crate::runner::FailureResult {
+                    failed: failed + failed / 10,
+                    by_cause,
+                    fraction: (failed + failed / 10) as f64 / 1000.0,
+                    goodput: est(40.0, 1.0),
+                });
+            }
+        }
+        let f = Findings::compute(&r).unwrap();
+        let worst = f.failures.as_ref().unwrap();
+        assert_eq!(worst.len(), 1, "a failed nothing");
+        assert_eq!((worst[0].strategy.as_str(), worst[0].at), ("b", 0.9));
+        let sentence = f.sentences().into_iter().find(|s| s.starts_with("b failed")).expect("a failure finding");
+        assert_eq!(
+            sentence,
+            "b failed up to 5.5% of requests (at load 0.9: 50 backend_down, 5 worker_timeout); goodput there 40/s \
+             (95 % interval 39–41) of 90/s offered."
+        );
+        // Models that can fail but did not: said once.
+        for point in &mut r.points {
+            for res in &mut point.results {
+                res.failures = Some(crate::runner::FailureResult {
+                    failed: 0,
+                    by_cause: Default::default(),
+                    fraction: 0.0,
+                    goodput: est(40.0, 1.0),
+                });
+            }
+        }
+        let f = Findings::compute(&r).unwrap();
+        assert!(f.sentences().iter().any(|s| s.starts_with("No accepted request failed")), "{:?}", f.sentences());
     }
 
     #[test]

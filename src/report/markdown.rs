@@ -2,7 +2,7 @@
 //! linked as PNG files from `charts/`.
 
 use super::RenderedChart;
-use super::content::{overview, reproduce, results_table, summary_rows};
+use super::content::{over_time_table, overview, reproduce, results_table, summary_rows};
 use super::findings::Findings;
 use crate::results::SweepResults;
 
@@ -37,6 +37,17 @@ pub fn render(r: &SweepResults, findings: &Findings, charts: &[RenderedChart]) -
     );
     for row in rows {
         m += &format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
+    }
+    if let Some((intro, header, rows)) = over_time_table(r) {
+        m += &format!("\n## Over time\n\n{intro}\n\n");
+        m += &format!(
+            "| {} |\n|{}\n",
+            header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "),
+            "---|".repeat(header.len())
+        );
+        for row in rows {
+            m += &format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
+        }
     }
     m += "\n## How to reproduce\n\n";
     for (k, v) in reproduce(r) {

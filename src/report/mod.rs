@@ -2,9 +2,10 @@
 //! and `report.md`, all regenerated from [`SweepResults`] alone so that `lbsim report DIR`
 //! can restyle them or change the SLO without simulating again.
 
-mod content;
+pub(crate) mod content;
 pub mod findings;
 pub(crate) mod html;
+pub(crate) mod interactive;
 mod markdown;
 
 use std::path::{Path, PathBuf};

@@ -13,10 +13,15 @@ const TICKS_PER_MEAN: f64 = 1e6;
 /// bounded backlog at sane loads); larger values are clamped and reported as this bound.
 const MAX_IN_MEANS: f64 = 1e6;
 
+/// Largest value hdrhistogram can track (it needs `2 × highest` to fit an `i64`).
+const MAX_TICKS: u64 = (i64::MAX / 4) as u64;
+
 /// A histogram of durations (seconds) with a unit chosen from the typical request size.
 #[derive(Debug, Clone)]
 pub struct ResponseHistogram {
     counts: Histogram<u64>,
+    /// Highest tick recorded exactly; larger values are clamped to it.
+    ceiling: u64,
     /// Seconds per histogram tick.
     unit: f64,
     /// Ticks per second (a multiplication in the hot path instead of a division).
@@ -24,13 +29,31 @@ pub struct ResponseHistogram {
 }
 
 impl ResponseHistogram {
-    /// An empty histogram for a model whose mean request size is `mean_size` seconds.
+    /// An empty histogram for a model whose mean request takes `mean_size` seconds on every
+    /// backend.
     pub fn new(mean_size: f64) -> Self {
-        let unit = mean_size / TICKS_PER_MEAN;
-        let high = (TICKS_PER_MEAN * MAX_IN_MEANS) as u64;
-        let counts =
-            Histogram::new_with_bounds(1, high, SIGNIFICANT_DIGITS).expect("constant histogram bounds are valid");
-        ResponseHistogram { counts, unit, ticks_per_second: 1.0 / unit }
+        Self::spanning(mean_size, mean_size)
+    }
+
+    /// An empty histogram for a model whose mean request takes `fastest` seconds on its
+    /// fastest backend and `slowest` on its slowest: the resolution follows the fastest
+    /// (10⁻⁶ of its mean), the range the slowest (10⁶ of its mean), so neither a very fast
+    /// nor a very slow backend pins every percentile to a bound. With speeds 10⁶ apart or
+    /// more the range is capped by what hdrhistogram can track; [`Self::reached_ceiling`]
+    /// tells when a value was clamped.
+    pub fn spanning(fastest: f64, slowest: f64) -> Self {
+        let unit = fastest / TICKS_PER_MEAN;
+        let span = (slowest / fastest).max(1.0);
+        let ceiling = (TICKS_PER_MEAN * MAX_IN_MEANS * span).min(MAX_TICKS as f64) as u64;
+        let counts = Histogram::new_with_bounds(1, ceiling, SIGNIFICANT_DIGITS)
+            .expect("histogram bounds are at least 1 and within hdrhistogram's range");
+        ResponseHistogram { counts, ceiling, unit, ticks_per_second: 1.0 / unit }
+    }
+
+    /// Whether some recorded value reached the histogram's ceiling (10⁶ mean requests on the
+    /// slowest backend), where values are clamped: percentiles there are lower bounds.
+    pub fn reached_ceiling(&self) -> bool {
+        !self.counts.is_empty() && self.counts.max() >= self.counts.lowest_equivalent(self.ceiling)
     }
 
     /// Records one duration in seconds.
@@ -71,7 +94,7 @@ impl ResponseHistogram {
 
     /// Adds all of `other`'s counts (same unit required).
     pub fn merge(&mut self, other: &ResponseHistogram) {
-        debug_assert_eq!(self.unit, other.unit);
+        debug_assert_eq!((self.unit, self.ceiling), (other.unit, other.ceiling));
         self.counts.add(&other.counts).expect("histograms with identical bounds add");
     }
 
@@ -158,8 +181,26 @@ mod tests {
     #[test]
     fn huge_values_are_clamped_not_lost() {
         let mut h = ResponseHistogram::new(1.0);
-        h.record(1e30);
         h.record(0.0);
+        assert!(!h.reached_ceiling());
+        h.record(1e30);
         assert_eq!(h.len(), 2);
+        assert!(h.reached_ceiling(), "a clamped value is reported");
+    }
+
+    #[test]
+    fn a_slow_backend_widens_the_range_and_a_fast_one_the_resolution() {
+        // Mean 1 s on the slowest backend, 1 ms on the fastest: 10⁵ s (10⁵ slow means) and
+        // 2 µs (a thousandth of a fast mean) are both recorded within 0.1 %.
+        let mut h = ResponseHistogram::spanning(1e-3, 1.0);
+        h.record(1e5);
+        assert!(!h.reached_ceiling());
+        assert!((h.quantile(1.0) - 1e5).abs() / 1e5 < 1e-3, "{}", h.quantile(1.0));
+        let mut fine = ResponseHistogram::spanning(1e-3, 1.0);
+        fine.record(2e-6);
+        assert!((fine.quantile(0.5) - 2e-6).abs() / 2e-6 < 1e-3, "{}", fine.quantile(0.5));
+        // Speeds 10¹² apart: the range is capped, not an error.
+        let capped = ResponseHistogram::spanning(1e-9, 1e3);
+        assert!(capped.is_empty());
     }
 }

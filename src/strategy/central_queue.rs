@@ -1,4 +1,5 @@
-//! `central_queue`: the ideal of one shared FCFS queue in front of all workers.
+//! `central_queue`: one shared FCFS queue in front of all workers (the M/G/c reference; not a
+//! lower bound: under heavy-tailed sizes, routing by size (sita) can beat it).
 
 use super::min_tree::MinTree;
 use super::weighted_random::require_backends;
@@ -31,6 +32,8 @@ pub struct CentralQueue {
     speeds: Vec<f64>,
     last: usize,
     index: StartIndex,
+    /// Arrival time of the last pick made with the index.
+    picked_at: f64,
 }
 
 /// The backends grouped by worker speed, fastest first, each group with a tree of the
@@ -101,7 +104,10 @@ impl StartIndex {
         }
         let class = &self.classes[best];
         let after = if last + 1 >= n { 0 } else { last + 1 };
-        let from = class.members.partition_point(|&m| (m as usize) < after);
+        // A class of every backend (one speed, the common case) holds backend i at position
+        // i: no search.
+        let from =
+            if class.members.len() == n { after } else { class.members.partition_point(|&m| (m as usize) < after) };
         let p = class.starts.first_at_most_cyclic(from, best_start).expect("the class minimum is in the class");
         class.members[p] as usize
     }
@@ -123,15 +129,15 @@ impl CentralQueue {
             });
         }
         let speeds: Vec<f64> = backends.iter().map(|b| b.speed).collect();
-        Ok(CentralQueue { index: StartIndex::new(&speeds), speeds, last: backends.len() - 1 })
+        Ok(CentralQueue { index: StartIndex::new(&speeds), speeds, last: backends.len() - 1, picked_at: f64::NAN })
     }
 }
 
 impl Strategy for CentralQueue {
     const NAME: &'static str = "central_queue";
     const SUMMARY: &'static str =
-        "ideal single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
-    const MODELS: &'static str = "the ideal shared queue: a bound (HAProxy maxconn = workers comes close)";
+        "single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
+    const MODELS: &'static str = "one shared FCFS queue, the reference of FCFS dispatch (HAProxy maxconn = workers comes close); not a bound: sita can beat it under heavy tails";
     const NEEDS: Needs = Needs::Oracle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
@@ -143,6 +149,7 @@ impl Strategy for CentralQueue {
         if let Some(dispatches) = cluster.dispatches() {
             self.index.refresh(dispatches, self.last, cluster);
             self.last = self.index.pick(request.arrival, self.last, self.speeds.len());
+            self.picked_at = request.arrival;
             return self.last;
         }
         let speeds = &self.speeds;
@@ -150,6 +157,22 @@ impl Strategy for CentralQueue {
         // Earlier start wins; at the same start the faster backend.
         let better = |a: &(f64, f64), b: &(f64, f64)| a.0 < b.0 || (a.0 == b.0 && a.1 > b.1);
         rotating_argmin(speeds.len(), &mut self.last, start, better, |_| false)
+    }
+
+    /// A guess at the next pick (one speed class only): the first backend after this pick's
+    /// whose start was at most this pick's time when last seen. It is the next choice unless
+    /// a backend before it frees up in the meantime.
+    #[inline]
+    fn upcoming(&self, mut note: impl FnMut(usize)) {
+        if let [class] = &self.index.classes[..]
+            && self.index.seen.is_some()
+        {
+            let n = class.members.len();
+            let after = if self.last + 1 >= n { 0 } else { self.last + 1 };
+            if let Some(p) = class.starts.first_at_most_cyclic(after, self.picked_at) {
+                note(class.members[p] as usize);
+            }
+        }
     }
 }
 

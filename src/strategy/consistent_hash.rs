@@ -1,6 +1,7 @@
 //! `consistent_hash`: a ketama-style hash ring — clients stick to backends, and removing a
 //! backend moves only its own clients.
 
+use super::hash_ring::HashRing;
 use super::ip_hash::splitmix64;
 use super::weighted_random::checked_weights;
 use super::{BackendInfo, Cluster, Needs, ParamSpec, Params, Setup, Strategy, StrategyError};
@@ -27,8 +28,7 @@ const MAX_RING_POINTS: f64 = 1e7;
 
 #[derive(Debug)]
 pub struct ConsistentHash {
-    /// (point, backend), sorted.
-    ring: Vec<(u64, u32)>,
+    ring: HashRing<u64>,
 }
 
 impl ConsistentHash {
@@ -55,14 +55,13 @@ impl ConsistentHash {
             let points = ((vnodes as f64 * weight / max_weight).round() as usize).max(1);
             ring.extend((0..points).map(|v| (ring_hash(&format!("{}-{v}", backend.name)), i as u32)));
         }
-        ring.sort_unstable();
-        Ok(ConsistentHash { ring })
+        Ok(ConsistentHash { ring: HashRing::new(ring) })
     }
 
     /// Number of points backend `i` holds on the ring.
     #[cfg(test)]
     fn points_of(&self, i: u32) -> usize {
-        self.ring.iter().filter(|(_, b)| *b == i).count()
+        self.ring.points_of(i)
     }
 }
 
@@ -86,9 +85,7 @@ impl Strategy for ConsistentHash {
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, _cluster: &mut C) -> usize {
         let key = splitmix64(u64::from(request.client));
-        let at = self.ring.partition_point(|&(point, _)| point < key);
-        let (_, backend) = if at == self.ring.len() { self.ring[0] } else { self.ring[at] };
-        backend as usize
+        self.ring.owner(key)
     }
 }
 
@@ -182,8 +179,8 @@ mod tests {
             assert_eq!(a, s.pick(&request(client, 3.0), &mut cluster));
         }
         // Keys beyond the last point belong to the first point's owner.
-        let (last, _) = *s.ring.last().unwrap();
-        let (_, first_owner) = s.ring[0];
+        let (last, _) = *s.ring.points().last().unwrap();
+        let (_, first_owner) = s.ring.points()[0];
         let mut wrapped = 0;
         for client in 0..10_000 {
             if splitmix64(u64::from(client)) > last {

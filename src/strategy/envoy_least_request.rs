@@ -8,7 +8,7 @@ use std::collections::BinaryHeap;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::real_weights::real_weights;
-use super::slow_start::{self, SlowStart};
+use super::slow_start::{self, RampWatch, SlowStart};
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError, uniform_index};
 use crate::model::Request;
 
@@ -37,6 +37,7 @@ pub struct EnvoyLeastRequest {
     weights: Vec<f64>,
     equal_weights: bool,
     slow_start: Option<SlowStart>,
+    watch: RampWatch,
     edf: BinaryHeap<Reverse<Deadline>>,
     clock: f64,
     inserted: u64,
@@ -79,6 +80,7 @@ impl EnvoyLeastRequest {
             edf: BinaryHeap::with_capacity(weights.len()),
             weights,
             slow_start,
+            watch: RampWatch::default(),
             clock: 0.0,
             inserted: 0,
         };
@@ -147,7 +149,7 @@ impl Strategy for EnvoyLeastRequest {
         let now = request.arrival;
         let ramping = match &self.slow_start {
             None => false,
-            Some(ramp) => (0..self.weights.len()).any(|i| ramp.factor(now - cluster.up_since(i)) < 1.0),
+            Some(ramp) => self.watch.ramping(ramp, cluster, now),
         };
         if self.equal_weights && !ramping {
             let n = self.weights.len();

@@ -5,6 +5,7 @@ use super::consistent_hash::bytes_hash;
 use super::envoy_bounded::EnvoyBounded;
 use super::haproxy_chash::{BALANCE_FACTOR, balance_factor_percent};
 use super::real_weights::real_weights;
+use super::slow_start;
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request, address_text, splitmix64};
 
@@ -104,6 +105,7 @@ impl Strategy for EnvoyMaglev {
     const MODELS: &'static str =
         "Envoy: lb_policy: MAGLEV, hash_policy source_ip [+ common_lb_config hash_balance_factor 100·f]";
     const NEEDS: Needs = Needs::Counts;
+    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::ENVOY_REFUSES;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec { name: "table_size", help: "maglev_lb_config.table_size, a prime below 5000011 (default 65537)" },

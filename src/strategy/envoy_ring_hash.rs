@@ -3,7 +3,9 @@
 use super::consistent_hash::{bytes_hash, ring_hash};
 use super::envoy_bounded::EnvoyBounded;
 use super::haproxy_chash::{BALANCE_FACTOR, balance_factor_percent};
+use super::hash_ring::HashRing;
 use super::real_weights::real_weights;
+use super::slow_start;
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request, address_text};
 
@@ -23,8 +25,7 @@ use crate::model::{ClientAddresses, Request, address_text};
 /// Envoy's (`load_balancing_weight`, default 1).
 #[derive(Debug)]
 pub struct EnvoyRingHash {
-    /// (hash, host), sorted.
-    ring: Vec<(u64, u32)>,
+    ring: HashRing<u64>,
     addresses: ClientAddresses,
     bounded: EnvoyBounded,
 }
@@ -46,19 +47,21 @@ impl EnvoyRingHash {
                 current += 1.0;
             }
         }
-        ring.sort_by_key(|&(hash, _)| hash);
-        EnvoyRingHash { ring, addresses: ClientAddresses::scattered(), bounded: EnvoyBounded::new(weights, factor) }
+        EnvoyRingHash {
+            ring: HashRing::new(ring),
+            addresses: ClientAddresses::scattered(),
+            bounded: EnvoyBounded::new(weights, factor),
+        }
     }
 
     #[cfg(test)]
     fn entries_of(&self, host: u32) -> usize {
-        self.ring.iter().filter(|&&(_, h)| h == host).count()
+        self.ring.points_of(host)
     }
 
     #[cfg(test)]
     fn host_of(&self, hash: u64) -> usize {
-        let at = self.ring.partition_point(|&(h, _)| h < hash);
-        self.ring[if at == self.ring.len() { 0 } else { at }].1 as usize
+        self.ring.owner(hash)
     }
 }
 
@@ -68,6 +71,7 @@ impl Strategy for EnvoyRingHash {
     const MODELS: &'static str =
         "Envoy: lb_policy: RING_HASH, hash_policy source_ip [+ common_lb_config hash_balance_factor 100·f]";
     const NEEDS: Needs = Needs::Counts;
+    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::ENVOY_REFUSES;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec { name: "minimum_ring_size", help: "ring_hash_lb_config.minimum_ring_size, ≥ 1 (default 1024)" },
@@ -103,8 +107,7 @@ impl Strategy for EnvoyRingHash {
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         let (text, len) = address_text(self.addresses.of(request.client));
         let hash = bytes_hash(&text[..len]);
-        let at = self.ring.partition_point(|&(h, _)| h < hash);
-        let home = self.ring[if at == self.ring.len() { 0 } else { at }].1 as usize;
+        let home = self.ring.owner(hash);
         self.bounded.choose(hash, home, cluster)
     }
 }
@@ -122,14 +125,14 @@ mod tests {
         let n = names(4);
         let names: Vec<&str> = n.iter().map(String::as_str).collect();
         let ring = EnvoyRingHash::new(&names, &[1; 4], 1024, 8 << 20, 0);
-        assert_eq!(ring.ring.len(), 1024);
+        assert_eq!(ring.ring.points().len(), 1024);
         assert!((0..4).all(|h| ring.entries_of(h) == 256));
         // Weights 1 and 3: m = 1/4, scale = ⌈256⌉ / (1/4) = 1024 → 256 and 768 entries.
         let ring = EnvoyRingHash::new(&names[..2], &[1, 3], 1024, 8 << 20, 0);
         assert_eq!((ring.entries_of(0), ring.entries_of(1)), (256, 768));
         // The maximum caps the scale.
         let ring = EnvoyRingHash::new(&names[..2], &[1, 3], 1024, 100, 0);
-        assert_eq!(ring.ring.len(), 100);
+        assert_eq!(ring.ring.points().len(), 100);
     }
 
     #[test]

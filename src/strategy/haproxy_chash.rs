@@ -31,6 +31,9 @@ pub(crate) fn full_hash(a: u32) -> u32 {
 ///   servers, split by effective weight (`chash_server_is_eligible`); if the chosen server
 ///   is not eligible, the walk moves on to the next node until one is (at most twice
 ///   around the ring).
+///
+/// A server's effective weight may change (slow start): like `chash_queue_dequeue_srv`,
+/// the ring then holds that server's first `eweight` nodes only.
 #[derive(Debug, Clone)]
 pub(crate) struct ChashRing {
     /// (key, server), sorted by key then insertion.
@@ -48,27 +51,55 @@ pub(crate) struct ChashRing {
 impl ChashRing {
     pub(crate) fn new(weights: &[u32], balance_factor: u32) -> Self {
         let eweight: Vec<u32> = weights.iter().map(|w| w * BE_WEIGHT_SCALE).collect();
-        let mut nodes = Vec::with_capacity(eweight.iter().map(|&w| w as usize).sum());
-        for (s, &ew) in eweight.iter().enumerate() {
-            let puid = s as u32 + 1;
-            nodes.extend((0..ew).map(|j| (full_hash(puid.wrapping_mul(SRV_EWGHT_RANGE).wrapping_add(j)), s as u32)));
-        }
-        nodes.sort_by_key(|&(key, _)| key); // stable: equal keys keep insertion order
-        let cumulative = eweight
-            .iter()
-            .scan(0u32, |sum, &w| {
-                let before = *sum;
-                *sum += w;
-                Some(before)
-            })
-            .collect();
-        ChashRing {
-            nodes,
-            total_weight: eweight.iter().sum(),
+        let mut ring = ChashRing {
+            nodes: Vec::with_capacity(eweight.iter().map(|&w| w as usize).sum()),
+            total_weight: 0,
             served: vec![0; eweight.len()],
+            cumulative: vec![0; eweight.len()],
             eweight,
-            cumulative,
             balance_factor,
+        };
+        ring.rebuild();
+        ring
+    }
+
+    /// Places each server's first `eweight` nodes on the ring and sums the weights.
+    fn rebuild(&mut self) {
+        self.nodes.clear();
+        for (s, &ew) in self.eweight.iter().enumerate() {
+            let puid = s as u32 + 1;
+            self.nodes
+                .extend((0..ew).map(|j| (full_hash(puid.wrapping_mul(SRV_EWGHT_RANGE).wrapping_add(j)), s as u32)));
+        }
+        // Equal keys keep insertion order (server order): an unstable sort on (key, server)
+        // gives the same ring without a scratch buffer.
+        self.nodes.sort_unstable_by_key(|&(key, server)| (key, server));
+        let mut sum = 0;
+        for (c, &w) in self.cumulative.iter_mut().zip(&self.eweight) {
+            *c = sum;
+            sum += w;
+        }
+        self.total_weight = sum;
+    }
+
+    /// The effective weight of `server` (16 × weight, less during slow start).
+    #[inline]
+    pub(crate) fn eweight(&self, server: usize) -> u32 {
+        self.eweight[server]
+    }
+
+    /// Sets the effective weights (> 0) of every server, as `weight(server)` gives them,
+    /// rebuilding the ring only if one changed. Allocates nothing: the ring never holds
+    /// more nodes than at full weight.
+    pub(crate) fn set_eweights(&mut self, mut weight: impl FnMut(usize) -> u32) {
+        let mut changed = false;
+        for (s, ew) in self.eweight.iter_mut().enumerate() {
+            let w = weight(s);
+            changed |= w != *ew;
+            *ew = w;
+        }
+        if changed {
+            self.rebuild();
         }
     }
 
@@ -129,6 +160,42 @@ impl ChashRing {
     #[cfg(test)]
     pub(crate) fn nodes_of(&self, server: u32) -> usize {
         self.nodes.iter().filter(|&&(_, s)| s == server).count()
+    }
+}
+
+/// HAProxy's slow start on a consistent-hash ring: while a server that came back ramps,
+/// its effective weight (and so its nodes on the ring) follow `server_recalc_eweight`.
+#[derive(Debug, Clone)]
+pub(crate) struct HaproxyRamp {
+    slow_start: Option<super::slow_start::SlowStart>,
+    watch: super::slow_start::RampWatch,
+    /// 16 × weight of each server.
+    full: Vec<u32>,
+    ramped: bool,
+}
+
+impl HaproxyRamp {
+    pub(crate) fn new(slow_start: Option<super::slow_start::SlowStart>, weights: &[u32]) -> Self {
+        HaproxyRamp {
+            slow_start,
+            watch: Default::default(),
+            full: weights.iter().map(|w| w * BE_WEIGHT_SCALE).collect(),
+            ramped: false,
+        }
+    }
+
+    /// Brings `ring`'s weights to what slow start gives each server at `now`.
+    #[inline]
+    pub(crate) fn apply<C: Cluster + ?Sized>(&mut self, ring: &mut ChashRing, now: f64, cluster: &C) {
+        let Some(ramp) = self.slow_start else { return };
+        if self.watch.ramping(&ramp, cluster, now) {
+            let full = &self.full;
+            ring.set_eweights(|s| ramp.eweight(full[s], now - cluster.up_since(s)));
+            self.ramped = true;
+        } else if self.ramped {
+            ring.set_eweights(|s| self.full[s]);
+            self.ramped = false;
+        }
     }
 }
 
@@ -199,5 +266,36 @@ mod tests {
             assert_eq!(ring.nearest_node(a + 1), i - 1, "just after a node: that node");
             assert_eq!(ring.nearest_node(b - 1), i, "just before a node: that node");
         }
+    }
+
+    #[test]
+    fn slow_start_keeps_a_ramping_servers_first_nodes_and_only_gains_clients() {
+        use crate::strategy::slow_start::SlowStart;
+        use crate::strategy::{ParamValue, Params};
+        let ramp = SlowStart::haproxy(&Params::new("s").with("slow_start", ParamValue::Number(16.0))).unwrap();
+        let mut ring = ChashRing::new(&[2, 2, 2], 0);
+        let mut ramping = HaproxyRamp::new(ramp, &[2, 2, 2]);
+        let mut cluster = MockCluster::uniform(3);
+        let owners = |ring: &mut ChashRing, cluster: &mut MockCluster| -> Vec<usize> {
+            (0..20_000u32).map(|k| ring.server(full_hash(k), cluster)).collect()
+        };
+        let full = owners(&mut ring, &mut cluster);
+        cluster.up = vec![f64::NEG_INFINITY, 50.0, f64::NEG_INFINITY];
+        let mut before: Option<Vec<usize>> = None;
+        for (t, sixteenths) in [(50.2, 1), (53.0, 4), (58.9, 9), (65.0, 16), (70.0, 16)] {
+            ramping.apply(&mut ring, t, &cluster);
+            assert_eq!(ring.nodes_of(1), 2 * sixteenths, "t = {t}");
+            assert_eq!(ring.nodes_of(0), 32);
+            let now = owners(&mut ring, &mut cluster);
+            // A key moves only to the ramping server, and only keys it owns at full weight.
+            for (k, (&o, &f)) in now.iter().zip(&full).enumerate() {
+                assert!(o == f || f == 1, "key {k}: {o} now, {f} at full weight");
+                if let Some(b) = &before {
+                    assert!(b[k] == o || o == 1, "key {k} left for {o} as server 1 ramped up");
+                }
+            }
+            before = Some(now);
+        }
+        assert_eq!(before.unwrap(), full, "the ring is back to its full-weight shape");
     }
 }

@@ -1,6 +1,7 @@
 //! `haproxy_first`: HAProxy `balance first`: fill the first server up to its maxconn, then
 //! the next.
 
+use super::slow_start;
 use super::weighted_random::require_backends;
 use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
@@ -28,6 +29,7 @@ impl Strategy for HaproxyFirst {
         "HAProxy first: the first server (in file order) below its cap (its workers, or the tier's maxconn)";
     const MODELS: &'static str = "HAProxy: balance first + server … maxconn N";
     const NEEDS: Needs = Needs::Counts;
+    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::HAPROXY_FIRST_REFUSES;
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;
         let maxconn = setup.backends.iter().map(|b| b.workers.max(1)).collect();

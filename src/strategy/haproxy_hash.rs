@@ -1,8 +1,9 @@
 //! `haproxy_hash`: HAProxy `balance source` with `hash-type consistent`, and its
 //! bounded-load option `hash-balance-factor`.
 
-use super::haproxy_chash::{BALANCE_FACTOR, ChashRing, balance_factor_percent};
+use super::haproxy_chash::{BALANCE_FACTOR, ChashRing, HaproxyRamp, balance_factor_percent};
 use super::real_weights::real_weights;
+use super::slow_start::{self, SlowStart};
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 
@@ -17,11 +18,14 @@ use crate::model::{ClientAddresses, Request};
 /// Thorup & Zadimoghaddam's bounded loads), a server may hold at most its weighted share of
 /// ⌈f × (requests in flight + 1)⌉ — about f × the average — and a request whose server is
 /// full walks the ring to the next server with room. Weights are HAProxy's (`weight`,
-/// default 1, at most 256).
+/// default 1, at most 256). `hash-type consistent` is dynamic, so `slow_start` applies: a
+/// server that came back holds only its first `eweight` ring nodes while it ramps (its
+/// clients return to it step by step) and its bounded-load slots follow its weight.
 #[derive(Debug)]
 pub struct HaproxyHash {
     ring: ChashRing,
     addresses: ClientAddresses,
+    ramp: HaproxyRamp,
 }
 
 impl Strategy for HaproxyHash {
@@ -31,20 +35,28 @@ impl Strategy for HaproxyHash {
     const MODELS: &'static str = "HAProxy: balance source + hash-type consistent [+ hash-balance-factor 100·f]";
     const NEEDS: Needs = Needs::Counts;
     const USES_CLIENT: bool = true;
-    const PARAMS: &'static [ParamSpec] = &[ParamSpec {
-        name: BALANCE_FACTOR,
-        help: "bounded load: a server holds at most ⌈f × average⌉ requests, f > 1 (HAProxy's \
-               hash-balance-factor 125 is f = 1.25; default: unbounded)",
-    }];
+    const PARAMS: &'static [ParamSpec] = &[
+        ParamSpec {
+            name: BALANCE_FACTOR,
+            help: "bounded load: a server holds at most ⌈f × average⌉ requests, f > 1 (HAProxy's \
+                   hash-balance-factor 125 is f = 1.25; default: unbounded)",
+        },
+        slow_start::HAPROXY_PARAM,
+    ];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = real_weights(Self::NAME, "HAProxy", 256, setup.backends)?;
         let factor = balance_factor_percent(setup.params)?;
-        Ok(HaproxyHash { ring: ChashRing::new(&weights, factor), addresses: setup.addresses })
+        Ok(HaproxyHash {
+            ring: ChashRing::new(&weights, factor),
+            addresses: setup.addresses,
+            ramp: HaproxyRamp::new(SlowStart::haproxy(setup.params)?, &weights),
+        })
     }
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        self.ramp.apply(&mut self.ring, request.arrival, cluster);
         let key = u32::from_be_bytes(self.addresses.of(request.client));
         self.ring.server(key, cluster)
     }
@@ -57,7 +69,11 @@ mod tests {
     use crate::strategy::testing::{MockCluster, request};
 
     fn hash(n: usize, factor: u32) -> HaproxyHash {
-        HaproxyHash { ring: ChashRing::new(&vec![1; n], factor), addresses: ClientAddresses::scattered() }
+        HaproxyHash {
+            ring: ChashRing::new(&vec![1; n], factor),
+            addresses: ClientAddresses::scattered(),
+            ramp: HaproxyRamp::new(None, &vec![1; n]),
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::haproxy_chash::{BE_WEIGHT_SCALE, ChashRing};
+use super::haproxy_chash::{BE_WEIGHT_SCALE, ChashRing, HaproxyRamp};
 use super::real_weights::real_weights;
+use super::slow_start::{self, SlowStart};
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
@@ -20,13 +21,16 @@ use crate::model::Request;
 ///   to the newer draw;
 /// - `draws` defaults to 2 (`balance random` = `random(2)` since HAProxy 2.0).
 ///
-/// Weights are HAProxy's (`weight`, default 1, at most 256).
+/// Weights are HAProxy's (`weight`, default 1, at most 256). With `slow_start`, a server
+/// that came back has its effective weight ramped in sixteenths, which both shrinks its
+/// share of the ring (`chash_queue_dequeue_srv` keeps `eweight` nodes) and raises its load
+/// per weight in the comparison.
 #[derive(Debug)]
 pub struct HaproxyRandom {
     rng: Xoshiro256PlusPlus,
     ring: ChashRing,
     draws: usize,
-    eweight: Vec<f64>,
+    ramp: HaproxyRamp,
 }
 
 impl Strategy for HaproxyRandom {
@@ -35,8 +39,10 @@ impl Strategy for HaproxyRandom {
         "HAProxy balance random(draws): draws with replacement on the hash ring, fewest served per weight";
     const MODELS: &'static str = "HAProxy: balance random(2) (or random(N))";
     const NEEDS: Needs = Needs::Counts;
-    const PARAMS: &'static [ParamSpec] =
-        &[ParamSpec { name: "draws", help: "random draws per request, ≥ 1, with replacement (default 2)" }];
+    const PARAMS: &'static [ParamSpec] = &[
+        ParamSpec { name: "draws", help: "random draws per request, ≥ 1, with replacement (default 2)" },
+        slow_start::HAPROXY_PARAM,
+    ];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = real_weights(Self::NAME, "HAProxy", 256, setup.backends)?;
@@ -47,12 +53,13 @@ impl Strategy for HaproxyRandom {
             rng: setup.rng.clone(),
             ring: ChashRing::new(&weights, 0),
             draws: draws.min(total),
-            eweight: weights.iter().map(|&w| f64::from(w * BE_WEIGHT_SCALE)).collect(),
+            ramp: HaproxyRamp::new(SlowStart::haproxy(setup.params)?, &weights),
         })
     }
 
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        self.ramp.apply(&mut self.ring, request.arrival, cluster);
         let mut best = self.ring.server((self.rng.next_u64() >> 32) as u32, cluster);
         let mut best_served = f64::from(cluster.in_system(best));
         for _ in 1..self.draws {
@@ -61,7 +68,8 @@ impl Strategy for HaproxyRandom {
                 continue;
             }
             let served = f64::from(cluster.in_system(current));
-            if served * self.eweight[best] <= best_served * self.eweight[current] {
+            let (eweight_best, eweight_current) = (self.ring.eweight(best), self.ring.eweight(current));
+            if served * f64::from(eweight_best) <= best_served * f64::from(eweight_current) {
                 best = current;
                 best_served = served;
             }
@@ -76,7 +84,12 @@ mod tests {
     use crate::strategy::testing::{MockCluster, request, rng};
 
     fn random(n: usize, draws: usize) -> HaproxyRandom {
-        HaproxyRandom { rng: rng(4), ring: ChashRing::new(&vec![1; n], 0), draws, eweight: vec![16.0; n] }
+        HaproxyRandom {
+            rng: rng(4),
+            ring: ChashRing::new(&vec![1; n], 0),
+            draws,
+            ramp: HaproxyRamp::new(None, &vec![1; n]),
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::slow_start::{self, RampWatch, SlowStart};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy's `SRV_EWGHT_MAX` and `SRV_UWGHT_RANGE`.
@@ -20,8 +21,13 @@ enum Tree {
 
 #[derive(Debug, Clone)]
 struct Server {
+    /// Effective weight now (16 × weight, less while slow start ramps it).
     eweight: u64,
+    /// 16 × weight.
+    full: u64,
     npos: u64,
+    /// The position before the last pick (`lpos`), where a weight change re-places it from.
+    lpos: u64,
     rweight: u64,
     tree: Tree,
     /// Sort key within its tree, and insertion number (eb32 trees keep equal keys in
@@ -46,8 +52,13 @@ struct Server {
 ///
 /// The result is smooth and in proportion to the weights over each window of Σ eweight
 /// picks. Weights are HAProxy's (`weight`, default 1, at most 256); servers are never
-/// saturated or avoided here (no `maxconn`), and dynamic weight changes (slow start) are
-/// not modelled for this strategy.
+/// saturated or avoided here (no `maxconn`).
+///
+/// With `slow_start`, a server that came back has its effective weight ramped in sixteenths
+/// (`server_recalc_eweight`), and each change goes through `fwrr_update_server_weight`:
+/// the group's `next_weight` moves by the difference, and a server in `init` is re-sorted
+/// by its new weight while one in `curr` (or `next`) is re-placed at `lpos + next_weight /
+/// eweight`, never later than it was, and at least two positions ahead.
 #[derive(Debug)]
 pub struct HaproxyRoundrobin {
     servers: Vec<Server>,
@@ -55,6 +66,10 @@ pub struct HaproxyRoundrobin {
     curr_weight: u64,
     next_weight: u64,
     inserted: u64,
+    slow_start: Option<SlowStart>,
+    watch: RampWatch,
+    /// Whether some server's effective weight is below its full weight.
+    ramped: bool,
 }
 
 impl HaproxyRoundrobin {
@@ -65,7 +80,9 @@ impl HaproxyRoundrobin {
                 .iter()
                 .map(|&w| Server {
                     eweight: u64::from(w * BE_WEIGHT_SCALE),
+                    full: u64::from(w * BE_WEIGHT_SCALE),
                     npos: 0,
+                    lpos: 0,
                     rweight: 0,
                     tree: Tree::Init,
                     key: 0,
@@ -76,6 +93,9 @@ impl HaproxyRoundrobin {
             curr_weight: total,
             next_weight: total,
             inserted: 0,
+            slow_start: None,
+            watch: RampWatch::default(),
+            ramped: false,
         };
         for i in 0..s.servers.len() {
             s.queue_by_weight(i, Tree::Init);
@@ -98,17 +118,24 @@ impl HaproxyRoundrobin {
             .min_by_key(|&i| (self.servers[i].key, self.servers[i].inserted))
     }
 
-    /// `fwrr_get_server_from_group`.
+    /// `fwrr_get_server_from_group`: the first of `curr` if its position is reached, else
+    /// the first of `init`, else (a hole in the window, which weight changes can leave) the
+    /// first of `curr` anyway.
     fn server_from_group(&mut self) -> Option<usize> {
-        match self.first(Tree::Curr) {
-            Some(i) if self.servers[i].npos <= self.curr_pos => Some(i),
-            _ => {
-                let i = self.first(Tree::Init)?;
+        let first = self.first(Tree::Curr);
+        if let Some(i) = first
+            && self.servers[i].npos <= self.curr_pos
+        {
+            return Some(i);
+        }
+        match self.first(Tree::Init) {
+            Some(i) => {
                 let s = &mut self.servers[i];
                 s.npos = 0;
                 s.rweight = 0;
                 Some(i)
             }
+            None => first,
         }
     }
 
@@ -119,6 +146,7 @@ impl HaproxyRoundrobin {
         if s.npos == 0 {
             s.npos = curr_pos;
         }
+        s.lpos = s.npos;
         s.npos += next_weight / s.eweight;
         s.rweight += next_weight % s.eweight;
         if s.rweight >= s.eweight {
@@ -141,6 +169,54 @@ impl HaproxyRoundrobin {
             self.inserted += 1;
         }
     }
+
+    /// `fwrr_update_server_weight` for a server that stays up: its effective weight
+    /// becomes `eweight` (> 0).
+    fn set_eweight(&mut self, i: usize, eweight: u64) {
+        let old = self.servers[i].eweight;
+        if old == eweight {
+            return;
+        }
+        self.next_weight = self.next_weight - old + eweight;
+        let (curr_pos, curr_weight, next_weight) = (self.curr_pos, self.curr_weight, self.next_weight);
+        let s = &mut self.servers[i];
+        s.eweight = eweight;
+        match s.tree {
+            Tree::Init => self.queue_by_weight(i, Tree::Init),
+            tree => {
+                // `fwrr_get_srv`: a server taken from `next` counts in this window's positions.
+                if tree == Tree::Next {
+                    s.npos += curr_weight;
+                }
+                let prev_next = s.npos;
+                let step = next_weight / eweight;
+                s.npos = (s.lpos + step).min(prev_next);
+                s.rweight = 0;
+                if s.npos < curr_pos + 2 {
+                    s.npos = curr_pos + step;
+                }
+                self.queue(i);
+            }
+        }
+    }
+
+    /// Brings every server's effective weight to what slow start gives it at `now`.
+    fn ramp<C: Cluster + ?Sized>(&mut self, now: f64, cluster: &C) {
+        let Some(ramp) = self.slow_start else { return };
+        if self.watch.ramping(&ramp, cluster, now) {
+            for i in 0..self.servers.len() {
+                let full = self.servers[i].full;
+                let eweight = u64::from(ramp.eweight(full as u32, now - cluster.up_since(i)));
+                self.set_eweight(i, eweight);
+            }
+            self.ramped = true;
+        } else if self.ramped {
+            for i in 0..self.servers.len() {
+                self.set_eweight(i, self.servers[i].full);
+            }
+            self.ramped = false;
+        }
+    }
 }
 
 impl Strategy for HaproxyRoundrobin {
@@ -148,13 +224,19 @@ impl Strategy for HaproxyRoundrobin {
     const SUMMARY: &'static str = "HAProxy roundrobin: HAProxy's fast weighted round robin (lb_fwrr.c)";
     const MODELS: &'static str = "HAProxy: balance roundrobin (server … weight N)";
     const NEEDS: Needs = Needs::Nothing;
+    const PARAMS: &'static [ParamSpec] = &[slow_start::HAPROXY_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        Ok(HaproxyRoundrobin::new(&real_weights(Self::NAME, "HAProxy", 256, setup.backends)?))
+        let mut s = HaproxyRoundrobin::new(&real_weights(Self::NAME, "HAProxy", 256, setup.backends)?);
+        s.slow_start = SlowStart::haproxy(setup.params)?;
+        Ok(s)
     }
 
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        if self.slow_start.is_some() {
+            self.ramp(request.arrival, cluster);
+        }
         if self.curr_weight == 0 {
             self.curr_pos = self.next_weight;
             self.curr_weight = self.next_weight;
@@ -208,5 +290,31 @@ mod tests {
         }
         // Smooth: the light servers never come twice in a row.
         assert!(seq.windows(2).all(|w| w[0] == 0 || w[0] != w[1]), "{letters}");
+    }
+
+    #[test]
+    fn slow_start_ramps_a_returning_server_in_sixteenths() {
+        use crate::strategy::{ParamValue, Params};
+        let mut s = HaproxyRoundrobin::new(&[1, 1]);
+        s.slow_start = SlowStart::haproxy(&Params::new("s").with("slow_start", ParamValue::Number(16.0))).unwrap();
+        let mut cluster = MockCluster::uniform(2);
+        let count_b = |s: &mut HaproxyRoundrobin, cluster: &mut MockCluster, n: usize, t: f64| {
+            let r = Request { arrival: t, ..request(0, 1.0) };
+            (0..n).filter(|_| s.pick(&r, cluster) == 1).count()
+        };
+        // Up all along: no ramp, the servers alternate.
+        assert_eq!(count_b(&mut s, &mut cluster, 10, 1.0), 5);
+        // b came back at t = 100 s with slowstart 16s: in its first second its eweight is 1
+        // (one sixteenth of 16), a's 16: one pick in 17 over each window of 17.
+        cluster.up = vec![f64::NEG_INFINITY, 100.0];
+        let b = count_b(&mut s, &mut cluster, 17 * 20, 100.5);
+        assert!((19..=21).contains(&b), "{b} of 340");
+        // 7 whole seconds later: ⌊(16·7 + 16) / 16⌋ = 8 sixteenths, 8 picks in 24.
+        let b = count_b(&mut s, &mut cluster, 24 * 20, 107.2);
+        assert!((158..=162).contains(&b), "{b} of 480");
+        // The ramp is over at 116 s: full weight again.
+        let b = count_b(&mut s, &mut cluster, 100, 120.0);
+        assert!((49..=51).contains(&b), "{b} of 100");
+        assert!(s.servers.iter().all(|srv| srv.eweight == srv.full));
     }
 }

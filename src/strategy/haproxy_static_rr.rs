@@ -2,6 +2,7 @@
 
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
+use super::slow_start;
 use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
@@ -51,6 +52,7 @@ impl Strategy for HaproxyStaticRr {
     const SUMMARY: &'static str = "HAProxy static-rr: a fixed weighted map of servers, walked in turn";
     const MODELS: &'static str = "HAProxy: balance static-rr (server … weight N)";
     const NEEDS: Needs = Needs::Nothing;
+    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::HAPROXY_STATIC_REFUSES;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(HaproxyStaticRr::new(&real_weights(Self::NAME, "HAProxy", 256, setup.backends)?))

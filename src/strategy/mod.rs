@@ -26,6 +26,7 @@ mod haproxy_leastconn;
 mod haproxy_random;
 mod haproxy_roundrobin;
 mod haproxy_static_rr;
+mod hash_ring;
 mod ip_hash;
 mod jiq;
 mod jsq;
@@ -43,6 +44,7 @@ mod random;
 mod round_robin;
 mod shortest_expected_delay;
 mod sita;
+mod swrr;
 #[cfg(test)]
 pub(crate) mod testing;
 mod weighted_random;
@@ -81,13 +83,22 @@ pub trait Cluster {
     fn speed(&self, i: usize) -> f64;
     /// Configured weight of backend `i` (defaults to its capacity).
     fn weight(&self, i: usize) -> f64;
-    /// The time backend `i` last came up (was started, or returned to service), in seconds
-    /// since the start of the run: what slow start ramps from. Every backend is up from the
-    /// start of the run in today's engine, so the default answers 0.0; an engine that takes
-    /// backends down and back up answers the time of the last return.
+    /// The time backend `i` last came back into service in the balancer's eyes (marked up
+    /// again by its health checks, or restarted by a deploy), in seconds since the start of
+    /// the run: what slow start ramps from. nginx Plus and HAProxy ramp only a server that
+    /// was seen down, never the servers present when they start, so a backend that has been
+    /// up all along answers `-∞` (the default). For a backend believed down now, the time
+    /// it is due back (or `+∞`).
     #[inline]
     fn up_since(&self, _i: usize) -> f64 {
-        0.0
+        f64::NEG_INFINITY
+    }
+    /// A number that changes whenever any backend's [`up_since`](Self::up_since) does, so
+    /// that a strategy with slow start looks at every backend's ramp only after a change
+    /// (0 for a view whose backends never go down).
+    #[inline]
+    fn up_changes(&self) -> u64 {
+        0
     }
     /// Requests handed to backends so far, if the view counts them (the engine's does).
     ///
@@ -140,6 +151,10 @@ pub trait Strategy: Send + Sized {
     const MODELS: &'static str;
     /// Parameters the strategy accepts (anything else is an error).
     const PARAMS: &'static [ParamSpec] = &[];
+    /// Parameters of other strategies that the real system refuses for this one, with the
+    /// reason the error gives (nginx: "slow_start cannot be used along with the hash,
+    /// ip_hash, and random load balancing methods").
+    const REFUSED: &'static [(&'static str, &'static str)] = &[];
     /// Whether `pick` looks at `Request::client`. The engine skips drawing client ids for
     /// strategies that don't (the client stream is separate, so the traffic other strategies
     /// see is unchanged).
@@ -155,14 +170,13 @@ pub trait Strategy: Send + Sized {
     /// Chooses the backend (an index in `0..cluster.len()`) for `request`.
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
 
-    /// A backend a coming `pick` will choose (the next one, or one a few picks later), when
-    /// the rule knows it before seeing the request and the cluster (random dispatch draws
-    /// its choices ahead). Only a hint, asked after every pick: the engine fetches that
-    /// backend's state from memory while it simulates the requests before, which on
-    /// clusters too large for the caches hides most of the wait.
-    fn upcoming(&self) -> Option<usize> {
-        None
-    }
+    /// The backends a coming `pick` will choose or look at (the next one, or one a few picks
+    /// later), when the rule knows them before seeing the request and the cluster (random
+    /// dispatch and power of d draw ahead), each passed to `note`. Only a hint, asked after
+    /// every pick: the engine fetches those backends' state from memory while it simulates
+    /// the requests before, which on clusters too large for the caches hides most of the
+    /// wait.
+    fn upcoming(&self, _note: impl FnMut(usize)) {}
 }
 
 /// Static facts about one backend, for building a strategy.

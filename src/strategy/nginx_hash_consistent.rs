@@ -1,7 +1,9 @@
 //! `nginx_hash_consistent`: nginx's `hash $remote_addr consistent` (ketama, as nginx
 //! builds it).
 
+use super::hash_ring::HashRing;
 use super::real_weights::real_weights;
+use super::slow_start;
 use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request, address_text};
 
@@ -24,8 +26,8 @@ const POINTS_PER_WEIGHT: u32 = 160;
 /// moves about 1/(n + 1) of the keys, all to the new backend.
 #[derive(Debug)]
 pub struct NginxHashConsistent {
-    /// (hash, server), sorted, without duplicate hashes.
-    points: Vec<(u32, u32)>,
+    /// Without duplicate hashes.
+    points: HashRing<u32>,
     addresses: ClientAddresses,
 }
 
@@ -46,16 +48,12 @@ impl NginxHashConsistent {
                 points.push((prev, server as u32));
             }
         }
-        points.sort_by_key(|&(hash, _)| hash);
-        points.dedup_by_key(|&mut (hash, _)| hash);
-        NginxHashConsistent { points, addresses }
+        NginxHashConsistent { points: HashRing::new(points).without_duplicates(), addresses }
     }
 
     #[inline]
     fn server_of(&self, key: &[u8]) -> usize {
-        let hash = crc32fast::hash(key);
-        let at = self.points.partition_point(|&(point, _)| point < hash);
-        self.points[at % self.points.len()].1 as usize
+        self.points.owner(crc32fast::hash(key))
     }
 }
 
@@ -77,6 +75,7 @@ impl Strategy for NginxHashConsistent {
         "nginx hash $remote_addr consistent: ketama with crc32, 160 points per weight, on the client address";
     const MODELS: &'static str = "nginx: upstream { hash $remote_addr consistent; server … weight=N; }";
     const NEEDS: Needs = Needs::Nothing;
+    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::NGINX_REFUSES;
     const USES_CLIENT: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
@@ -114,7 +113,7 @@ mod tests {
     #[test]
     fn points_follow_weights() {
         let s = NginxHashConsistent::new(&["a", "b"], &[1, 3], ClientAddresses::scattered());
-        let of = |server| s.points.iter().filter(|&&(_, x)| x == server).count();
+        let of = |server| s.points.points_of(server);
         assert_eq!((of(0), of(1)), (160, 480));
     }
 

@@ -2,6 +2,7 @@
 
 use super::ip_hash::nginx_ip_hash;
 use super::real_weights::real_weights;
+use super::slow_start;
 use super::{Cluster, Needs, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 
@@ -49,6 +50,7 @@ impl Strategy for NginxIpHash {
         "nginx ip_hash: the first three octets of the client's IPv4 address pick a backend, by nginx's weights";
     const MODELS: &'static str = "nginx: upstream { ip_hash; server … weight=N; }";
     const NEEDS: Needs = Needs::Nothing;
+    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::NGINX_REFUSES;
     const USES_CLIENT: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

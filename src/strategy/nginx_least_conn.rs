@@ -1,9 +1,9 @@
 //! `nginx_least_conn`: nginx's `least_conn`, transcribed: fewest connections per weight,
 //! ties broken by smooth weighted round robin among the tied peers.
 
-use super::nginx_round_robin::Swrr;
 use super::real_weights::real_weights;
-use super::slow_start::{self, SlowStart};
+use super::slow_start::{self, RampWatch, SlowStart};
+use super::swrr::Swrr;
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
@@ -29,18 +29,23 @@ use crate::model::Request;
 pub struct NginxLeastConn {
     swrr: Swrr,
     slow_start: Option<SlowStart>,
-    /// Scratch, one per backend, reused by every pick: connections and effective weights.
+    watch: RampWatch,
+    /// Scratch, one per backend, reused by every pick: connections and effective weights
+    /// (the weights themselves unless a ramp is under way, or `ramped` says they are stale).
     conns: Vec<f64>,
     effective: Vec<f64>,
+    ramped: bool,
 }
 
 impl NginxLeastConn {
     pub(crate) fn new(weights: &[u32], slow_start: Option<SlowStart>) -> Self {
         NginxLeastConn {
-            swrr: Swrr::new(weights),
+            swrr: Swrr::whole(weights),
             slow_start,
+            watch: RampWatch::default(),
             conns: vec![0.0; weights.len()],
             effective: weights.iter().map(|&w| f64::from(w)).collect(),
+            ramped: false,
         }
     }
 }
@@ -61,8 +66,16 @@ impl Strategy for NginxLeastConn {
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         if let Some(ramp) = &self.slow_start {
-            for (i, w) in self.effective.iter_mut().enumerate() {
-                *w = ramp.weight(self.swrr.weight(i), request.arrival, cluster.up_since(i));
+            if self.watch.ramping(ramp, cluster, request.arrival) {
+                for (i, w) in self.effective.iter_mut().enumerate() {
+                    *w = ramp.weight(self.swrr.weight(i), request.arrival, cluster.up_since(i));
+                }
+                self.ramped = true;
+            } else if self.ramped {
+                for (i, w) in self.effective.iter_mut().enumerate() {
+                    *w = self.swrr.weight(i);
+                }
+                self.ramped = false;
             }
         }
         let (conns, weight) = (&mut self.conns, &self.effective);

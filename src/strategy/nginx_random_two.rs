@@ -3,8 +3,9 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::nginx_round_robin::Swrr;
 use super::real_weights::real_weights;
+use super::slow_start;
+use super::swrr::Swrr;
 use super::{Cluster, Needs, Setup, Strategy, StrategyError, uniform_index};
 use crate::model::Request;
 
@@ -53,7 +54,7 @@ impl NginxRandomTwo {
             starts,
             weights: weights.iter().map(|&w| f64::from(w)).collect(),
             total,
-            fallback: Swrr::new(weights),
+            fallback: Swrr::whole(weights),
         }
     }
 
@@ -71,6 +72,7 @@ impl Strategy for NginxRandomTwo {
         "nginx random two least_conn: two weighted draws of distinct peers, fewer connections per weight (tie: second)";
     const MODELS: &'static str = "nginx: upstream { random two least_conn; server … weight=N; }";
     const NEEDS: Needs = Needs::Counts;
+    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::NGINX_REFUSES;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = real_weights(Self::NAME, "nginx", u32::MAX, setup.backends)?;

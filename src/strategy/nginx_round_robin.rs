@@ -2,7 +2,8 @@
 //! nginx's weights and nginx Plus slow start.
 
 use super::real_weights::real_weights;
-use super::slow_start::{self, SlowStart};
+use super::slow_start::{self, RampWatch, SlowStart};
+use super::swrr::Swrr;
 use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
@@ -16,13 +17,14 @@ use crate::model::Request;
 ///
 /// Weights are nginx's (`server … weight=N`, default 1, whole numbers; see
 /// [`real_weights`]). Weights 5, 1, 1 give `a a b a c a a`. nginx lowers a failed peer's
-/// `effective_weight` and raises it back by one per pick; backends do not fail in lbsim
-/// yet, so the effective weight is the weight — or, with `slow_start`, the weight ramped
-/// since [`Cluster::up_since`].
+/// `effective_weight` and raises it back by one per pick; lbsim's balancer leaves a peer
+/// believed down out of the choice instead, so the effective weight is the weight — or,
+/// with `slow_start`, the weight ramped since [`Cluster::up_since`].
 #[derive(Debug)]
 pub struct NginxRoundRobin {
     swrr: Swrr,
     slow_start: Option<SlowStart>,
+    watch: RampWatch,
 }
 
 impl Strategy for NginxRoundRobin {
@@ -35,107 +37,21 @@ impl Strategy for NginxRoundRobin {
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = real_weights(Self::NAME, "nginx", u32::MAX, setup.backends)?;
-        Ok(NginxRoundRobin { swrr: Swrr::new(&weights), slow_start: SlowStart::nginx(setup.params)? })
+        Ok(NginxRoundRobin {
+            swrr: Swrr::whole(&weights),
+            slow_start: SlowStart::nginx(setup.params)?,
+            watch: RampWatch::default(),
+        })
     }
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         match &self.slow_start {
-            None => self.swrr.pick(),
-            Some(ramp) => self.swrr.pick_with(|i, w| ramp.weight(w, request.arrival, cluster.up_since(i))),
-        }
-    }
-}
-
-/// nginx's smooth weighted round robin state: each peer's `current_weight`.
-///
-/// Weights are whole numbers held in `f64` (exact up to 2⁵³), so slow start can scale them.
-#[derive(Debug, Clone)]
-pub(crate) struct Swrr {
-    weights: Vec<f64>,
-    current: Vec<f64>,
-    total: f64,
-}
-
-impl Swrr {
-    pub(crate) fn new(weights: &[u32]) -> Self {
-        let weights: Vec<f64> = weights.iter().map(|&w| f64::from(w)).collect();
-        Swrr { total: weights.iter().sum(), current: vec![0.0; weights.len()], weights }
-    }
-
-    /// The configured weight of peer `i`.
-    #[inline]
-    pub(crate) fn weight(&self, i: usize) -> f64 {
-        self.weights[i]
-    }
-
-    /// Peer `i`'s `current_weight`.
-    #[cfg(test)]
-    pub(crate) fn current(&self, i: usize) -> f64 {
-        self.current[i]
-    }
-
-    /// One pick over every peer with its configured weight.
-    #[inline]
-    pub(crate) fn pick(&mut self) -> usize {
-        let mut best = 0;
-        let mut best_current = f64::NEG_INFINITY;
-        for (i, (current, weight)) in self.current.iter_mut().zip(&self.weights).enumerate() {
-            *current += weight;
-            if *current > best_current {
-                best = i;
-                best_current = *current;
+            Some(ramp) if self.watch.ramping(ramp, cluster, request.arrival) => {
+                self.swrr.pick_with(|i, w| ramp.weight(w, request.arrival, cluster.up_since(i)))
             }
+            _ => self.swrr.pick(),
         }
-        self.current[best] -= self.total;
-        best
-    }
-
-    /// One pick over every peer, peer i counting with `effective(i, weight)`.
-    #[inline]
-    pub(crate) fn pick_with(&mut self, mut effective: impl FnMut(usize, f64) -> f64) -> usize {
-        let mut best = 0;
-        let mut best_current = f64::NEG_INFINITY;
-        let mut total = 0.0;
-        for (i, (current, &weight)) in self.current.iter_mut().zip(&self.weights).enumerate() {
-            let w = effective(i, weight);
-            *current += w;
-            total += w;
-            if *current > best_current {
-                best = i;
-                best_current = *current;
-            }
-        }
-        self.current[best] -= total;
-        best
-    }
-
-    /// nginx least_conn's tie-break: one smooth weighted round robin step among the peers
-    /// `tied` accepts only, starting at `first` (the first tied peer), peer i counting with
-    /// `effective(i)`. Untied peers' `current_weight` is left alone, as in
-    /// `ngx_http_upstream_get_least_conn_peer`.
-    #[inline]
-    pub(crate) fn pick_among(
-        &mut self,
-        first: usize,
-        mut tied: impl FnMut(usize) -> bool,
-        mut effective: impl FnMut(usize) -> f64,
-    ) -> usize {
-        let mut best = first;
-        let mut total = 0.0;
-        for i in first..self.weights.len() {
-            if !tied(i) {
-                continue;
-            }
-            let w = effective(i);
-            self.current[i] += w;
-            total += w;
-            if self.current[i] > self.current[best] {
-                best = i;
-            }
-        }
-        self.current[best] -= total;
-        best
     }
 }
 
@@ -155,7 +71,7 @@ mod tests {
 
     #[test]
     fn weights_5_1_1_give_nginx_documented_sequence() {
-        let mut s = NginxRoundRobin { swrr: Swrr::new(&[5, 1, 1]), slow_start: None };
+        let mut s = NginxRoundRobin { swrr: Swrr::whole(&[5, 1, 1]), slow_start: None, watch: RampWatch::default() };
         let mut cluster = MockCluster::uniform(3);
         // The sequence of the nginx source comment ("a a b a c a a"), twice: the state
         // returns to zero after Σw picks.
@@ -182,16 +98,20 @@ mod tests {
     }
 
     #[test]
-    fn slow_start_ramps_every_backend_from_time_zero() {
+    fn slow_start_ramps_a_backend_that_came_back() {
         use crate::strategy::{ParamValue, Params};
         let params = Params::new("nginx_round_robin").with("slow_start", ParamValue::Number(5.0));
-        let mut s = NginxRoundRobin { swrr: Swrr::new(&[1, 1]), slow_start: SlowStart::nginx(&params).unwrap() };
+        let mut s = NginxRoundRobin {
+            swrr: Swrr::whole(&[1, 1]),
+            slow_start: SlowStart::nginx(&params).unwrap(),
+            watch: RampWatch::default(),
+        };
         let mut cluster = MockCluster::uniform(2);
-        // Just after t = 0 both ramp together: equal weights, alternation.
+        // Backends up from the start never ramp (nginx Plus ramps a server that was down).
         assert_eq!(letters(&mut s, &mut cluster, 4, 0.5), "abab");
-        // Backend b came back up at t = 7.75 s, a has been up since 0: at t = 9 s a has its
-        // full weight (ramp over) and b a quarter of it: 4 picks of a for each of b.
-        cluster.up = vec![0.0, 7.75];
+        // Backend b came back up at t = 7.75 s, a has been up all along: at t = 9 s b has a
+        // quarter of its weight: 4 picks of a for each of b.
+        cluster.up = vec![f64::NEG_INFINITY, 7.75];
         let seq = letters(&mut s, &mut cluster, 100, 9.0);
         assert_eq!(seq.matches('b').count(), 20, "{seq}");
         // Later, b's ramp is over too: plain alternation.

@@ -15,12 +15,23 @@ use crate::model::Request;
 /// Sampling is a partial Fisher–Yates shuffle of a permutation of `0..n` kept between
 /// picks (the shuffle leaves it a permutation, so each pick's sample is uniform over
 /// ordered d-subsets), with no allocation.
+///
+/// Samples are drawn a few picks ahead (the same draws in the same order: they do not depend
+/// on the cluster), so that the engine can fetch the sampled backends from memory before
+/// their request comes ([`Strategy::upcoming`]).
 #[derive(Debug)]
 pub struct PowerOfD {
     rng: Xoshiro256PlusPlus,
     d: usize,
     order: Vec<u32>,
+    /// The samples of the next picks, d each; the next pick's start at `pos × d`.
+    ahead: Vec<u32>,
+    pos: usize,
 }
+
+/// Picks whose samples are drawn ahead (one only when d is large: the lookahead is for
+/// large clusters sampled sparsely).
+const AHEAD: usize = 8;
 
 impl PowerOfD {
     pub(crate) fn new(
@@ -38,7 +49,29 @@ impl PowerOfD {
                 what: format!("d = {d} is more than the {n} backends; d must be between 1 and {n}"),
             });
         }
-        Ok(PowerOfD { rng, d, order: (0..n as u32).collect() })
+        let depth = if d <= 4 { AHEAD } else { 1 };
+        let mut s = PowerOfD { rng, d, order: (0..n as u32).collect(), ahead: vec![0; depth * d], pos: 0 };
+        for slot in 0..depth {
+            s.draw(slot);
+        }
+        Ok(s)
+    }
+
+    /// Draws the d samples of one pick into slot `slot` of `ahead`.
+    #[inline]
+    fn draw(&mut self, slot: usize) {
+        let n = self.order.len();
+        for j in 0..self.d {
+            let r = j + super::uniform_index(&mut self.rng, n - j);
+            self.order.swap(j, r);
+            self.ahead[slot * self.d + j] = self.order[j];
+        }
+    }
+
+    /// Picks drawn ahead.
+    #[inline]
+    fn depth(&self) -> usize {
+        self.ahead.len() / self.d
     }
 }
 
@@ -59,20 +92,27 @@ impl Strategy for PowerOfD {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
-        let n = self.order.len();
         let mut best = 0;
         let mut best_count = u32::MAX;
-        for j in 0..self.d {
-            let r = j + super::uniform_index(&mut self.rng, n - j);
-            self.order.swap(j, r);
-            let candidate = self.order[j] as usize;
-            let count = cluster.in_system(candidate);
+        for &candidate in &self.ahead[self.pos * self.d..(self.pos + 1) * self.d] {
+            let count = cluster.in_system(candidate as usize);
             if count < best_count {
-                best = candidate;
+                best = candidate as usize;
                 best_count = count;
             }
         }
+        self.draw(self.pos);
+        self.pos = if self.pos + 1 == self.depth() { 0 } else { self.pos + 1 };
         best
+    }
+
+    /// The samples of the pick furthest ahead.
+    #[inline]
+    fn upcoming(&self, mut note: impl FnMut(usize)) {
+        let last = if self.pos == 0 { self.depth() - 1 } else { self.pos - 1 };
+        for &b in &self.ahead[last * self.d..(last + 1) * self.d] {
+            note(b as usize);
+        }
     }
 }
 

@@ -11,6 +11,8 @@ pub struct StrategyInfo {
     /// The real configuration line it models (or what kind of policy it is).
     pub models: &'static str,
     pub params: &'static [ParamSpec],
+    /// Parameters the real system refuses for it, with the reason.
+    pub refused: &'static [(&'static str, &'static str)],
     /// What it must know about the backends (limits the balancer information it can run on).
     pub needs: Needs,
 }
@@ -30,6 +32,7 @@ macro_rules! registry {
                 summary: <super::$module::$ty as Strategy>::SUMMARY,
                 models: <super::$module::$ty as Strategy>::MODELS,
                 params: <super::$module::$ty as Strategy>::PARAMS,
+                refused: <super::$module::$ty as Strategy>::REFUSED,
                 needs: <super::$module::$ty as Strategy>::NEEDS,
             },)*
         ];
@@ -58,11 +61,12 @@ macro_rules! registry {
                 }
             }
 
-            /// The backend the wrapped strategy will pick next, if it knows already.
+            /// The backends coming picks of the wrapped strategy will look at or choose, if it
+            /// knows already (each passed to `note`).
             #[inline]
-            pub fn upcoming(&self) -> Option<usize> {
+            pub fn upcoming(&self, note: impl FnMut(usize)) {
                 match self {
-                    $(AnyStrategy::$ty(s) => s.upcoming(),)*
+                    $(AnyStrategy::$ty(s) => s.upcoming(note),)*
                 }
             }
 
@@ -126,6 +130,13 @@ pub fn find(name: &str) -> Result<&'static StrategyInfo, StrategyError> {
 pub fn build(name: &str, setup: &Setup<'_>) -> Result<AnyStrategy, StrategyError> {
     let info = find(name)?;
     for param in setup.params.values.keys() {
+        if let Some((_, why)) = info.refused.iter().find(|(name, _)| name == param) {
+            return Err(StrategyError::BadParam {
+                strategy: name.to_string(),
+                param: param.clone(),
+                what: why.to_string(),
+            });
+        }
         if !info.params.iter().any(|p| p.name == param) {
             let accepted: Vec<&str> = info.params.iter().map(|p| p.name).collect();
             let owners: Vec<&str> =

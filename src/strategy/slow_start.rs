@@ -1,10 +1,15 @@
-//! Slow start: a backend that has just come up gets a fraction of its weight, growing to the
-//! whole weight over a window, so a cold server is not flooded. Each system ramps its own
-//! way; the strategies named after a system use its ramp. The time a backend came up is
-//! [`Cluster::up_since`](super::Cluster::up_since) (0.0 for every backend in today's engine,
-//! so a run starts with every backend ramping).
+//! Slow start: a backend that has just come back gets a fraction of its weight, growing to
+//! the whole weight over a window, so a cold server is not flooded. Each system ramps its
+//! own way; the strategies named after a system use its ramp. The time a backend came back
+//! is [`Cluster::up_since`](super::Cluster::up_since): when the balancer's health checks
+//! mark it up again or a deploy restarts it. As in nginx Plus and HAProxy, the backends
+//! present from the start never ramp.
+//!
+//! Where the real system refuses slow start (nginx with `hash`, `ip_hash` and `random`;
+//! HAProxy's static algorithms; Envoy's ring hash and Maglev) the strategy refuses the
+//! parameter with that reason ([`Strategy::REFUSED`](super::Strategy::REFUSED)).
 
-use super::{ParamSpec, Params, StrategyError};
+use super::{Cluster, ParamSpec, Params, StrategyError};
 
 /// A slow-start window and the system's ramp.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,7 +22,8 @@ pub(crate) struct SlowStart {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Ramp {
     /// nginx Plus `server … slow_start=30s`: "recover its weight from zero to a nominal
-    /// value" (ngx_http_upstream_module docs), linearly. nginx Plus's code is not public;
+    /// value" (ngx_http_upstream_module docs), linearly; also the textbook weighted
+    /// strategies' ramp. nginx Plus's code is not public;
     /// the factor is floored at 1 % so a backend that just came up still gets a trickle
     /// and weight ratios stay defined.
     Nginx,
@@ -42,6 +48,12 @@ pub(crate) const NGINX_PARAM: ParamSpec = ParamSpec {
     help: "nginx Plus `server … slow_start=30s`: a backend's weight ramps linearly from zero to its \
            weight over this long after it comes up (default 0: off)",
 };
+/// The parameter of the textbook weighted strategies' slow start (nginx's linear ramp).
+pub(crate) const LINEAR_PARAM: ParamSpec = ParamSpec {
+    name: WINDOW,
+    help: "a backend's weight ramps linearly from 1 % to its weight over this long after it comes back \
+           (health checks mark it up, or a deploy restarts it) (default 0: off)",
+};
 /// The parameter of HAProxy's slow start.
 pub(crate) const HAPROXY_PARAM: ParamSpec = ParamSpec {
     name: WINDOW,
@@ -62,6 +74,11 @@ pub(crate) const ENVOY_PARAMS: [ParamSpec; 3] = [
 impl SlowStart {
     pub(crate) fn nginx(params: &Params) -> Result<Option<Self>, StrategyError> {
         Ok(window(params)?.map(|window| SlowStart { window, ramp: Ramp::Nginx }))
+    }
+
+    /// The textbook strategies' ramp: nginx's (linear from zero).
+    pub(crate) fn linear(params: &Params) -> Result<Option<Self>, StrategyError> {
+        Self::nginx(params)
     }
 
     pub(crate) fn haproxy(params: &Params) -> Result<Option<Self>, StrategyError> {
@@ -105,10 +122,68 @@ impl SlowStart {
         }
     }
 
+    /// HAProxy's effective weight (`next_eweight`) of a server whose full effective weight
+    /// is `full` (16 × `weight`), `up` seconds after it came back: `uweight × ⌊(16·t + S) /
+    /// S⌋`, at least one sixteenth (exact: the factor is a number of sixteenths).
+    #[inline]
+    pub(crate) fn eweight(&self, full: u32, up: f64) -> u32 {
+        (f64::from(full) * self.factor(up)) as u32
+    }
+
     /// `weight` scaled by the ramp at time `now` for a backend up since `since`.
     #[inline]
     pub(crate) fn weight(&self, weight: f64, now: f64, since: f64) -> f64 {
         weight * self.factor(now - since)
+    }
+}
+
+/// Why nginx's hashing and random methods refuse slow start.
+pub(crate) const NGINX_REFUSES: &[(&str, &str)] = &[(
+    WINDOW,
+    "nginx refuses slow_start with the hash, ip_hash and random methods (\"The parameter cannot be used along \
+     with the hash, ip_hash, and random load balancing methods\", ngx_http_upstream_module); \
+     nginx_round_robin and nginx_least_conn take it",
+)];
+/// Why HAProxy's static algorithms refuse slow start.
+pub(crate) const HAPROXY_STATIC_REFUSES: &[(&str, &str)] = &[(
+    WINDOW,
+    "HAProxy's slowstart ramps the weight only under dynamic algorithms (roundrobin, leastconn, random, \
+     hash-type consistent); static-rr's weights are fixed. haproxy_roundrobin, haproxy_leastconn, \
+     haproxy_random and haproxy_hash take it",
+)];
+/// Why `balance first` refuses slow start here.
+pub(crate) const HAPROXY_FIRST_REFUSES: &[(&str, &str)] = &[(
+    WINDOW,
+    "balance first ignores weights, so HAProxy's slowstart has no weight to ramp (it would ramp the server's \
+     maxconn from 1, which lbsim does not model)",
+)];
+/// Why Envoy's hashing policies refuse slow start.
+pub(crate) const ENVOY_REFUSES: &[(&str, &str)] = &[(
+    WINDOW,
+    "Envoy has slow start only for ROUND_ROBIN and LEAST_REQUEST (slow_start_config is part of their \
+     lb configs, not of RING_HASH's or MAGLEV's); envoy_least_request takes it",
+)];
+
+/// Whether any backend is ramping, asked per pick at the cost of one comparison: the end
+/// of the last ramp is recomputed only when [`Cluster::up_changes`] moves.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RampWatch {
+    seen: Option<u64>,
+    /// Every ramp is over at this time.
+    until: f64,
+}
+
+impl RampWatch {
+    /// Whether some backend of `cluster` is still ramping at `now` under `ramp`.
+    #[inline]
+    pub(crate) fn ramping<C: Cluster + ?Sized>(&mut self, ramp: &SlowStart, cluster: &C, now: f64) -> bool {
+        let changes = cluster.up_changes();
+        if self.seen != Some(changes) {
+            self.seen = Some(changes);
+            self.until =
+                (0..cluster.len()).map(|i| cluster.up_since(i)).fold(f64::NEG_INFINITY, f64::max) + ramp.window;
+        }
+        now < self.until
     }
 }
 

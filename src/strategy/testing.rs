@@ -17,7 +17,7 @@ pub(crate) struct MockCluster {
     pub capacities: Vec<f64>,
     pub speeds: Vec<f64>,
     pub weights: Vec<f64>,
-    /// When each backend came up (slow start); 0.0 unless a test sets it.
+    /// When each backend came up (slow start); `-∞` (up all along) unless a test sets it.
     pub up: Vec<f64>,
     pub queried: Vec<usize>,
 }
@@ -33,7 +33,7 @@ impl MockCluster {
             capacities: backends.iter().map(|b| b.capacity).collect(),
             speeds: backends.iter().map(|b| b.speed).collect(),
             weights: backends.iter().map(|b| b.weight).collect(),
-            up: vec![0.0; n],
+            up: vec![f64::NEG_INFINITY; n],
             queried: Vec::new(),
         }
     }
@@ -71,6 +71,10 @@ impl Cluster for MockCluster {
     }
     fn up_since(&self, i: usize) -> f64 {
         self.up[i]
+    }
+    fn up_changes(&self) -> u64 {
+        // A fingerprint of `up`: tests set the field directly.
+        self.up.iter().fold(0u64, |h, t| h.rotate_left(7) ^ t.to_bits())
     }
 }
 

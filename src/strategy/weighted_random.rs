@@ -4,7 +4,8 @@
 use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{BackendInfo, Cluster, Needs, Setup, Strategy, StrategyError};
+use super::slow_start::{self, RampWatch, SlowStart};
+use super::{BackendInfo, Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Weighted random dispatch: backend i is chosen with probability wᵢ / Σⱼ wⱼ, independently
@@ -13,18 +14,40 @@ use crate::model::Request;
 ///
 /// Sampling is O(1) with Walker's alias table (Vose's construction): draw a column k
 /// uniformly, keep k with probability `keep[k]`, otherwise take `alias[k]`.
+///
+/// With `slow_start` (a textbook ramp: nginx itself refuses `slow_start` with `random`),
+/// while a backend that came back ramps (linearly from 1 %, nginx Plus's ramp), the draw is
+/// instead one uniform number over the ramped weights' cumulative sum, O(n) but only during
+/// a ramp.
 #[derive(Debug)]
 pub struct WeightedRandom {
     rng: Xoshiro256PlusPlus,
     keep: Vec<f64>,
     alias: Vec<u32>,
+    weights: Vec<f64>,
+    slow_start: Option<SlowStart>,
+    watch: RampWatch,
 }
 
 impl WeightedRandom {
     /// Builds the alias table for `weights` (finite and positive, at least one).
     pub(crate) fn new(weights: &[f64], rng: Xoshiro256PlusPlus) -> Self {
         let (keep, alias) = alias_table(weights);
-        WeightedRandom { rng, keep, alias }
+        WeightedRandom { rng, keep, alias, weights: weights.to_vec(), slow_start: None, watch: RampWatch::default() }
+    }
+
+    /// A draw with probability proportional to each backend's ramped weight at `now`.
+    fn pick_ramped<C: Cluster + ?Sized>(&mut self, ramp: &SlowStart, now: f64, cluster: &C) -> usize {
+        let ramped = |i: usize, w: f64| ramp.weight(w, now, cluster.up_since(i));
+        let total: f64 = self.weights.iter().enumerate().map(|(i, &w)| ramped(i, w)).sum();
+        let mut u = self.rng.random::<f64>() * total;
+        for (i, &w) in self.weights.iter().enumerate() {
+            u -= ramped(i, w);
+            if u < 0.0 {
+                return i;
+            }
+        }
+        self.weights.len() - 1
     }
 }
 
@@ -33,14 +56,22 @@ impl Strategy for WeightedRandom {
     const SUMMARY: &'static str = "random backend with probability proportional to its weight (default: capacity)";
     const MODELS: &'static str = "nginx `random;` (one weighted draw)";
     const NEEDS: Needs = Needs::Nothing;
+    const PARAMS: &'static [ParamSpec] = &[slow_start::LINEAR_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = checked_weights(Self::NAME, setup.backends)?;
-        Ok(WeightedRandom::new(&weights, setup.rng.clone()))
+        let mut s = WeightedRandom::new(&weights, setup.rng.clone());
+        s.slow_start = SlowStart::linear(setup.params)?;
+        Ok(s)
     }
 
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        if let Some(ramp) = self.slow_start
+            && self.watch.ramping(&ramp, cluster, request.arrival)
+        {
+            return self.pick_ramped(&ramp, request.arrival, cluster);
+        }
         let column = super::uniform_index(&mut self.rng, self.keep.len());
         if self.rng.random::<f64>() < self.keep[column] { column } else { self.alias[column] as usize }
     }
@@ -131,6 +162,30 @@ mod tests {
         }
         assert_proportional(&counts, &weights);
         assert!(cluster.queried.is_empty(), "weighted_random must not look at backend state");
+    }
+
+    #[test]
+    fn slow_start_draws_in_proportion_to_the_ramped_weights() {
+        use crate::strategy::{ParamValue, Params};
+        let weights = [2.0, 1.0, 1.0];
+        let mut s = WeightedRandom::new(&weights, rng(9));
+        s.slow_start = SlowStart::linear(&Params::new("s").with("slow_start", ParamValue::Number(10.0))).unwrap();
+        let mut cluster = MockCluster::uniform(3);
+        // Backend 2 came back at t = 4 s: at t = 6.5 s it counts for a quarter of its weight.
+        cluster.up = vec![f64::NEG_INFINITY, f64::NEG_INFINITY, 4.0];
+        let at = crate::model::Request { arrival: 6.5, ..request(0, 1.0) };
+        let mut counts = [0u64; 3];
+        for _ in 0..100_000 {
+            counts[s.pick(&at, &mut cluster)] += 1;
+        }
+        assert_proportional(&counts, &[2.0, 1.0, 0.25]);
+        // Once the window is over the alias table draws again, in proportion to the weights.
+        let later = crate::model::Request { arrival: 20.0, ..at };
+        let mut counts = [0u64; 3];
+        for _ in 0..100_000 {
+            counts[s.pick(&later, &mut cluster)] += 1;
+        }
+        assert_proportional(&counts, &weights);
     }
 
     #[test]

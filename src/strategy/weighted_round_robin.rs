@@ -1,34 +1,28 @@
 //! `weighted_round_robin`: nginx's smooth weighted round robin.
 
+use super::slow_start::{self, RampWatch, SlowStart};
+use super::swrr::Swrr;
 use super::weighted_random::checked_weights;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
-/// nginx's smooth weighted round robin (`ngx_http_upstream_get_peer`), with no failures so
-/// every backend's effective weight is its configured weight wᵢ. For each request:
+/// nginx's smooth weighted round robin ([`Swrr`]) on the model's weights wᵢ (which default
+/// to capacities, so need not be integers; for integer weights the arithmetic is exact and
+/// the sequence is nginx's: weights 5, 1, 1 give `a a b a c a a`). Over any Σw consecutive
+/// picks backend i is chosen wᵢ times, interleaved rather than in bursts.
 ///
-/// 1. `current[i] += w[i]` for every backend;
-/// 2. choose the backend with the largest `current` (ties: the lowest index, as nginx keeps
-///    the first maximum it meets);
-/// 3. `current[chosen] -= Σ w`.
-///
-/// Over any Σw consecutive picks (for integer weights) backend i is chosen exactly wᵢ times,
-/// interleaved rather than in bursts: weights 5, 1, 1 give `a a b a c a a`.
-///
-/// Weights are `f64` (they default to capacities, which need not be integers); for integer
-/// weights the arithmetic is exact, so the sequence matches nginx's exactly.
+/// With `slow_start`, a backend that came back counts with its weight ramped linearly from
+/// 1 % (nginx Plus's ramp) while the window lasts.
 #[derive(Debug)]
 pub struct WeightedRoundRobin {
-    weights: Vec<f64>,
-    current: Vec<f64>,
-    total: f64,
+    swrr: Swrr,
+    slow_start: Option<SlowStart>,
+    watch: RampWatch,
 }
 
 impl WeightedRoundRobin {
     pub(crate) fn new(weights: Vec<f64>) -> Self {
-        let total = weights.iter().sum();
-        let current = vec![0.0; weights.len()];
-        WeightedRoundRobin { weights, current, total }
+        WeightedRoundRobin { swrr: Swrr::new(weights), slow_start: None, watch: RampWatch::default() }
     }
 }
 
@@ -37,24 +31,22 @@ impl Strategy for WeightedRoundRobin {
     const SUMMARY: &'static str = "nginx smooth weighted round robin: backends in turn, in proportion to weight";
     const MODELS: &'static str = "nginx upstream default (smooth weighted round robin), weights default to capacity";
     const NEEDS: Needs = Needs::Nothing;
+    const PARAMS: &'static [ParamSpec] = &[slow_start::LINEAR_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        Ok(WeightedRoundRobin::new(checked_weights(Self::NAME, setup.backends)?))
+        let mut s = WeightedRoundRobin::new(checked_weights(Self::NAME, setup.backends)?);
+        s.slow_start = SlowStart::linear(setup.params)?;
+        Ok(s)
     }
 
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        let mut best = 0;
-        let mut best_current = f64::NEG_INFINITY;
-        for (i, (current, weight)) in self.current.iter_mut().zip(&self.weights).enumerate() {
-            *current += weight;
-            if *current > best_current {
-                best = i;
-                best_current = *current;
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        match &self.slow_start {
+            Some(ramp) if self.watch.ramping(ramp, cluster, request.arrival) => {
+                self.swrr.pick_with(|i, w| ramp.weight(w, request.arrival, cluster.up_since(i)))
             }
+            _ => self.swrr.pick(),
         }
-        self.current[best] -= self.total;
-        best
     }
 }
 
@@ -85,6 +77,27 @@ mod tests {
         for (c, expected) in counts.iter().zip([1500, 500, 1000]) {
             assert!((i64::from(*c) - expected).abs() <= 1, "{counts:?}");
         }
+    }
+
+    #[test]
+    fn slow_start_ramps_a_backend_that_came_back_linearly() {
+        use crate::strategy::{ParamValue, Params};
+        let params = Params::new("weighted_round_robin").with("slow_start", ParamValue::Number(10.0));
+        let mut s = WeightedRoundRobin::new(vec![1.0, 1.0]);
+        s.slow_start = SlowStart::linear(&params).unwrap();
+        let mut cluster = MockCluster::uniform(2);
+        let at = |t: f64| crate::model::Request { arrival: t, ..request(0, 1.0) };
+        // Up all along: no ramp.
+        let picks: Vec<usize> = (0..4).map(|_| s.pick(&at(1.0), &mut cluster)).collect();
+        assert_eq!(picks, [0, 1, 0, 1]);
+        // b came back at t = 10 s: at 12.5 s it has a quarter of its weight, so SWRR gives
+        // it exactly 1 pick in 5 (weights 1 and 0.25, exact in binary).
+        cluster.up = vec![f64::NEG_INFINITY, 10.0];
+        let b = (0..500).filter(|_| s.pick(&at(12.5), &mut cluster) == 1).count();
+        assert!((99..=101).contains(&b), "{b}");
+        // After the window: even again.
+        let b = (0..100).filter(|_| s.pick(&at(20.0), &mut cluster) == 1).count();
+        assert!((49..=51).contains(&b), "{b}");
     }
 
     #[test]

@@ -198,6 +198,18 @@ pub fn exists(dir: &Path) -> bool {
     dir.join(FILE).is_file()
 }
 
+/// Reads only the header of the journal in `dir` (the experiment as run).
+pub fn read_header(dir: &Path) -> Result<Header> {
+    use std::io::BufRead;
+    let path = dir.join(FILE);
+    let file = std::fs::File::open(&path).with_context(|| format!("cannot read the journal {}", path.display()))?;
+    let mut line = String::new();
+    std::io::BufReader::new(file)
+        .read_line(&mut line)
+        .with_context(|| format!("cannot read the journal {}", path.display()))?;
+    serde_json::from_str(&line).with_context(|| format!("{}: the first line is not a journal header", path.display()))
+}
+
 /// Reads the journal in `dir`. A last line without its newline, or that does not parse, is a
 /// run that was being written when the process died: ignored. Any other bad line is an
 /// error (the file was edited or damaged otherwise).

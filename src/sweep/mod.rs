@@ -82,7 +82,7 @@ impl Sweep {
                         let values = grid.values(index);
                         let mut copy = file.clone();
                         for (axis, value) in grid.axes.iter().zip(&values) {
-                            copy.set_number(&axis.path, *value)?;
+                            spec::set_axis(&mut copy, &axis.path, *value)?;
                         }
                         copy.resolve().with_context(|| {
                             let at: Vec<String> =
@@ -93,7 +93,13 @@ impl Sweep {
                     .collect::<Result<Vec<Experiment>>>()
             },
         );
-        let (base, points) = (base?, points?);
+        let (mut base, mut points) = (base?, points?);
+        // With an SLO every run also counts its responses above the limit (P(response > SLO)).
+        let limit = report.slo.as_deref().and_then(|s| crate::slo::Slo::parse(s).ok()).map(|s| s.limit);
+        base.slo_limit = limit;
+        for point in &mut points {
+            point.slo_limit = limit;
+        }
         if report.load.is_some() && points.iter().any(|p| p.model.closed_loop().is_some()) {
             return Err(file
                 .error_at_keys(

@@ -102,8 +102,35 @@ fn theory(experiment: &Experiment, spec: &crate::experiment::StrategySpec) -> Op
         .map(|p| TheoryValue { mean_response: p.mean_response, model: p.model.to_string() })
 }
 
+/// For `lbsim report --load`: records the number-in-system series again at the point the
+/// report load now chooses, from the sweep's journal in `dir` (its header holds the experiment
+/// as run). One short simulation per strategy, the same as the sweep records with that
+/// `[report] load`. Returns false, changing nothing, when the series are there already.
+pub fn retake_timeseries(dir: &Path, results: &mut SweepResults) -> Result<bool> {
+    let header = super::journal::read_header(dir)?;
+    let file = crate::config::ExperimentFile::parse(Path::new(&header.file), &header.config)?;
+    let mut sweep = Sweep::prepare(&file)?;
+    if sweep.config != results.config {
+        anyhow::bail!("the journal in {} holds another experiment than its results.json", dir.display());
+    }
+    sweep.report.load = results.report.load;
+    let Some(p) = report_point(&sweep, &results.points) else { return Ok(false) };
+    if results.timeseries.iter().any(|t| t.point == p as u64) {
+        return Ok(false);
+    }
+    let carried: Vec<f64> = results
+        .points
+        .iter()
+        .find(|q| q.index as usize == p)
+        .map(|q| q.results.iter().map(|r| r.load).collect())
+        .unwrap_or_default();
+    results.timeseries = timeseries(&sweep.points[p], p, &carried);
+    Ok(true)
+}
+
 /// The grid point of the per-load charts: the finished point whose load is nearest to
-/// `[report] load`, or else the highest load below 1 (nearest to 0.9 if all are ≥ 1).
+/// `[report] load`, or else the highest load below 1 where some strategy is not saturated
+/// (nearest to 0.9 if there is none).
 fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
     // A closed loop's load is measured (the carried load of its first strategy).
     let load = |p: &PointResults| match sweep.points[p.index as usize].model.closed_loop() {
@@ -130,7 +157,11 @@ fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
     if let Some(target) = sweep.report.load {
         return nearest(target);
     }
-    let below = finished.iter().filter(|p| load(p) < 1.0).max_by(|a, b| load(a).total_cmp(&load(b)));
+    // As `plot::Context` chooses: the highest load below 1 where some strategy is not saturated.
+    let below = finished
+        .iter()
+        .filter(|p| load(p) < 1.0 && p.results.iter().any(|r| !r.saturated))
+        .max_by(|a, b| load(a).total_cmp(&load(b)));
     below.map(|p| p.index as usize).or_else(|| nearest(0.9))
 }
 
@@ -224,7 +255,7 @@ pub const CSV_COLUMNS: [&str; 26] = [
 ];
 
 /// The columns closed-loop experiments add after [`CSV_COLUMNS`] (open-loop files go on
-/// with [`STATION_CSV_COLUMNS`]): the throughput's interval, the users N, their mean think
+/// with the optional groups below): the throughput's interval, the users N, their mean think
 /// time Z and cycle N/X with its interval.
 pub const CLOSED_LOOP_CSV_COLUMNS: [&str; 7] =
     ["throughput_ci_low", "throughput_ci_high", "users", "think", "cycle", "cycle_ci_low", "cycle_ci_high"];
@@ -233,19 +264,37 @@ pub const CLOSED_LOOP_CSV_COLUMNS: [&str; 7] =
 /// second copies sent and the amplification (requests sent to backends per client request).
 pub const HEDGING_CSV_COLUMNS: [&str; 3] = ["hedge_delay", "hedge_copies", "amplification"];
 
-/// The columns every file ends with, after the closed-loop ones if any: failures (by cause),
-/// goodput and the per-worker utilisation spread of backends with explicit workers.
-pub const STATION_CSV_COLUMNS: [&str; 9] = [
+/// The column experiments whose balancer or clients retry add at the end: attempts per
+/// measured request (1 + retries ÷ requests).
+pub const RETRY_CSV_COLUMNS: [&str; 1] = ["attempts_per_request"];
+
+/// The columns experiments whose models can fail an accepted request add next (faults,
+/// health checks, timeouts, `max_conns`, gunicorn `timeout`/`max_requests`: see
+/// `Model::can_fail`): the fraction of measured requests that failed, their number by
+/// cause, and the goodput (successful completions per second) with its interval.
+pub const FAILURE_CSV_COLUMNS: [&str; 10] = [
     "failed_fraction",
     "failed_worker_timeout",
     "failed_backend_down",
     "failed_queue_timeout",
     "failed_no_backend",
     "failed_client_timeout",
+    "failed_upstream_timeout",
     "goodput",
-    "worker_utilisation_min",
-    "worker_utilisation_max",
+    "goodput_ci_low",
+    "goodput_ci_high",
 ];
+// One `failed_<cause>` column per cause, in `Cause::ALL`'s order (the rows write them so).
+const _: () = assert!(FAILURE_CSV_COLUMNS.len() == 4 + crate::engine::Cause::COUNT);
+
+/// The columns experiments with backends simulated with explicit workers (cores, I/O,
+/// gthread/gevent, accept or lifecycle settings) add last: the lowest and highest
+/// utilisation of a single worker.
+pub const WORKER_CSV_COLUMNS: [&str; 2] = ["worker_utilisation_min", "worker_utilisation_max"];
+
+/// The columns experiments with an SLO (`[report] slo`) add at the very end: the SLO's limit
+/// (seconds) and P(response > limit) with its 95 % interval.
+pub const SLO_CSV_COLUMNS: [&str; 4] = ["slo_limit", "p_over_slo", "p_over_slo_ci_low", "p_over_slo_ci_high"];
 
 /// `results.csv`: a header, then one row per finished point × strategy, grid order then
 /// strategy order.
@@ -262,7 +311,22 @@ pub fn csv(results: &SweepResults) -> String {
     if hedged {
         header.extend(HEDGING_CSV_COLUMNS.iter().map(|c| c.to_string()));
     }
-    header.extend(STATION_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    let retries = results.points.iter().flat_map(|p| &p.results).any(|r| r.attempts_per_request.is_some());
+    if retries {
+        header.extend(RETRY_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let failing = results.points.iter().flat_map(|p| &p.results).any(|r| r.failures.is_some());
+    if failing {
+        header.extend(FAILURE_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let workers = results.points.iter().flat_map(|p| &p.results).any(|r| r.worker_utilisation.is_some());
+    if workers {
+        header.extend(WORKER_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let slo = results.points.iter().flat_map(|p| &p.results).any(|r| r.over_slo.is_some());
+    if slo {
+        header.extend(SLO_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
     out.push_str(&header.join(","));
     out.push('\n');
     for point in &results.points {
@@ -317,11 +381,37 @@ pub fn csv(results: &SweepResults) -> String {
                     r.hedging.as_ref().map_or((f64::NAN, 0.0, 1.0), |h| (h.delay, h.copies as f64, h.amplification));
                 row.extend([delay, copies, amplification].into_iter().map(number));
             }
-            row.push(number(r.failed_fraction));
-            for cause in crate::engine::Cause::ALL {
-                row.push(r.failed_by_cause.get(cause.name()).copied().unwrap_or(0).to_string());
+            if retries {
+                row.push(number(r.attempts_per_request.unwrap_or(1.0)));
             }
-            row.extend([r.goodput.value, r.worker_utilisation_min, r.worker_utilisation_max].into_iter().map(number));
+            if failing {
+                match &r.failures {
+                    Some(f) => {
+                        row.push(number(f.fraction));
+                        for cause in crate::engine::Cause::ALL {
+                            row.push(f.by_cause.get(cause.name()).copied().unwrap_or(0).to_string());
+                        }
+                        row.extend([f.goodput.value, f.goodput.ci_low, f.goodput.ci_high].into_iter().map(number));
+                    }
+                    None => {
+                        // A point whose models cannot fail: nothing failed, every accepted
+                        // request completed.
+                        row.extend(std::iter::repeat_n("0".to_string(), 1 + crate::engine::Cause::COUNT));
+                        let t = &r.throughput;
+                        row.extend([t.value, t.ci_low, t.ci_high].into_iter().map(number));
+                    }
+                }
+            }
+            if workers {
+                let spread = r.worker_utilisation.map_or([f64::NAN; 2], |w| [w.min, w.max]);
+                row.extend(spread.into_iter().map(number));
+            }
+            if slo {
+                let (limit, p) = r
+                    .over_slo
+                    .map_or((f64::NAN, crate::stats::Estimate::without_interval(f64::NAN)), |o| (o.limit, o.fraction));
+                row.extend([limit, p.value, p.ci_low, p.ci_high].into_iter().map(number));
+            }
             out.push_str(&row.join(","));
             out.push('\n');
         }

@@ -3,6 +3,7 @@
 //! ```toml
 //! [sweep]
 //! load = [0.3, 0.5, 0.7, 0.9]                       # shorthand for "arrivals.load"
+//! rate = [200, 300, 400]                            # "arrivals.rate", requests per second
 //! "backends.web.count" = [8, 16]                    # any numeric key, by its dotted path
 //! "service.alpha" = { from = 1.1, to = 1.5, steps = 3 }
 //! ```
@@ -19,6 +20,14 @@ use crate::strategy::nearest;
 
 /// The shorthand axis name and the key it stands for.
 pub const LOAD_SHORTHAND: (&str, &str) = ("load", "arrivals.load");
+/// The shorthand for an axis of arrival rates (requests per second).
+pub const RATE_SHORTHAND: (&str, &str) = ("rate", "arrivals.rate");
+
+/// Sets axis `path` to `value` in `file`. An arrival rate replaces the file's `load` (a file
+/// gives one or the other), so that a file written with a load can be swept over rates.
+pub fn set_axis(file: &mut ExperimentFile, path: &str, value: f64) -> Result<(), ConfigError> {
+    if path == RATE_SHORTHAND.1 { file.set_rate(value) } else { file.set_number(path, value) }
+}
 
 /// Most values an axis range may expand to: a typo like `steps = 10000` would otherwise
 /// queue a sweep of days.
@@ -33,12 +42,24 @@ pub fn axes(file: &ExperimentFile) -> Result<Vec<Axis>, ConfigError> {
     };
     let mut axes: Vec<Axis> = Vec::new();
     for (key, value) in table.iter() {
-        let path = if key == LOAD_SHORTHAND.0 { LOAD_SHORTHAND.1 } else { key };
+        let path = match key {
+            k if k == LOAD_SHORTHAND.0 => LOAD_SHORTHAND.1,
+            k if k == RATE_SHORTHAND.0 => RATE_SHORTHAND.1,
+            k => k,
+        };
         let name = format!("sweep.{key}");
         let at_key = |message: String| file.error_at_keys(&["sweep", key], true, &name, message);
         let at_value = |message: String| file.error_at_keys(&["sweep", key], false, &name, message);
         if axes.iter().any(|a| a.path == path) {
-            return Err(at_key(format!("\"{path}\" is swept twice (\"load\" is short for \"arrivals.load\")")));
+            return Err(at_key(format!(
+                "\"{path}\" is swept twice (\"load\" is short for \"arrivals.load\", \"rate\" for \"arrivals.rate\")"
+            )));
+        }
+        let load_and_rate = |a: &str, b: &str| a == LOAD_SHORTHAND.1 && b == RATE_SHORTHAND.1;
+        if axes.iter().any(|a| load_and_rate(&a.path, path) || load_and_rate(path, &a.path)) {
+            return Err(at_key(
+                "a sweep varies the load or the arrival rate, not both (each sets the other)".to_string(),
+            ));
         }
         let values = values(file, key, &name, value)?;
         if values.is_empty() {
@@ -140,7 +161,7 @@ fn check_target(file: &ExperimentFile, path: &str, value: f64) -> Result<(), Con
         return Err(ConfigError::new("sweep", format!("\"{path}\" cannot be swept (it is not part of the model)")));
     }
     let mut copy = file.clone();
-    copy.set_number(path, value)
+    set_axis(&mut copy, path, value)
 }
 
 fn number(v: &Value) -> Option<f64> {

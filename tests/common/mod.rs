@@ -47,6 +47,8 @@ pub fn experiment(
         backends,
         io_fraction: 0.0,
         balancer: Default::default(),
+        faults: Vec::new(),
+        client: Default::default(),
     };
     model.arrivals = model.arrivals.with_rate(model.rate_for_load(load)).unwrap();
     Experiment {
@@ -59,10 +61,12 @@ pub fn experiment(
             replications: 1,
             precision: None,
             max_replications: 1,
+            series: None,
         },
         intensity: Intensity::Load(load),
         model,
         strategies: vec![spec("random")],
+        slo_limit: None,
     }
 }
 

@@ -30,24 +30,10 @@ pub fn render(r: &SweepResults, findings: &Findings, charts: &[RenderedChart]) -
     }
     let (header, rows) = results_table(r);
     m += "## Results\n\nTimes are response times (waiting plus service); intervals are 95 % confidence intervals.\n\n";
-    m += &format!(
-        "| {} |\n|{}\n",
-        header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "),
-        "---|".repeat(header.len())
-    );
-    for row in rows {
-        m += &format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
-    }
+    m += &table(&header, &rows);
     if let Some((intro, header, rows)) = over_time_table(r) {
         m += &format!("\n## Over time\n\n{intro}\n\n");
-        m += &format!(
-            "| {} |\n|{}\n",
-            header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "),
-            "---|".repeat(header.len())
-        );
-        for row in rows {
-            m += &format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
-        }
+        m += &table(&header, &rows);
     }
     m += "\n## How to reproduce\n\n";
     for (k, v) in reproduce(r) {
@@ -58,4 +44,15 @@ pub fn render(r: &SweepResults, findings: &Findings, charts: &[RenderedChart]) -
         r.config.trim_end()
     );
     m
+}
+
+/// A Markdown table: the header row, its rule, then one line per row (cells escaped).
+fn table(header: &[String], rows: &[Vec<String>]) -> String {
+    let line = |cells: &[String]| format!("| {} |\n", cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
+    let mut out = line(header);
+    out += &format!("|{}\n", "---|".repeat(header.len()));
+    for row in rows {
+        out += &line(row);
+    }
+    out
 }

@@ -139,6 +139,10 @@ pub struct Replication {
     /// Responses above the SLO's limit per section (absent without an SLO).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub over_slo: Option<OverSloCounts>,
+    /// Attempts of measured requests cancelled at their backend (client `cancel`,
+    /// `hedge_cancel`).
+    #[serde(default)]
+    pub cancelled: u64,
 }
 
 /// What one replication of a hedged run did.
@@ -223,6 +227,19 @@ pub struct StrategyResult {
     /// P(response > the SLO's limit) with its 95 % interval (absent without an SLO).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub over_slo: Option<OverSlo>,
+    /// Cancelled attempts, for experiments some of whose models cancel (a client's
+    /// `cancel`, `hedge_cancel`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<CancelResult>,
+}
+
+/// The attempts taken back out of their backends before they ended: work not done.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CancelResult {
+    /// Cancelled attempts of measured requests, over all replications.
+    pub cancelled: u64,
+    /// `cancelled` ÷ measured requests.
+    pub fraction: f64,
 }
 
 /// What failed, and what still succeeded.
@@ -641,6 +658,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         failed,
         beyond_histogram: histogram.reached_ceiling(),
         over_slo: None,
+        cancelled: whole.cancelled,
     }
 }
 
@@ -866,6 +884,10 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         failures,
         worker_utilisation,
         over_slo: over_slo(reps),
+        cancelled: experiment.strategies.iter().any(|s| s.model(model).cancels()).then(|| {
+            let cancelled: u64 = reps.iter().map(|r| r.cancelled).sum();
+            CancelResult { cancelled, fraction: if arrivals == 0 { 0.0 } else { cancelled as f64 / arrivals as f64 } }
+        }),
     };
     result.warnings = warnings(experiment, reps, &result);
     result

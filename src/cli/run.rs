@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 
 use lbsim::experiment::{Experiment, Warmup};
-use lbsim::output::{closed_loop_lines, hedging_lines, results_table, run_json};
+use lbsim::output::{cancel_lines, closed_loop_lines, hedging_lines, results_table, run_json};
 use lbsim::runner::run_strategy;
 use lbsim::units::format_duration;
 
@@ -44,8 +44,15 @@ pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
         }
         let hedged = hedging_lines(&results);
         if !hedged.is_empty() {
-            println!("\nHedged requests (the first answer counts; the other copy runs to its end):");
+            println!(
+                "\nHedged requests (the first answer counts; the other copy runs to its end unless hedge_cancel):"
+            );
             print!("{hedged}");
+        }
+        let cancelled = cancel_lines(&results);
+        if !cancelled.is_empty() {
+            println!("\nCancelled attempts (taken out of their backend before they ended):");
+            print!("{cancelled}");
         }
         if results.iter().any(|r| r.saturated) {
             println!(

@@ -561,6 +561,13 @@ impl ExperimentFile {
                 }
             }
             let client = draft.spec.balancer.client.unwrap_or(client);
+            if effective.hedge_cancel && effective.hedge.is_none() {
+                let message = "hedge_cancel = true cancels the losing copy of a hedged request, but this strategy's runs do not hedge; add hedge = \"p95\" (or a delay such as \"50ms\"), or remove hedge_cancel";
+                return Err(match (draft.spec.balancer.hedge_cancel, balancer_section.has("hedge_cancel")) {
+                    (None, true) => balancer_section.err("hedge_cancel", message),
+                    _ => draft.at.with(message),
+                });
+            }
             if effective.hedge.is_some()
                 && (effective.health.is_active()
                     || effective.retries.is_active()
@@ -1081,6 +1088,7 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
     };
     let retries = faults::read_retries(b)?.unwrap_or_default();
     let upstream_timeout = faults::read_upstream_timeout(b)?;
+    let hedge_cancel = read_flag(b, "hedge_cancel")?.unwrap_or(false);
     Ok(Balancer {
         instances,
         routing,
@@ -1090,10 +1098,22 @@ fn read_balancer(file: &ExperimentFile, b: &Section<'_>) -> Result<Balancer> {
         queue_timeout,
         upstreams: Vec::new(),
         hedge,
+        hedge_cancel,
         health,
         retries,
         upstream_timeout,
     })
+}
+
+/// A `true`/`false` setting.
+pub(super) fn read_flag(s: &Section<'_>, key: &str) -> Result<Option<bool>> {
+    match s.get(key) {
+        None => Ok(None),
+        Some(item) => match item.as_bool() {
+            Some(flag) => Ok(Some(flag)),
+            None => Err(s.err(key, format!("expected true or false, found {}", found(item)))),
+        },
+    }
 }
 
 /// Hedged requests: `hedge = "50ms"` (a fixed delay) or `hedge = "p95"` (the response
@@ -1422,6 +1442,10 @@ fn read_strategies(
                         balancer.hedge = read_hedge(&t)?;
                         continue;
                     }
+                    "hedge_cancel" => {
+                        balancer.hedge_cancel = read_flag(&t, "hedge_cancel")?;
+                        continue;
+                    }
                     "cache_redirect" => {
                         if t.choice("mode", &["proxy", "redirect"], "proxy")? != "redirect" {
                             return Err(t.err_key(
@@ -1571,12 +1595,20 @@ fn default_label(name: &str, params: &Params, balancer: &BalancerOverride) -> St
         if let Some(b) = c.budget {
             parts.push(format!("budget={b}%"));
         }
+        if c.cancel {
+            parts.push("cancel".into());
+        }
     }
     if let Some(hedge) = balancer.hedge {
         parts.push(match hedge {
             Hedge::After(d) => format!("hedge={}", crate::units::format_duration(d)),
             Hedge::Quantile(p) => format!("hedge=p{}", crate::units::significant(p * 100.0, 4)),
         });
+    }
+    match balancer.hedge_cancel {
+        Some(true) => parts.push("hedge_cancel".into()),
+        Some(false) => parts.push("hedge_cancel=false".into()),
+        None => {}
     }
     if params.values.is_empty() && parts.is_empty() {
         return name.to_string();

@@ -22,9 +22,11 @@ pub(crate) const CLIENTS_KEYS: &[&str] = &[
     "backoff",
     "max_backoff",
     "retry_budget",
+    "cancel",
 ];
 /// Keys of `[clients]` a strategy table may override (`clients = { retries = 3 }`).
-pub(crate) const CLIENT_POLICY_KEYS: &[&str] = &["timeout", "retries", "backoff", "max_backoff", "retry_budget"];
+pub(crate) const CLIENT_POLICY_KEYS: &[&str] =
+    &["timeout", "retries", "backoff", "max_backoff", "retry_budget", "cancel"];
 /// Keys of `[clients]` that only closed-loop users (mode = "closed") take.
 pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think"];
 pub(crate) const BACKEND_KEYS: &[&str] = &[
@@ -76,6 +78,7 @@ pub(crate) const BALANCER_KEYS: &[&str] = &[
     "retries",
     "upstream_timeout",
     "hedge",
+    "hedge_cancel",
 ];
 
 /// Kinds of `[[faults]]`.
@@ -222,6 +225,7 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "backend",
     "group",
     "hedge",
+    "hedge_cancel",
 ];
 
 /// The distributions that take `key`, for "X is a parameter of …" messages.

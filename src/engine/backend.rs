@@ -118,13 +118,18 @@ impl Backend {
 
     /// The backend for one member of `group`: a fast path when the group needs nothing more,
     /// else the general station with its own random stream (`rng`, of `Purpose::Backend`).
+    /// `cancellable`: the balancer may take requests back ([`Backend::cancel`]); a sync
+    /// group then runs on the station, since the FCFS fast path books each departure, and
+    /// with it every later request's start, at admission.
     pub fn for_group(
         group: &BackendGroup,
         io_fraction: f64,
         mean_size: f64,
         rng: rand_xoshiro::Xoshiro256PlusPlus,
+        cancellable: bool,
     ) -> Self {
-        if group.needs_station(io_fraction) {
+        let sync = matches!(group.worker_class, WorkerClass::Sync);
+        if group.needs_station(io_fraction) || (cancellable && sync) {
             Backend::Rare(Box::new(Rare::Station(Station::new(group, io_fraction, mean_size, rng))))
         } else {
             Backend::new(group)
@@ -343,6 +348,23 @@ impl Backend {
                 // next ending, so a wake-up there is early at worst and is simply
                 // rescheduled.
                 Rare::Station(b) => Some(b.next_event_time()).filter(|t| t.is_finite()),
+            },
+        }
+    }
+
+    /// Takes tracked request `tag` out of the backend at `now` (or at the backend's clock,
+    /// if it has already been advanced past `now`): from its accept queue if it waits, from
+    /// its worker (or its share of the CPUs) if it is being served, which then takes the
+    /// next. Nothing is reported for it, and the work it did until then stays in the busy
+    /// integrals. Returns whether it was inside. Only processor sharing and the station can
+    /// do it: models that cancel run their sync groups on the station
+    /// ([`Backend::for_group`]).
+    pub fn cancel(&mut self, now: f64, tag: Tag, rec: &mut Recorder) -> bool {
+        match self {
+            Backend::Fcfs(_) => unreachable!("a model that cancels runs its sync groups on the station"),
+            Backend::Rare(b) => match &mut **b {
+                Rare::Ps(b) => b.cancel(now, tag, rec),
+                Rare::Station(b) => b.cancel(now, tag, rec),
             },
         }
     }
@@ -884,6 +906,46 @@ impl Ps {
             label: w.label,
             ticket: w.ticket,
         });
+    }
+
+    /// See [`Backend::cancel`].
+    fn cancel(&mut self, now: f64, tag: Tag, rec: &mut Recorder) -> bool {
+        self.settle(now, rec);
+        let before = self.jobs.len();
+        let mut removed = None;
+        self.jobs.retain(|j| {
+            let hit = j.ticket == tag && removed.is_none();
+            if hit {
+                removed = Some(*j);
+            }
+            !hit
+        });
+        if let Some(job) = removed {
+            debug_assert_eq!(self.jobs.len() + 1, before);
+            // Its share goes to the others at once; the work it had left is not done.
+            self.work_left -= (job.tag - self.virtual_time).max(0.0);
+            if job.label != UNMEASURED {
+                self.pending_measured -= 1;
+            }
+            let at = self.last;
+            if let Some(w) = self.queue.pop_front() {
+                self.start(w, at);
+            }
+            if self.jobs.is_empty() {
+                self.virtual_time = 0.0;
+                self.work_left = 0.0;
+            }
+            return true;
+        }
+        if let Some(k) = self.queue.iter().position(|w| w.ticket == tag) {
+            let w = self.queue.remove(k).expect("a queued request");
+            self.work_left -= w.size;
+            if w.label != UNMEASURED {
+                self.pending_measured -= 1;
+            }
+            return true;
+        }
+        false
     }
 
     /// See [`Backend::crash`].

@@ -108,6 +108,12 @@ struct Tracking {
     hedging: bool,
     /// Measured requests (hedged runs) not answered yet: the run goes on until none is left.
     unanswered: u64,
+    /// Hedged requests with `hedge_cancel`: the losing copy is cancelled when the other
+    /// answers.
+    hedge_cancel: bool,
+    /// Losing copies to cancel (tag, generation, time of the winner's answer), found while
+    /// absorbing endings (perhaps while a strategy looks) and cancelled after the step.
+    cancels: Vec<(Tag, u32, f64)>,
 }
 
 impl Tracking {
@@ -151,7 +157,7 @@ impl Tracking {
                 if flight.counted {
                     self.close(flight.instance as usize, i);
                 }
-                if self.hedging && !self.answers(&flight, outcome.ending == Ending::Completed) {
+                if self.hedging && !self.answers(&flight, outcome.ending == Ending::Completed, outcome.time) {
                     continue;
                 }
                 if self.hedging && flight.label != UNMEASURED {
@@ -225,9 +231,10 @@ impl Tracking {
         rec.outbox.restore(outcomes);
     }
 
-    /// Whether the ending of hedged `flight` (just removed) is the client's answer: the first
-    /// copy to complete is; a failure is only when no other copy is left to answer.
-    fn answers(&mut self, flight: &Flight, completed: bool) -> bool {
+    /// Whether the ending of hedged `flight` (just removed, at `now`) is the client's answer:
+    /// the first copy to complete is (and with `hedge_cancel` the other is to be cancelled);
+    /// a failure is only when no other copy is left to answer.
+    fn answers(&mut self, flight: &Flight, completed: bool, now: f64) -> bool {
         if flight.answered {
             return false;
         }
@@ -237,6 +244,9 @@ impl Tracking {
         match twin {
             Some(twin) if completed => {
                 twin.answered = true;
+                if self.hedge_cancel {
+                    self.cancels.push((flight.twin, flight.twin_generation, now));
+                }
                 true
             }
             Some(twin) => {
@@ -400,6 +410,8 @@ pub(super) struct Dispatcher<'s> {
     client: ClientPolicy,
     /// How long the balancer waits for one attempt's response (`upstream_timeout`).
     upstream_timeout: Option<f64>,
+    /// A client's timeout cancels its attempt at the backend (`[clients] cancel`).
+    cancel_on_give_up: bool,
     /// The clients' retry jitter.
     client_rng: Xoshiro256PlusPlus,
     /// Whether a measured request was seen, and the next backend to look at once the
@@ -530,6 +542,8 @@ impl<'s> Dispatcher<'s> {
                 returns: users.as_ref().map(|_| Vec::new()),
                 hedging,
                 unanswered: 0,
+                hedge_cancel: hedging && b.hedge_cancel,
+                cancels: Vec::new(),
             },
             board: vec![0; n],
             period,
@@ -557,6 +571,7 @@ impl<'s> Dispatcher<'s> {
             probe_interval,
             client: model.client,
             upstream_timeout: b.upstream_timeout,
+            cancel_on_give_up: model.client.cancel && model.client.timeout.is_some(),
             client_rng: seed.stream_of(Purpose::Faults, 2),
             seen_measured: false,
             sweep: 0,
@@ -775,6 +790,102 @@ impl<'s> Dispatcher<'s> {
         if !self.tracking.failed.is_empty() {
             self.settle_failures(time, ctx);
         }
+        if !self.tracking.cancels.is_empty() {
+            self.settle_cancels(ctx);
+        }
+    }
+
+    /// Cancels the losing copies of hedged requests whose other copy answered, each at the
+    /// time of that answer (or at its backend's clock, if later), unless it ended first.
+    fn settle_cancels(&mut self, ctx: &mut Ctx<'_>) {
+        let mut k = 0;
+        while k < self.tracking.cancels.len() {
+            let (tag, generation, at) = self.tracking.cancels[k];
+            k += 1;
+            let f = *self.tracking.flights.get(tag);
+            if f.generation != generation || f.cancelled {
+                continue;
+            }
+            if f.stage == Stage::AtBackend {
+                // It may have ended by then (its ending is then only freed).
+                let i = f.backend as usize;
+                self.tracking.refresh(&mut ctx.backends[i], i, at, ctx.rec);
+                if self.tracking.flights.get(tag).generation != generation {
+                    continue;
+                }
+            }
+            self.cancel_attempt(tag, f.label, at, ctx);
+        }
+        self.tracking.cancels.clear();
+    }
+
+    /// Takes attempt `tag` (of a request of section `label`) back at `now`: out of its
+    /// backend if it is there, out of the balancer's queue, or, on the network, dropped
+    /// when it arrives. Its slot and connection are freed; nothing is recorded but the
+    /// count of cancelled attempts.
+    fn cancel_attempt(&mut self, tag: Tag, label: u32, now: f64, ctx: &mut Ctx<'_>) {
+        let f = *self.tracking.flights.get(tag);
+        if f.stage == Stage::AtBackend && !ctx.backends[f.backend as usize].cancel(now, tag, ctx.rec) {
+            // It failed there just before (found by the look that preceded this): that
+            // ending is settled with the failures, and nothing is left to cancel.
+            return;
+        }
+        if label != UNMEASURED {
+            ctx.rec.sections[label as usize].cancelled += 1;
+        }
+        match f.stage {
+            Stage::AtBackend => {
+                let i = f.backend as usize;
+                self.tracking.flights.remove(tag);
+                if f.counted {
+                    self.tracking.close(f.instance as usize, i);
+                }
+                if let Some(lag) = &mut self.tracking.lagged {
+                    lag.endings[i].push_back(now);
+                }
+                if !ctx.rec.outbox.is_empty() {
+                    self.tracking.absorb(ctx.rec);
+                }
+                if self.queued > 0 {
+                    self.serve_queue(i, now, ctx);
+                }
+                if self.queued > 0 || self.wake_all {
+                    self.schedule_wake(i, ctx);
+                }
+            }
+            Stage::Queued => {
+                self.account_queue(now);
+                self.queued -= 1;
+                let f = self.tracking.flights.remove(tag);
+                self.forget_undelivered(&f);
+            }
+            Stage::ToBalancer | Stage::ToBackend => {
+                let f = self.tracking.flights.get_mut(tag);
+                f.cancelled = true;
+                f.answered = true;
+            }
+        }
+    }
+
+    /// A hedged request's original taken back before it reached its backend: it will not
+    /// settle there, so the run stops waiting for it here.
+    fn forget_undelivered(&mut self, f: &Flight) {
+        if self.tracking.hedging && !self.tracking.records && !f.copy && f.label != UNMEASURED {
+            self.tracking.waiting_measured -= 1;
+        }
+    }
+
+    /// Drops attempt `tag`, cancelled on the network, as it arrives at `now`.
+    fn drop_cancelled(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        let f = self.tracking.flights.remove(tag);
+        self.forget_undelivered(&f);
+        if f.counted {
+            let i = f.backend as usize;
+            self.tracking.close(f.instance as usize, i);
+            if self.queued > 0 {
+                self.serve_queue(i, now, ctx);
+            }
+        }
     }
 
     /// Takes the earliest event due at or before `t`, after scheduling the next request of
@@ -821,6 +932,9 @@ impl<'s> Dispatcher<'s> {
 
     /// Request `tag` reaches the balancer at `now`: an instance picks its backend.
     fn attempt(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
+        if self.tracking.flights.get(tag).cancelled {
+            return self.drop_cancelled(tag, now, ctx);
+        }
         self.tracking.flights.get_mut(tag).entered = now;
         self.attempt_from(tag, now, usize::MAX, Cause::NoBackend, ctx);
     }
@@ -953,6 +1067,9 @@ impl<'s> Dispatcher<'s> {
     /// Request `tag` reaches its backend at `now`.
     fn deliver(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
         let f = *self.tracking.flights.get(tag);
+        if f.cancelled {
+            return self.drop_cancelled(tag, now, ctx);
+        }
         let i = f.backend as usize;
         let records = self.tracking.records;
         if records && !self.accepting(i) {
@@ -1012,7 +1129,7 @@ impl<'s> Dispatcher<'s> {
                     }
                 }
                 // A hedged request is refused only when no other copy is left to answer.
-                if !self.tracking.hedging || self.tracking.answers(&f, false) {
+                if !self.tracking.hedging || self.tracking.answers(&f, false, now) {
                     if f.label != UNMEASURED {
                         ctx.rec.sections[f.label as usize].rejected += 1;
                         ctx.outcome[i].rejected += 1;
@@ -1045,7 +1162,7 @@ impl<'s> Dispatcher<'s> {
                 self.tracking.waiting_measured -= 1;
             }
             // A hedged request fails only when no other copy is left to answer.
-            if !self.tracking.answers(&f, false) {
+            if !self.tracking.answers(&f, false, now) {
                 return;
             }
             if let Some(returns) = &mut self.tracking.returns {
@@ -1121,12 +1238,16 @@ impl<'s> Dispatcher<'s> {
     }
 
     /// The client of request `tag` gives up at `now`: the attempt runs on where it is (the
-    /// backend still does the work), and the client retries or records a timeout.
+    /// backend still does the work) or, with `cancel`, is taken back out of it; the client
+    /// retries or records a timeout.
     fn give_up(&mut self, tag: Tag, now: f64, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.get_mut(tag);
         let snapshot = *f;
         f.abandoned = true;
         f.label = UNMEASURED;
+        if self.cancel_on_give_up {
+            self.cancel_attempt(tag, snapshot.label, now, ctx);
+        }
         self.client_error(snapshot, Cause::ClientTimeout, now, ctx);
     }
 
@@ -1321,6 +1442,9 @@ impl Path for Dispatcher<'_> {
         }
         if !self.tracking.failed.is_empty() {
             self.settle_failures(now, ctx);
+        }
+        if !self.tracking.cancels.is_empty() {
+            self.settle_cancels(ctx);
         }
     }
 

@@ -65,6 +65,9 @@ pub struct Flight {
     pub copy: bool,
     /// The other copy already answered the client: this one's ending is not a response.
     pub answered: bool,
+    /// Cancelled while on the network (to the balancer or to its backend): dropped when it
+    /// arrives, never admitted.
+    pub cancelled: bool,
 }
 
 impl Flight {
@@ -92,6 +95,7 @@ impl Flight {
             twin_generation: 0,
             copy: false,
             answered: false,
+            cancelled: false,
         }
     }
 }

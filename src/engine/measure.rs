@@ -31,6 +31,10 @@ pub struct Section {
     /// Attempts beyond each measured request's first (the balancer's retries on another
     /// backend): attempts per request = 1 + retries ÷ arrivals.
     pub retries: u64,
+    /// Attempts of measured requests the balancer took back out of their backend (or off
+    /// the network) before they ended: timed out with the client's `cancel`, or the losing
+    /// copy of a hedged request with `hedge_cancel`. Not completions, not failures.
+    pub cancelled: u64,
 }
 
 impl Section {
@@ -55,6 +59,7 @@ impl Section {
             in_system_area: a.in_system_area + s.in_system_area,
             busy_area: a.busy_area + s.busy_area,
             retries: a.retries + s.retries,
+            cancelled: a.cancelled + s.cancelled,
         }
     }
 }

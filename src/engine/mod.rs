@@ -345,7 +345,7 @@ fn backends_of(model: &Model, seed: RunSeed) -> (Vec<Backend>, Statics) {
         .each_backend()
         .map(|(g, _)| {
             let rng = Xoshiro256PlusPlus::seed_from_u64(streams.next_u64());
-            Backend::for_group(g, model.io_fraction, model.service.mean(), rng)
+            Backend::for_group(g, model.io_fraction, model.service.mean(), rng, model.cancels())
         })
         .collect();
     let statics = Statics {

@@ -760,6 +760,111 @@ impl Station {
         }
     }
 
+    /// Takes tracked request `tag` out at `now` (the balancer cancelled it: its client went
+    /// away, or the other copy of a hedged request answered). Queued, it leaves its listen
+    /// queue (or its gthread worker's wait for a thread); in a CPU phase it leaves the
+    /// worker's processor-sharing set (gevent: its FIFO); in an I/O phase it stops waiting.
+    /// Its worker (or thread) then takes the next request as after a completion. Nothing
+    /// is recorded or reported for it. Returns whether it was inside.
+    pub fn cancel(&mut self, now: f64, tag: Tag, rec: &mut Recorder) -> bool {
+        self.settle(now, rec);
+        // Requests inside are few (workers × connections + backlog): a scan, run only by
+        // models that cancel.
+        let Some(id) = (0..self.reqs.len() as u32)
+            .find(|&id| self.reqs[id as usize].phase != Phase::Free && self.reqs[id as usize].tag == tag)
+        else {
+            return false;
+        };
+        let r = self.reqs[id as usize];
+        if r.label != UNMEASURED {
+            self.pending_measured -= 1;
+        }
+        self.in_system -= 1;
+        let w = r.worker as usize;
+        let remove = |q: &mut VecDeque<u32>| {
+            if let Some(k) = q.iter().position(|&x| x == id) {
+                q.remove(k);
+                true
+            } else {
+                false
+            }
+        };
+        match r.phase {
+            Phase::Queued if r.worker == NONE => {
+                // In the shared listen queue or a `reuse_port` socket.
+                if !remove(&mut self.queue) {
+                    for wk in &mut self.workers {
+                        if remove(&mut wk.socket) {
+                            break;
+                        }
+                    }
+                }
+                self.release(id);
+                self.plan();
+                return true;
+            }
+            Phase::Queued => {
+                // Accepted by a gthread worker, waiting for one of its threads.
+                remove(&mut self.workers[w].pending);
+                self.release(id);
+                self.leave_worker(w);
+                self.pull(w, rec);
+                self.plan();
+                return true;
+            }
+            Phase::Cpu => {
+                let gevent = self.class == Class::Gevent;
+                let wk = &mut self.workers[w];
+                let k = wk.cpu.iter().position(|&x| x == id).expect("in its worker's CPU set");
+                if gevent {
+                    wk.cpu.remove(k);
+                } else {
+                    wk.cpu.swap_remove_back(k);
+                }
+                if wk.cpu.is_empty() {
+                    wk.vt = 0.0;
+                    self.runners -= 1;
+                    if gevent {
+                        wk.deadline = f64::INFINITY;
+                    }
+                } else if gevent && k == 0 {
+                    let head = wk.cpu[0] as usize;
+                    self.reqs[head].vtag = wk.vt + self.reqs[head].cpu;
+                    wk.deadline = now.max(self.last) + self.timeout;
+                }
+            }
+            Phase::Io => {}
+            Phase::Free => unreachable!("found among the requests inside"),
+        }
+        // Out of a CPU or I/O phase: its worker (thread) is free, as after a completion.
+        // (A stale I/O heap entry is recognised by the slot's new generation.)
+        self.release(id);
+        self.leave_worker(w);
+        let now = self.last;
+        let wk = &mut self.workers[w];
+        match self.class {
+            Class::Sync => {
+                wk.idle_since = now;
+                wk.deadline = f64::INFINITY;
+            }
+            Class::Gthread => {
+                wk.threads_busy -= 1;
+                if let Some(next) = wk.pending.pop_front() {
+                    self.start(w, next, rec);
+                }
+            }
+            Class::Gevent => {}
+        }
+        let wk = &self.workers[w];
+        if wk.state == State::Draining && wk.held == 0 {
+            self.go_down(w, rec);
+        } else {
+            self.pull(w, rec);
+        }
+        self.plan();
+        true
+    }
+
     /// Worker `w` lets go of one request.
     fn leave_worker(&mut self, w: usize) {
         let now = self.last;

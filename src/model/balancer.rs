@@ -82,7 +82,8 @@ pub enum Mode {
 /// `server … maxconn`, and the network between balancer and backend).
 /// When the balancer sends a second copy of a request that has not been answered (hedged
 /// requests, Dean & Barroso's "tail at scale"; Envoy's hedging on a per-try timeout). The
-/// first answer is the client's; the other copy runs to its end (it is not cancelled).
+/// first answer is the client's; the other copy runs to its end unless
+/// [`Balancer::hedge_cancel`] is set.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Hedge {
     /// After a fixed delay (seconds, > 0).
@@ -151,6 +152,9 @@ pub struct Balancer {
     pub upstream_timeout: Option<f64>,
     /// Hedged requests: a second copy of an unanswered request after a delay.
     pub hedge: Option<Hedge>,
+    /// Hedged requests: the copy that lost is cancelled at its backend when the other
+    /// answers (Envoy resets the losing stream); otherwise it runs to its end.
+    pub hedge_cancel: bool,
 }
 
 impl Default for Balancer {
@@ -167,6 +171,7 @@ impl Default for Balancer {
             retries: Retries::default(),
             upstream_timeout: None,
             hedge: None,
+            hedge_cancel: false,
         }
     }
 }
@@ -234,7 +239,8 @@ impl Balancer {
             parts.push(format!("upstream timeout {}", crate::units::format_duration(t)));
         }
         if let Some(hedge) = self.hedge {
-            parts.push(format!("hedged {}", hedge.describe()));
+            let cancel = if self.hedge_cancel { ", the losing copy cancelled" } else { "" };
+            parts.push(format!("hedged {}{cancel}", hedge.describe()));
         }
         Some(parts.join(", "))
     }
@@ -264,6 +270,8 @@ pub struct BalancerOverride {
     pub client: Option<super::ClientPolicy>,
     /// Hedged requests for this strategy's runs.
     pub hedge: Option<Hedge>,
+    /// Whether this strategy's runs cancel the losing copy.
+    pub hedge_cancel: Option<bool>,
 }
 
 impl BalancerOverride {
@@ -300,6 +308,9 @@ impl BalancerOverride {
         }
         if let Some(hedge) = self.hedge {
             b.hedge = Some(hedge);
+        }
+        if let Some(cancel) = self.hedge_cancel {
+            b.hedge_cancel = cancel;
         }
         if self.max_conns.is_some() || self.maxconn.is_some() {
             b.upstreams.resize(groups, Upstream::default());

@@ -179,8 +179,12 @@ impl Retries {
 /// `backoff`, `max_backoff`, `retry_budget`).
 ///
 /// A client gives up on an attempt `timeout` after sending it (its request fails with
-/// `ClientTimeout`); the backend still does the work (a sync gunicorn worker notices the
-/// closed connection only when it writes the response). After a timeout or an error
+/// `ClientTimeout`). By default the backend still does the work (a sync gunicorn worker
+/// notices the closed connection only when it writes the response; nginx with
+/// `proxy_ignore_client_abort on`); with `cancel` the attempt is taken out of its backend at
+/// that moment (nginx's default closes the upstream connection when the client goes away,
+/// and a server that checks for the disconnect stops: Go's request context, an async
+/// worker's cancelled task), from its accept queue or from service. After a timeout or an error
 /// response (502, 503) it retries up to `retries` times, waiting a "full jitter" backoff:
 /// uniform in `[0, min(max_backoff, backoff × 2^k)]` before retry k + 1. The retry budget
 /// (Envoy's `retry_budget`) allows a retry only while the requests being retried are at
@@ -193,11 +197,13 @@ pub struct ClientPolicy {
     pub backoff: f64,
     pub max_backoff: f64,
     pub budget: Option<f64>,
+    /// A timed-out attempt is cancelled at its backend (needs `timeout`).
+    pub cancel: bool,
 }
 
 impl Default for ClientPolicy {
     fn default() -> Self {
-        ClientPolicy { timeout: None, retries: 0, backoff: 0.1, max_backoff: 10.0, budget: None }
+        ClientPolicy { timeout: None, retries: 0, backoff: 0.1, max_backoff: 10.0, budget: None, cancel: false }
     }
 }
 
@@ -221,6 +227,9 @@ impl ClientPolicy {
         }
         if let Some(b) = self.budget {
             parts.push(format!("retry budget {b} %"));
+        }
+        if self.cancel {
+            parts.push("cancelled at the backend on timeout".into());
         }
         (!parts.is_empty()).then(|| parts.join(", "))
     }

@@ -122,6 +122,15 @@ impl Model {
             || self.backends.iter().any(|g| g.needs_station(self.io_fraction) && g.lifecycle.is_active())
     }
 
+    /// Whether the balancer may take a request back out of its backend (a client's timeout
+    /// with `cancel`, the losing copy of a hedged request with `hedge_cancel`): its sync
+    /// groups then run on the general station, which can remove a request from its queue or
+    /// its worker, where the FCFS fast path books each departure at admission.
+    pub fn cancels(&self) -> bool {
+        (self.client.cancel && self.client.timeout.is_some())
+            || (self.balancer.hedge_cancel && self.balancer.hedge.is_some())
+    }
+
     /// Whether some backend is simulated with explicit workers (the general station), whose
     /// per-worker utilisation results report.
     pub fn has_stations(&self) -> bool {

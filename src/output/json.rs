@@ -76,6 +76,12 @@ pub struct ResultJson<'a> {
     /// exceed it for an honest one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub over_slo: Option<OverSloJson>,
+    /// Models that cancel (a client's `cancel`, `hedge_cancel`) only: attempts taken back
+    /// out of their backend, and their number ÷ requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_fraction: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -179,6 +185,8 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                     fraction: o.fraction.value,
                     ci95: [o.fraction.ci_low, o.fraction.ci_high],
                 }),
+                cancelled: r.cancelled.map(|c| c.cancelled),
+                cancelled_fraction: r.cancelled.map(|c| c.fraction),
             }
         })
         .collect();

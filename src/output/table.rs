@@ -160,3 +160,21 @@ pub fn hedging_lines(results: &[StrategyResult]) -> String {
     }
     out
 }
+
+/// Cancelled attempts, one line per strategy whose runs cancelled some (empty otherwise).
+pub fn cancel_lines(results: &[StrategyResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let Some(c) = &r.cancelled else { continue };
+        if c.cancelled > 0 {
+            let _ = writeln!(
+                out,
+                "  {}: {} attempts cancelled at their backend ({}% of requests): work not done",
+                r.strategy,
+                c.cancelled,
+                significant(100.0 * c.fraction, 3),
+            );
+        }
+    }
+    out
+}

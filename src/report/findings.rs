@@ -857,6 +857,7 @@ mod tests {
             failures: None,
             worker_utilisation: None,
             over_slo: None,
+            cancelled: None,
         }
     }
 

@@ -296,6 +296,10 @@ pub const WORKER_CSV_COLUMNS: [&str; 2] = ["worker_utilisation_min", "worker_uti
 /// (seconds) and P(response > limit) with its 95 % interval.
 pub const SLO_CSV_COLUMNS: [&str; 4] = ["slo_limit", "p_over_slo", "p_over_slo_ci_low", "p_over_slo_ci_high"];
 
+/// The column experiments whose models cancel attempts (a client's `cancel`,
+/// `hedge_cancel`) add at the very end: cancelled attempts ÷ measured requests.
+pub const CANCEL_CSV_COLUMNS: [&str; 1] = ["cancelled_fraction"];
+
 /// `results.csv`: a header, then one row per finished point × strategy, grid order then
 /// strategy order.
 pub fn csv(results: &SweepResults) -> String {
@@ -326,6 +330,10 @@ pub fn csv(results: &SweepResults) -> String {
     let slo = results.points.iter().flat_map(|p| &p.results).any(|r| r.over_slo.is_some());
     if slo {
         header.extend(SLO_CSV_COLUMNS.iter().map(|c| c.to_string()));
+    }
+    let cancels = results.points.iter().flat_map(|p| &p.results).any(|r| r.cancelled.is_some());
+    if cancels {
+        header.extend(CANCEL_CSV_COLUMNS.iter().map(|c| c.to_string()));
     }
     out.push_str(&header.join(","));
     out.push('\n');
@@ -411,6 +419,9 @@ pub fn csv(results: &SweepResults) -> String {
                     .over_slo
                     .map_or((f64::NAN, crate::stats::Estimate::without_interval(f64::NAN)), |o| (o.limit, o.fraction));
                 row.extend([limit, p.value, p.ci_low, p.ci_high].into_iter().map(number));
+            }
+            if cancels {
+                row.push(number(r.cancelled.map_or(0.0, |c| c.fraction)));
             }
             out.push_str(&row.join(","));
             out.push('\n');

@@ -264,7 +264,7 @@ pub(super) fn read_retries(s: &Section<'_>) -> Result<Option<Retries>> {
     Ok(Some(Retries { tries, timeout }))
 }
 
-/// `[clients] timeout`, `retries`, `backoff`, `max_backoff`, `retry_budget`.
+/// `[clients] timeout`, `retries`, `backoff`, `max_backoff`, `retry_budget`, `cancel`.
 /// Keys not given keep their value in `base`.
 pub(super) fn read_client_policy(c: &Section<'_>, base: ClientPolicy) -> Result<ClientPolicy> {
     let mut p = base;
@@ -289,6 +289,15 @@ pub(super) fn read_client_policy(c: &Section<'_>, base: ClientPolicy) -> Result<
     }
     if let Some(b) = c.number_where("retry_budget", "a percentage between 0 and 100", |x| (0.0..=100.0).contains(&x))? {
         p.budget = Some(b);
+    }
+    if let Some(cancel) = super::read_flag(c, "cancel")? {
+        p.cancel = cancel;
+    }
+    if p.cancel && p.timeout.is_none() {
+        return Err(c.err(
+            "cancel",
+            "cancel = true takes a timed-out attempt out of its backend, so it needs a client timeout (e.g. timeout = \"2s\"); without one no attempt is ever abandoned",
+        ));
     }
     if p.max_backoff < p.backoff {
         return Err(c.err(

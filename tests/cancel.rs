@@ -20,7 +20,7 @@ use std::path::Path;
 use common::{async_group, experiment, gunicorn_group, sync_group, widening};
 use lbsim::config::ExperimentFile;
 use lbsim::engine::{Cause, RunOutcome, Section, Window, simulate_instances};
-use lbsim::model::{ClientPolicy, Model, ServiceDistribution, Upstream, WorkerClass};
+use lbsim::model::{ClientPolicy, Hedge, Model, ServiceDistribution, Upstream, WorkerClass};
 use lbsim::runner::{build_instances, run_replication, run_strategy};
 use lbsim::seed::RunSeed;
 use lbsim::stats::student_t_quantile;
@@ -298,4 +298,105 @@ fn cancel_settings_are_checked() {
     let text = format!("{MINIMAL}hedge = \"20ms\"\nhedge_cancel = true\n");
     let m = ExperimentFile::parse(Path::new("tests/data/inline.toml"), &text).unwrap().resolve().unwrap().model;
     assert!(m.balancer.hedge_cancel && m.cancels());
+}
+
+// --- Hedged requests with faults, health checks, retries, timeouts and series ------------
+
+fn two_deterministic(load: f64) -> Model {
+    experiment(ServiceDistribution::deterministic(0.05).unwrap(), vec![sync_group("web", 2, 1, 1.0)], load, 1, 0).model
+}
+
+#[test]
+fn a_hedged_request_fails_only_when_every_copy_failed() {
+    // Backend 2 is down throughout. 50 ms requests, a copy after 10 ms. An original sent
+    // to backend 2 is refused at once, before any copy exists: the request fails. An
+    // original at backend 1 is unanswered at 10 ms, so its copy goes to backend 2 and is
+    // refused: the original still answers. So every request either completed (and was
+    // hedged) or failed with backend_down.
+    let (requests, warmup) = (20_000u64, 1_000u64);
+    let mut model = two_deterministic(0.05);
+    model.faults =
+        vec![lbsim::model::Fault { kind: lbsim::model::FaultKind::Outage { at: 0.0, duration: 1e9 }, backends: 1..2 }];
+    model.balancer.hedge = Some(Hedge::After(0.01));
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("hedged, one backend down", &s);
+    assert_eq!(s.failed.iter().sum::<u64>(), s.failed[Cause::BackendDown as usize]);
+    assert_eq!(s.hedges, s.completed, "every original at the live backend is hedged, and answers");
+    assert!(s.completed > 0 && s.failed[Cause::BackendDown as usize] > 0, "{s:?}");
+    // With a balancer retry, the refused original goes to the live backend instead.
+    model.balancer.retries = lbsim::model::Retries { tries: 2, timeout: None };
+    let s = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("hedged with retries", &s);
+    assert_eq!(s.completed, s.arrivals, "{s:?}");
+}
+
+#[test]
+fn a_client_timeout_gives_up_on_both_copies_and_cancel_takes_both_back() {
+    // 50 ms requests, a copy after 10 ms, the client gives up at 30 ms: every request times
+    // out, once, with two attempts to take back. Without cancel both run their 50 ms.
+    let (requests, warmup) = (20_000u64, 1_000u64);
+    let mut model = two_deterministic(0.1);
+    model.balancer.hedge = Some(Hedge::After(0.01));
+    model.client = ClientPolicy { timeout: Some(0.03), ..ClientPolicy::default() };
+    let plain = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("hedged, timed out", &plain);
+    assert_eq!(plain.failed[Cause::ClientTimeout as usize], plain.arrivals);
+    assert_eq!(plain.hedges, plain.arrivals);
+    model.client.cancel = true;
+    let cancelled = totals(&simulate(&model, "round_robin", requests, warmup));
+    assert_conserved("hedged, timed out, cancelled", &cancelled);
+    assert_eq!(cancelled.failed[Cause::ClientTimeout as usize], cancelled.arrivals);
+    assert_eq!(cancelled.cancelled, 2 * cancelled.arrivals, "both copies taken back");
+    // Work per request: 50 + 50 ms uncancelled; at most 30 + 20 ms cancelled.
+    let rate = model.arrivals.mean_rate();
+    let (busy_plain, busy_cancelled) = (plain.busy_area / plain.duration, cancelled.busy_area / cancelled.duration);
+    eprintln!("hedged + timeout: busy {busy_plain:.4} (λ·0.1 = {:.4}) vs cancelled {busy_cancelled:.4}", rate * 0.1);
+    assert!((busy_plain - rate * 0.1).abs() < 0.05 * rate * 0.1);
+    assert!(busy_cancelled <= rate * 0.05 * 1.05 && busy_cancelled < 0.6 * busy_plain);
+}
+
+#[test]
+fn hedging_combines_with_faults_health_checks_retries_timeouts_and_series() {
+    let (requests, warmup) = (30_000u64, 2_000u64);
+    let mut model =
+        experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 4, 1, 1.0)], 0.3, 1, 0)
+            .model;
+    model.faults = vec![lbsim::model::Fault {
+        kind: lbsim::model::FaultKind::Failures {
+            mtbf: ServiceDistribution::exponential(5.0).unwrap(),
+            mttr: ServiceDistribution::exponential(1.0).unwrap(),
+        },
+        backends: 0..4,
+    }];
+    model.balancer.health.max_fails = Some(lbsim::model::MaxFails { max_fails: 1, fail_timeout: 0.5 });
+    model.balancer.retries = lbsim::model::Retries { tries: 2, timeout: None };
+    model.balancer.upstream_timeout = Some(0.5);
+    model.client = ClientPolicy { timeout: Some(0.2), retries: 1, backoff: 0.01, ..ClientPolicy::default() };
+    for hedge_cancel in [false, true] {
+        for cancel in [false, true] {
+            model.balancer.hedge = Some(Hedge::After(0.03));
+            model.balancer.hedge_cancel = hedge_cancel;
+            model.client.cancel = cancel;
+            for strategy in ["round_robin", "least_connections"] {
+                let o = simulate(&model, strategy, requests, warmup);
+                let s = totals(&o);
+                let what = format!("{strategy}, hedge_cancel {hedge_cancel}, cancel {cancel}");
+                assert_conserved(&what, &s);
+                // (Without cancellation a crash can tip this cluster into a metastable
+                // overload: copies and client retries of timed-out requests run on.)
+                assert!(s.hedges > 0 && s.completed > 0, "{what}: {s:?}");
+                eprintln!(
+                    "{what}: completed {:.3}, busy {:.3}",
+                    s.completed as f64 / s.arrivals as f64,
+                    s.busy_area / s.duration
+                );
+                assert_eq!(s.cancelled > 0, hedge_cancel || cancel, "{what}");
+                let seed = RunSeed::new(11, 0, 0);
+                let mut strategies = build_instances(&model, strategy, &Params::new(strategy), seed).unwrap();
+                let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series: Some(1.0) };
+                let with_series = simulate_instances(&model, &mut strategies, seed, &window);
+                assert_eq!(totals(&with_series), s, "{what}: a series changes nothing");
+            }
+        }
+    }
 }

@@ -560,24 +560,12 @@ impl ExperimentFile {
                     ));
                 }
             }
-            let client = draft.spec.balancer.client.unwrap_or(client);
             if effective.hedge_cancel && effective.hedge.is_none() {
                 let message = "hedge_cancel = true cancels the losing copy of a hedged request, but this strategy's runs do not hedge; add hedge = \"p95\" (or a delay such as \"50ms\"), or remove hedge_cancel";
                 return Err(match (draft.spec.balancer.hedge_cancel, balancer_section.has("hedge_cancel")) {
                     (None, true) => balancer_section.err("hedge_cancel", message),
                     _ => draft.at.with(message),
                 });
-            }
-            if effective.hedge.is_some()
-                && (effective.health.is_active()
-                    || effective.retries.is_active()
-                    || effective.upstream_timeout.is_some()
-                    || client.is_active()
-                    || !faults.is_empty())
-            {
-                return Err(draft.at.with(
-                    "hedged requests cannot yet be combined with faults, health checks, retries or client or upstream timeouts in one run: a hedged run takes the first copy's ending as the answer, while those features make the balancer record every attempt's ending itself and retry or fail it, and lbsim does not yet reconcile a copy's failure, retry or timeout with its twin's answer; compare them in separate strategies or files",
-                ));
             }
             if effective.queue_timeout.is_some() && !effective.queues() {
                 return Err(draft.at.with(

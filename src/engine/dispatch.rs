@@ -190,7 +190,7 @@ impl Tracking {
                     {
                         h.success(i);
                     }
-                    if flight.abandoned {
+                    if flight.abandoned || (self.hedging && !self.answers(&flight, true, outcome.time)) {
                         continue;
                     }
                     self.active_requests -= 1;
@@ -244,6 +244,8 @@ impl Tracking {
         match twin {
             Some(twin) if completed => {
                 twin.answered = true;
+                // Its ending concerns nobody now (nor do its timeouts).
+                twin.abandoned = true;
                 if self.hedge_cancel {
                     self.cancels.push((flight.twin, flight.twin_generation, now));
                 }
@@ -761,14 +763,17 @@ impl<'s> Dispatcher<'s> {
                 if f.generation != generation || f.abandoned {
                     return;
                 }
-                if f.stage == Stage::AtBackend {
-                    // It may have ended before the client's patience did.
-                    let i = f.backend as usize;
-                    self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
-                    let f = self.tracking.flights.get(tag);
-                    if f.generation != generation || f.abandoned {
-                        return self.settle_if_failed(time, ctx);
+                // It (or its hedged copy) may have ended before the client's patience did.
+                let twin = self.live_twin(&f).map(|t| *self.tracking.flights.get(t));
+                for g in [Some(f), twin].into_iter().flatten() {
+                    if g.stage == Stage::AtBackend {
+                        let i = g.backend as usize;
+                        self.tracking.refresh(&mut ctx.backends[i], i, time, ctx.rec);
                     }
+                }
+                let f = self.tracking.flights.get(tag);
+                if f.generation != generation || f.abandoned {
+                    return self.settle_if_failed(time, ctx);
                 }
                 self.give_up(tag, time, ctx);
             }
@@ -910,17 +915,25 @@ impl<'s> Dispatcher<'s> {
     /// backend (the original keeps running; the first answer is the client's).
     fn hedge(&mut self, tag: Tag, generation: u32, now: f64, ctx: &mut Ctx<'_>) {
         let f = *self.tracking.flights.get(tag);
-        if self.draining || f.generation != generation || f.answered || f.twin != UNTRACKED {
+        if self.draining || f.generation != generation || f.answered || f.abandoned || f.twin != UNTRACKED {
             return;
         }
+        // The same client request: its attempt, its entry (the balancer's retry timeout) and
+        // its client's deadline, which a copy that outlives the original must keep.
         let copy = Flight {
             copy: true,
             twin: tag,
             twin_generation: generation,
+            attempt: f.attempt,
+            entered: f.entered,
+            give_up_at: f.give_up_at,
             ..Flight::sent(f.origin, f.client_tail, f.size, f.client, f.label)
         };
         let copy_tag = self.tracking.flights.insert(copy);
         let copy_generation = self.tracking.flights.get(copy_tag).generation;
+        if f.give_up_at.is_finite() {
+            self.calendar.schedule(f.give_up_at, Event::GiveUp { tag: copy_tag, generation: copy_generation });
+        }
         let original = self.tracking.flights.get_mut(tag);
         original.twin = copy_tag;
         original.twin_generation = copy_generation;
@@ -1097,7 +1110,9 @@ impl<'s> Dispatcher<'s> {
         // backends unmeasured requests and records their endings itself.
         let label = if records || self.tracking.hedging { UNMEASURED } else { f.label };
         let admission = ctx.backends[i].admit_ticket(now, f.size, label, i as u32, ticket, ctx.rec);
-        let settled = if records { admission == Admission::Rejected } else { !f.copy };
+        // (A refusal of a request the balancer records is settled below, once it is known
+        // that no other copy is left to answer.)
+        let settled = !records && !f.copy;
         if f.label != UNMEASURED {
             if settled {
                 self.tracking.waiting_measured -= 1;
@@ -1122,18 +1137,22 @@ impl<'s> Dispatcher<'s> {
             }
             Admission::Rejected => {
                 let f = self.tracking.flights.remove(tag);
-                if records && !f.abandoned {
+                // A hedged request is refused only when no other copy is left to answer.
+                let last = !self.tracking.hedging || self.tracking.answers(&f, false, now);
+                if records && !f.abandoned && last {
                     self.tracking.active_requests -= 1;
                     if f.attempt > 0 {
                         self.tracking.active_retries -= 1;
                     }
+                    if f.label != UNMEASURED {
+                        self.tracking.waiting_measured -= 1;
+                    }
                 }
-                // A hedged request is refused only when no other copy is left to answer.
-                if !self.tracking.hedging || self.tracking.answers(&f, false, now) {
+                if last {
                     if f.label != UNMEASURED {
                         ctx.rec.sections[f.label as usize].rejected += 1;
                         ctx.outcome[i].rejected += 1;
-                        if self.tracking.hedging {
+                        if self.tracking.hedging && !records {
                             self.tracking.unanswered -= 1;
                         }
                     }
@@ -1157,6 +1176,14 @@ impl<'s> Dispatcher<'s> {
     /// The response to request `tag` is an error (`cause`) at `now`.
     fn fail(&mut self, tag: Tag, cause: Cause, now: f64, ctx: &mut Ctx<'_>) {
         let f = self.tracking.flights.remove(tag);
+        if self.tracking.hedging && self.tracking.records {
+            // The request fails only when no other copy is left to answer; then its client
+            // retries or records the error.
+            if !f.abandoned && self.tracking.answers(&f, false, now) {
+                self.client_error(f, cause, now, ctx);
+            }
+            return;
+        }
         if self.tracking.hedging {
             if f.label != UNMEASURED && !f.copy {
                 self.tracking.waiting_measured -= 1;
@@ -1223,6 +1250,13 @@ impl<'s> Dispatcher<'s> {
             self.tracking.close(f.instance as usize, i);
         }
         let new_tag = self.tracking.flights.insert(moved);
+        let new_generation = self.tracking.flights.get(new_tag).generation;
+        if let Some(twin) = self.live_twin(&f) {
+            // The other copy of a hedged request now answers alongside the moved one.
+            let twin = self.tracking.flights.get_mut(twin);
+            twin.twin = new_tag;
+            twin.twin_generation = new_generation;
+        }
         if f.give_up_at.is_finite() {
             let generation = self.tracking.flights.get(new_tag).generation;
             self.calendar.schedule(f.give_up_at, Event::GiveUp { tag: new_tag, generation });
@@ -1245,10 +1279,29 @@ impl<'s> Dispatcher<'s> {
         let snapshot = *f;
         f.abandoned = true;
         f.label = UNMEASURED;
+        if let Some(twin) = self.live_twin(&snapshot) {
+            // The client gives up on the request, so on both copies of a hedged one.
+            let t = self.tracking.flights.get_mut(twin);
+            let label = t.label;
+            t.abandoned = true;
+            t.answered = true;
+            t.label = UNMEASURED;
+            if self.cancel_on_give_up {
+                self.cancel_attempt(twin, label, now, ctx);
+            }
+        }
         if self.cancel_on_give_up {
             self.cancel_attempt(tag, snapshot.label, now, ctx);
         }
         self.client_error(snapshot, Cause::ClientTimeout, now, ctx);
+    }
+
+    /// The other copy of hedged request `f`, if it is still in flight.
+    fn live_twin(&self, f: &Flight) -> Option<Tag> {
+        (self.tracking.hedging
+            && f.twin != UNTRACKED
+            && self.tracking.flights.get(f.twin).generation == f.twin_generation)
+            .then_some(f.twin)
     }
 
     /// The client of `f` sees an error (`cause`) at `now`: it retries after a backoff if
@@ -1408,7 +1461,7 @@ impl Path for Dispatcher<'_> {
         if label != UNMEASURED {
             self.tracking.waiting_measured += 1;
             self.seen_measured = true;
-            if self.tracking.hedging {
+            if self.tracking.hedging && !self.tracking.records {
                 self.tracking.unanswered += 1;
             }
         } else if self.seen_measured && self.tracking.records && self.tracking.waiting_measured > 0 {

@@ -435,7 +435,10 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
             capacity: model.group_capacity(g),
             weight: g.weight.unwrap_or_else(|| model.group_capacity(g)),
             configured_weight: g.weight,
-            fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync) && !g.needs_station(model.io_fraction),
+            // A model that cancels runs its sync groups on the station (`Backend::for_group`).
+            fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync)
+                && !g.needs_station(model.io_fraction)
+                && !model.cancels(),
         })
         .collect()
 }

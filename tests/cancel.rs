@@ -291,6 +291,8 @@ fn cancel_settings_are_checked() {
     assert!(e.contains("hedge_cancel") && e.contains("do not hedge"), "{e}");
     let e = error_of(&format!("{MINIMAL}hedge = \"p95\"\nhedge_cancle = true\n"));
     assert!(e.contains("hedge_cancel"), "did you mean: {e}");
+    let e = error_of(&clients("timeout = \"1s\"\ncancel = true").replace("[\"round_robin\"]", "[\"central_queue\"]"));
+    assert!(e.contains("central_queue") && e.contains("cancel"), "{e}");
     // Valid: the model cancels.
     let text = clients("timeout = \"1s\"\ncancel = true");
     let m = ExperimentFile::parse(Path::new("tests/data/inline.toml"), &text).unwrap().resolve().unwrap().model;

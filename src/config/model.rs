@@ -560,6 +560,15 @@ impl ExperimentFile {
                     ));
                 }
             }
+            let client = draft.spec.balancer.client.unwrap_or(client);
+            if draft.spec.name == "central_queue"
+                && ((client.cancel && client.timeout.is_some())
+                    || (effective.hedge_cancel && effective.hedge.is_some()))
+            {
+                return Err(draft.at.with(
+                    "central_queue models a shared FCFS queue whose start times are known on arrival, but cancelling (a client's cancel, hedge_cancel) takes requests back out of the backends; compare cancellation with another strategy",
+                ));
+            }
             if effective.hedge_cancel && effective.hedge.is_none() {
                 let message = "hedge_cancel = true cancels the losing copy of a hedged request, but this strategy's runs do not hedge; add hedge = \"p95\" (or a delay such as \"50ms\"), or remove hedge_cancel";
                 return Err(match (draft.spec.balancer.hedge_cancel, balancer_section.has("hedge_cancel")) {

@@ -17,6 +17,7 @@ pub(crate) const CLIENTS_KEYS: &[&str] = &[
     "mode",
     "users",
     "think",
+    "ramp",
     "timeout",
     "retries",
     "backoff",
@@ -28,7 +29,7 @@ pub(crate) const CLIENTS_KEYS: &[&str] = &[
 pub(crate) const CLIENT_POLICY_KEYS: &[&str] =
     &["timeout", "retries", "backoff", "max_backoff", "retry_budget", "cancel"];
 /// Keys of `[clients]` that only closed-loop users (mode = "closed") take.
-pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think"];
+pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think", "ramp"];
 pub(crate) const BACKEND_KEYS: &[&str] = &[
     "name",
     "count",

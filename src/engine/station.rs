@@ -847,7 +847,8 @@ impl Station {
                 self.plan();
                 return true;
             }
-            Phase::Cpu => {
+            // (Resume: a greenlet waiting in its loop's queue to send its response.)
+            Phase::Cpu | Phase::Resume => {
                 let gevent = self.class == Class::Gevent;
                 let wk = &mut self.workers[w];
                 let k = wk.cpu.iter().position(|&x| x == id).expect("in its worker's CPU set");
@@ -864,8 +865,9 @@ impl Station {
                     }
                 } else if gevent && k == 0 {
                     let head = wk.cpu[0] as usize;
-                    self.reqs[head].vtag = wk.vt + self.reqs[head].cpu;
+                    let vt = wk.vt;
                     wk.deadline = now.max(self.last) + self.timeout;
+                    self.reqs[head].vtag = vt + self.cpu_work(head);
                 }
             }
             Phase::Io => {}
@@ -893,7 +895,8 @@ impl Station {
         let wk = &self.workers[w];
         if wk.state == State::Draining && wk.held == 0 {
             self.go_down(w, rec);
-        } else {
+        } else if self.class != Class::Gevent || wk.cpu.is_empty() {
+            // (A gevent loop still running greenlets polls its socket when they are done.)
             self.pull(w, rec);
         }
         self.plan();

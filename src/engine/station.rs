@@ -18,7 +18,11 @@
 //! - `gthread` (`workers/gthread.py`): its CPU-ready threads share the worker's one core by
 //!   processor sharing (the GIL hands over every switch interval, 5 ms, ≈ round robin).
 //! - `gevent` (`workers/ggevent.py`): greenlets do not preempt each other: CPU phases run
-//!   one at a time, first come first served.
+//!   one at a time, first come first served. A greenlet whose I/O has ended needs the loop
+//!   (the hub) to run again and write its response; while another greenlet computes, the
+//!   hub cannot, so the request joins the back of the worker's CPU queue with nothing left
+//!   to compute and completes when its turn comes (the residual CPU phase in progress, and
+//!   those queued before it: measured by the twin, docs/validation.md).
 //!
 //! **Accepting.** Connections wait in the kernel: one shared listen queue (`shared`,
 //! `lifo`) or one per worker (`reuse_port`, a uniform hash over the open sockets), each
@@ -80,6 +84,9 @@ enum Phase {
     Queued,
     Cpu,
     Io,
+    /// gevent: its I/O has ended and it waits in the worker's CPU queue for the loop to
+    /// run it again and send its response (no work left).
+    Resume,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -339,6 +346,7 @@ impl Station {
                     left + r.io
                 }
                 Phase::Io => (r.io_end - self.last).max(0.0),
+                Phase::Resume => 0.0,
             };
         }
         total
@@ -673,7 +681,7 @@ impl Station {
             Due::Nothing => {}
             Due::IoEnd => {
                 let Reverse((_, id, _)) = self.io.pop().expect("a pending I/O end");
-                self.finish(id, rec);
+                self.io_done(id, rec);
             }
             Due::CpuEnd(w) => {
                 let (k, tag) = self.cpu_head(&self.workers[w as usize]);
@@ -683,6 +691,27 @@ impl Station {
             Due::Boot(w) => self.boot_done(w as usize, rec),
         }
         self.plan();
+    }
+
+    /// Request `id`'s I/O has ended: it completes, unless it is a greenlet whose loop is
+    /// busy computing another (or has others ready before it): then it waits its turn.
+    fn io_done(&mut self, id: u32, rec: &mut Recorder) {
+        if self.class == Class::Gevent {
+            let w = self.reqs[id as usize].worker as usize;
+            if !self.workers[w].cpu.is_empty() {
+                self.reqs[id as usize].phase = Phase::Resume;
+                self.workers[w].cpu.push_back(id);
+                return;
+            }
+        }
+        self.finish(id, rec);
+    }
+
+    /// CPU work (seconds at speed 1) request `id` does when it gets the CPU: nothing for a
+    /// greenlet resumed only to send its response.
+    #[inline]
+    fn cpu_work(&self, id: usize) -> f64 {
+        if self.reqs[id].phase == Phase::Resume { 0.0 } else { self.reqs[id].cpu }
     }
 
     fn cpu_done(&mut self, w: usize, k: usize, tag: f64, rec: &mut Recorder) {
@@ -700,10 +729,15 @@ impl Station {
             }
         } else if gevent {
             let head = wk.cpu[0] as usize;
-            self.reqs[head].vtag = wk.vt + self.reqs[head].cpu;
+            let vt = wk.vt;
             wk.deadline = now + self.timeout;
+            self.reqs[head].vtag = vt + self.cpu_work(head);
         }
-        self.enter_io(id, rec);
+        if self.reqs[id as usize].phase == Phase::Resume {
+            self.finish(id, rec);
+        } else {
+            self.enter_io(id, rec);
+        }
         if gevent && self.workers[w].cpu.is_empty() {
             // The loop is free again: back in epoll_wait, the last waiter, it polls and accepts.
             self.workers[w].idle_since = now;
@@ -755,7 +789,8 @@ impl Station {
         let wk = &self.workers[w];
         if wk.state == State::Draining && wk.held == 0 {
             self.go_down(w, rec);
-        } else {
+        } else if self.class != Class::Gevent || wk.cpu.is_empty() {
+            // (A gevent loop still running greenlets polls its socket when they are done.)
             self.pull(w, rec);
         }
     }
@@ -1015,6 +1050,33 @@ mod tests {
         s.admit(0.0, 1.0, 0, 0, &mut rec);
         s.advance(100.0, &mut rec);
         assert!((rec.sections[0].sum_response - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_gevent_response_waits_for_the_greenlet_computing_when_its_io_ends() {
+        // One gevent worker on one core, half I/O. A (1 CPU, 1 I/O) computes 0–1; B (2 CPU,
+        // 2 I/O) waits in the listen queue (the loop is busy) and is accepted at 1, when A
+        // yields for its I/O; B computes 1–3, so A's response, ready at 2, is sent when B
+        // yields at 3. B's I/O ends at 5 on an idle loop: sent at once. C (0.5 CPU, 0.5 I/O)
+        // arrives at 3.5 on a free loop: computes 3.5–4, waits 4–4.5, sent at 4.5.
+        let g = group(WorkerClass::Gevent { worker_connections: 1000 }, 1, Some(1));
+        let (mut s, mut rec) = station(&g, 0.5);
+        s.admit_ticket(0.0, 2.0, 0, 0, Ticket { tag: 0, clock: 0.0 }, &mut rec);
+        s.admit_ticket(0.0, 4.0, 0, 0, Ticket { tag: 1, clock: 0.0 }, &mut rec);
+        s.advance(2.5, &mut rec);
+        s.settle(2.5, &mut rec);
+        // A waits for the loop with nothing left to do; B has 0.5 of CPU and 2 of I/O left.
+        assert_eq!(s.in_system(), 2);
+        assert!((s.unfinished_work() - 2.5).abs() < 1e-9, "{}", s.unfinished_work());
+        s.admit_ticket(3.5, 1.0, 0, 0, Ticket { tag: 2, clock: 3.5 }, &mut rec);
+        s.advance(100.0, &mut rec);
+        let ends: Vec<(Tag, f64)> = rec.outbox.take().iter().map(|o| (o.tag, o.time)).collect();
+        assert_eq!(ends, vec![(0, 3.0), (2, 4.5), (1, 5.0)]);
+        let sec = rec.sections[0];
+        assert!((sec.sum_response - (3.0 + 5.0 + 1.0)).abs() < 1e-9, "{}", sec.sum_response);
+        // The wait for the loop counts in the response, not in the service (slowdown).
+        assert!((sec.sum_slowdown - (3.0 / 2.0 + 5.0 / 4.0 + 1.0)).abs() < 1e-9, "{}", sec.sum_slowdown);
+        assert_eq!(s.in_system(), 0);
     }
 
     #[test]

@@ -279,13 +279,13 @@ pub struct HedgeResult {
 /// What a closed loop measured beyond the usual metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClosedLoopResult {
-    /// Number of users N.
+    /// Number of users N (with a ramp, the most at any time).
     pub users: u32,
     /// Mean think time Z (seconds).
     pub think: f64,
     /// A user's mean cycle, response plus think time: N ÷ X by Little's law (seconds), its
     /// interval from the throughput's. The interactive response-time law reads
-    /// mean response = cycle − think.
+    /// mean response = cycle − think. NaN with a ramp (N changes along the run).
     pub cycle: Estimate,
     /// Service demand D of one request (E[S] at the backends' mean speed, seconds): the
     /// response time of a lone user, network and queueing aside.
@@ -295,6 +295,10 @@ pub struct ClosedLoopResult {
     /// The knee N* = (D + Z) · max_throughput: below it users rarely queue (X ≈ N/(D + Z)),
     /// above it X stays at the bottleneck's and each extra user adds N/X_max − Z of waiting.
     pub knee: f64,
+    /// The users followed a ramp: the run's averages mix every population along it (left
+    /// out of the JSON when false, so files without a ramp read and write as before).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ramped: bool,
 }
 
 impl ClosedLoopResult {
@@ -809,17 +813,20 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
         None => (model.offered_load(), model.arrivals.mean_rate(), None),
         Some(users) => {
             let n = f64::from(users.users);
-            let cycle = Estimate {
-                value: n / throughput.value,
-                ci_low: n / throughput.ci_high,
-                ci_high: n / throughput.ci_low,
+            let cycle = if users.ramp.is_empty() {
+                Estimate { value: n / throughput.value, ci_low: n / throughput.ci_high, ci_high: n / throughput.ci_low }
+            } else {
+                // N changes along the ramp: N/X has no meaning over the run.
+                Estimate::without_interval(f64::NAN)
             };
             let workers: f64 = model.each_backend().map(|(g, _)| f64::from(g.workers)).sum();
             let max_throughput = model.capacity() / model.service.mean();
             let demand = model.service.mean() * workers / model.capacity();
             let think = users.mean_think();
             let knee = (demand + think) * max_throughput;
-            let closed = ClosedLoopResult { users: users.users, think, cycle, demand, max_throughput, knee };
+            let ramped = !users.ramp.is_empty();
+            let closed =
+                ClosedLoopResult { users: users.max_users(), think, cycle, demand, max_throughput, knee, ramped };
             (throughput.value * model.service.mean() / model.capacity(), throughput.value, Some(closed))
         }
     };

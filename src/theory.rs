@@ -224,6 +224,10 @@ fn predict_closed(
     strategy: &str,
 ) -> Option<Prediction> {
     use crate::model::WorkerClass;
+    if !users.ramp.is_empty() {
+        // The population changes over the run: no one steady state to predict.
+        return None;
+    }
     let (n, z) = (users.users, users.mean_think());
     let product_form = match first.worker_class {
         WorkerClass::Sync => exponential,

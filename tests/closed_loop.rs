@@ -203,3 +203,77 @@ fn mean_value_analysis_of_one_queue_is_the_machine_repairman() {
     assert!((theory::machine_repairman(500, 1, 0.01, 0.09).throughput - 100.0).abs() < 1e-9);
     assert!((theory::machine_repairman(500, 4, 0.01, 0.09).throughput - 400.0).abs() < 1e-9);
 }
+
+/// A ramp: 2 users for 200 s, then up to 20 over 10 s, then 20 (M/M/1, E[S] = 10 ms,
+/// exponential think 90 ms). On each plateau, once the population has settled, the goodput
+/// of each 10 s window of the time series is a sample of the machine repairman's X(N).
+#[test]
+fn a_ramp_of_users_reaches_the_machine_repairman_throughput_on_each_plateau() {
+    let text = r#"[experiment]
+seed = 7
+[run]
+requests = 40000
+warmup = 0
+series = "10s"
+[clients]
+mode = "closed"
+users = 2
+ramp = [{ for = "200s", to = 2 }, { for = "10s", to = 20 }]
+think = { distribution = "exponential", mean = "90ms" }
+[service]
+mean = "10ms"
+[[backends]]
+name = "web"
+workers = 1
+[balancer]
+strategies = ["round_robin"]
+"#;
+    let e = ExperimentFile::parse(Path::new("ramp.toml"), text).unwrap().resolve().unwrap();
+    assert!(theory::predict(&e.model, "round_robin", None).is_none(), "no one steady state over a ramp");
+    let rep = run_replication(&e, &e.strategies[0], 0, 0).unwrap();
+    assert_eq!(rep.arrivals, rep.completed + rep.rejected);
+    let series = rep.series.expect("a series");
+    let goodput = |from: f64, to: f64| -> Vec<f64> {
+        series.rows.iter().filter(|r| r.t >= from && r.t + series.width <= to).map(|r| r.goodput).collect()
+    };
+    for (users, from, to) in [(2, 20.0, 200.0), (20, 230.0, 500.0)] {
+        let x = goodput(from, to);
+        let n = x.len() as f64;
+        let mean = x.iter().sum::<f64>() / n;
+        let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        // Windows of 10 s hold 100 cycles of a user or more: close to independent batches.
+        // 99.9 %: two plateaus are checked, and the windows are only nearly independent.
+        let half = lbsim::stats::student_t_quantile(0.9995, n - 1.0) * sd / n.sqrt();
+        let exact = theory::machine_repairman(users, 1, 0.01, 0.09).throughput;
+        eprintln!(
+            "{users} users: goodput {mean:.2} ± {half:.2} /s (99.9 %, {n} windows), machine repairman {exact:.2}"
+        );
+        assert!((mean - exact).abs() <= half, "{users} users: {mean} ± {half} vs {exact}");
+    }
+    // The arrival rate follows the ramp: about X(2) before it, X(20) after.
+    let before = series.rows.iter().find(|r| r.t >= 100.0).unwrap().arrival_rate;
+    let after = series.rows.iter().find(|r| r.t >= 300.0).unwrap().arrival_rate;
+    assert!(before < 25.0 && after > 80.0, "{before} → {after}");
+}
+
+#[test]
+fn ramp_stages_are_checked() {
+    let err = |ramp: &str| {
+        let text = format!(
+            "[clients]\nmode = \"closed\"\nusers = 2\nthink = 0\n{ramp}\n[service]\nmean = \"10ms\"\n[[backends]]\nname = \"web\"\n[balancer]\nstrategies = [\"random\"]\n"
+        );
+        ExperimentFile::parse(Path::new("ramp.toml"), &text).unwrap().resolve().unwrap_err().render()
+    };
+    let e = err("ramp = [{ for = \"10s\", to = 0 }]");
+    assert!(e.contains("ends with 0 users"), "{e}");
+    let e = err("ramp = [{ for = 0, to = 5 }]");
+    assert!(e.contains("expected a positive duration"), "{e}");
+    let e = err("ramp = [{ fro = \"10s\", to = 5 }]");
+    assert!(e.contains("did you mean \"for\""), "{e}");
+    let e = err("ramp = [{ for = \"10s\" }]");
+    assert!(e.contains("needs \"to\""), "{e}");
+    let e = err("ramp = 5");
+    assert!(e.contains("expected a list of stages"), "{e}");
+    let e = err("ramp = []");
+    assert!(e.contains("an empty ramp"), "{e}");
+}

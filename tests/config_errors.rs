@@ -882,7 +882,8 @@ fn closed_mode_without_users_names_the_missing_key() {
     assert_eq!(
         err.render(),
         format!(
-            "{INLINE}:1:1: clients: [clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50)"
+            "{INLINE}:1:1: clients: [clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50), \
+             or a ramp (ramp = [{{ for = \"60s\", to = 200 }}])"
         )
     );
 }

@@ -22,7 +22,7 @@ use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
     Accept, ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, ClosedLoop,
     Hedge, Information, Lifecycle, MAX_SUBNETS, MixtureComponent, Mode, Model, ModelError, Routing,
-    ServiceDistribution, Trace, Upstream, WorkerClass,
+    ServiceDistribution, Stage, Trace, Upstream, WorkerClass,
 };
 use crate::strategy::{BackendInfo, Needs, ParamValue, Params, Setup, StrategyError, nearest, registry};
 
@@ -373,7 +373,7 @@ impl ExperimentFile {
         let arrivals = section("arrivals")?;
         let clients_section = section("clients")?;
         let closed = read_closed_loop(self, &clients_section)?;
-        let users = closed.as_ref().map(|c| c.users);
+        let users = closed.as_ref().map(|c| c.max_users());
         let (arrival_spec, intensity, arrivals_at) = match closed {
             Some(users) => {
                 if arrivals.table.is_some() {
@@ -901,9 +901,18 @@ fn read_closed_loop(file: &ExperimentFile, clients: &Section<'_>) -> Result<Opti
             ));
         }
     }
+    let ramp = read_ramp(file, clients)?;
+    if !ramp.is_empty() {
+        // A ramp starts from `users` (0 if not given).
+        let users = clients.whole_u32("users", 0)?.unwrap_or(0);
+        let think = read_think(file, clients)?;
+        return ClosedLoop::ramped(users, think, ramp).map(Some).map_err(|e| clients.err("ramp", e.what));
+    }
     let Some(item) = clients.get("users") else {
-        return Err(clients
-            .err_here("[clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50)"));
+        return Err(clients.err_here(
+            "[clients] mode = \"closed\" needs \"users\": how many users send requests (e.g. users = 50), \
+             or a ramp (ramp = [{ for = \"60s\", to = 200 }])",
+        ));
     };
     let users = match clients.whole_u32("users", 1) {
         Ok(users) => users.expect("present"),
@@ -914,6 +923,48 @@ fn read_closed_loop(file: &ExperimentFile, clients: &Section<'_>) -> Result<Opti
     };
     let think = read_think(file, clients)?;
     ClosedLoop::new(users, think).map(Some).map_err(|e| clients.err("users", e.what))
+}
+
+/// `ramp = [{ for = "60s", to = 200 }, { for = "5m", to = 200 }]`: a load test's profile
+/// (k6's `stages`), from `users` at the start.
+fn read_ramp(file: &ExperimentFile, clients: &Section<'_>) -> Result<Vec<Stage>> {
+    let Some(item) = clients.get("ramp") else { return Ok(Vec::new()) };
+    let example = "[{ for = \"60s\", to = 200 }, { for = \"5m\", to = 200 }]";
+    let Some(elements) = clients.elements("ramp") else {
+        return Err(clients.err(
+            "ramp",
+            format!(
+                "expected a list of stages, each moving the users linearly to `to` over `for`, such as {example}; found {}",
+                found(item)
+            ),
+        ));
+    };
+    if elements.is_empty() {
+        return Err(clients.err("ramp", format!("an empty ramp: give at least one stage, such as {example}")));
+    }
+    let mut stages = Vec::with_capacity(elements.len());
+    for (i, element) in elements.iter().enumerate() {
+        if element.table.is_none() {
+            return Err(file.locate(&element.path, false).with(format!(
+                "expected a ramp stage such as {{ for = \"60s\", to = 200 }}, found {}",
+                element.found()
+            )));
+        }
+        let stage = element.section(file, format!("[clients] ramp stage {}", i + 1));
+        stage.check_keys(&["for", "to"], &|_| None)?;
+        let duration = match stage.duration("for")? {
+            Some(d) if d > 0.0 => d,
+            Some(_) => {
+                return Err(stage.err("for", "expected a positive duration (how long the stage takes), found 0"));
+            }
+            None => return Err(stage.err_here("a ramp stage needs \"for\": how long it takes (e.g. for = \"60s\")")),
+        };
+        let Some(to) = stage.whole_u32("to", 0)? else {
+            return Err(stage.err_here("a ramp stage needs \"to\": the number of users at its end (e.g. to = 200)"));
+        };
+        stages.push(Stage { duration, to });
+    }
+    Ok(stages)
 }
 
 /// A think time: a duration (`"1s"`, constant; `0` for none, as wrk) or a distribution

@@ -17,6 +17,7 @@ pub(crate) const CLIENTS_KEYS: &[&str] = &[
     "mode",
     "users",
     "think",
+    "ramp",
     "timeout",
     "retries",
     "backoff",
@@ -26,7 +27,7 @@ pub(crate) const CLIENTS_KEYS: &[&str] = &[
 /// Keys of `[clients]` a strategy table may override (`clients = { retries = 3 }`).
 pub(crate) const CLIENT_POLICY_KEYS: &[&str] = &["timeout", "retries", "backoff", "max_backoff", "retry_budget"];
 /// Keys of `[clients]` that only closed-loop users (mode = "closed") take.
-pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think"];
+pub(crate) const CLOSED_LOOP_KEYS: &[&str] = &["users", "think", "ramp"];
 pub(crate) const BACKEND_KEYS: &[&str] = &[
     "name",
     "count",

@@ -487,9 +487,12 @@ impl<'s> Dispatcher<'s> {
         let speed: Vec<f64> = model.each_backend().map(|(g, _)| g.speed).collect();
         let mut think_rng = seed.stream(Purpose::Users);
         if let Some(users) = &users {
-            // Every user starts by thinking, so the first requests are spread out.
-            for user in 0..users.users {
-                calendar.schedule(users.sample_think(&mut think_rng), Event::UserArrival { user });
+            // Every user starts by thinking, so the first requests are spread out; with a
+            // ramp, a user joins when the profile first wants it (and thinks first too).
+            for user in 0..users.max_users() {
+                if let Some(start) = users.next_start(user, 0.0) {
+                    calendar.schedule(start + users.sample_think(&mut think_rng), Event::UserArrival { user });
+                }
             }
         }
         let remembered = match b.mode {
@@ -1268,6 +1271,16 @@ impl Path for Dispatcher<'_> {
         }
         while let Some((time, event)) = self.pop_due(pause) {
             if let Event::UserArrival { user } = event {
+                if let Some(users) = &self.users
+                    && !users.active(user, time)
+                {
+                    // Ramped down: the user leaves, until the profile wants it again.
+                    if let Some(start) = users.next_start(user, time) {
+                        let think = users.sample_think(&mut self.think_rng);
+                        self.calendar.schedule(start + think, Event::UserArrival { user });
+                    }
+                    continue;
+                }
                 return Some(Request { arrival: time, size: traffic.size(), client: user });
             }
             self.handle(time, event, ctx);

@@ -19,7 +19,7 @@ pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS,
 pub use faults::{ClientPolicy, Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
-pub use users::ClosedLoop;
+pub use users::{ClosedLoop, Stage};
 
 /// A model parameter that makes no sense, said in words a user can act on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

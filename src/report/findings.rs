@@ -169,6 +169,8 @@ pub struct Knee {
     pub max_throughput: f64,
     /// Per strategy at the largest N charted: (strategy, N, X, mean response).
     pub largest: Vec<(String, u32, f64, f64)>,
+    /// With a ramp of users, the most users at any time (`None`: a fixed population).
+    pub ramped_to: Option<u32>,
 }
 
 /// A warning that applies to one strategy at some charted points.
@@ -409,7 +411,15 @@ impl Findings {
                 significant(k.users, 3),
                 format_duration(1.0 / k.max_throughput)
             ));
-            for (strategy, n, x, r) in &k.largest {
+            if let Some(n) = k.ramped_to {
+                // The run's means mix every population along the ramp: no point of the curve.
+                out.push(format!(
+                    "The users follow a ramp up to N = {n}: the run's averages mix every population along it, so \
+                     they are no point of the load-test curve; the over-time charts (goodput and p99 per window) \
+                     show where goodput stops growing with the users."
+                ));
+            }
+            for (strategy, n, x, r) in k.largest.iter().filter(|_| k.ramped_to.is_none()) {
                 let bound = f64::from(*n) / k.max_throughput - k.think;
                 out.push(format!(
                     "At N = {n} users, {strategy} carries {}/s ({}% of X_max) with a mean response of {} \
@@ -541,6 +551,7 @@ fn knee(ctx: &Context<'_>) -> Option<Knee> {
         think: first.think,
         max_throughput: first.max_throughput,
         largest,
+        ramped_to: first.ramped.then_some(first.users),
     })
 }
 

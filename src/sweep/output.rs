@@ -147,7 +147,7 @@ fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
     let knee = finished.first().and_then(|p| p.results.first()?.closed_loop.as_ref()).map(|c| c.knee);
     if let Some(knee) = knee {
         let users = |p: &PointResults| {
-            sweep.points[p.index as usize].model.closed_loop().map_or(f64::NAN, |c| f64::from(c.users))
+            sweep.points[p.index as usize].model.closed_loop().map_or(f64::NAN, |c| f64::from(c.max_users()))
         };
         return finished
             .iter()

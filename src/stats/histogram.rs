@@ -220,6 +220,8 @@ impl HistogramBuffer {
         // in one instruction: the clamp to [1, 2⁶²] sends NaN and anything below one tick to
         // 1 as `max(1)` does, and anything from 2⁶² on (past every ceiling) to the clamped
         // bucket as a saturated conversion would.
+        // (Not `clamp`, which keeps NaN.)
+        #[allow(clippy::manual_clamp)]
         let x = (seconds * self.ticks_per_second + 0.5).max(1.0).min(LARGEST_TICK);
         // SAFETY: `x` is finite and in [1, 2⁶²] (f64::max and f64::min return the non-NaN
         // operand), so it converts without overflow.

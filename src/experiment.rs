@@ -99,4 +99,38 @@ pub struct Experiment {
     /// one: each run then also counts its responses above it, for P(response > limit). Not
     /// part of what is simulated (a sweep whose SLO changes still resumes).
     pub slo_limit: Option<f64>,
+    /// What each backend group costs (`[[backends]] cost`), one per `model.backends` group:
+    /// every group has one, or none does. Not part of what is simulated.
+    pub costs: Vec<Option<Cost>>,
+}
+
+/// What one backend of a group costs per hour (`lbsim plan` names the cheapest
+/// configuration): a part per backend and a part per worker, in any currency.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Cost {
+    pub backend: f64,
+    pub worker: f64,
+}
+
+impl Cost {
+    /// One backend with `workers` workers, per hour.
+    pub fn per_backend(&self, workers: u32) -> f64 {
+        self.backend + self.worker * f64::from(workers)
+    }
+}
+
+impl Experiment {
+    /// The cluster's cost per hour, Σ count × (backend + worker × workers) over the groups
+    /// (`None` when the file gives no costs).
+    pub fn cost_per_hour(&self) -> Option<f64> {
+        if self.costs.is_empty() {
+            return None;
+        }
+        self.model
+            .backends
+            .iter()
+            .zip(&self.costs)
+            .map(|(g, c)| c.map(|c| f64::from(g.count) * c.per_backend(g.workers)))
+            .sum()
+    }
 }

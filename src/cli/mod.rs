@@ -98,9 +98,11 @@ enum Command {
         #[arg(long)]
         slo: String,
         /// The whole number to size: backends.NAME.count or backends.NAME.workers [default:
-        /// the count of the only backend group].
+        /// the count of the only backend group]. Given several times, each is an alternative
+        /// design (another alternative's group left out) and the answer is the cheapest, by
+        /// the groups' `cost`.
         #[arg(long, value_name = "KEY")]
-        vary: Option<String>,
+        vary: Vec<String>,
         /// Plan only for these strategies (labels as in the results, comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "A,B")]
         strategies: Vec<String>,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use lbsim::plan::{Question, Vary, plan, report, text};
+use lbsim::plan::{Question, Vary, cost, report, text};
 use lbsim::slo::Slo;
 
 pub struct Args {
@@ -14,7 +14,7 @@ pub struct Args {
     pub set: Vec<String>,
     pub rate: f64,
     pub slo: String,
-    pub vary: Option<String>,
+    pub vary: Vec<String>,
     pub strategies: Vec<String>,
     pub max: Option<u32>,
     pub jobs: Option<usize>,
@@ -27,8 +27,13 @@ pub fn run(args: Args) -> Result<()> {
     let slo = Slo::parse(&args.slo)?;
     let file = super::read(&args.file, &args.set)?;
     let base = file.resolve()?;
-    let vary = Vary::resolve(args.vary.as_deref(), &base)?;
-    let question = Question { rate: args.rate, slo, vary, max: args.max, strategies: args.strategies };
+    let alternatives = if args.vary.is_empty() {
+        vec![Vary::resolve(None, &base)?]
+    } else {
+        args.vary.iter().map(|v| Vary::resolve(Some(v), &base)).collect::<Result<Vec<_>>>()?
+    };
+    let question =
+        Question { rate: args.rate, slo, vary: alternatives[0].clone(), max: args.max, strategies: args.strategies };
     let (jobs, note) = lbsim::budget::jobs(args.jobs, args.yes).map_err(anyhow::Error::msg)?;
     if let Some(note) = note {
         eprintln!("note: {note}");
@@ -41,15 +46,15 @@ pub fn run(args: Args) -> Result<()> {
     if !args.json && std::io::stderr().is_terminal() {
         eprintln!("planning on {jobs} thread{}…", if jobs == 1 { "" } else { "s" });
     }
-    let answer = pool.install(|| plan(&file, &question))?;
+    let answer = pool.install(|| cost::compare(&file, &question, &alternatives))?;
     if let Some(out) = &args.out {
         let command: Vec<String> = std::env::args().collect();
-        report::write(&answer, out, &command)?;
+        report::write_comparison(&answer, out, &command)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&text::json(&answer))?);
+        println!("{}", serde_json::to_string_pretty(&text::comparison_json(&answer))?);
     } else {
-        print!("{}", text::table(&answer));
+        print!("{}", text::comparison_table(&answer));
         if let Some(out) = &args.out {
             println!("\nreport: {}", out.join("report.html").display());
         }

@@ -227,6 +227,25 @@ impl ExperimentFile {
         self.set_number("arrivals.rate", rate)
     }
 
+    /// Leaves the backend group `name` out of the cluster (`lbsim plan` comparing alternative
+    /// designs). Refused when it is the only group or does not exist.
+    pub fn remove_backend_group(&mut self, name: &str) -> Result<(), ConfigError> {
+        let file = self.display_name();
+        let err = |message: String| ConfigError::new(file.clone(), message);
+        let Some(groups) = self.doc.get_mut("backends").and_then(Item::as_array_of_tables_mut) else {
+            return Err(err("expected [[backends]] tables".to_string()));
+        };
+        let named = |t: &toml_edit::Table| t.get("name").and_then(Item::as_str) == Some(name);
+        let Some(index) = groups.iter().position(named) else {
+            return Err(err(format!("no backend group named \"{name}\"")));
+        };
+        if groups.len() == 1 {
+            return Err(err(format!("\"{name}\" is the only backend group: it cannot be left out")));
+        }
+        groups.remove(index);
+        Ok(())
+    }
+
     /// The current document (overrides applied).
     pub(crate) fn doc(&self) -> &DocumentMut {
         &self.doc

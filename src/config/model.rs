@@ -427,7 +427,7 @@ impl ExperimentFile {
             })?
             .unwrap_or(0.0);
         let client = faults::read_client_policy(&clients_section, crate::model::ClientPolicy::default())?;
-        let (backends, upstreams) = read_backends(self, &top)?;
+        let (backends, upstreams, costs) = read_backends(self, &top)?;
         let faults = faults::read_faults(self, &top, &backends)?;
         if io_fraction > 0.0 {
             if let Some(g) = backends.iter().find(|g| matches!(g.worker_class, WorkerClass::Async { .. })) {
@@ -599,6 +599,7 @@ impl ExperimentFile {
             },
             strategies,
             slo_limit: None,
+            costs,
         })
     }
 }
@@ -1203,7 +1204,10 @@ const MAX_WORKERS: u64 = 10_000;
 /// Each group's balancer settings, with where they were written.
 type Upstreams = Vec<(Upstream, UpstreamAt)>;
 
-fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<BackendGroup>, Upstreams)> {
+fn read_backends(
+    file: &ExperimentFile,
+    top: &Section<'_>,
+) -> Result<(Vec<BackendGroup>, Upstreams, Vec<Option<crate::experiment::Cost>>)> {
     let Some(elements) = top.elements("backends") else {
         return Err(match top.get("backends") {
             None => ConfigError::new(
@@ -1224,6 +1228,7 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<Backen
     }
     let mut groups: Vec<BackendGroup> = Vec::new();
     let mut upstreams = Vec::new();
+    let mut costs = Vec::new();
     for (i, element) in elements.iter().enumerate() {
         if element.table.is_none() {
             return Err(file
@@ -1321,6 +1326,8 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<Backen
             maxconn: b.has("maxconn").then(|| b.err("maxconn", "")),
         };
         upstreams.push((upstream, at));
+        let cost = read_cost(&b)?;
+        costs.push(cost);
         let group =
             BackendGroup { name, count, workers, worker_class, speed, backlog, weight, cores, accept, lifecycle };
         // Names must be unique across groups, including the expanded `name-k` names.
@@ -1347,7 +1354,40 @@ fn read_backends(file: &ExperimentFile, top: &Section<'_>) -> Result<(Vec<Backen
             ));
         }
     }
-    Ok((groups, upstreams))
+    // A cluster's cost sums every group's: a cost on some groups only would leave the
+    // others out of it.
+    if costs.iter().any(Option::is_some) {
+        if let Some(i) = costs.iter().position(Option::is_none) {
+            let costed = groups[costs.iter().position(Option::is_some).expect("some")].name.clone();
+            let element = &elements[i];
+            let b = element.section(file, format!("[[backends]] \"{}\"", groups[i].name));
+            return Err(b.err_here(format!(
+                "backend group \"{}\" has no cost, but \"{costed}\" has one: a configuration's cost sums every \
+                 group's, so give each group a cost per backend per hour (cost = 0 if it costs nothing)",
+                groups[i].name
+            )));
+        }
+    }
+    Ok((groups, upstreams, costs))
+}
+
+/// `cost = 0.34` (per backend per hour) or `cost = { backend = 0.10, worker = 0.06 }` (a part
+/// per backend and a part per worker): what `lbsim plan` adds up for the cheapest configuration.
+fn read_cost(b: &Section<'_>) -> Result<Option<crate::experiment::Cost>> {
+    let Some(item) = b.get("cost") else { return Ok(None) };
+    let what = "a cost ≥ 0 per backend per hour (e.g. cost = 0.34, or cost = { backend = 0.10, worker = 0.06 })";
+    if item.as_table_like().is_some() {
+        let t = b.sub("cost", format!("{} cost", b.title))?.expect("present");
+        t.check_keys(&["backend", "worker"], &|_| None)?;
+        let part = |key: &str| t.number_where(key, "a cost ≥ 0 per hour", |x| x >= 0.0);
+        let (backend, worker) = (part("backend")?, part("worker")?);
+        if backend.is_none() && worker.is_none() {
+            return Err(b.err("cost", format!("expected {what}; this table gives neither \"backend\" nor \"worker\"")));
+        }
+        return Ok(Some(crate::experiment::Cost { backend: backend.unwrap_or(0.0), worker: worker.unwrap_or(0.0) }));
+    }
+    let backend = b.number_where("cost", what, |x| x >= 0.0)?.expect("present");
+    Ok(Some(crate::experiment::Cost { backend, worker: 0.0 }))
 }
 
 /// gunicorn's `timeout`, `max_requests`, `max_requests_jitter` and the worker boot time.

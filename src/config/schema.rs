@@ -48,6 +48,7 @@ pub(crate) const BACKEND_KEYS: &[&str] = &[
     "max_conns",
     "maxconn",
     "rtt",
+    "cost",
 ];
 
 /// The worker classes and the class-specific keys each takes.

@@ -14,6 +14,7 @@
 //! replication) and decisions only on finished replications, so the same file, seed and
 //! question give the same answer whatever the number of threads.
 
+pub mod cost;
 pub mod report;
 pub mod search;
 pub mod text;

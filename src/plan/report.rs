@@ -9,7 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::PlanResults;
-use super::text::{json, notes, recommendation, table};
+use super::cost::{Alternative, Comparison};
+use super::text::{comparison_json, cost_recommendation, cost_sentences, json, money, notes, recommendation, table};
 use crate::plot::response::{Line, MetricChart, draw_metric};
 use crate::plot::{Figure, Meta, figure, metric_words, style};
 use crate::report::html::{escape, inline_svg};
@@ -221,4 +222,112 @@ where
         bars: true,
     };
     draw_metric(area, &chart)
+}
+
+/// Writes the report of a comparison: one alternative without costs is exactly [`write`];
+/// otherwise the cost answer first, then each alternative's table and chart
+/// (`charts/plan_METRIC_N.png` for alternative N).
+pub fn write_comparison(c: &Comparison, out_dir: &Path, command: &[String]) -> Result<Vec<PathBuf>> {
+    if c.alternatives.len() == 1 && !c.has_costs() {
+        return write(&c.alternatives[0].plan, out_dir, command);
+    }
+    let charts = out_dir.join("charts");
+    std::fs::create_dir_all(&charts).with_context(|| format!("creating {}", charts.display()))?;
+    let mut written = Vec::new();
+    let first = &c.alternatives[0].plan;
+    let heading = heading(first);
+    let paths: Vec<String> = c.alternatives.iter().map(Alternative::label).collect();
+    let question = format!(
+        "The cheapest configuration that meets {} at {} req/s with 95 % confidence, per strategy, among: {}. Costs \
+         are per hour, from each backend group's cost, the groups held as in the file included.",
+        first.slo.describe(),
+        crate::units::significant(first.rate, 4),
+        paths.join("; ")
+    );
+    let sentences = cost_sentences(c);
+    let recommend = cost_recommendation(c);
+    let mut md = format!("# {heading}\n\n{question}\n\n**{recommend}**\n\n");
+    let mut h = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n",
+        escape(&heading),
+        crate::report::interactive::STYLE.trim_end()
+    );
+    h += &format!("<h1>{}</h1>\n<p class=\"lead\">{}</p>\n", escape(&heading), escape(&question));
+    h += &format!("<p><strong>{}</strong></p>\n", escape(&recommend));
+    // The cost table: one row per strategy, one column per alternative.
+    md += &format!("| strategy | {} |\n|---|{}\n", paths.join(" | "), "---|".repeat(paths.len()));
+    h += "<div class=\"scroll\"><table>\n<tr><th>strategy</th>";
+    for p in &paths {
+        h += &format!("<th>{}</th>", escape(p));
+    }
+    h += "</tr>\n";
+    for (s, choice) in c.choices.iter().enumerate() {
+        let cells: Vec<String> = c
+            .alternatives
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let r = &a.plan.results[s];
+                let text = match (r.minimum, a.cost[s]) {
+                    (Some(m), Some(cost)) => format!("{m} → {}", money(cost)),
+                    (Some(m), None) => m.to_string(),
+                    (None, _) => format!("none up to {}", r.bound),
+                };
+                if choice.cheapest == Some(i) { format!("{text} (cheapest)") } else { text }
+            })
+            .collect();
+        md += &format!("| {} | {} |\n", choice.strategy, cells.join(" | "));
+        h += &format!("<tr><td>{}</td>", escape(&choice.strategy));
+        for cell in &cells {
+            h += &format!("<td>{}</td>", escape(cell));
+        }
+        h += "</tr>\n";
+    }
+    md += "\n";
+    h += "</table></div>\n<ul>\n";
+    for sentence in &sentences {
+        md += &format!("- {sentence}\n");
+        h += &format!("<li>{}</li>\n", escape(sentence));
+    }
+    md += "\n";
+    h += "</ul>\n";
+    for (i, a) in c.alternatives.iter().enumerate() {
+        let p = &a.plan;
+        let mut figure = chart(p);
+        figure.stem = format!("{}_{}", figure.stem, i + 1);
+        let svg = figure.svg()?;
+        let png_path = charts.join(format!("{}.png", figure.stem));
+        let svg_path = charts.join(format!("{}.svg", figure.stem));
+        write_atomic(&png_path, &figure.png()?)?;
+        write_atomic(&svg_path, svg.as_bytes())?;
+        written.extend([png_path, svg_path]);
+        let title = format!("Alternative {}: {}", i + 1, a.label());
+        md += &format!("## {title}\n\n```\n{}```\n\n", table(p));
+        md += &format!("![{}](charts/{}.png)\n\n*{}*\n\n", figure.title, figure.stem, figure.caption);
+        h += &format!("<h2>{}</h2>\n<pre>{}</pre>\n", escape(&title), escape(&table(p)));
+        h += &format!(
+            "<figure id=\"{}\">\n<div class=\"chart-box\">{}</div>\n<figcaption><strong>{}.</strong> {}</figcaption>\n</figure>\n",
+            escape(&figure.stem),
+            inline_svg(&svg),
+            escape(&figure.title),
+            escape(&figure.caption)
+        );
+    }
+    md += "## How to reproduce\n\n";
+    md += &format!("```sh\n{}\n```\n", shell_words(command));
+    h += &format!(
+        "<h2>How to reproduce</h2>\n<pre>{}</pre>\n<details><summary>Experiment file as planned (rate \
+         applied)</summary>\n<pre>{}</pre>\n</details>\n</body>\n</html>\n",
+        escape(&shell_words(command)),
+        escape(&first.config)
+    );
+    let json_path = out_dir.join("plan.json");
+    write_atomic(&json_path, (serde_json::to_string_pretty(&comparison_json(c))? + "\n").as_bytes())?;
+    let md_path = out_dir.join("report.md");
+    write_atomic(&md_path, md.as_bytes())?;
+    let html_path = out_dir.join("report.html");
+    write_atomic(&html_path, h.as_bytes())?;
+    written.extend([json_path, md_path, html_path]);
+    Ok(written)
 }

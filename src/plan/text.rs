@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::cost::{Alternative, Comparison, Decision};
 use super::{Evaluation, PlanResults, StrategyPlan};
 use crate::output::run_json;
 use crate::units::{format_duration, significant};
@@ -283,5 +284,203 @@ pub fn json(p: &PlanResults) -> Value {
         "results": results,
         "recommendation": recommendation(p),
         "seed": p.seed,
+    })
+}
+
+// ---- costs and alternative designs -----------------------------------------------------
+
+/// A cost per hour: `1.36/h`.
+pub fn money(x: f64) -> String {
+    format!("{}/h", significant(x, 4))
+}
+
+/// `5 slow backends at 0.85/h`, or the reason there is none.
+fn priced(a: &Alternative, s: usize) -> String {
+    let r = &a.plan.results[s];
+    match (r.minimum, a.cost[s]) {
+        (Some(m), Some(c)) => format!("{} at {}", a.plan.vary.words(m), money(c)),
+        (Some(m), None) => a.plan.vary.words(m),
+        (None, _) => format!("none up to {}", a.plan.vary.words(r.bound)),
+    }
+}
+
+/// One sentence per strategy: the cheapest alternative meeting the SLO, ties and close calls.
+pub fn cost_sentences(c: &Comparison) -> Vec<String> {
+    let mut out = Vec::new();
+    for (s, choice) in c.choices.iter().enumerate() {
+        let Some(best) = choice.cheapest else {
+            out.push(format!("{}: no alternative meets the SLO within its search bound.", choice.strategy));
+            continue;
+        };
+        let best_cost = c.alternatives[best].cost[s].expect("the cheapest has a cost");
+        let others: Vec<String> = (0..c.alternatives.len())
+            .filter(|&i| i != best && !choice.tied.contains(&i))
+            .map(|i| match c.alternatives[i].cost[s] {
+                Some(cost) => format!("{} ({:+.0}%)", priced(&c.alternatives[i], s), (cost / best_cost - 1.0) * 100.0),
+                None => priced(&c.alternatives[i], s),
+            })
+            .collect();
+        let mut sentence = match choice.decision {
+            Decision::Tie => {
+                let tied: Vec<String> = std::iter::once(best)
+                    .chain(choice.tied.iter().copied())
+                    .map(|i| c.alternatives[i].plan.vary.words(c.alternatives[i].plan.results[s].minimum.unwrap_or(0)))
+                    .collect();
+                format!("{}: a tie: {} cost the same, {}", choice.strategy, tied.join(" and "), money(best_cost))
+            }
+            _ => format!("{}: cheapest is {}", choice.strategy, priced(&c.alternatives[best], s)),
+        };
+        if !others.is_empty() {
+            sentence += &format!("; {}", others.join(", "));
+        }
+        sentence += ".";
+        for &i in &choice.undercut {
+            let a = &c.alternatives[i];
+            if let (Some(e), Some(cost)) = (a.plan.results[s].close_call(), a.cost_below[s]) {
+                sentence += &format!(
+                    " Not statistically clear: {} ({}) was too close to call after {} replications and would cost {}.",
+                    a.plan.vary.words(e.value),
+                    money(cost),
+                    e.replications,
+                    if cost < best_cost { "less" } else { "the same" }
+                );
+            }
+        }
+        out.push(sentence);
+    }
+    out
+}
+
+/// The cheapest configuration over strategies (central_queue, which no balancer can deploy,
+/// only when nothing else meets the SLO); ties in cost are named together.
+pub fn cost_recommendation(c: &Comparison) -> String {
+    let priced: Vec<(usize, usize, f64)> = c
+        .choices
+        .iter()
+        .enumerate()
+        .filter_map(|(s, ch)| ch.cheapest.and_then(|b| c.alternatives[b].cost[s].map(|cost| (s, b, cost))))
+        .collect();
+    let deployable: Vec<(usize, usize, f64)> =
+        priced.iter().copied().filter(|&(s, _, _)| c.alternatives[0].plan.results[s].name != "central_queue").collect();
+    let pool = if deployable.is_empty() { priced } else { deployable };
+    let Some(&(_, _, least)) = pool.iter().min_by(|a, b| a.2.total_cmp(&b.2)) else {
+        return "No configuration meets the SLO within the search bounds.".to_string();
+    };
+    let cheapest: Vec<String> = pool
+        .iter()
+        .filter(|&&(_, _, cost)| (cost - least).abs() <= 1e-9 * least.max(1.0))
+        .map(|&(s, b, _)| {
+            let a = &c.alternatives[b];
+            let r = &a.plan.results[s];
+            format!("{} with {}", r.strategy, a.plan.vary.words(r.minimum.expect("priced")))
+        })
+        .collect();
+    let unclear = c.choices.iter().any(|ch| ch.decision == Decision::Unclear);
+    format!(
+        "Cheapest configuration: {} at {}{}{}",
+        cheapest.join(", or "),
+        money(least),
+        if cheapest.len() > 1 { " (a tie in cost)" } else { "" },
+        if unclear { " (see the notes: one choice is not statistically clear)." } else { "." }
+    )
+}
+
+/// The terminal output of a comparison: one alternative without costs is exactly [`table`].
+pub fn comparison_table(c: &Comparison) -> String {
+    if c.alternatives.len() == 1 && !c.has_costs() {
+        return table(&c.alternatives[0].plan);
+    }
+    let mut out = String::new();
+    for (i, a) in c.alternatives.iter().enumerate() {
+        if c.alternatives.len() > 1 {
+            out += &format!("alternative {}: {}\n", i + 1, a.label());
+        }
+        out += &table(&a.plan);
+        out += "\n";
+    }
+    out += "cost per hour at each minimum (the groups held as in the file included):\n";
+    for sentence in cost_sentences(c) {
+        out += &format!("  {sentence}\n");
+    }
+    out += &format!("\n{}\n", cost_recommendation(c));
+    out
+}
+
+/// The `--json` of a comparison. One alternative without costs is exactly [`json`]; with
+/// costs each result gains `cost_per_hour`. With several alternatives `vary` lists them,
+/// each result keeps the contract's fields for its cheapest alternative and adds `vary`,
+/// `cost_per_hour`, `decision` (clear, tie, unclear, none), `tied`, `undercut` and
+/// `alternatives` (each alternative's `vary`, `left_out`, `minimum`, `cost_per_hour`); the
+/// full plan of every alternative follows under `alternatives`.
+pub fn comparison_json(c: &Comparison) -> Value {
+    let with_costs = |a: &Alternative| {
+        let mut v = json(&a.plan);
+        if c.has_costs() {
+            for (s, r) in v["results"].as_array_mut().expect("results").iter_mut().enumerate() {
+                r.as_object_mut().expect("an object").insert("cost_per_hour".into(), json!(a.cost[s]));
+            }
+        }
+        v
+    };
+    if c.alternatives.len() == 1 {
+        return with_costs(&c.alternatives[0]);
+    }
+    let plans: Vec<Value> = c
+        .alternatives
+        .iter()
+        .map(|a| {
+            let mut v = with_costs(a);
+            v.as_object_mut().expect("an object").insert("left_out".into(), json!(a.left_out));
+            v
+        })
+        .collect();
+    let results: Vec<Value> = c
+        .choices
+        .iter()
+        .enumerate()
+        .map(|(s, ch)| {
+            let from = ch.cheapest.unwrap_or(0);
+            let mut r = plans[from]["results"][s].clone();
+            let object = r.as_object_mut().expect("an object");
+            object.retain(|k, _| {
+                ["strategy", "minimum", "headroom_rate", "headroom_rate_ci95", "at_minimum", "reason", "cost_per_hour"]
+                    .contains(&k.as_str())
+            });
+            if ch.cheapest.is_none() {
+                object.insert("minimum".into(), Value::Null);
+                object.insert("reason".into(), json!("no alternative meets the SLO within its search bound"));
+            }
+            let path = |i: &usize| c.alternatives[*i].plan.vary.path.clone();
+            object.insert("vary".into(), json!(ch.cheapest.as_ref().map(path)));
+            object.insert("decision".into(), json!(ch.decision));
+            object.insert("tied".into(), json!(ch.tied.iter().map(path).collect::<Vec<_>>()));
+            object.insert("undercut".into(), json!(ch.undercut.iter().map(path).collect::<Vec<_>>()));
+            let each: Vec<Value> = c
+                .alternatives
+                .iter()
+                .map(|a| {
+                    json!({
+                        "vary": a.plan.vary.path,
+                        "left_out": a.left_out,
+                        "minimum": a.plan.results[s].minimum,
+                        "cost_per_hour": a.cost[s],
+                    })
+                })
+                .collect();
+            object.insert("alternatives".into(), Value::Array(each));
+            r
+        })
+        .collect();
+    let first = &c.alternatives[0].plan;
+    json!({
+        "experiment": first.experiment,
+        "rate": first.rate,
+        "slo": first.slo.text(),
+        "vary": c.alternatives.iter().map(|a| a.plan.vary.path.clone()).collect::<Vec<_>>(),
+        "results": results,
+        "recommendation": cost_recommendation(c),
+        "cost_notes": cost_sentences(c),
+        "alternatives": plans,
+        "seed": first.seed,
     })
 }

@@ -67,6 +67,7 @@ pub fn experiment(
         model,
         strategies: vec![spec("random")],
         slo_limit: None,
+        costs: Vec::new(),
     }
 }
 

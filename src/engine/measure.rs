@@ -3,7 +3,7 @@
 
 use super::outcome::{Cause, Outbox};
 use super::series::SeriesRecorder;
-use crate::stats::ResponseHistogram;
+use crate::stats::{HistogramBuffer, ResponseHistogram};
 
 /// Sums over the measured requests of one section (a contiguous range of arrival indices).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -74,9 +74,6 @@ pub struct Tally {
     pub offered_work: f64,
 }
 
-/// Response times held back before they go into a histogram (16 KiB: stays in L1).
-const BATCH: usize = 2048;
-
 /// Receives completions from the backends.
 #[derive(Debug)]
 pub struct Recorder {
@@ -86,12 +83,14 @@ pub struct Recorder {
     pub histograms: Vec<ResponseHistogram>,
     /// Per backend: measured completions and offered work.
     pub by_backend: Vec<Tally>,
-    /// Responses of section `batch_label` not yet in its histogram. Recording them in
-    /// batches lets the histogram's scattered counter updates overlap each other instead of
-    /// waiting on memory one request at a time (its counts are 256 KiB, larger than the
-    /// fastest cache); the histograms end up exactly as if recorded one by one.
-    batch: Vec<f64>,
-    batch_label: u32,
+    /// Responses of section `buffer_label` not yet in its histogram, counted in the
+    /// histogram's own buckets (a few nanoseconds a request, where hdrhistogram's record
+    /// costs several times that); added to the histogram when a later section's first
+    /// response comes and at [`Recorder::flush`], with the same result as recording each
+    /// response into it. A response of an earlier section (out of order, from a backend
+    /// that finishes requests out of arrival order) goes straight into its histogram.
+    buffer: Option<HistogramBuffer>,
+    buffer_label: u32,
     /// Endings of tracked requests reported by backends as they advanced, for the event
     /// layer to collect (always empty on the fast path). It travels with the recorder
     /// because every backend step already receives it.
@@ -109,10 +108,10 @@ impl Recorder {
             .unwrap_or_default();
         Recorder {
             sections: vec![Section::default(); sections],
-            batch: Vec::with_capacity(if histograms.is_empty() { 0 } else { BATCH }),
+            buffer: histograms.first().map(ResponseHistogram::buffer),
             histograms,
             by_backend: vec![Tally::default(); backends],
-            batch_label: 0,
+            buffer_label: 0,
             outbox: Outbox::default(),
             series: None,
         }
@@ -126,14 +125,28 @@ impl Recorder {
         s.sum_response += response;
         s.sum_wait += wait;
         s.sum_slowdown += response / service;
-        if !self.histograms.is_empty() {
-            if label != self.batch_label || self.batch.len() == BATCH {
-                self.flush();
-                self.batch_label = label;
+        if let Some(buffer) = &mut self.buffer {
+            if label == self.buffer_label {
+                buffer.record(response);
+            } else {
+                self.record_other(label, response);
             }
-            self.batch.push(response);
         }
         self.by_backend[backend as usize].completed += 1;
+    }
+
+    /// Records the response of a section other than the buffer's.
+    #[cold]
+    fn record_other(&mut self, label: u32, response: f64) {
+        if label > self.buffer_label {
+            self.flush();
+            self.buffer_label = label;
+            if let Some(buffer) = &mut self.buffer {
+                buffer.record(response);
+            }
+        } else {
+            self.histograms[label as usize].record(response);
+        }
     }
 
     /// A measured request of work `work` was sent to backend `backend` (accepted or not).
@@ -142,14 +155,11 @@ impl Recorder {
         self.by_backend[backend].offered_work += work;
     }
 
-    /// Records the held-back responses into their histogram.
+    /// Adds the buffered responses to their histogram.
     pub fn flush(&mut self) {
-        if let Some(h) = self.histograms.get_mut(self.batch_label as usize) {
-            for &response in &self.batch {
-                h.record(response);
-            }
+        if let (Some(buffer), Some(h)) = (&mut self.buffer, self.histograms.get_mut(self.buffer_label as usize)) {
+            buffer.drain_into(h);
         }
-        self.batch.clear();
     }
 
     /// A measured request of section `label` failed for `cause` (it has no response time).

@@ -316,6 +316,8 @@ const HINTS: usize = 4;
 const NOTED: usize = 2;
 /// Smallest cluster whose backends are fetched ahead of time (below, they stay in cache).
 const PREFETCH_FROM: usize = 2048;
+/// How many backends ahead a section boundary fetches the departure rings it will read.
+const BOUNDARY_AHEAD: usize = 8;
 
 /// Asks the memory system for `*x` ahead of its use (a hint: it never faults and changes
 /// nothing). On large clusters the backend a request goes to is rarely in cache.
@@ -433,8 +435,22 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         if index == next_boundary {
             // Settle everything at the boundary arrival's time and take the integrals (and
             // the balancer queue's, as one more entry past the backends).
-            let mut integrals: Vec<Integrals> =
-                backends.iter_mut().map(|b| b.integrals_at(now, &mut recorder)).collect();
+            let mut integrals: Vec<Integrals> = Vec::with_capacity(n_backends + 1);
+            for i in 0..n_backends {
+                if n_backends >= PREFETCH_FROM {
+                    // Each backend's departure ring is its own allocation, out of the
+                    // hardware prefetcher's sight: ask for the one `BOUNDARY_AHEAD` backends
+                    // on (whose struct, `2 × BOUNDARY_AHEAD` on, was asked for before), so a
+                    // large cluster's boundary waits for memory once, not once per backend.
+                    if let Some(b) = backends.get(i + 2 * BOUNDARY_AHEAD) {
+                        prefetch(b);
+                    }
+                    if let Some(b) = backends.get(i + BOUNDARY_AHEAD) {
+                        b.prefetch_for_admission(true);
+                    }
+                }
+                integrals.push(backends[i].integrals_at(now, &mut recorder));
+            }
             if let Some(queued) = path.queue_integral(now) {
                 integrals.push(Integrals { in_system: queued, busy: 0.0 });
             }

@@ -59,9 +59,32 @@ impl ResponseHistogram {
     /// Records one duration in seconds.
     #[inline]
     pub fn record(&mut self, seconds: f64) {
+        self.counts.saturating_record(self.ticks(seconds));
+    }
+
+    /// The tick a duration in seconds is recorded at.
+    #[inline(always)]
+    fn ticks(&self, seconds: f64) -> u64 {
         // `as u64` saturates; +0.5 rounds to the nearest tick.
-        let ticks = (seconds * self.ticks_per_second + 0.5) as u64;
-        self.counts.saturating_record(ticks.max(1));
+        ((seconds * self.ticks_per_second + 0.5) as u64).max(1)
+    }
+
+    /// An empty [`HistogramBuffer`] in this histogram's layout, to record into cheaply.
+    pub fn buffer(&self) -> HistogramBuffer {
+        let len = self.counts.distinct_values();
+        HistogramBuffer {
+            counts: vec![0; len].into_boxed_slice(),
+            low: usize::MAX,
+            high: 0,
+            pending: [0; PENDING],
+            pending_len: 0,
+            ticks_per_second: self.ticks_per_second,
+            // `saturating_record` records a value past the last bucket at the highest
+            // trackable value, which is the ceiling.
+            clamped: bucket_index(self.ceiling),
+            unit: self.unit,
+            ceiling: self.ceiling,
+        }
     }
 
     /// Number of recorded values.
@@ -130,9 +153,166 @@ impl ResponseHistogram {
     }
 }
 
+/// hdrhistogram's bucket layout for our histograms (lowest discernible value 1, so unit
+/// magnitude 0; 3 significant digits, so 2¹¹ sub-buckets per bucket, of which a bucket past
+/// the first uses the upper half): a value's index is its bucket (how many times it must be
+/// halved to fit under 2¹¹) followed by its top 11 bits. Checked against hdrhistogram by
+/// `a_buffer_fills_the_histogram_exactly_as_recording_does`.
+const HALF_MAGNITUDE: u32 = 10;
+const SUB_BUCKET_MASK: u64 = (2 << HALF_MAGNITUDE) - 1;
+
+/// 2⁶²: larger than every histogram's last bucket (their ceilings are at most 2⁶¹).
+const LARGEST_TICK: f64 = (1u64 << 62) as f64;
+const _: () = assert!(MAX_TICKS < 1 << 61);
+
+/// hdrhistogram's index of the counter that counts `value`.
+#[inline(always)]
+fn bucket_index(value: u64) -> usize {
+    let bucket = 64 - HALF_MAGNITUDE - 1 - (value | SUB_BUCKET_MASK).leading_zeros();
+    (((bucket + 1) as usize) << HALF_MAGNITUDE) + (value >> bucket) as usize - (1 << HALF_MAGNITUDE)
+}
+
+/// The lowest value counted at `index` (hdrhistogram's `value_for`).
+fn bucket_value(index: usize) -> u64 {
+    let half = 1usize << HALF_MAGNITUDE;
+    let bucket = (index >> HALF_MAGNITUDE).saturating_sub(1);
+    let sub = if index < half { index } else { (index & (half - 1)) + half };
+    (sub as u64) << bucket
+}
+
+/// Bucket indices a [`HistogramBuffer`] holds before it counts them (1 KiB).
+const PENDING: usize = 256;
+
+/// Response times counted in a [`ResponseHistogram`]'s own buckets, for the per-request
+/// path: recording is a multiplication, a leading-zero count, a shift and a store, where
+/// hdrhistogram's `record` also checks bounds, tracks the extremes and the total.
+///
+/// The bucket indices are held back and counted `PENDING` at a time: the counters a run
+/// uses span tens of kilobytes, which a large cluster's backends evict from the caches
+/// between two uses, and counting a batch in one loop lets those misses overlap instead of
+/// stalling each request in turn.
+/// [`HistogramBuffer::drain_into`] adds the counts to the histogram with one `record_n` per
+/// touched bucket, at the bucket's lowest value: the histogram's counts, total, and every
+/// value it reports (bucket-level minimum and maximum, quantiles, CCDF) are then exactly
+/// those of recording each response into it one by one.
+#[derive(Debug, Clone)]
+pub struct HistogramBuffer {
+    counts: Box<[u64]>,
+    /// Indices below `low` and above `high` are zero (what a drain must visit).
+    low: usize,
+    high: usize,
+    /// Bucket indices recorded but not yet counted.
+    pending: [u32; PENDING],
+    pending_len: usize,
+    ticks_per_second: f64,
+    /// Where values past the last bucket are counted: the ceiling's bucket.
+    clamped: usize,
+    /// The histogram's unit and ceiling, to check a drain goes to a histogram of this layout.
+    unit: f64,
+    ceiling: u64,
+}
+
+impl HistogramBuffer {
+    /// Records one duration in seconds (as [`ResponseHistogram::record`] would).
+    #[inline(always)]
+    pub fn record(&mut self, seconds: f64) {
+        // The tick of `ResponseHistogram::record`, `((x + 0.5) as u64).max(1)`, converted
+        // in one instruction: the clamp to [1, 2⁶²] sends NaN and anything below one tick to
+        // 1 as `max(1)` does, and anything from 2⁶² on (past every ceiling) to the clamped
+        // bucket as a saturated conversion would.
+        // (Not `clamp`, which keeps NaN.)
+        #[allow(clippy::manual_clamp)]
+        let x = (seconds * self.ticks_per_second + 0.5).max(1.0).min(LARGEST_TICK);
+        // SAFETY: `x` is finite and in [1, 2⁶²] (f64::max and f64::min return the non-NaN
+        // operand), so it converts without overflow.
+        let ticks = unsafe { x.to_int_unchecked::<i64>() } as u64;
+        let mut i = bucket_index(ticks);
+        if i >= self.counts.len() {
+            i = self.clamped;
+        }
+        self.pending[self.pending_len] = i as u32;
+        self.pending_len += 1;
+        if self.pending_len == PENDING {
+            self.count_pending();
+        }
+    }
+
+    /// Counts the held-back bucket indices.
+    #[inline(never)]
+    fn count_pending(&mut self) {
+        let (mut low, mut high) = (self.low, self.high);
+        for &i in &self.pending[..self.pending_len] {
+            let i = i as usize;
+            self.counts[i] += 1;
+            low = low.min(i);
+            high = high.max(i);
+        }
+        (self.low, self.high, self.pending_len) = (low, high, 0);
+    }
+
+    /// Adds the counts to `into` (a histogram this buffer was made for) and empties the buffer.
+    pub fn drain_into(&mut self, into: &mut ResponseHistogram) {
+        debug_assert_eq!((self.unit, self.ceiling), (into.unit, into.ceiling));
+        self.count_pending();
+        if self.low > self.high {
+            return;
+        }
+        for (i, count) in self.counts[self.low..=self.high].iter_mut().enumerate() {
+            if *count != 0 {
+                into.counts.saturating_record_n(bucket_value(self.low + i), *count);
+                *count = 0;
+            }
+        }
+        (self.low, self.high) = (usize::MAX, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_buffer_fills_the_histogram_exactly_as_recording_does() {
+        // Values across every bucket, both ends, and past the ceiling (clamped).
+        let spans = [(0.01, 0.01), (1e-3, 1.0), (1e-9, 1e3)];
+        for (fast, slow) in spans {
+            let (mut direct, mut buffered) =
+                (ResponseHistogram::spanning(fast, slow), ResponseHistogram::spanning(fast, slow));
+            let mut buffer = buffered.buffer();
+            let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+            let mut values = vec![0.0, -1.0, f64::NAN, 1e300, f64::INFINITY, fast * 1e-7, fast * 1e12 * slow / fast];
+            for _ in 0..200_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Log-uniform over 10⁻⁸ … 10¹⁴ mean sizes.
+                values.push(fast * 10f64.powf((x >> 11) as f64 / (1u64 << 53) as f64 * 22.0 - 8.0));
+            }
+            for (k, &v) in values.iter().enumerate() {
+                direct.record(v);
+                buffer.record(v);
+                if k % 70_001 == 0 {
+                    buffer.drain_into(&mut buffered);
+                }
+            }
+            buffer.drain_into(&mut buffered);
+            assert_eq!(direct.counts, buffered.counts, "span {fast}..{slow}");
+            assert_eq!(direct.len(), buffered.len());
+            assert_eq!(direct.counts.max(), buffered.counts.max());
+            assert_eq!(direct.counts.min_nz(), buffered.counts.min_nz());
+            assert_eq!(direct.reached_ceiling(), buffered.reached_ceiling());
+            for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                assert_eq!(direct.quantile(q).to_bits(), buffered.quantile(q).to_bits());
+            }
+            assert_eq!(direct.ccdf(300), buffered.ccdf(300));
+            // Every index maps back to its own lowest value.
+            for i in 0..direct.counts.distinct_values() {
+                let v = bucket_value(i);
+                assert_eq!(bucket_index(v), i);
+                assert_eq!(direct.counts.lowest_equivalent(v), v);
+            }
+        }
+    }
 
     #[test]
     fn quantiles_are_within_a_tenth_of_a_percent() {

@@ -7,7 +7,7 @@ mod proportion;
 mod quantile;
 
 pub use estimate::{Estimate, f64_or_nan, student_t_quantile};
-pub use histogram::ResponseHistogram;
+pub use histogram::{HistogramBuffer, ResponseHistogram};
 pub use mser::{Truncation, mser_truncation};
 pub use proportion::exceedance_fraction;
 pub use quantile::{MIN_EXCEEDANCES, MIN_SECTIONS_WITH_EXCEEDANCES, QuantileInterval, quantile_interval};

@@ -27,7 +27,15 @@ pub struct PowerOfD {
     /// The samples of the next picks, d each; the next pick's start at `pos × d`.
     ahead: Vec<u32>,
     pos: usize,
+    /// The positions of `order` the next draw swaps into its first d: drawn one draw
+    /// early (the same numbers from the same stream in the same order), so that on a large
+    /// cluster their entries of `order` (random places in n × 4 bytes) are fetched while
+    /// the request before is handled.
+    swaps: Vec<u32>,
 }
+
+/// Smallest cluster whose `order` entries are fetched ahead (below, it stays in cache).
+const PREFETCH_FROM: usize = 2048;
 
 /// Picks whose samples are drawn ahead (one only when d is large: the lookahead is for
 /// large clusters sampled sparsely).
@@ -50,7 +58,9 @@ impl PowerOfD {
             });
         }
         let depth = if d <= 4 { AHEAD } else { 1 };
-        let mut s = PowerOfD { rng, d, order: (0..n as u32).collect(), ahead: vec![0; depth * d], pos: 0 };
+        let mut s =
+            PowerOfD { rng, d, order: (0..n as u32).collect(), ahead: vec![0; depth * d], pos: 0, swaps: vec![0; d] };
+        s.draw_swaps();
         for slot in 0..depth {
             s.draw(slot);
         }
@@ -58,13 +68,28 @@ impl PowerOfD {
     }
 
     /// Draws the d samples of one pick into slot `slot` of `ahead`.
+    /// Draws d distinct backends into `slot` of `ahead` (a partial Fisher–Yates shuffle of
+    /// `order`, continued from the previous draw).
     #[inline]
     fn draw(&mut self, slot: usize) {
+        for j in 0..self.d {
+            let r = self.swaps[j] as usize;
+            self.order.swap(j, r);
+            self.ahead[slot * self.d + j] = self.order[j];
+        }
+        self.draw_swaps();
+    }
+
+    /// Draws the positions the next [`PowerOfD::draw`] swaps from.
+    #[inline]
+    fn draw_swaps(&mut self) {
         let n = self.order.len();
         for j in 0..self.d {
             let r = j + super::uniform_index(&mut self.rng, n - j);
-            self.order.swap(j, r);
-            self.ahead[slot * self.d + j] = self.order[j];
+            self.swaps[j] = r as u32;
+            if n >= PREFETCH_FROM {
+                crate::engine::prefetch(&self.order[r]);
+            }
         }
     }
 

@@ -251,6 +251,72 @@ fn cancelling_the_losing_copy_saves_its_work_and_never_costs_tail() {
     }
 }
 
+/// Hedging where nobody ever queues: 4 backends × 200 sync workers at load 0.05, exponential
+/// service (μ = 100/s) and a fixed hedge delay d = 10 ms (μd = 1). A copy is the same request
+/// (the same work S) and starts at once on an idle worker, so it can never answer first: the
+/// response is S (mean 1/μ, p99 ln(100)/μ) with or without hedging. A copy is sent when
+/// S > d, for a share e^{−μd} of the requests, and the work done per request is exact:
+///   without `hedge_cancel` the copy runs to its end, S + 1{S > d} S:
+///     E = 1/μ + E[S; S > d] = 1/μ + e^{−μd} (d + 1/μ);
+///   with it the copy is taken back when the original answers, S + (S − d)⁺:
+///     E = 1/μ + e^{−μd}/μ.
+/// Utilisation = λ E / (workers), i.e. the load × E μ.
+#[test]
+fn hedging_without_queueing_does_exactly_the_work_of_its_copies() {
+    let (mu, d): (f64, f64) = (100.0, 0.01);
+    let tail = (-mu * d).exp();
+    let mean = 1.0 / mu;
+    let p99 = 100f64.ln() / mu;
+    let load = 0.05;
+    let text = |cancel: bool| {
+        format!(
+            r#"[experiment]
+seed = 5
+[run]
+requests = 200000
+warmup = 20000
+[arrivals]
+load = {load}
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[backends]]
+name = "web"
+count = 4
+workers = 200
+[balancer]
+strategies = [{{ name = "random", hedge = "10ms", hedge_cancel = {cancel} }}]
+"#
+        )
+    };
+    for cancel in [false, true] {
+        let e = ExperimentFile::parse(Path::new("hedge_race.toml"), &text(cancel)).unwrap().resolve().unwrap();
+        let r = run_strategy(&e, &e.strategies[0], 0).unwrap();
+        let what = if cancel { "hedge_cancel" } else { "no cancel" };
+        common::assert_agrees(
+            &format!("hedge at d = 1/μ, no queueing, {what}: mean response"),
+            &r.mean_response,
+            mean,
+            0.01,
+        );
+        common::assert_agrees(&format!("hedge at d = 1/μ, {what}: p99"), &r.p99, p99, 0.02);
+        let work = if cancel { (1.0 + tail) / mu } else { 1.0 / mu + tail * (d + 1.0 / mu) };
+        common::assert_agrees(
+            &format!("hedge at d = 1/μ, {what}: utilisation"),
+            &r.utilisation,
+            load * work * mu,
+            0.01,
+        );
+        let rep = run_replication(&e, &e.strategies[0], 0, 0).unwrap();
+        let copies = rep.hedging.as_ref().unwrap().copies as f64;
+        let n = rep.arrivals as f64;
+        // Binomial: the share of requests whose first copy outlives d, 99.9 % normal bound.
+        let half = 3.29 * (tail * (1.0 - tail) / n).sqrt();
+        eprintln!("hedge at d = 1/μ, {what}: copies {:.5} of requests, exact {tail:.5} ± {half:.5}", copies / n);
+        assert!((copies / n - tail).abs() <= half, "{what}: {} copies of {n}", copies);
+    }
+}
+
 // --- Settings ----------------------------------------------------------------------------
 
 const MINIMAL: &str = r#"[arrivals]

@@ -783,3 +783,26 @@ fn asking_for_a_series_changes_no_number_and_counts_every_completion() {
     assert!(arrived >= (warmup + requests) as f64);
     assert!(plain.series.is_none());
 }
+
+#[test]
+fn a_balancer_that_records_still_gives_each_station_its_own_response_times() {
+    // Two gunicorn backends (4 sync workers on 2 cores, 30 % I/O) at load 0.7. A client
+    // timeout of 1 000 s never fires but sends the run through the event layer, where the
+    // balancer records completions and the stations see only unmeasured requests: each
+    // backend's mean and p99 must still be those of the direct run (same draws, same
+    // requests on the same backends).
+    let mut group = gunicorn_group("web", 4, lbsim::model::WorkerClass::Sync, 2);
+    group.count = 2;
+    let direct =
+        experiment_with_io(ServiceDistribution::exponential(0.02).unwrap(), vec![group], 0.3, 0.7, 20_000, 2_000).model;
+    let mut recorded = direct.clone();
+    recorded.client = ClientPolicy { timeout: Some(1000.0), ..ClientPolicy::default() };
+    let a = simulate(&direct, "round_robin", 20_000, 2_000);
+    let b = simulate(&recorded, "round_robin", 20_000, 2_000);
+    assert_eq!(totals(&b).completed, totals(&a).completed);
+    for (i, (x, y)) in a.backends.iter().zip(&b.backends).enumerate() {
+        let (x, y) = (x.response.expect("the direct run's"), y.response.expect("recorded by the balancer"));
+        assert!((x.0 - y.0).abs() <= 1e-9 * x.0, "backend {i}: mean {} vs {}", x.0, y.0);
+        assert_eq!(x.1, y.1, "backend {i}: p99");
+    }
+}

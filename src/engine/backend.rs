@@ -385,6 +385,11 @@ impl Backend {
         }
     }
 
+    /// Whether this backend reports its own response times ([`Backend::response_summary`]).
+    pub fn is_station(&self) -> bool {
+        self.station().is_some()
+    }
+
     /// The general station, if this backend is one.
     fn station(&self) -> Option<&Station> {
         match self {

@@ -167,6 +167,7 @@ impl Tracking {
                             let response = (outcome.time - flight.origin) + flight.tail;
                             let service = flight.size * self.inv_speed[i];
                             rec.complete(flight.label, outcome.backend, response, response - service, service);
+                            rec.backend_response(i, response);
                         }
                         Ending::Failed(cause) => rec.fail(flight.label, cause),
                     }
@@ -212,6 +213,7 @@ impl Tracking {
                         // (The max removes the rounding of differences of large clock values.)
                         let response = (outcome.time + flight.tail - flight.origin).max(service);
                         rec.complete(flight.label, i as u32, response, response - service, service);
+                        rec.backend_response(i, response);
                     }
                 }
                 Ending::Failed(cause) => {

@@ -97,6 +97,11 @@ pub struct Recorder {
     pub outbox: Outbox,
     /// Counts over time, when the run was asked for a series (the event layer records).
     pub series: Option<SeriesRecorder>,
+    /// Per backend, the responses of measured completions that the balancer recorded itself
+    /// (the event layer's recording path, where backends see only unmeasured requests):
+    /// (sum, histogram) for the backends that report their own responses (stations), `None`
+    /// for the others; empty when nobody asked.
+    pub backend_responses: Vec<Option<(f64, ResponseHistogram)>>,
 }
 
 impl Recorder {
@@ -114,7 +119,25 @@ impl Recorder {
             buffer_label: 0,
             outbox: Outbox::default(),
             series: None,
+            backend_responses: Vec::new(),
         }
+    }
+
+    /// A measured completion at backend `backend` that the balancer recorded (see
+    /// [`Recorder::backend_responses`]).
+    #[inline]
+    pub fn backend_response(&mut self, backend: usize, response: f64) {
+        if let Some(Some((sum, histogram))) = self.backend_responses.get_mut(backend) {
+            *sum += response;
+            histogram.record(response);
+        }
+    }
+
+    /// Mean and p99 of the responses the balancer recorded for backend `backend`, if any.
+    pub fn backend_response_summary(&self, backend: usize) -> Option<(f64, f64)> {
+        let (sum, histogram) = self.backend_responses.get(backend)?.as_ref()?;
+        let n = histogram.len();
+        (n > 0).then(|| (sum / n as f64, histogram.quantile(0.99)))
     }
 
     /// A measured request of section `label` finished at backend `backend`.

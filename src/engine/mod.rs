@@ -392,6 +392,14 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
     let sections = window.sections.max(1) as usize;
     let mut recorder = Recorder::new(sections, n_backends, window.histograms.then(|| model.service_time_span()));
     recorder.series = window.series.map(SeriesRecorder::new);
+    if !(fast_path(model) && window.series.is_none()) && backends.iter().any(Backend::is_station) {
+        // Stations report their own responses (groups of different worker classes compared),
+        // but a balancer that records hands them unmeasured requests: it keeps them instead.
+        recorder.backend_responses = backends
+            .iter()
+            .map(|b| b.is_station().then(|| (0.0, crate::stats::ResponseHistogram::new(model.service.mean()))))
+            .collect();
+    }
     let mut outcome: Vec<BackendOutcome> = (0..n_backends)
         .map(|_| BackendOutcome {
             completed: 0,
@@ -526,10 +534,10 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         }
         _ => 0.0,
     };
-    for ((o, tally), b) in outcome.iter_mut().zip(&recorder.by_backend).zip(&backends) {
+    for (i, ((o, tally), b)) in outcome.iter_mut().zip(&recorder.by_backend).zip(&backends).enumerate() {
         o.completed = tally.completed;
         o.offered_work = tally.offered_work;
-        o.response = b.response_summary();
+        o.response = b.response_summary().or_else(|| recorder.backend_response_summary(i));
     }
     let series = recorder.series.as_ref().map(|s| RunSeries {
         width: s.width(),

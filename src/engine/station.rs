@@ -1188,6 +1188,32 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_greenlet_waiting_for_its_loop_leaves_without_delaying_the_others() {
+        // As above: A (1 CPU, 1 I/O) computes 0–1, B (2 CPU, 2 I/O) computes 1–3, and A's
+        // response waits for the loop from 2. A's client goes away at 2.5, while A waits
+        // behind B: it leaves the loop's queue, B is unaffected (CPU until 3, I/O until 5),
+        // nothing is recorded or reported for A, and its connection is released.
+        let g = group(WorkerClass::Gevent { worker_connections: 1000 }, 1, Some(1));
+        let (mut s, mut rec) = station(&g, 0.5);
+        s.admit_ticket(0.0, 2.0, 0, 0, Ticket { tag: 0, clock: 0.0 }, &mut rec);
+        s.admit_ticket(0.0, 4.0, 0, 0, Ticket { tag: 1, clock: 0.0 }, &mut rec);
+        assert!(s.cancel(2.5, 0, &mut rec), "A is inside, waiting for its loop");
+        assert_eq!(s.in_system(), 1);
+        assert!((s.unfinished_work() - 2.5).abs() < 1e-9, "{}", s.unfinished_work());
+        assert!(!s.cancel(2.6, 0, &mut rec), "A is gone");
+        s.advance(100.0, &mut rec);
+        let ends: Vec<(Tag, f64)> = rec.outbox.take().iter().map(|o| (o.tag, o.time)).collect();
+        assert_eq!(ends, vec![(1, 5.0)]);
+        assert_eq!(rec.sections[0].completed, 1);
+        assert!((rec.sections[0].sum_response - 5.0).abs() < 1e-9);
+        assert_eq!((s.in_system(), s.pending_measured), (0, 0));
+        // The worker holds nothing: a new request is accepted and served at once.
+        s.admit_ticket(10.0, 1.0, 0, 0, Ticket { tag: 2, clock: 10.0 }, &mut rec);
+        s.advance(100.0, &mut rec);
+        assert_eq!(rec.outbox.take().iter().map(|o| (o.tag, o.time)).collect::<Vec<_>>(), vec![(2, 11.0)]);
+    }
+
+    #[test]
     fn a_timeout_kills_the_worker_and_fails_its_request_then_it_boots() {
         let mut g = group(WorkerClass::Sync, 1, None);
         g.lifecycle.timeout = Some(1.0);

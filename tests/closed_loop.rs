@@ -204,9 +204,11 @@ fn mean_value_analysis_of_one_queue_is_the_machine_repairman() {
     assert!((theory::machine_repairman(500, 4, 0.01, 0.09).throughput - 400.0).abs() < 1e-9);
 }
 
-/// A ramp: 2 users for 200 s, then up to 20 over 10 s, then 20 (M/M/1, E[S] = 10 ms,
-/// exponential think 90 ms). On each plateau, once the population has settled, the goodput
-/// of each 10 s window of the time series is a sample of the machine repairman's X(N).
+/// A ramp: 2 users for 200 s, then up to 8 over 10 s, then 8 (M/M/1, E[S] = 10 ms,
+/// exponential think 90 ms: the knee is at N* = (E[S] + Z)/E[S] = 10 users, so both plateaus
+/// are below it, where X(N) depends on the queueing and not only on the server's speed). On
+/// each plateau, once the population has settled, the goodput of each 10 s window of the
+/// time series is a sample of the machine repairman's X(N).
 #[test]
 fn a_ramp_of_users_reaches_the_machine_repairman_throughput_on_each_plateau() {
     let text = r#"[experiment]
@@ -218,7 +220,7 @@ series = "10s"
 [clients]
 mode = "closed"
 users = 2
-ramp = [{ for = "200s", to = 2 }, { for = "10s", to = 20 }]
+ramp = [{ for = "200s", to = 2 }, { for = "10s", to = 8 }]
 think = { distribution = "exponential", mean = "90ms" }
 [service]
 mean = "10ms"
@@ -236,7 +238,7 @@ strategies = ["round_robin"]
     let goodput = |from: f64, to: f64| -> Vec<f64> {
         series.rows.iter().filter(|r| r.t >= from && r.t + series.width <= to).map(|r| r.goodput).collect()
     };
-    for (users, from, to) in [(2, 20.0, 200.0), (20, 230.0, 500.0)] {
+    for (users, from, to) in [(2, 20.0, 200.0), (8, 230.0, 600.0)] {
         let x = goodput(from, to);
         let n = x.len() as f64;
         let mean = x.iter().sum::<f64>() / n;
@@ -250,10 +252,10 @@ strategies = ["round_robin"]
         );
         assert!((mean - exact).abs() <= half, "{users} users: {mean} ± {half} vs {exact}");
     }
-    // The arrival rate follows the ramp: about X(2) before it, X(20) after.
+    // The arrival rate follows the ramp: about X(2) before it, X(8) after.
     let before = series.rows.iter().find(|r| r.t >= 100.0).unwrap().arrival_rate;
     let after = series.rows.iter().find(|r| r.t >= 300.0).unwrap().arrival_rate;
-    assert!(before < 25.0 && after > 80.0, "{before} → {after}");
+    assert!(before < 25.0 && after > 55.0, "{before} → {after}");
 }
 
 #[test]

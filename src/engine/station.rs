@@ -769,7 +769,15 @@ impl Station {
         }
         self.in_system -= 1;
         self.release(id);
-        let w = r.worker as usize;
+        self.worker_done(r.worker as usize, rec);
+    }
+
+    /// Worker `w` is done with one request (completed, or cancelled out of a CPU or I/O
+    /// phase): a sync worker goes back to accept, a gthread thread takes the next connection
+    /// waiting for one; then the worker exits if it is draining and holds nothing, or takes
+    /// what it can from its listen queue.
+    fn worker_done(&mut self, w: usize, rec: &mut Recorder) {
+        let now = self.last;
         self.leave_worker(w);
         let wk = &mut self.workers[w];
         match self.class {
@@ -876,29 +884,7 @@ impl Station {
         // Out of a CPU or I/O phase: its worker (thread) is free, as after a completion.
         // (A stale I/O heap entry is recognised by the slot's new generation.)
         self.release(id);
-        self.leave_worker(w);
-        let now = self.last;
-        let wk = &mut self.workers[w];
-        match self.class {
-            Class::Sync => {
-                wk.idle_since = now;
-                wk.deadline = f64::INFINITY;
-            }
-            Class::Gthread => {
-                wk.threads_busy -= 1;
-                if let Some(next) = wk.pending.pop_front() {
-                    self.start(w, next, rec);
-                }
-            }
-            Class::Gevent => {}
-        }
-        let wk = &self.workers[w];
-        if wk.state == State::Draining && wk.held == 0 {
-            self.go_down(w, rec);
-        } else if self.class != Class::Gevent || wk.cpu.is_empty() {
-            // (A gevent loop still running greenlets polls its socket when they are done.)
-            self.pull(w, rec);
-        }
+        self.worker_done(w, rec);
         self.plan();
         true
     }

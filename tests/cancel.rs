@@ -17,32 +17,15 @@ mod common;
 
 use std::path::Path;
 
-use common::{async_group, experiment, gunicorn_group, sync_group, widening};
+use common::{
+    assert_conserved, async_group, experiment, gunicorn_group, simulate, simulate_with, sync_group, totals, widening,
+};
 use lbsim::config::ExperimentFile;
-use lbsim::engine::{Cause, RunOutcome, Section, Window, simulate_instances};
+use lbsim::engine::Cause;
 use lbsim::model::{ClientPolicy, Hedge, Model, ServiceDistribution, Upstream, WorkerClass};
-use lbsim::runner::{build_instances, run_replication, run_strategy};
-use lbsim::seed::RunSeed;
+use lbsim::runner::{run_replication, run_strategy};
 use lbsim::stats::student_t_quantile;
 use lbsim::strategy::Params;
-
-const SECTIONS: u32 = 20;
-
-fn simulate(model: &Model, name: &str, requests: u64, warmup: u64) -> RunOutcome {
-    let seed = RunSeed::new(11, 0, 0);
-    let mut strategies = build_instances(model, name, &Params::new(name), seed).expect("builds");
-    let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series: None };
-    simulate_instances(model, &mut strategies, seed, &window)
-}
-
-fn totals(o: &RunOutcome) -> Section {
-    o.sections.iter().fold(Section::default(), |a, s| a.plus(s))
-}
-
-fn assert_conserved(what: &str, s: &Section) {
-    let failed: u64 = s.failed.iter().sum();
-    assert_eq!(s.arrivals, s.completed + failed + s.rejected, "{what}: {s:?}");
-}
 
 /// Mean and 95 % half-width of batch means.
 fn batch_mean(xs: &[f64]) -> (f64, f64) {
@@ -193,28 +176,9 @@ fn cancelled_runs_are_deterministic() {
 
 // --- Hedged requests ---------------------------------------------------------------------
 
-/// 8 one-worker backends, lognormal sizes (mean 10 ms, cv 3), Poisson arrivals at `load`.
+/// The hedging cluster (`common::hedging_cluster`) with 100 000 requests.
 fn hedged(load: f64, strategies: &str) -> lbsim::experiment::Experiment {
-    let text = format!(
-        r#"[experiment]
-seed = 7
-[run]
-requests = 100000
-warmup = 10000
-[arrivals]
-load = {load}
-[service]
-distribution = "lognormal"
-mean = "10ms"
-cv = 3
-[[backends]]
-name = "web"
-count = 8
-[balancer]
-strategies = [{strategies}]
-"#
-    );
-    ExperimentFile::parse(Path::new("hedging.toml"), &text).unwrap().resolve().unwrap()
+    common::hedging_cluster(load, strategies, "", 100_000)
 }
 
 #[test]
@@ -459,10 +423,7 @@ fn hedging_combines_with_faults_health_checks_retries_timeouts_and_series() {
                     s.busy_area / s.duration
                 );
                 assert_eq!(s.cancelled > 0, hedge_cancel || cancel, "{what}");
-                let seed = RunSeed::new(11, 0, 0);
-                let mut strategies = build_instances(&model, strategy, &Params::new(strategy), seed).unwrap();
-                let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series: Some(1.0) };
-                let with_series = simulate_instances(&model, &mut strategies, seed, &window);
+                let with_series = simulate_with(&model, &Params::new(strategy), requests, warmup, Some(1.0));
                 assert_eq!(totals(&with_series), s, "{what}: a series changes nothing");
             }
         }

@@ -8,37 +8,18 @@ mod common;
 
 use std::path::Path;
 
-use common::{experiment, experiment_with_io, gunicorn_group, sync_group, widening};
+use common::{
+    assert_conserved, experiment, experiment_with_io, gunicorn_group, simulate, simulate_with, sync_group, totals,
+    widening,
+};
 use lbsim::config::ExperimentFile;
-use lbsim::engine::{Cause, RunOutcome, Section, Window, simulate_instances};
+use lbsim::engine::{Cause, Section};
 use lbsim::model::{
     ClientPolicy, Fault, FaultKind, Health, Lifecycle, MaxFails, Model, Outlier, Probe, Retries, ServiceDistribution,
     WorkerClass,
 };
-use lbsim::runner::build_instances;
-use lbsim::seed::RunSeed;
 use lbsim::stats::student_t_quantile;
 use lbsim::strategy::Params;
-
-const SECTIONS: u32 = 20;
-
-fn simulate(model: &Model, name: &str, requests: u64, warmup: u64) -> RunOutcome {
-    let seed = RunSeed::new(11, 0, 0);
-    let mut strategies = build_instances(model, name, &Params::new(name), seed).expect("builds");
-    let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series: None };
-    simulate_instances(model, &mut strategies, seed, &window)
-}
-
-fn totals(o: &RunOutcome) -> Section {
-    o.sections.iter().fold(Section::default(), |a, s| a.plus(s))
-}
-
-/// Every measured request ended exactly once: completed, failed or rejected (the run goes
-/// on until none is in flight).
-fn assert_conserved(what: &str, s: &Section) {
-    let failed: u64 = s.failed.iter().sum();
-    assert_eq!(s.arrivals, s.completed + failed + s.rejected, "{what}: {s:?}");
-}
 
 /// 4 one-worker sync backends, exponential 10 ms requests (capacity 400/s), at `load`.
 fn four(load: f64, requests: u64) -> Model {
@@ -234,22 +215,15 @@ fn a_rolling_deploy_refuses_each_backends_share_for_its_boot_time_and_loses_noth
     assert_eq!(s.failed.iter().sum::<u64>(), 0);
 }
 
-fn simulate_with(model: &Model, params: &Params, requests: u64, warmup: u64) -> RunOutcome {
-    let seed = RunSeed::new(11, 0, 0);
-    let mut strategies = build_instances(model, &params.strategy, params, seed).expect("builds");
-    let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series: None };
-    simulate_instances(model, &mut strategies, seed, &window)
-}
-
 /// Requests backend `b` completed fewer with `slow_start` than without, and the Poisson
 /// standard deviation of that deficit when backend b's share in each stretch of the ramp is
 /// `shares` (one per `step` seconds) instead of a quarter: the arrivals are the same in
 /// both runs, so the deficit is Σ N_k (¼ − share_k) with N_k ~ Poisson(λ step).
 fn slow_start_deficit(model: &Model, name: &str, b: usize, shares: &[f64], step: f64) -> (f64, f64, f64) {
     let (requests, warmup) = (60_000u64, 2_000u64);
-    let plain = simulate_with(model, &Params::new(name), requests, warmup);
+    let plain = simulate_with(model, &Params::new(name), requests, warmup, None);
     let ramped = Params::new(name).with("slow_start", lbsim::strategy::ParamValue::Number(16.0));
-    let ramped = simulate_with(model, &ramped, requests, warmup);
+    let ramped = simulate_with(model, &ramped, requests, warmup, None);
     assert_conserved("plain", &totals(&plain));
     assert_conserved("slow start", &totals(&ramped));
     let deficit = plain.backends[b].completed as f64 - ramped.backends[b].completed as f64;
@@ -611,11 +585,11 @@ fn health_settings_in_a_strategy_table_apply_to_its_runs_only() {
 
 // --- Client timeouts and retries -----------------------------------------------------------
 
-#[test]
-fn a_client_timeout_fails_exactly_the_requests_slower_than_it() {
-    // M/M/1 FCFS: the response time is exponential with rate μ − λ, and the backend still
-    // serves the requests whose client left, so the queue is that of M/M/1 and the share
-    // timing out is e^{−(μ−λ)τ}.
+/// M/M/1 FCFS (μ = 100/s) at load 0.8 with a timeout τ = 0.1 s that `set` puts on the
+/// model: the backend still serves the requests given up on, so the queue stays M/M/1's,
+/// the response time is exponential with rate μ − λ, and the share failing with `cause` is
+/// e^{−(μ−λ)τ}; the ones that completed are those faster than τ. Returns the run's totals.
+fn check_mm1_timeout(what: &str, cause: Cause, set: impl FnOnce(&mut Model, f64)) -> Section {
     let (requests, warmup) = (400_000u64, 20_000u64);
     let mut model = experiment(
         ServiceDistribution::exponential(0.01).unwrap(),
@@ -626,48 +600,33 @@ fn a_client_timeout_fails_exactly_the_requests_slower_than_it() {
     )
     .model;
     let tau = 0.1;
-    model.client = ClientPolicy { timeout: Some(tau), ..ClientPolicy::default() };
+    set(&mut model, tau);
     let o = simulate(&model, "round_robin", requests, warmup);
     let s = totals(&o);
-    assert_conserved("timeout", &s);
+    assert_conserved(what, &s);
     let theory = (-(100.0f64 - 80.0) * tau).exp();
-    let fractions: Vec<f64> =
-        o.sections.iter().map(|s| s.failed[Cause::ClientTimeout as usize] as f64 / s.arrivals as f64).collect();
+    let fractions: Vec<f64> = o.sections.iter().map(|s| failed(s, cause) as f64 / s.arrivals as f64).collect();
     let (mean, half) = batch_mean(&fractions);
-    eprintln!("timed out {mean:.5} ± {half:.5} (95%), theory {theory:.5}");
+    eprintln!("{what}: {mean:.5} ± {half:.5} (95%), theory {theory:.5}");
     assert!(half < 0.1 * theory);
     assert!((mean - theory).abs() <= half * widening(), "{mean} ± {half} vs {theory}");
-    // The ones that completed are those faster than τ.
     assert!(s.sum_response / (s.completed as f64) < tau);
+    s
+}
+
+#[test]
+fn a_client_timeout_fails_exactly_the_requests_slower_than_it() {
+    check_mm1_timeout("timed out", Cause::ClientTimeout, |model, tau| {
+        model.client = ClientPolicy { timeout: Some(tau), ..ClientPolicy::default() };
+    });
 }
 
 #[test]
 fn an_upstream_timeout_fails_exactly_the_attempts_slower_than_it() {
-    // The same M/M/1 as for the client's timeout: the balancer gives up on the attempts
-    // whose response takes longer than τ (504), the backend still serves them, so the queue
-    // stays M/M/1's and the share failing is e^{−(μ−λ)τ}.
-    let (requests, warmup) = (400_000u64, 20_000u64);
-    let mut model = experiment(
-        ServiceDistribution::exponential(0.01).unwrap(),
-        vec![sync_group("web", 1, 1, 1.0)],
-        0.8,
-        requests,
-        0,
-    )
-    .model;
-    let tau = 0.1;
-    model.balancer.upstream_timeout = Some(tau);
-    let o = simulate(&model, "round_robin", requests, warmup);
-    let s = totals(&o);
-    assert_conserved("upstream timeout", &s);
-    let theory = (-(100.0f64 - 80.0) * tau).exp();
-    let fractions: Vec<f64> =
-        o.sections.iter().map(|s| s.failed[Cause::UpstreamTimeout as usize] as f64 / s.arrivals as f64).collect();
-    let (mean, half) = batch_mean(&fractions);
-    eprintln!("upstream timeouts {mean:.5} ± {half:.5} (95%), theory {theory:.5}");
-    assert!(half < 0.1 * theory);
-    assert!((mean - theory).abs() <= half * widening(), "{mean} ± {half} vs {theory}");
-    assert!(s.sum_response / (s.completed as f64) < tau);
+    // The balancer gives up on the attempts whose response takes longer than τ (504).
+    let s = check_mm1_timeout("upstream timeouts", Cause::UpstreamTimeout, |model, tau| {
+        model.balancer.upstream_timeout = Some(tau);
+    });
     assert_eq!(s.failed.iter().sum::<u64>(), failed(&s, Cause::UpstreamTimeout));
 }
 
@@ -763,13 +722,7 @@ fn client_settings_are_checked() {
 fn asking_for_a_series_changes_no_number_and_counts_every_completion() {
     let (requests, warmup) = (50_000u64, 5_000u64);
     let model = four(0.7, requests);
-    let seed = RunSeed::new(11, 0, 0);
-    let run = |series: Option<f64>| {
-        let mut strategies =
-            build_instances(&model, "least_connections", &Params::new("least_connections"), seed).unwrap();
-        let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series };
-        simulate_instances(&model, &mut strategies, seed, &window)
-    };
+    let run = |series: Option<f64>| simulate_with(&model, &Params::new("least_connections"), requests, warmup, series);
     let (plain, with) = (run(None), run(Some(1.0)));
     let (a, b) = (totals(&plain), totals(&with));
     assert_eq!((a.completed, a.rejected), (b.completed, b.rejected));

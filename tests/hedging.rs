@@ -3,36 +3,17 @@
 //! its end. Conservation, the copies counted, the plain path reproduced when no copy is
 //! sent, determinism, and the tail cut at low load.
 
+mod common;
+
 use std::path::Path;
 
 use lbsim::config::ExperimentFile;
 use lbsim::experiment::Experiment;
 use lbsim::runner::{StrategyResult, Warning, run_replication, run_strategy};
 
-/// 8 one-worker backends, lognormal sizes (mean 10 ms, cv 3), Poisson arrivals at `load`;
-/// the strategies as written (a TOML array body).
+/// The hedging cluster (`common::hedging_cluster`) with 200 000 requests.
 fn experiment(load: f64, strategies: &str, extra: &str) -> Experiment {
-    let text = format!(
-        r#"[experiment]
-seed = 7
-[run]
-requests = 200000
-warmup = 20000
-[arrivals]
-load = {load}
-[service]
-distribution = "lognormal"
-mean = "10ms"
-cv = 3
-[[backends]]
-name = "web"
-count = 8
-[balancer]
-strategies = [{strategies}]
-{extra}
-"#
-    );
-    ExperimentFile::parse(Path::new("hedging.toml"), &text).unwrap().resolve().unwrap()
+    common::hedging_cluster(load, strategies, extra, 200_000)
 }
 
 fn run(e: &Experiment, s: usize) -> StrategyResult {

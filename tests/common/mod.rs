@@ -1,11 +1,13 @@
 //! Building experiments in code for the theory and invariant tests.
 #![allow(dead_code)]
 
+use lbsim::engine::{RunOutcome, Section, Window, simulate_instances};
 use lbsim::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use lbsim::model::{
     ArrivalProcess, BackendGroup, ClientAddresses, ClientPopulation, Model, ServiceDistribution, WorkerClass,
 };
-use lbsim::runner::{StrategyResult, run_strategy};
+use lbsim::runner::{StrategyResult, build_instances, run_strategy};
+use lbsim::seed::RunSeed;
 use lbsim::stats::{Estimate, student_t_quantile};
 use lbsim::strategy::{ParamValue, Params};
 
@@ -146,4 +148,61 @@ pub fn experiment_with_io(
     e.model.io_fraction = io_fraction;
     e.model.arrivals = e.model.arrivals.with_rate(e.model.rate_for_load(load)).unwrap();
     e
+}
+
+/// Sections of a [`simulate`] run (its batch means).
+const SECTIONS: u32 = 20;
+
+/// One run of `model` under strategy `name` (seed 11), `requests` measured after `warmup`,
+/// in [`SECTIONS`] sections without histograms: for the event layer's counting tests.
+pub fn simulate(model: &Model, name: &str, requests: u64, warmup: u64) -> RunOutcome {
+    simulate_with(model, &Params::new(name), requests, warmup, None)
+}
+
+/// [`simulate`] with the strategy's parameters, and a time series of windows `series` wide.
+pub fn simulate_with(model: &Model, params: &Params, requests: u64, warmup: u64, series: Option<f64>) -> RunOutcome {
+    let seed = RunSeed::new(11, 0, 0);
+    let mut strategies = build_instances(model, &params.strategy, params, seed).expect("builds");
+    let window = Window { warmup, requests, sections: SECTIONS, histograms: false, series };
+    simulate_instances(model, &mut strategies, seed, &window)
+}
+
+/// The sections of a run added up.
+pub fn totals(o: &RunOutcome) -> Section {
+    o.sections.iter().fold(Section::default(), |a, s| a.plus(s))
+}
+
+/// Every measured request ended exactly once: completed, failed or rejected (the run goes
+/// on until none is in flight).
+pub fn assert_conserved(what: &str, s: &Section) {
+    let failed: u64 = s.failed.iter().sum();
+    assert_eq!(s.arrivals, s.completed + failed + s.rejected, "{what}: {s:?}");
+}
+
+/// 8 one-worker backends, lognormal sizes (mean 10 ms, cv 3), Poisson arrivals at `load`,
+/// `requests` measured after a tenth as many: the hedging tests' cluster. `strategies` is a
+/// TOML array body, `extra` more `[balancer]` lines.
+pub fn hedging_cluster(load: f64, strategies: &str, extra: &str, requests: u64) -> Experiment {
+    let text = format!(
+        r#"[experiment]
+seed = 7
+[run]
+requests = {requests}
+warmup = {warmup}
+[arrivals]
+load = {load}
+[service]
+distribution = "lognormal"
+mean = "10ms"
+cv = 3
+[[backends]]
+name = "web"
+count = 8
+[balancer]
+strategies = [{strategies}]
+{extra}
+"#,
+        warmup = requests / 10
+    );
+    lbsim::config::ExperimentFile::parse(std::path::Path::new("hedging.toml"), &text).unwrap().resolve().unwrap()
 }

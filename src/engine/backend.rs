@@ -15,6 +15,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
+use std::num::NonZeroU32;
 
 use super::measure::Recorder;
 use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
@@ -77,11 +78,15 @@ pub enum Admission {
 
 /// One backend's runtime state.
 ///
-/// Layout: the hot one-worker FCFS state is the enum's largest variant and its departure
-/// ring's non-null pointer gives the enum one spare value, so exactly one other variant fits
-/// without a separate tag word. The rarer backends share that variant, behind one pointer
-/// ([`Rare`]), and every backend stays at `size_of::<Fcfs>()` bytes.
+/// Layout: the hot one-worker FCFS state is the enum's largest variant (four cache lines,
+/// see [`Fcfs`]) and its admission limit, never 0, gives the enum one spare value, so
+/// exactly one other variant fits without a separate tag word. The rarer backends share
+/// that variant, behind one pointer ([`Rare`]), and every backend stays at
+/// `size_of::<Fcfs>()` bytes, 64-byte aligned.
 #[derive(Debug)]
+// The size difference is the point: FCFS backends are the ones a large cluster has by the
+// hundred thousand, and their state is laid out by cache line.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     Fcfs(Fcfs),
     /// Boxed: larger and rarer than `Fcfs`, they would otherwise set the size of every
@@ -233,19 +238,30 @@ impl Backend {
         }
     }
 
-    /// Asks the memory system for what admitting a request writes and, if `counting`, what
-    /// counting the requests inside reads (a hint).
+    /// Asks the memory system for this backend's first three cache lines (a hint): what the
+    /// strategy and an admission read and write, the departure slots of a one-worker
+    /// backend's inline ring included.
+    #[inline(always)]
+    pub fn prefetch_head(&self) {
+        let first = (self as *const Backend).cast::<u8>();
+        super::prefetch_line(first);
+        super::prefetch_line(first.wrapping_add(64));
+        super::prefetch_line(first.wrapping_add(128));
+    }
+
+    /// Asks the memory system for the lines of this backend that admitting a request reads
+    /// and writes besides the first, once the first has arrived (a hint): the slot of its
+    /// departure ring the request takes and, if `counting`, the one counting the requests
+    /// inside reads first.
     #[inline]
     pub fn prefetch_for_admission(&self, counting: bool) {
         if let Backend::Fcfs(b) = self
             && b.workers.is_none()
+            && b.log.on_heap()
         {
-            let mask = b.log.mask();
-            if let Some(slot) = b.log.ring.get((b.log.admitted & mask) as usize) {
-                super::prefetch(slot);
-            }
-            if counting && let Some(slot) = b.log.ring.get((b.log.departed & mask) as usize) {
-                super::prefetch(slot);
+            super::prefetch(b.log.slot_of(b.log.admitted));
+            if counting {
+                super::prefetch(b.log.slot_of(b.log.departed));
             }
         }
     }
@@ -419,49 +435,96 @@ impl Backend {
 
 /// The departure times of a one-worker FCFS backend, which leave in admission order.
 ///
-/// A ring of the pending departures indexed by admission number, which grows (doubling) only
-/// when more requests are inside than it holds and shrinks back at section boundaries, so
-/// its memory follows the requests in flight, not the configured backlog. Departures are
-/// counted off (`settle`) only when somebody asks how many are inside, or when the count of
-/// not-yet-counted-off admissions reaches the admission limit or the ring's size, so
-/// state-blind strategies (random, round robin) rarely read the ring at all.
+/// A ring of the pending departures indexed by admission number. Up to [`INLINE`] of them
+/// live in the log itself, in the backend's own cache lines next to its hot state: on a
+/// cluster too large for the caches, a request's slot is then fetched together with its
+/// backend (a ring elsewhere on the heap is a second, dependent miss that the engine's
+/// prefetching cannot start early). A backend with more inside moves them to a ring on the
+/// heap ([`Ring::Heap`]), which doubles as needed and shrinks back (to the inline slots when
+/// they hold everything with room to spare) at section boundaries, so memory follows the
+/// requests in flight, not the configured backlog. Departures are counted off (`settle`)
+/// only when somebody asks how many are inside, or when the count of not-yet-counted-off
+/// admissions reaches the admission limit or the ring's size, so state-blind strategies
+/// (random, round robin) rarely read the ring at all.
+///
+/// Admission numbers wrap at 2³² (only their differences and low bits are used; fewer
+/// than 2³² requests are ever inside one backend), which keeps the counters in the line
+/// with the rest of the hot state.
 #[derive(Debug)]
+#[repr(C)]
 struct DepartureLog {
-    /// Length 0 (nothing admitted yet) or a power of two.
-    ring: Box<[f64]>,
-    /// Requests admitted so far.
-    admitted: u64,
-    /// Every request with admission number below this has left.
-    departed: u64,
+    /// Requests admitted so far (mod 2³²).
+    admitted: u32,
+    /// Every request admitted before this one (mod 2³²) has left.
+    departed: u32,
+    ring: Ring,
 }
 
-/// Smallest ring a log allocates (and shrinks back to).
-const MIN_RING: usize = 8;
+/// Where a [`DepartureLog`] keeps its pending departures: a power of two of slots, its own
+/// [`INLINE`] or (more inside) at least twice as many on the heap. `repr(C)`: the tag comes
+/// first (in the backend's first line, with the log's counters), then either the inline
+/// slots or the heap ring's pointer and length, so a heap slot's address is known from the
+/// backend's first two lines without another fetch.
+#[derive(Debug)]
+#[repr(C)]
+enum Ring {
+    Inline([f64; INLINE]),
+    Heap(Box<[f64]>),
+}
+
+/// Departures a log holds in place before it moves them to the heap (128 bytes): at load
+/// 0.9 an M/M/1 queue holds more than 16 only 17 % of the time.
+const INLINE: usize = 16;
 
 impl DepartureLog {
     fn new() -> Self {
-        DepartureLog { ring: Box::default(), admitted: 0, departed: 0 }
+        DepartureLog { admitted: 0, departed: 0, ring: Ring::Inline([0.0; INLINE]) }
     }
 
-    #[inline]
-    fn mask(&self) -> u64 {
-        (self.ring.len() as u64).wrapping_sub(1)
+    /// The ring's slots (a power of two of them).
+    #[inline(always)]
+    fn slots(&self) -> &[f64] {
+        match &self.ring {
+            Ring::Inline(slots) => slots,
+            Ring::Heap(slots) => slots,
+        }
+    }
+
+    #[inline(always)]
+    fn slots_mut(&mut self) -> &mut [f64] {
+        match &mut self.ring {
+            Ring::Inline(slots) => slots,
+            Ring::Heap(slots) => slots,
+        }
+    }
+
+    /// Whether the pending departures are on the heap.
+    fn on_heap(&self) -> bool {
+        matches!(self.ring, Ring::Heap(_))
     }
 
     /// Admissions not yet counted off: an upper bound on the number inside.
     #[inline]
     fn unsettled(&self) -> u64 {
-        self.admitted - self.departed
+        u64::from(self.admitted.wrapping_sub(self.departed))
+    }
+
+    /// The slot of admission number `i`.
+    #[inline(always)]
+    fn slot(slots: &[f64], i: u32) -> usize {
+        i as usize & (slots.len() - 1)
     }
 
     /// Counts off the departures up to `now`; returns the number inside.
     #[inline]
     fn settle(&mut self, now: f64) -> u64 {
-        let mask = self.mask();
-        while self.departed < self.admitted && self.ring[(self.departed & mask) as usize] <= now {
-            self.departed += 1;
+        let (admitted, mut departed) = (self.admitted, self.departed);
+        let slots = self.slots();
+        while departed != admitted && slots[Self::slot(slots, departed)] <= now {
+            departed = departed.wrapping_add(1);
         }
-        self.admitted - self.departed
+        self.departed = departed;
+        self.unsettled()
     }
 
     /// True when `limit` requests are inside at `now`.
@@ -473,41 +536,63 @@ impl DepartureLog {
     /// Records the departure of a request admitted at `now`.
     #[inline]
     fn push(&mut self, departure: f64, now: f64) {
-        if self.unsettled() == self.ring.len() as u64 && self.settle(now) == self.ring.len() as u64 {
-            self.resize((self.ring.len() * 2).max(MIN_RING));
+        let len = self.slots().len() as u64;
+        if self.unsettled() == len && self.settle(now) == len {
+            self.resize(len as usize * 2);
         }
-        let mask = self.mask();
-        self.ring[(self.admitted & mask) as usize] = departure;
-        self.admitted += 1;
+        let admitted = self.admitted;
+        let slots = self.slots_mut();
+        slots[Self::slot(slots, admitted)] = departure;
+        self.admitted = admitted.wrapping_add(1);
     }
 
-    /// Moves the pending departures to a ring of `len` (a power of two ≥ their number),
-    /// each at its admission number's index.
+    /// Moves the pending departures to a ring of `len` slots (a power of two ≥ their
+    /// number; [`INLINE`] means the log's own), each at its admission number's index.
     fn resize(&mut self, len: usize) {
-        let mut ring = vec![0.0; len].into_boxed_slice();
-        let (old, new) = (self.mask(), len as u64 - 1);
-        for i in self.departed..self.admitted {
-            ring[(i & new) as usize] = self.ring[(i & old) as usize];
+        let pending: Vec<f64> = self.pending().collect();
+        self.ring =
+            if len == INLINE { Ring::Inline([0.0; INLINE]) } else { Ring::Heap(vec![0.0; len].into_boxed_slice()) };
+        let departed = self.departed;
+        let slots = self.slots_mut();
+        for (k, d) in pending.into_iter().enumerate() {
+            slots[Self::slot(slots, departed.wrapping_add(k as u32))] = d;
         }
-        self.ring = ring;
     }
 
-    /// Gives memory back after a burst: a ring at least 8× larger than what is inside
-    /// (after `settle`) is halved until it is not.
+    /// Gives memory back after a burst (after `settle`): a heap ring goes back to the
+    /// inline slots when they would be at most half full, and is halved while it is at
+    /// least 8× larger than what is inside.
     fn shrink(&mut self) {
-        let mut len = self.ring.len();
-        while len > MIN_RING && (self.unsettled() as usize) * 8 < len {
-            len /= 2;
+        let current = self.slots().len();
+        if current == INLINE {
+            return;
         }
-        if len < self.ring.len() {
+        let inside = self.unsettled() as usize;
+        let mut len = current;
+        if inside * 2 <= INLINE {
+            len = INLINE;
+        } else {
+            while len > 2 * INLINE && inside * 8 < len {
+                len /= 2;
+            }
+        }
+        if len < current {
             self.resize(len);
         }
     }
 
     /// The departure times of the requests inside (after `settle`).
     fn pending(&self) -> impl Iterator<Item = f64> + '_ {
-        let mask = self.mask();
-        (self.departed..self.admitted).map(move |i| self.ring[(i & mask) as usize])
+        let slots = self.slots();
+        (0..self.admitted.wrapping_sub(self.departed))
+            .map(move |k| slots[Self::slot(slots, self.departed.wrapping_add(k))])
+    }
+
+    /// The slot admission number `i` uses, to ask the memory system for it.
+    #[inline(always)]
+    fn slot_of(&self, i: u32) -> &f64 {
+        let slots = self.slots();
+        &slots[Self::slot(slots, i)]
     }
 }
 
@@ -530,26 +615,31 @@ struct Workers {
 /// a gap from t until it frees up, since everything assigned to it arrived before t). So the
 /// per-request path does no integration at all.
 ///
-/// Layout: everything a one-worker backend touches per request is in this struct (one or
-/// two cache lines) plus the slot of its departure ring being written; nothing is sized by
-/// the backlog (the ring and the heap grow with the requests inside).
+/// Layout (`repr(C)`, 64-byte aligned, 256 bytes): the first cache line holds everything
+/// a one-worker backend reads and writes per request except its departure slot, which is
+/// in the next two lines (the inline ring) or, with more than [`INLINE`] inside, on the
+/// heap; the rest (speed, tracked requests) is in the last line. On a cluster too large
+/// for the caches the engine fetches a backend's lines before its request comes, with no
+/// pointer to follow (see `Direct::dispatch`). Nothing is sized by the backlog.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Fcfs {
-    /// One worker: its pending departures in admission order (unused with several).
-    log: DepartureLog,
     /// One worker: when it finishes the work already assigned to it.
     free_at: f64,
     /// 1 / speed: a multiplication in the hot path instead of a division.
     inv_speed: f64,
-    speed: f64,
     /// Integrals including the booked future of requests still inside.
     booked: Integrals,
-    /// Admission limit: workers + backlog.
-    limit: u32,
+    /// Admission limit: workers + backlog (never 0, which gives [`Backend`] its tag).
+    limit: NonZeroU32,
     /// Requests inside as of the last `advance`.
     in_system: u32,
     /// Several workers: their state (None for one worker).
     workers: Option<Box<Workers>>,
+    /// One worker: its pending departures in admission order (unused with several); the
+    /// head in the first line, the inline slots in the next two.
+    log: DepartureLog,
+    speed: f64,
     /// Departure times of tracked requests not yet reported (None on the fast path).
     tracked: Option<Box<TrackedDepartures>>,
 }
@@ -676,7 +766,7 @@ impl Fcfs {
         let service = size * self.inv_speed;
         let (start, departure) = match &mut self.workers {
             None => {
-                if self.log.full(now, u64::from(self.limit)) {
+                if self.log.full(now, u64::from(self.limit.get())) {
                     return Admission::Rejected;
                 }
                 let start = self.free_at.max(now);
@@ -693,7 +783,7 @@ impl Fcfs {
                     w.departures.pop();
                 }
                 self.in_system = w.departures.len() as u32;
-                if self.in_system >= self.limit {
+                if self.in_system >= self.limit.get() {
                     return Admission::Rejected;
                 }
                 // The worker that frees up first takes the request (FCFS across workers).
@@ -731,9 +821,9 @@ impl Fcfs {
 type TrackedDepartures = BinaryHeap<Reverse<(Time, Tag)>>;
 
 /// Admission limit of an FCFS backend: workers + backlog.
-fn workers_limit(workers: Option<&Workers>, backlog: u32) -> u32 {
-    let count = workers.map_or(1, |w| w.free_at.len() as u32);
-    count.saturating_add(backlog)
+fn workers_limit(workers: Option<&Workers>, backlog: u32) -> NonZeroU32 {
+    let count = workers.map_or(1, |w| w.free_at.len() as u32).max(1);
+    NonZeroU32::new(count.saturating_add(backlog)).expect("at least one worker")
 }
 
 /// A request inside a processor-sharing backend, ordered by finish tag.
@@ -1060,30 +1150,67 @@ mod tests {
     #[test]
     fn departure_ring_grows_with_what_is_inside_and_shrinks_back() {
         let mut b = Fcfs::new(1, 1.0, 100_000);
-        assert_eq!(b.log.ring.len(), 0, "nothing allocated before the first request");
+        assert!(!b.log.on_heap(), "nothing allocated before the first request");
         let mut rec = Recorder::new(1, 1, None);
-        // A burst of 1000 requests at once: the ring holds them all.
-        for _ in 0..1000 {
+        // Up to INLINE inside: the log's own slots.
+        for _ in 0..INLINE {
             assert_eq!(b.admit(0.0, 1.0, 0, 0, &mut rec), Admission::Accepted);
         }
-        assert_eq!(b.log.ring.len(), 1024);
-        // Long after, everything has left; a section boundary gives the memory back.
+        assert!(!b.log.on_heap());
+        // A burst of 1000 requests at once: a ring on the heap holds them all.
+        for _ in INLINE..1000 {
+            assert_eq!(b.admit(0.0, 1.0, 0, 0, &mut rec), Admission::Accepted);
+        }
+        assert_eq!(b.log.slots().len(), 1024);
+        // A section boundary with 200 still inside halves the ring while it is 8× too large.
+        b.advance(800.5);
+        assert_eq!(b.in_system(), 200);
+        b.integrals_at(800.5);
+        assert_eq!(b.log.slots().len(), 1024, "1024 < 8 × 200");
+        b.advance(960.5);
+        b.integrals_at(960.5);
+        assert_eq!((b.in_system(), b.log.slots().len()), (40, 256));
+        // Long after, everything has left; the next boundary goes back to the inline slots.
         b.advance(5000.0);
         assert_eq!(b.in_system(), 0);
         b.integrals_at(5000.0);
-        assert_eq!(b.log.ring.len(), MIN_RING);
-        // Still counts correctly after shrinking.
+        assert!(!b.log.on_heap());
+        // Still counts correctly after shrinking, and the pending departures moved with it.
         for k in 0..20 {
             b.admit(5000.0 + f64::from(k) * 0.1, 1.0, 0, 0, &mut rec);
         }
         b.advance(5002.05);
         assert_eq!(b.in_system(), 18, "requests 2.. of the second burst are still inside");
+        b.integrals_at(5002.05);
+        b.advance(5010.0);
+        assert_eq!(b.in_system(), 10, "each request takes 1 s after the one before");
+        b.integrals_at(5010.0);
+        assert_eq!(b.log.slots().len(), 2 * INLINE, "10 inside: more than half the inline slots");
+        b.advance(5014.0);
+        b.integrals_at(5014.0);
+        assert!(!b.log.on_heap(), "6 inside: back to the inline slots");
+        b.advance(5017.5);
+        assert_eq!(b.in_system(), 3, "the departures moved with the ring");
     }
 
     #[test]
-    fn one_worker_backends_stay_small() {
-        // Everything a one-worker backend touches per request fits in a few words, and the
-        // rarer backends (behind one pointer) cost the enum no tag word beside Fcfs.
-        assert!(std::mem::size_of::<Backend>() <= 96, "{}", std::mem::size_of::<Backend>());
+    fn one_worker_backends_keep_their_hot_state_in_one_line() {
+        use std::mem::{align_of, offset_of, size_of};
+        // The rarer backends (behind one pointer) cost the enum no tag word beside Fcfs.
+        assert_eq!(size_of::<Backend>(), 256);
+        assert_eq!(align_of::<Backend>(), 64);
+        // What a one-worker backend touches per request, but its departure slot, is in the
+        // first 64 bytes; the inline slots fill the next two lines.
+        // The ring's tag ends the first line; its inline slots, or the heap ring's pointer
+        // and length, start the second.
+        let ring = offset_of!(Fcfs, log) + offset_of!(DepartureLog, ring);
+        assert!(ring + 8 == 64, "{ring}");
+        let mut log = DepartureLog::new();
+        let base = (&raw const log.ring).cast::<u8>();
+        assert_eq!(log.slots().as_ptr().cast::<u8>(), base.wrapping_add(8));
+        log.resize(2 * INLINE);
+        let Ring::Heap(heap) = &log.ring else { panic!("on the heap") };
+        assert_eq!((heap as *const Box<[f64]>).cast::<u8>(), base.wrapping_add(8));
+        assert!(offset_of!(Fcfs, speed) >= 192 && offset_of!(Fcfs, tracked) >= 192);
     }
 }

@@ -219,7 +219,7 @@ impl Path for Direct<'_> {
             let mut count = 0;
             self.strategy.upcoming(|next| {
                 if count < NOTED {
-                    prefetch(&ctx.backends[next]);
+                    ctx.backends[next].prefetch_head();
                     prefetch(&ctx.rec.by_backend[next]);
                     noted[count] = next;
                     count += 1;
@@ -318,6 +318,20 @@ const NOTED: usize = 2;
 const PREFETCH_FROM: usize = 2048;
 /// How many backends ahead a section boundary fetches the departure rings it will read.
 const BOUNDARY_AHEAD: usize = 8;
+
+/// Asks the memory system for the cache line holding `address`, ahead of its use (a hint,
+/// as [`prefetch`]: any address will do).
+#[inline(always)]
+pub(crate) fn prefetch_line(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch is a hint; it does not fault or read, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(address.cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
+}
 
 /// Asks the memory system for `*x` ahead of its use (a hint: it never faults and changes
 /// nothing). On large clusters the backend a request goes to is rarely in cache.
@@ -451,7 +465,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
                     // on (whose struct, `2 × BOUNDARY_AHEAD` on, was asked for before), so a
                     // large cluster's boundary waits for memory once, not once per backend.
                     if let Some(b) = backends.get(i + 2 * BOUNDARY_AHEAD) {
-                        prefetch(b);
+                        b.prefetch_head();
                     }
                     if let Some(b) = backends.get(i + BOUNDARY_AHEAD) {
                         b.prefetch_for_admission(true);

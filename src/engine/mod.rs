@@ -12,6 +12,7 @@ mod dispatch;
 mod flight;
 mod health;
 mod measure;
+mod memory;
 mod outcome;
 mod series;
 mod station;
@@ -111,6 +112,14 @@ impl Cluster for View<'_> {
         let b = &mut self.backends[i];
         b.advance(self.now, self.recorder);
         b.in_system()
+    }
+    #[inline]
+    fn scanning(&self, i: usize) {
+        let n = self.backends.len();
+        if n >= PREFETCH_FROM {
+            let ahead = if i + SCAN_AHEAD >= n { i + SCAN_AHEAD - n } else { i + SCAN_AHEAD };
+            self.backends[ahead].prefetch_head();
+        }
     }
     fn unfinished_work(&mut self, i: usize) -> f64 {
         let b = &mut self.backends[i];
@@ -316,6 +325,8 @@ const HINTS: usize = 4;
 const NOTED: usize = 2;
 /// Smallest cluster whose backends are fetched ahead of time (below, they stay in cache).
 const PREFETCH_FROM: usize = 2048;
+/// How many backends ahead of a strategy's scan its state is fetched ([`Cluster::scanning`]).
+const SCAN_AHEAD: usize = 8;
 /// How many backends ahead a section boundary fetches the departure rings it will read.
 const BOUNDARY_AHEAD: usize = 8;
 
@@ -357,13 +368,11 @@ pub(crate) fn prefetch<T>(x: &T) {
 /// (fast-path backends draw nothing, so models without stations are unchanged).
 fn backends_of(model: &Model, seed: RunSeed) -> (Vec<Backend>, Statics) {
     let mut streams = seed.stream(Purpose::Backend);
-    let backends = model
-        .each_backend()
-        .map(|(g, _)| {
-            let rng = Xoshiro256PlusPlus::seed_from_u64(streams.next_u64());
-            Backend::for_group(g, model.io_fraction, model.service.mean(), rng, model.cancels())
-        })
-        .collect();
+    let mut backends = memory::huge_page_vec(model.backend_count());
+    backends.extend(model.each_backend().map(|(g, _)| {
+        let rng = Xoshiro256PlusPlus::seed_from_u64(streams.next_u64());
+        Backend::for_group(g, model.io_fraction, model.service.mean(), rng, model.cancels())
+    }));
     let statics = Statics {
         capacity: model.each_backend().map(|(g, _)| model.group_capacity(g)).collect(),
         speed: model.each_backend().map(|(g, _)| g.speed).collect(),

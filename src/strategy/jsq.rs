@@ -24,6 +24,15 @@ impl Strategy for Jsq {
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
         let n = cluster.len();
-        rotating_argmin(n, &mut self.last, |i| cluster.in_system(i), |a, b| a < b, |&count| count == 0)
+        rotating_argmin(
+            n,
+            &mut self.last,
+            |i| {
+                cluster.scanning(i);
+                cluster.in_system(i)
+            },
+            |a, b| a < b,
+            |&count| count == 0,
+        )
     }
 }

@@ -39,7 +39,10 @@ impl Strategy for LeastConnections {
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
         let weights = &self.weights;
-        let load = |i| (f64::from(cluster.in_system(i)), weights[i]);
+        let load = |i| {
+            cluster.scanning(i);
+            (f64::from(cluster.in_system(i)), weights[i])
+        };
         rotating_argmin(weights.len(), &mut self.last, load, ratio_less, |&(count, _)| count == 0.0)
     }
 }

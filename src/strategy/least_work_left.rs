@@ -41,7 +41,10 @@ impl Strategy for LeastWorkLeft {
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
         let capacities = &self.capacities;
-        let clearing = |i| (cluster.unfinished_work(i), capacities[i]);
+        let clearing = |i| {
+            cluster.scanning(i);
+            (cluster.unfinished_work(i), capacities[i])
+        };
         rotating_argmin(capacities.len(), &mut self.last, clearing, ratio_less, |&(work, _)| work <= 0.0)
     }
 }

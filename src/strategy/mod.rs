@@ -72,6 +72,12 @@ pub trait Cluster {
     }
     /// Requests at backend `i` now: in service plus waiting (what nginx calls connections).
     fn in_system(&mut self, i: usize) -> u32;
+    /// A hint from a strategy that looks at the backends in index order (wrapping around)
+    /// and is about to look at backend `i`: the engine fetches the state of the backends a
+    /// little further on from memory meanwhile, which on a cluster too large for the
+    /// caches hides most of the scan's wait. Changes nothing else (default: nothing).
+    #[inline]
+    fn scanning(&self, _i: usize) {}
     /// Work (seconds at speed 1.0) not yet done at backend `i` — an oracle quantity.
     fn unfinished_work(&mut self, i: usize) -> f64;
     /// The time a new request would start service at backend `i` if sent now (FCFS

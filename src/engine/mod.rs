@@ -30,7 +30,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::model::{ArrivalStream, ClientSampler, Model, Request};
 use crate::seed::{Purpose, RunSeed};
-use crate::strategy::{AnyStrategy, Cluster, Needs};
+use crate::strategy::{AnyStrategy, Cluster, Needs, Strategy, StrategyVisitor};
 
 /// Which requests to measure and how to cut them into sections.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -180,9 +180,46 @@ trait Path {
     fn queue_integral(&mut self, now: f64) -> Option<f64>;
 }
 
+/// What the fast path asks of its strategy: a registered strategy as its own type (the
+/// runs, compiled once per strategy so that its `pick` is inlined into the loop) or behind
+/// [`AnyStrategy`] (the herding sampler, where one copy will do).
+trait Picker {
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
+    fn upcoming(&self, note: impl FnMut(usize));
+    fn needs(&self) -> Needs;
+}
+
+impl<S: Strategy> Picker for S {
+    #[inline(always)]
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        Strategy::pick(self, request, cluster)
+    }
+    #[inline(always)]
+    fn upcoming(&self, note: impl FnMut(usize)) {
+        Strategy::upcoming(self, note)
+    }
+    fn needs(&self) -> Needs {
+        S::NEEDS
+    }
+}
+
+impl Picker for AnyStrategy {
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        AnyStrategy::pick(self, request, cluster)
+    }
+    #[inline]
+    fn upcoming(&self, note: impl FnMut(usize)) {
+        AnyStrategy::upcoming(self, note)
+    }
+    fn needs(&self) -> Needs {
+        AnyStrategy::needs(self)
+    }
+}
+
 /// The fast path: the strategy picks at the arrival, the backend admits at once.
-struct Direct<'s> {
-    strategy: &'s mut AnyStrategy,
+struct Direct<'s, S: Picker> {
+    strategy: &'s mut S,
     /// Requests dispatched so far (what [`Cluster::dispatches`] answers).
     dispatched: u64,
     /// Whether to fetch the backends the strategy will use ahead of time: only when they
@@ -195,8 +232,8 @@ struct Direct<'s> {
     hints: [[usize; NOTED]; HINTS],
 }
 
-impl<'s> Direct<'s> {
-    fn new(strategy: &'s mut AnyStrategy, backends: usize) -> Self {
+impl<'s, S: Picker> Direct<'s, S> {
+    fn new(strategy: &'s mut S, backends: usize) -> Self {
         let counting = strategy.needs() != Needs::Nothing;
         Direct {
             strategy,
@@ -208,7 +245,7 @@ impl<'s> Direct<'s> {
     }
 }
 
-impl Path for Direct<'_> {
+impl<S: Picker> Path for Direct<'_, S> {
     #[inline(always)]
     fn run_until(&mut self, _t: f64, _ctx: &mut Ctx<'_>) {}
 
@@ -397,7 +434,21 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
     let traffic = Traffic::new(model, &strategies[0], seed);
     if fast_path(model) && window.series.is_none() {
-        run(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, window)
+        /// The fast path's run, compiled once per strategy type.
+        struct FastRun<'a, 'm> {
+            model: &'m Model,
+            traffic: Traffic<'m>,
+            seed: RunSeed,
+            window: &'a Window,
+        }
+        impl StrategyVisitor for FastRun<'_, '_> {
+            type Output = RunOutcome;
+            fn visit<S: Strategy>(self, strategy: &mut S) -> RunOutcome {
+                let direct = Direct::new(strategy, self.model.backend_count());
+                run(self.model, self.traffic, direct, self.seed, self.window)
+            }
+        }
+        strategies[0].visit(FastRun { model, traffic, seed, window })
     } else {
         let recording = window.series.is_some();
         run(model, traffic, dispatch::Dispatcher::new(model, strategies, seed).recording(recording), seed, window)

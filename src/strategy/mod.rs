@@ -185,6 +185,12 @@ pub trait Strategy: Send + Sized {
     fn upcoming(&self, _note: impl FnMut(usize)) {}
 }
 
+/// Code generic over the strategy's type, run by [`AnyStrategy::visit`] on the wrapped one.
+pub trait StrategyVisitor {
+    type Output;
+    fn visit<S: Strategy>(self, strategy: &mut S) -> Self::Output;
+}
+
 /// Static facts about one backend, for building a strategy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackendInfo {

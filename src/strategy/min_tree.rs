@@ -54,8 +54,14 @@ impl Node {
     /// The smallest key (pairwise, so it compiles to packed minima; keys are never NaN).
     #[inline(always)]
     fn min(&self) -> f64 {
-        let k = &self.0;
-        let m = [lesser(k[0], k[4]), lesser(k[1], k[5]), lesser(k[2], k[6]), lesser(k[3], k[7])];
+        self.min_with(FAN, f64::INFINITY)
+    }
+
+    /// The smallest key if lane `lane` held `key` (branch-free: packed selects and minima).
+    #[inline(always)]
+    fn min_with(&self, lane: usize, key: f64) -> f64 {
+        let at = |l: usize| if l == lane { key } else { self.0[l] };
+        let m = [lesser(at(0), at(4)), lesser(at(1), at(5)), lesser(at(2), at(6)), lesser(at(3), at(7))];
         lesser(lesser(m[0], m[2]), lesser(m[1], m[3]))
     }
 }
@@ -126,18 +132,22 @@ impl MinTree {
     #[inline]
     pub fn set(&mut self, position: usize, key: f64) {
         debug_assert!(position < self.entries[0] && !key.is_nan());
-        let leaves = &mut self.nodes[position / FAN];
-        leaves.0[position % FAN] = key;
-        let mut key = leaves.min();
-        let mut i = position / FAN;
-        for level in 1..self.levels {
+        let mut i = position;
+        let mut key = key;
+        for level in 0..self.levels {
             let node = &mut self.nodes[self.start[level] + i / FAN];
-            if node.0[i % FAN] == key {
+            let lane = i % FAN;
+            if level > 0 && node.0[lane] == key {
                 // The minimum below is as it was, and so is every entry above.
                 return;
             }
-            node.0[i % FAN] = key;
-            key = node.min();
+            // The node's new minimum from its keys as they were and the new one, read before
+            // the new one is written: reading the line back right after an 8-byte store
+            // into it would wait for the store (16-byte loads cannot take their data from
+            // a narrower store), at every level.
+            let min = node.min_with(lane, key);
+            node.0[lane] = key;
+            key = min;
             i /= FAN;
         }
         self.min = key;

@@ -165,11 +165,18 @@ impl MinTree {
         self.min
     }
 
+    /// The first position ≥ `from` whose key is ≤ `x`.
+    #[inline]
+    pub fn first_at_most(&self, from: usize, x: f64) -> Option<usize> {
+        let (level, i) = self.climb(from, x)?;
+        Some(self.descend(level, i, x))
+    }
+
     /// The first position at or after `from`, wrapping around to 0, whose key is ≤ `x`.
     #[inline]
     pub fn first_at_most_cyclic(&self, from: usize, x: f64) -> Option<usize> {
-        if let Some((level, i)) = self.climb(from, x) {
-            return Some(self.descend(level, i, x));
+        if let Some(p) = self.first_at_most(from, x) {
+            return Some(p);
         }
         // Nothing from `from` on: the first such key from the root, if there is one.
         if self.min <= x && self.entries[0] > 0 {
@@ -242,6 +249,7 @@ mod tests {
             let min = keys.iter().copied().fold(f64::INFINITY, f64::min);
             prop_assert_eq!(tree.min(), min);
             let scan = (from..keys.len()).find(|&i| keys[i] <= x);
+            prop_assert_eq!(tree.first_at_most(from, x), scan);
             let cyclic = scan.or_else(|| (0..keys.len()).find(|&i| keys[i] <= x));
             prop_assert_eq!(tree.first_at_most_cyclic(from, x), cyclic);
         }
@@ -252,6 +260,7 @@ mod tests {
         let min = keys.iter().copied().fold(f64::INFINITY, f64::min);
         assert_eq!(tree.min(), min, "min of {} keys", keys.len());
         let scan = (from..keys.len()).find(|&i| keys[i] <= x);
+        assert_eq!(tree.first_at_most(from, x), scan, "from {from}, x {x}, {} keys", keys.len());
         let cyclic = scan.or_else(|| (0..keys.len()).find(|&i| keys[i] <= x));
         assert_eq!(tree.first_at_most_cyclic(from, x), cyclic, "cyclic from {from}, x {x}, {} keys", keys.len());
     }
@@ -335,6 +344,7 @@ mod tests {
         let mut tree = MinTree::new(0);
         tree.fill(|_| unreachable!());
         assert_eq!(tree.min(), f64::INFINITY);
+        assert_eq!(tree.first_at_most(0, f64::INFINITY), None);
         assert_eq!(tree.first_at_most_cyclic(0, f64::INFINITY), None);
     }
 }

@@ -178,11 +178,13 @@ pub trait Strategy: Send + Sized {
 
     /// The backends a coming `pick` will choose or look at (the next one, or one a few picks
     /// later), when the rule knows them before seeing the request and the cluster (random
-    /// dispatch and power of d draw ahead), each passed to `note`. Only a hint, asked after
-    /// every pick: the engine fetches those backends' state from memory while it simulates
-    /// the requests before, which on clusters too large for the caches hides most of the
-    /// wait.
-    fn upcoming(&self, _note: impl FnMut(usize)) {}
+    /// dispatch and power of d draw ahead; central_queue foresees its next picks), each
+    /// passed to `note`. Only a hint, asked after every pick, and only on clusters too large
+    /// for the caches: the engine fetches those backends' state from memory while it
+    /// simulates the requests before, which hides most of the wait. A strategy may move its
+    /// look-ahead on here (so small clusters do not pay for it), but never anything a pick
+    /// depends on: the choices are the same whether this is asked or not.
+    fn upcoming(&mut self, _note: impl FnMut(usize)) {}
 }
 
 /// Code generic over the strategy's type, run by [`AnyStrategy::visit`] on the wrapped one.

@@ -133,7 +133,7 @@ impl Strategy for PowerOfD {
 
     /// The samples of the pick furthest ahead.
     #[inline]
-    fn upcoming(&self, mut note: impl FnMut(usize)) {
+    fn upcoming(&mut self, mut note: impl FnMut(usize)) {
         let last = if self.pos == 0 { self.depth() - 1 } else { self.pos - 1 };
         for &b in &self.ahead[last * self.d..(last + 1) * self.d] {
             note(b as usize);

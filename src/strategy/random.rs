@@ -47,7 +47,7 @@ impl Strategy for Random {
 
     /// The choice drawn last: the one `AHEAD` picks from now.
     #[inline]
-    fn upcoming(&self, mut note: impl FnMut(usize)) {
+    fn upcoming(&mut self, mut note: impl FnMut(usize)) {
         note(self.ahead[(self.pos + AHEAD - 1) % AHEAD] as usize);
     }
 }

@@ -64,7 +64,7 @@ macro_rules! registry {
             /// The backends coming picks of the wrapped strategy will look at or choose, if it
             /// knows already (each passed to `note`).
             #[inline]
-            pub fn upcoming(&self, note: impl FnMut(usize)) {
+            pub fn upcoming(&mut self, note: impl FnMut(usize)) {
                 match self {
                     $(AnyStrategy::$ty(s) => s.upcoming(note),)*
                 }

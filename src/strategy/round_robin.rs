@@ -30,7 +30,7 @@ impl Strategy for RoundRobin {
 
     /// The choice eight picks from now (lets the engine fetch that backend early).
     #[inline]
-    fn upcoming(&self, mut note: impl FnMut(usize)) {
+    fn upcoming(&mut self, mut note: impl FnMut(usize)) {
         note((self.next + 7) % self.n);
     }
 }

@@ -185,7 +185,7 @@ trait Path {
 /// [`AnyStrategy`] (the herding sampler, where one copy will do).
 trait Picker {
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
-    fn upcoming(&self, note: impl FnMut(usize));
+    fn upcoming(&mut self, note: impl FnMut(usize));
     fn needs(&self) -> Needs;
 }
 
@@ -195,7 +195,7 @@ impl<S: Strategy> Picker for S {
         Strategy::pick(self, request, cluster)
     }
     #[inline(always)]
-    fn upcoming(&self, note: impl FnMut(usize)) {
+    fn upcoming(&mut self, note: impl FnMut(usize)) {
         Strategy::upcoming(self, note)
     }
     fn needs(&self) -> Needs {
@@ -209,7 +209,7 @@ impl Picker for AnyStrategy {
         AnyStrategy::pick(self, request, cluster)
     }
     #[inline]
-    fn upcoming(&self, note: impl FnMut(usize)) {
+    fn upcoming(&mut self, note: impl FnMut(usize)) {
         AnyStrategy::upcoming(self, note)
     }
     fn needs(&self) -> Needs {

@@ -45,18 +45,15 @@ fn requests_per_replication(e: &Experiment) -> f64 {
     }
 }
 
-/// Memory of one run of `e` in progress: every backend's state (a ring of departure times up
-/// to 4096 entries, per-worker state) and the response-time histograms (20 sections).
+/// Memory of one run of `e` in progress: every backend's state and its share of the run's
+/// per-backend accounting, and the response-time histograms (20 sections). Measured with
+/// `benches/scale.rs`: about 700 bytes per one-worker backend at 65 536 backends and 570 at
+/// 10⁶, histograms included; counted here as 768 bytes per backend and 64 per worker. The
+/// departure rings and heaps grow with the requests inside, not with the backlog, so they
+/// are not counted: queues that fill their backlogs add 8–16 bytes per request inside.
 pub fn bytes_per_run(e: &Experiment) -> f64 {
-    let backends: f64 = e
-        .model
-        .backends
-        .iter()
-        .map(|g| {
-            let ring = (f64::from(g.workers) + f64::from(g.backlog) + 1.0).min(4096.0) * 8.0;
-            f64::from(g.count) * (ring + 16.0 * f64::from(g.workers) + 256.0)
-        })
-        .sum();
+    let backends: f64 =
+        e.model.backends.iter().map(|g| f64::from(g.count) * (768.0 + 64.0 * f64::from(g.workers))).sum();
     const HISTOGRAMS: f64 = 21.0 * 250e3;
     backends + HISTOGRAMS
 }
@@ -72,9 +69,13 @@ impl Cost {
         for e in points {
             let n = e.strategies.len() as u64 * u64::from(e.plan.replications.max(1));
             runs = runs.saturating_add(n);
-            // Each backend adds a little to every request's cost (strategies that look at all
-            // of them, time integrals at section boundaries).
-            let per_request = 1.0 + e.model.backend_count() as f64 / 64.0;
+            // Each backend adds a little to every request's cost: a cluster too large for the
+            // caches makes requests wait for memory (1–3× slower at 65 536 backends than at
+            // 16, benches/scale.rs), strategies that scan pay for the backends they look at
+            // (jsq and least connections stop at the first idle one; a few look at all), and
+            // section boundaries visit every backend. (n / 64 here, when scans were the rule,
+            // put a 10-second run of 10⁵ backends at 2 hours.)
+            let per_request = 1.0 + e.model.backend_count() as f64 / 4096.0;
             requests += n as f64 * requests_per_replication(e) * per_request;
             bytes_per_run = bytes_per_run.max(self::bytes_per_run(e));
         }
@@ -199,6 +200,38 @@ pub fn jobs(requested: Option<usize>, yes: bool) -> Result<(usize, Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One experiment of `count` one-worker backends (default backlog).
+    fn fleet(count: u32) -> Experiment {
+        let text = format!(
+            "[arrivals]\nprocess = \"poisson\"\nload = 0.9\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+             [[backends]]\nname = \"web\"\ncount = {count}\nworkers = 1\n[balancer]\nstrategies = [\"random\"]\n"
+        );
+        crate::config::ExperimentFile::parse("fleet.toml".as_ref(), &text).unwrap().resolve().unwrap()
+    }
+
+    #[test]
+    fn memory_follows_the_backends_not_their_backlogs() {
+        // Peak heap measured by benches/scale.rs (10⁷ requests at load 0.9, backlog 2048):
+        // 51 MB at 65 536 backends, 574 MB at 10⁶. The estimate covers it without counting
+        // a backlog's worth of departure slots per backend (which was 1.7 GB at 10⁵).
+        let mb = |n| bytes_per_run(&fleet(n)) / 1e6;
+        assert!((51.0..70.0).contains(&mb(65_536)), "{}", mb(65_536));
+        assert!((574.0..900.0).contains(&mb(1_000_000)), "{}", mb(1_000_000));
+    }
+
+    #[test]
+    fn a_large_fleet_is_not_mistaken_for_hours() {
+        // 5 strategies × 5.5·10⁶ requests over 10⁵ one-worker backends took 9.7 s on the
+        // 2-core development machine (power_of_d and jsq, `lbsim run`); the estimate stays
+        // pessimistic but within the hour that starts without --yes.
+        let mut e = fleet(100_000);
+        e.plan.requests = 5_000_000;
+        e.plan.warmup = Warmup::Fixed(500_000);
+        let cost = Cost::of(std::slice::from_ref(&e), 1).scaled(5);
+        assert!(cost.seconds > 10.0 && cost.seconds < MAX_SECONDS, "{}", cost.seconds);
+        assert!(cost.refusal("this run").is_none());
+    }
 
     #[test]
     fn digits_are_grouped_in_threes() {

@@ -472,6 +472,17 @@ enum Ring {
     Heap(Box<[f64]>),
 }
 
+impl Ring {
+    /// The slots (a power of two of them).
+    #[inline(always)]
+    fn slots(&self) -> &[f64] {
+        match self {
+            Ring::Inline(slots) => slots,
+            Ring::Heap(slots) => slots,
+        }
+    }
+}
+
 /// Departures a log holds in place before it moves them to the heap: one cache line. (16,
 /// two lines, moves to the heap less often under random dispatch at high load, but makes
 /// every backend a line larger, which slowed scanning strategies, JSQ and least
@@ -486,10 +497,7 @@ impl DepartureLog {
     /// The ring's slots (a power of two of them).
     #[inline(always)]
     fn slots(&self) -> &[f64] {
-        match &self.ring {
-            Ring::Inline(slots) => slots,
-            Ring::Heap(slots) => slots,
-        }
+        self.ring.slots()
     }
 
     #[inline(always)]
@@ -551,13 +559,13 @@ impl DepartureLog {
     /// Moves the pending departures to a ring of `len` slots (a power of two ≥ their
     /// number; [`INLINE`] means the log's own), each at its admission number's index.
     fn resize(&mut self, len: usize) {
-        let pending: Vec<f64> = self.pending().collect();
-        self.ring =
+        let ring =
             if len == INLINE { Ring::Inline([0.0; INLINE]) } else { Ring::Heap(vec![0.0; len].into_boxed_slice()) };
-        let departed = self.departed;
-        let slots = self.slots_mut();
-        for (k, d) in pending.into_iter().enumerate() {
-            slots[Self::slot(slots, departed.wrapping_add(k as u32))] = d;
+        let old = std::mem::replace(&mut self.ring, ring);
+        let (from, departed, inside) = (old.slots(), self.departed, self.admitted.wrapping_sub(self.departed));
+        let to = self.slots_mut();
+        for i in (0..inside).map(|k| departed.wrapping_add(k)) {
+            to[Self::slot(to, i)] = from[Self::slot(from, i)];
         }
     }
 

@@ -18,7 +18,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    assert_conserved, async_group, experiment, gunicorn_group, simulate, simulate_with, sync_group, totals, widening,
+    MINIMAL, assert_conserved, async_group, experiment, gunicorn_group, rejection, simulate, simulate_with, sync_group,
+    totals, widening,
 };
 use lbsim::config::ExperimentFile;
 use lbsim::engine::Cause;
@@ -283,45 +284,26 @@ strategies = [{{ name = "random", hedge = "10ms", hedge_cancel = {cancel} }}]
 
 // --- Settings ----------------------------------------------------------------------------
 
-const MINIMAL: &str = r#"[arrivals]
-load = 0.5
-
-[service]
-mean = "10ms"
-
-[[backends]]
-name = "web"
-count = 4
-
-[balancer]
-strategies = ["round_robin"]
-"#;
-
-fn error_of(text: &str) -> String {
-    let file = ExperimentFile::parse(Path::new("tests/data/inline.toml"), text).expect("valid TOML");
-    file.resolve().expect_err("the file should be rejected").render()
-}
-
 #[test]
 fn cancel_settings_are_checked() {
     let clients = |lines: &str| MINIMAL.replace("[service]", &format!("[clients]\n{lines}\n\n[service]"));
-    let e = error_of(&clients("cancel = true"));
+    let e = rejection(&clients("cancel = true"));
     assert!(e.contains("cancel") && e.contains("needs a client timeout") && e.contains("inline.toml:5:"), "{e}");
-    let e = error_of(&clients("timeout = \"1s\"\ncancel = \"yes\""));
+    let e = rejection(&clients("timeout = \"1s\"\ncancel = \"yes\""));
     assert!(e.contains("expected true or false"), "{e}");
-    let e = error_of(&clients("timeout = \"1s\"\ncancle = true"));
+    let e = rejection(&clients("timeout = \"1s\"\ncancle = true"));
     assert!(e.contains("cancel"), "did you mean: {e}");
-    let e = error_of(&format!("{MINIMAL}hedge_cancel = true\n"));
+    let e = rejection(&format!("{MINIMAL}hedge_cancel = true\n"));
     assert!(e.contains("hedge_cancel") && e.contains("do not hedge"), "{e}");
     let e =
-        error_of(&MINIMAL.replace(
+        rejection(&MINIMAL.replace(
             "strategies = [\"round_robin\"]",
             "strategies = [{ name = \"round_robin\", hedge_cancel = true }]",
         ));
     assert!(e.contains("hedge_cancel") && e.contains("do not hedge"), "{e}");
-    let e = error_of(&format!("{MINIMAL}hedge = \"p95\"\nhedge_cancle = true\n"));
+    let e = rejection(&format!("{MINIMAL}hedge = \"p95\"\nhedge_cancle = true\n"));
     assert!(e.contains("hedge_cancel"), "did you mean: {e}");
-    let e = error_of(&clients("timeout = \"1s\"\ncancel = true").replace("[\"round_robin\"]", "[\"central_queue\"]"));
+    let e = rejection(&clients("timeout = \"1s\"\ncancel = true").replace("[\"round_robin\"]", "[\"central_queue\"]"));
     assert!(e.contains("central_queue") && e.contains("cancel"), "{e}");
     // Valid: the model cancels.
     let text = clients("timeout = \"1s\"\ncancel = true");

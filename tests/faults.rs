@@ -9,8 +9,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    assert_conserved, experiment, experiment_with_io, gunicorn_group, simulate, simulate_with, sync_group, totals,
-    widening,
+    MINIMAL, assert_conserved, experiment, experiment_with_io, gunicorn_group, simulate, simulate_with, sync_group,
+    totals, widening,
 };
 use lbsim::config::ExperimentFile;
 use lbsim::engine::{Cause, Section};
@@ -443,24 +443,8 @@ fn worker_timeouts_are_failures_the_balancer_retries_and_counts_by_cause() {
 
 // --- Bad input ---------------------------------------------------------------------------
 
-const MINIMAL: &str = r#"[arrivals]
-load = 0.5
-
-[service]
-mean = "10ms"
-
-[[backends]]
-name = "web"
-count = 4
-
-[balancer]
-strategies = ["round_robin"]
-"#;
-
 fn error_of(extra: &str) -> String {
-    let text = format!("{MINIMAL}{extra}");
-    let file = ExperimentFile::parse(Path::new("tests/data/inline.toml"), &text).expect("valid TOML");
-    file.resolve().expect_err("the file should be rejected").render()
+    common::rejection(&format!("{MINIMAL}{extra}"))
 }
 
 fn resolves(extra: &str) -> Model {

@@ -206,3 +206,27 @@ strategies = [{strategies}]
     );
     lbsim::config::ExperimentFile::parse(std::path::Path::new("hedging.toml"), &text).unwrap().resolve().unwrap()
 }
+
+/// The smallest valid experiment file (4 round-robin backends at load 0.5) that the
+/// bad-input tests change one key of.
+pub const MINIMAL: &str = r#"[arrivals]
+load = 0.5
+
+[service]
+mean = "10ms"
+
+[[backends]]
+name = "web"
+count = 4
+
+[balancer]
+strategies = ["round_robin"]
+"#;
+
+/// The rendered error of experiment `text`, read as `tests/data/inline.toml`, which must be
+/// valid TOML and must be rejected.
+pub fn rejection(text: &str) -> String {
+    let file =
+        lbsim::config::ExperimentFile::parse(std::path::Path::new("tests/data/inline.toml"), text).expect("valid TOML");
+    file.resolve().expect_err("the file should be rejected").render()
+}

@@ -108,6 +108,16 @@ pub enum Rare {
     Station(Station),
 }
 
+impl Rare {
+    #[inline(never)]
+    fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
+        match self {
+            Rare::Ps(b) => b.admit(now, size, label, backend, rec),
+            Rare::Station(b) => b.admit(now, size, label, backend, rec),
+        }
+    }
+}
+
 impl Backend {
     pub fn new(group: &BackendGroup) -> Self {
         match group.worker_class {
@@ -227,14 +237,14 @@ impl Backend {
 
     /// Hands a request (arrival `now`, work `size`) to the backend; `label` is its section
     /// (or [`UNMEASURED`]) and `backend` this backend's index, for the recorder.
-    #[inline]
+    ///
+    /// Inlined into the run loop for an FCFS backend (the fast path's every request); the
+    /// others are a call away.
+    #[inline(always)]
     pub fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
         match self {
             Backend::Fcfs(b) => b.admit(now, size, label, backend, rec),
-            Backend::Rare(b) => match &mut **b {
-                Rare::Ps(b) => b.admit(now, size, label, backend, rec),
-                Rare::Station(b) => b.admit(now, size, label, backend, rec),
-            },
+            Backend::Rare(b) => b.admit(now, size, label, backend, rec),
         }
     }
 
@@ -616,6 +626,37 @@ struct Workers {
     departures: BinaryHeap<Reverse<Time>>,
 }
 
+impl Workers {
+    /// Forgets the departures up to `now`; returns the number inside.
+    #[inline]
+    fn settle(&mut self, now: f64) -> u32 {
+        while let Some(&Reverse(Time(d))) = self.departures.peek() {
+            if d > now {
+                break;
+            }
+            self.departures.pop();
+        }
+        self.departures.len() as u32
+    }
+
+    /// Gives a request arriving at `now` with `service` seconds of work to the worker that
+    /// frees up first (FCFS across workers); returns its (start, departure).
+    #[inline(never)]
+    fn assign(&mut self, now: f64, service: f64) -> (f64, f64) {
+        let mut best = 0;
+        for j in 1..self.free_at.len() {
+            if self.free_at[j] < self.free_at[best] {
+                best = j;
+            }
+        }
+        let start = self.free_at[best].max(now);
+        let departure = start + service;
+        self.free_at[best] = departure;
+        self.departures.push(Reverse(Time(departure)));
+        (start, departure)
+    }
+}
+
 /// `workers` sync workers, FCFS from a bounded accept queue.
 ///
 /// Time integrals are booked when a request is admitted, because its whole future is known
@@ -678,15 +719,7 @@ impl Fcfs {
     fn advance(&mut self, now: f64) {
         match &mut self.workers {
             None => self.in_system = self.log.settle(now) as u32,
-            Some(w) => {
-                while let Some(&Reverse(Time(d))) = w.departures.peek() {
-                    if d > now {
-                        break;
-                    }
-                    w.departures.pop();
-                }
-                self.in_system = w.departures.len() as u32;
-            }
+            Some(w) => self.in_system = w.settle(now),
         }
     }
 
@@ -760,7 +793,7 @@ impl Fcfs {
         self.in_system = 0;
     }
 
-    #[inline]
+    #[inline(always)]
     fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
         self.admit_ticket(now, size, label, backend, Ticket::plain(now), rec)
     }
@@ -781,35 +814,20 @@ impl Fcfs {
                 if self.log.full(now, u64::from(self.limit.get())) {
                     return Admission::Rejected;
                 }
-                let start = self.free_at.max(now);
+                // `free_at.max(now)` as one instruction: `now` is never NaN, so the NaN
+                // rule of `f64::max` (which costs five) has nothing to decide.
+                let start = if self.free_at > now { self.free_at } else { now };
                 let departure = start + service;
                 self.free_at = departure;
                 self.log.push(departure, now);
                 (start, departure)
             }
             Some(w) => {
-                while let Some(&Reverse(Time(d))) = w.departures.peek() {
-                    if d > now {
-                        break;
-                    }
-                    w.departures.pop();
-                }
-                self.in_system = w.departures.len() as u32;
+                self.in_system = w.settle(now);
                 if self.in_system >= self.limit.get() {
                     return Admission::Rejected;
                 }
-                // The worker that frees up first takes the request (FCFS across workers).
-                let mut best = 0;
-                for j in 1..w.free_at.len() {
-                    if w.free_at[j] < w.free_at[best] {
-                        best = j;
-                    }
-                }
-                let start = w.free_at[best].max(now);
-                let departure = start + service;
-                w.free_at[best] = departure;
-                w.departures.push(Reverse(Time(departure)));
-                (start, departure)
+                w.assign(now, service)
             }
         };
         // (The count is refreshed by the next `advance`.)

@@ -141,7 +141,7 @@ impl Recorder {
     }
 
     /// A measured request of section `label` finished at backend `backend`.
-    #[inline]
+    #[inline(always)]
     pub fn complete(&mut self, label: u32, backend: u32, response: f64, wait: f64, service: f64) {
         let s = &mut self.sections[label as usize];
         s.completed += 1;

@@ -334,8 +334,21 @@ impl<'m> Traffic<'m> {
     }
 
     /// The next request (sizes and clients from a trace take precedence over the model's).
-    #[inline]
+    /// Inlined into the run loop, as the draws it makes (see `ArrivalStream::next`).
+    #[inline(always)]
     fn next(&mut self) -> Request {
+        if let Some(time) = self.arrivals.next_poisson(&mut self.arrival_rng) {
+            // (The same draws as below, without a trace's sizes and clients to look for.)
+            let size = self.model.service.sample(&mut self.size_rng);
+            let client = if self.uses_client { self.clients.sample(&mut self.client_rng) } else { 0 };
+            return Request { arrival: time, size, client };
+        }
+        self.next_from_stream()
+    }
+
+    /// [`Traffic::next`] for the arrival processes other than Poisson.
+    #[inline(never)]
+    fn next_from_stream(&mut self) -> Request {
         let arrival = self.arrivals.next(&mut self.arrival_rng);
         let size = match arrival.size {
             Some(s) => s,
@@ -506,7 +519,25 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
     }
 
     let mut index: u64 = 0;
-    loop {
+    'requests: loop {
+        // The arrivals before the next boundary (and before the end of the window) all get
+        // the same label and need nothing but dispatching: a tight loop of its own, which
+        // the per-request path of every run is.
+        let stop = next_boundary.min(end);
+        if index < stop {
+            let label = if index >= window.warmup { section as u32 } else { UNMEASURED };
+            while index < stop {
+                let Some(request) = path.next_request(&mut traffic, ctx!(), f64::INFINITY) else {
+                    path.drain(ctx!());
+                    break 'requests;
+                };
+                path.run_until(request.arrival, ctx!());
+                path.dispatch(&request, label, ctx!());
+                index += 1;
+            }
+            continue;
+        }
+        // A boundary's arrival, or past the window.
         let Some(request) = path.next_request(&mut traffic, ctx!(), f64::INFINITY) else {
             // No request will ever come (cannot happen: see `Dispatcher::next_request`).
             path.drain(ctx!());

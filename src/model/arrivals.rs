@@ -454,8 +454,36 @@ enum StreamState {
 
 impl ArrivalStream {
     /// The next arrival (times are non-decreasing).
-    #[inline]
+    ///
+    /// A Poisson arrival is inlined into the caller (the run loop draws one per request, and
+    /// the call would cost as much as the draw); the other processes are a call away.
+    #[inline(always)]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Arrival {
+        match self.next_poisson(rng) {
+            Some(time) => Arrival { time, size: None, client: None },
+            None => self.next_other(rng),
+        }
+    }
+
+    /// The next arrival's time if the process is Poisson (which carries no sizes or
+    /// clients), drawn as [`ArrivalStream::next`] draws it; `None`, drawing nothing, for the
+    /// other processes. For a caller that takes the common case without an [`Arrival`]'s
+    /// options to test.
+    #[inline(always)]
+    pub fn next_poisson<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<f64> {
+        let StreamState::Poisson { mean_gap } = self.state else { return None };
+        let e: f64 = Exp1.sample(rng);
+        // (As below: never before the last arrival. `max` by comparison, one instruction:
+        // `self.now` is never NaN, so `f64::max`'s NaN rule, five more, decides nothing.)
+        let time = self.now + e * mean_gap;
+        let time = if time > self.now { time } else { self.now };
+        self.now = time;
+        Some(time)
+    }
+
+    /// [`ArrivalStream::next`] for every process but Poisson.
+    #[inline(never)]
+    fn next_other<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Arrival {
         let (time, size, client) = match &mut self.state {
             StreamState::Poisson { mean_gap } => {
                 let e: f64 = Exp1.sample(rng);

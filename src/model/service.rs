@@ -341,8 +341,22 @@ impl ServiceDistribution {
     }
 
     /// Draws one request size. Never allocates.
-    #[inline]
+    ///
+    /// The exponential draw is inlined into the caller (the run loop draws a size per
+    /// request, and the call would cost as much as the draw); the others are a call away.
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        if let ServiceDistribution::Exponential { mean } = self {
+            let e: f64 = Exp1.sample(rng);
+            mean * e
+        } else {
+            self.sample_other(rng)
+        }
+    }
+
+    /// [`ServiceDistribution::sample`] for every distribution but the exponential.
+    #[inline(never)]
+    fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             ServiceDistribution::Exponential { mean } => {
                 let e: f64 = Exp1.sample(rng);

@@ -39,9 +39,11 @@ impl Strategy for Random {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        let chosen = self.ahead[self.pos];
-        self.ahead[self.pos] = super::uniform_index(&mut self.rng, self.n) as u32;
-        self.pos = (self.pos + 1) % AHEAD;
+        // (`% AHEAD`, a mask, spares the bounds checks.)
+        let pos = self.pos % AHEAD;
+        let chosen = self.ahead[pos];
+        self.ahead[pos] = super::uniform_index(&mut self.rng, self.n) as u32;
+        self.pos = (pos + 1) % AHEAD;
         chosen as usize
     }
 

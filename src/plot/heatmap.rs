@@ -110,7 +110,8 @@ where
     let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
     let (unit, scale) = style::time_unit(values.iter().copied());
     let shade = |v: f64| if hi > lo { (v.ln() - lo.ln()) / (hi.ln() - lo.ln()) } else { 0.5 };
-    let body = area.titled(&title(ctx, &g, name), (FAMILY, style::TITLE))?;
+    let title = title(ctx, &g, name);
+    let body = area.titled(&title, (FAMILY, style::title_size(&title)))?;
     let (panels_area, bar_area) = body.split_horizontally(body.dim_in_pixel().0 - 130);
     let panels = panels_area.split_evenly((n.div_ceil(2), 2.min(n)));
     let (nx, ny) = (g.xs.len(), g.ys.len());

@@ -41,7 +41,7 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
             "p99_over_time",
             "p99 over time",
             format!(
-                "99th percentile of the response times of the requests completed in each window of {}{} \
+                "99th percentile of the response times of the requests completed in each window of {} {} \
                  (log scale; resolution 7 %).{shading}",
                 crate::units::format_duration(width),
                 ctx.focus_label()

@@ -202,7 +202,7 @@ where
     // Row s is drawn from the top: its centre is at n − s − 0.5.
     let centre = |s: usize| n as f64 - s as f64 - 0.5;
     let mut chart = ChartBuilder::on(area)
-        .caption(&d.title, (FAMILY, style::TITLE))
+        .caption(&d.title, (FAMILY, style::title_size(&d.title)))
         .margin(18)
         .x_label_area_size(62)
         .y_label_area_size(label_area)

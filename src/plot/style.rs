@@ -57,6 +57,16 @@ pub const SLO: RGBColor = RGBColor(200, 30, 30);
 pub const SIZE: (u32, u32) = (1000, 620);
 /// Font sizes in pixels.
 pub const TITLE: u32 = 26;
+/// The most characters of a title that fit across a [`SIZE`] chart at [`TITLE`] pixels
+/// (a character is about 0.46 em wide in the chart font, and the margins take 40 pixels).
+const TITLE_FITS: usize = 76;
+
+/// The font size of `title`: [`TITLE`], or smaller for a title too long to fit the chart's
+/// width at it (a centred title that does not fit loses both its ends).
+pub fn title_size(title: &str) -> u32 {
+    let n = title.chars().count();
+    if n <= TITLE_FITS { TITLE } else { (TITLE as usize * TITLE_FITS / n).max(12) as u32 }
+}
 pub const LABEL: u32 = 19;
 pub const TICK: u32 = 15;
 pub const LEGEND: u32 = 16;
@@ -87,7 +97,7 @@ pub fn tick(value: f64) -> String {
 /// A chart builder with the title, margins and label areas every chart uses.
 pub fn builder<'a, 'b, DB: DrawingBackend>(area: &'a DrawingArea<DB, Shift>, title: &str) -> ChartBuilder<'a, 'b, DB> {
     let mut b = ChartBuilder::on(area);
-    b.caption(title, (FAMILY, TITLE)).margin(18).x_label_area_size(62).y_label_area_size(92);
+    b.caption(title, (FAMILY, title_size(title))).margin(18).x_label_area_size(62).y_label_area_size(92);
     b
 }
 
@@ -197,7 +207,7 @@ where
     DB::ErrorType: 'static,
 {
     let (w, h) = area.dim_in_pixel();
-    area.draw_text(title, &(FAMILY, TITLE).into_text_style(area), (24, 18))?;
+    area.draw_text(title, &(FAMILY, title_size(title)).into_text_style(area), (24, 18))?;
     area.draw_text(why, &(FAMILY, LABEL).into_text_style(area), (w as i32 / 4, h as i32 / 2))?;
     Ok(())
 }

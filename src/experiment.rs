@@ -119,7 +119,65 @@ impl Cost {
     }
 }
 
+/// A ramp of users that may outlast the run, found before it runs (see
+/// [`Experiment::ramp_outlasting_run`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RampEstimate {
+    /// When the ramp's last stage ends (seconds).
+    pub length: f64,
+    /// The requests the run simulates: `[run] warmup` (when fixed) plus `[run] requests`.
+    pub requests: u64,
+    /// The earliest time by which the users can have sent them, at the closed loop's
+    /// throughput bound min(N(t)/(D + Z), X_max) (seconds).
+    pub earliest_end: f64,
+    /// The bound's terms: the cycle D + Z (seconds) and X_max (requests per second).
+    pub cycle: f64,
+    pub max_throughput: f64,
+    /// The smallest `[run] requests` whose run cannot end before the ramp does (under the
+    /// same bound).
+    pub requests_needed: u64,
+    /// What of the ramp a run ending at `earliest_end` would not cover, in words.
+    pub unreached: String,
+}
+
 impl Experiment {
+    /// A ramp of users that the run may not last through: `None` without a ramp, or when
+    /// the run's requests take at least the ramp's length even at the throughput bound
+    /// min(N(t)/(D + Z), X_max) along the profile. The bound is an upper one on how fast
+    /// users whose requests complete can send (the run's real rate is lower, past the knee
+    /// markedly), so `Some` says the run *may* end early — at that rate it would — and
+    /// `None` that it cannot (unless refusals and failures answer users faster than any
+    /// service would). The run itself reports whether it did ([`crate::runner::Warning::RampCutShort`]).
+    pub fn ramp_outlasting_run(&self) -> Option<RampEstimate> {
+        let users = self.model.closed_loop()?;
+        let profile = users.profile();
+        if users.ramp.is_empty() {
+            return None;
+        }
+        let (demand, max_throughput) = self.model.demand_and_max_throughput();
+        let cycle = demand + users.mean_think();
+        let warmup = match self.plan.warmup {
+            Warmup::Fixed(w) => w,
+            Warmup::Auto => 0,
+        };
+        let requests = warmup.saturating_add(self.plan.requests);
+        let length = profile.length();
+        let covering = profile.most_requests_by(length, cycle, max_throughput);
+        if !covering.is_finite() || requests as f64 >= covering {
+            return None;
+        }
+        let earliest_end = profile.earliest_time_for(requests as f64, cycle, max_throughput);
+        Some(RampEstimate {
+            length,
+            requests,
+            earliest_end,
+            cycle,
+            max_throughput,
+            requests_needed: (covering.ceil() as u64).saturating_sub(warmup).max(1),
+            unreached: profile.unreached(earliest_end)?,
+        })
+    }
+
     /// The cluster's cost per hour, Σ count × (backend + worker × workers) over the groups
     /// (`None` when the file gives no costs).
     pub fn cost_per_hour(&self) -> Option<f64> {

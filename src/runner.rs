@@ -143,6 +143,11 @@ pub struct Replication {
     /// `hedge_cancel`).
     #[serde(default)]
     pub cancelled: u64,
+    /// With a ramp of users: when the measurement window ended (seconds of simulated time),
+    /// to tell how much of the ramp the run covered (absent otherwise, and in journals
+    /// written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<f64>,
 }
 
 /// What one replication of a hedged run did.
@@ -316,6 +321,42 @@ pub struct ClosedLoopResult {
     /// out of the JSON when false, so files without a ramp read and write as before).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ramped: bool,
+    /// The ramp itself and how much of it the runs covered (absent without a ramp, and in
+    /// results written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<RampResult>,
+}
+
+/// A ramp of users as the results keep it: the profile, and when the runs ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RampResult {
+    /// Users at time 0 (`[clients] users`).
+    pub from: u32,
+    /// The stages, `{"for": seconds, "to": users}` each.
+    pub stages: Vec<crate::model::Stage>,
+    /// When the earliest-ending replication's measurement window ended (seconds of simulated
+    /// time; `null` when the replications did not record it). Before the ramp's end, the
+    /// stages past it never happened: see [`Warning::RampCutShort`].
+    #[serde(deserialize_with = "crate::stats::f64_or_nan")]
+    pub ended_at: f64,
+}
+
+impl RampResult {
+    /// The profile the users followed.
+    pub fn profile(&self) -> crate::model::Profile<'_> {
+        crate::model::Profile { from: self.from, stages: &self.stages }
+    }
+
+    /// When the runs ended, if known.
+    pub fn ended(&self) -> Option<f64> {
+        self.ended_at.is_finite().then_some(self.ended_at)
+    }
+
+    /// What the runs missed of the ramp, in words (`None` when they covered it, or when the
+    /// end is not known).
+    pub fn shortfall(&self) -> Option<String> {
+        self.ended().and_then(|t| self.profile().shortfall(t))
+    }
 }
 
 impl ClosedLoopResult {
@@ -368,6 +409,9 @@ pub enum Warning {
     /// A figure outside its physical range (utilisation outside [0, 1], percentiles out of
     /// order, a negative or non-finite time, throughput above the arrival rate): a defect.
     Implausible,
+    /// The run's requests were done before its ramp of users ended: the later stages never
+    /// happened ([`RampResult::shortfall`] says which, and when the run ended).
+    RampCutShort,
 }
 
 impl Warning {
@@ -382,6 +426,7 @@ impl Warning {
             Warning::UnrepresentativeWork => "unrepresentative_work",
             Warning::BeyondHistogram => "beyond_histogram",
             Warning::Implausible => "implausible",
+            Warning::RampCutShort => "ramp_cut_short",
         }
     }
 
@@ -415,11 +460,24 @@ impl Warning {
                  percentiles out of order, a negative or non-finite time, or throughput above the arrival rate): \
                  a defect in lbsim, please report it with this experiment"
                 .to_string(),
+            Warning::RampCutShort => "the run's requests were done before its ramp of users ended, so the ramp's \
+                 later stages never happened: raise [run] requests"
+                .to_string(),
         }
     }
 }
 
 impl StrategyResult {
+    /// What warning `w` means for this result, in words: [`Warning::explain`], with the
+    /// figures of this run where it has them (which stages of a ramp never happened).
+    pub fn explain(&self, w: Warning) -> String {
+        let ramp = self.closed_loop.as_ref().and_then(|c| c.ramp.as_ref());
+        match (w, ramp.and_then(RampResult::shortfall)) {
+            (Warning::RampCutShort, Some(shortfall)) => format!("{shortfall} (raise [run] requests)"),
+            _ => w.explain(),
+        }
+    }
+
     /// Lowest and highest backend utilisation; NaN (printed empty) when no backend has one
     /// (no backends, or a window of no length where utilisation is undefined).
     pub fn utilisation_range(&self) -> (f64, f64) {
@@ -666,6 +724,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         beyond_histogram: histogram.reached_ceiling(),
         over_slo: None,
         cancelled: whole.cancelled,
+        ended_at: model.closed_loop().filter(|users| !users.ramp.is_empty()).map(|_| o.window_end),
     }
 }
 
@@ -840,14 +899,17 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
                 // N changes along the ramp: N/X has no meaning over the run.
                 Estimate::without_interval(f64::NAN)
             };
-            let workers: f64 = model.each_backend().map(|(g, _)| f64::from(g.workers)).sum();
-            let max_throughput = model.capacity() / model.service.mean();
-            let demand = model.service.mean() * workers / model.capacity();
+            let (demand, max_throughput) = model.demand_and_max_throughput();
             let think = users.mean_think();
             let knee = (demand + think) * max_throughput;
             let ramped = !users.ramp.is_empty();
+            let ramp = ramped.then(|| RampResult {
+                from: users.users,
+                stages: users.ramp.clone(),
+                ended_at: reps.iter().filter_map(|r| r.ended_at).fold(f64::NAN, f64::min),
+            });
             let closed =
-                ClosedLoopResult { users: users.max_users(), think, cycle, demand, max_throughput, knee, ramped };
+                ClosedLoopResult { users: users.max_users(), think, cycle, demand, max_throughput, knee, ramped, ramp };
             (throughput.value * model.service.mean() / model.capacity(), throughput.value, Some(closed))
         }
     };
@@ -953,6 +1015,10 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
     let representative = work_gap.is_none_or(|gap| gap.abs() <= MAX_WORK_GAP);
     if !plausible(r, representative) {
         out.push(Warning::Implausible);
+    }
+    let ramp = r.closed_loop.as_ref().and_then(|c| c.ramp.as_ref());
+    if ramp.is_some_and(|ramp| ramp.ended().is_some_and(|t| ramp.profile().cut(t).is_some())) {
+        out.push(Warning::RampCutShort);
     }
     out
 }

@@ -279,3 +279,88 @@ fn ramp_stages_are_checked() {
     let e = err("ramp = []");
     assert!(e.contains("an empty ramp"), "{e}");
 }
+
+/// One worker of deterministic 10 ms and a constant think time of 90 ms: the throughput
+/// bound is min(N(t)/100 ms, 100/s). The ramp 0 → 5 users over 10 s, 5 for 20 s, 5 → 20
+/// over 10 s then lets at most 250 + 1000 + 250 + 666.7 = 2166.7 requests be sent before it
+/// ends at 40 s.
+fn ramp_of(requests: u64) -> (ExperimentFile, Experiment) {
+    let text = format!(
+        r#"[experiment]
+seed = 11
+[run]
+requests = {requests}
+warmup = 0
+[clients]
+mode = "closed"
+users = 0
+ramp = [{{ for = "10s", to = 5 }}, {{ for = "20s", to = 5 }}, {{ for = "10s", to = 20 }}]
+think = "90ms"
+[service]
+distribution = "deterministic"
+value = "10ms"
+[[backends]]
+name = "web"
+workers = 1
+[balancer]
+strategies = ["round_robin"]
+"#
+    );
+    let file = ExperimentFile::parse(Path::new("ramp.toml"), &text).unwrap();
+    let e = file.resolve().unwrap();
+    (file, e)
+}
+
+#[test]
+fn a_ramp_the_run_lasts_through_gives_no_warning() {
+    let (file, e) = ramp_of(4000);
+    assert_eq!(e.ramp_outlasting_run(), None);
+    assert_eq!(lbsim::config::ramp_warning(&file, &e), None);
+    let r = result(&e);
+    let ramp = r.closed_loop.as_ref().and_then(|c| c.ramp.as_ref()).expect("the ramp is in the results");
+    assert!(ramp.ended_at >= 40.0, "the run lasted through the ramp: {}", ramp.ended_at);
+    assert!(!r.warnings.contains(&lbsim::runner::Warning::RampCutShort), "{:?}", r.warnings);
+    assert_eq!(ramp.shortfall(), None);
+}
+
+#[test]
+fn a_ramp_longer_than_the_run_is_named_before_and_after_it() {
+    let (file, e) = ramp_of(1000);
+    // Before the run: at the bound, 1000 requests are sent by 250 + 50 (t − 10) = 1000, t = 25 s,
+    // half-way through the 20 s plateau; covering the ramp takes ⌈2166.7⌉ requests.
+    let estimate = e.ramp_outlasting_run().expect("the run may end before the ramp");
+    assert_eq!((estimate.length, estimate.requests, estimate.requests_needed), (40.0, 1000, 2167));
+    assert!((estimate.earliest_end - 25.0).abs() < 1e-9, "{}", estimate.earliest_end);
+    let warning = lbsim::config::ramp_warning(&file, &e).unwrap();
+    assert!(
+        warning.starts_with("ramp.toml:9:8: clients.ramp: the ramp lasts 40s, but the run may end by 25s"),
+        "{warning}"
+    );
+    assert!(warning.contains("min(N(t)/100ms, 100/s) its 1000 requests are sent by then"), "{warning}");
+    assert!(
+        warning.contains("not cover stage 2 of 3 (→ 5 over 20s, from 10s) after 15s, and stage 3 (→ 20 over 10s)"),
+        "{warning}"
+    );
+    assert!(warning.contains("Set [run] requests to at least 2167 to cover the whole ramp"), "{warning}");
+
+    // After: the run ended no earlier than the bound allows, inside the plateau, and says so.
+    let r = result(&e);
+    assert!(r.warnings.contains(&lbsim::runner::Warning::RampCutShort), "{:?}", r.warnings);
+    let ramp = r.closed_loop.as_ref().and_then(|c| c.ramp.as_ref()).unwrap();
+    assert!(ramp.ended_at >= 25.0 && ramp.ended_at < 30.0, "ended at {}", ramp.ended_at);
+    let said = r.explain(lbsim::runner::Warning::RampCutShort);
+    let ended = lbsim::units::format_duration(ramp.ended_at);
+    assert!(
+        said.starts_with(&format!(
+            "the run ended at {ended}, before the ramp's end at 40s: it did not cover stage 2 of 3"
+        )),
+        "{said}"
+    );
+    assert!(said.ends_with("and stage 3 (→ 20 over 10s) (raise [run] requests)"), "{said}");
+    // The JSON of `lbsim run --json` carries the profile and the end.
+    let json = serde_json::to_value(lbsim::output::run_json("ramp", std::slice::from_ref(&r))).unwrap();
+    let closed = &json["results"][0]["closed_loop"];
+    assert_eq!(closed["ramp"]["stages"][2], serde_json::json!({ "for": 10.0, "to": 20 }));
+    assert_eq!(closed["ramp"]["ended_at"].as_f64(), Some(ramp.ended_at));
+    assert_eq!(json["results"][0]["warnings"].as_array().unwrap().last().unwrap(), "ramp_cut_short");
+}

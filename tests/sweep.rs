@@ -479,3 +479,90 @@ fn a_file_written_with_a_load_sweeps_over_arrival_rates() {
     let message = sweep_error("load = [0.5]\nrate = [50]");
     assert!(message.contains("the load or the arrival rate, not both"), "{message}");
 }
+
+/// A closed loop whose users follow `clients` (a `[clients]` body after the mode), one
+/// worker of 10 ms, swept over `sweep`.
+fn closed_loop_file(tmp: &TempDir, name: &str, clients: &str, sweep: &str) -> PathBuf {
+    write_file(
+        tmp,
+        &format!("{name}.toml"),
+        &format!(
+            r#"[experiment]
+name = "{name}"
+seed = 11
+[run]
+requests = 1000
+warmup = 0
+series = "2s"
+[clients]
+mode = "closed"
+{clients}
+think = "90ms"
+[service]
+distribution = "deterministic"
+value = "10ms"
+[[backends]]
+name = "web"
+workers = 1
+[balancer]
+strategies = ["round_robin", "jsq"]
+[sweep]
+{sweep}
+"#
+        ),
+    )
+}
+
+#[test]
+fn a_ramp_longer_than_the_run_is_warned_of_and_the_charts_describe_the_ramp() {
+    let tmp = TempDir::new().unwrap();
+    // 0 → 5 users over 10 s, 5 for 20 s, 5 → 20 over 10 s: 1000 requests are done by about
+    // 25 s (tests/closed_loop.rs works the bound out), 4000 outlast the ramp.
+    let file = closed_loop_file(
+        &tmp,
+        "ramp",
+        r#"users = 0
+ramp = [{ for = "10s", to = 5 }, { for = "20s", to = 5 }, { for = "10s", to = 20 }]"#,
+        r#""run.requests" = [1000, 4000]"#,
+    );
+    let out = tmp.path().join("out");
+    let assert = lbsim().arg("sweep").arg(&file).arg("--out").arg(&out).arg("--quiet").assert().success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("ramp.toml:11:8: clients.ramp: the ramp lasts 40s, but the run may end by 25s")
+            && stderr.contains("Set [run] requests to at least 2167")
+            && stderr.contains("(at 1 of the sweep's 2 points)"),
+        "{stderr}"
+    );
+    // The warning code in results.csv at the short point only; the figures in results.json.
+    let text = csv(&out);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(rows.iter().all(|r| r.contains(",1000,") == r.contains("ramp_cut_short")), "{text}");
+    let json = fs::read_to_string(out.join("results.json")).unwrap();
+    assert!(json.contains("\"ended_at\"") && json.contains("\"for\": 20.0"), "{json}");
+    // The report names what the short runs missed, and no chart claims one N of users.
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("before the ramp's end at 40s: it did not cover stage 2 of 3 (→ 5 over 20s, from 10s)"),
+        "{report}"
+    );
+    assert!(!report.contains("N = 20 users"), "{report}");
+    assert!(
+        report.contains("Backend utilisation with users ramped 0 → 20 in 3 stages over 40s, runs ended at "),
+        "{report}"
+    );
+    assert!(report.contains("The users ramped 0 → 20 in 3 stages over 40s"), "{report}");
+    for stem in ["utilisation", "ccdf", "in_system"] {
+        let svg = fs::read_to_string(out.join("charts").join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.contains("with users ramped 0 → 20 in 3 stages over 40s"), "{stem}: no ramp in its title");
+    }
+
+    // A fixed population keeps its "at N = … users" titles, and no warning is given.
+    let fixed = closed_loop_file(&tmp, "fixed", "users = 5", r#""clients.users" = [5]"#);
+    let out = tmp.path().join("fixed-out");
+    let assert = lbsim().arg("sweep").arg(&fixed).arg("--out").arg(&out).arg("--quiet").assert().success();
+    assert!(!String::from_utf8_lossy(&assert.get_output().stderr).contains("warning"));
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("Backend utilisation at N = 5 users (carried load "), "{report}");
+    assert!(!report.contains("users ramped"), "{report}");
+}

@@ -222,7 +222,14 @@ enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { file, set, json, yes } => run::run(&load(&file, &set)?, json, yes),
+        Command::Run { file, set, json, yes } => {
+            let file = read(&file, &set)?;
+            let experiment = file.resolve()?;
+            if let Some(warning) = lbsim::config::ramp_warning(&file, &experiment) {
+                eprintln!("warning: {warning}");
+            }
+            run::run(&experiment, json, yes)
+        }
         Command::Check { file, set } => check::check(&file, &read(&file, &set)?),
         Command::Strategies => strategies::list(),
         Command::Sweep { file, set, out, jobs, resume, force, shard, quiet, yes } => sweep::sweep(sweep::Args {

@@ -64,7 +64,7 @@ pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
         if !warned.is_empty() {
             println!("\nToo short to trust as it stands:");
             for r in warned {
-                let what: Vec<String> = r.warnings.iter().map(|w| w.explain()).collect();
+                let what: Vec<String> = r.warnings.iter().map(|w| r.explain(*w)).collect();
                 println!("  {}: {}", r.strategy, what.join("; "));
             }
         }

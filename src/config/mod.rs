@@ -63,3 +63,43 @@ pub use error::ConfigError;
 pub use file::ExperimentFile;
 pub(crate) use schema::BACKEND_KEYS;
 pub(crate) use trace::parse_trace;
+
+/// The warning, located at `[clients] ramp` of `file`, for a ramp of users that the run of
+/// `experiment` may not last through (see
+/// [`Experiment::ramp_outlasting_run`](crate::experiment::Experiment::ramp_outlasting_run)):
+/// `FILE:LINE:COL: clients.ramp: the ramp lasts …, but the run may end by …`, with the
+/// `[run] requests` that would cover it. `None` when the run lasts through the ramp.
+pub fn ramp_warning(file: &ExperimentFile, experiment: &crate::experiment::Experiment) -> Option<String> {
+    use crate::units::{format_duration, significant};
+    let e = experiment.ramp_outlasting_run()?;
+    let warmup = match experiment.plan.warmup {
+        crate::experiment::Warmup::Fixed(0) => "",
+        crate::experiment::Warmup::Fixed(_) => " (warm-up included)",
+        crate::experiment::Warmup::Auto => " (and the warm-up MSER-5 chooses)",
+    };
+    let message = format!(
+        "the ramp lasts {}, but the run may end by {}: at the users' throughput bound min(N(t)/(D + Z), X_max) = \
+         min(N(t)/{}, {}/s) its {} requests{warmup} are sent by then, and it would not cover {}. \
+         Set [run] requests to at least {} to cover the whole ramp, or shorten the ramp",
+        format_duration(e.length),
+        format_duration(e.earliest_end),
+        format_duration(e.cycle),
+        significant(e.max_throughput, 4),
+        e.requests,
+        e.unreached,
+        e.requests_needed
+    );
+    Some(file.error_at("clients.ramp", message).render())
+}
+
+/// [`ramp_warning`] over the points of a sweep: the first point's, and at how many of them
+/// it applies.
+pub fn ramp_warning_of_points(file: &ExperimentFile, points: &[crate::experiment::Experiment]) -> Option<String> {
+    let mut warnings = points.iter().filter_map(|p| ramp_warning(file, p));
+    let first = warnings.next()?;
+    match (warnings.count(), points.len()) {
+        (_, 1) => Some(first),
+        (0, n) => Some(format!("{first} (at 1 of the sweep's {n} points)")),
+        (more, n) => Some(format!("{first} (at {} of the sweep's {n} points; this is the first)", more + 1)),
+    }
+}

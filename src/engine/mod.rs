@@ -80,6 +80,9 @@ pub struct RunOutcome {
     pub backends: Vec<BackendOutcome>,
     /// Length of the measurement window (seconds).
     pub window: f64,
+    /// When the measurement window ended (seconds of simulated time): the arrival just past
+    /// its last measured request. What a ramp of users is compared with.
+    pub window_end: f64,
     /// The time series, when the window asked for one.
     pub series: Option<RunSeries>,
 }
@@ -662,6 +665,7 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         histograms: recorder.histograms,
         backends: outcome,
         window: window_length,
+        window_end: latest.as_ref().map_or(0.0, |(t, _)| *t),
     }
 }
 

@@ -19,7 +19,7 @@ pub use clients::{ClientAddresses, ClientPopulation, ClientSampler, MAX_SUBNETS,
 pub use faults::{ClientPolicy, Fault, FaultKind, Health, MaxFails, Outlier, Probe, Retries};
 pub use request::Request;
 pub use service::{MixtureComponent, ServiceDistribution};
-pub use users::{ClosedLoop, Stage};
+pub use users::{ClosedLoop, Cut, Profile, Stage};
 
 /// A model parameter that makes no sense, said in words a user can act on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,6 +75,16 @@ impl Model {
             ArrivalProcess::Closed(users) => Some(users),
             _ => None,
         }
+    }
+
+    /// A closed loop's asymptotic bounds: the service demand D of one request (E[S] at the
+    /// backends' mean speed: a lone user's response time, network and queueing aside) and
+    /// the bottleneck's throughput X_max = capacity ÷ E[S] (requests per second).
+    pub fn demand_and_max_throughput(&self) -> (f64, f64) {
+        let workers: f64 = self.each_backend().map(|(g, _)| f64::from(g.workers)).sum();
+        let max_throughput = self.capacity() / self.service.mean();
+        let demand = self.service.mean() * workers / self.capacity();
+        (demand, max_throughput)
     }
 
     /// Offered load ρ = arrival rate × E[S] ÷ capacity (NaN for closed-loop users, whose

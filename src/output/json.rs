@@ -37,7 +37,8 @@ pub struct ResultJson<'a> {
     /// Fraction of the replications judged saturated.
     pub saturated_fraction: f64,
     /// Codes of the "too short to trust" warnings (`few_requests`, `long_warmup`,
-    /// `no_steady_state`, `wide_interval`, `no_p999_interval`).
+    /// `no_steady_state`, `wide_interval`, `no_p999_interval`, `unrepresentative_work`,
+    /// `beyond_histogram`, `implausible`, `ramp_cut_short`).
     pub warnings: Vec<&'static str>,
     /// 95 % confidence intervals, `[low, high]`, by metric name.
     pub ci95: BTreeMap<&'static str, [f64; 2]>,
@@ -45,7 +46,7 @@ pub struct ResultJson<'a> {
     /// Closed-loop users only: N, mean think time Z and the cycle N/X (its interval is
     /// `ci95.cycle`); `load` and `arrival_rate` are then measured, not given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub closed_loop: Option<ClosedLoopJson>,
+    pub closed_loop: Option<ClosedLoopJson<'a>>,
     /// Attempts per request (1 + retries ÷ requests), when the balancer or clients retry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts_per_request: Option<f64>,
@@ -92,10 +93,15 @@ pub struct OverSloJson {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ClosedLoopJson {
+pub struct ClosedLoopJson<'a> {
     pub users: u32,
     pub think: f64,
     pub cycle: f64,
+    /// With a ramp of users only: `from` (users at time 0), the `stages` (`{"for": seconds,
+    /// "to": users}`) and `ended_at`, when the (earliest) run's measurement window ended:
+    /// before the ramp's end, the stages past it never happened (warning `ramp_cut_short`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<&'a crate::runner::RampResult>,
 }
 
 #[derive(Debug, Serialize)]
@@ -171,6 +177,7 @@ pub fn run_json<'a>(experiment: &'a str, results: &'a [StrategyResult]) -> RunJs
                     users: c.users,
                     think: c.think,
                     cycle: c.cycle.value,
+                    ramp: c.ramp.as_ref(),
                 }),
                 attempts_per_request: r.attempts_per_request,
                 hedging: r.hedging.as_ref(),

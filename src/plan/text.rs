@@ -120,7 +120,7 @@ pub fn notes(p: &PlanResults) -> Vec<String> {
         }
         if let Some(r) = &s.at_minimum {
             if !r.warnings.is_empty() {
-                let what: Vec<String> = r.warnings.iter().map(|w| w.explain()).collect();
+                let what: Vec<String> = r.warnings.iter().map(|w| r.explain(*w)).collect();
                 out.push(format!("{} at its minimum: {}.", s.strategy, what.join("; ")));
             }
         }

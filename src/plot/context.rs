@@ -153,6 +153,11 @@ impl<'r> Context<'r> {
     pub fn focus_label_of(&self, i: usize) -> String {
         let load = self.result(i, 0).map_or(f64::NAN, |r| r.load);
         if let Some(c) = self.result(i, 0).and_then(|r| r.closed_loop.as_ref()) {
+            if let Some(ramp) = ramp_words(self.closed_loops(i)) {
+                // The users change along the run: no one N to be "at" (and the carried load is
+                // a mean over every population, left to the results).
+                return format!("with {ramp}");
+            }
             return format!("at N = {} users (carried load {})", c.users, style::tick(load));
         }
         match self.results.axes.get(self.x_axis) {
@@ -163,8 +168,30 @@ impl<'r> Context<'r> {
         }
     }
 
+    /// The closed-loop figures of every strategy's result at point `i`.
+    pub fn closed_loops(&self, i: usize) -> Vec<&'r crate::runner::ClosedLoopResult> {
+        self.results.points.get(i).map_or(vec![], |p| p.results.iter().filter_map(|r| r.closed_loop.as_ref()).collect())
+    }
+
     pub fn strategies(&self) -> &'r [String] {
         &self.results.strategies
+    }
+}
+
+/// Ramped closed-loop users in a title's words (`users ramped 0 → 200 over 2m, then held`),
+/// from the results of one point (every strategy's, so that a run cut short says when the
+/// runs ended); `None` for a fixed population. Results written before the profile was kept
+/// say only how high it went.
+pub fn ramp_words<'a>(loops: impl IntoIterator<Item = &'a crate::runner::ClosedLoopResult>) -> Option<String> {
+    let loops: Vec<&crate::runner::ClosedLoopResult> = loops.into_iter().collect();
+    let first = loops.first()?;
+    match (&first.ramp, first.ramped) {
+        (Some(ramp), _) => {
+            let ended: Vec<f64> = loops.iter().filter_map(|c| c.ramp.as_ref()?.ended()).collect();
+            Some(ramp.profile().words(&ended))
+        }
+        (None, true) => Some(format!("users ramped up to {}", first.users)),
+        (None, false) => None,
     }
 }
 

@@ -27,7 +27,7 @@ use plotters::backend::{BitMapBackend, SVGBackend};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use context::{Context, axis_label, axis_short, axis_value, backend_knob};
+pub use context::{Context, axis_label, axis_short, axis_value, backend_knob, ramp_words};
 
 use crate::results::SweepResults;
 use crate::runner::StrategyResult;

@@ -57,8 +57,17 @@ fn saturated(ctx: &Context<'_>, t: &TimeSeries) -> bool {
     p.results.iter().any(|r| r.strategy == t.strategy && r.saturated)
 }
 
+/// `at load 0.9`, or for a ramp of users `with users ramped 0 → 200 over 2m, then held`
+/// (the load of a ramped run is a mean over every population along it).
+fn at(ctx: &Context<'_>, load: f64) -> String {
+    match super::context::ramp_words(ctx.closed_loops(ctx.focus)) {
+        Some(ramp) => format!("with {ramp}"),
+        None => format!("at load {}", style::tick(load)),
+    }
+}
+
 fn title(ctx: &Context<'_>, load: f64) -> String {
-    format!("Requests in each backend over time at load {} — {}", style::tick(load), ctx.subject())
+    format!("Requests in each backend over time {} — {}", at(ctx, load), ctx.subject())
 }
 
 pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
@@ -70,12 +79,17 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     let backends = series[0].backends.len();
     let (top, clipped) = scale(&series);
     let mut caption = format!(
-        "Requests in each backend (queued and in service) over {} of one run at load {}, sampled every {}; \
+        "Requests in each backend (queued and in service) over {} of one run {}, sampled every {}; \
          one panel per strategy, same scale. Lines that drift apart show imbalance.",
         crate::units::format_duration(series[0].interval * series[0].series.first().map_or(0, Vec::len) as f64),
-        style::tick(load),
+        at(ctx, load),
         crate::units::format_duration(series[0].interval)
     );
+    let ramped = ctx.result(ctx.focus, 0).and_then(|r| r.closed_loop.as_ref()).is_some_and(|c| c.ramped);
+    if ramped {
+        caption +=
+            " The users change along the ramp: these are the first moments after the warm-up, not the whole run.";
+    }
     if clipped {
         let over: Vec<String> =
             series.iter().filter(|t| peak(t) > top).map(|t| format!("{} reaches {}", t.strategy, peak(t))).collect();
@@ -121,7 +135,8 @@ where
     DB::ErrorType: 'static,
 {
     let series = chosen(ctx);
-    let body = area.titled(&title(ctx, series[0].load), (FAMILY, style::TITLE))?;
+    let title = title(ctx, series[0].load);
+    let body = area.titled(&title, (FAMILY, style::title_size(&title)))?;
     let (strip, body) = body.split_vertically(LEGEND_HEIGHT);
     legend_strip(&strip, &series[0].backends)?;
     let cols = if series.len() > 1 { 2 } else { 1 };

@@ -169,8 +169,9 @@ pub struct Knee {
     pub max_throughput: f64,
     /// Per strategy at the largest N charted: (strategy, N, X, mean response).
     pub largest: Vec<(String, u32, f64, f64)>,
-    /// With a ramp of users, the most users at any time (`None`: a fixed population).
-    pub ramped_to: Option<u32>,
+    /// With a ramp of users, the profile in words (`users ramped 0 → 200 over 2m, then
+    /// held`; `None`: a fixed population).
+    pub ramp: Option<String>,
 }
 
 /// A warning that applies to one strategy at some charted points.
@@ -411,15 +412,15 @@ impl Findings {
                 significant(k.users, 3),
                 format_duration(1.0 / k.max_throughput)
             ));
-            if let Some(n) = k.ramped_to {
+            if let Some(ramp) = &k.ramp {
                 // The run's means mix every population along the ramp: no point of the curve.
                 out.push(format!(
-                    "The users follow a ramp up to N = {n}: the run's averages mix every population along it, so \
-                     they are no point of the load-test curve; the over-time charts (goodput and p99 per window) \
-                     show where goodput stops growing with the users."
+                    "The {ramp}: the run's averages mix every population along the ramp, so they are no point \
+                     of the load-test curve; the over-time charts (goodput and p99 per window) show where goodput \
+                     stops growing with the users."
                 ));
             }
-            for (strategy, n, x, r) in k.largest.iter().filter(|_| k.ramped_to.is_none()) {
+            for (strategy, n, x, r) in k.largest.iter().filter(|_| k.ramp.is_none()) {
                 let bound = f64::from(*n) / k.max_throughput - k.think;
                 out.push(format!(
                     "At N = {n} users, {strategy} carries {}/s ({}% of X_max) with a mean response of {} \
@@ -551,7 +552,7 @@ fn knee(ctx: &Context<'_>) -> Option<Knee> {
         think: first.think,
         max_throughput: first.max_throughput,
         largest,
-        ramped_to: first.ramped.then_some(first.users),
+        ramp: crate::plot::ramp_words(ctx.closed_loops(ctx.slice[0])),
     })
 }
 
@@ -632,7 +633,7 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
 /// those that turned requests away (more than 1 in 1000) without being saturated: a loss
 /// system's rejections are reported as such, not as saturation.
 fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
-    const KINDS: [Warning; 8] = [
+    const KINDS: [Warning; 9] = [
         Warning::FewRequests,
         Warning::LongWarmup,
         Warning::NoSteadyState,
@@ -641,13 +642,22 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
         Warning::UnrepresentativeWork,
         Warning::BeyondHistogram,
         Warning::Implausible,
+        Warning::RampCutShort,
     ];
     let mut out = Vec::new();
     for (s, name) in ctx.strategies().iter().enumerate() {
         let results: Vec<(f64, &crate::runner::StrategyResult)> =
             ctx.slice.iter().filter_map(|&i| ctx.result(i, s).map(|r| (ctx.x(i), r))).collect();
         for kind in KINDS {
-            let at: Vec<f64> = results.iter().filter(|(_, r)| r.warnings.contains(&kind)).map(|(x, _)| *x).collect();
+            let warned = results.iter().filter(|(_, r)| r.warnings.contains(&kind));
+            if kind == Warning::RampCutShort {
+                // Each point's run ended at its own time: one caution per point, with its figures.
+                for (x, r) in warned {
+                    out.push(Caution { strategy: name.clone(), what: r.explain(kind), at: vec![*x] });
+                }
+                continue;
+            }
+            let at: Vec<f64> = warned.map(|(x, _)| *x).collect();
             if !at.is_empty() {
                 out.push(Caution { strategy: name.clone(), what: kind.explain(), at });
             }

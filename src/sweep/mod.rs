@@ -304,6 +304,10 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
             bail!("{refusal}");
         }
     }
+    // Shown even with --quiet: a ramp cut short changes what the results mean.
+    if let Some(warning) = crate::config::ramp_warning_of_points(file, &sweep.points) {
+        eprintln!("warning: {warning}");
+    }
     let out = options.out.clone().unwrap_or_else(|| Path::new("output").join(&sweep.base.name));
     let header = sweep.header(options.shard);
     let mut store = Store::new();

@@ -107,11 +107,9 @@ impl Cluster for View<'_> {
     fn len(&self) -> usize {
         self.backends.len()
     }
-    #[inline]
+    #[inline(always)]
     fn in_system(&mut self, i: usize) -> u32 {
-        let b = &mut self.backends[i];
-        b.advance(self.now, self.recorder);
-        b.in_system()
+        self.backends[i].in_system_at(self.now, self.recorder)
     }
     #[inline]
     fn scanning(&self, i: usize) {

@@ -304,19 +304,29 @@ pub(crate) fn rotating_argmin<K>(
     better: impl Fn(&K, &K) -> bool,
     unbeatable: impl Fn(&K) -> bool,
 ) -> usize {
-    let mut best = if *last + 1 >= n { 0 } else { *last + 1 };
-    let mut best_key = key(best);
-    let mut i = best;
-    for _ in 1..n {
-        if unbeatable(&best_key) {
-            break;
+    // `key` is called in one place, so that the compiler inlines it into the loop (the
+    // keys a counting strategy reads are a backend's state, inlined at the call).
+    let mut i = if *last + 1 >= n { 0 } else { *last + 1 };
+    let mut best = i;
+    let mut best_key: Option<K> = None;
+    for _ in 0..n {
+        let k = key(i);
+        let Some(b) = &best_key else {
+            best_key = Some(k);
+            if unbeatable(best_key.as_ref().expect("just set")) {
+                break;
+            }
+            i = if i + 1 == n { 0 } else { i + 1 };
+            continue;
+        };
+        if better(&k, b) {
+            best = i;
+            best_key = Some(k);
+            if unbeatable(best_key.as_ref().expect("just set")) {
+                break;
+            }
         }
         i = if i + 1 == n { 0 } else { i + 1 };
-        let k = key(i);
-        if better(&k, &best_key) {
-            best = i;
-            best_key = k;
-        }
     }
     *last = best;
     best

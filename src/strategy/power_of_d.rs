@@ -27,6 +27,8 @@ pub struct PowerOfD {
     /// The samples of the next picks, d each; the next pick's start at `pos × d`.
     ahead: Vec<u32>,
     pos: usize,
+    /// Picks drawn ahead (`ahead.len() / d`, kept to spare a division per pick).
+    depth: usize,
     /// The positions of `order` the next draw swaps into its first d: drawn one draw
     /// early (the same numbers from the same stream in the same order), so that on a large
     /// cluster their entries of `order` (random places in n × 4 bytes) are fetched while
@@ -58,8 +60,15 @@ impl PowerOfD {
             });
         }
         let depth = if d <= 4 { AHEAD } else { 1 };
-        let mut s =
-            PowerOfD { rng, d, order: (0..n as u32).collect(), ahead: vec![0; depth * d], pos: 0, swaps: vec![0; d] };
+        let mut s = PowerOfD {
+            rng,
+            d,
+            order: (0..n as u32).collect(),
+            ahead: vec![0; depth * d],
+            pos: 0,
+            depth,
+            swaps: vec![0; d],
+        };
         s.draw_swaps();
         for slot in 0..depth {
             s.draw(slot);
@@ -70,7 +79,7 @@ impl PowerOfD {
     /// Draws the d samples of one pick into slot `slot` of `ahead`.
     /// Draws d distinct backends into `slot` of `ahead` (a partial Fisher–Yates shuffle of
     /// `order`, continued from the previous draw).
-    #[inline]
+    #[inline(always)]
     fn draw(&mut self, slot: usize) {
         for j in 0..self.d {
             let r = self.swaps[j] as usize;
@@ -81,7 +90,7 @@ impl PowerOfD {
     }
 
     /// Draws the positions the next [`PowerOfD::draw`] swaps from.
-    #[inline]
+    #[inline(always)]
     fn draw_swaps(&mut self) {
         let n = self.order.len();
         for j in 0..self.d {
@@ -96,7 +105,7 @@ impl PowerOfD {
     /// Picks drawn ahead.
     #[inline]
     fn depth(&self) -> usize {
-        self.ahead.len() / self.d
+        self.depth
     }
 }
 
@@ -117,7 +126,7 @@ impl Strategy for PowerOfD {
         PowerOfD::new(setup.backends, setup.params, setup.rng.clone())
     }
 
-    #[inline]
+    #[inline(always)]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
         let mut best = 0;
         let mut best_count = u32::MAX;

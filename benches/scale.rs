@@ -214,7 +214,15 @@ fn main() {
         Some(n) => std::slice::from_ref(n),
         None => &all_sizes,
     };
-    let strategies = ["random", "round_robin", "power_of_d", "jsq", "least_connections", "central_queue"];
+    let listed = ["random", "round_robin", "power_of_d", "jsq", "least_connections", "central_queue"];
+    // LBSIM_SCALE_ONLY may also name any other registered strategy (default parameters):
+    // how the estimate's cost classes were calibrated (src/budget.rs).
+    let mut strategies: Vec<&str> = listed.to_vec();
+    for name in only.iter().flatten() {
+        if !strategies.contains(&name.as_str()) && lbsim::strategy::find(name).is_ok() {
+            strategies.push(name);
+        }
+    }
     let huge = if quick || one_size.is_some() { None } else { Some(1_000_000usize) };
 
     eprintln!("{requests} requests per case, load {LOAD}, single-worker exponential backends, backlog 2048");
@@ -246,7 +254,7 @@ fn main() {
     for &n in sizes {
         run_bare(&mut rows, "bare lindley", n, bare_lindley);
         run_bare(&mut rows, "bare heap jsq", n, bare_heap_jsq);
-        for name in strategies {
+        for &name in &strategies {
             run_engine(&mut rows, name, n);
         }
     }

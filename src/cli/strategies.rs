@@ -12,6 +12,9 @@ pub fn list() -> Result<()> {
             println!("{:width$}    {} — {}", "", p.name, p.help);
         }
         println!("{:width$}    needs: {}", "", info.needs.describe());
+        let dearer: Vec<String> =
+            info.pick_cost_with.iter().map(|(param, cost)| format!("; {} with {param}", cost.describe())).collect();
+        println!("{:width$}    work per pick: {}{}", "", info.pick_cost.describe(), dearer.concat());
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::min_tree::MinTree;
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Needs, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{BackendInfo, Cluster, Needs, PickCost, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// One central FCFS queue feeding every worker, realised by dispatching each request to the
@@ -213,6 +213,9 @@ impl Strategy for CentralQueue {
         "single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
     const MODELS: &'static str = "one shared FCFS queue, the reference of FCFS dispatch (HAProxy maxconn = workers comes close); not a bound: sita can beat it under heavy tails";
     const NEEDS: Needs = Needs::Oracle;
+    // One update and one search of an 8-ary tree of earliest starts (a fresh fill of the tree,
+    // n looks, only when several balancer instances share the backends).
+    const PICK_COST: PickCost = PickCost::Logarithmic;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         CentralQueue::new(setup.backends)

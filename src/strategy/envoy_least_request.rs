@@ -9,7 +9,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::real_weights::real_weights;
 use super::slow_start::{self, RampWatch, SlowStart};
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError, uniform_index};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError, uniform_index};
 use crate::model::Request;
 
 /// Envoy LEAST_REQUEST (`LeastRequestLoadBalancer`, load_balancer_impl.cc):
@@ -122,6 +122,9 @@ impl Strategy for EnvoyLeastRequest {
                                    unequal weights: EDF on weight/(active+1)^bias";
     const MODELS: &'static str = "Envoy: lb_policy: LEAST_REQUEST (least_request_lb_config choice_count, active_request_bias, slow_start_config)";
     const NEEDS: Needs = Needs::Counts;
+    // choice_count samples with equal weights; with unequal weights a pop and a push on an
+    // EDF heap of every host.
+    const PICK_COST: PickCost = PickCost::Logarithmic;
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec {
             name: "choice_count",

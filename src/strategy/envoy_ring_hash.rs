@@ -6,7 +6,7 @@ use super::haproxy_chash::{BALANCE_FACTOR, balance_factor_percent};
 use super::hash_ring::HashRing;
 use super::real_weights::real_weights;
 use super::slow_start;
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request, address_text};
 
 /// Envoy RING_HASH (`RingHashLoadBalancer::Ring`, ring_hash_lb.cc):
@@ -71,6 +71,9 @@ impl Strategy for EnvoyRingHash {
     const MODELS: &'static str =
         "Envoy: lb_policy: RING_HASH, hash_policy source_ip [+ common_lb_config hash_balance_factor 100·f]";
     const NEEDS: Needs = Needs::Counts;
+    // A binary search of the ring; a bounded load counts every host's requests.
+    const PICK_COST: PickCost = PickCost::Logarithmic;
+    const PICK_COST_WITH: &'static [(&'static str, PickCost)] = &[(BALANCE_FACTOR, PickCost::AsksAll)];
     const REFUSED: &'static [(&'static str, &'static str)] = slow_start::ENVOY_REFUSES;
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[

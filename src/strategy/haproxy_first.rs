@@ -3,7 +3,7 @@
 
 use super::slow_start;
 use super::weighted_random::require_backends;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy `balance first` (`fas_get_next_server`, lb_fas.c): servers are taken in order of
@@ -29,6 +29,8 @@ impl Strategy for HaproxyFirst {
         "HAProxy first: the first server (in file order) below its cap (its workers, or the tier's maxconn)";
     const MODELS: &'static str = "HAProxy: balance first + server … maxconn N";
     const NEEDS: Needs = Needs::Counts;
+    // From the first server to the first below its cap: at load ρ the first ~ρ·n are full.
+    const PICK_COST: PickCost = PickCost::AsksAll;
     const REFUSED: &'static [(&'static str, &'static str)] = slow_start::HAPROXY_FIRST_REFUSES;
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;

@@ -4,7 +4,7 @@
 use super::haproxy_chash::{BALANCE_FACTOR, ChashRing, HaproxyRamp, balance_factor_percent};
 use super::real_weights::real_weights;
 use super::slow_start::{self, SlowStart};
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 
 /// HAProxy `balance source` + `hash-type consistent` (`get_server_sh`, backend.c, then
@@ -34,6 +34,9 @@ impl Strategy for HaproxyHash {
         "HAProxy balance source, hash-type consistent: the client address on HAProxy's ring; optional bounded load";
     const MODELS: &'static str = "HAProxy: balance source + hash-type consistent [+ hash-balance-factor 100·f]";
     const NEEDS: Needs = Needs::Counts;
+    // A binary search of the ring; a bounded load counts every server's requests.
+    const PICK_COST: PickCost = PickCost::Logarithmic;
+    const PICK_COST_WITH: &'static [(&'static str, PickCost)] = &[(BALANCE_FACTOR, PickCost::AsksAll)];
     const USES_CLIENT: bool = true;
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec {

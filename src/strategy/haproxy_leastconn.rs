@@ -4,7 +4,7 @@
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
 use super::slow_start::{self, SlowStart};
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy's `SRV_EWGHT_MAX` = `SRV_UWGHT_MAX` (256) × `BE_WEIGHT_SCALE` (16).
@@ -56,6 +56,8 @@ impl Strategy for HaproxyLeastconn {
         "HAProxy leastconn: fewest requests per weight (HAProxy's integer key), equals take turns";
     const MODELS: &'static str = "HAProxy: balance leastconn (server … weight N)";
     const NEEDS: Needs = Needs::Counts;
+    // Every server's key is compared (HAProxy keeps them in a tree; this transcription scans).
+    const PICK_COST: PickCost = PickCost::AsksAll;
     const PARAMS: &'static [ParamSpec] = &[slow_start::HAPROXY_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

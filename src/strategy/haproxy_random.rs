@@ -7,7 +7,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::haproxy_chash::{BE_WEIGHT_SCALE, ChashRing, HaproxyRamp};
 use super::real_weights::real_weights;
 use super::slow_start::{self, SlowStart};
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy `balance random(draws)` (`get_server_rnd`, backend.c):
@@ -39,6 +39,8 @@ impl Strategy for HaproxyRandom {
         "HAProxy balance random(draws): draws with replacement on the hash ring, fewest served per weight";
     const MODELS: &'static str = "HAProxy: balance random(2) (or random(N))";
     const NEEDS: Needs = Needs::Counts;
+    // `draws` binary searches of the ring.
+    const PICK_COST: PickCost = PickCost::Logarithmic;
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec { name: "draws", help: "random draws per request, ≥ 1, with replacement (default 2)" },
         slow_start::HAPROXY_PARAM,

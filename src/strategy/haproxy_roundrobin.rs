@@ -4,7 +4,7 @@
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
 use super::slow_start::{self, RampWatch, SlowStart};
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy's `SRV_EWGHT_MAX` and `SRV_UWGHT_RANGE`.
@@ -224,6 +224,8 @@ impl Strategy for HaproxyRoundrobin {
     const SUMMARY: &'static str = "HAProxy roundrobin: HAProxy's fast weighted round robin (lb_fwrr.c)";
     const MODELS: &'static str = "HAProxy: balance roundrobin (server … weight N)";
     const NEEDS: Needs = Needs::Nothing;
+    // The first server of the current and init trees is found by a scan of every server.
+    const PICK_COST: PickCost = PickCost::WalksAll;
     const PARAMS: &'static [ParamSpec] = &[slow_start::HAPROXY_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -3,7 +3,7 @@
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
 use super::slow_start;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy `balance static-rr` (`recalc_server_map` and `map_get_server_rr`, lb_map.c):
@@ -52,6 +52,8 @@ impl Strategy for HaproxyStaticRr {
     const SUMMARY: &'static str = "HAProxy static-rr: a fixed weighted map of servers, walked in turn";
     const MODELS: &'static str = "HAProxy: balance static-rr (server … weight N)";
     const NEEDS: Needs = Needs::Nothing;
+    // One step through a precomputed map.
+    const PICK_COST: PickCost = PickCost::Constant;
     const REFUSED: &'static [(&'static str, &'static str)] = slow_start::HAPROXY_STATIC_REFUSES;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -1,7 +1,7 @@
 //! `ip_hash`: nginx's `ip_hash` — the client's /24 network decides the backend.
 
 use super::weighted_random::checked_weights;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 
 /// The modulus of nginx's address hash: hash values lie in `0..6271`.
@@ -57,6 +57,8 @@ impl Strategy for IpHash {
     const MODELS: &'static str =
         "nginx `ip_hash;` with weights from capacities (nginx_ip_hash uses the file's weights)";
     const NEEDS: Needs = Needs::Nothing;
+    // One look-up in a table of fixed size.
+    const PICK_COST: PickCost = PickCost::Constant;
     const USES_CLIENT: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

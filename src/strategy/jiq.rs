@@ -3,7 +3,7 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Join-Idle-Queue (Lu et al., 2011), idealised: send the request to an idle backend if
@@ -41,6 +41,8 @@ impl Strategy for Jiq {
     const SUMMARY: &'static str = "join the idle queue: a backend with a free worker if any (random scan), else random";
     const MODELS: &'static str = "textbook: join the idle queue (Lu et al. 2011)";
     const NEEDS: Needs = Needs::Counts;
+    // From a random backend to the first with a free worker.
+    const PICK_COST: PickCost = PickCost::AsksUntilIdle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Jiq::new(setup.backends, setup.rng.clone())

@@ -1,6 +1,6 @@
 //! `jsq`: join the shortest queue.
 
-use super::{Cluster, Needs, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// Sends each request to the backend with the fewest requests in system (in service plus
@@ -16,6 +16,7 @@ impl Strategy for Jsq {
     const SUMMARY: &'static str = "join the shortest queue: fewest requests in system (ties rotate)";
     const MODELS: &'static str = "textbook oracle: join the shortest queue";
     const NEEDS: Needs = Needs::Counts;
+    const PICK_COST: PickCost = PickCost::AsksUntilIdle;
 
     fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(Jsq { last: 0 })

@@ -1,7 +1,7 @@
 //! `least_connections`: nginx's `least_conn` — fewest requests per unit of weight.
 
 use super::weighted_random::checked_weights;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
 
 /// nginx `least_conn`: send the request to the backend minimising nᵢ / wᵢ, where nᵢ is the
@@ -31,6 +31,7 @@ impl Strategy for LeastConnections {
     const SUMMARY: &'static str = "nginx least_conn: fewest requests in system per unit of weight (ties rotate)";
     const MODELS: &'static str = "nginx `least_conn;` with ties rotating (nginx_least_conn is exact)";
     const NEEDS: Needs = Needs::Counts;
+    const PICK_COST: PickCost = PickCost::AsksUntilIdle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(LeastConnections::new(checked_weights(Self::NAME, setup.backends)?))

@@ -1,7 +1,7 @@
 //! `least_work_left`: the backend that will finish its current work soonest (an oracle).
 
 use super::weighted_random::require_backends;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
 
 /// Least work left: send the request to the backend minimising uᵢ / cᵢ, where uᵢ is the
@@ -32,6 +32,8 @@ impl Strategy for LeastWorkLeft {
     const SUMMARY: &'static str = "oracle: least unfinished work per unit of capacity (ties rotate)";
     const MODELS: &'static str = "textbook oracle: least unfinished work";
     const NEEDS: Needs = Needs::Oracle;
+    // Stops at the first backend with no work left.
+    const PICK_COST: PickCost = PickCost::AsksUntilIdle;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;

@@ -143,6 +143,42 @@ impl Needs {
     }
 }
 
+/// How the work of one `pick` grows with the number of backends n, which is what the
+/// estimate of a run's cost (`budget.rs`) charges each request for.
+/// Ordered from the cheapest to the dearest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PickCost {
+    /// The same whatever n: a draw, a counter, a table lookup, a few sampled backends.
+    Constant,
+    /// Grows as log n: a binary search of a ring or of cumulative weights, a tree.
+    Logarithmic,
+    /// Walks a list of its own with an entry per backend (weights, positions) on every
+    /// request, without asking the cluster: nginx's smooth weighted round robin.
+    WalksAll,
+    /// Asks the cluster about the backends in turn and stops at the first empty one (jsq,
+    /// least connections): a few while the cluster has empty backends, all n when it has
+    /// none (backends with several workers, or a load near or above 1).
+    AsksUntilIdle,
+    /// Asks the cluster about every backend on every request (a full scan for the least
+    /// loaded, the balancers' bounded loads that count every backend's requests). Each
+    /// answer brings that backend up to date, which costs several times a step of
+    /// [`WalksAll`](Self::WalksAll).
+    AsksAll,
+}
+
+impl PickCost {
+    /// How `lbsim strategies` says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PickCost::Constant => "constant",
+            PickCost::Logarithmic => "grows as log n",
+            PickCost::WalksAll => "a step through a list of every backend",
+            PickCost::AsksUntilIdle => "asks backends up to the first empty one (all n when none is)",
+            PickCost::AsksAll => "asks every backend",
+        }
+    }
+}
+
 /// A balancing rule.
 ///
 /// `pick` runs once per request in the simulation's hot loop: it must not allocate and
@@ -168,6 +204,13 @@ pub trait Strategy: Send + Sized {
     /// What the strategy asks the [`Cluster`] about. Defaults to the most demanding, so a
     /// strategy is never run on information it cannot use until it says otherwise.
     const NEEDS: Needs = Needs::Oracle;
+    /// How the work of a pick grows with the number of backends (for the estimate of a run's
+    /// cost). Defaults to the dearest, so a strategy is never estimated cheaper than it is
+    /// until it says otherwise.
+    const PICK_COST: PickCost = PickCost::AsksAll;
+    /// Parameters that make a pick dearer when they are given, with the cost they bring
+    /// (a hash ring's bounded load counts every backend's requests on every pick).
+    const PICK_COST_WITH: &'static [(&'static str, PickCost)] = &[];
 
     /// Builds the strategy for a cluster. Invalid parameters are reported here, when the
     /// experiment is loaded, never in the simulation loop.

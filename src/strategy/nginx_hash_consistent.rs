@@ -4,7 +4,7 @@
 use super::hash_ring::HashRing;
 use super::real_weights::real_weights;
 use super::slow_start;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request, address_text};
 
 /// Points per unit of weight (nginx: `npoints = peer->weight * 160`).
@@ -75,6 +75,8 @@ impl Strategy for NginxHashConsistent {
         "nginx hash $remote_addr consistent: ketama with crc32, 160 points per weight, on the client address";
     const MODELS: &'static str = "nginx: upstream { hash $remote_addr consistent; server … weight=N; }";
     const NEEDS: Needs = Needs::Nothing;
+    // A crc32 of the address and a binary search of a ring of 160 points per weight.
+    const PICK_COST: PickCost = PickCost::Logarithmic;
     const REFUSED: &'static [(&'static str, &'static str)] = slow_start::NGINX_REFUSES;
     const USES_CLIENT: bool = true;
 

@@ -3,7 +3,7 @@
 use super::ip_hash::nginx_ip_hash;
 use super::real_weights::real_weights;
 use super::slow_start;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::{ClientAddresses, Request};
 
 /// nginx `ip_hash` (`ngx_http_upstream_get_ip_hash_peer`, ngx_http_upstream_ip_hash_module.c)
@@ -50,6 +50,8 @@ impl Strategy for NginxIpHash {
         "nginx ip_hash: the first three octets of the client's IPv4 address pick a backend, by nginx's weights";
     const MODELS: &'static str = "nginx: upstream { ip_hash; server … weight=N; }";
     const NEEDS: Needs = Needs::Nothing;
+    // One look-up in a table of fixed size.
+    const PICK_COST: PickCost = PickCost::Constant;
     const REFUSED: &'static [(&'static str, &'static str)] = slow_start::NGINX_REFUSES;
     const USES_CLIENT: bool = true;
 

@@ -4,7 +4,7 @@
 use super::real_weights::real_weights;
 use super::slow_start::{self, RampWatch, SlowStart};
 use super::swrr::Swrr;
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx `least_conn` (`ngx_http_upstream_get_least_conn_peer`,
@@ -56,6 +56,8 @@ impl Strategy for NginxLeastConn {
         "nginx least_conn as written: fewest connections per weight, ties by smooth weighted round robin";
     const MODELS: &'static str = "nginx: upstream { least_conn; server … weight=N; } (with zone, or one worker)";
     const NEEDS: Needs = Needs::Counts;
+    // nginx compares every peer, then runs the tie-break over the tied ones.
+    const PICK_COST: PickCost = PickCost::AsksAll;
     const PARAMS: &'static [ParamSpec] = &[slow_start::NGINX_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -6,7 +6,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::real_weights::real_weights;
 use super::slow_start;
 use super::swrr::Swrr;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError, uniform_index};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, uniform_index};
 use crate::model::Request;
 
 /// How many draws nginx makes before giving up and using round robin (`rp->tries > 20`).
@@ -72,6 +72,8 @@ impl Strategy for NginxRandomTwo {
         "nginx random two least_conn: two weighted draws of distinct peers, fewer connections per weight (tie: second)";
     const MODELS: &'static str = "nginx: upstream { random two least_conn; server … weight=N; }";
     const NEEDS: Needs = Needs::Counts;
+    // Two binary searches of the cumulative weights.
+    const PICK_COST: PickCost = PickCost::Logarithmic;
     const REFUSED: &'static [(&'static str, &'static str)] = slow_start::NGINX_REFUSES;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

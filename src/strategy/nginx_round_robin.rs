@@ -4,7 +4,7 @@
 use super::real_weights::real_weights;
 use super::slow_start::{self, RampWatch, SlowStart};
 use super::swrr::Swrr;
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx's smooth weighted round robin (`ngx_http_upstream_get_peer` in
@@ -33,6 +33,8 @@ impl Strategy for NginxRoundRobin {
         "nginx smooth weighted round robin with nginx's weights (weight=, default 1): 5,1,1 → a a b a c a a";
     const MODELS: &'static str = "nginx: upstream { server … weight=N; } (the default method)";
     const NEEDS: Needs = Needs::Nothing;
+    // nginx's smooth weighted round robin adds to every peer's current_weight on each pick.
+    const PICK_COST: PickCost = PickCost::WalksAll;
     const PARAMS: &'static [ParamSpec] = &[slow_start::NGINX_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

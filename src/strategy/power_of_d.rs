@@ -3,7 +3,7 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Needs, ParamSpec, Params, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Needs, ParamSpec, Params, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Power of d choices (Mitzenmacher; Vvedenskaya–Dobrushin–Karpelevich): sample d
@@ -115,6 +115,8 @@ impl Strategy for PowerOfD {
         "sample d distinct backends at random, join the one with fewest requests (ties: first sampled)";
     const MODELS: &'static str = "textbook power of d choices (distinct samples)";
     const NEEDS: Needs = Needs::Counts;
+    // d sampled backends (d is fixed, not a fraction of n).
+    const PICK_COST: PickCost = PickCost::Constant;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "d",
         help: "number of backends sampled per request, 1 ≤ d ≤ backends (default 2, or 1 for a single backend)",

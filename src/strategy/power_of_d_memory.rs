@@ -3,7 +3,7 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::weighted_random::require_backends;
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError, uniform_index};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError, uniform_index};
 use crate::model::Request;
 
 /// Power of d choices with memory (Shah & Prabhakar, "The use of memory in randomized load
@@ -29,6 +29,7 @@ impl Strategy for PowerOfDMemory {
         "power of d choices plus the best backend remembered from the previous request (Shah–Prabhakar)";
     const MODELS: &'static str = "textbook: power of d with memory, the (d, 1) scheme";
     const NEEDS: Needs = Needs::Counts;
+    const PICK_COST: PickCost = PickCost::Constant;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "d",
         help: "fresh backends sampled per request, 1 ≤ d ≤ backends (default 2, or 1 for a single backend)",

@@ -2,7 +2,7 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Uniformly random dispatch: with n identical backends and Poisson arrivals each backend
@@ -29,6 +29,7 @@ impl Strategy for Random {
     const SUMMARY: &'static str = "each request to a backend chosen uniformly at random";
     const MODELS: &'static str = "textbook: uniform random dispatch";
     const NEEDS: Needs = Needs::Nothing;
+    const PICK_COST: PickCost = PickCost::Constant;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let mut rng = setup.rng.clone();

@@ -1,6 +1,6 @@
 //! The one list of strategies. Adding a strategy: one file in `strategy/` and one line here.
 
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError, StrategyVisitor, nearest};
+use super::{Cluster, Needs, ParamSpec, Params, PickCost, Setup, Strategy, StrategyError, StrategyVisitor, nearest};
 use crate::model::Request;
 
 /// What `lbsim strategies` shows about a strategy.
@@ -15,6 +15,22 @@ pub struct StrategyInfo {
     pub refused: &'static [(&'static str, &'static str)],
     /// What it must know about the backends (limits the balancer information it can run on).
     pub needs: Needs,
+    /// How a pick's work grows with the number of backends, with default parameters.
+    pub pick_cost: PickCost,
+    /// Parameters that change `pick_cost` when given, and to what.
+    pub pick_cost_with: &'static [(&'static str, PickCost)],
+}
+
+impl StrategyInfo {
+    /// How a pick's work grows with the number of backends under `params`: the dearest of
+    /// the default and what each given parameter brings.
+    pub fn pick_cost_for(&self, params: &Params) -> PickCost {
+        self.pick_cost_with
+            .iter()
+            .filter(|(name, _)| params.values.contains_key(*name))
+            .map(|&(_, cost)| cost)
+            .fold(self.pick_cost, PickCost::max)
+    }
 }
 
 macro_rules! registry {
@@ -34,6 +50,8 @@ macro_rules! registry {
                 params: <super::$module::$ty as Strategy>::PARAMS,
                 refused: <super::$module::$ty as Strategy>::REFUSED,
                 needs: <super::$module::$ty as Strategy>::NEEDS,
+                pick_cost: <super::$module::$ty as Strategy>::PICK_COST,
+                pick_cost_with: <super::$module::$ty as Strategy>::PICK_COST_WITH,
             },)*
         ];
 

@@ -1,6 +1,6 @@
 //! `round_robin`: backends in turn, ignoring their state (nginx's default without weights).
 
-use super::{Cluster, Needs, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Cycles through the backends in order: request k goes to backend k mod n.
@@ -16,6 +16,7 @@ impl Strategy for RoundRobin {
     const MODELS: &'static str =
         "nginx upstream, HAProxy `balance roundrobin`, Envoy ROUND_ROBIN, all with equal weights";
     const NEEDS: Needs = Needs::Nothing;
+    const PICK_COST: PickCost = PickCost::Constant;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(RoundRobin { next: 0, n: setup.backends.len() })

@@ -1,7 +1,7 @@
 //! `shortest_expected_delay`: fewest requests per unit of capacity, counting the new one.
 
 use super::weighted_random::require_backends;
-use super::{Cluster, Needs, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
 
 /// Shortest expected delay (SED, as in LVS): send the request to the backend minimising
@@ -31,6 +31,8 @@ impl Strategy for ShortestExpectedDelay {
     const SUMMARY: &'static str = "fewest (requests + 1) per unit of capacity: fast backends preferred (ties rotate)";
     const MODELS: &'static str = "textbook oracle: shortest expected delay";
     const NEEDS: Needs = Needs::Counts;
+    // Never stops early: an idle slow backend can lose to a busy fast one.
+    const PICK_COST: PickCost = PickCost::AsksAll;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;

@@ -1,7 +1,7 @@
 //! `sita`: size-interval task assignment — each backend serves one range of request sizes.
 
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Needs, ParamSpec, Params, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Needs, ParamSpec, Params, PickCost, Setup, Strategy, StrategyError};
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
@@ -70,6 +70,8 @@ impl Strategy for Sita {
          (cutoffs given, or equal load per capacity)";
     const MODELS: &'static str = "textbook: size-interval task assignment (Harchol-Balter)";
     const NEEDS: Needs = Needs::Nothing;
+    // A binary search of the cutoffs.
+    const PICK_COST: PickCost = PickCost::Logarithmic;
     const PARAMS: &'static [ParamSpec] = &[ParamSpec {
         name: "cutoffs",
         help: "size cutoffs, one fewer than backends, strictly increasing (e.g. [\"5ms\", \"50ms\"]); \

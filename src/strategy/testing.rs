@@ -20,6 +20,9 @@ pub(crate) struct MockCluster {
     /// When each backend came up (slow start); `-∞` (up all along) unless a test sets it.
     pub up: Vec<f64>,
     pub queried: Vec<usize>,
+    /// What `dispatches` answers (`None`, a view that does not count, unless a test sets
+    /// it; a test that sets it adds one per pick it dispatches).
+    pub dispatches: Option<u64>,
 }
 
 impl MockCluster {
@@ -35,6 +38,7 @@ impl MockCluster {
             weights: backends.iter().map(|b| b.weight).collect(),
             up: vec![f64::NEG_INFINITY; n],
             queried: Vec::new(),
+            dispatches: None,
         }
     }
 
@@ -75,6 +79,9 @@ impl Cluster for MockCluster {
     fn up_changes(&self) -> u64 {
         // A fingerprint of `up`: tests set the field directly.
         self.up.iter().fold(0u64, |h, t| h.rotate_left(7) ^ t.to_bits())
+    }
+    fn dispatches(&self) -> Option<u64> {
+        self.dispatches
     }
 }
 
@@ -202,6 +209,70 @@ mod tests {
             "power_of_d_memory",
         ] {
             assert!(names.contains(&name), "{name} is not registered");
+        }
+    }
+
+    /// Backends each of `picks` picks asks the cluster about (after a first pick, which may
+    /// fill an index), on a cluster of `n` one-worker backends all busy (`busy`: one request
+    /// in each, work and starts ahead) or all empty.
+    fn asked_per_pick(name: &str, params: Params, n: usize, busy: bool) -> usize {
+        let service = ServiceDistribution::exponential(1.0).unwrap();
+        let infos = backends(n);
+        let setup =
+            Setup { backends: &infos, service: &service, params: &params, addresses: Default::default(), rng: rng(1) };
+        let mut strategy = registry::build(name, &setup).unwrap_or_else(|e| panic!("{name} does not build: {e}"));
+        let mut cluster = MockCluster::from_backends(&infos);
+        if busy {
+            cluster.counts = vec![1; n];
+            cluster.work = vec![1.0; n];
+            cluster.starts = vec![1.0; n];
+        }
+        cluster.dispatches = Some(0);
+        let mut most = 0;
+        for client in 0..20 {
+            cluster.queried.clear();
+            strategy.pick(&request(client, 1.0), &mut cluster);
+            if client > 0 {
+                most = most.max(cluster.queried.len());
+            }
+            // Counts stay as they were (all busy or all empty); the pick was dispatched.
+            cluster.dispatches = cluster.dispatches.map(|d| d + 1);
+        }
+        most
+    }
+
+    /// What each strategy declares of its pick's cost (for the estimate of a run's cost)
+    /// agrees with the backends its pick asks the cluster about: a constant, logarithmic or
+    /// own-list pick asks about a few at most, one that stops at an empty backend asks
+    /// about one when all are empty and about all when none is, and one that asks all does
+    /// so on a busy cluster — with the parameters that make a pick dearer too.
+    #[test]
+    fn each_declared_pick_cost_matches_the_backends_a_pick_asks_about() {
+        use crate::strategy::PickCost;
+        let n = 512;
+        for info in registry::list() {
+            if info.name == "sita" {
+                continue; // (its default build calibrates on 2^20 samples; it asks nothing)
+            }
+            let busy = asked_per_pick(info.name, Params::new(info.name), n, true);
+            match info.pick_cost {
+                PickCost::Constant | PickCost::Logarithmic | PickCost::WalksAll => {
+                    assert!(busy <= 4, "{} declares {:?} but asks about {busy} of {n}", info.name, info.pick_cost)
+                }
+                PickCost::AsksUntilIdle => {
+                    assert_eq!(busy, n, "{} on a busy cluster", info.name);
+                    let idle = asked_per_pick(info.name, Params::new(info.name), n, false);
+                    assert_eq!(idle, 1, "{} on an empty cluster", info.name);
+                }
+                PickCost::AsksAll => assert!(busy >= n, "{} asks about {busy} of {n}", info.name),
+            }
+            for &(param, cost) in info.pick_cost_with {
+                assert_eq!(cost, PickCost::AsksAll, "{}: only asking all is checked here", info.name);
+                let params = Params::new(info.name).with(param, crate::strategy::ParamValue::Number(1.25));
+                assert_eq!(info.pick_cost_for(&params), PickCost::AsksAll);
+                let asked = asked_per_pick(info.name, params, n, true);
+                assert!(asked >= n, "{} with {param} asks about {asked} of {n}", info.name);
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::slow_start::{self, RampWatch, SlowStart};
-use super::{BackendInfo, Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Weighted random dispatch: backend i is chosen with probability wᵢ / Σⱼ wⱼ, independently
@@ -56,6 +56,8 @@ impl Strategy for WeightedRandom {
     const SUMMARY: &'static str = "random backend with probability proportional to its weight (default: capacity)";
     const MODELS: &'static str = "nginx `random;` (one weighted draw)";
     const NEEDS: Needs = Needs::Nothing;
+    // An alias table: one draw and one comparison whatever n.
+    const PICK_COST: PickCost = PickCost::Constant;
     const PARAMS: &'static [ParamSpec] = &[slow_start::LINEAR_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

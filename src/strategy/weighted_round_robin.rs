@@ -3,7 +3,7 @@
 use super::slow_start::{self, RampWatch, SlowStart};
 use super::swrr::Swrr;
 use super::weighted_random::checked_weights;
-use super::{Cluster, Needs, ParamSpec, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx's smooth weighted round robin ([`Swrr`]) on the model's weights wᵢ (which default
@@ -31,6 +31,8 @@ impl Strategy for WeightedRoundRobin {
     const SUMMARY: &'static str = "nginx smooth weighted round robin: backends in turn, in proportion to weight";
     const MODELS: &'static str = "nginx upstream default (smooth weighted round robin), weights default to capacity";
     const NEEDS: Needs = Needs::Nothing;
+    // nginx's smooth weighted round robin adds to every peer's current_weight on each pick.
+    const PICK_COST: PickCost = PickCost::WalksAll;
     const PARAMS: &'static [ParamSpec] = &[slow_start::LINEAR_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

@@ -172,7 +172,7 @@ impl PickCost {
         match self {
             PickCost::Constant => "constant",
             PickCost::Logarithmic => "grows as log n",
-            PickCost::WalksAll => "a step through a list of every backend",
+            PickCost::WalksAll => "walks its own list of every backend",
             PickCost::AsksUntilIdle => "asks backends up to the first empty one (all n when none is)",
             PickCost::AsksAll => "asks every backend",
         }

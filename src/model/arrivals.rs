@@ -485,10 +485,8 @@ impl ArrivalStream {
     #[inline(never)]
     fn next_other<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Arrival {
         let (time, size, client) = match &mut self.state {
-            StreamState::Poisson { mean_gap } => {
-                let e: f64 = Exp1.sample(rng);
-                (self.now + e * *mean_gap, None, None)
-            }
+            // (Drawn by `next_poisson`, which `next` tries first.)
+            StreamState::Poisson { .. } => return self.next(rng),
             StreamState::Deterministic { gap, count } => {
                 *count += 1;
                 (*count as f64 * *gap, None, None)

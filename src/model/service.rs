@@ -358,10 +358,8 @@ impl ServiceDistribution {
     #[inline(never)]
     fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
-            ServiceDistribution::Exponential { mean } => {
-                let e: f64 = Exp1.sample(rng);
-                mean * e
-            }
+            // (Drawn by `sample`, which tries it first.)
+            ServiceDistribution::Exponential { .. } => self.sample(rng),
             ServiceDistribution::Deterministic { value } => *value,
             ServiceDistribution::Uniform { min, max } => min + (max - min) * rng.random::<f64>(),
             ServiceDistribution::Gamma { dist, .. } => dist.sample(rng),

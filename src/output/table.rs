@@ -123,27 +123,23 @@ pub fn closed_loop_lines(results: &[StrategyResult]) -> String {
     let mut out = String::new();
     for r in results {
         let Some(c) = &r.closed_loop else { continue };
+        let throughput = format!(
+            "  {}: throughput X = {} ± {}/s (carried load {:.3})",
+            r.strategy,
+            significant(r.throughput.value, 5),
+            significant(r.throughput.half_width(), 2),
+            r.load,
+        );
         if let Some(ramp) = crate::plot::ramp_words([c]) {
             // N changes along the ramp: the run has no one cycle N/X.
-            let _ = writeln!(
-                out,
-                "  {}: throughput X = {} ± {}/s (carried load {:.3}) averaged over the run, {ramp}",
-                r.strategy,
-                significant(r.throughput.value, 5),
-                significant(r.throughput.half_width(), 2),
-                r.load,
-            );
+            let _ = writeln!(out, "{throughput} averaged over the run, {ramp}");
             continue;
         }
         let (unit, scale) = unit_for(c.cycle.value);
         let time = |x: f64| significant(x / scale, 4);
         let _ = writeln!(
             out,
-            "  {}: throughput X = {} ± {}/s (carried load {:.3}); cycle N/X = {} ± {} {unit} = response {} + think {} {unit}",
-            r.strategy,
-            significant(r.throughput.value, 5),
-            significant(r.throughput.half_width(), 2),
-            r.load,
+            "{throughput}; cycle N/X = {} ± {} {unit} = response {} + think {} {unit}",
             time(c.cycle.value),
             time(c.cycle.half_width()),
             time(c.cycle.value - c.think),

@@ -101,12 +101,6 @@ impl PowerOfD {
             }
         }
     }
-
-    /// Picks drawn ahead.
-    #[inline]
-    fn depth(&self) -> usize {
-        self.depth
-    }
 }
 
 impl Strategy for PowerOfD {
@@ -138,14 +132,14 @@ impl Strategy for PowerOfD {
             }
         }
         self.draw(self.pos);
-        self.pos = if self.pos + 1 == self.depth() { 0 } else { self.pos + 1 };
+        self.pos = if self.pos + 1 == self.depth { 0 } else { self.pos + 1 };
         best
     }
 
     /// The samples of the pick furthest ahead.
     #[inline]
     fn upcoming(&mut self, mut note: impl FnMut(usize)) {
-        let last = if self.pos == 0 { self.depth() - 1 } else { self.pos - 1 };
+        let last = if self.pos == 0 { self.depth - 1 } else { self.pos - 1 };
         for &b in &self.ahead[last * self.d..(last + 1) * self.d] {
             note(b as usize);
         }

@@ -9,11 +9,14 @@ served it: `X-Backend` (the TWIN_BACKEND environment variable) and `X-Worker` (t
 With TWIN_TIMING=DIR (validation/twin.sh --timing DIR) each worker process also appends one
 line per request to DIR/timing-<pid>.csv: when the app was entered and left
 (time.monotonic(), the same clock in every process), the process's CPU time when it left
-(time.process_time(), all its threads) and the work asked for (cpu, io). validation/compare.py
-reads them to find how long gunicorn holds a worker beyond the request's own work.
+(time.process_time(), all its threads), the work asked for (cpu, io), and the serving
+thread's own CPU time when it left (time.thread_time()) and id (threading.get_native_id():
+gthread serves each request on one of its pool threads). validation/compare.py reads them to
+find how long gunicorn holds a worker, or a gthread pool thread, beyond the request's own work.
 """
 
 import os
+import threading
 import time
 
 BACKEND = os.environ.get("TWIN_BACKEND", "backend")
@@ -35,7 +38,8 @@ def record(entered, left, cpu, io):
     if _timing_file is None:
         # Opened lazily: after the fork, so each worker process writes its own file.
         _timing_file = open(os.path.join(TIMING, f"timing-{os.getpid()}.csv"), "a", buffering=1)
-    _timing_file.write(f"{entered:.6f},{left:.6f},{time.process_time():.6f},{cpu!r},{io!r}\n")
+    _timing_file.write(f"{entered:.6f},{left:.6f},{time.process_time():.6f},{cpu!r},{io!r},"
+                       f"{time.thread_time():.6f},{threading.get_native_id()}\n")
 
 
 def app(environ, start_response):

@@ -24,6 +24,16 @@ the load generator add a little to each. It is measured, not fitted:
   includes gunicorn's access log, its graceful close (it half-closes and waits until nginx
   has read the response and closed: gunicorn `util.close_graceful`), the next accept, the
   request parsing and the WSGI environ;
+- for the gthread rows, the part that holds a gthread *pool thread*, measured the same way on
+  the pinned core (below) with 1 worker × 1 thread kept busy: the cycle of the pool thread
+  from entering the app for one request to entering it for the next, minus the work (median).
+  gthread's main thread accepts every connection as it arrives and queues it for the pool
+  (`ThreadPoolExecutor`), and closes it (the graceful close) after the pool thread has
+  returned, so the pool thread's cycle is its own share only: the response, the access log,
+  taking the next connection from the queue, parsing and the environ. The main thread's
+  accept and close run while the pool thread sleeps in the app (5 ms of I/O per request), as
+  they do while the rows' 4 threads sleep in their I/O; their CPU is counted as CPU (`c`,
+  below), not as holding a thread;
 - the rest, `o − h`, is spent where no worker is held (the load generator, nginx before it
   picks a backend and after the response, the loopback): the model makes it a round trip
   of the clients (`[balancer] rtt`: half before the balancer decides, half after the
@@ -41,11 +51,14 @@ request's work is CPU, `loadgen --cpu-share 0.8`) and an I/O-bound one (10 % CPU
 station: `cores = 1`, the class, its threads / connections, and `[service] io_fraction`.
 Each class's overhead is calibrated from its own low-load run (I/O-bound, 10 requests/s)
 with the timing log, which also gives gunicorn's CPU time per request beyond the app's
-(`c`, from the worker processes' CPU clocks). The model's requests are work + `h` (`h` = the
-sync worker's held time above for sync; `c` for gthread and gevent, whose threads and loop
-are not held by the close), of which CPU is the app's share plus `c`: `io_fraction` is set so
-that the mean CPU per request matches (lbsim has one `io_fraction` per run, so the overhead's
-CPU is spread in proportion to each request's size rather than added to each).
+(`c`, from the worker processes' CPU clocks, all threads). The model's requests are work +
+`h`: for sync the sync worker's held time above, for gthread the pool thread's held time
+above, for gevent `c` (a gevent worker's 1000 connections are never what a request waits
+for, so its held time only has to contain the loop's CPU, and a gevent worker with one
+connection kept busy has a cycle within 0.1 ms of its CPU time per request). Of that, CPU is
+the app's share plus `c`: `io_fraction` is set so that the mean CPU per request matches
+(lbsim has one `io_fraction` per run, so the overhead's CPU is spread in proportion to each
+request's size rather than added to each).
 
 --quick is CI's short run (one configuration, nginx least_conn at load 0.7); --check TOL
 fails (exit 1) when lbsim's mean differs from the real mean by more than TOL (0.15 = 15 %).
@@ -154,6 +167,18 @@ for name, twin_args, workers, klass, keys in CLASSES:
         )
 
 
+class Held(NamedTuple):
+    """How long a busy worker (or gthread pool thread) is held per request beyond the work (s)."""
+
+    median: float  # h: the median cycle minus the work
+    mean: float
+    p10: float
+    p90: float
+    own_cpu: float  # the serving thread's CPU per request beyond the app's (median)
+    cpu: float  # the whole process's CPU per request beyond the app's, all threads
+    cycles: int
+
+
 class Overhead(NamedTuple):
     """What a topology adds to every request beyond its work (seconds)."""
 
@@ -229,31 +254,53 @@ def cpu_per_request(workers, skip):
     return (spent - burnt) / count if count else float("nan")
 
 
-def measure_held(work):
-    """h: how long gunicorn holds a sync worker per request beyond the request's work.
+# What measure_held runs: 1 backend × 1 sync worker (as the 3 × 4 rows' workers run), or
+# 1 gthread worker × 1 thread on the pinned core (as the gthread rows run).
+HELD_TWINS = {
+    "sync": (["--workers", "1"], ""),
+    "gthread": (["--worker-class", "gthread", "--workers", "1", "--threads", "1", "--pin", BACKEND_CORE,
+                 "--nice", "-20", "--balancer-pin", FRONT_CORE], FRONT_CORE),
+}
 
-    One backend × one sync worker behind nginx, sent 5 ms requests every 4 ms for a while:
-    the worker never waits for a connection, so from entering the app for one request to
-    entering it for the next is its whole cycle (app, response, access log, graceful close,
-    accept, parsing)."""
+
+def measure_held(work, klass):
+    """h: how long gunicorn holds a sync worker, or a gthread pool thread, per request beyond
+    the request's work.
+
+    One backend × one worker (gthread: one pool thread) behind nginx, sent 5 ms requests every
+    4 ms for a while: it never waits for a connection, so from entering the app for one request
+    to entering it for the next is its whole cycle (sync: app, response, access log, graceful
+    close, accept, parsing; a gthread pool thread: app, response, access log, the next queued
+    connection, parsing; its main thread accepts and closes meanwhile)."""
     count = 400  # 1.6 s; the backlog grows to about 100 connections
+    twin, front_pin = HELD_TWINS[klass]
     trace = work / "held-trace.csv"
     with open(trace, "w") as f:
-        f.write("# one sync worker kept busy: 5 ms of I/O every 4 ms\ntime,size,client\n")
+        f.write("# one worker kept busy: 5 ms of I/O every 4 ms\ntime,size,client\n")
         for i in range(count):
             f.write(f"{i * 0.004!r},0.005,{i}\n")
-    timing = work / "held-timing"
+    timing = work / f"held-{klass}-timing"
     for old in timing.glob("timing-*.csv") if timing.exists() else []:
         old.unlink()
-    replay(trace, ["--balancer", "nginx", "--strategy", "round_robin", "--backends", "1", "--workers", "1"],
-           work / "held-records.csv", 0, timing=timing)
+    replay(trace, ["--balancer", "nginx", "--strategy", "round_robin", "--backends", "1", *twin],
+           work / f"held-{klass}-records.csv", 0, front_pin=front_pin, timing=timing)
     (rows,) = read_timing(timing).values()
+    if len({r[6] for r in rows}) != 1:
+        sys.exit(f"compare.py: the {klass} held-time run served requests on more than one thread")
     rows = rows[len(rows) // 10:]  # the backlog builds up first
-    cycles = [b[0] - a[0] - a[4] for a, b in zip(rows, rows[1:])]
-    return statistics.fmean(cycles), statistics.median(cycles), cpu_per_request({"w": rows}, 0), len(cycles)
+    cycles = [b[0] - a[0] - a[3] - a[4] for a, b in zip(rows, rows[1:])]
+    own_cpu = [b[5] - a[5] - b[3] for a, b in zip(rows, rows[1:])]
+    deciles = statistics.quantiles(cycles, n=10)
+    return Held(statistics.median(cycles), statistics.fmean(cycles), deciles[0], deciles[-1],
+                statistics.median(own_cpu), cpu_per_request({"w": rows}, 0), len(cycles))
+
+
+HELD_WHO = {"sync": "sync worker", "gthread": "gthread pool thread"}
+HELD_HOW = {"sync": "1 worker kept busy", "gthread": "1 worker × 1 thread kept busy on the pinned core"}
 
 
 def calibrate_3x4(work, seconds, held):
+    """The 3 × 4 sync topology's overhead at load 0.1; `held`: the sync worker's (s)."""
     count = int(CAPACITY_RATE * CALIBRATION_LOAD * seconds * 0.5)
     trace = work / "load-0.1.csv"
     write_trace(trace, CALIBRATION_LOAD, count)
@@ -265,7 +312,8 @@ def calibrate_3x4(work, seconds, held):
 
 
 def calibrate_class(work, seconds, config, held):
-    """A worker class on the pinned core at 10 requests/s, I/O-bound, with the timing log."""
+    """A worker class on the pinned core at 10 requests/s, I/O-bound, with the timing log;
+    `held`: measure_held's result per class."""
     count = max(int(CLASS_CALIBRATION_RATE * seconds * 0.33), 150)
     trace = work / f"rate-{CLASS_CALIBRATION_RATE:g}.csv"
     if not trace.exists():
@@ -278,9 +326,10 @@ def calibrate_class(work, seconds, config, held):
     summary = replay(trace, config.twin, records, warmup, IO_BOUND, config.front_pin, timing)
     total, work_mean = overhead_of(records, warmup)
     cpu = cpu_per_request(read_timing(timing), 2)
-    # A sync worker is held by the graceful close too; gthread's close runs on the worker's
-    # main thread after its pool thread is free, and a gevent worker is not held by waiting.
-    held_here = held if config.worker_class == "sync" else cpu
+    # sync and gthread: measured on a busy worker / pool thread (a sync worker is held by the
+    # graceful close too; gthread's accept and close run on the main thread, not holding a
+    # pool thread). gevent: its CPU, since none of its 1000 connections is ever waited for.
+    held_here = held[config.worker_class].median if config.worker_class in held else cpu
     return Overhead(total, held_here, cpu, summary["mean_response"], work_mean, summary["requests"])
 
 
@@ -454,10 +503,16 @@ def main():
     # Calibration, only of what the plan needs: the worker's held time first, then each
     # topology's total overhead at a load where nobody queues.
     started = time.time()
-    held_mean, held, held_cpu, cycles = measure_held(work)
-    print(f"held: a sync worker's cycle beyond the work is {held * 1e3:.2f} ms (median; mean "
-          f"{held_mean * 1e3:.2f} ms), of which CPU {held_cpu * 1e3:.2f} ms ({cycles} cycles; "
-          f"{time.time() - started:.0f} s)", file=sys.stderr)
+    classes = ["sync"] + (["gthread"] if any(CONFIGURATIONS[label].calibration == "gthread"
+                                             for label, _ in plan) else [])
+    held = {}
+    for klass in classes:
+        started = time.time()
+        held[klass] = h = measure_held(work, klass)
+        print(f"held: a {HELD_WHO[klass]}'s cycle beyond the work is {h.median * 1e3:.2f} ms (median; mean "
+              f"{h.mean * 1e3:.2f} ms, p10–p90 {h.p10 * 1e3:.2f}–{h.p90 * 1e3:.2f} ms), its own CPU "
+              f"{h.own_cpu * 1e3:.2f} ms, the process's {h.cpu * 1e3:.2f} ms ({h.cycles} cycles; "
+              f"{time.time() - started:.0f} s)", file=sys.stderr)
     overheads = {}
     for label, _ in plan:
         config = CONFIGURATIONS[label]
@@ -465,7 +520,7 @@ def main():
             continue
         started = time.time()
         if config.calibration == "3x4":
-            o = calibrate_3x4(work, seconds, held)
+            o = calibrate_3x4(work, seconds, held["sync"].median)
         else:
             o = calibrate_class(work, seconds, config, held)
         overheads[config.calibration] = o
@@ -502,11 +557,13 @@ def main():
               f"send lag p99 {real['send_lag_p99'] * 1e3:.2f} ms; load average {real['loadavg']:.1f}; "
               f"{time.time() - started:.0f} s", file=sys.stderr)
 
-    lines = [
-        f"Held by a sync worker beyond the work (1 worker kept busy, median of {cycles} cycles): "
-        f"**{held * 1e3:.2f} ms** (mean {held_mean * 1e3:.2f} ms; of which gunicorn's CPU {held_cpu * 1e3:.2f} ms).",
-        "",
-    ]
+    lines = []
+    for klass, h in held.items():
+        lines.append(
+            f"- Held by a {HELD_WHO[klass]} beyond the work ({HELD_HOW[klass]}, median of {h.cycles} cycles): "
+            f"**{h.median * 1e3:.2f} ms** (mean {h.mean * 1e3:.2f} ms, p10–p90 {h.p10 * 1e3:.2f}–{h.p90 * 1e3:.2f} ms; "
+            f"gunicorn's CPU per request {h.cpu * 1e3:.2f} ms, of which the serving thread's {h.own_cpu * 1e3:.2f} ms).")
+    lines.append("")
     for key, o in overheads.items():
         where = ("nginx round robin, 3 × 4 sync workers, load 0.1" if key == "3x4"
                  else f"{key} on the pinned core, {CLASS_CALIBRATION_RATE:g} requests/s")

@@ -23,7 +23,8 @@ the load generator add a little to each. It is measured, not fitted:
   milliseconds when the worker is descheduled, which says nothing about gunicorn). That cycle
   includes gunicorn's access log, its graceful close (it half-closes and waits until nginx
   has read the response and closed: gunicorn `util.close_graceful`), the next accept, the
-  request parsing and the WSGI environ;
+  request parsing and the WSGI environ. For the worker-class rows (below) it is measured
+  again where they run, on the pinned core at nice -20;
 - for the gthread rows, the part that holds a gthread *pool thread*, measured the same way on
   the pinned core (below) with 1 worker × 1 thread kept busy: the cycle of the pool thread
   from entering the app for one request to entering it for the next, minus the work (median).
@@ -52,13 +53,13 @@ station: `cores = 1`, the class, its threads / connections, and `[service] io_fr
 Each class's overhead is calibrated from its own low-load run (I/O-bound, 10 requests/s)
 with the timing log, which also gives gunicorn's CPU time per request beyond the app's
 (`c`, from the worker processes' CPU clocks, all threads). The model's requests are work +
-`h`: for sync the sync worker's held time above, for gthread the pool thread's held time
-above, for gevent `c` (a gevent worker's 1000 connections are never what a request waits
-for, so its held time only has to contain the loop's CPU, and a gevent worker with one
-connection kept busy has a cycle within 0.1 ms of its CPU time per request). Of that, CPU is
-the app's share plus `c`: `io_fraction` is set so that the mean CPU per request matches
-(lbsim has one `io_fraction` per run, so the overhead's CPU is spread in proportion to each
-request's size rather than added to each).
+`h`: for sync the sync worker's held time on the pinned core above, for gthread the pool
+thread's held time above, for gevent `c` (a gevent worker's 1000 connections are never what
+a request waits for, so its held time only has to contain the loop's CPU, and a gevent
+worker with one connection kept busy has a cycle within 0.1 ms of its CPU time per request).
+Of that, CPU is the app's share plus `c`: `io_fraction` is set so that the mean CPU per
+request matches (lbsim has one `io_fraction` per run, so the overhead's CPU is spread in
+proportion to each request's size rather than added to each).
 
 --quick is CI's short run (one configuration, nginx least_conn at load 0.7); --check TOL
 fails (exit 1) when lbsim's mean differs from the real mean by more than TOL (0.15 = 15 %).
@@ -254,16 +255,20 @@ def cpu_per_request(workers, skip):
     return (spent - burnt) / count if count else float("nan")
 
 
-# What measure_held runs: 1 backend × 1 sync worker (as the 3 × 4 rows' workers run), or
-# 1 gthread worker × 1 thread on the pinned core (as the gthread rows run).
-HELD_TWINS = {
-    "sync": (["--workers", "1"], ""),
-    "gthread": (["--worker-class", "gthread", "--workers", "1", "--threads", "1", "--pin", BACKEND_CORE,
-                 "--nice", "-20", "--balancer-pin", FRONT_CORE], FRONT_CORE),
+# What measure_held runs for each calibration: one worker (gthread: one pool thread) kept
+# busy where that calibration's rows run it: anywhere for the 3 × 4 rows, on the pinned core
+# at nice -20 for the worker-class rows (gevent's held time is its CPU: calibrate_class).
+# (twin.sh arguments, the load generator's cores, who is held, how it was kept busy)
+PINNED = ["--pin", BACKEND_CORE, "--nice", "-20", "--balancer-pin", FRONT_CORE]
+HELD_RUNS = {
+    "3x4": (["--workers", "1"], "", "sync worker", "1 worker kept busy"),
+    "sync": (["--workers", "1", *PINNED], FRONT_CORE, "sync worker", "1 worker kept busy on the pinned core"),
+    "gthread": (["--worker-class", "gthread", "--workers", "1", "--threads", "1", *PINNED], FRONT_CORE,
+                "gthread pool thread", "1 worker × 1 thread kept busy on the pinned core"),
 }
 
 
-def measure_held(work, klass):
+def measure_held(work, calibration):
     """h: how long gunicorn holds a sync worker, or a gthread pool thread, per request beyond
     the request's work.
 
@@ -273,30 +278,26 @@ def measure_held(work, klass):
     close, accept, parsing; a gthread pool thread: app, response, access log, the next queued
     connection, parsing; its main thread accepts and closes meanwhile)."""
     count = 400  # 1.6 s; the backlog grows to about 100 connections
-    twin, front_pin = HELD_TWINS[klass]
+    twin, front_pin, _, _ = HELD_RUNS[calibration]
     trace = work / "held-trace.csv"
     with open(trace, "w") as f:
         f.write("# one worker kept busy: 5 ms of I/O every 4 ms\ntime,size,client\n")
         for i in range(count):
             f.write(f"{i * 0.004!r},0.005,{i}\n")
-    timing = work / f"held-{klass}-timing"
+    timing = work / f"held-{calibration}-timing"
     for old in timing.glob("timing-*.csv") if timing.exists() else []:
         old.unlink()
     replay(trace, ["--balancer", "nginx", "--strategy", "round_robin", "--backends", "1", *twin],
-           work / f"held-{klass}-records.csv", 0, front_pin=front_pin, timing=timing)
+           work / f"held-{calibration}-records.csv", 0, front_pin=front_pin, timing=timing)
     (rows,) = read_timing(timing).values()
     if len({r[6] for r in rows}) != 1:
-        sys.exit(f"compare.py: the {klass} held-time run served requests on more than one thread")
+        sys.exit(f"compare.py: the {calibration} held-time run served requests on more than one thread")
     rows = rows[len(rows) // 10:]  # the backlog builds up first
     cycles = [b[0] - a[0] - a[3] - a[4] for a, b in zip(rows, rows[1:])]
     own_cpu = [b[5] - a[5] - b[3] for a, b in zip(rows, rows[1:])]
     deciles = statistics.quantiles(cycles, n=10)
     return Held(statistics.median(cycles), statistics.fmean(cycles), deciles[0], deciles[-1],
                 statistics.median(own_cpu), cpu_per_request({"w": rows}, 0), len(cycles))
-
-
-HELD_WHO = {"sync": "sync worker", "gthread": "gthread pool thread"}
-HELD_HOW = {"sync": "1 worker kept busy", "gthread": "1 worker × 1 thread kept busy on the pinned core"}
 
 
 def calibrate_3x4(work, seconds, held):
@@ -329,7 +330,7 @@ def calibrate_class(work, seconds, config, held):
     # sync and gthread: measured on a busy worker / pool thread (a sync worker is held by the
     # graceful close too; gthread's accept and close run on the main thread, not holding a
     # pool thread). gevent: its CPU, since none of its 1000 connections is ever waited for.
-    held_here = held[config.worker_class].median if config.worker_class in held else cpu
+    held_here = held[config.calibration].median if config.calibration in held else cpu
     return Overhead(total, held_here, cpu, summary["mean_response"], work_mean, summary["requests"])
 
 
@@ -500,16 +501,15 @@ def main():
     if not plan:
         sys.exit(f"compare.py: no configuration matches --only {args.only}; they are: {', '.join(CONFIGURATIONS)}")
 
-    # Calibration, only of what the plan needs: the worker's held time first, then each
+    # Calibration, only of what the plan needs: the held times first, then each
     # topology's total overhead at a load where nobody queues.
-    started = time.time()
-    classes = ["sync"] + (["gthread"] if any(CONFIGURATIONS[label].calibration == "gthread"
-                                             for label, _ in plan) else [])
     held = {}
-    for klass in classes:
+    for key in dict.fromkeys(CONFIGURATIONS[label].calibration for label, _ in plan):
+        if key not in HELD_RUNS:
+            continue
         started = time.time()
-        held[klass] = h = measure_held(work, klass)
-        print(f"held: a {HELD_WHO[klass]}'s cycle beyond the work is {h.median * 1e3:.2f} ms (median; mean "
+        held[key] = h = measure_held(work, key)
+        print(f"held ({key}): a {HELD_RUNS[key][2]}'s cycle beyond the work is {h.median * 1e3:.2f} ms (median; mean "
               f"{h.mean * 1e3:.2f} ms, p10–p90 {h.p10 * 1e3:.2f}–{h.p90 * 1e3:.2f} ms), its own CPU "
               f"{h.own_cpu * 1e3:.2f} ms, the process's {h.cpu * 1e3:.2f} ms ({h.cycles} cycles; "
               f"{time.time() - started:.0f} s)", file=sys.stderr)
@@ -520,7 +520,7 @@ def main():
             continue
         started = time.time()
         if config.calibration == "3x4":
-            o = calibrate_3x4(work, seconds, held["sync"].median)
+            o = calibrate_3x4(work, seconds, held["3x4"].median)
         else:
             o = calibrate_class(work, seconds, config, held)
         overheads[config.calibration] = o
@@ -558,9 +558,10 @@ def main():
               f"{time.time() - started:.0f} s", file=sys.stderr)
 
     lines = []
-    for klass, h in held.items():
+    for key, h in held.items():
+        _, _, who, how = HELD_RUNS[key]
         lines.append(
-            f"- Held by a {HELD_WHO[klass]} beyond the work ({HELD_HOW[klass]}, median of {h.cycles} cycles): "
+            f"- Held by a {who} beyond the work ({how}, median of {h.cycles} cycles): "
             f"**{h.median * 1e3:.2f} ms** (mean {h.mean * 1e3:.2f} ms, p10–p90 {h.p10 * 1e3:.2f}–{h.p90 * 1e3:.2f} ms; "
             f"gunicorn's CPU per request {h.cpu * 1e3:.2f} ms, of which the serving thread's {h.own_cpu * 1e3:.2f} ms).")
     lines.append("")

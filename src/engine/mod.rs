@@ -8,6 +8,7 @@
 
 mod backend;
 mod calendar;
+mod changes;
 mod dispatch;
 mod flight;
 mod health;
@@ -142,8 +143,10 @@ impl Cluster for View<'_> {
     fn weight(&self, i: usize) -> f64 {
         self.statics.weight[i]
     }
+    /// On the fast path every change is the dispatch of the strategy's previous pick (the
+    /// default [`Cluster::changed_since`]).
     #[inline]
-    fn dispatches(&self) -> Option<u64> {
+    fn changes(&self) -> Option<u64> {
         Some(self.dispatched)
     }
 }

@@ -106,15 +106,23 @@ pub trait Cluster {
     fn up_changes(&self) -> u64 {
         0
     }
-    /// Requests handed to backends so far, if the view counts them (the engine's does).
-    ///
-    /// Lets a strategy keep an index of what it saw instead of looking at every backend:
-    /// a backend's queue changes only by the requests it is handed and by time passing, so
-    /// when exactly one request (the strategy's own previous choice) was dispatched since
-    /// its last pick, only that backend needs looking at again. With `None`, or any other
-    /// count (several balancer instances sharing the backends), the strategy looks afresh.
-    fn dispatches(&self) -> Option<u64> {
+    /// How many times the backends' state has changed other than by time passing (a
+    /// request handed over, a crash, a new speed), if the view counts: with
+    /// [`changed_since`](Self::changed_since), it lets a strategy keep an index of what it
+    /// saw instead of looking at every backend at every pick. (The engine's views count.)
+    fn changes(&self) -> Option<u64> {
         None
+    }
+    /// The backends changed after the first `seen` changes (as [`changes`](Self::changes)
+    /// counted them when the strategy last looked), in order, perhaps with repeats, and
+    /// perhaps without the strategy's own previous pick (which it must look at again anyway);
+    /// `None` when the view cannot tell, and the strategy must look at every backend.
+    ///
+    /// This default suits a view whose every change is the strategy's own previous pick
+    /// being handed its request (one balancer, no faults: the engine's fast path): nothing
+    /// else changed if at most one change was made since.
+    fn changed_since(&self, seen: u64) -> Option<&[u32]> {
+        self.changes().filter(|&now| now.wrapping_sub(seen) <= 1).map(|_| &[][..])
     }
 }
 

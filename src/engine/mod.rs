@@ -131,6 +131,11 @@ impl Cluster for View<'_> {
     fn earliest_start(&mut self, i: usize) -> f64 {
         self.backends[i].earliest_start_at(self.now, self.recorder)
     }
+    fn count_changes_at(&mut self, i: usize) -> Option<f64> {
+        let b = &mut self.backends[i];
+        b.advance(self.now, self.recorder);
+        Some(b.next_departure())
+    }
     #[inline]
     fn capacity(&self, i: usize) -> f64 {
         self.statics.capacity[i]

@@ -230,9 +230,10 @@ mod tests {
             for _ in 0..800 {
                 cluster.now += [0.0, 0.5, 1.0, 1.5][r.random_range(0..4)] / (load * total as f64);
                 let (chosen, scan) = index.pick(cluster.now, last, &mut cluster);
-                let mut scan_last = last;
+                let (mut scan_last, asks_before) = (last, cluster.asks);
                 let expected = rotating_argmin(n, &mut scan_last, |i| cluster.in_system(i), |a, b| a < b, |&c| c == 0);
                 assert_eq!(chosen, expected, "round {round}");
+                assert_eq!(scan, cluster.asks - asks_before, "round {round}: the scan's length");
                 last = chosen;
                 cluster.dispatch(chosen, [0.5, 1.0, 2.0][r.random_range(0..3)]);
             }

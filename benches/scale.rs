@@ -15,6 +15,11 @@
 //! compete for the caches. Peak memory is the largest heap in use during the case, counted
 //! by the global allocator below (so it is exact and independent of other processes).
 //!
+//! `central_queue ×4 instances` is the same cluster behind four balancer instances that see
+//! the backends' exact state (the event layer's path, each instance with its own index);
+//! `jsq ×4 workers` and `least_connections ×4 workers` are over backends of four workers
+//! each (at load 0.9 rarely one empty, so they keep an index of the counts).
+//!
 //! The bare loops know nothing but what their rule needs: `bare lindley` is random dispatch
 //! with one `free_at` time per backend (the cheapest possible FCFS simulation);
 //! `bare heap jsq` is the textbook event loop — a binary heap of departures, a count per
@@ -79,6 +84,12 @@ static ALLOCATOR: Counting = Counting;
 /// Mean request size (seconds) of every case.
 const MEAN_SIZE: f64 = 0.01;
 const LOAD: f64 = 0.9;
+/// A case name's suffix for the strategy behind four balancer instances with exact
+/// information (the event layer: each instance keeps its own copy of the strategy).
+const INSTANCES: &str = " ×4 instances";
+/// A case name's suffix for the strategy over backends of four sync workers each (at load
+/// 0.9 a backend is rarely empty, so a scan for the fewest requests would not stop early).
+const WORKERS: &str = " ×4 workers";
 /// Longest a bare JSQ case runs (its linear scan makes it O(n) per request).
 const BARE_BUDGET_SECONDS: f64 = 2.0;
 
@@ -214,7 +225,19 @@ fn main() {
         Some(n) => std::slice::from_ref(n),
         None => &all_sizes,
     };
-    let listed = ["random", "round_robin", "power_of_d", "jsq", "least_connections", "central_queue"];
+    let listed = [
+        "random",
+        "round_robin",
+        "power_of_d",
+        "jsq",
+        "least_connections",
+        "central_queue",
+        // The event layer's path: four balancer instances sharing exact state.
+        "central_queue ×4 instances",
+        // Backends with four workers, which are rarely empty: the scans would be long.
+        "jsq ×4 workers",
+        "least_connections ×4 workers",
+    ];
     // LBSIM_SCALE_ONLY may also name any other registered strategy (default parameters):
     // how the estimate's cost classes were calibrated (src/budget.rs).
     let mut strategies: Vec<&str> = listed.to_vec();
@@ -243,7 +266,13 @@ fn main() {
         }
         let (outcome, seconds, peak) = measure(|| {
             let model = cluster::model_with(n as u32, 2048);
-            cluster::simulate_strategy(&model, name, requests, 1)
+            if let Some(strategy) = name.strip_suffix(INSTANCES) {
+                cluster::simulate_strategy(&cluster::shared_instances(model, 4), strategy, requests, 1)
+            } else if let Some(strategy) = name.strip_suffix(WORKERS) {
+                cluster::simulate_strategy(&cluster::with_workers(model, 4), strategy, requests, 1)
+            } else {
+                cluster::simulate_strategy(&model, name, requests, 1)
+            }
         });
         let completed: u64 = outcome.sections.iter().map(|s| s.completed).sum();
         drop(outcome);

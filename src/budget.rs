@@ -18,7 +18,7 @@
 //! of README "Scale".
 
 use crate::experiment::{Experiment, Warmup};
-use crate::strategy::PickCost;
+use crate::strategy::{PickCost, SCAN_ASKS_BEFORE_INDEX};
 
 /// Simulated requests per second per core of the fixed part of a request: the engine
 /// benchmark does 10–40 M/s on one core for 16 backends on its fast path, 3–5 M/s on the
@@ -46,6 +46,15 @@ pub const INSTRUCTIONS_PER_WALK_STEP: f64 = 17.0;
 /// consistent_hash from 470 to 590 (15), nginx_hash_consistent from 703 to 799 (12), sita
 /// from 299 to 376 (10) — random itself from 290 to 349, which the fixed part covers.
 pub const INSTRUCTIONS_PER_LOG_STEP: f64 = 31.0;
+/// A pick through an index of the counts (jsq, least_connections when no backend is empty),
+/// in log steps of [`INSTRUCTIONS_PER_LOG_STEP`]: it looks again at its previous pick and at
+/// the backends requests left since (about one a pick; [`INDEX_ASKS`] asks), each two tree
+/// updates, and searches two trees. Measured on `benches/scale.rs`'s `jsq ×4 workers` (four
+/// workers per backend at load 0.9): 1596 instructions a request at 256 backends, 1864 at
+/// 4096 and 2352 at 65 536, 94 a doubling, three of central_queue's steps.
+pub const INDEX_STEPS_PER_LOG_STEP: f64 = 3.0;
+/// Backends a pick through an index of the counts asks about (see above).
+pub const INDEX_ASKS: f64 = 2.0;
 /// Instructions per backend per run, beyond the requests (building the backends and the
 /// strategy, the 20 section boundaries that visit every backend): the instructions of a
 /// run less its requests' share, 4034 a backend more at 4096 backends than at 16 for
@@ -139,6 +148,10 @@ pub fn seconds_per_request(e: &Experiment, cost: PickCost) -> f64 {
         PickCost::Constant => (0.0, 0.0, 0.0),
         PickCost::Logarithmic => (n.log2(), 0.0, 0.0),
         PickCost::WalksAll => (0.0, n, 0.0),
+        PickCost::AsksUntilIdleOrIndexed => match asked_until_idle(e, n) {
+            asked if asked <= SCAN_ASKS_BEFORE_INDEX as f64 => (0.0, 0.0, asked),
+            _ => (INDEX_STEPS_PER_LOG_STEP * n.log2(), 0.0, INDEX_ASKS),
+        },
         PickCost::AsksUntilIdle => (0.0, 0.0, asked_until_idle(e, n)),
         PickCost::AsksAll => (0.0, 0.0, n),
     };
@@ -402,6 +415,22 @@ mod tests {
         let e = fleet_with(100_000, 2, &["jsq"]);
         let level = seconds_per_request(&e, PickCost::AsksUntilIdle);
         assert_eq!(level, seconds_per_request(&e, PickCost::AsksAll));
+    }
+
+    #[test]
+    fn a_fewest_requests_pick_is_charged_its_index_when_no_backend_is_empty() {
+        // One worker each at load 0.9: the scan stops early, as least_work_left's does.
+        let one = fleet_with(100_000, 1, &["jsq"]);
+        assert_eq!(
+            seconds_per_request(&one, PickCost::AsksUntilIdleOrIndexed),
+            seconds_per_request(&one, PickCost::AsksUntilIdle)
+        );
+        // Two workers each: no backend is empty, and jsq keeps an index of the counts where
+        // least_work_left asks every backend.
+        let two = fleet_with(100_000, 2, &["jsq"]);
+        let indexed = seconds_per_request(&two, PickCost::AsksUntilIdleOrIndexed);
+        assert!(indexed < 0.01 * seconds_per_request(&two, PickCost::AsksUntilIdle), "{indexed}");
+        assert!(indexed > seconds_per_request(&two, PickCost::Logarithmic), "{indexed}");
     }
 
     #[test]

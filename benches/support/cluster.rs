@@ -57,6 +57,23 @@ pub fn local_instances_model(instances: u32) -> Model {
     model
 }
 
+/// `model` with `workers` sync workers per backend, at load 0.9 still.
+#[allow(dead_code)] // (each bench uses a part of this module)
+pub fn with_workers(mut model: Model, workers: u32) -> Model {
+    model.backends[0].workers = workers;
+    model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
+    model
+}
+
+/// `model` behind `instances` balancer instances that all see the backends' exact state
+/// (nginx workers sharing a `zone`): the event layer's instances, each with its strategy.
+#[allow(dead_code)] // (each bench uses a part of this module)
+pub fn shared_instances(mut model: Model, instances: u32) -> Model {
+    model.balancer.instances = instances;
+    model.balancer.information = Information::Exact;
+    model
+}
+
 /// The gunicorn cluster of issue #10's speed target: 16 backends × 4 sync workers on 2 cores
 /// each, requests 70 % CPU and 30 % I/O (exponential sizes), Poisson arrivals at load 0.9
 /// (simulated by the general station, `engine/station.rs`).

@@ -234,6 +234,23 @@ impl Backend {
         }
     }
 
+    /// When the count of requests in system next falls as things stand (after an advance;
+    /// +∞ when empty): its next departure, or for the station its next internal event, no
+    /// later than that.
+    pub fn next_departure(&self) -> f64 {
+        match self {
+            Backend::Fcfs(b) => match &b.workers {
+                None if b.log.unsettled() > 0 => *b.log.slot_of(b.log.departed),
+                None => f64::INFINITY,
+                Some(w) => w.departures.peek().map_or(f64::INFINITY, |Reverse(Time(t))| *t),
+            },
+            Backend::Rare(b) => match &**b {
+                Rare::Ps(b) => b.next_departure().unwrap_or(f64::INFINITY),
+                Rare::Station(b) => b.next_event_time(),
+            },
+        }
+    }
+
     /// Requests in system (in service plus waiting) as of the last advance.
     #[inline(always)]
     pub fn in_system(&self) -> u32 {

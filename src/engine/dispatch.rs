@@ -18,6 +18,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::backend::{Admission, Backend, Ticket, UNMEASURED};
 use super::calendar::{Calendar, Event};
+use super::changes::ChangeLog;
 use super::flight::{Flight, Flights, Stage};
 use super::health::HealthState;
 use super::measure::Recorder;
@@ -114,6 +115,10 @@ struct Tracking {
     /// Losing copies to cancel (tag, generation, time of the winner's answer), found while
     /// absorbing endings (perhaps while a strategy looks) and cancelled after the step.
     cancels: Vec<(Tag, u32, f64)>,
+    /// The backends changed (requests handed over, crashes, …), for strategies that keep
+    /// an index of what they saw: behind several balancer instances, each sees the others'
+    /// dispatches here.
+    changes: ChangeLog,
 }
 
 impl Tracking {
@@ -357,6 +362,16 @@ impl Cluster for InstanceView<'_> {
         let t = &self.tracking;
         t.redeploys + t.health.as_ref().map_or(0, |h| h.changes)
     }
+
+    #[inline]
+    fn changes(&self) -> Option<u64> {
+        Some(self.tracking.changes.count())
+    }
+
+    #[inline]
+    fn changed_since(&self, seen: u64) -> Option<&[u32]> {
+        self.tracking.changes.since(seen)
+    }
 }
 
 /// The balancer tier of a run that uses any of the event layer's features.
@@ -551,6 +566,7 @@ impl<'s> Dispatcher<'s> {
                 unanswered: 0,
                 hedge_cancel: hedging && b.hedge_cancel,
                 cancels: Vec::new(),
+                changes: ChangeLog::new(n),
             },
             board: vec![0; n],
             period,
@@ -620,6 +636,7 @@ impl<'s> Dispatcher<'s> {
                 self.crashed[b] += 1;
                 if self.crashed[b] == 1 {
                     ctx.backends[b].crash(now, b as u32, ctx.rec);
+                    self.tracking.changes.note(b);
                     self.tracking.absorb(ctx.rec);
                 }
                 if let FaultKind::Failures { mttr, .. } = &kind {
@@ -651,6 +668,7 @@ impl<'s> Dispatcher<'s> {
                 let speed = self.speed[b] * self.slowdown[b];
                 self.tracking.refresh(&mut ctx.backends[b], b, now, ctx.rec);
                 ctx.backends[b].set_speed(now, speed, ctx.rec);
+                self.tracking.changes.note(b);
             }
             FaultKind::Deploy { .. } => {
                 if start {
@@ -659,6 +677,7 @@ impl<'s> Dispatcher<'s> {
                         // A station's workers restart (finishing what they hold); the fast
                         // paths have no processes to restart.
                         ctx.backends[b].restart(now, ctx.rec);
+                        self.tracking.changes.note(b);
                         self.tracking.absorb(ctx.rec);
                     }
                 } else {
@@ -835,10 +854,13 @@ impl<'s> Dispatcher<'s> {
     /// count of cancelled attempts.
     fn cancel_attempt(&mut self, tag: Tag, label: u32, now: f64, ctx: &mut Ctx<'_>) {
         let f = *self.tracking.flights.get(tag);
-        if f.stage == Stage::AtBackend && !ctx.backends[f.backend as usize].cancel(now, tag, ctx.rec) {
-            // It failed there just before (found by the look that preceded this): that
-            // ending is settled with the failures, and nothing is left to cancel.
-            return;
+        if f.stage == Stage::AtBackend {
+            if !ctx.backends[f.backend as usize].cancel(now, tag, ctx.rec) {
+                // It failed there just before (found by the look that preceded this): that
+                // ending is settled with the failures, and nothing is left to cancel.
+                return;
+            }
+            self.tracking.changes.note(f.backend as usize);
         }
         if label != UNMEASURED {
             ctx.rec.sections[label as usize].cancelled += 1;
@@ -1115,6 +1137,7 @@ impl<'s> Dispatcher<'s> {
         // backends unmeasured requests and records their endings itself.
         let label = if records || self.tracking.hedging { UNMEASURED } else { f.label };
         let admission = ctx.backends[i].admit_ticket(now, f.size, label, i as u32, ticket, ctx.rec);
+        self.tracking.changes.note(i);
         // (A refusal of a request the balancer records is settled below, once it is known
         // that no other copy is left to answer.)
         let settled = !records && !f.copy;

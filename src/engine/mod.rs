@@ -8,6 +8,7 @@
 
 mod backend;
 mod calendar;
+mod changes;
 mod dispatch;
 mod flight;
 mod health;
@@ -130,6 +131,11 @@ impl Cluster for View<'_> {
     fn earliest_start(&mut self, i: usize) -> f64 {
         self.backends[i].earliest_start_at(self.now, self.recorder)
     }
+    fn count_changes_at(&mut self, i: usize) -> Option<f64> {
+        let b = &mut self.backends[i];
+        b.advance(self.now, self.recorder);
+        Some(b.next_departure())
+    }
     #[inline]
     fn capacity(&self, i: usize) -> f64 {
         self.statics.capacity[i]
@@ -142,8 +148,10 @@ impl Cluster for View<'_> {
     fn weight(&self, i: usize) -> f64 {
         self.statics.weight[i]
     }
+    /// On the fast path every change is the dispatch of the strategy's previous pick (the
+    /// default [`Cluster::changed_since`]).
     #[inline]
-    fn dispatches(&self) -> Option<u64> {
+    fn changes(&self) -> Option<u64> {
         Some(self.dispatched)
     }
 }

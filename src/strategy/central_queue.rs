@@ -23,10 +23,12 @@ use crate::model::Request;
 /// everything at once, so building fails with [`StrategyError::Unsupported`] if any
 /// backend is async.
 ///
-/// Cost: O(log n) per request when the cluster counts dispatches (the engine's does), by
-/// an index of the earliest starts per speed class; a start changes only when the backend
-/// is handed a request, so only the previous choice is looked at again. Otherwise a scan
-/// of all n backends.
+/// Cost: O(log n) per request when the cluster counts its changes (the engine's views do),
+/// by an index of the earliest starts per speed class: a start changes only when the
+/// backend is handed a request (or crashes), so only the backends changed since the
+/// previous pick are looked at again — the previous choice alone on the fast path, the
+/// other balancer instances' choices too behind several. Otherwise a scan of all n
+/// backends.
 #[derive(Debug)]
 pub struct CentralQueue {
     speeds: Vec<f64>,
@@ -111,8 +113,11 @@ struct StartIndex {
     classes: Vec<SpeedClass>,
     /// Class and position within it of each backend.
     place: Vec<(u32, u32)>,
-    /// The cluster's dispatch count at the previous pick (None: the index is not filled).
+    /// The cluster's count of changes at the previous pick (None: the index is not filled).
     seen: Option<u64>,
+    /// The backends changed since the previous pick, copied from the view (which cannot
+    /// lend them while it answers their starts); kept to reuse its memory.
+    stale: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -138,25 +143,43 @@ impl StartIndex {
         for class in &mut classes {
             class.starts = MinTree::new(class.members.len());
         }
-        StartIndex { classes, place, seen: None }
+        StartIndex { classes, place, seen: None, stale: Vec::new() }
     }
 
-    /// Brings the index up to date: only `last` changed if one request was dispatched since
-    /// the previous pick; otherwise every backend is looked at.
-    fn refresh<C: Cluster + ?Sized>(&mut self, dispatches: u64, last: usize, cluster: &mut C) {
-        if self.seen.is_some_and(|seen| seen + 1 == dispatches) {
-            // One class (one speed, the common case) holds backend i at position i: `place`
-            // and `members` are not read, which on a large cluster spares the caches two
-            // more arrays swept by the rotation.
-            let (c, p) = if let [_] = &self.classes[..] { (0, last as u32) } else { self.place[last] };
-            self.classes[c as usize].starts.set(p as usize, cluster.earliest_start(last));
+    /// Brings the index up to date (`changes`: the view's count now): only `last`, the
+    /// previous pick, and the backends the view says changed since the previous pick need
+    /// looking at again; when it cannot tell, every backend.
+    fn refresh<C: Cluster + ?Sized>(&mut self, changes: u64, last: usize, cluster: &mut C) {
+        let known = match self.seen.and_then(|seen| cluster.changed_since(seen)) {
+            Some(changed) => {
+                self.stale.clear();
+                self.stale.extend_from_slice(changed);
+                true
+            }
+            None => false,
+        };
+        if known {
+            self.update(last, cluster);
+            for k in 0..self.stale.len() {
+                self.update(self.stale[k] as usize, cluster);
+            }
         } else {
             for class in &mut self.classes {
                 let members = &class.members;
                 class.starts.fill(|p| cluster.earliest_start(members[p] as usize));
             }
         }
-        self.seen = Some(dispatches);
+        self.seen = Some(changes);
+    }
+
+    /// Looks at backend `i`'s start again.
+    #[inline]
+    fn update<C: Cluster + ?Sized>(&mut self, i: usize, cluster: &mut C) {
+        // One class (one speed, the common case) holds backend i at position i: `place` and
+        // `members` are not read, which on a large cluster spares the caches two more
+        // arrays swept by the rotation.
+        let (c, p) = if let [_] = &self.classes[..] { (0, i as u32) } else { self.place[i] };
+        self.classes[c as usize].starts.set(p as usize, cluster.earliest_start(i));
     }
 
     /// The backend the rotating scan would choose: earliest start, then fastest, then first
@@ -213,8 +236,8 @@ impl Strategy for CentralQueue {
         "single shared FCFS queue (M/G/c): backend where the request starts first (sync only)";
     const MODELS: &'static str = "one shared FCFS queue, the reference of FCFS dispatch (HAProxy maxconn = workers comes close); not a bound: sita can beat it under heavy tails";
     const NEEDS: Needs = Needs::Oracle;
-    // One update and one search of an 8-ary tree of earliest starts (a fresh fill of the tree,
-    // n looks, only when several balancer instances share the backends).
+    // An update per backend changed since the previous pick (one; k behind k balancer
+    // instances) and one search of an 8-ary tree of earliest starts.
     const PICK_COST: PickCost = PickCost::Logarithmic;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
@@ -223,8 +246,8 @@ impl Strategy for CentralQueue {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
-        if let Some(dispatches) = cluster.dispatches() {
-            self.index.refresh(dispatches, self.last, cluster);
+        if let Some(changes) = cluster.changes() {
+            self.index.refresh(changes, self.last, cluster);
             self.last = self.index.pick(request.arrival, self.last, self.speeds.len());
             self.picked_at = request.arrival;
             return self.last;
@@ -283,12 +306,39 @@ mod tests {
         assert_eq!(picks, [0, 2, 0]);
     }
 
-    /// FCFS backends reduced to their workers' free times, counting dispatches or not.
+    /// What a [`Workers`] view tells of its changes.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Counting {
+        /// Nothing (strategies scan).
+        Not,
+        /// Its dispatches, each one the previous pick's (the engine's fast path).
+        Dispatches,
+        /// A log of every backend changed (the event layer's).
+        Log,
+    }
+
+    /// FCFS backends reduced to their workers' free times.
     struct Workers {
         free: Vec<f64>,
         now: f64,
         dispatched: u64,
-        counts_dispatches: bool,
+        log: Vec<u32>,
+        counting: Counting,
+        /// Starts asked for so far.
+        looks: u64,
+    }
+
+    impl Workers {
+        fn new(n: usize, counting: Counting) -> Self {
+            Workers { free: vec![0.0; n], now: 0.0, dispatched: 0, log: Vec::new(), counting, looks: 0 }
+        }
+
+        /// Backend `i` is handed `work` seconds of work now.
+        fn dispatch(&mut self, i: usize, work: f64) {
+            self.free[i] = self.free[i].max(self.now) + work;
+            self.dispatched += 1;
+            self.log.push(i as u32);
+        }
     }
 
     impl Cluster for Workers {
@@ -302,6 +352,7 @@ mod tests {
             unreachable!()
         }
         fn earliest_start(&mut self, i: usize) -> f64 {
+            self.looks += 1;
             self.free[i].max(self.now)
         }
         fn capacity(&self, _: usize) -> f64 {
@@ -313,8 +364,19 @@ mod tests {
         fn weight(&self, _: usize) -> f64 {
             unreachable!()
         }
-        fn dispatches(&self) -> Option<u64> {
-            self.counts_dispatches.then_some(self.dispatched)
+        fn changes(&self) -> Option<u64> {
+            match self.counting {
+                Counting::Not => None,
+                Counting::Dispatches => Some(self.dispatched),
+                Counting::Log => Some(self.log.len() as u64),
+            }
+        }
+        fn changed_since(&self, seen: u64) -> Option<&[u32]> {
+            match self.counting {
+                Counting::Not => None,
+                Counting::Dispatches => (self.dispatched - seen <= 1).then_some(&[][..]),
+                Counting::Log => self.log.get(seen as usize..),
+            }
         }
     }
 
@@ -330,17 +392,59 @@ mod tests {
                 (0..n).map(|i| backend(&format!("b{i}"), 1, [1.0, 2.0, 0.5][r.random_range(0..3)])).collect();
             let mut indexed = CentralQueue::new(&infos).unwrap();
             let mut scanned = CentralQueue::new(&infos).unwrap();
-            let mut cluster = Workers { free: vec![0.0; n], now: 0.0, dispatched: 0, counts_dispatches: true };
+            let mut cluster = Workers::new(n, Counting::Dispatches);
             for _ in 0..500 {
                 cluster.now += [0.0, 0.25, 0.5, 1.0][r.random_range(0..4)];
                 let chosen = indexed.pick(&Request { arrival: cluster.now, size: 1.0, client: 0 }, &mut cluster);
-                cluster.counts_dispatches = false;
+                cluster.counting = Counting::Not;
                 let expected = scanned.pick(&Request { arrival: cluster.now, size: 1.0, client: 0 }, &mut cluster);
-                cluster.counts_dispatches = true;
+                cluster.counting = Counting::Dispatches;
                 assert_eq!(chosen, expected, "round {round}");
                 let size = [0.5, 1.0, 2.0][r.random_range(0..3)];
-                cluster.free[chosen] = cluster.free[chosen].max(cluster.now) + size / infos[chosen].speed;
-                cluster.dispatched += 1;
+                cluster.dispatch(chosen, size / infos[chosen].speed);
+            }
+        }
+    }
+
+    /// Several balancer instances, each with its own copy of the strategy, send to the same
+    /// backends, which sometimes crash (their workers free at once): each copy, keeping its
+    /// index from the view's log of changes, chooses what its twin that scans every
+    /// backend chooses, and looks only at the backends changed since its previous pick.
+    #[test]
+    fn behind_several_instances_the_index_follows_the_log_of_changes() {
+        use rand::RngExt;
+        let mut r = crate::strategy::testing::rng(6);
+        for round in 0..30 {
+            let n = 1 + (round * 7) % 40;
+            let instances = 1 + round % 4;
+            let infos: Vec<BackendInfo> =
+                (0..n).map(|i| backend(&format!("b{i}"), 1, [1.0, 2.0][r.random_range(0..2)])).collect();
+            let mut indexed: Vec<CentralQueue> = (0..instances).map(|_| CentralQueue::new(&infos).unwrap()).collect();
+            let mut scanned: Vec<CentralQueue> = (0..instances).map(|_| CentralQueue::new(&infos).unwrap()).collect();
+            let mut cluster = Workers::new(n, Counting::Log);
+            let mut first_look = vec![true; instances];
+            for _ in 0..600 {
+                cluster.now += [0.0, 0.25, 0.5][r.random_range(0..3)];
+                if r.random_range(0..20) == 0 {
+                    // A crash: the backend's worker is free at once.
+                    let i = r.random_range(0..n);
+                    cluster.free[i] = cluster.free[i].min(cluster.now);
+                    cluster.log.push(i as u32);
+                }
+                let k = r.random_range(0..instances);
+                let request = Request { arrival: cluster.now, size: 1.0, client: 0 };
+                let (looks, changes) = (cluster.looks, cluster.log.len() as u64);
+                let since = indexed[k].index.seen.map_or(0, |seen| changes - seen);
+                let chosen = indexed[k].pick(&request, &mut cluster);
+                let looked = cluster.looks - looks;
+                if !std::mem::take(&mut first_look[k]) {
+                    assert!(looked <= since + 1, "{looked} looks for {since} changes");
+                }
+                cluster.counting = Counting::Not;
+                let expected = scanned[k].pick(&request, &mut cluster);
+                cluster.counting = Counting::Log;
+                assert_eq!(chosen, expected, "round {round}");
+                cluster.dispatch(chosen, [0.5, 1.0, 2.0][r.random_range(0..3)] / infos[chosen].speed);
             }
         }
     }
@@ -360,7 +464,7 @@ mod tests {
         let infos = backends(n);
         let mut asked = CentralQueue::new(&infos).unwrap();
         let mut not_asked = CentralQueue::new(&infos).unwrap();
-        let mut cluster = Workers { free: vec![0.0; n], now: 0.0, dispatched: 0, counts_dispatches: true };
+        let mut cluster = Workers::new(n, Counting::Dispatches);
         let (mut picks, mut noted) = (Vec::new(), Vec::new());
         for _ in 0..400_000 {
             // Poisson arrivals, exponential sizes of mean 1, load 0.9.
@@ -368,8 +472,7 @@ mod tests {
             let request = Request { arrival: cluster.now, size: 1.0, client: 0 };
             let chosen = asked.pick(&request, &mut cluster);
             assert_eq!(not_asked.pick(&request, &mut cluster), chosen);
-            cluster.free[chosen] = cluster.free[chosen].max(cluster.now) - (1.0 - r.random::<f64>()).ln();
-            cluster.dispatched += 1;
+            cluster.dispatch(chosen, -(1.0 - r.random::<f64>()).ln());
             let mut note = None;
             asked.upcoming(|b| note = Some(b));
             picks.push(chosen);

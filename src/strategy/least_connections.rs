@@ -1,5 +1,6 @@
 //! `least_connections`: nginx's `least_conn` — fewest requests per unit of weight.
 
+use super::count_index::Fewest;
 use super::weighted_random::checked_weights;
 use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
@@ -12,17 +13,22 @@ use crate::model::Request;
 /// (rotating), so equally loaded backends share work evenly. (nginx breaks ties with its
 /// weighted round robin; rotation is the same for equal weights and a documented
 /// simplification otherwise.) Looks at every backend except when an idle one is found
-/// first, which nothing can beat.
+/// first, which nothing can beat; with equal weights, when those scans grow long (no idle
+/// backends: several workers each, a high load), at an index of the counts instead
+/// (`count_index`), with the same choices.
 #[derive(Debug)]
 pub struct LeastConnections {
     weights: Vec<f64>,
     last: usize,
+    /// With equal weights the fewest requests win: an index can find them (None otherwise).
+    fewest: Option<Fewest>,
 }
 
 impl LeastConnections {
     pub(crate) fn new(weights: Vec<f64>) -> Self {
         let last = weights.len() - 1;
-        LeastConnections { weights, last }
+        let fewest = weights.iter().all(|&w| w == weights[0]).then(Fewest::default);
+        LeastConnections { weights, last, fewest }
     }
 }
 
@@ -31,20 +37,30 @@ impl Strategy for LeastConnections {
     const SUMMARY: &'static str = "nginx least_conn: fewest requests in system per unit of weight (ties rotate)";
     const MODELS: &'static str = "nginx `least_conn;` with ties rotating (nginx_least_conn is exact)";
     const NEEDS: Needs = Needs::Counts;
-    const PICK_COST: PickCost = PickCost::AsksUntilIdle;
+    const PICK_COST: PickCost = PickCost::AsksUntilIdleOrIndexed;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(LeastConnections::new(checked_weights(Self::NAME, setup.backends)?))
     }
 
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        if let Some(chosen) = self.fewest.as_mut().and_then(|f| f.pick(request.arrival, self.last, cluster)) {
+            self.last = chosen;
+            return chosen;
+        }
         let weights = &self.weights;
+        let mut asks = 0;
         let load = |i| {
+            asks += 1;
             cluster.scanning(i);
             (f64::from(cluster.in_system(i)), weights[i])
         };
-        rotating_argmin(weights.len(), &mut self.last, load, ratio_less, |&(count, _)| count == 0.0)
+        let chosen = rotating_argmin(weights.len(), &mut self.last, load, ratio_less, |&(count, _)| count == 0.0);
+        if let Some(fewest) = &mut self.fewest {
+            fewest.scanned(asks, cluster);
+        }
+        chosen
     }
 }
 

@@ -15,6 +15,7 @@ mod slow_start;
 
 mod central_queue;
 mod consistent_hash;
+mod count_index;
 mod envoy_bounded;
 mod envoy_least_request;
 mod envoy_maglev;
@@ -52,6 +53,9 @@ mod weighted_round_robin;
 
 pub use params::{ParamSpec, ParamValue, Params};
 pub use registry::{AnyStrategy, StrategyInfo, build, find, list};
+/// Mean backends a scan for the fewest requests asks about a pick above which it keeps an
+/// index instead ([`PickCost::AsksUntilIdleOrIndexed`]).
+pub const SCAN_ASKS_BEFORE_INDEX: u64 = count_index::INDEX_ABOVE;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -106,14 +110,32 @@ pub trait Cluster {
     fn up_changes(&self) -> u64 {
         0
     }
-    /// Requests handed to backends so far, if the view counts them (the engine's does).
+    /// How many times the backends' state has changed other than by time passing (a
+    /// request handed over, a crash, a new speed), if the view counts: with
+    /// [`changed_since`](Self::changed_since), it lets a strategy keep an index of what it
+    /// saw instead of looking at every backend at every pick. (The engine's views count.)
+    fn changes(&self) -> Option<u64> {
+        None
+    }
+    /// The backends changed after the first `seen` changes (as [`changes`](Self::changes)
+    /// counted them when the strategy last looked), in order, perhaps with repeats, and
+    /// perhaps without the strategy's own previous pick (which it must look at again anyway);
+    /// `None` when the view cannot tell, and the strategy must look at every backend.
     ///
-    /// Lets a strategy keep an index of what it saw instead of looking at every backend:
-    /// a backend's queue changes only by the requests it is handed and by time passing, so
-    /// when exactly one request (the strategy's own previous choice) was dispatched since
-    /// its last pick, only that backend needs looking at again. With `None`, or any other
-    /// count (several balancer instances sharing the backends), the strategy looks afresh.
-    fn dispatches(&self) -> Option<u64> {
+    /// This default suits a view whose every change is the strategy's own previous pick
+    /// being handed its request (one balancer, no faults: the engine's fast path): nothing
+    /// else changed if at most one change was made since.
+    fn changed_since(&self, seen: u64) -> Option<&[u32]> {
+        self.changes().filter(|&now| now.wrapping_sub(seen) <= 1).map(|_| &[][..])
+    }
+    /// The earliest time at which backend `i`'s [`in_system`](Self::in_system) may answer
+    /// differently than it does now by time passing alone (its next departure, +∞ when it
+    /// holds nothing), if the view can tell. With [`changes`](Self::changes), it lets a
+    /// strategy that wants the fewest requests keep an index of the counts, updated at the
+    /// backends changed and at those whose time has come, instead of asking every backend.
+    /// `None` (the default) when counts may change otherwise (a balancer instance's own
+    /// counts, caps, health).
+    fn count_changes_at(&mut self, _i: usize) -> Option<f64> {
         None
     }
 }
@@ -156,8 +178,15 @@ pub enum PickCost {
     /// request, without asking the cluster: nginx's smooth weighted round robin.
     WalksAll,
     /// Asks the cluster about the backends in turn and stops at the first empty one (jsq,
-    /// least connections): a few while the cluster has empty backends, all n when it has
-    /// none (backends with several workers, or a load near or above 1).
+    /// least connections with equal weights) while that takes a few asks; when the scans
+    /// grow long (no empty backends: several workers each, a load near or above 1) and the
+    /// engine's view allows, an index of the counts, a few tree steps of log n per pick.
+    /// (Least connections with unequal weights, or behind several balancer instances, keeps
+    /// scanning: [`AsksUntilIdle`](Self::AsksUntilIdle).)
+    AsksUntilIdleOrIndexed,
+    /// Asks the cluster about the backends in turn and stops at the first empty one
+    /// (least_work_left, jiq): a few while the cluster has empty backends, all n when it
+    /// has none (backends with several workers, or a load near or above 1).
     AsksUntilIdle,
     /// Asks the cluster about every backend on every request (a full scan for the least
     /// loaded, the balancers' bounded loads that count every backend's requests). Each
@@ -173,6 +202,9 @@ impl PickCost {
             PickCost::Constant => "constant",
             PickCost::Logarithmic => "grows as log n",
             PickCost::WalksAll => "walks its own list of every backend",
+            PickCost::AsksUntilIdleOrIndexed => {
+                "asks backends up to the first empty one (an index, log n, when none is)"
+            }
             PickCost::AsksUntilIdle => "asks backends up to the first empty one (all n when none is)",
             PickCost::AsksAll => "asks every backend",
         }

@@ -1,0 +1,333 @@
+//! Fewest requests in system without asking every backend: what jsq and least_connections
+//! (equal weights) use when their scan stops being short.
+//!
+//! Their scan stops at the first empty backend, so it is short while the cluster has empty
+//! backends (one worker each at load 0.9: about ten asks). With several workers per backend
+//! there are none at a high load, and the scan asks all n backends at every pick: 4 096
+//! gunicorn backends × 4 workers ran at a few thousand requests a second. A strategy then
+//! switches to a [`CountIndex`], where a pick costs O(log n) per backend changed or
+//! departed from since the previous one, and chooses exactly what the scan would.
+
+use super::Cluster;
+use super::min_tree::MinTree;
+
+/// Mean backends a scan asks about per pick above which the strategy switches to the index
+/// (a pick through it costs about as much as this many asks on a large cluster).
+pub(crate) const INDEX_ABOVE: u64 = 64;
+/// Mean backends the scan would ask about per pick below which the strategy goes back to
+/// scanning (a short scan is cheaper than the index; the gap to [`INDEX_ABOVE`] keeps it
+/// from going back and forth).
+const SCAN_BELOW: u64 = 16;
+/// Picks over which the asks are averaged.
+const WINDOW: u32 = 1024;
+
+/// How a fewest-requests strategy finds its backend: by its scan while the scans are
+/// short, by an index while they would be long. Both choose the same backend, so switching
+/// changes nothing but the cost.
+#[derive(Debug, Default)]
+pub(crate) struct Fewest {
+    index: Option<CountIndex>,
+    picks: u32,
+    /// Backends asked about by the scans of this window (or that they would have asked
+    /// about, while the index is kept).
+    asks: u64,
+}
+
+impl Fewest {
+    /// The pick through the index, if the strategy keeps one now (`last`: its previous pick).
+    #[inline]
+    pub(crate) fn pick<C: Cluster + ?Sized>(&mut self, now: f64, last: usize, cluster: &mut C) -> Option<usize> {
+        let index = self.index.as_mut()?;
+        let (chosen, scan) = index.pick(now, last, cluster);
+        self.asks += scan;
+        self.picks += 1;
+        if self.picks == WINDOW {
+            if self.asks < SCAN_BELOW * u64::from(WINDOW) {
+                self.index = None;
+            }
+            (self.picks, self.asks) = (0, 0);
+        }
+        Some(chosen)
+    }
+
+    /// A scan asked about `asks` backends: once the scans of a window have asked more than
+    /// `INDEX_ABOVE` a pick on average (as soon as they have, not at the window's end: on a
+    /// large cluster that is after a scan or two), if the view can keep an index, the next
+    /// pick uses one.
+    #[inline]
+    pub(crate) fn scanned<C: Cluster + ?Sized>(&mut self, asks: u64, cluster: &mut C) {
+        self.asks += asks;
+        self.picks += 1;
+        if self.asks > INDEX_ABOVE * u64::from(WINDOW) {
+            if cluster.changes().is_some() && cluster.count_changes_at(0).is_some() {
+                self.index = Some(CountIndex::new(cluster.len()));
+            }
+            (self.picks, self.asks) = (0, 0);
+        } else if self.picks == WINDOW {
+            (self.picks, self.asks) = (0, 0);
+        }
+    }
+}
+
+/// The count of requests in system of every backend as last seen, and when each next
+/// changes by a departure: a count is looked at again when its backend changed (the view's
+/// [`Cluster::changed_since`], and the previous pick) or its departure time has come, so
+/// every count in the index is the backend's count now.
+#[derive(Debug)]
+pub(crate) struct CountIndex {
+    counts: MinTree,
+    departures: MinTree,
+    /// The view's count of changes at the previous pick (None: not filled yet).
+    seen: Option<u64>,
+    /// The backends changed since the previous pick, copied from the view.
+    stale: Vec<u32>,
+}
+
+impl CountIndex {
+    fn new(n: usize) -> Self {
+        CountIndex { counts: MinTree::new(n), departures: MinTree::new(n), seen: None, stale: Vec::new() }
+    }
+
+    /// The backend with the fewest requests in system at `now`, the first after `last` (the
+    /// previous pick) in a rotating scan on ties: the scan's choice; and how many backends
+    /// that scan would have asked about (up to the first empty one, else all).
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, now: f64, last: usize, cluster: &mut C) -> (usize, u64) {
+        let n = self.counts.len();
+        let changes = cluster.changes().expect("an index is kept only for a view that counts its changes");
+        let known = match self.seen.and_then(|seen| cluster.changed_since(seen)) {
+            Some(changed) => {
+                self.stale.clear();
+                self.stale.extend_from_slice(changed);
+                true
+            }
+            None => false,
+        };
+        if known {
+            self.look(last, cluster);
+            for k in 0..self.stale.len() {
+                self.look(self.stale[k] as usize, cluster);
+            }
+        } else {
+            for i in 0..n {
+                self.look(i, cluster);
+            }
+        }
+        self.seen = Some(changes);
+        // The backends a departure has left since: each once (a station's next event may
+        // come without a departure, and is looked at again at the next pick).
+        let mut from = 0;
+        while let Some(i) = self.departures.first_at_most(from, now) {
+            self.look(i, cluster);
+            from = i + 1;
+        }
+        let after = if last + 1 >= n { 0 } else { last + 1 };
+        let fewest = self.counts.min();
+        let chosen = self.counts.first_at_most_cyclic(after, fewest).expect("a cluster has backends");
+        let scan = if fewest == 0.0 { (chosen + n - after) % n + 1 } else { n };
+        (chosen, scan as u64)
+    }
+
+    /// Reads backend `i`'s count and next departure.
+    #[inline]
+    fn look<C: Cluster + ?Sized>(&mut self, i: usize, cluster: &mut C) {
+        self.counts.set(i, f64::from(cluster.in_system(i)));
+        let next = cluster.count_changes_at(i).expect("an index is kept only for a view that can tell");
+        self.departures.set(i, next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Request;
+    use crate::strategy::rotating_argmin;
+    use crate::strategy::testing::rng;
+    use rand::RngExt;
+
+    /// FCFS backends with several workers each, as counts and departure times.
+    struct Servers {
+        /// Per backend, when each worker frees up.
+        free: Vec<Vec<f64>>,
+        /// Per backend, the departures not yet past `now`.
+        departures: Vec<Vec<f64>>,
+        now: f64,
+        dispatched: u64,
+        /// Whether the view can tell when counts change (else strategies must scan).
+        tells: bool,
+        asks: u64,
+    }
+
+    impl Servers {
+        fn new(workers: &[usize], tells: bool) -> Self {
+            Servers {
+                free: workers.iter().map(|&w| vec![0.0; w]).collect(),
+                departures: vec![Vec::new(); workers.len()],
+                now: 0.0,
+                dispatched: 0,
+                tells,
+                asks: 0,
+            }
+        }
+
+        fn dispatch(&mut self, i: usize, work: f64) {
+            let free = &mut self.free[i];
+            let w = (0..free.len()).min_by(|&a, &b| free[a].total_cmp(&free[b])).unwrap();
+            free[w] = free[w].max(self.now) + work;
+            self.departures[i].push(free[w]);
+            self.dispatched += 1;
+        }
+    }
+
+    impl Cluster for Servers {
+        fn len(&self) -> usize {
+            self.free.len()
+        }
+        fn in_system(&mut self, i: usize) -> u32 {
+            self.asks += 1;
+            let now = self.now;
+            self.departures[i].retain(|&d| d > now);
+            self.departures[i].len() as u32
+        }
+        fn unfinished_work(&mut self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn earliest_start(&mut self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn capacity(&self, i: usize) -> f64 {
+            self.free[i].len() as f64
+        }
+        fn speed(&self, _: usize) -> f64 {
+            1.0
+        }
+        fn weight(&self, i: usize) -> f64 {
+            self.free[i].len() as f64
+        }
+        fn changes(&self) -> Option<u64> {
+            Some(self.dispatched)
+        }
+        fn count_changes_at(&mut self, i: usize) -> Option<f64> {
+            let now = self.now;
+            self.tells.then(|| self.departures[i].iter().copied().filter(|&d| d > now).fold(f64::INFINITY, f64::min))
+        }
+    }
+
+    /// The index chooses what the rotating scan over every count chooses, on small clusters
+    /// of one to four workers per backend at loads from light to overloaded, with arrivals
+    /// often at one instant and departures often at an arrival's time (sizes on a grid).
+    #[test]
+    fn the_index_chooses_what_the_scan_chooses() {
+        let mut r = rng(11);
+        for round in 0..60 {
+            let n = 1 + round % 17;
+            let workers: Vec<usize> = (0..n).map(|_| r.random_range(1..5)).collect();
+            let mut cluster = Servers::new(&workers, true);
+            let mut index = CountIndex::new(n);
+            let mut last = n - 1;
+            let load = [0.5, 0.9, 1.2][round % 3];
+            let total: usize = workers.iter().sum();
+            for _ in 0..800 {
+                cluster.now += [0.0, 0.5, 1.0, 1.5][r.random_range(0..4)] / (load * total as f64);
+                let (chosen, scan) = index.pick(cluster.now, last, &mut cluster);
+                let (mut scan_last, asks_before) = (last, cluster.asks);
+                let expected = rotating_argmin(n, &mut scan_last, |i| cluster.in_system(i), |a, b| a < b, |&c| c == 0);
+                assert_eq!(chosen, expected, "round {round}");
+                assert_eq!(scan, cluster.asks - asks_before, "round {round}: the scan's length");
+                last = chosen;
+                cluster.dispatch(chosen, [0.5, 1.0, 2.0][r.random_range(0..3)]);
+            }
+        }
+    }
+
+    /// jsq and least_connections (equal weights) switch to the index when their scans are
+    /// long (256 backends × 4 workers near saturation), keep choosing what a scan chooses,
+    /// and then ask about a few backends a pick instead of nearly all of them.
+    #[test]
+    fn long_scans_switch_to_the_index_with_the_same_choices() {
+        use crate::model::ServiceDistribution;
+        use crate::strategy::{Params, Setup, registry};
+        let n = 256;
+        let service = ServiceDistribution::exponential(1.0).unwrap();
+        let infos: Vec<_> = (0..n).map(|i| crate::strategy::testing::backend(&format!("b{i}"), 4, 1.0)).collect();
+        for name in ["jsq", "least_connections"] {
+            let params = Params::new(name);
+            let setup = Setup {
+                backends: &infos,
+                service: &service,
+                params: &params,
+                addresses: Default::default(),
+                rng: rng(1),
+            };
+            let mut indexed = registry::build(name, &setup).unwrap();
+            let mut scanning = registry::build(name, &setup).unwrap();
+            // The same backends twice: one view tells when counts change, the other cannot.
+            let (mut tells, mut blind) = (Servers::new(&[4; 256], true), Servers::new(&[4; 256], false));
+            let mut r = rng(12);
+            let picks = 8000;
+            let (mut asked, mut scanned) = (0, 0);
+            for k in 0..picks {
+                let gap = -(1.0 - r.random::<f64>()).ln() / (0.98 * 4.0 * n as f64);
+                let work = -(1.0 - r.random::<f64>()).ln();
+                tells.now += gap;
+                blind.now = tells.now;
+                let request = Request { arrival: tells.now, size: work, client: 0 };
+                let (asks_before, blind_before) = (tells.asks, blind.asks);
+                let chosen = indexed.pick(&request, &mut tells);
+                assert_eq!(chosen, scanning.pick(&request, &mut blind), "{name}, pick {k}");
+                if k >= picks - 1000 {
+                    asked += tells.asks - asks_before;
+                    scanned += blind.asks - blind_before;
+                }
+                tells.dispatch(chosen, work);
+                blind.dispatch(chosen, work);
+            }
+            assert!(asked < 5 * 1000, "{name}: {asked} asks in the last 1000 picks");
+            assert!(scanned > 100 * 1000, "{name}: the scan asked only {scanned} times (no long scans to test)");
+        }
+    }
+
+    /// The strategy keeps the index while scans would be long and goes back to scanning
+    /// when they would be short again (the load fell so far that some backends are empty:
+    /// jsq keeps the counts level, so at a moderate load with four workers each none is),
+    /// choosing as the scan does throughout.
+    #[test]
+    fn the_index_is_kept_while_scans_would_be_long() {
+        let n = 256;
+        let mut cluster = Servers::new(&[4; 256], true);
+        let mut fewest = Fewest::default();
+        let mut r = rng(13);
+        let mut last = n - 1;
+        let mut indexed_at = Vec::new();
+        for (phase, load) in [(0, 0.98), (1, 0.05)] {
+            for _ in 0..20_000 {
+                cluster.now += -(1.0 - r.random::<f64>()).ln() / (load * 4.0 * n as f64);
+                let mut scan_last = last;
+                let expected = rotating_argmin(n, &mut scan_last, |i| cluster.in_system(i), |a, b| a < b, |&c| c == 0);
+                let chosen = match fewest.pick(cluster.now, last, &mut cluster) {
+                    Some(chosen) => chosen,
+                    None => {
+                        let mut asks = 0;
+                        let chosen = rotating_argmin(
+                            n,
+                            &mut last,
+                            |i| {
+                                asks += 1;
+                                cluster.in_system(i)
+                            },
+                            |a, b| a < b,
+                            |&c| c == 0,
+                        );
+                        fewest.scanned(asks, &mut cluster);
+                        chosen
+                    }
+                };
+                assert_eq!(chosen, expected);
+                last = chosen;
+                cluster.dispatch(chosen, -(1.0 - r.random::<f64>()).ln());
+            }
+            indexed_at.push((phase, fewest.index.is_some()));
+        }
+        assert_eq!(indexed_at, [(0, true), (1, false)]);
+    }
+}

@@ -140,6 +140,10 @@ cv = 1.5"#,
         "R = {} but N/X − Z = {law} (allowed ±{allowed})",
         r.mean_response.value
     );
+    // `lbsim run` prints the law's split under its name for a fixed population.
+    let said = lbsim::output::closed_loop_lines(std::slice::from_ref(&r));
+    assert!(said.starts_with("Closed loop (R = N/X − Z):\n  least_connections: throughput X = "), "{said}");
+    assert!(said.contains("; cycle N/X = "), "{said}");
 }
 
 #[test]
@@ -357,6 +361,11 @@ fn a_ramp_longer_than_the_run_is_named_before_and_after_it() {
         "{said}"
     );
     assert!(said.ends_with("and stage 3 (→ 20 over 10s) (raise [run] requests)"), "{said}");
+    // `lbsim run`'s closed-loop lines: no N/X for a population that changes along the run.
+    let lines = lbsim::output::closed_loop_lines(std::slice::from_ref(&r));
+    assert!(lines.starts_with("Closed loop:\n"), "{lines}");
+    assert!(!lines.contains("N/X"), "{lines}");
+    assert!(lines.contains("averaged over the run, users ramped"), "{lines}");
     // The JSON of `lbsim run --json` carries the profile and the end.
     let json = serde_json::to_value(lbsim::output::run_json("ramp", std::slice::from_ref(&r))).unwrap();
     let closed = &json["results"][0]["closed_loop"];

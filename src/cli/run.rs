@@ -39,8 +39,7 @@ pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
         print!("{}", results_table(&results));
         let closed = closed_loop_lines(&results);
         if !closed.is_empty() {
-            println!("\nClosed loop (R = N/X − Z):");
-            print!("{closed}");
+            print!("\n{closed}");
         }
         let hedged = hedging_lines(&results);
         if !hedged.is_empty() {

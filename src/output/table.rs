@@ -119,10 +119,17 @@ pub fn results_table(results: &[StrategyResult]) -> String {
 
 /// What closed-loop users measured, one line per strategy (empty for open-loop arrivals):
 /// the throughput X with its interval, and the users' cycle N/X = response + think.
+///
+/// Headed "Closed loop (R = N/X − Z):" for a fixed population, where each line splits the
+/// cycle N/X into response and think time; a ramped population has no one N, so its lines
+/// give the throughput over the run and the ramp, under "Closed loop:".
 pub fn closed_loop_lines(results: &[StrategyResult]) -> String {
-    let mut out = String::new();
+    let fixed = results.iter().any(|r| r.closed_loop.as_ref().is_some_and(|c| crate::plot::ramp_words([c]).is_none()));
+    let mut out = String::from(if fixed { "Closed loop (R = N/X − Z):\n" } else { "Closed loop:\n" });
+    let mut any = false;
     for r in results {
         let Some(c) = &r.closed_loop else { continue };
+        any = true;
         let throughput = format!(
             "  {}: throughput X = {} ± {}/s (carried load {:.3})",
             r.strategy,
@@ -146,7 +153,7 @@ pub fn closed_loop_lines(results: &[StrategyResult]) -> String {
             time(c.think),
         );
     }
-    out
+    if any { out } else { String::new() }
 }
 
 /// Hedged requests, one line per strategy that hedges (empty otherwise): the delay and the

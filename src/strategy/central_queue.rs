@@ -3,7 +3,7 @@
 
 use super::min_tree::MinTree;
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Needs, PickCost, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{BackendInfo, Cluster, Needs, PickCost, SeenChanges, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// One central FCFS queue feeding every worker, realised by dispatching each request to the
@@ -113,11 +113,8 @@ struct StartIndex {
     classes: Vec<SpeedClass>,
     /// Class and position within it of each backend.
     place: Vec<(u32, u32)>,
-    /// The cluster's count of changes at the previous pick (None: the index is not filled).
-    seen: Option<u64>,
-    /// The backends changed since the previous pick, copied from the view (which cannot
-    /// lend them while it answers their starts); kept to reuse its memory.
-    stale: Vec<u32>,
+    /// What the index has seen of the view's changes.
+    changes: SeenChanges,
 }
 
 #[derive(Debug)]
@@ -143,25 +140,17 @@ impl StartIndex {
         for class in &mut classes {
             class.starts = MinTree::new(class.members.len());
         }
-        StartIndex { classes, place, seen: None, stale: Vec::new() }
+        StartIndex { classes, place, changes: SeenChanges::default() }
     }
 
     /// Brings the index up to date (`changes`: the view's count now): only `last`, the
     /// previous pick, and the backends the view says changed since the previous pick need
     /// looking at again; when it cannot tell, every backend.
     fn refresh<C: Cluster + ?Sized>(&mut self, changes: u64, last: usize, cluster: &mut C) {
-        let known = match self.seen.and_then(|seen| cluster.changed_since(seen)) {
-            Some(changed) => {
-                self.stale.clear();
-                self.stale.extend_from_slice(changed);
-                true
-            }
-            None => false,
-        };
-        if known {
+        if self.changes.catch_up(changes, cluster) {
             self.update(last, cluster);
-            for k in 0..self.stale.len() {
-                self.update(self.stale[k] as usize, cluster);
+            for k in 0..self.changes.stale().len() {
+                self.update(self.changes.stale()[k] as usize, cluster);
             }
         } else {
             for class in &mut self.classes {
@@ -169,7 +158,6 @@ impl StartIndex {
                 class.starts.fill(|p| cluster.earliest_start(members[p] as usize));
             }
         }
-        self.seen = Some(changes);
     }
 
     /// Looks at backend `i`'s start again.
@@ -264,7 +252,7 @@ impl Strategy for CentralQueue {
     #[inline]
     fn upcoming(&mut self, mut note: impl FnMut(usize)) {
         let [class] = &self.index.classes[..] else { return };
-        if self.index.seen.is_none() {
+        if self.index.changes.seen().is_none() {
             return;
         }
         self.scout.update(&class.starts, self.last, self.picked_at);
@@ -434,7 +422,7 @@ mod tests {
                 let k = r.random_range(0..instances);
                 let request = Request { arrival: cluster.now, size: 1.0, client: 0 };
                 let (looks, changes) = (cluster.looks, cluster.log.len() as u64);
-                let since = indexed[k].index.seen.map_or(0, |seen| changes - seen);
+                let since = indexed[k].index.changes.seen().map_or(0, |seen| changes - seen);
                 let chosen = indexed[k].pick(&request, &mut cluster);
                 let looked = cluster.looks - looks;
                 if !std::mem::take(&mut first_look[k]) {

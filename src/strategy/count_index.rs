@@ -8,8 +8,8 @@
 //! switches to a [`CountIndex`], where a pick costs O(log n) per backend changed or
 //! departed from since the previous one, and chooses exactly what the scan would.
 
-use super::Cluster;
 use super::min_tree::MinTree;
+use super::{Cluster, SeenChanges};
 
 /// Mean backends a scan asks about per pick above which the strategy switches to the index
 /// (a pick through it costs about as much as this many asks on a large cluster).
@@ -77,15 +77,13 @@ impl Fewest {
 pub(crate) struct CountIndex {
     counts: MinTree,
     departures: MinTree,
-    /// The view's count of changes at the previous pick (None: not filled yet).
-    seen: Option<u64>,
-    /// The backends changed since the previous pick, copied from the view.
-    stale: Vec<u32>,
+    /// What the index has seen of the view's changes.
+    changes: SeenChanges,
 }
 
 impl CountIndex {
     fn new(n: usize) -> Self {
-        CountIndex { counts: MinTree::new(n), departures: MinTree::new(n), seen: None, stale: Vec::new() }
+        CountIndex { counts: MinTree::new(n), departures: MinTree::new(n), changes: SeenChanges::default() }
     }
 
     /// The backend with the fewest requests in system at `now`, the first after `last` (the
@@ -95,25 +93,16 @@ impl CountIndex {
     fn pick<C: Cluster + ?Sized>(&mut self, now: f64, last: usize, cluster: &mut C) -> (usize, u64) {
         let n = self.counts.len();
         let changes = cluster.changes().expect("an index is kept only for a view that counts its changes");
-        let known = match self.seen.and_then(|seen| cluster.changed_since(seen)) {
-            Some(changed) => {
-                self.stale.clear();
-                self.stale.extend_from_slice(changed);
-                true
-            }
-            None => false,
-        };
-        if known {
+        if self.changes.catch_up(changes, cluster) {
             self.look(last, cluster);
-            for k in 0..self.stale.len() {
-                self.look(self.stale[k] as usize, cluster);
+            for k in 0..self.changes.stale().len() {
+                self.look(self.changes.stale()[k] as usize, cluster);
             }
         } else {
             for i in 0..n {
                 self.look(i, cluster);
             }
         }
-        self.seen = Some(changes);
         // The backends a departure has left since: each once (a station's next event may
         // come without a departure, and is looked at again at the next pick).
         let mut from = 0;
@@ -245,22 +234,13 @@ mod tests {
     /// and then ask about a few backends a pick instead of nearly all of them.
     #[test]
     fn long_scans_switch_to_the_index_with_the_same_choices() {
-        use crate::model::ServiceDistribution;
-        use crate::strategy::{Params, Setup, registry};
+        use crate::strategy::Params;
+        use crate::strategy::testing::{backend, built};
         let n = 256;
-        let service = ServiceDistribution::exponential(1.0).unwrap();
-        let infos: Vec<_> = (0..n).map(|i| crate::strategy::testing::backend(&format!("b{i}"), 4, 1.0)).collect();
+        let infos: Vec<_> = (0..n).map(|i| backend(&format!("b{i}"), 4, 1.0)).collect();
         for name in ["jsq", "least_connections"] {
             let params = Params::new(name);
-            let setup = Setup {
-                backends: &infos,
-                service: &service,
-                params: &params,
-                addresses: Default::default(),
-                rng: rng(1),
-            };
-            let mut indexed = registry::build(name, &setup).unwrap();
-            let mut scanning = registry::build(name, &setup).unwrap();
+            let (mut indexed, mut scanning) = (built(name, &infos, &params), built(name, &infos, &params));
             // The same backends twice: one view tells when counts change, the other cannot.
             let (mut tells, mut blind) = (Servers::new(&[4; 256], true), Servers::new(&[4; 256], false));
             let mut r = rng(12);

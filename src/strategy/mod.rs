@@ -364,6 +364,50 @@ pub(crate) fn rotating_argmin<K>(
     best
 }
 
+/// What a strategy that keeps an index of the backends has seen of the view's changes
+/// ([`Cluster::changes`]), and the backends changed since, which its index must look at
+/// again (central_queue's starts, jsq's counts).
+#[derive(Debug, Default)]
+pub(crate) struct SeenChanges {
+    /// The view's count of changes when the index last caught up (None: never; not filled).
+    seen: Option<u64>,
+    /// The backends changed before that, copied from the view (which cannot lend them
+    /// while it answers for them); kept to reuse its memory.
+    stale: Vec<u32>,
+}
+
+impl SeenChanges {
+    /// Catches up with the view, whose count of changes is `changes` now: true when the
+    /// backends changed since the last catch-up are known ([`stale`](Self::stale), perhaps
+    /// without the strategy's previous pick, which it must look at again anyway), false when
+    /// the view cannot tell and the index must look at every backend.
+    #[inline]
+    pub(crate) fn catch_up<C: Cluster + ?Sized>(&mut self, changes: u64, cluster: &C) -> bool {
+        let known = match self.seen.and_then(|seen| cluster.changed_since(seen)) {
+            Some(changed) => {
+                self.stale.clear();
+                self.stale.extend_from_slice(changed);
+                true
+            }
+            None => false,
+        };
+        self.seen = Some(changes);
+        known
+    }
+
+    /// The backends changed before the last catch-up (when it returned true).
+    #[inline]
+    pub(crate) fn stale(&self) -> &[u32] {
+        &self.stale
+    }
+
+    /// The view's count at the last catch-up (None: the index was never filled).
+    #[inline]
+    pub(crate) fn seen(&self) -> Option<u64> {
+        self.seen
+    }
+}
+
 /// `a.0 / a.1 < b.0 / b.1` for positive denominators, without dividing.
 #[inline]
 pub(crate) fn ratio_less(a: &(f64, f64), b: &(f64, f64)) -> bool {

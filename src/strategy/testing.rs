@@ -3,8 +3,8 @@
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{BackendInfo, Cluster};
-use crate::model::Request;
+use super::{AnyStrategy, BackendInfo, Cluster, Params, Setup, registry};
+use crate::model::{Request, ServiceDistribution};
 
 /// A cluster whose state the test sets directly. Every time-dependent query
 /// (`in_system`, `unfinished_work`, `earliest_start`) records the backend asked about in
@@ -107,6 +107,14 @@ pub(crate) fn weighted(name: &str, weight: f64) -> BackendInfo {
 /// `n` identical single-worker, speed-1 sync backends named `b0`, `b1`, ….
 pub(crate) fn backends(n: usize) -> Vec<BackendInfo> {
     (0..n).map(|i| backend(&format!("b{i}"), 1, 1.0)).collect()
+}
+
+/// Registered strategy `name` with `params` over `infos` (exponential sizes of mean 1, the
+/// strategy's stream seeded 1).
+pub(crate) fn built(name: &str, infos: &[BackendInfo], params: &Params) -> AnyStrategy {
+    let service = ServiceDistribution::exponential(1.0).expect("exponential(1.0) is valid");
+    let setup = Setup { backends: infos, service: &service, params, addresses: Default::default(), rng: rng(1) };
+    registry::build(name, &setup).unwrap_or_else(|e| panic!("{name} does not build: {e}"))
 }
 
 pub(crate) fn rng(seed: u64) -> Xoshiro256PlusPlus {
@@ -216,11 +224,8 @@ mod tests {
     /// fill an index), on a cluster of `n` one-worker backends all busy (`busy`: one request
     /// in each, work and starts ahead) or all empty.
     fn asked_per_pick(name: &str, params: Params, n: usize, busy: bool) -> usize {
-        let service = ServiceDistribution::exponential(1.0).unwrap();
         let infos = backends(n);
-        let setup =
-            Setup { backends: &infos, service: &service, params: &params, addresses: Default::default(), rng: rng(1) };
-        let mut strategy = registry::build(name, &setup).unwrap_or_else(|e| panic!("{name} does not build: {e}"));
+        let mut strategy = built(name, &infos, &params);
         let mut cluster = MockCluster::from_backends(&infos);
         if busy {
             cluster.counts = vec![1; n];

@@ -1,7 +1,7 @@
 //! `jsq`: join the shortest queue.
 
 use super::count_index::Fewest;
-use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, rotating_argmin_asking};
 use crate::model::Request;
 
 /// Sends each request to the backend with the fewest requests in system (in service plus
@@ -35,19 +35,17 @@ impl Strategy for Jsq {
             return chosen;
         }
         let n = cluster.len();
-        let mut asks = 0;
-        let chosen = rotating_argmin(
+        let (chosen, asks) = rotating_argmin_asking(
             n,
             &mut self.last,
             |i| {
-                asks += 1;
                 cluster.scanning(i);
                 cluster.in_system(i)
             },
             |a, b| a < b,
             |&count| count == 0,
         );
-        self.fewest.scanned(asks, cluster);
+        self.fewest.scanned(asks as u64, cluster);
         chosen
     }
 }

@@ -2,7 +2,7 @@
 
 use super::count_index::Fewest;
 use super::weighted_random::checked_weights;
-use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin_asking};
 use crate::model::Request;
 
 /// nginx `least_conn`: send the request to the backend minimising nᵢ / wᵢ, where nᵢ is the
@@ -50,15 +50,14 @@ impl Strategy for LeastConnections {
             return chosen;
         }
         let weights = &self.weights;
-        let mut asks = 0;
         let load = |i| {
-            asks += 1;
             cluster.scanning(i);
             (f64::from(cluster.in_system(i)), weights[i])
         };
-        let chosen = rotating_argmin(weights.len(), &mut self.last, load, ratio_less, |&(count, _)| count == 0.0);
+        let (chosen, asks) =
+            rotating_argmin_asking(weights.len(), &mut self.last, load, ratio_less, |&(count, _)| count == 0.0);
         if let Some(fewest) = &mut self.fewest {
-            fewest.scanned(asks, cluster);
+            fewest.scanned(asks as u64, cluster);
         }
         chosen
     }

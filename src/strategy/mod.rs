@@ -332,20 +332,36 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
 pub(crate) fn rotating_argmin<K>(
     n: usize,
     last: &mut usize,
-    mut key: impl FnMut(usize) -> K,
+    key: impl FnMut(usize) -> K,
     better: impl Fn(&K, &K) -> bool,
     unbeatable: impl Fn(&K) -> bool,
 ) -> usize {
+    rotating_argmin_asking(n, last, key, better, unbeatable).0
+}
+
+/// [`rotating_argmin`], with the number of backends it asked about (its scan's length,
+/// known from where it stopped: a caller that does not use it pays nothing for it).
+#[inline]
+pub(crate) fn rotating_argmin_asking<K>(
+    n: usize,
+    last: &mut usize,
+    mut key: impl FnMut(usize) -> K,
+    better: impl Fn(&K, &K) -> bool,
+    unbeatable: impl Fn(&K) -> bool,
+) -> (usize, usize) {
     // `key` is called in one place, so that the compiler inlines it into the loop (the
     // keys a counting strategy reads are a backend's state, inlined at the call).
-    let mut i = if *last + 1 >= n { 0 } else { *last + 1 };
+    let start = if *last + 1 >= n { 0 } else { *last + 1 };
+    let mut i = start;
     let mut best = i;
+    let mut stopped = false;
     let mut best_key: Option<K> = None;
     for _ in 0..n {
         let k = key(i);
         let Some(b) = &best_key else {
             best_key = Some(k);
             if unbeatable(best_key.as_ref().expect("just set")) {
+                stopped = true;
                 break;
             }
             i = if i + 1 == n { 0 } else { i + 1 };
@@ -355,13 +371,16 @@ pub(crate) fn rotating_argmin<K>(
             best = i;
             best_key = Some(k);
             if unbeatable(best_key.as_ref().expect("just set")) {
+                stopped = true;
                 break;
             }
         }
         i = if i + 1 == n { 0 } else { i + 1 };
     }
     *last = best;
-    best
+    // An early stop is at the unbeatable key, the best.
+    let asked = if stopped { (best + n - start) % n + 1 } else { n };
+    (best, asked)
 }
 
 /// What a strategy that keeps an index of the backends has seen of the view's changes

@@ -465,3 +465,234 @@ fn the_95_percent_intervals_of_p_over_slo_cover_the_truth_about_95_percent_of_th
     eprintln!("95% intervals of P(T > 50ms) covering the M/M/1 truth: {covered}/200");
     assert!((180..200).contains(&covered), "{covered}/200 intervals covered P(T > 50ms)");
 }
+
+// ---- cases beyond the one-queue textbook forms above ----
+
+/// The batch-means estimate of a per-section ratio `num / den` over a run's sections,
+/// centred on the whole run's ratio (as lbsim's own estimates are).
+fn section_ratio(
+    o: &lbsim::engine::RunOutcome,
+    num: impl Fn(&lbsim::engine::Section) -> f64,
+    den: impl Fn(&lbsim::engine::Section) -> f64,
+) -> lbsim::stats::Estimate {
+    let t = totals(o);
+    let observations: Vec<f64> = o.sections.iter().map(|s| num(s) / den(s)).collect();
+    lbsim::stats::Estimate::from_observations(num(&t) / den(&t), &observations)
+}
+
+#[test]
+fn round_robin_over_n_exponential_backends_is_n_erlang_n_m1_queues() {
+    // Round robin hands backend k every n-th Poisson arrival: its gaps are the sum of n
+    // exponential gaps, Erlang-n with mean n/λ (cv 1/√n), so each backend is E_n/M/1 at the
+    // cluster's load, whose mean response is E[S]/(1 − σ) with σ the G/M/1 root.
+    for (n, load) in [(2u32, 0.8), (4, 0.9)] {
+        let e = experiment(
+            ServiceDistribution::exponential(0.01).unwrap(),
+            vec![sync_group("web", n, 1, 1.0)],
+            load,
+            2_000_000,
+            50_000,
+        );
+        let r = run(&e, &spec("round_robin"));
+        let per_backend = e.model.arrivals.mean_rate() / f64::from(n);
+        let theory = theory::gamma_m1_mean_response(per_backend, 0.01, 1.0 / f64::from(n).sqrt());
+        assert_agrees(&format!("round robin over {n} × M/M/1 = E_{n}/M/1 at {load}"), &r.mean_response, theory, 0.03);
+    }
+}
+
+#[test]
+fn a_finite_backlog_is_mmck_with_its_blocking_probability() {
+    // An FCFS backend admits workers + backlog requests (K = c + backlog) and rejects the
+    // rest: M/M/c/K. Both the share rejected and the mean response of the admitted requests
+    // are checked against the birth–death chain, each within the 99.9 % interval of its 20
+    // section batch means. Load 1.5 is stable too: a loss system always is.
+    for (workers, backlog, load) in [(1u32, 4u32, 0.9), (1, 4, 1.5), (4, 2, 0.8), (4, 0, 0.5)] {
+        let mut group = sync_group("web", 1, workers, 1.0);
+        group.backlog = backlog;
+        let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![group], load, 2_000_000, 50_000);
+        let rate = e.model.arrivals.mean_rate();
+        let exact = theory::mmck(rate, 0.01, workers, workers + backlog);
+        let o = simulate(&e.model, "random", 2_000_000, 50_000);
+        assert_conserved("M/M/c/K", &totals(&o));
+        let what = format!("M/M/{workers}/{} at load {load}", workers + backlog);
+        let blocking = section_ratio(&o, |s| s.rejected as f64, |s| s.arrivals as f64);
+        assert_agrees(&format!("{what}: blocking"), &blocking, exact.blocking, 0.03);
+        let response = section_ratio(&o, |s| s.sum_response, |s| s.completed as f64);
+        assert_agrees(&format!("{what}: admitted mean response"), &response, exact.mean_response, 0.03);
+        // The runner's summary reports the same share.
+        let r = run(&e, &spec("random"));
+        assert!((r.rejected_fraction - exact.blocking).abs() <= blocking.half_width() * widening() * 2.0);
+    }
+}
+
+#[test]
+fn least_work_left_over_one_worker_backends_is_the_central_queue() {
+    // Sending each request to the FCFS backend with the least unfinished work starts it at
+    // the moment the first of c servers frees up — one FCFS queue for c servers (M/G/c),
+    // request for request. With exponential sizes: Erlang C.
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 4, 1, 1.0)],
+        0.85,
+        2_000_000,
+        50_000,
+    );
+    let r = run(&e, &spec("least_work_left"));
+    let rate = e.model.arrivals.mean_rate();
+    assert_agrees(
+        "least work left over 4 × 1 worker = M/M/4",
+        &r.mean_response,
+        theory::mmc_mean_response(rate, 0.01, 4),
+        0.03,
+    );
+    // With any sizes, the same response times as the central queue on the same arrivals and
+    // sizes (common random numbers): equal up to the rounding of the work left.
+    let e = experiment(
+        ServiceDistribution::lognormal_mean_cv(0.01, 3.0).unwrap(),
+        vec![sync_group("web", 6, 1, 1.0)],
+        0.9,
+        500_000,
+        50_000,
+    );
+    let lwl = run(&e, &spec("least_work_left"));
+    let central = run(&e, &spec("central_queue"));
+    eprintln!(
+        "lognormal cv 3, 6 backends: least_work_left {:?}, central_queue {:?}",
+        lwl.mean_response, central.mean_response
+    );
+    for (what, a, b) in [
+        ("mean", lwl.mean_response.value, central.mean_response.value),
+        ("p99", lwl.p99.value, central.p99.value),
+        ("wait", lwl.mean_wait.value, central.mean_wait.value),
+    ] {
+        assert!((a - b).abs() <= 1e-9 * b, "{what}: least_work_left {a} vs central_queue {b}");
+    }
+}
+
+#[test]
+fn sita_with_given_cutoffs_is_one_mg1_queue_per_size_interval() {
+    // Harchol-Balter, Crovella & Murta (1999): backend k serves the sizes in (x_{k−1}, x_k],
+    // a Poisson thinning, so it is M/G/1 with the size distribution truncated to its
+    // interval, and Pollaczek–Khinchine applies to each. With exponential sizes (mean m) the
+    // partial moments are closed: ∫₀ˣ s dF = m(1 − e^(−y)(1 + y)) and
+    // ∫₀ˣ s² dF = 2m²(1 − e^(−y)(1 + y + y²/2)), y = x/m. The mean response is the
+    // arrival-weighted mean of the backends' PK means: Σ λ_k T_k / λ.
+    let m = 0.01;
+    let cutoffs = [0.008, 0.02];
+    let e = experiment(
+        ServiceDistribution::exponential(m).unwrap(),
+        vec![sync_group("web", 3, 1, 1.0)],
+        0.7,
+        4_000_000,
+        100_000,
+    );
+    let rate = e.model.arrivals.mean_rate();
+    let below = |x: f64| {
+        if x.is_infinite() {
+            return (1.0, m, 2.0 * m * m);
+        }
+        let y = x / m;
+        let tail = (-y).exp();
+        (1.0 - tail, m * (1.0 - tail * (1.0 + y)), 2.0 * m * m * (1.0 - tail * (1.0 + y + y * y / 2.0)))
+    };
+    let mut edges = vec![0.0];
+    edges.extend(cutoffs);
+    edges.push(f64::INFINITY);
+    let mut weighted = 0.0;
+    for k in 0..3 {
+        let (lo, hi) = (below(edges[k]), below(edges[k + 1]));
+        let (share, first, second) = (hi.0 - lo.0, hi.1 - lo.1, hi.2 - lo.2);
+        // Backend k: arrival rate λ·share, E[S_k] = first/share, E[S_k²] = second/share.
+        let t = theory::mg1_mean_response(rate * share, first / share, second / share);
+        eprintln!("sita backend {k}: {:.1}% of requests, load {:.3}, PK mean {t:.6}", share * 100.0, rate * first);
+        weighted += share * t;
+    }
+    let params = lbsim::strategy::Params::new("sita").with(
+        "cutoffs",
+        lbsim::strategy::ParamValue::List(cutoffs.iter().map(|&x| lbsim::strategy::ParamValue::Number(x)).collect()),
+    );
+    let strategy = lbsim::experiment::StrategySpec {
+        name: "sita".into(),
+        label: "sita".into(),
+        params,
+        balancer: Default::default(),
+    };
+    let r = run(&e, &strategy);
+    assert_agrees("sita [8ms, 20ms] over 3 × M/G/1", &r.mean_response, weighted, 0.03);
+}
+
+#[test]
+fn processor_sharing_is_insensitive_to_heavy_tails() {
+    // M/G/1-PS: E[T | S = x] = x/(1 − ρ) for every size distribution (Kleinrock), so the mean
+    // slowdown E[T/S] is 1/(1 − ρ) and the mean response E[S]/(1 − ρ) — exactly, even for
+    // Pareto sizes of infinite variance, where FCFS (Pollaczek–Khinchine) has no finite mean.
+    // The slowdown is the sharp check: its batch means converge where the mean response's,
+    // dominated by the rare giant requests, barely do.
+    let cases = [
+        ("pareto α=1.5 (infinite variance)", ServiceDistribution::pareto_mean(1.5, 0.01).unwrap(), false),
+        ("pareto α=2.5", ServiceDistribution::pareto_mean(2.5, 0.01).unwrap(), true),
+        ("bounded pareto α=1.1 on [1ms, 10s]", ServiceDistribution::bounded_pareto(1.1, 0.001, 10.0).unwrap(), false),
+    ];
+    for (what, service, check_mean) in cases {
+        let mean = service.mean();
+        let e = experiment(service, vec![async_group("app", 1, 1, 1.0)], 0.7, 4_000_000, 100_000);
+        let r = run(&e, &spec("random"));
+        let rate = e.model.arrivals.mean_rate();
+        assert_agrees(&format!("M/G/1-PS, {what}: mean slowdown"), &r.mean_slowdown, 1.0 / 0.3, 0.03);
+        if check_mean {
+            assert_agrees(
+                &format!("M/G/1-PS, {what}: mean response"),
+                &r.mean_response,
+                theory::ps_mean_response(rate, mean),
+                0.05,
+            );
+        } else {
+            eprintln!(
+                "M/G/1-PS, {what}: mean response {:?} vs {}",
+                r.mean_response,
+                theory::ps_mean_response(rate, mean)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_mean_slowdown_of_fcfs_is_one_plus_the_wait_times_the_mean_inverse_size() {
+    // In M/G/1-FCFS a request's wait is independent of its own size, so
+    // E[T/S] = 1 + E[W]·E[1/S]; with sizes uniform on [5, 15] ms, E[1/S] = ln 3 / 10 ms and
+    // E[W] = λE[S²]/(2(1 − ρ)) (Pollaczek–Khinchine).
+    let service = ServiceDistribution::uniform(0.005, 0.015).unwrap();
+    let second = service.second_moment();
+    let e = experiment(service, vec![sync_group("web", 1, 1, 1.0)], 0.8, 2_000_000, 50_000);
+    let r = run(&e, &spec("random"));
+    let rate = e.model.arrivals.mean_rate();
+    let wait = theory::mg1_mean_response(rate, 0.01, second) - 0.01;
+    assert_agrees("M/U/1 mean slowdown", &r.mean_slowdown, 1.0 + wait * 3f64.ln() / 0.01, 0.03);
+}
+
+#[test]
+fn bursty_on_off_arrivals_are_the_mmpp_m1_queue() {
+    // The on/off process is a two-state MMPP: Poisson at `peak × rate` while on, at the rate
+    // that keeps the mean while off, with exponential sojourns. Into one exponential server
+    // it is the MMPP(2)/M/1 quasi-birth–death chain, solved exactly by the matrix-geometric
+    // method. Bursts of peak 2 at load 0.6 overload the server while they last (1.2), so the
+    // mean response is far above M/M/1's — a check of the process's time structure, not
+    // only of its mean rate. Sojourns of 10–30 service times make the batch means correlated
+    // over longer spans: 8·10⁶ requests keep the interval within ±3 %.
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.6,
+        8_000_000,
+        100_000,
+    );
+    let rate = e.model.arrivals.mean_rate();
+    e.model.arrivals = lbsim::model::ArrivalProcess::on_off(rate, 2.0, 0.1, 0.3).unwrap();
+    let lbsim::model::ArrivalProcess::OnOff { peak, mean_on, mean_off, .. } = e.model.arrivals else { unreachable!() };
+    let rate_off = rate * (1.0 + (1.0 - peak) * mean_on / mean_off);
+    let exact = theory::mmpp2_m1_mean_response([peak * rate, rate_off], [1.0 / mean_on, 1.0 / mean_off], 0.01);
+    let r = run(&e, &spec("random"));
+    eprintln!("M/M/1 at the same mean rate: {:.6}", theory::mm1_mean_response(rate, 0.01));
+    assert_agrees("on/off (peak 2, on 100ms, off 300ms) into M/M/1 = MMPP(2)/M/1", &r.mean_response, exact, 0.03);
+    assert_agrees("on/off: throughput = the mean rate", &r.throughput, rate, 0.01);
+}

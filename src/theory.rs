@@ -385,8 +385,8 @@ pub struct Prediction {
 
 /// The theoretical mean response time for `strategy` (registry name, with its `d` for
 /// power_of_d) on `model`, where a closed form exists: Poisson arrivals and
-/// - a single backend: M/M/c (sync, exponential sizes), M/G/1 (sync, one worker), M/G/1-PS
-///   (async, one worker) — whatever the strategy;
+/// - a single backend: M/M/c (sync, exponential sizes; M/M/c/K where the backlog fills),
+///   M/G/1 (sync, one worker), M/G/1-PS (async, one worker) — whatever the strategy;
 /// - identical backends under `random`/`weighted_random`: each backend is one of the above
 ///   with its share of the traffic;
 /// - identical one-worker sync backends with exponential sizes under `power_of_d`: the
@@ -430,10 +430,26 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
         return predict_closed(users, first, model.backend_count(), exponential, mean, strategy);
     }
     let rate = model.arrivals.mean_rate();
+    // A backlog that fills turns requests away and shortens the queue. For exponential FCFS
+    // stations that is M/M/c/K (K = workers + backlog), solved exactly, and the mean is that
+    // of the admitted requests, as lbsim measures it. The unbounded closed forms are kept
+    // where M/M/c/K's blocking is below 10⁻¹² (the default backlog of 2048 below load 1:
+    // the two then agree to rounding), and the strategies' forms for unbounded queues
+    // (power of d, central queue) are withheld where the backlog of a random split would
+    // bind (they keep the queues shorter than random, so it then binds less for them).
+    let backlog = model.backends.iter().map(|g| g.backlog).min().unwrap_or(first.backlog);
+    let bounded = |rate: f64, c: u32| -> Option<FiniteQueue> {
+        let q = mmck(rate, mean, c, c.saturating_add(backlog));
+        (q.blocking > NEGLIGIBLE_BLOCKING).then_some(q)
+    };
     let station = |rate: f64| -> Option<Prediction> {
         match (first.worker_class, first.workers) {
             (WorkerClass::Async { .. }, 1) => {
                 Some(Prediction { mean_response: ps_mean_response(rate, mean), model: "M/G/1-PS" })
+            }
+            (WorkerClass::Sync, c) if exponential && bounded(rate, c).is_some() => {
+                let q = bounded(rate, c)?;
+                Some(Prediction { mean_response: q.mean_response, model: if c == 1 { "M/M/1/K" } else { "M/M/c/K" } })
             }
             (WorkerClass::Sync, 1) if exponential => {
                 Some(Prediction { mean_response: mm1_mean_response(rate, mean), model: "M/M/1" })
@@ -450,19 +466,25 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     if n == 1.0 {
         return station(rate);
     }
+    let random_split_binds = first.worker_class == WorkerClass::Sync && bounded(rate / n, first.workers).is_some();
     match strategy {
         "random" | "weighted_random" => station(rate / n).map(|p| Prediction { model: "independent queues", ..p }),
-        "power_of_d" if exponential && first.workers == 1 && first.worker_class == WorkerClass::Sync => {
+        "power_of_d"
+            if exponential && first.workers == 1 && first.worker_class == WorkerClass::Sync && !random_split_binds =>
+        {
             let d = d.unwrap_or(2);
             Some(Prediction {
                 mean_response: power_of_d_mean_response(rate * mean / n, d, mean),
                 model: "power-of-d mean field",
             })
         }
-        "central_queue" if exponential && first.worker_class == WorkerClass::Sync => {
+        "central_queue" if exponential && first.worker_class == WorkerClass::Sync && !random_split_binds => {
             let servers = (n as u32).checked_mul(first.workers)?;
             Some(Prediction { mean_response: mmc_mean_response(rate, mean, servers), model: "M/M/c central queue" })
         }
         _ => None,
     }
 }
+
+/// The blocking probability below which a finite backlog is treated as unbounded.
+const NEGLIGIBLE_BLOCKING: f64 = 1e-12;

@@ -519,9 +519,13 @@ fn a_finite_backlog_is_mmck_with_its_blocking_probability() {
         assert_agrees(&format!("{what}: blocking"), &blocking, exact.blocking, 0.03);
         let response = section_ratio(&o, |s| s.sum_response, |s| s.completed as f64);
         assert_agrees(&format!("{what}: admitted mean response"), &response, exact.mean_response, 0.03);
-        // The runner's summary reports the same share.
+        // The runner's summary reports the same share, and the theory lbsim draws and
+        // reports beside its results is M/M/c/K (it was M/M/c, blind to the backlog: 100 ms
+        // instead of 27.9 ms for M/M/1/5 at 0.9, and none at load 1.5).
         let r = run(&e, &spec("random"));
         assert!((r.rejected_fraction - exact.blocking).abs() <= blocking.half_width() * widening() * 2.0);
+        let predicted = theory::predict(&e.model, "random", None).expect("M/M/c/K has a closed form");
+        assert_eq!(predicted.mean_response, exact.mean_response, "{what}: {predicted:?}");
     }
 }
 
@@ -695,4 +699,112 @@ fn bursty_on_off_arrivals_are_the_mmpp_m1_queue() {
     eprintln!("M/M/1 at the same mean rate: {:.6}", theory::mm1_mean_response(rate, 0.01));
     assert_agrees("on/off (peak 2, on 100ms, off 300ms) into M/M/1 = MMPP(2)/M/1", &r.mean_response, exact, 0.03);
     assert_agrees("on/off: throughput = the mean rate", &r.throughput, rate, 0.01);
+}
+
+#[test]
+fn jsq_and_jiq_sit_between_the_central_queue_and_random_and_reach_the_mean_field_limit() {
+    // Identical one-worker exponential backends. No dispatcher beats one central queue
+    // (M/M/n keeps min(N, n) servers busy, the most any policy can); JSQ is optimal among
+    // dispatchers that see queue lengths (Winston 1977), so it beats JIQ, which only sees
+    // idleness; and both beat random (n × M/M/1). On common random numbers, with 99.9 %
+    // intervals, at n = 20 where the gaps are wide:
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 20, 1, 1.0)],
+        0.9,
+        2_000_000,
+        100_000,
+    );
+    let rate = e.model.arrivals.mean_rate();
+    let central = theory::mmc_mean_response(rate, 0.01, 20);
+    let random = theory::mm1_mean_response(rate / 20.0, 0.01);
+    let jsq = run(&e, &spec("jsq")).mean_response;
+    let jiq = run(&e, &spec("jiq")).mean_response;
+    let w = widening();
+    eprintln!(
+        "n = 20, ρ = 0.9: M/M/20 {central:.6} ≤ jsq {:.6} ± {:.6} ≤ jiq {:.6} ± {:.6} ≤ random {random:.6}",
+        jsq.value,
+        jsq.half_width(),
+        jiq.value,
+        jiq.half_width()
+    );
+    assert!(jsq.value + jsq.half_width() * w >= central, "jsq below the central queue: {jsq:?} vs {central}");
+    assert!(jsq.value < jiq.value, "jsq {jsq:?} should beat jiq {jiq:?}");
+    assert!(jiq.value + jiq.half_width() * w < random, "jiq {jiq:?} should beat random ({random})");
+    // n → ∞ at fixed ρ < 1 (Stolyar 2015 for JIQ; JSQ is better still): a request finds an
+    // idle backend, so waiting vanishes and the mean response is E[S]. At n = 1000 and
+    // ρ = 0.9 the finite-n remainder is of the order of the chance that all 1000 are busy,
+    // Erlang B(1000, 900) ≈ 10⁻⁴ (×E[S] of wait), far inside the interval of a 10⁶-request run.
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1000, 1, 1.0)],
+        0.9,
+        1_000_000,
+        100_000,
+    );
+    for name in ["jsq", "jiq"] {
+        let r = run(&e, &spec(name));
+        assert_agrees(&format!("{name} over 1000 backends at 0.9 → E[S]"), &r.mean_response, 0.01, 0.01);
+        assert!(r.mean_wait.value < 1e-3 * 0.01, "{name}: mean wait {:?}", r.mean_wait);
+    }
+}
+
+#[test]
+fn a_slow_daily_cycle_follows_the_pointwise_stationary_approximation() {
+    // λ(t) = λ̄(1 + a·sin(2πt/P)) into one M/M/1, with the period P far longer than the
+    // queue's relaxation time (at the peak load 0.9, about 1/(μ(1 − √ρ)²) ≈ 380 E[S]): the
+    // queue tracks the M/M/1 of the moment (Whitt 1991, the pointwise stationary
+    // approximation, exact as P → ∞ with error O(relaxation/P)), so a request's mean response
+    // is ∫λ(t)·E[S]/(1 − λ(t)E[S]) dt / ∫λ(t) dt over a period. P = 10⁵ E[S] makes the error
+    // some 0.4 %; the run covers ~130 periods.
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.6,
+        8_000_000,
+        100_000,
+    );
+    let (rate, amplitude, period) = (e.model.arrivals.mean_rate(), 0.5, 1000.0);
+    e.model.arrivals = lbsim::model::ArrivalProcess::diurnal(rate, amplitude, period).unwrap();
+    let steps = 100_000;
+    let (mut num, mut den) = (0.0, 0.0);
+    for k in 0..steps {
+        let phase = 2.0 * std::f64::consts::PI * (k as f64 + 0.5) / steps as f64;
+        let lambda = rate * (1.0 + amplitude * phase.sin());
+        num += lambda * theory::mm1_mean_response(lambda, 0.01);
+        den += lambda;
+    }
+    let psa = num / den;
+    let r = run(&e, &spec("random"));
+    eprintln!("stationary M/M/1 at the mean rate: {:.6}", theory::mm1_mean_response(rate, 0.01));
+    assert_agrees("diurnal (amplitude 0.5, period 1000 s) into M/M/1: PSA", &r.mean_response, psa, 0.03);
+    assert_agrees("diurnal: throughput = the mean rate", &r.throughput, rate, 0.01);
+}
+
+#[test]
+fn the_theory_of_unbounded_queues_is_withheld_where_the_backlog_binds() {
+    // Four one-worker backends with a backlog of 3: a random split is 4 × M/M/1/4 (drawn as
+    // such), while the power-of-d mean field and M/M/4 assume queues without bound and would
+    // draw a wrong line; with the default backlog (2048) they are drawn as before.
+    let mut group = sync_group("web", 4, 1, 1.0);
+    group.backlog = 3;
+    let mut e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![group], 0.9, 1000, 0);
+    let rate = e.model.arrivals.mean_rate();
+    let split = theory::predict(&e.model, "random", None).unwrap();
+    assert_eq!(split.mean_response, theory::mmck(rate / 4.0, 0.01, 1, 4).mean_response);
+    assert!(theory::predict(&e.model, "power_of_d", Some(2)).is_none());
+    assert!(theory::predict(&e.model, "central_queue", None).is_none());
+    e.model.backends[0].backlog = 2048;
+    assert_eq!(
+        theory::predict(&e.model, "random", None).unwrap().mean_response,
+        theory::mm1_mean_response(rate / 4.0, 0.01)
+    );
+    assert_eq!(
+        theory::predict(&e.model, "power_of_d", Some(2)).unwrap().mean_response,
+        theory::power_of_d_mean_response(0.9, 2, 0.01)
+    );
+    assert_eq!(
+        theory::predict(&e.model, "central_queue", None).unwrap().mean_response,
+        theory::mmc_mean_response(rate, 0.01, 4)
+    );
 }

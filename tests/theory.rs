@@ -808,3 +808,42 @@ fn the_theory_of_unbounded_queues_is_withheld_where_the_backlog_binds() {
         theory::mmc_mean_response(rate, 0.01, 4)
     );
 }
+
+#[test]
+fn evenly_spaced_arrivals_into_one_exponential_server_are_dm1() {
+    // D/M/1 (G/M/1 with A*(s) = e^(−s/λ)): the response is exponential with rate μ(1 − σ),
+    // σ ∈ (0, 1) the root of σ = e^(−μ(1 − σ)/λ).
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 1, 1, 1.0)],
+        0.8,
+        2_000_000,
+        50_000,
+    );
+    let rate = e.model.arrivals.mean_rate();
+    e.model.arrivals = lbsim::model::ArrivalProcess::deterministic(rate).unwrap();
+    let (mut lo, mut hi) = (0.0f64, 1.0 - 1e-15);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if (-(1.0 - mid) / (rate * 0.01)).exp() > mid {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let sigma = 0.5 * (lo + hi);
+    let r = run(&e, &spec("random"));
+    assert_agrees("D/M/1 mean response", &r.mean_response, 0.01 / (1.0 - sigma), 0.03);
+    assert_agrees("D/M/1 p99", &r.p99, 0.01 / (1.0 - sigma) * 100f64.ln(), 0.04);
+}
+
+#[test]
+fn weighted_random_over_unequal_speeds_is_one_mm1_per_backend_at_the_cluster_load() {
+    // Sent in proportion to speed s_k, backend k is M/M/1 with E[S]/s_k at load ρ, so a
+    // request's mean response is Σ (s_k/Σs)·(E[S]/s_k)/(1 − ρ) = n·E[S]/(Σs·(1 − ρ)): here
+    // 4 × 10 ms / (8 × 0.3) = 16.67 ms, against 33.3 ms on the slow backends.
+    let backends = vec![sync_group("fast", 2, 1, 3.0), sync_group("slow", 2, 1, 1.0)];
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), backends, 0.7, 2_000_000, 50_000);
+    let r = run(&e, &spec("weighted_random"));
+    assert_agrees("weighted random over speeds 3, 3, 1, 1 at 0.7", &r.mean_response, 4.0 * 0.01 / (8.0 * 0.3), 0.03);
+}

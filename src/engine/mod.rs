@@ -687,6 +687,19 @@ pub fn sample_in_system(
     interval: f64,
     samples: usize,
 ) -> Vec<Vec<u32>> {
+    sample_in_system_from(model, strategies, seed, warmup, interval, samples).1
+}
+
+/// [`sample_in_system`], with the time of the first sample (the arrival that ended the
+/// warm-up; NaN when no arrival came): where the samples sit along a ramp of users.
+pub fn sample_in_system_from(
+    model: &Model,
+    strategies: &mut [AnyStrategy],
+    seed: RunSeed,
+    warmup: u64,
+    interval: f64,
+    samples: usize,
+) -> (f64, Vec<Vec<u32>>) {
     let traffic = Traffic::new(model, &strategies[0], seed);
     if fast_path(model) {
         sample(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, warmup, interval, samples)
@@ -703,7 +716,7 @@ fn sample<P: Path>(
     warmup: u64,
     interval: f64,
     samples: usize,
-) -> Vec<Vec<u32>> {
+) -> (f64, Vec<Vec<u32>>) {
     let (mut backends, statics) = backends_of(model, seed);
     let mut recorder = Recorder::new(1, backends.len(), None);
     let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
@@ -742,7 +755,7 @@ fn sample<P: Path>(
         path.dispatch(&request, UNMEASURED, &mut ctx);
         index += 1;
     }
-    series
+    (start.unwrap_or(f64::NAN), series)
 }
 
 /// Appends every backend's number in system at `t` to its series.
@@ -757,8 +770,14 @@ fn take_sample(ctx: &mut Ctx<'_>, series: &mut [Vec<u32>], t: f64) {
 /// sampled span should hold, and at least a million. Extremely bursty arrivals (gamma with
 /// cv 10⁶: nearly every gap is 0, a rare one is astronomically long) would otherwise need
 /// billions of arrivals to move the clock past the samples, and the sweep would never end.
+/// Closed-loop users have no arrival rate of their own: the cluster's capacity in requests
+/// per second stands for it (they send about that many past the knee, fewer below).
 fn sampling_arrival_limit(model: &Model, interval: f64, samples: usize) -> u64 {
-    let expected = model.arrivals.mean_rate() * interval * samples as f64;
+    let rate = match model.closed_loop() {
+        Some(_) => model.demand_and_max_throughput().1,
+        None => model.arrivals.mean_rate(),
+    };
+    let expected = rate * interval * samples as f64;
     let limit = (10.0 * expected).max(1e6);
     // `as` saturates: an infinite or huge expectation is simply no tighter limit.
     if limit.is_finite() { limit as u64 } else { u64::MAX }

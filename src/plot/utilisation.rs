@@ -18,11 +18,23 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     if backends == 0 {
         return vec![];
     }
-    let mut caption = format!(
-        "Share of time each backend's workers were busy {}, one bar per strategy. The dashed line is the \
-         offered load: a perfectly even spread puts every bar on it.",
-        ctx.focus_label()
-    );
+    let mut caption = if ctx.closed_loop() {
+        // Closed-loop users send as their responses come back: the load is carried (set by
+        // the users and by how fast each strategy answers them), not offered independently.
+        format!(
+            "Share of time each backend's workers were busy {}, one bar per strategy. The dashed lines, one in \
+             each strategy's colour, are the load its users carried (its throughput × E[S] ÷ capacity): closed-loop \
+             users send as their responses come back, so the load is set by them and by the strategy, not \
+             offered independently. A perfectly even spread puts every bar of a strategy on its line.",
+            ctx.focus_label()
+        )
+    } else {
+        format!(
+            "Share of time each backend's workers were busy {}, one bar per strategy. The dashed line is the \
+             offered load: a perfectly even spread puts every bar on it.",
+            ctx.focus_label()
+        )
+    };
     if backends > MAX_BACKENDS {
         caption += &format!(" Only the first {MAX_BACKENDS} of {backends} backends are shown.");
     }
@@ -115,7 +127,13 @@ where
             }
         }
     }
-    if let Some(load) = results.first().map(|r| r.load).filter(|l| *l <= top) {
+    if ctx.closed_loop() {
+        // Each strategy's users carried their own load: one line each, in its colour.
+        for (s, r) in results.iter().enumerate().filter(|(_, r)| r.load.is_finite() && r.load <= top) {
+            let line = DashedLineSeries::new(vec![(0.0, r.load), (n, r.load)], 8, 5, style::colour(s).stroke_width(2));
+            chart.draw_series(line)?;
+        }
+    } else if let Some(load) = results.first().map(|r| r.load).filter(|l| *l <= top) {
         style::dashed_line(&mut chart, vec![(0.0, load), (n, load)], style::THEORY, "offered load".into())?;
     }
     style::legend(&mut chart, SeriesLabelPosition::UpperRight)?;

@@ -654,7 +654,7 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
 /// those that turned requests away (more than 1 in 1000) without being saturated: a loss
 /// system's rejections are reported as such, not as saturation.
 fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
-    const KINDS: [Warning; 10] = [
+    const KINDS: [Warning; 11] = [
         Warning::FewRequests,
         Warning::LongWarmup,
         Warning::NoSteadyState,
@@ -664,6 +664,7 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
         Warning::BeyondHistogram,
         Warning::Implausible,
         Warning::RampCutShort,
+        Warning::InfiniteVariance,
         Warning::RampInWarmup,
     ];
     let mut out = Vec::new();

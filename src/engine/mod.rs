@@ -17,6 +17,7 @@ mod memory;
 mod outcome;
 mod series;
 mod station;
+mod traffic;
 
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED};
 pub use calendar::{Calendar, Event};
@@ -25,11 +26,12 @@ pub use measure::{Recorder, Section, Tally};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
 pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 pub use station::Station;
+pub use traffic::Traffic;
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::model::{ArrivalStream, ClientSampler, Model, Request};
+use crate::model::{Model, Request};
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster, Needs, Strategy, StrategyVisitor};
 
@@ -314,70 +316,6 @@ impl<S: Picker> Path for Direct<'_, S> {
     }
 }
 
-/// The traffic of a run: arrivals, sizes and clients from their own random streams (common
-/// random numbers: every strategy with the same seed sees the same requests).
-struct Traffic<'m> {
-    model: &'m Model,
-    arrival_rng: Xoshiro256PlusPlus,
-    size_rng: Xoshiro256PlusPlus,
-    client_rng: Xoshiro256PlusPlus,
-    arrivals: ArrivalStream,
-    clients: ClientSampler,
-    /// Client ids are drawn only for strategies that look at them (their stream is separate,
-    /// so skipping it changes nothing else).
-    uses_client: bool,
-}
-
-impl<'m> Traffic<'m> {
-    fn new(model: &'m Model, strategy: &AnyStrategy, seed: RunSeed) -> Self {
-        let uses_client = strategy.uses_client() || model.balancer.uses_client();
-        Traffic {
-            model,
-            arrival_rng: seed.stream(Purpose::Arrivals),
-            size_rng: seed.stream(Purpose::Sizes),
-            client_rng: seed.stream(Purpose::Clients),
-            arrivals: model.arrivals.stream(),
-            clients: model.clients.sampler(),
-            uses_client,
-        }
-    }
-
-    /// The next request (sizes and clients from a trace take precedence over the model's).
-    /// Inlined into the run loop, as the draws it makes (see `ArrivalStream::next`).
-    #[inline(always)]
-    fn next(&mut self) -> Request {
-        if let Some(time) = self.arrivals.next_poisson(&mut self.arrival_rng) {
-            // (The same draws as below, without a trace's sizes and clients to look for.)
-            let size = self.model.service.sample(&mut self.size_rng);
-            let client = if self.uses_client { self.clients.sample(&mut self.client_rng) } else { 0 };
-            return Request { arrival: time, size, client };
-        }
-        self.next_from_stream()
-    }
-
-    /// [`Traffic::next`] for the arrival processes other than Poisson.
-    #[inline(never)]
-    fn next_from_stream(&mut self) -> Request {
-        let arrival = self.arrivals.next(&mut self.arrival_rng);
-        let size = match arrival.size {
-            Some(s) => s,
-            None => self.model.service.sample(&mut self.size_rng),
-        };
-        let client = match arrival.client {
-            Some(c) => c,
-            None if self.uses_client => self.clients.sample(&mut self.client_rng),
-            None => 0,
-        };
-        Request { arrival: arrival.time, size, client }
-    }
-
-    /// The size of a request whose arrival time comes from elsewhere (closed-loop users).
-    #[inline]
-    fn size(&mut self) -> f64 {
-        self.model.service.sample(&mut self.size_rng)
-    }
-}
-
 /// Picks between prefetching a backend's struct and the slot of its ring it will write.
 const HINTS: usize = 4;
 /// Backends prefetched per pick (power of 2 choices looks at two).
@@ -454,7 +392,7 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 /// caps, no network) with open-loop arrivals takes the fast path; anything else the event
 /// layer.
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
-    let traffic = Traffic::new(model, &strategies[0], seed);
+    let traffic = Traffic::seen_by(model, &strategies[0], seed);
     if fast_path(model) && window.series.is_none() {
         /// The fast path's run, compiled once per strategy type.
         struct FastRun<'a, 'm> {
@@ -687,7 +625,7 @@ pub fn sample_in_system(
     interval: f64,
     samples: usize,
 ) -> Vec<Vec<u32>> {
-    let traffic = Traffic::new(model, &strategies[0], seed);
+    let traffic = Traffic::seen_by(model, &strategies[0], seed);
     if fast_path(model) {
         sample(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, warmup, interval, samples)
     } else {

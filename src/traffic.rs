@@ -17,7 +17,7 @@ pub struct Requests<'m>(Traffic<'m>);
 
 impl<'m> Requests<'m> {
     pub fn new(model: &'m Model, seed: RunSeed) -> Self {
-        Requests(Traffic::new(model, seed, true))
+        Requests(Traffic::with_clients(model, seed, true))
     }
 }
 

@@ -392,7 +392,7 @@ pub fn simulate(model: &Model, strategy: &mut AnyStrategy, seed: RunSeed, window
 /// caps, no network) with open-loop arrivals takes the fast path; anything else the event
 /// layer.
 pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: RunSeed, window: &Window) -> RunOutcome {
-    let traffic = Traffic::seen_by(model, &strategies[0], seed);
+    let traffic = Traffic::new(model, &strategies[0], seed);
     if fast_path(model) && window.series.is_none() {
         /// The fast path's run, compiled once per strategy type.
         struct FastRun<'a, 'm> {
@@ -625,7 +625,7 @@ pub fn sample_in_system(
     interval: f64,
     samples: usize,
 ) -> Vec<Vec<u32>> {
-    let traffic = Traffic::seen_by(model, &strategies[0], seed);
+    let traffic = Traffic::new(model, &strategies[0], seed);
     if fast_path(model) {
         sample(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, warmup, interval, samples)
     } else {

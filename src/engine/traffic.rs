@@ -24,8 +24,14 @@ pub struct Traffic<'m> {
 }
 
 impl<'m> Traffic<'m> {
+    /// The traffic a run of `strategy` sees: client ids are drawn only if the strategy or
+    /// the balancer looks at them.
+    pub(crate) fn new(model: &'m Model, strategy: &AnyStrategy, seed: RunSeed) -> Self {
+        Traffic::with_clients(model, seed, strategy.uses_client() || model.balancer.uses_client())
+    }
+
     /// The traffic of `model` with `seed`, drawing client ids if `uses_client`.
-    pub fn new(model: &'m Model, seed: RunSeed, uses_client: bool) -> Self {
+    pub fn with_clients(model: &'m Model, seed: RunSeed, uses_client: bool) -> Self {
         Traffic {
             model,
             arrival_rng: seed.stream(Purpose::Arrivals),
@@ -35,12 +41,6 @@ impl<'m> Traffic<'m> {
             clients: model.clients.sampler(),
             uses_client,
         }
-    }
-
-    /// The traffic a run of `strategy` sees: client ids are drawn only if the strategy or
-    /// the balancer looks at them.
-    pub(crate) fn seen_by(model: &'m Model, strategy: &AnyStrategy, seed: RunSeed) -> Self {
-        Traffic::new(model, seed, strategy.uses_client() || model.balancer.uses_client())
     }
 
     /// The next request (sizes and clients from a trace take precedence over the model's).

@@ -25,7 +25,7 @@ impl Iterator for Requests<'_> {
     type Item = Request;
 
     fn next(&mut self) -> Option<Request> {
-        Some(self.0.next())
+        Some(self.0.next_request())
     }
 }
 

@@ -185,7 +185,7 @@ trait Path {
     /// event up to `pause` handled; the time-series sampler looks at the backends then).
     #[inline(always)]
     fn next_request(&mut self, traffic: &mut Traffic<'_>, _ctx: &mut Ctx<'_>, _pause: f64) -> Option<Request> {
-        Some(traffic.next())
+        Some(traffic.next_request())
     }
     /// ∫ number waiting in the balancer dt up to `now`, if the balancer can hold requests.
     fn queue_integral(&mut self, now: f64) -> Option<f64>;

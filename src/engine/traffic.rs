@@ -46,7 +46,7 @@ impl<'m> Traffic<'m> {
     /// The next request (sizes and clients from a trace take precedence over the model's).
     /// Inlined into the run loop, as the draws it makes (see `ArrivalStream::next`).
     #[inline(always)]
-    pub fn next(&mut self) -> Request {
+    pub fn next_request(&mut self) -> Request {
         if let Some(time) = self.arrivals.next_poisson(&mut self.arrival_rng) {
             // (The same draws as below, without a trace's sizes and clients to look for.)
             let size = self.model.service.sample(&mut self.size_rng);
@@ -56,7 +56,7 @@ impl<'m> Traffic<'m> {
         self.next_from_stream()
     }
 
-    /// [`Traffic::next`] for the arrival processes other than Poisson.
+    /// [`Traffic::next_request`] for the arrival processes other than Poisson.
     #[inline(never)]
     fn next_from_stream(&mut self) -> Request {
         let arrival = self.arrivals.next(&mut self.arrival_rng);

@@ -412,6 +412,10 @@ pub enum Warning {
     /// The run's requests were done before its ramp of users ended: the later stages never
     /// happened ([`RampResult::shortfall`] says which, and when the run ended).
     RampCutShort,
+    /// The request sizes have an infinite second moment (Pareto with α ≤ 2, or a mixture
+    /// with such a component): no run is long enough for the mean response's interval, and
+    /// behind first-come-first-served workers the true mean wait may be infinite.
+    InfiniteVariance,
 }
 
 impl Warning {
@@ -427,6 +431,7 @@ impl Warning {
             Warning::BeyondHistogram => "beyond_histogram",
             Warning::Implausible => "implausible",
             Warning::RampCutShort => "ramp_cut_short",
+            Warning::InfiniteVariance => "infinite_variance",
         }
     }
 
@@ -462,6 +467,12 @@ impl Warning {
                 .to_string(),
             Warning::RampCutShort => "the run's requests were done before its ramp of users ended, so the ramp's \
                  later stages never happened: raise [run] requests"
+                .to_string(),
+            Warning::InfiniteVariance => "the request sizes have infinite variance (E[S²] = ∞, as Pareto sizes have for α ≤ 2), \
+                 so the mean response converges too slowly for its interval to cover it, and behind \
+                 first-come-first-served workers the true mean wait may be infinite (it is for one worker fed \
+                 at random: Pollaczek–Khinchine), the estimate growing with the run; percentiles and \
+                 P(response > SLO) stay meaningful (bounded_pareto gives a heavy tail with finite moments)"
                 .to_string(),
         }
     }
@@ -1019,6 +1030,9 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
     let ramp = r.closed_loop.as_ref().and_then(|c| c.ramp.as_ref());
     if ramp.is_some_and(|ramp| ramp.ended().is_some_and(|t| ramp.profile().cut(t).is_some())) {
         out.push(Warning::RampCutShort);
+    }
+    if experiment.model.service.second_moment().is_infinite() {
+        out.push(Warning::InfiniteVariance);
     }
     out
 }

@@ -416,6 +416,44 @@ fn requests_that_bring_far_less_work_than_offered_are_flagged() {
 }
 
 #[test]
+fn sizes_of_infinite_variance_are_flagged_whatever_the_run_length() {
+    // Pareto with α ≤ 2 has E[S²] = ∞: the mean response's batch means have no finite
+    // variance to estimate (and one worker fed at random has an infinite mean wait), so no
+    // length of run makes its interval honest. α = 2.5 and a bounded Pareto have finite
+    // moments, however heavy.
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(TWO_STRATEGIES));
+    let flagged = |sets: &[&str]| {
+        let results = run_json(&file, sets);
+        let each: Vec<bool> =
+            results.iter().map(|r| warnings_of(r).contains(&"infinite_variance".to_string())).collect();
+        assert!(each.iter().all(|&f| f == each[0]), "{sets:?}: {results:?}");
+        each[0]
+    };
+    for alpha in ["1.5", "2"] {
+        assert!(flagged(&["service.distribution=pareto", &format!("service.alpha={alpha}")]), "α = {alpha}");
+    }
+    assert!(!flagged(&["service.distribution=pareto", "service.alpha=2.5"]));
+    assert!(!flagged(&[]));
+    let bounded = tiny(TWO_STRATEGIES).replace(
+        "distribution = \"exponential\"\nmean = \"10ms\"",
+        "distribution = \"bounded_pareto\"\nalpha = 1.1\nmin = \"1ms\"\nmax = \"1000s\"",
+    );
+    let bounded = write(tmp.path(), "bounded.toml", &bounded);
+    for r in run_json(&bounded, &[]) {
+        assert!(!warnings_of(&r).contains(&"infinite_variance".to_string()), "{r}");
+    }
+    // `lbsim run` says it in words under its table.
+    lbsim()
+        .arg("run")
+        .arg(&file)
+        .args(["--set", "service.distribution=pareto", "--set", "service.alpha=1.5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("infinite variance (E[S²] = ∞"));
+}
+
+#[test]
 fn a_trace_whose_measured_requests_share_one_instant_prints_no_infinity() {
     let tmp = TempDir::new().unwrap();
     // The warm-up's 50 requests are spread out; every measured one arrives at t = 5 s.

@@ -14,7 +14,8 @@ pub fn list() -> Result<()> {
         println!("{:width$}    needs: {}", "", info.needs.describe());
         let dearer: Vec<String> =
             info.pick_cost_with.iter().map(|(param, cost)| format!("; {} with {param}", cost.describe())).collect();
-        println!("{:width$}    work per pick: {}{}", "", info.pick_cost.describe(), dearer.concat());
+        let weighted = if info.index_needs_equal_weights { ", and only over backends of equal weight" } else { "" };
+        println!("{:width$}    work per pick: {}{weighted}{}", "", info.pick_cost.describe(), dearer.concat());
     }
     Ok(())
 }

@@ -148,6 +148,14 @@ impl Rare {
     }
 }
 
+/// Whether the members of `group` run on the general station rather than a fast path: a
+/// gunicorn class or CPU/I-O split the fast paths cannot express, or (`cancellable`) a sync
+/// group whose requests the balancer may take back, since the FCFS fast path books each
+/// departure, and with it every later request's start, at admission.
+pub fn runs_on_station(group: &BackendGroup, io_fraction: f64, cancellable: bool) -> bool {
+    group.needs_station(io_fraction) || (cancellable && matches!(group.worker_class, WorkerClass::Sync))
+}
+
 impl Backend {
     pub fn new(group: &BackendGroup) -> Self {
         match group.worker_class {
@@ -162,10 +170,9 @@ impl Backend {
     }
 
     /// The backend for one member of `group`: a fast path when the group needs nothing more,
-    /// else the general station with its own random stream (`rng`, of `Purpose::Backend`).
-    /// `cancellable`: the balancer may take requests back ([`Backend::cancel`]); a sync
-    /// group then runs on the station, since the FCFS fast path books each departure, and
-    /// with it every later request's start, at admission.
+    /// else the general station with its own random stream (`rng`, of `Purpose::Backend`)
+    /// ([`runs_on_station`]). `cancellable`: the balancer may take requests back
+    /// ([`Backend::cancel`]).
     pub fn for_group(
         group: &BackendGroup,
         io_fraction: f64,
@@ -173,8 +180,7 @@ impl Backend {
         rng: rand_xoshiro::Xoshiro256PlusPlus,
         cancellable: bool,
     ) -> Self {
-        let sync = matches!(group.worker_class, WorkerClass::Sync);
-        if group.needs_station(io_fraction) || (cancellable && sync) {
+        if runs_on_station(group, io_fraction, cancellable) {
             Backend::Rare(Box::new(Rare::Station(Station::new(group, io_fraction, mean_size, rng))))
         } else {
             Backend::new(group)

@@ -19,7 +19,7 @@ mod series;
 mod station;
 mod traffic;
 
-pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED};
+pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED, runs_on_station};
 pub use calendar::{Calendar, Event};
 pub use flight::{Flight, Flights, Stage};
 pub use measure::{Recorder, Section, Tally};
@@ -415,8 +415,9 @@ pub fn simulate_instances(model: &Model, strategies: &mut [AnyStrategy], seed: R
     }
 }
 
-/// Whether `model` runs on the fast path ([`Direct`]): nothing needs the event layer.
-fn fast_path(model: &Model) -> bool {
+/// Whether `model` runs on the fast path ([`Direct`]): nothing needs the event layer. (A
+/// run that records a time series takes the event layer whatever its model.)
+pub fn fast_path(model: &Model) -> bool {
     model.is_plain() && model.closed_loop().is_none()
 }
 

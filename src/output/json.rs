@@ -38,7 +38,7 @@ pub struct ResultJson<'a> {
     pub saturated_fraction: f64,
     /// Codes of the "too short to trust" warnings (`few_requests`, `long_warmup`,
     /// `no_steady_state`, `wide_interval`, `no_p999_interval`, `unrepresentative_work`,
-    /// `beyond_histogram`, `implausible`, `ramp_cut_short`).
+    /// `beyond_histogram`, `implausible`, `ramp_cut_short`, `infinite_variance`).
     pub warnings: Vec<&'static str>,
     /// 95 % confidence intervals, `[low, high]`, by metric name.
     pub ci95: BTreeMap<&'static str, [f64; 2]>,

@@ -633,7 +633,7 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
 /// those that turned requests away (more than 1 in 1000) without being saturated: a loss
 /// system's rejections are reported as such, not as saturation.
 fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
-    const KINDS: [Warning; 9] = [
+    const KINDS: [Warning; 10] = [
         Warning::FewRequests,
         Warning::LongWarmup,
         Warning::NoSteadyState,
@@ -643,6 +643,7 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
         Warning::BeyondHistogram,
         Warning::Implausible,
         Warning::RampCutShort,
+        Warning::InfiniteVariance,
     ];
     let mut out = Vec::new();
     for (s, name) in ctx.strategies().iter().enumerate() {

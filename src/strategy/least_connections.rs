@@ -38,6 +38,7 @@ impl Strategy for LeastConnections {
     const MODELS: &'static str = "nginx `least_conn;` with ties rotating (nginx_least_conn is exact)";
     const NEEDS: Needs = Needs::Counts;
     const PICK_COST: PickCost = PickCost::AsksUntilIdleOrIndexed;
+    const INDEX_NEEDS_EQUAL_WEIGHTS: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(LeastConnections::new(checked_weights(Self::NAME, setup.backends)?))

@@ -57,6 +57,12 @@ pub use registry::{AnyStrategy, StrategyInfo, build, find, list};
 /// index instead ([`PickCost::AsksUntilIdleOrIndexed`]).
 pub const SCAN_ASKS_BEFORE_INDEX: u64 = count_index::INDEX_ABOVE;
 
+/// The slow-start window `params` set (seconds; `None` when off or not valid), for the
+/// estimate of what a run costs: while a backend ramps, a pick weighs every backend.
+pub fn slow_start_window(params: &Params) -> Option<f64> {
+    params.duration("slow_start").ok().flatten().filter(|&w| w > 0.0)
+}
+
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::model::{ClientAddresses, Request, ServiceDistribution};
@@ -181,7 +187,8 @@ pub enum PickCost {
     /// least connections with equal weights) while that takes a few asks; when the scans
     /// grow long (no empty backends: several workers each, a load near or above 1) and the
     /// engine's view allows, an index of the counts, a few tree steps of log n per pick.
-    /// (Least connections with unequal weights, or behind several balancer instances, keeps
+    /// (Least connections with unequal weights, and any strategy on the event layer —
+    /// balancer instances, network delays, faults, health checks, closed loops — keeps
     /// scanning: [`AsksUntilIdle`](Self::AsksUntilIdle).)
     AsksUntilIdleOrIndexed,
     /// Asks the cluster about the backends in turn and stops at the first empty one
@@ -203,7 +210,7 @@ impl PickCost {
             PickCost::Logarithmic => "grows as log n",
             PickCost::WalksAll => "walks its own list of every backend",
             PickCost::AsksUntilIdleOrIndexed => {
-                "asks backends up to the first empty one (an index, log n, when none is)"
+                "asks backends up to the first empty one (an index, log n, when none is: on the fast path)"
             }
             PickCost::AsksUntilIdle => "asks backends up to the first empty one (all n when none is)",
             PickCost::AsksAll => "asks every backend",
@@ -243,6 +250,9 @@ pub trait Strategy: Send + Sized {
     /// Parameters that make a pick dearer when they are given, with the cost they bring
     /// (a hash ring's bounded load counts every backend's requests on every pick).
     const PICK_COST_WITH: &'static [(&'static str, PickCost)] = &[];
+    /// Whether the index of the counts of [`PickCost::AsksUntilIdleOrIndexed`] is kept only
+    /// when every backend has the same weight (least connections compares count / weight).
+    const INDEX_NEEDS_EQUAL_WEIGHTS: bool = false;
 
     /// Builds the strategy for a cluster. Invalid parameters are reported here, when the
     /// experiment is loaded, never in the simulation loop.

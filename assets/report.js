@@ -347,7 +347,7 @@
         });
       });
       slider.value = String(k);
-      clock.textContent = 't = ' + fmt(k * Q.interval, 's');
+      clock.textContent = 't = ' + fmt((Q.start || 0) + k * Q.interval, 's');
       qbox.setAttribute('data-frame', String(k));
     }
     function stop() {

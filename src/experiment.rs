@@ -128,7 +128,8 @@ pub struct RampEstimate {
     /// The requests the run simulates: `[run] warmup` (when fixed) plus `[run] requests`.
     pub requests: u64,
     /// The earliest time by which the users can have sent them, at the closed loop's
-    /// throughput bound min(N(t)/(D + Z), X_max) (seconds).
+    /// throughput bound min(N(t)/(D + Z), X_max) (seconds): the run ends then at the
+    /// earliest.
     pub earliest_end: f64,
     /// The bound's terms: the cycle D + Z (seconds) and X_max (requests per second).
     pub cycle: f64,
@@ -136,26 +137,51 @@ pub struct RampEstimate {
     /// The smallest `[run] requests` whose run cannot end before the ramp does (under the
     /// same bound).
     pub requests_needed: u64,
-    /// What of the ramp a run ending at `earliest_end` would not cover, in words.
+    /// The stages a run ending at `earliest_end` would not cover, whole or in part, by
+    /// number and time span ([`crate::model::Profile::stages_after`]).
     pub unreached: String,
 }
 
+/// A ramp some of whose stages fall in a fixed warm-up, found before the run (see
+/// [`Experiment::ramp_in_warmup`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarmupEstimate {
+    /// The requests discarded (`[run] warmup`).
+    pub warmup: u64,
+    /// The earliest time by which the users can have sent them, at the throughput bound
+    /// min(N(t)/(D + Z), X_max) (seconds): the warm-up lasts at least until then.
+    pub earliest_end: f64,
+    /// The bound's terms, as in [`RampEstimate`].
+    pub cycle: f64,
+    pub max_throughput: f64,
+    /// The stages before `earliest_end`, whole or in part, by number and time span
+    /// ([`crate::model::Profile::stages_before`]).
+    pub discarded: String,
+}
+
 impl Experiment {
+    /// The closed loop's throughput bound's terms: the cycle D + Z and X_max.
+    fn bound_terms(&self) -> (f64, f64) {
+        let (demand, max_throughput) = self.model.demand_and_max_throughput();
+        let think = self.model.closed_loop().map_or(0.0, |u| u.mean_think());
+        (demand + think, max_throughput)
+    }
+
     /// A ramp of users that the run may not last through: `None` without a ramp, or when
     /// the run's requests take at least the ramp's length even at the throughput bound
     /// min(N(t)/(D + Z), X_max) along the profile. The bound is an upper one on how fast
     /// users whose requests complete can send (the run's real rate is lower, past the knee
-    /// markedly), so `Some` says the run *may* end early — at that rate it would — and
-    /// `None` that it cannot (unless refusals and failures answer users faster than any
-    /// service would). The run itself reports whether it did ([`crate::runner::Warning::RampCutShort`]).
+    /// markedly), so `Some` says when the run ends at the earliest — later in practice —
+    /// and `None` that it cannot end before the ramp does (unless refusals and failures
+    /// answer users faster than any service would). The run itself reports whether it did
+    /// ([`crate::runner::Warning::RampCutShort`]).
     pub fn ramp_outlasting_run(&self) -> Option<RampEstimate> {
         let users = self.model.closed_loop()?;
         let profile = users.profile();
         if users.ramp.is_empty() {
             return None;
         }
-        let (demand, max_throughput) = self.model.demand_and_max_throughput();
-        let cycle = demand + users.mean_think();
+        let (cycle, max_throughput) = self.bound_terms();
         let warmup = match self.plan.warmup {
             Warmup::Fixed(w) => w,
             Warmup::Auto => 0,
@@ -174,7 +200,31 @@ impl Experiment {
             cycle,
             max_throughput,
             requests_needed: (covering.ceil() as u64).saturating_sub(warmup).max(1),
-            unreached: profile.unreached(earliest_end)?,
+            unreached: profile.stages_after(earliest_end)?,
+        })
+    }
+
+    /// Stages of a ramp of users that a fixed warm-up discards: `None` without a ramp or a
+    /// warm-up. The warm-up's requests are sent no sooner than at the throughput bound, so
+    /// the stages before [`WarmupEstimate::earliest_end`] are discarded whatever the run's
+    /// real rate (and some after it too, as the real rate is lower). An automatic warm-up
+    /// is not estimated here: MSER-5 chooses it from a pilot, and the run reports what it
+    /// discarded ([`crate::runner::Warning::RampInWarmup`]).
+    pub fn ramp_in_warmup(&self) -> Option<WarmupEstimate> {
+        let users = self.model.closed_loop()?;
+        let Warmup::Fixed(warmup) = self.plan.warmup else { return None };
+        if users.ramp.is_empty() || warmup == 0 {
+            return None;
+        }
+        let (cycle, max_throughput) = self.bound_terms();
+        let profile = users.profile();
+        let earliest_end = profile.earliest_time_for(warmup as f64, cycle, max_throughput);
+        Some(WarmupEstimate {
+            warmup,
+            earliest_end,
+            cycle,
+            max_throughput,
+            discarded: profile.stages_before(earliest_end)?,
         })
     }
 

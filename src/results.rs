@@ -98,6 +98,11 @@ pub struct TimeSeries {
     /// Backend names and one series per backend.
     pub backends: Vec<String>,
     pub series: Vec<Vec<u32>>,
+    /// With a ramp of users: when the first sample was taken (seconds since the run began,
+    /// at the warm-up's end), so that charts place the samples along the ramp. Absent
+    /// otherwise (the samples then start at the warm-up's end, whenever that was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
 }
 
 /// `[report]` options.

@@ -148,6 +148,11 @@ pub struct Replication {
     /// written before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<f64>,
+    /// With a ramp of users: when the measurement window began, i.e. when the warm-up
+    /// ended (seconds of simulated time; absent otherwise, and in journals written before
+    /// it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<f64>,
 }
 
 /// What one replication of a hedged run did.
@@ -339,6 +344,11 @@ pub struct RampResult {
     /// stages past it never happened: see [`Warning::RampCutShort`].
     #[serde(deserialize_with = "crate::stats::f64_or_nan")]
     pub ended_at: f64,
+    /// When the latest-starting replication's measurement window began: its warm-up's end
+    /// (seconds of simulated time; `null` when not recorded, as in results written before
+    /// it was kept). Stages before it were discarded: see [`Warning::RampInWarmup`].
+    #[serde(default = "nan", deserialize_with = "crate::stats::f64_or_nan")]
+    pub started_at: f64,
 }
 
 impl RampResult {
@@ -357,12 +367,48 @@ impl RampResult {
     pub fn shortfall(&self) -> Option<String> {
         self.ended().and_then(|t| self.profile().shortfall(t))
     }
+
+    /// When the measured window began (the warm-up's end), if known.
+    pub fn started(&self) -> Option<f64> {
+        self.started_at.is_finite().then_some(self.started_at)
+    }
+
+    /// The stages the warm-up discarded, whole or in part, in words, with when it ended
+    /// (`None` without a warm-up that reached into the ramp, or when its end is not known):
+    /// `the warm-up ended at 12.5s: it discarded stage 1 of 2 (0s–10s: 0 → 5 users), and
+    /// stage 2 of 2 (10s–30s: 5 users held) up to 12.5s`.
+    pub fn discarded(&self) -> Option<String> {
+        let start = self.started()?;
+        Some(format!(
+            "the warm-up ended at {}: it discarded {}",
+            crate::units::format_duration(start),
+            self.profile().stages_before(start)?
+        ))
+    }
 }
 
 impl ClosedLoopResult {
-    /// The asymptotic bound on throughput, min(N/(D + Z), capacity/E[S]).
+    /// The asymptotic bound on the run's throughput: min(N/(D + Z), capacity/E[S]) for a
+    /// fixed population. With a ramp, N(t) changes along the run and the bound holds at each
+    /// instant, so the run's mean throughput (completions ÷ window) is bounded by the
+    /// bound's mean over the measured window: (1/(t₁ − t₀)) ∫ min(N(t)/(D + Z), X_max) dt
+    /// from the warm-up's end t₀ to the window's end t₁ ([`RampResult`]'s `started_at` and
+    /// `ended_at`, the window every replication measured). The peak's bound would hold only
+    /// on the stages at the peak. Results that did not keep the window fall back to the
+    /// ramp from 0 to its end; those that did not keep the ramp, to the peak's bound.
     pub fn throughput_bound(&self) -> f64 {
-        (f64::from(self.users) / (self.demand + self.think)).min(self.max_throughput)
+        let cycle = self.demand + self.think;
+        let peak = (f64::from(self.users) / cycle).min(self.max_throughput);
+        let Some(ramp) = &self.ramp else { return peak };
+        let profile = ramp.profile();
+        let start = ramp.started().unwrap_or(0.0);
+        let end = ramp.ended().unwrap_or_else(|| profile.length());
+        if end.is_nan() || end <= start {
+            return peak;
+        }
+        let sent = profile.most_requests_by(end, cycle, self.max_throughput)
+            - profile.most_requests_by(start, cycle, self.max_throughput);
+        sent / (end - start)
     }
 }
 
@@ -416,6 +462,9 @@ pub enum Warning {
     /// with such a component): no run is long enough for the mean response's interval, and
     /// behind first-come-first-served workers the true mean wait may be infinite.
     InfiniteVariance,
+    /// The warm-up (fixed or MSER-5's) reached into the ramp of users: the stages before
+    /// its end were simulated but not measured ([`RampResult::discarded`] says which).
+    RampInWarmup,
 }
 
 impl Warning {
@@ -432,6 +481,7 @@ impl Warning {
             Warning::Implausible => "implausible",
             Warning::RampCutShort => "ramp_cut_short",
             Warning::InfiniteVariance => "infinite_variance",
+            Warning::RampInWarmup => "ramp_in_warmup",
         }
     }
 
@@ -474,6 +524,9 @@ impl Warning {
                  at random: Pollaczek–Khinchine), the estimate growing with the run; percentiles and \
                  P(response > SLO) stay meaningful (bounded_pareto gives a heavy tail with finite moments)"
                 .to_string(),
+            Warning::RampInWarmup => "the warm-up reached into the ramp of users, so the stages before its end \
+                 were simulated but not measured: set [run] warmup = 0 to measure the ramp from its start"
+                .to_string(),
         }
     }
 }
@@ -483,8 +536,15 @@ impl StrategyResult {
     /// figures of this run where it has them (which stages of a ramp never happened).
     pub fn explain(&self, w: Warning) -> String {
         let ramp = self.closed_loop.as_ref().and_then(|c| c.ramp.as_ref());
-        match (w, ramp.and_then(RampResult::shortfall)) {
-            (Warning::RampCutShort, Some(shortfall)) => format!("{shortfall} (raise [run] requests)"),
+        match w {
+            Warning::RampCutShort => match ramp.and_then(RampResult::shortfall) {
+                Some(shortfall) => format!("{shortfall} (raise [run] requests)"),
+                None => w.explain(),
+            },
+            Warning::RampInWarmup => match ramp.and_then(RampResult::discarded) {
+                Some(discarded) => format!("{discarded} (set [run] warmup = 0 to measure the ramp from its start)"),
+                None => w.explain(),
+            },
             _ => w.explain(),
         }
     }
@@ -736,6 +796,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         over_slo: None,
         cancelled: whole.cancelled,
         ended_at: model.closed_loop().filter(|users| !users.ramp.is_empty()).map(|_| o.window_end),
+        started_at: model.closed_loop().filter(|users| !users.ramp.is_empty()).map(|_| o.window_end - o.window),
     }
 }
 
@@ -918,6 +979,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
                 from: users.users,
                 stages: users.ramp.clone(),
                 ended_at: reps.iter().filter_map(|r| r.ended_at).fold(f64::NAN, f64::min),
+                started_at: reps.iter().filter_map(|r| r.started_at).fold(f64::NAN, f64::max),
             });
             let closed =
                 ClosedLoopResult { users: users.max_users(), think, cycle, demand, max_throughput, knee, ramped, ramp };
@@ -1033,6 +1095,11 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
     }
     if experiment.model.service.second_moment().is_infinite() {
         out.push(Warning::InfiniteVariance);
+    }
+    // Without a warm-up the window begins at the first arrival, which is no discarding.
+    let warmed = reps.iter().any(|r| r.warmup > 0);
+    if warmed && ramp.is_some_and(|ramp| ramp.started().is_some_and(|t| t > 0.0)) {
+        out.push(Warning::RampInWarmup);
     }
     out
 }

@@ -2,39 +2,22 @@
 //! CSV (`time,size,client`) that `[arrivals] process = "trace"` reads back and `lbsim
 //! loadgen` replays against real servers.
 //!
-//! The requests come from the same random streams as the engine's (arrivals, sizes and
-//! clients each from their own stream of the run's [`RunSeed`]), so a trace written here and
-//! simulated again gives the same results as the experiment itself (tested in
-//! `tests/twin.rs`).
+//! The requests are the engine's own traffic (arrivals, sizes and clients each from their
+//! own stream of the run's [`RunSeed`]), so a trace written here and simulated again gives
+//! the same results as the experiment itself (tested in `tests/twin.rs`).
 
-use rand_xoshiro::Xoshiro256PlusPlus;
-
-use crate::model::{ArrivalStream, ClientSampler, Model, Request};
-use crate::seed::{Purpose, RunSeed};
+use crate::engine::Traffic;
+use crate::model::{Model, Request};
+use crate::seed::RunSeed;
 
 /// The requests of a run of `model` with `seed`, in arrival order; endless (take as many as
-/// needed). Mirrors the engine's own traffic: a trace's sizes and clients take precedence
-/// over the model's; clients are always drawn (their stream is separate, so drawing them
-/// changes nothing else).
-pub struct Requests<'m> {
-    model: &'m Model,
-    arrival_rng: Xoshiro256PlusPlus,
-    size_rng: Xoshiro256PlusPlus,
-    client_rng: Xoshiro256PlusPlus,
-    arrivals: ArrivalStream,
-    clients: ClientSampler,
-}
+/// needed): the engine's own [`Traffic`], with client ids always drawn (their stream is
+/// separate, so drawing them changes nothing else).
+pub struct Requests<'m>(Traffic<'m>);
 
 impl<'m> Requests<'m> {
     pub fn new(model: &'m Model, seed: RunSeed) -> Self {
-        Requests {
-            model,
-            arrival_rng: seed.stream(Purpose::Arrivals),
-            size_rng: seed.stream(Purpose::Sizes),
-            client_rng: seed.stream(Purpose::Clients),
-            arrivals: model.arrivals.stream(),
-            clients: model.clients.sampler(),
-        }
+        Requests(Traffic::with_clients(model, seed, true))
     }
 }
 
@@ -42,10 +25,7 @@ impl Iterator for Requests<'_> {
     type Item = Request;
 
     fn next(&mut self) -> Option<Request> {
-        let arrival = self.arrivals.next(&mut self.arrival_rng);
-        let size = arrival.size.unwrap_or_else(|| self.model.service.sample(&mut self.size_rng));
-        let client = arrival.client.unwrap_or_else(|| self.clients.sample(&mut self.client_rng));
-        Some(Request { arrival: arrival.time, size, client })
+        Some(self.0.next_request())
     }
 }
 

@@ -289,12 +289,17 @@ fn ramp_stages_are_checked() {
 /// over 10 s then lets at most 250 + 1000 + 250 + 666.7 = 2166.7 requests be sent before it
 /// ends at 40 s.
 fn ramp_of(requests: u64) -> (ExperimentFile, Experiment) {
+    ramp_with_warmup(requests, 0)
+}
+
+/// [`ramp_of`] with a warm-up of `warmup` requests.
+fn ramp_with_warmup(requests: u64, warmup: u64) -> (ExperimentFile, Experiment) {
     let text = format!(
         r#"[experiment]
 seed = 11
 [run]
 requests = {requests}
-warmup = 0
+warmup = {warmup}
 [clients]
 mode = "closed"
 users = 0
@@ -319,12 +324,18 @@ strategies = ["round_robin"]
 fn a_ramp_the_run_lasts_through_gives_no_warning() {
     let (file, e) = ramp_of(4000);
     assert_eq!(e.ramp_outlasting_run(), None);
-    assert_eq!(lbsim::config::ramp_warning(&file, &e), None);
+    assert_eq!(e.ramp_in_warmup(), None, "no warm-up, nothing discarded");
+    assert_eq!(lbsim::config::ramp_warnings(&file, &e), Vec::<String>::new());
     let r = result(&e);
     let ramp = r.closed_loop.as_ref().and_then(|c| c.ramp.as_ref()).expect("the ramp is in the results");
     assert!(ramp.ended_at >= 40.0, "the run lasted through the ramp: {}", ramp.ended_at);
     assert!(!r.warnings.contains(&lbsim::runner::Warning::RampCutShort), "{:?}", r.warnings);
     assert_eq!(ramp.shortfall(), None);
+    // Without a warm-up the window opens at the first request, the first user's (who joins
+    // at 2 s, when the target reaches 1, and thinks 90 ms first): that discards nothing, and
+    // no warning says otherwise.
+    assert!((ramp.started_at - 2.09).abs() < 1e-9, "{}", ramp.started_at);
+    assert!(!r.warnings.contains(&lbsim::runner::Warning::RampInWarmup), "{:?}", r.warnings);
 }
 
 #[test]
@@ -335,17 +346,28 @@ fn a_ramp_longer_than_the_run_is_named_before_and_after_it() {
     let estimate = e.ramp_outlasting_run().expect("the run may end before the ramp");
     assert_eq!((estimate.length, estimate.requests, estimate.requests_needed), (40.0, 1000, 2167));
     assert!((estimate.earliest_end - 25.0).abs() < 1e-9, "{}", estimate.earliest_end);
-    let warning = lbsim::config::ramp_warning(&file, &e).unwrap();
+    let warnings = lbsim::config::ramp_warnings(&file, &e);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = &warnings[0];
+    // When the run ends at the bound, that it is the earliest (and why later or earlier),
+    // the stages after it by number and time span, and what to change, with the figures.
     assert!(
-        warning.starts_with("ramp.toml:9:8: clients.ramp: the ramp lasts 40s, but the run may end by 25s"),
+        warning.starts_with(
+            "ramp.toml:9:8: clients.ramp: the ramp lasts 40s, but at the users' throughput bound \
+             min(N(t)/(D + Z), X_max) = min(N(t)/100ms, 100/s) the run's 1000 requests are all sent by 25s: \
+             the run ends at 25s at the earliest (up to chance in the think and service times) — later by as much as queueing holds the users below the bound \
+             (markedly past the knee N* = (D + Z) · X_max = 10 users), earlier only if refusals or failures"
+        ),
         "{warning}"
     );
-    assert!(warning.contains("min(N(t)/100ms, 100/s) its 1000 requests are sent by then"), "{warning}");
     assert!(
-        warning.contains("not cover stage 2 of 3 (→ 5 over 20s, from 10s) after 15s, and stage 3 (→ 20 over 10s)"),
+        warning.contains(
+            "It would not measure stage 2 of 3 (10s–30s: 5 users held) from 25s on, and stage 3 of 3 \
+             (30s–40s: 5 → 20 users). Set [run] requests = 2167 (what the users send over the whole ramp at \
+             the bound, so that the run cannot end before it), or shorten the ramp to end by 25s"
+        ),
         "{warning}"
     );
-    assert!(warning.contains("Set [run] requests to at least 2167 to cover the whole ramp"), "{warning}");
 
     // After: the run ended no earlier than the bound allows, inside the plateau, and says so.
     let r = result(&e);
@@ -372,4 +394,87 @@ fn a_ramp_longer_than_the_run_is_named_before_and_after_it() {
     assert_eq!(closed["ramp"]["stages"][2], serde_json::json!({ "for": 10.0, "to": 20 }));
     assert_eq!(closed["ramp"]["ended_at"].as_f64(), Some(ramp.ended_at));
     assert_eq!(json["results"][0]["warnings"].as_array().unwrap().last().unwrap(), "ramp_cut_short");
+}
+
+#[test]
+fn ramp_stages_inside_the_warm_up_are_named_before_and_after_the_run() {
+    use lbsim::runner::Warning;
+    // At the bound the warm-up's 500 requests are sent by 250 + 50 (t − 10) = 500, t = 15 s:
+    // the whole of stage 1 and 5 s of stage 2 are discarded at least. Its 3500 requests in
+    // all outlast the ramp (2167 would do), so that is the only warning.
+    let (file, e) = ramp_with_warmup(3000, 500);
+    let estimate = e.ramp_in_warmup().expect("the warm-up reaches into the ramp");
+    assert!((estimate.earliest_end - 15.0).abs() < 1e-9, "{}", estimate.earliest_end);
+    let warnings = lbsim::config::ramp_warnings(&file, &e);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "ramp.toml:5:10: run.warmup: the warm-up's 500 requests last until 15s at the earliest (at the users' \
+             throughput bound min(N(t)/(D + Z), X_max) = min(N(t)/100ms, 100/s), up to chance in the think and \
+             service times; later in practice"
+        ),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[0].contains(
+            "the results leave out stage 1 of 3 (0s–10s: 0 → 5 users), and stage 2 of 3 (10s–30s: 5 users held) \
+             up to 15s. Set [run] warmup = 0 to measure the ramp from its start"
+        ),
+        "{}",
+        warnings[0]
+    );
+
+    // After the run: when the warm-up really ended (no earlier than the bound allows; the
+    // users join one at a time, so a little later) and what it discarded.
+    let r = result(&e);
+    assert!(r.warnings.contains(&Warning::RampInWarmup), "{:?}", r.warnings);
+    assert!(!r.warnings.contains(&Warning::RampCutShort), "{:?}", r.warnings);
+    let ramp = r.closed_loop.as_ref().and_then(|c| c.ramp.as_ref()).unwrap();
+    assert!(ramp.started_at >= 15.0 && ramp.started_at < 30.0, "started at {}", ramp.started_at);
+    let at = lbsim::units::format_duration(ramp.started_at);
+    assert_eq!(
+        r.explain(Warning::RampInWarmup),
+        format!(
+            "the warm-up ended at {at}: it discarded stage 1 of 3 (0s–10s: 0 → 5 users), and stage 2 of 3 \
+             (10s–30s: 5 users held) up to {at} (set [run] warmup = 0 to measure the ramp from its start)"
+        )
+    );
+    let json = serde_json::to_value(lbsim::output::run_json("ramp", std::slice::from_ref(&r))).unwrap();
+    assert_eq!(json["results"][0]["closed_loop"]["ramp"]["started_at"].as_f64(), Some(ramp.started_at));
+    assert!(json["results"][0]["warnings"].as_array().unwrap().iter().any(|w| w == "ramp_in_warmup"));
+}
+
+#[test]
+fn a_ramped_runs_throughput_bound_is_the_instant_bounds_mean_over_its_window() {
+    // 0 → 5 users over 10 s, 5 for 20 s, 5 → 20 over 10 s, then 20: the instant bound
+    // min(N(t)/100 ms, 100/s) integrates to 2.5 t² over stage 1, 250 + 50 (t − 10) over
+    // stage 2, 2166.7 at 40 s and 100/s from there on.
+    let (_, e) = ramp_of(4000);
+    let r = result(&e);
+    let c = r.closed_loop.as_ref().unwrap();
+    let ramp = c.ramp.as_ref().unwrap();
+    let (t0, t1) = (ramp.started_at, ramp.ended_at);
+    assert!(t0 < 10.0 && t1 > 40.0, "window {t0}–{t1}");
+    let expected = (1250.0 + 250.0 + 100.0 * 20.0 / 3.0 + 100.0 * (t1 - 40.0) - 2.5 * t0 * t0) / (t1 - t0);
+    let bound = c.throughput_bound();
+    assert!((bound - expected).abs() < 1e-9 * expected, "bound {bound}, expected {expected}");
+    // The peak's bound (20 users: the worker's 100/s) holds only past 33 s; over the whole
+    // window the run's throughput is well below it, and below the mean bound too: with a
+    // constant think time and service each user's cycle lasts at least 100 ms, so over the
+    // window X ≤ bound + (users ÷ window) for the cycles cut by its ends.
+    let x = r.throughput.value;
+    assert!(x <= bound + 20.0 / (t1 - t0), "X = {x} above the bound {bound}");
+    assert!(1.3 * x < 100.0, "X = {x}: the peak's bound 100/s would be far off");
+    // Below the knee most of the run, the users rarely queue: X stays close to the bound.
+    assert!(x > 0.9 * bound, "X = {x}, bound {bound}");
+    // `lbsim run` prints the bound beside X.
+    let lines = lbsim::output::closed_loop_lines(std::slice::from_ref(&r));
+    assert!(
+        lines.contains(&format!(
+            "bound min(N(t)/(D + Z), X_max) averaged over the run {}/s",
+            lbsim::units::significant(bound, 4)
+        )),
+        "{lines}"
+    );
 }

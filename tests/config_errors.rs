@@ -8,21 +8,11 @@ use lbsim::model::{ClientPopulation, WorkerClass};
 use lbsim::strategy::ParamValue;
 use proptest::prelude::*;
 
+mod common;
+
+use common::MINIMAL;
+
 const INLINE: &str = "tests/data/inline.toml";
-
-const MINIMAL: &str = r#"[arrivals]
-load = 0.5
-
-[service]
-mean = "10ms"
-
-[[backends]]
-name = "web"
-count = 2
-
-[balancer]
-strategies = ["random"]
-"#;
 
 fn parse(text: &str) -> ExperimentFile {
     ExperimentFile::parse(Path::new(INLINE), text).expect("valid TOML")
@@ -94,7 +84,7 @@ fn defaults_fill_in_what_a_minimal_file_leaves_out() {
     assert_eq!(e.model.clients, ClientPopulation::Uniform { count: 10_000 });
     let web = &e.model.backends[0];
     assert_eq!((web.workers, web.speed, web.backlog, web.weight), (1, 1.0, 2048, None));
-    assert_eq!(e.strategies[0].label, "random");
+    assert_eq!(e.strategies[0].label, "round_robin");
 }
 
 #[test]
@@ -125,7 +115,8 @@ fn an_unknown_section_is_reported_with_a_suggestion() {
 
 #[test]
 fn a_misspelt_strategy_points_at_the_array_element() {
-    let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random", "round-robin"]"#));
+    let err =
+        resolve_err(&minimal_with(r#"strategies = ["round_robin"]"#, r#"strategies = ["random", "round-robin"]"#));
     assert_eq!(
         err.render(),
         format!(
@@ -136,15 +127,17 @@ fn a_misspelt_strategy_points_at_the_array_element() {
 
 #[test]
 fn a_misspelt_strategy_inside_a_table_points_at_its_name() {
-    let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "jsqq" }]"#));
+    let err = resolve_err(&minimal_with(r#"strategies = ["round_robin"]"#, r#"strategies = [{ name = "jsqq" }]"#));
     assert_contains(&err, "unknown strategy \"jsqq\"; did you mean \"jsq\"?");
     assert_eq!((err.line, err.column), (Some(12), Some(24)));
 }
 
 #[test]
 fn a_bad_strategy_parameter_is_reported_at_the_element() {
-    let err =
-        resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "power_of_d", d = 0 }]"#));
+    let err = resolve_err(&minimal_with(
+        r#"strategies = ["round_robin"]"#,
+        r#"strategies = [{ name = "power_of_d", d = 0 }]"#,
+    ));
     assert_eq!(
         err.render(),
         format!(
@@ -155,7 +148,8 @@ fn a_bad_strategy_parameter_is_reported_at_the_element() {
 
 #[test]
 fn an_unknown_strategy_parameter_is_reported_with_what_it_takes() {
-    let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "jsq", dd = 2 }]"#));
+    let err =
+        resolve_err(&minimal_with(r#"strategies = ["round_robin"]"#, r#"strategies = [{ name = "jsq", dd = 2 }]"#));
     assert_contains(&err, "strategy \"jsq\" has no parameter \"dd\"");
     assert_eq!(err.key.as_deref(), Some("balancer.strategies[0].dd"));
     assert_eq!((err.line, err.column), (Some(12), Some(31)));
@@ -163,8 +157,10 @@ fn an_unknown_strategy_parameter_is_reported_with_what_it_takes() {
 
 #[test]
 fn strategy_parameters_make_the_default_label() {
-    let text =
-        minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random", { name = "random", label = "r2" }]"#);
+    let text = minimal_with(
+        r#"strategies = ["round_robin"]"#,
+        r#"strategies = ["random", { name = "random", label = "r2" }]"#,
+    );
     let e = parse(&text).resolve().unwrap();
     assert_eq!(e.strategies[1].label, "r2");
     assert!(e.strategies[1].params.values.is_empty());
@@ -172,11 +168,12 @@ fn strategy_parameters_make_the_default_label() {
 
 #[test]
 fn duplicate_labels_are_rejected_naming_the_duplicate() {
-    let err = resolve_err(&minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random", "jsq", "random"]"#));
+    let err =
+        resolve_err(&minimal_with(r#"strategies = ["round_robin"]"#, r#"strategies = ["random", "jsq", "random"]"#));
     assert_contains(&err, "two strategies are labelled \"random\" (balancer.strategies[0] and [2])");
     assert_eq!((err.line, err.column), (Some(12), Some(32)));
     let err = resolve_err(&minimal_with(
-        r#"strategies = ["random"]"#,
+        r#"strategies = ["round_robin"]"#,
         r#"strategies = ["jsq", { name = "random", label = "jsq" }]"#,
     ));
     assert_contains(&err, "two strategies are labelled \"jsq\"");
@@ -209,7 +206,7 @@ fn a_load_of_one_or_more_is_a_saturated_experiment_and_allowed() {
 
 #[test]
 fn a_string_where_a_count_belongs_says_what_was_expected_and_found() {
-    let err = resolve_err(&minimal_with("count = 2", "count = \"two\""));
+    let err = resolve_err(&minimal_with("count = 4", "count = \"two\""));
     assert_eq!(
         err.render(),
         format!("{INLINE}:9:9: backends.web.count: expected a positive whole number, found \"two\"")
@@ -291,7 +288,7 @@ fn a_process_specific_key_under_the_wrong_process_names_the_process_that_takes_i
 
 #[test]
 fn an_async_only_key_on_a_sync_backend_is_rejected() {
-    let err = resolve_err(&minimal_with("count = 2", "count = 2\nconnections = 10"));
+    let err = resolve_err(&minimal_with("count = 4", "count = 4\nconnections = 10"));
     assert_eq!(err.key.as_deref(), Some("backends.web.connections"));
     assert_eq!((err.line, err.column), (Some(10), Some(1)));
     assert_contains(&err, "applies to async workers only");
@@ -299,11 +296,11 @@ fn an_async_only_key_on_a_sync_backend_is_rejected() {
 
 #[test]
 fn duplicate_backend_names_are_rejected() {
-    let err = resolve_err(&minimal_with("count = 2", "count = 2\n\n[[backends]]\nname = \"web\""));
+    let err = resolve_err(&minimal_with("count = 4", "count = 4\n\n[[backends]]\nname = \"web\""));
     assert_contains(&err, "duplicate backend name \"web\"");
     assert_eq!(err.line, Some(12));
-    // Expanded names clash too: web (count 2) has web-1 and web-2.
-    let err = resolve_err(&minimal_with("count = 2", "count = 2\n\n[[backends]]\nname = \"web-2\""));
+    // Expanded names clash too: web (count 4) has web-1 to web-4.
+    let err = resolve_err(&minimal_with("count = 4", "count = 4\n\n[[backends]]\nname = \"web-2\""));
     assert_contains(&err, "backend name \"web-2\" is used by both");
 }
 
@@ -471,8 +468,10 @@ fn toml_syntax_errors_are_located() {
 
 #[test]
 fn strategy_params_keep_their_toml_types() {
-    let text =
-        minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "random", label = "x", k = [1, "a"] }]"#);
+    let text = minimal_with(
+        r#"strategies = ["round_robin"]"#,
+        r#"strategies = [{ name = "random", label = "x", k = [1, "a"] }]"#,
+    );
     let err = resolve_err(&text);
     // random takes no parameters; the params were converted before the registry saw them.
     assert_contains(&err, "has no parameter \"k\"");
@@ -482,7 +481,7 @@ fn strategy_params_keep_their_toml_types() {
 fn base_for_fuzz() -> String {
     format!(
         "[experiment]\nseed = 3\n[run]\nrequests = 1000\nwarmup = 10\n{}",
-        MINIMAL.replace("\"random\"", "\"random\", \"round_robin\"")
+        MINIMAL.replace("\"round_robin\"", "\"random\", \"round_robin\"")
     )
 }
 
@@ -539,7 +538,7 @@ proptest! {
 
 #[test]
 fn an_absurd_number_of_backends_is_rejected_before_anything_is_allocated() {
-    let err = resolve_err(&minimal_with("count = 2", "count = 4000000000"));
+    let err = resolve_err(&minimal_with("count = 4", "count = 4000000000"));
     assert_contains(&err, "at most 1000000 are supported");
 }
 
@@ -615,7 +614,7 @@ fn source_text_with_overrides_reloads_to_the_same_experiment() {
 
 #[test]
 fn strategy_parameters_reach_the_strategy_and_its_label() {
-    let text = minimal_with(r#"strategies = ["random"]"#, r#"strategies = [{ name = "power_of_d", d = 2 }]"#);
+    let text = minimal_with(r#"strategies = ["round_robin"]"#, r#"strategies = [{ name = "power_of_d", d = 2 }]"#);
     let e = parse(&text).resolve().unwrap();
     assert_eq!(e.strategies[0].label, "power_of_d(d=2)");
     assert_eq!(e.strategies[0].params.values.get("d"), Some(&ParamValue::Number(2.0)));
@@ -635,7 +634,7 @@ fn a_load_with_an_infinite_mean_size_asks_for_a_rate() {
 }
 
 fn strategies_err(strategies: &str) -> ConfigError {
-    resolve_err(&minimal_with(r#"strategies = ["random"]"#, &format!("strategies = [{strategies}]")))
+    resolve_err(&minimal_with(r#"strategies = ["round_robin"]"#, &format!("strategies = [{strategies}]")))
 }
 
 #[test]
@@ -687,7 +686,7 @@ fn slow_start_is_refused_where_the_real_balancer_refuses_it() {
     // The dynamic HAProxy algorithms and the textbook weighted ones take it.
     for name in ["haproxy_roundrobin", "haproxy_random", "haproxy_hash", "weighted_round_robin", "weighted_random"] {
         let text = minimal_with(
-            r#"strategies = ["random"]"#,
+            r#"strategies = ["round_robin"]"#,
             &format!(r#"strategies = [{{ name = "{name}", slow_start = "30s" }}]"#),
         );
         assert!(parse(&text).resolve().is_ok(), "{name} takes slow_start");
@@ -696,8 +695,8 @@ fn slow_start_is_refused_where_the_real_balancer_refuses_it() {
 
 #[test]
 fn faithful_strategies_read_the_files_weights_as_whole_numbers() {
-    let text = minimal_with("count = 2", "count = 2\nweight = 1.5");
-    let text = text.replace(r#"strategies = ["random"]"#, r#"strategies = ["nginx_round_robin"]"#);
+    let text = minimal_with("count = 4", "count = 4\nweight = 1.5");
+    let text = text.replace(r#"strategies = ["round_robin"]"#, r#"strategies = ["nginx_round_robin"]"#);
     let err = resolve_err(&text);
     assert_contains(&err, "nginx weights are whole numbers from 1");
 }
@@ -728,7 +727,7 @@ fn a_table_written_twice_is_named_with_the_line_of_the_first() {
 fn a_byte_order_mark_at_the_start_of_an_experiment_file_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bom.toml");
-    let text = minimal_with(r#"strategies = ["random"]"#, r#"strategies = ["random"]"#);
+    let text = minimal_with(r#"strategies = ["round_robin"]"#, r#"strategies = ["round_robin"]"#);
     std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
     ExperimentFile::read(&path).unwrap().resolve().unwrap();
 }
@@ -736,10 +735,10 @@ fn a_byte_order_mark_at_the_start_of_an_experiment_file_is_ignored() {
 #[test]
 fn balancer_tier_settings_resolve() {
     let text = minimal_with(
-        "strategies = [\"random\"]",
+        "strategies = [\"round_robin\"]",
         "strategies = [\"least_connections\"]\ninstances = 4\nrouting = \"client_hash\"\ninfo = { period = \"100ms\" }\nrtt = { distribution = \"exponential\", mean = \"2ms\" }\nqueue_timeout = \"1s\"",
     )
-    .replace("count = 2", "count = 2\nmaxconn = 8\nrtt = \"1ms\"");
+    .replace("count = 4", "count = 4\nmaxconn = 8\nrtt = \"1ms\"");
     let e = parse(&text).resolve().unwrap();
     let b = &e.model.balancer;
     assert_eq!(b.instances, 4);
@@ -756,9 +755,10 @@ fn balancer_tier_settings_resolve() {
 
 #[test]
 fn bad_balancer_tier_settings_are_reported_precisely() {
-    let balancer =
-        |extra: &str| minimal_with("strategies = [\"random\"]", &format!("strategies = [\"random\"]\n{extra}"));
-    let backend = |extra: &str| minimal_with("count = 2", &format!("count = 2\n{extra}"));
+    let balancer = |extra: &str| {
+        minimal_with("strategies = [\"round_robin\"]", &format!("strategies = [\"round_robin\"]\n{extra}"))
+    };
+    let backend = |extra: &str| minimal_with("count = 4", &format!("count = 4\n{extra}"));
     let cases: Vec<(String, &str)> = vec![
         (
             balancer("instances = 0"),
@@ -785,7 +785,7 @@ fn bad_balancer_tier_settings_are_reported_precisely() {
         (balancer("mode = \"redirect\"\ninfo = \"local\""), "a redirect proxy never sees responses"),
         (balancer("rtt = \"-1ms\""), "balancer.rtt: expected a round-trip time ≥ 0"),
         (
-            minimal_with("strategies = [\"random\"]", "strategies = [\"least_work_left\"]\ninfo = \"local\""),
+            minimal_with("strategies = [\"round_robin\"]", "strategies = [\"least_work_left\"]\ninfo = \"local\""),
             "strategy \"least_work_left\" needs oracle: unfinished work or start times (exact information only), but info = local gives the balancer only request counts",
         ),
     ];
@@ -798,8 +798,8 @@ fn bad_balancer_tier_settings_are_reported_precisely() {
 #[test]
 fn balancer_keys_can_be_swept() {
     let mut file = parse(&minimal_with(
-        "strategies = [\"random\"]",
-        "strategies = [\"random\"]\ninstances = 2\ninfo = { period = \"100ms\" }",
+        "strategies = [\"round_robin\"]",
+        "strategies = [\"round_robin\"]\ninstances = 2\ninfo = { period = \"100ms\" }",
     ));
     file.set_number("balancer.instances", 8.0).unwrap();
     file.set_number("balancer.info.period", 0.5).unwrap();
@@ -811,7 +811,7 @@ fn balancer_keys_can_be_swept() {
 #[test]
 fn a_strategy_can_override_balancer_settings_for_its_own_runs() {
     let text = minimal_with(
-        "strategies = [\"random\"]",
+        "strategies = [\"round_robin\"]",
         "instances = 4\ninfo = \"local\"\nstrategies = [\"least_connections\", { name = \"least_connections\", info = \"exact\" }, { name = \"round_robin\", maxconn = 2 }, { name = \"random\", label = \"301\", mode = \"redirect\", cache_redirect = true, info = \"exact\" }]",
     );
     let e = parse(&text).resolve().unwrap();
@@ -824,7 +824,7 @@ fn a_strategy_can_override_balancer_settings_for_its_own_runs() {
     assert!(e.model.balancer.upstreams[0].maxconn.is_none(), "the file's model is unchanged");
     assert_eq!(e.strategies[3].model(&e.model).balancer.mode, lbsim::model::Mode::Redirect { cache: true });
 
-    let bad = |strategy: &str| minimal_with("strategies = [\"random\"]", &format!("strategies = [{strategy}]"));
+    let bad = |strategy: &str| minimal_with("strategies = [\"round_robin\"]", &format!("strategies = [{strategy}]"));
     for (strategy, needle) in [
         ("{ name = \"least_work_left\", info = \"local\" }", "needs oracle"),
         ("{ name = \"random\", mode = \"redirect\", info = \"local\" }", "a redirect proxy never sees responses"),
@@ -943,9 +943,9 @@ fn closed_mode_conflicts_are_explained() {
 
 // ---- gunicorn backends: cores, worker classes, accept and lifecycle (issue 10) ----
 
-/// MINIMAL with `extra` lines added to the backend (after `count = 2`, so from line 10).
+/// MINIMAL with `extra` lines added to the backend (after `count = 4`, so from line 10).
 fn backend_with(extra: &str) -> String {
-    minimal_with("count = 2\n", &format!("count = 2\n{extra}\n"))
+    minimal_with("count = 4\n", &format!("count = 4\n{extra}\n"))
 }
 
 /// The error of `extra` in the backend: at line `line`, naming the key, with `words` in it.
@@ -965,8 +965,8 @@ fn backend_error(extra: &str, line: usize, key: &str, words: &[&str]) {
 fn a_gunicorn_backend_with_every_new_key_loads() {
     let text = minimal_with("mean = \"10ms\"\n", "mean = \"10ms\"\nio_fraction = 0.7\n");
     let text = text.replacen(
-        "count = 2\n",
-        "count = 2\nworkers = 3\nworker_class = \"gthread\"\nthreads = 4\nworker_connections = 50\ncores = 2\naccept = \"reuse_port\"\nmax_requests = 500\nmax_requests_jitter = 50\nboot_time = { distribution = \"uniform\", min = \"1s\", max = \"3s\" }\n",
+        "count = 4\n",
+        "count = 4\nworkers = 3\nworker_class = \"gthread\"\nthreads = 4\nworker_connections = 50\ncores = 2\naccept = \"reuse_port\"\nmax_requests = 500\nmax_requests_jitter = 50\nboot_time = { distribution = \"uniform\", min = \"1s\", max = \"3s\" }\n",
         1,
     );
     let e = parse(&text).resolve().expect("valid");
@@ -977,8 +977,9 @@ fn a_gunicorn_backend_with_every_new_key_loads() {
     assert_eq!((g.lifecycle.max_requests, g.lifecycle.max_requests_jitter), (500, 50));
     assert!((g.lifecycle.boot().mean() - 2.0).abs() < 1e-12);
     assert_eq!(e.model.io_fraction, 0.7);
-    // CPU bound 2 cores / 0.3 = 6.67 work/s; threads 12 / (0.3 + 0.7) = 12: the cores bind.
-    assert!((e.model.capacity() - 2.0 * 2.0 / 0.3).abs() < 1e-9);
+    // Each of the 4 backends: CPU bound 2 cores / 0.3 = 6.67 work/s; threads 12 / (0.3 + 0.7)
+    // = 12: the cores bind.
+    assert!((e.model.capacity() - 4.0 * 2.0 / 0.3).abs() < 1e-9);
 }
 
 #[test]
@@ -1023,8 +1024,8 @@ fn io_fraction_outside_zero_to_one_or_with_async_workers_is_an_error() {
     let e = resolve_err(&minimal_with("mean = \"10ms\"\n", "mean = \"10ms\"\nio_fraction = 1.5\n"));
     assert_eq!(e.line, Some(6), "{e}");
     let text = minimal_with("mean = \"10ms\"\n", "mean = \"10ms\"\nio_fraction = 0.5\n").replacen(
-        "count = 2\n",
-        "count = 2\nworker_class = \"async\"\n",
+        "count = 4\n",
+        "count = 4\nworker_class = \"async\"\n",
         1,
     );
     let e = resolve_err(&text);
@@ -1034,12 +1035,12 @@ fn io_fraction_outside_zero_to_one_or_with_async_workers_is_an_error() {
 #[test]
 fn hedge_takes_a_delay_or_a_percentile_and_says_what_else_is_wrong() {
     use lbsim::model::Hedge;
-    let e = parse(&minimal_with("strategies = [\"random\"]", "strategies = [\"random\"]\nhedge = \"p95\""))
+    let e = parse(&minimal_with("strategies = [\"round_robin\"]", "strategies = [\"round_robin\"]\nhedge = \"p95\""))
         .resolve()
         .unwrap();
     assert_eq!(e.model.balancer.hedge, Some(Hedge::Quantile(0.95)));
     let e = parse(&minimal_with(
-        "strategies = [\"random\"]",
+        "strategies = [\"round_robin\"]",
         "strategies = [\"random\", { name = \"random\", hedge = \"20ms\" }]",
     ))
     .resolve()
@@ -1056,15 +1057,15 @@ fn hedge_takes_a_delay_or_a_percentile_and_says_what_else_is_wrong() {
         ("true", "expected when to send a second copy"),
     ] {
         let err = resolve_err(&minimal_with(
-            "strategies = [\"random\"]",
-            &format!("strategies = [\"random\"]\nhedge = {value}"),
+            "strategies = [\"round_robin\"]",
+            &format!("strategies = [\"round_robin\"]\nhedge = {value}"),
         ));
         assert_eq!((err.line, err.key.as_deref()), (Some(13), Some("balancer.hedge")), "{value}");
         assert_contains(&err, needle);
     }
     let err = resolve_err(&minimal_with(
-        "strategies = [\"random\"]",
-        "strategies = [\"random\"]\nmode = \"redirect\"\nhedge = \"p95\"",
+        "strategies = [\"round_robin\"]",
+        "strategies = [\"round_robin\"]\nmode = \"redirect\"\nhedge = \"p95\"",
     ));
     assert_contains(&err, "a redirect proxy is not in the request's path, so it cannot send a second copy");
 }

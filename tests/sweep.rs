@@ -529,11 +529,13 @@ ramp = [{ for = "10s", to = 5 }, { for = "20s", to = 5 }, { for = "10s", to = 20
     let assert = lbsim().arg("sweep").arg(&file).arg("--out").arg(&out).arg("--quiet").assert().success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(
-        stderr.contains("ramp.toml:11:8: clients.ramp: the ramp lasts 40s, but the run may end by 25s")
-            && stderr.contains("Set [run] requests to at least 2167")
+        stderr.contains("ramp.toml:11:8: clients.ramp: the ramp lasts 40s, but at the users' throughput bound")
+            && stderr.contains("the run's 1000 requests are all sent by 25s: the run ends at 25s at the earliest")
+            && stderr.contains("Set [run] requests = 2167")
             && stderr.contains("(at 1 of the sweep's 2 points)"),
         "{stderr}"
     );
+    assert!(!stderr.contains("run.warmup"), "no warm-up, no warning of one: {stderr}");
     // The warning code in results.csv at the short point only; the figures in results.json.
     let text = csv(&out);
     let rows: Vec<&str> = text.lines().skip(1).collect();
@@ -556,6 +558,33 @@ ramp = [{ for = "10s", to = 5 }, { for = "20s", to = 5 }, { for = "10s", to = 20
         let svg = fs::read_to_string(out.join("charts").join(format!("{stem}.svg"))).unwrap();
         assert!(svg.contains("with users ramped 0 → 20 in 3 stages over 40s"), "{stem}: no ramp in its title");
     }
+    // The number-in-system samples span the whole measured run of the charted point, on the
+    // run's clock, however long it is: 400 samples at most, spaced more widely than the
+    // service time when the run is longer than 400 of them (4 s).
+    let results: lbsim::results::SweepResults = serde_json::from_str(&json).unwrap();
+    let charted = &results.timeseries[0];
+    let point = results.points.iter().find(|p| p.index == charted.point).unwrap();
+    let window = point.results[0].closed_loop.as_ref().and_then(|c| c.ramp.as_ref()).unwrap();
+    let samples = charted.series[0].len();
+    let start = charted.start.expect("a ramp's samples say where they start");
+    assert!((start - window.started_at).abs() < 1e-9, "samples from {start}, window from {}", window.started_at);
+    let span = window.ended_at - window.started_at;
+    assert!(span > 20.0 && samples <= 400, "span {span}, {samples} samples");
+    assert!(
+        (charted.interval * samples as f64 - span).abs() <= charted.interval + 1e-9,
+        "{} × {samples} for {span}",
+        charted.interval
+    );
+    // Closed-loop users carry their load: the utilisation chart says so, and draws no
+    // "offered load"; the throughput bound is the ramp's mean over the run, not the peak's.
+    assert!(report.contains("the load its users carried"), "{report}");
+    assert!(!report.contains("The dashed line is the offered load"), "{report}");
+    assert!(
+        report.contains("of the users' throughput bound min(N(t)/(D + Z), X_max) averaged over that run"),
+        "{report}"
+    );
+    let svg = fs::read_to_string(out.join("charts").join("utilisation.svg")).unwrap();
+    assert!(!svg.contains("offered load"), "utilisation.svg still says offered");
 
     // A fixed population keeps its "at N = … users" titles, and no warning is given.
     let fixed = closed_loop_file(&tmp, "fixed", "users = 5", r#""clients.users" = [5]"#);

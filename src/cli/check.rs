@@ -48,11 +48,13 @@ pub fn check(path: &Path, file: &ExperimentFile) -> Result<()> {
         let cost = Cost::of(&sweep.points, cores);
         let ask = if cost.refusal("").is_some() { " (lbsim sweep will ask for --yes)" } else { "" };
         println!("  sweep: {}, {}{ask}", plural(points, "point", "points"), cost.describe());
-        if let Some(warning) = lbsim::config::ramp_warning_of_points(file, &sweep.points) {
+        for warning in lbsim::config::ramp_warnings_of_points(file, &sweep.points) {
             println!("  warning: {warning}");
         }
-    } else if let Some(warning) = lbsim::config::ramp_warning(file, &experiment) {
-        println!("  warning: {warning}");
+    } else {
+        for warning in lbsim::config::ramp_warnings(file, &experiment) {
+            println!("  warning: {warning}");
+        }
     }
     Ok(())
 }

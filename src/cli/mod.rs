@@ -225,7 +225,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run { file, set, json, yes } => {
             let file = read(&file, &set)?;
             let experiment = file.resolve()?;
-            if let Some(warning) = lbsim::config::ramp_warning(&file, &experiment) {
+            for warning in lbsim::config::ramp_warnings(&file, &experiment) {
                 eprintln!("warning: {warning}");
             }
             run::run(&experiment, json, yes)

@@ -64,42 +64,88 @@ pub use file::ExperimentFile;
 pub(crate) use schema::BACKEND_KEYS;
 pub(crate) use trace::parse_trace;
 
-/// The warning, located at `[clients] ramp` of `file`, for a ramp of users that the run of
-/// `experiment` may not last through (see
-/// [`Experiment::ramp_outlasting_run`](crate::experiment::Experiment::ramp_outlasting_run)):
-/// `FILE:LINE:COL: clients.ramp: the ramp lasts …, but the run may end by …`, with the
-/// `[run] requests` that would cover it. `None` when the run lasts through the ramp.
-pub fn ramp_warning(file: &ExperimentFile, experiment: &crate::experiment::Experiment) -> Option<String> {
-    use crate::units::{format_duration, significant};
-    let e = experiment.ramp_outlasting_run()?;
-    let warmup = match experiment.plan.warmup {
-        crate::experiment::Warmup::Fixed(0) => "",
-        crate::experiment::Warmup::Fixed(_) => " (warm-up included)",
-        crate::experiment::Warmup::Auto => " (and the warm-up MSER-5 chooses)",
-    };
-    let message = format!(
-        "the ramp lasts {}, but the run may end by {}: at the users' throughput bound min(N(t)/(D + Z), X_max) = \
-         min(N(t)/{}, {}/s) its {} requests{warmup} are sent by then, and it would not cover {}. \
-         Set [run] requests to at least {} to cover the whole ramp, or shorten the ramp",
-        format_duration(e.length),
-        format_duration(e.earliest_end),
-        format_duration(e.cycle),
-        significant(e.max_throughput, 4),
-        e.requests,
-        e.unreached,
-        e.requests_needed
-    );
-    Some(file.error_at("clients.ramp", message).render())
+/// The warnings before a run about its ramp of users (see
+/// [`Experiment::ramp_outlasting_run`](crate::experiment::Experiment::ramp_outlasting_run)
+/// and [`Experiment::ramp_in_warmup`](crate::experiment::Experiment::ramp_in_warmup)), each
+/// rendered `FILE:LINE:COL: KEY: …` with the figures of the model and what to change:
+///
+/// - at `[clients] ramp`, when the run may end before the ramp does: when it ends at the
+///   earliest, which stages (by number and time span) fall after that, and the `[run]
+///   requests` that covers the ramp;
+/// - at `[run] warmup`, when a fixed warm-up discards stages of the ramp: which, and until
+///   when at least.
+///
+/// Empty when there is nothing to say.
+pub fn ramp_warnings(file: &ExperimentFile, experiment: &crate::experiment::Experiment) -> Vec<String> {
+    ramp_warnings_by_kind(file, experiment).into_iter().flatten().collect()
 }
 
-/// [`ramp_warning`] over the points of a sweep: the first point's, and at how many of them
-/// it applies.
-pub fn ramp_warning_of_points(file: &ExperimentFile, points: &[crate::experiment::Experiment]) -> Option<String> {
-    let mut warnings = points.iter().filter_map(|p| ramp_warning(file, p));
-    let first = warnings.next()?;
-    match (warnings.count(), points.len()) {
-        (_, 1) => Some(first),
-        (0, n) => Some(format!("{first} (at 1 of the sweep's {n} points)")),
-        (more, n) => Some(format!("{first} (at {} of the sweep's {n} points; this is the first)", more + 1)),
+/// [`ramp_warnings`] in a fixed order of kinds: the ramp outlasting the run, then the
+/// stages in the warm-up.
+fn ramp_warnings_by_kind(file: &ExperimentFile, experiment: &crate::experiment::Experiment) -> [Option<String>; 2] {
+    use crate::units::{format_duration, significant};
+    let bound = |cycle: f64, max: f64| {
+        format!(
+            "the users' throughput bound min(N(t)/(D + Z), X_max) = min(N(t)/{}, {}/s)",
+            format_duration(cycle),
+            significant(max, 4)
+        )
+    };
+    let mut out = [None, None];
+    if let Some(e) = experiment.ramp_outlasting_run() {
+        let requests = match experiment.plan.warmup {
+            crate::experiment::Warmup::Fixed(0) => format!("{} requests", e.requests),
+            crate::experiment::Warmup::Fixed(w) => {
+                format!("{} requests ({w} of warm-up and {} measured)", e.requests, experiment.plan.requests)
+            }
+            crate::experiment::Warmup::Auto => {
+                format!("{} measured requests (and the warm-up MSER-5 chooses)", e.requests)
+            }
+        };
+        let end = format_duration(e.earliest_end);
+        let message = format!(
+            "the ramp lasts {}, but at {} the run's {requests} are all sent by {end}: the run ends at {end} at \
+             the earliest (up to chance in the think and service times) — later by as much as queueing holds the users below the bound (markedly past the knee \
+             N* = (D + Z) · X_max = {} users), earlier only if refusals or failures answer them faster than the \
+             service would. It would not measure {}. Set [run] requests = {} (what the users send over the whole \
+             ramp at the bound, so that the run cannot end before it), or shorten the ramp to end by {end}",
+            format_duration(e.length),
+            bound(e.cycle, e.max_throughput),
+            significant(e.cycle * e.max_throughput, 3),
+            e.unreached,
+            e.requests_needed
+        );
+        out[0] = Some(file.error_at("clients.ramp", message).render());
     }
+    if let Some(w) = experiment.ramp_in_warmup() {
+        let message = format!(
+            "the warm-up's {} requests last until {} at the earliest (at {}, up to chance in the think and \
+             service times; later in practice, as queueing holds the users below the bound), so the results leave out {}. Set [run] warmup = 0 to measure the ramp from its \
+             start (the system starts empty, as a load test's does), or keep the warm-up if these stages only \
+             lead to the load you mean to measure",
+            w.warmup,
+            format_duration(w.earliest_end),
+            bound(w.cycle, w.max_throughput),
+            w.discarded
+        );
+        out[1] = Some(file.error_at("run.warmup", message).render());
+    }
+    out
+}
+
+/// [`ramp_warnings`] over the points of a sweep: the first point's with a warning of each
+/// kind, and at how many of them it applies.
+pub fn ramp_warnings_of_points(file: &ExperimentFile, points: &[crate::experiment::Experiment]) -> Vec<String> {
+    let all: Vec<[Option<String>; 2]> = points.iter().map(|p| ramp_warnings_by_kind(file, p)).collect();
+    let mut out = Vec::new();
+    for kind in 0..2 {
+        let mut of_kind = all.iter().filter_map(|w| w[kind].as_ref());
+        let Some(first) = of_kind.next() else { continue };
+        out.push(match (of_kind.count(), points.len()) {
+            (_, 1) => first.clone(),
+            (0, n) => format!("{first} (at 1 of the sweep's {n} points)"),
+            (more, n) => format!("{first} (at {} of the sweep's {n} points; this is the first)", more + 1),
+        });
+    }
+    out
 }

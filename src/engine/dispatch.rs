@@ -1466,7 +1466,7 @@ impl Path for Dispatcher<'_> {
 
     fn next_request(&mut self, traffic: &mut Traffic<'_>, ctx: &mut Ctx<'_>, pause: f64) -> Option<Request> {
         if self.users.is_none() {
-            return Some(traffic.next());
+            return Some(traffic.next_request());
         }
         while let Some((time, event)) = self.pop_due(pause) {
             if let Event::UserArrival { user } = event {

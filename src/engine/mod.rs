@@ -17,6 +17,7 @@ mod memory;
 mod outcome;
 mod series;
 mod station;
+mod traffic;
 
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED, runs_on_station};
 pub use calendar::{Calendar, Event};
@@ -25,11 +26,12 @@ pub use measure::{Recorder, Section, Tally};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
 pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 pub use station::Station;
+pub use traffic::Traffic;
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::model::{ArrivalStream, ClientSampler, Model, Request};
+use crate::model::{Model, Request};
 use crate::seed::{Purpose, RunSeed};
 use crate::strategy::{AnyStrategy, Cluster, Needs, Strategy, StrategyVisitor};
 
@@ -183,7 +185,7 @@ trait Path {
     /// event up to `pause` handled; the time-series sampler looks at the backends then).
     #[inline(always)]
     fn next_request(&mut self, traffic: &mut Traffic<'_>, _ctx: &mut Ctx<'_>, _pause: f64) -> Option<Request> {
-        Some(traffic.next())
+        Some(traffic.next_request())
     }
     /// ∫ number waiting in the balancer dt up to `now`, if the balancer can hold requests.
     fn queue_integral(&mut self, now: f64) -> Option<f64>;
@@ -311,70 +313,6 @@ impl<S: Picker> Path for Direct<'_, S> {
     #[inline(always)]
     fn queue_integral(&mut self, _now: f64) -> Option<f64> {
         None
-    }
-}
-
-/// The traffic of a run: arrivals, sizes and clients from their own random streams (common
-/// random numbers: every strategy with the same seed sees the same requests).
-struct Traffic<'m> {
-    model: &'m Model,
-    arrival_rng: Xoshiro256PlusPlus,
-    size_rng: Xoshiro256PlusPlus,
-    client_rng: Xoshiro256PlusPlus,
-    arrivals: ArrivalStream,
-    clients: ClientSampler,
-    /// Client ids are drawn only for strategies that look at them (their stream is separate,
-    /// so skipping it changes nothing else).
-    uses_client: bool,
-}
-
-impl<'m> Traffic<'m> {
-    fn new(model: &'m Model, strategy: &AnyStrategy, seed: RunSeed) -> Self {
-        let uses_client = strategy.uses_client() || model.balancer.uses_client();
-        Traffic {
-            model,
-            arrival_rng: seed.stream(Purpose::Arrivals),
-            size_rng: seed.stream(Purpose::Sizes),
-            client_rng: seed.stream(Purpose::Clients),
-            arrivals: model.arrivals.stream(),
-            clients: model.clients.sampler(),
-            uses_client,
-        }
-    }
-
-    /// The next request (sizes and clients from a trace take precedence over the model's).
-    /// Inlined into the run loop, as the draws it makes (see `ArrivalStream::next`).
-    #[inline(always)]
-    fn next(&mut self) -> Request {
-        if let Some(time) = self.arrivals.next_poisson(&mut self.arrival_rng) {
-            // (The same draws as below, without a trace's sizes and clients to look for.)
-            let size = self.model.service.sample(&mut self.size_rng);
-            let client = if self.uses_client { self.clients.sample(&mut self.client_rng) } else { 0 };
-            return Request { arrival: time, size, client };
-        }
-        self.next_from_stream()
-    }
-
-    /// [`Traffic::next`] for the arrival processes other than Poisson.
-    #[inline(never)]
-    fn next_from_stream(&mut self) -> Request {
-        let arrival = self.arrivals.next(&mut self.arrival_rng);
-        let size = match arrival.size {
-            Some(s) => s,
-            None => self.model.service.sample(&mut self.size_rng),
-        };
-        let client = match arrival.client {
-            Some(c) => c,
-            None if self.uses_client => self.clients.sample(&mut self.client_rng),
-            None => 0,
-        };
-        Request { arrival: arrival.time, size, client }
-    }
-
-    /// The size of a request whose arrival time comes from elsewhere (closed-loop users).
-    #[inline]
-    fn size(&mut self) -> f64 {
-        self.model.service.sample(&mut self.size_rng)
     }
 }
 
@@ -688,6 +626,19 @@ pub fn sample_in_system(
     interval: f64,
     samples: usize,
 ) -> Vec<Vec<u32>> {
+    sample_in_system_from(model, strategies, seed, warmup, interval, samples).1
+}
+
+/// [`sample_in_system`], with the time of the first sample (the arrival that ended the
+/// warm-up; NaN when no arrival came): where the samples sit along a ramp of users.
+pub fn sample_in_system_from(
+    model: &Model,
+    strategies: &mut [AnyStrategy],
+    seed: RunSeed,
+    warmup: u64,
+    interval: f64,
+    samples: usize,
+) -> (f64, Vec<Vec<u32>>) {
     let traffic = Traffic::new(model, &strategies[0], seed);
     if fast_path(model) {
         sample(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, warmup, interval, samples)
@@ -704,7 +655,7 @@ fn sample<P: Path>(
     warmup: u64,
     interval: f64,
     samples: usize,
-) -> Vec<Vec<u32>> {
+) -> (f64, Vec<Vec<u32>>) {
     let (mut backends, statics) = backends_of(model, seed);
     let mut recorder = Recorder::new(1, backends.len(), None);
     let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
@@ -743,7 +694,7 @@ fn sample<P: Path>(
         path.dispatch(&request, UNMEASURED, &mut ctx);
         index += 1;
     }
-    series
+    (start.unwrap_or(f64::NAN), series)
 }
 
 /// Appends every backend's number in system at `t` to its series.
@@ -758,8 +709,14 @@ fn take_sample(ctx: &mut Ctx<'_>, series: &mut [Vec<u32>], t: f64) {
 /// sampled span should hold, and at least a million. Extremely bursty arrivals (gamma with
 /// cv 10⁶: nearly every gap is 0, a rare one is astronomically long) would otherwise need
 /// billions of arrivals to move the clock past the samples, and the sweep would never end.
+/// Closed-loop users have no arrival rate of their own: the cluster's capacity in requests
+/// per second stands for it (they send about that many past the knee, fewer below).
 fn sampling_arrival_limit(model: &Model, interval: f64, samples: usize) -> u64 {
-    let expected = model.arrivals.mean_rate() * interval * samples as f64;
+    let rate = match model.closed_loop() {
+        Some(_) => model.demand_and_max_throughput().1,
+        None => model.arrivals.mean_rate(),
+    };
+    let expected = rate * interval * samples as f64;
     let limit = (10.0 * expected).max(1e6);
     // `as` saturates: an infinite or huge expectation is simply no tighter limit.
     if limit.is_finite() { limit as u64 } else { u64::MAX }

@@ -219,10 +219,73 @@ impl Profile<'_> {
         Some(out)
     }
 
+    /// When stage `k` (0-based) begins (seconds).
+    pub fn stage_start(&self, k: usize) -> f64 {
+        self.stages[..k].iter().map(|s| s.duration).sum()
+    }
+
+    /// Stage `k` (0-based) by number, with its time span and what the users do in it:
+    /// `stage 2 of 3 (10s–30s: 5 users held)`, `stage 3 of 3 (30s–40s: 5 → 20 users)`.
+    pub fn stage_words(&self, k: usize) -> String {
+        let from = if k == 0 { self.from } else { self.stages[k - 1].to };
+        let (start, to) = (self.stage_start(k), self.stages[k].to);
+        let what = if to == from { format!("{to} users held") } else { format!("{from} → {to} users") };
+        format!(
+            "stage {} of {} ({}–{}: {what})",
+            k + 1,
+            self.stages.len(),
+            format_duration(start),
+            format_duration(start + self.stages[k].duration)
+        )
+    }
+
+    /// The stages that happen after time `t`, whole or in part, in words (`None` from the
+    /// profile's end on): `stage 2 of 3 (10s–30s: 5 users held) from 25s on, and stage 3 of
+    /// 3 (30s–40s: 5 → 20 users)`.
+    pub fn stages_after(&self, t: f64) -> Option<String> {
+        let cut = self.cut(t)?;
+        let mut parts = vec![self.stage_words(cut.stage)];
+        if t > cut.stage_start {
+            parts[0] += &format!(" from {} on", format_duration(t));
+        }
+        parts.extend((cut.stage + 1..self.stages.len()).map(|k| self.stage_words(k)));
+        Some(list_words(&parts))
+    }
+
+    /// The stages that happen before time `t`, whole or in part, in words (`None` when `t`
+    /// is not past 0): `stage 1 of 3 (0s–10s: 0 → 5 users), and stage 2 of 3 (10s–30s: 5
+    /// users held) up to 25s`.
+    pub fn stages_before(&self, t: f64) -> Option<String> {
+        if t.is_nan() || t <= 0.0 || self.stages.is_empty() {
+            return None;
+        }
+        let (last, partly) = match self.cut(t) {
+            Some(cut) if t > cut.stage_start => (cut.stage, true),
+            Some(cut) => (cut.stage.checked_sub(1)?, false),
+            None => (self.stages.len() - 1, false),
+        };
+        let mut parts: Vec<String> = (0..=last).map(|k| self.stage_words(k)).collect();
+        if partly {
+            parts[last] += &format!(" up to {}", format_duration(t));
+        }
+        Some(list_words(&parts))
+    }
+
     /// A number of users wanted, rounded down as the engine counts them (user k takes part
     /// while the target is at least k + 1).
     fn users_words(&self, users: f64) -> String {
         format!("{}", (users + 1e-9).floor().max(0.0) as u64)
+    }
+}
+
+/// `a`, `a, and b`, `a, b, and c`: parts that hold commas of their own read best with the
+/// serial comma.
+fn list_words(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [a, b] => format!("{a}, and {b}"),
+        [init @ .., last] => format!("{}, and {last}", init.join(", ")),
     }
 }
 
@@ -324,19 +387,31 @@ impl ClosedLoop {
         }
     }
 
-    /// E.g. `closed(50 users, think exponential(mean 1s))`, or with a ramp `closed(10 → 200
-    /// over 60s → 200 over 2m users, …)`.
+    /// E.g. `closed(50 users, think exponential(mean 1s))`; with a ramp, the stages in
+    /// words, one after the other, and the level held after the last (a semicolon sets the
+    /// think time apart from the stages' commas): `closed(2 users, then up to 10 over 8s,
+    /// hold 10 for 10s, down to 4 over 6s, hold 4 to the end; think exponential(mean 1s))`.
     pub fn describe(&self) -> String {
         let think = match &self.think {
             Some(d) => format!("think {}", d.describe()),
             None => "no think time".to_string(),
         };
-        let mut users = self.users.to_string();
-        for stage in &self.ramp {
-            users += &format!(" → {} over {}", stage.to, format_duration(stage.duration));
+        let s = if self.users == 1 { "" } else { "s" };
+        if self.ramp.is_empty() {
+            return format!("closed({} user{s}, {think})", self.users);
         }
-        let s = if self.users == 1 && self.ramp.is_empty() { "" } else { "s" };
-        format!("closed({users} user{s}, {think})")
+        let mut out = format!("closed({} user{s}, then ", self.users);
+        let mut level = self.users;
+        for stage in &self.ramp {
+            let over = format_duration(stage.duration);
+            out += &match stage.to.cmp(&level) {
+                std::cmp::Ordering::Greater => format!("up to {} over {over}, ", stage.to),
+                std::cmp::Ordering::Less => format!("down to {} over {over}, ", stage.to),
+                std::cmp::Ordering::Equal => format!("hold {level} for {over}, "),
+            };
+            level = stage.to;
+        }
+        format!("{out}hold {level} to the end; {think})")
     }
 }
 
@@ -360,7 +435,15 @@ mod tests {
         // User 6 is not wanted from 20 s (target < 7) and never again.
         assert!(c.active(6, 20.9) && !c.active(6, 21.5));
         assert_eq!(c.next_start(6, 21.5), None);
-        assert!(c.describe().starts_with("closed(2 → 10 over 8s → 10 over 10s → 4 over 6s users"), "{}", c.describe());
+        assert_eq!(
+            c.describe(),
+            "closed(2 users, then up to 10 over 8s, hold 10 for 10s, down to 4 over 6s, hold 4 to the end; no think time)"
+        );
+        let one = ClosedLoop::ramped(1, None, vec![stage(60.0, 1), stage(30.0, 3)]).unwrap();
+        assert_eq!(
+            one.describe(),
+            "closed(1 user, then hold 1 for 60s, up to 3 over 30s, hold 3 to the end; no think time)"
+        );
         // A user woken at its start time is in, whatever the rounding.
         let c = ClosedLoop::ramped(0, None, vec![stage(3.0, 7)]).unwrap();
         for k in 0..7 {
@@ -416,6 +499,25 @@ mod tests {
             "stage 1 of 3 (→ 5 over 10s, from 0s) past 4 users, and stages 2 (→ 5 over 20s), 3 (→ 20 over 10s)"
         );
         assert!(p.shortfall(41.0).is_none());
+        // The stages by number and time span, after a time and before it.
+        assert_eq!(p.stage_words(1), "stage 2 of 3 (10s–30s: 5 users held)");
+        assert_eq!(
+            p.stages_after(25.0).unwrap(),
+            "stage 2 of 3 (10s–30s: 5 users held) from 25s on, and stage 3 of 3 (30s–40s: 5 → 20 users)"
+        );
+        assert_eq!(p.stages_after(30.0).unwrap(), "stage 3 of 3 (30s–40s: 5 → 20 users)");
+        assert_eq!(p.stages_after(40.0), None);
+        assert_eq!(
+            p.stages_before(15.0).unwrap(),
+            "stage 1 of 3 (0s–10s: 0 → 5 users), and stage 2 of 3 (10s–30s: 5 users held) up to 15s"
+        );
+        assert_eq!(p.stages_before(10.0).unwrap(), "stage 1 of 3 (0s–10s: 0 → 5 users)");
+        assert_eq!(
+            p.stages_before(50.0).unwrap(),
+            "stage 1 of 3 (0s–10s: 0 → 5 users), stage 2 of 3 (10s–30s: 5 users held), and stage 3 of 3 \
+             (30s–40s: 5 → 20 users)"
+        );
+        assert_eq!(p.stages_before(0.0), None);
         let one = [Stage { duration: 120.0, to: 200 }];
         let q = Profile { from: 0, stages: &one };
         assert_eq!(

@@ -38,7 +38,7 @@ pub struct ResultJson<'a> {
     pub saturated_fraction: f64,
     /// Codes of the "too short to trust" warnings (`few_requests`, `long_warmup`,
     /// `no_steady_state`, `wide_interval`, `no_p999_interval`, `unrepresentative_work`,
-    /// `beyond_histogram`, `implausible`, `ramp_cut_short`, `infinite_variance`).
+    /// `beyond_histogram`, `implausible`, `ramp_cut_short`, `infinite_variance`, `ramp_in_warmup`).
     pub warnings: Vec<&'static str>,
     /// 95 % confidence intervals, `[low, high]`, by metric name.
     pub ci95: BTreeMap<&'static str, [f64; 2]>,
@@ -98,8 +98,10 @@ pub struct ClosedLoopJson<'a> {
     pub think: f64,
     pub cycle: f64,
     /// With a ramp of users only: `from` (users at time 0), the `stages` (`{"for": seconds,
-    /// "to": users}`) and `ended_at`, when the (earliest) run's measurement window ended:
-    /// before the ramp's end, the stages past it never happened (warning `ramp_cut_short`).
+    /// "to": users}`), `ended_at`, when the (earliest) run's measurement window ended:
+    /// before the ramp's end, the stages past it never happened (warning `ramp_cut_short`),
+    /// and `started_at`, when the (latest) window began, at the warm-up's end: the stages
+    /// before it were not measured (warning `ramp_in_warmup` when there was a warm-up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ramp: Option<&'a crate::runner::RampResult>,
 }

@@ -138,8 +138,13 @@ pub fn closed_loop_lines(results: &[StrategyResult]) -> String {
             r.load,
         );
         if let Some(ramp) = crate::plot::ramp_words([c]) {
-            // N changes along the ramp: the run has no one cycle N/X.
-            let _ = writeln!(out, "{throughput} averaged over the run, {ramp}");
+            // N changes along the ramp: the run has no one cycle N/X, and its bound is the
+            // instant bound's mean over the measured window (not the peak's).
+            let _ = writeln!(
+                out,
+                "{throughput} averaged over the run, {ramp}; bound min(N(t)/(D + Z), X_max) averaged over the run {}/s",
+                significant(c.throughput_bound(), 4)
+            );
             continue;
         }
         let (unit, scale) = unit_for(c.cycle.value);

@@ -84,7 +84,8 @@ impl<'r> Context<'r> {
         self.results.report.slo.as_deref().and_then(|text| crate::slo::Slo::parse(text).ok())
     }
 
-    /// The x value of point `i` (without a sweep, its offered load).
+    /// The x value of point `i` (without a sweep, its offered load, or a closed loop's
+    /// carried load).
     pub fn x(&self, i: usize) -> f64 {
         match self.results.points[i].values.get(self.x_axis) {
             Some(&x) => x,
@@ -101,6 +102,8 @@ impl<'r> Context<'r> {
     /// Axis label for x, in words.
     pub fn x_label(&self) -> String {
         match self.results.axes.get(self.x_axis) {
+            // Closed-loop users set their own load: it is carried, not offered.
+            None if self.closed_loop() => "carried load ρ (fraction of capacity)".into(),
             None => "offered load ρ (fraction of capacity)".into(),
             Some(a) => axis_label(&a.path),
         }

@@ -7,6 +7,7 @@
 //! render it, deterministically (same results → same bytes).
 
 mod backends;
+mod bars;
 mod ccdf;
 mod context;
 mod heatmap;

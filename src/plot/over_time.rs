@@ -23,14 +23,21 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     }
     let width = series(ctx).iter().flatten().next().map_or(1.0, |s| s.width);
     let shading = " Grey bands: scheduled faults (outages, slow-downs, deploys).";
+    let reference = reference_name(ctx);
+    let beside = if ctx.closed_loop() {
+        "the rate the users sent (dashed, the first strategy's: closed-loop users send as their responses come \
+         back, so this rate is carried, not offered independently)"
+    } else {
+        "the offered rate (dashed)"
+    };
     [
         (
             Quantity::Goodput,
             "goodput_over_time",
             "Goodput over time",
             format!(
-                "Requests completed successfully per second in windows of {} over one run {}, beside the \
-                 offered rate (dashed). A line that stays low after a band has ended is a metastable failure: \
+                "Requests completed successfully per second in windows of {} over one run {}, beside {beside}. \
+                 A line that stays low after a band has ended is a metastable failure: \
                  the retries keep the overload going without the trigger.{shading}",
                 crate::units::format_duration(width),
                 ctx.focus_label()
@@ -52,7 +59,7 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     .map(|(q, stem, what, caption)| {
         let mut legend = ctx.strategies().to_vec();
         if let Quantity::Goodput = q {
-            legend.push("offered".into());
+            legend.push(reference.into());
         }
         let meta = Meta {
             stem: stem.into(),
@@ -64,6 +71,11 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
         figure!(meta, |area| draw(area, ctx, q, what))
     })
     .collect()
+}
+
+/// The dashed reference line's name: what the arrival rate per window is.
+fn reference_name(ctx: &Context<'_>) -> &'static str {
+    if ctx.closed_loop() { "sent by the users" } else { "offered" }
 }
 
 /// The series of each strategy at the focus point.
@@ -99,7 +111,7 @@ where
             shade(&mut chart, &all, scale, (0.0, top))?;
             if let Some(first) = all.iter().flatten().next() {
                 let offered = first.rows.iter().map(|r| (r.t / scale, r.arrival_rate)).collect::<Vec<_>>();
-                style::dashed_line(&mut chart, offered, style::THEORY, "offered".into())?;
+                style::dashed_line(&mut chart, offered, style::THEORY, reference_name(ctx).into())?;
             }
             lines(&mut chart, ctx, &all, scale, value)?;
             style::legend(&mut chart, SeriesLabelPosition::UpperRight)?;

@@ -30,11 +30,7 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
                     caption += " Dashed lines are closed-form predictions from queueing theory.";
                 }
             }
-            if let Some(slo) = ctx.slo().filter(|slo| slo.metric == name) {
-                legend.push(format!("SLO {}", slo.describe()));
-                caption += &format!(" The dashed red line is the SLO, {}.", slo.describe());
-            }
-            caption += &saturated_note(ctx);
+            slo_and_saturated_notes(ctx, name, &mut legend, &mut caption);
             let meta = Meta {
                 stem: format!("response_{name}"),
                 title: format!("{} vs {} — {}", capitalise(&words), ctx.x_words(), ctx.subject()),
@@ -85,11 +81,7 @@ fn single_figure<'r>(ctx: &'r Context<'r>, name: &'static str) -> Figure<'r> {
             values.join(", ")
         );
     }
-    if let Some(slo) = ctx.slo().filter(|slo| slo.metric == name) {
-        legend.push(format!("SLO {}", slo.describe()));
-        caption += &format!(" The dashed red line is the SLO, {}.", slo.describe());
-    }
-    caption += &saturated_note(ctx);
+    slo_and_saturated_notes(ctx, name, &mut legend, &mut caption);
     let meta = Meta {
         stem: format!("response_{name}"),
         title: super::single::title(ctx, &capitalise(&words)),
@@ -277,6 +269,16 @@ impl Plot<'_> {
         style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
+}
+
+/// What every response chart of metric `name` ends with: the SLO's legend entry and
+/// sentence if the SLO is on this metric, then the [`saturated_note`].
+fn slo_and_saturated_notes(ctx: &Context<'_>, name: &str, legend: &mut Vec<String>, caption: &mut String) {
+    if let Some(slo) = ctx.slo().filter(|slo| slo.metric == name) {
+        legend.push(format!("SLO {}", slo.describe()));
+        *caption += &format!(" The dashed red line is the SLO, {}.", slo.describe());
+    }
+    *caption += &saturated_note(ctx);
 }
 
 /// "Saturated points are left out: random at 0.95, 1.1." or nothing.

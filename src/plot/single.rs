@@ -94,7 +94,7 @@ where
     draw(area, &dots)
 }
 
-/// Throughput at the single point against the offered rate.
+/// Throughput at the single point against the offered rate (closed loops: the users' bound).
 pub fn throughput<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ctx: &Context<'_>) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -112,7 +112,13 @@ where
             }
         })
         .collect();
-    let offered = ctx.result(i, 0).filter(|r| r.closed_loop.is_none()).map(|r| r.arrival_rate);
+    // Open loop: the offered rate; closed loop: the users' throughput bound (along a ramp,
+    // its mean over the first strategy's measured window).
+    let reference = ctx.result(i, 0).map(|r| match &r.closed_loop {
+        Some(c) if c.ramped => ("bound (mean over the run)", c.throughput_bound()),
+        Some(c) => ("bound", c.throughput_bound()),
+        None => ("offered", r.arrival_rate),
+    });
     let format = |v: f64| format!("{}/s", style::tick(v));
     let dots = Dots {
         title: title(ctx, "Throughput"),
@@ -120,9 +126,9 @@ where
         labels: ctx.strategies(),
         rows,
         theory_label: None,
-        reference: offered.filter(|o| o.is_finite()).map(|at| Reference {
+        reference: reference.filter(|(_, at)| at.is_finite()).map(|(name, at)| Reference {
             at,
-            label: format!("offered {}/s", style::tick(at)),
+            label: format!("{name} {}/s", style::tick(at)),
             colour: style::THEORY,
         }),
         format: &format,

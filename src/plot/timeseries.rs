@@ -86,9 +86,20 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
         crate::units::format_duration(series[0].interval)
     );
     let ramped = ctx.result(ctx.focus, 0).and_then(|r| r.closed_loop.as_ref()).is_some_and(|c| c.ramped);
-    if ramped {
-        caption +=
-            " The users change along the ramp: these are the first moments after the warm-up, not the whole run.";
+    match (ramped, series[0].start) {
+        (true, Some(start)) => {
+            caption += &format!(
+                " The users follow the ramp: the samples span the whole measured run, from {} (where the \
+                 measurement began) on, on the run's clock, so each stage of the ramp shows.",
+                crate::units::format_duration(start)
+            )
+        }
+        // Results written before the samples spanned a ramp.
+        (true, None) => {
+            caption += " The users change along the ramp: these are the first moments after the warm-up, not the \
+                        whole run."
+        }
+        _ => {}
     }
     if clipped {
         let over: Vec<String> =
@@ -183,23 +194,28 @@ where
     DB::ErrorType: 'static,
 {
     let samples = t.series.first().map_or(0, Vec::len);
+    // Along a ramp, the run's clock (the samples start at the warm-up's end); else from 0.
+    let start = t.start.unwrap_or(0.0);
     let duration = t.interval * samples.max(1) as f64;
-    if !style::drawable(0.0, duration, false) {
+    if !style::drawable(start, start + duration, false) {
         return style::empty(area, name, style::OUT_OF_RANGE);
     }
-    let (unit, scale) = crate::units::unit_for(duration);
+    let (unit, scale) = crate::units::unit_for(start + duration);
     let ceiling = f64::from(top) * 1.1;
     let mut chart = ChartBuilder::on(area)
         .caption(name, (FAMILY, style::LABEL))
         .margin(10)
         .x_label_area_size(42)
         .y_label_area_size(56)
-        .build_cartesian_2d(0.0..duration / scale, 0.0..ceiling)?;
+        .build_cartesian_2d(start / scale..(start + duration) / scale, 0.0..ceiling)?;
     style::mesh(&mut chart, &format!("time ({unit})"), "in system")?;
     for (b, values) in t.series.iter().take(MAX_BACKENDS).enumerate() {
         let colour = style::colour(b);
         // Values off scale run along the top edge rather than out of the panel.
-        let line = values.iter().enumerate().map(|(k, v)| (k as f64 * t.interval / scale, f64::from(*v).min(ceiling)));
+        let line = values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| ((start + k as f64 * t.interval) / scale, f64::from(*v).min(ceiling)));
         chart.draw_series(LineSeries::new(line, colour.stroke_width(2)))?;
     }
     Ok(())

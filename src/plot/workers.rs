@@ -8,9 +8,9 @@
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{self, FAMILY};
+use super::bars;
+use super::style;
 use super::{Context, Figure, Meta, figure};
 use crate::units::format_duration;
 
@@ -69,42 +69,24 @@ where
         results.iter().flat_map(|r| r.backends.iter().flat_map(|b| b.workers.iter().copied())).fold(1.0f64, f64::max)
             * style::legend_headroom(results.len());
     let title = format!("Worker utilisation {} — {}", ctx.focus_label(), ctx.subject());
-    let mut chart = style::builder(area, &title).margin_bottom(36).build_cartesian_2d(0.0..width_x, 0.0..top)?;
-    chart
-        .configure_mesh()
-        .x_desc("worker (grouped by backend)")
-        .y_desc("CPU used (cores, as top shows it)")
-        .label_style((FAMILY, style::TICK))
-        .axis_desc_style((FAMILY, style::LABEL))
-        .bold_line_style(style::GRID)
-        .light_line_style(TRANSPARENT)
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_label_formatter(&|v| if *v <= 1.0 + 1e-9 { style::tick(*v) } else { String::new() })
-        .draw()?;
-    let font = (FAMILY, style::TICK).into_text_style(area).pos(Pos::new(HPos::Center, VPos::Top));
+    let mut chart = bars::axes(
+        style::builder(area, &title).margin_bottom(36),
+        width_x,
+        top,
+        "worker (grouped by backend)",
+        "CPU used (cores, as top shows it)",
+    )?;
     for (name, start, end) in &groups {
         let b = first.backends.iter().position(|m| &m.name == name).unwrap_or(0);
         let p99s: Vec<String> =
             results.iter().filter_map(|r| r.backends[b].p99).filter(|p| p.is_finite()).map(format_duration).collect();
-        let (px, py) = chart.backend_coord(&((start + end) / 2.0, 0.0));
-        area.draw_text(name, &font, (px, py + 8))?;
-        if !p99s.is_empty() {
-            area.draw_text(&format!("p99 {}", p99s.join(" / ")), &font, (px, py + 26))?;
-        }
+        let p99 = (!p99s.is_empty()).then(|| format!("p99 {}", p99s.join(" / ")));
+        let lines: Vec<&str> = std::iter::once(name.as_str()).chain(p99.as_deref()).collect();
+        bars::names_under(area, &chart, (start + end) / 2.0, &lines)?;
     }
-    let width = 0.8 / results.len().max(1) as f64;
     for (s, r) in results.iter().enumerate() {
-        let colour = style::colour(s);
-        let bars = slots.iter().filter_map(move |&(b, w, x)| {
-            let u = *r.backends.get(b)?.workers.get(w)?;
-            let x0 = x + 0.1 + s as f64 * width;
-            Some(Rectangle::new([(x0, 0.0), (x0 + width * 0.92, u)], colour.filled()))
-        });
-        chart
-            .draw_series(bars)?
-            .label(r.strategy.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 22, y + 7)], colour.filled()));
+        let heights = slots.iter().filter_map(|&(b, w, x)| Some((x, *r.backends.get(b)?.workers.get(w)?)));
+        bars::strategy_bars(&mut chart, s, results.len(), heights, style::colour(s).filled(), r.strategy.clone())?;
     }
     style::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())

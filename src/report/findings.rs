@@ -172,6 +172,10 @@ pub struct Knee {
     /// With a ramp of users, the profile in words (`users ramped 0 → 200 over 2m, then
     /// held`; `None`: a fixed population).
     pub ramp: Option<String>,
+    /// With a ramp, per strategy at the first charted point: (strategy, X, the throughput
+    /// bound averaged over its measured run; see
+    /// [`ClosedLoopResult::throughput_bound`](crate::runner::ClosedLoopResult::throughput_bound)).
+    pub ramp_bounds: Vec<(String, f64, f64)>,
 }
 
 /// A warning that applies to one strategy at some charted points.
@@ -419,6 +423,16 @@ impl Findings {
                      of the load-test curve; the over-time charts (goodput and p99 per window) show where goodput \
                      stops growing with the users."
                 ));
+                for (strategy, x, bound) in k.ramp_bounds.iter().filter(|b| b.2.is_finite() && b.2 > 0.0) {
+                    out.push(format!(
+                        "Over its measured run, {strategy} carried {}/s, {}% of the users' throughput bound \
+                         min(N(t)/(D + Z), X_max) averaged over that run ({}/s; the peak's bound would hold only \
+                         on the stages at the peak).",
+                        significant(*x, 4),
+                        significant(100.0 * x / bound, 3),
+                        significant(*bound, 4)
+                    ));
+                }
             }
             for (strategy, n, x, r) in k.largest.iter().filter(|_| k.ramp.is_none()) {
                 let bound = f64::from(*n) / k.max_throughput - k.think;
@@ -553,6 +567,13 @@ fn knee(ctx: &Context<'_>) -> Option<Knee> {
         max_throughput: first.max_throughput,
         largest,
         ramp: crate::plot::ramp_words(ctx.closed_loops(ctx.slice[0])),
+        ramp_bounds: (0..ctx.strategies().len())
+            .filter_map(|s| {
+                let r = ctx.result(ctx.slice[0], s)?;
+                let c = r.closed_loop.as_ref().filter(|c| c.ramped)?;
+                Some((r.strategy.clone(), r.throughput.value, c.throughput_bound()))
+            })
+            .collect(),
     })
 }
 
@@ -633,7 +654,7 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
 /// those that turned requests away (more than 1 in 1000) without being saturated: a loss
 /// system's rejections are reported as such, not as saturation.
 fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
-    const KINDS: [Warning; 10] = [
+    const KINDS: [Warning; 11] = [
         Warning::FewRequests,
         Warning::LongWarmup,
         Warning::NoSteadyState,
@@ -644,6 +665,7 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
         Warning::Implausible,
         Warning::RampCutShort,
         Warning::InfiniteVariance,
+        Warning::RampInWarmup,
     ];
     let mut out = Vec::new();
     for (s, name) in ctx.strategies().iter().enumerate() {
@@ -651,8 +673,9 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
             ctx.slice.iter().filter_map(|&i| ctx.result(i, s).map(|r| (ctx.x(i), r))).collect();
         for kind in KINDS {
             let warned = results.iter().filter(|(_, r)| r.warnings.contains(&kind));
-            if kind == Warning::RampCutShort {
-                // Each point's run ended at its own time: one caution per point, with its figures.
+            if matches!(kind, Warning::RampCutShort | Warning::RampInWarmup) {
+                // Each point's run ended (and its warm-up) at its own time: one caution per
+                // point, with its figures.
                 for (x, r) in warned {
                     out.push(Caution { strategy: name.clone(), what: r.explain(kind), at: vec![*x] });
                 }

@@ -96,13 +96,18 @@ fn queues(ctx: &Context<'_>) -> Value {
             json!({"strategy": t.strategy, "series": t.series, "saturated": saturated})
         })
         .collect();
-    json!({
+    let mut queues = json!({
         "load": first.load,
         "interval": first.interval,
         "samples": first.series.first().map_or(0, Vec::len),
         "backends": first.backends,
         "strategies": strategies,
-    })
+    });
+    // Along a ramp, the samples sit on the run's clock from the measurement's start.
+    if let Some(start) = first.start {
+        queues["start"] = json!(start);
+    }
+    queues
 }
 
 /// The data as the body of a `<script type="application/json">` element: `</` is escaped so

@@ -2,8 +2,8 @@
 //! nginx's weights and nginx Plus slow start.
 
 use super::real_weights::real_weights;
-use super::slow_start::{self, RampWatch, SlowStart};
-use super::swrr::Swrr;
+use super::slow_start::{self, SlowStart};
+use super::swrr::{RampedSwrr, Swrr};
 use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
@@ -22,9 +22,7 @@ use crate::model::Request;
 /// with `slow_start`, the weight ramped since [`Cluster::up_since`].
 #[derive(Debug)]
 pub struct NginxRoundRobin {
-    swrr: Swrr,
-    slow_start: Option<SlowStart>,
-    watch: RampWatch,
+    swrr: RampedSwrr,
 }
 
 impl Strategy for NginxRoundRobin {
@@ -39,21 +37,12 @@ impl Strategy for NginxRoundRobin {
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let weights = real_weights(Self::NAME, "nginx", u32::MAX, setup.backends)?;
-        Ok(NginxRoundRobin {
-            swrr: Swrr::whole(&weights),
-            slow_start: SlowStart::nginx(setup.params)?,
-            watch: RampWatch::default(),
-        })
+        Ok(NginxRoundRobin { swrr: RampedSwrr::new(Swrr::whole(&weights), SlowStart::nginx(setup.params)?) })
     }
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
-        match &self.slow_start {
-            Some(ramp) if self.watch.ramping(ramp, cluster, request.arrival) => {
-                self.swrr.pick_with(|i, w| ramp.weight(w, request.arrival, cluster.up_since(i)))
-            }
-            _ => self.swrr.pick(),
-        }
+        self.swrr.pick(request.arrival, cluster)
     }
 }
 
@@ -73,7 +62,7 @@ mod tests {
 
     #[test]
     fn weights_5_1_1_give_nginx_documented_sequence() {
-        let mut s = NginxRoundRobin { swrr: Swrr::whole(&[5, 1, 1]), slow_start: None, watch: RampWatch::default() };
+        let mut s = NginxRoundRobin { swrr: RampedSwrr::new(Swrr::whole(&[5, 1, 1]), None) };
         let mut cluster = MockCluster::uniform(3);
         // The sequence of the nginx source comment ("a a b a c a a"), twice: the state
         // returns to zero after Σw picks.
@@ -103,11 +92,7 @@ mod tests {
     fn slow_start_ramps_a_backend_that_came_back() {
         use crate::strategy::{ParamValue, Params};
         let params = Params::new("nginx_round_robin").with("slow_start", ParamValue::Number(5.0));
-        let mut s = NginxRoundRobin {
-            swrr: Swrr::whole(&[1, 1]),
-            slow_start: SlowStart::nginx(&params).unwrap(),
-            watch: RampWatch::default(),
-        };
+        let mut s = NginxRoundRobin { swrr: RampedSwrr::new(Swrr::whole(&[1, 1]), SlowStart::nginx(&params).unwrap()) };
         let mut cluster = MockCluster::uniform(2);
         // Backends up from the start never ramp (nginx Plus ramps a server that was down).
         assert_eq!(letters(&mut s, &mut cluster, 4, 0.5), "abab");

@@ -2,6 +2,9 @@
 //! ngx_http_upstream_round_robin.c), shared by `nginx_round_robin`, `weighted_round_robin`
 //! and `nginx_least_conn`'s tie-break.
 
+use super::Cluster;
+use super::slow_start::{RampWatch, SlowStart};
+
 /// nginx's smooth weighted round robin state: each peer's `current_weight`.
 ///
 /// For each request, over every peer: `current_weight += effective_weight` and `total +=
@@ -103,5 +106,32 @@ impl Swrr {
         }
         self.current[best] -= total;
         best
+    }
+}
+
+/// Smooth weighted round robin as `nginx_round_robin` and `weighted_round_robin` pick: on
+/// the weights themselves, or, with slow start, on each weight ramped since its backend came
+/// back ([`Cluster::up_since`]) while any ramp is under way.
+#[derive(Debug)]
+pub(crate) struct RampedSwrr {
+    swrr: Swrr,
+    slow_start: Option<SlowStart>,
+    watch: RampWatch,
+}
+
+impl RampedSwrr {
+    pub(crate) fn new(swrr: Swrr, slow_start: Option<SlowStart>) -> Self {
+        RampedSwrr { swrr, slow_start, watch: RampWatch::default() }
+    }
+
+    /// The pick of a request arriving at `now`.
+    #[inline]
+    pub(crate) fn pick<C: Cluster + ?Sized>(&mut self, now: f64, cluster: &mut C) -> usize {
+        match &self.slow_start {
+            Some(ramp) if self.watch.ramping(ramp, cluster, now) => {
+                self.swrr.pick_with(|i, w| ramp.weight(w, now, cluster.up_since(i)))
+            }
+            _ => self.swrr.pick(),
+        }
     }
 }

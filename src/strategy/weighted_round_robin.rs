@@ -1,7 +1,7 @@
 //! `weighted_round_robin`: nginx's smooth weighted round robin.
 
-use super::slow_start::{self, RampWatch, SlowStart};
-use super::swrr::Swrr;
+use super::slow_start::{self, SlowStart};
+use super::swrr::{RampedSwrr, Swrr};
 use super::weighted_random::checked_weights;
 use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
@@ -15,14 +15,12 @@ use crate::model::Request;
 /// 1 % (nginx Plus's ramp) while the window lasts.
 #[derive(Debug)]
 pub struct WeightedRoundRobin {
-    swrr: Swrr,
-    slow_start: Option<SlowStart>,
-    watch: RampWatch,
+    swrr: RampedSwrr,
 }
 
 impl WeightedRoundRobin {
-    pub(crate) fn new(weights: Vec<f64>) -> Self {
-        WeightedRoundRobin { swrr: Swrr::new(weights), slow_start: None, watch: RampWatch::default() }
+    pub(crate) fn new(weights: Vec<f64>, slow_start: Option<SlowStart>) -> Self {
+        WeightedRoundRobin { swrr: RampedSwrr::new(Swrr::new(weights), slow_start) }
     }
 }
 
@@ -36,19 +34,12 @@ impl Strategy for WeightedRoundRobin {
     const PARAMS: &'static [ParamSpec] = &[slow_start::LINEAR_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        let mut s = WeightedRoundRobin::new(checked_weights(Self::NAME, setup.backends)?);
-        s.slow_start = SlowStart::linear(setup.params)?;
-        Ok(s)
+        Ok(WeightedRoundRobin::new(checked_weights(Self::NAME, setup.backends)?, SlowStart::linear(setup.params)?))
     }
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
-        match &self.slow_start {
-            Some(ramp) if self.watch.ramping(ramp, cluster, request.arrival) => {
-                self.swrr.pick_with(|i, w| ramp.weight(w, request.arrival, cluster.up_since(i)))
-            }
-            _ => self.swrr.pick(),
-        }
+        self.swrr.pick(request.arrival, cluster)
     }
 }
 
@@ -59,7 +50,7 @@ mod tests {
 
     #[test]
     fn matches_nginx_sequence_for_5_1_1() {
-        let mut s = WeightedRoundRobin::new(vec![5.0, 1.0, 1.0]);
+        let mut s = WeightedRoundRobin::new(vec![5.0, 1.0, 1.0], None);
         let mut cluster = MockCluster::uniform(3);
         let seq: String = (0..14).map(|_| (b'a' + s.pick(&request(0, 1.0), &mut cluster) as u8) as char).collect();
         // nginx's documented example, twice (the state returns to zero after Σw picks).
@@ -69,7 +60,7 @@ mod tests {
 
     #[test]
     fn non_integer_weights_keep_proportions() {
-        let mut s = WeightedRoundRobin::new(vec![1.5, 0.5, 1.0]);
+        let mut s = WeightedRoundRobin::new(vec![1.5, 0.5, 1.0], None);
         let mut cluster = MockCluster::uniform(3);
         let mut counts = [0u32; 3];
         for _ in 0..3000 {
@@ -85,8 +76,7 @@ mod tests {
     fn slow_start_ramps_a_backend_that_came_back_linearly() {
         use crate::strategy::{ParamValue, Params};
         let params = Params::new("weighted_round_robin").with("slow_start", ParamValue::Number(10.0));
-        let mut s = WeightedRoundRobin::new(vec![1.0, 1.0]);
-        s.slow_start = SlowStart::linear(&params).unwrap();
+        let mut s = WeightedRoundRobin::new(vec![1.0, 1.0], SlowStart::linear(&params).unwrap());
         let mut cluster = MockCluster::uniform(2);
         let at = |t: f64| crate::model::Request { arrival: t, ..request(0, 1.0) };
         // Up all along: no ramp.
@@ -104,7 +94,7 @@ mod tests {
 
     #[test]
     fn equal_weights_are_plain_round_robin() {
-        let mut s = WeightedRoundRobin::new(vec![2.0; 4]);
+        let mut s = WeightedRoundRobin::new(vec![2.0; 4], None);
         let mut cluster = MockCluster::uniform(4);
         let picks: Vec<usize> = (0..8).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [0, 1, 2, 3, 0, 1, 2, 3]);

@@ -304,8 +304,9 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
             bail!("{refusal}");
         }
     }
-    // Shown even with --quiet: a ramp cut short changes what the results mean.
-    if let Some(warning) = crate::config::ramp_warning_of_points(file, &sweep.points) {
+    // Shown even with --quiet: a ramp cut short, or partly discarded, changes what the
+    // results mean.
+    for warning in crate::config::ramp_warnings_of_points(file, &sweep.points) {
         eprintln!("warning: {warning}");
     }
     let out = options.out.clone().unwrap_or_else(|| Path::new("output").join(&sweep.base.name));

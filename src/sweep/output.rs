@@ -39,13 +39,8 @@ pub fn build(sweep: &Sweep, store: &Store, command: Vec<String>) -> SweepResults
     let base = &sweep.base;
     let timeseries = match report_point(sweep, &points) {
         Some(p) => {
-            // A closed loop's load is the one its runs carried (strategy by strategy).
-            let carried: Vec<f64> = points
-                .iter()
-                .find(|q| q.index as usize == p)
-                .map(|q| q.results.iter().map(|r| r.load).collect())
-                .unwrap_or_default();
-            timeseries(&sweep.points[p], p, &carried)
+            let results = points.iter().find(|q| q.index as usize == p).map_or(&[][..], |q| &q.results[..]);
+            timeseries(&sweep.points[p], p, results)
         }
         None => Vec::new(),
     };
@@ -118,13 +113,8 @@ pub fn retake_timeseries(dir: &Path, results: &mut SweepResults) -> Result<bool>
     if results.timeseries.iter().any(|t| t.point == p as u64) {
         return Ok(false);
     }
-    let carried: Vec<f64> = results
-        .points
-        .iter()
-        .find(|q| q.index as usize == p)
-        .map(|q| q.results.iter().map(|r| r.load).collect())
-        .unwrap_or_default();
-    results.timeseries = timeseries(&sweep.points[p], p, &carried);
+    let point = results.points.iter().find(|q| q.index as usize == p).map_or(&[][..], |q| &q.results[..]);
+    results.timeseries = timeseries(&sweep.points[p], p, point);
     Ok(true)
 }
 
@@ -168,14 +158,34 @@ fn report_point(sweep: &Sweep, finished: &[PointResults]) -> Option<usize> {
 /// Number in system per backend for every strategy at `point`, replication 0's traffic:
 /// [`TIMESERIES_SAMPLES`] samples one mean service time apart (a few hundred service times:
 /// long enough to see queues build and drain, short enough to see individual swings).
-fn timeseries(experiment: &Experiment, point: usize, carried: &[f64]) -> Vec<TimeSeries> {
+///
+/// A ramp of users is the exception: its point is to show the queues follow the users from
+/// stage to stage, which a few hundred service times (16 s of a 40 ms service) cannot. Its
+/// samples span the whole measured run (the widest window of `results`, the point's
+/// results, else the ramp's length), spaced more widely — never closer than one mean
+/// service time — so that the series keeps [`TIMESERIES_SAMPLES`] samples at most however
+/// long the run: it coarsens rather than grows.
+fn timeseries(experiment: &Experiment, point: usize, results: &[StrategyResult]) -> Vec<TimeSeries> {
     let model = &experiment.model;
     let infos = backend_infos(model);
     let speed = model.backends.first().map_or(1.0, |g| g.speed);
-    let interval = model.service.mean() / speed;
-    if !interval.is_finite() || interval <= 0.0 {
+    let service = model.service.mean() / speed;
+    if !service.is_finite() || service <= 0.0 {
         return Vec::new();
     }
+    let ramp = model.closed_loop().filter(|users| !users.ramp.is_empty());
+    let interval = match ramp {
+        None => service,
+        Some(users) => {
+            let windows = results.iter().filter_map(|r| r.closed_loop.as_ref()?.ramp.as_ref());
+            let measured = windows
+                .filter_map(|w| Some(w.ended()? - w.started()?))
+                .filter(|span| span.is_finite() && *span > 0.0)
+                .fold(f64::NAN, f64::max);
+            let span = if measured.is_nan() { users.profile().length() } else { measured };
+            (span / TIMESERIES_SAMPLES as f64).max(service)
+        }
+    };
     let seed = RunSeed::new(experiment.seed, point as u64, 0);
     let warmup = match experiment.plan.warmup {
         Warmup::Fixed(w) => w,
@@ -191,15 +201,23 @@ fn timeseries(experiment: &Experiment, point: usize, carried: &[f64]) -> Vec<Tim
         .filter_map(|(s, spec)| {
             let model = &*spec.model(model);
             let mut strategies = crate::runner::build_instances(model, &spec.name, &spec.params, seed).ok()?;
-            let series =
-                crate::engine::sample_in_system(model, &mut strategies, seed, warmup, interval, TIMESERIES_SAMPLES);
+            let (start, series) = crate::engine::sample_in_system_from(
+                model,
+                &mut strategies,
+                seed,
+                warmup,
+                interval,
+                TIMESERIES_SAMPLES,
+            );
             Some(TimeSeries {
                 strategy: spec.label.clone(),
                 point: point as u64,
-                load: if closed { carried.get(s).copied().unwrap_or(f64::NAN) } else { model.offered_load() },
+                // A closed loop's load is the one its runs carried (strategy by strategy).
+                load: if closed { results.get(s).map_or(f64::NAN, |r| r.load) } else { model.offered_load() },
                 interval,
                 backends: infos.iter().map(|b| b.name.clone()).collect(),
                 series,
+                start: ramp.and(start.is_finite().then_some(start)),
             })
         })
         .collect()

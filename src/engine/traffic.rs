@@ -1,0 +1,80 @@
+//! The traffic of a run: arrivals, sizes and clients, each from its own random stream of the
+//! run's [`RunSeed`] (common random numbers: every strategy with the same seed sees the same
+//! requests). The engine's run loop draws from it, and so does `lbsim trace` (through
+//! `crate::traffic::Requests`), so a trace written from an experiment is the traffic the
+//! experiment simulates.
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::model::{ArrivalStream, ClientSampler, Model, Request};
+use crate::seed::{Purpose, RunSeed};
+use crate::strategy::AnyStrategy;
+
+/// The requests of a run of a model with a seed, in arrival order; endless.
+pub struct Traffic<'m> {
+    model: &'m Model,
+    arrival_rng: Xoshiro256PlusPlus,
+    size_rng: Xoshiro256PlusPlus,
+    client_rng: Xoshiro256PlusPlus,
+    arrivals: ArrivalStream,
+    clients: ClientSampler,
+    /// Whether client ids are drawn (their stream is separate, so skipping it changes
+    /// nothing else); when not, every request is client 0.
+    uses_client: bool,
+}
+
+impl<'m> Traffic<'m> {
+    /// The traffic a run of `strategy` sees: client ids are drawn only if the strategy or
+    /// the balancer looks at them.
+    pub(crate) fn new(model: &'m Model, strategy: &AnyStrategy, seed: RunSeed) -> Self {
+        Traffic::with_clients(model, seed, strategy.uses_client() || model.balancer.uses_client())
+    }
+
+    /// The traffic of `model` with `seed`, drawing client ids if `uses_client`.
+    pub fn with_clients(model: &'m Model, seed: RunSeed, uses_client: bool) -> Self {
+        Traffic {
+            model,
+            arrival_rng: seed.stream(Purpose::Arrivals),
+            size_rng: seed.stream(Purpose::Sizes),
+            client_rng: seed.stream(Purpose::Clients),
+            arrivals: model.arrivals.stream(),
+            clients: model.clients.sampler(),
+            uses_client,
+        }
+    }
+
+    /// The next request (sizes and clients from a trace take precedence over the model's).
+    /// Inlined into the run loop, as the draws it makes (see `ArrivalStream::next`).
+    #[inline(always)]
+    pub fn next_request(&mut self) -> Request {
+        if let Some(time) = self.arrivals.next_poisson(&mut self.arrival_rng) {
+            // (The same draws as below, without a trace's sizes and clients to look for.)
+            let size = self.model.service.sample(&mut self.size_rng);
+            let client = if self.uses_client { self.clients.sample(&mut self.client_rng) } else { 0 };
+            return Request { arrival: time, size, client };
+        }
+        self.next_from_stream()
+    }
+
+    /// [`Traffic::next_request`] for the arrival processes other than Poisson.
+    #[inline(never)]
+    fn next_from_stream(&mut self) -> Request {
+        let arrival = self.arrivals.next(&mut self.arrival_rng);
+        let size = match arrival.size {
+            Some(s) => s,
+            None => self.model.service.sample(&mut self.size_rng),
+        };
+        let client = match arrival.client {
+            Some(c) => c,
+            None if self.uses_client => self.clients.sample(&mut self.client_rng),
+            None => 0,
+        };
+        Request { arrival: arrival.time, size, client }
+    }
+
+    /// The size of a request whose arrival time comes from elsewhere (closed-loop users).
+    #[inline]
+    pub(crate) fn size(&mut self) -> f64 {
+        self.model.service.sample(&mut self.size_rng)
+    }
+}

@@ -166,10 +166,23 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
     let weights = || model.backends.iter().map(|g| g.weight());
     let equal_weights = weights().all(|w| w == weights().next().unwrap_or(w));
     let indexed = engine::fast_path(&model) && (equal_weights || !info.index_needs_equal_weights);
+    // A weighted round robin walks every backend once a slow start has ramped a weight,
+    // and always over weights that are not whole numbers.
+    let whole_weights = weights().all(|w| w.fract() == 0.0);
+    let ramps = crate::strategy::slow_start_window(&strategy.params).is_some_and(|w| ramp_share(e, w) > 0.0);
     match cost {
         PickCost::AsksUntilIdleOrIndexed if !indexed => PickCost::AsksUntilIdle,
+        PickCost::WalksWeightClasses if !whole_weights || ramps => PickCost::WalksAll,
         cost => cost,
     }
+}
+
+/// The distinct backend weights of `model` (at most its groups' count).
+fn weight_classes(model: &Model) -> f64 {
+    let mut weights: Vec<f64> = model.backends.iter().map(|g| g.weight()).collect();
+    weights.sort_by(f64::total_cmp);
+    weights.dedup();
+    weights.len().max(1) as f64
 }
 
 /// The share of `e`'s run during which some backend ramps up under a slow start of
@@ -218,6 +231,7 @@ pub fn seconds_per_request(model: &Model, cost: PickCost) -> f64 {
     let (steps, walked, asked) = match cost {
         PickCost::Constant => (0.0, 0.0, 0.0),
         PickCost::Logarithmic => (n.log2(), 0.0, 0.0),
+        PickCost::WalksWeightClasses => (0.0, weight_classes(model), 0.0),
         PickCost::WalksAll => (0.0, n, 0.0),
         PickCost::AsksUntilIdleOrIndexed => match asked_until_idle(model, n) {
             asked if asked <= SCAN_ASKS_BEFORE_INDEX as f64 => (0.0, 0.0, asked),
@@ -470,10 +484,13 @@ mod tests {
         assert!(sed > fastest && sed < 3.5 * fastest, "{sed} against {fastest}");
         let random = per_request(100_000, "random");
         assert!(sed > 1000.0 * random, "{sed} against random's {random}");
-        // nginx's smooth weighted round robin walks its own weights (9.5 instructions an
-        // entry, charged as haproxy_roundrobin's 17), between the two.
+        // nginx's smooth weighted round robin over equal weights takes one step per
+        // distinct weight (one here), as cheap as random; walking every weight (9.5
+        // instructions an entry, charged as haproxy_roundrobin's 17) falls in between.
         let swrr = per_request(100_000, "nginx_round_robin");
-        assert!(swrr > 10.0 * random && swrr < sed / 4.0, "{swrr}");
+        assert!(swrr < 1.1 * random, "{swrr} against random's {random}");
+        let walk = seconds_per_request(&fleet_with(100_000, 1, &["random"]).model, PickCost::WalksAll);
+        assert!(walk > 10.0 * random && walk < sed / 4.0, "{walk}");
         // A 10⁷-request run of it is refused without --yes; of random, it is not.
         for (name, refused) in [("shortest_expected_delay", true), ("random", false)] {
             let mut e = fleet_with(100_000, 1, &[name]);
@@ -568,13 +585,17 @@ mod tests {
         let failures = "[[faults]]\nkind = \"failures\"\ngroup = \"web\"\nmtbf = \"60s\"\nmttr = \"1s\"\n";
         let strategies = "\"weighted_round_robin\", { name = \"weighted_round_robin\", slow_start = \"10s\" }";
         // 1024 backends each back every 61 s for a 10 s ramp: always one ramping. Measured
-        // (see RAMP_INSTRUCTIONS_PER_BACKEND): 1.43 µs a request without slow start, 3.15
-        // with; estimated 3.9 and 7.4.
+        // (see RAMP_INSTRUCTIONS_PER_BACKEND): 1.43 µs a request without slow start when
+        // every pick walked all weights (0.14 µs since it takes a step per distinct weight,
+        // `lbsim run` of 10⁶ requests), 3.15 with; estimated 0.4 and 7.4.
         let e = fleet_toml(1024, 1, strategies, failures);
         assert_eq!(ramp_share(&e, 10.0), 1.0);
         let (plain, ramped) =
             (seconds_per_request_of(&e, &e.strategies[0]), seconds_per_request_of(&e, &e.strategies[1]));
-        assert!(plain > 1.43e-6 && ramped > 3.15e-6 && ramped < 3.0 * 3.15e-6, "{plain} {ramped}");
+        assert_eq!(pick_cost(&e, &e.strategies[0]), PickCost::WalksWeightClasses);
+        assert_eq!(pick_cost(&e, &e.strategies[1]), PickCost::WalksAll);
+        assert!(plain > 0.14e-6 && plain < 1e-6, "{plain}");
+        assert!(ramped > 3.15e-6 && ramped < 3.0 * 3.15e-6, "{ramped}");
         // Without faults no backend comes back, so none ramps.
         let calm = fleet_toml(1024, 1, strategies, "");
         assert_eq!(

@@ -180,8 +180,13 @@ pub enum PickCost {
     Constant,
     /// Grows as log n: a binary search of a ring or of cumulative weights, a tree.
     Logarithmic,
+    /// Walks a list of its own with an entry per distinct weight on every request, without
+    /// asking the cluster: nginx's smooth weighted round robin over whole-number weights.
+    /// With other weights, or once a slow start has ramped a weight, an entry per backend:
+    /// [`WalksAll`](Self::WalksAll).
+    WalksWeightClasses,
     /// Walks a list of its own with an entry per backend (weights, positions) on every
-    /// request, without asking the cluster: nginx's smooth weighted round robin.
+    /// request, without asking the cluster.
     WalksAll,
     /// Asks the cluster about the backends in turn and stops at the first empty one (jsq,
     /// least connections with equal weights) while that takes a few asks; when the scans
@@ -208,6 +213,9 @@ impl PickCost {
         match self {
             PickCost::Constant => "constant",
             PickCost::Logarithmic => "grows as log n",
+            PickCost::WalksWeightClasses => {
+                "walks its own list of every distinct weight (of every backend once a slow start ramped, or with fractional weights)"
+            }
             PickCost::WalksAll => "walks its own list of every backend",
             PickCost::AsksUntilIdleOrIndexed => {
                 "asks backends up to the first empty one (an index, log n, when none is: on the fast path)"

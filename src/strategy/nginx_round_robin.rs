@@ -31,8 +31,9 @@ impl Strategy for NginxRoundRobin {
         "nginx smooth weighted round robin with nginx's weights (weight=, default 1): 5,1,1 → a a b a c a a";
     const MODELS: &'static str = "nginx: upstream { server … weight=N; } (the default method)";
     const NEEDS: Needs = Needs::Nothing;
-    // nginx's smooth weighted round robin adds to every peer's current_weight on each pick.
-    const PICK_COST: PickCost = PickCost::WalksAll;
+    // nginx's smooth weighted round robin adds to every peer's current_weight on each pick;
+    // the same choices take a step per distinct whole-number weight (`Swrr`).
+    const PICK_COST: PickCost = PickCost::WalksWeightClasses;
     const PARAMS: &'static [ParamSpec] = &[slow_start::NGINX_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

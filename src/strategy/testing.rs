@@ -261,7 +261,7 @@ mod tests {
             }
             let busy = asked_per_pick(info.name, Params::new(info.name), n, true);
             match info.pick_cost {
-                PickCost::Constant | PickCost::Logarithmic | PickCost::WalksAll => {
+                PickCost::Constant | PickCost::Logarithmic | PickCost::WalksWeightClasses | PickCost::WalksAll => {
                     assert!(busy <= 4, "{} declares {:?} but asks about {busy} of {n}", info.name, info.pick_cost)
                 }
                 // (The mock cluster cannot tell when counts change, so no index is kept.)

@@ -29,8 +29,9 @@ impl Strategy for WeightedRoundRobin {
     const SUMMARY: &'static str = "nginx smooth weighted round robin: backends in turn, in proportion to weight";
     const MODELS: &'static str = "nginx upstream default (smooth weighted round robin), weights default to capacity";
     const NEEDS: Needs = Needs::Nothing;
-    // nginx's smooth weighted round robin adds to every peer's current_weight on each pick.
-    const PICK_COST: PickCost = PickCost::WalksAll;
+    // nginx's smooth weighted round robin adds to every peer's current_weight on each pick;
+    // the same choices take a step per distinct whole-number weight (`Swrr`).
+    const PICK_COST: PickCost = PickCost::WalksWeightClasses;
     const PARAMS: &'static [ParamSpec] = &[slow_start::LINEAR_PARAM];
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {

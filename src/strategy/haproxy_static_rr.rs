@@ -3,6 +3,7 @@
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
 use super::slow_start;
+use super::swrr::Classes;
 use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
@@ -21,10 +22,25 @@ pub struct HaproxyStaticRr {
 
 impl HaproxyStaticRr {
     pub(crate) fn new(weights: &[u32]) -> Self {
+        let eweight = || weights.iter().map(|&w| u64::from(w * BE_WEIGHT_SCALE));
+        let tot: u64 = eweight().sum();
+        // Each slot goes to the server with the largest ⌊(wscore + tot) / tot⌋: smooth
+        // weighted round robin's step on values in whole multiples of tot, so servers of
+        // one weight take their turns in order and a slot costs a step per distinct weight
+        // (`Classes`), where HAProxy's loop visits every server (O(tot × n): hours to build
+        // the map of 65 536 servers).
+        let mut classes = Classes::quantized(eweight(), tot);
+        let map = (0..tot).map(|_| classes.pick() as u32).collect();
+        HaproxyStaticRr { map, next: 0 }
+    }
+
+    /// The map as HAProxy's `recalc_server_map` fills it, visiting every server per slot.
+    #[cfg(test)]
+    fn walked_map(weights: &[u32]) -> Vec<u32> {
         let eweight: Vec<i64> = weights.iter().map(|&w| i64::from(w * BE_WEIGHT_SCALE)).collect();
         let tot: i64 = eweight.iter().sum();
         let mut wscore = vec![0i64; eweight.len()];
-        let map = (0..tot)
+        (0..tot)
             .map(|_| {
                 if eweight.len() == 1 {
                     return 0;
@@ -42,8 +58,7 @@ impl HaproxyStaticRr {
                 wscore[best] -= tot;
                 best as u32
             })
-            .collect();
-        HaproxyStaticRr { map, next: 0 }
+            .collect()
     }
 }
 
@@ -52,7 +67,8 @@ impl Strategy for HaproxyStaticRr {
     const SUMMARY: &'static str = "HAProxy static-rr: a fixed weighted map of servers, walked in turn";
     const MODELS: &'static str = "HAProxy: balance static-rr (server … weight N)";
     const NEEDS: Needs = Needs::Nothing;
-    // One step through a precomputed map.
+    // One step through a precomputed map (filled at the start, a step per distinct weight
+    // per slot).
     const PICK_COST: PickCost = PickCost::Constant;
     const REFUSED: &'static [(&'static str, &'static str)] = slow_start::HAPROXY_STATIC_REFUSES;
 
@@ -72,6 +88,21 @@ impl Strategy for HaproxyStaticRr {
 mod tests {
     use super::*;
     use crate::strategy::testing::{MockCluster, request};
+
+    #[test]
+    fn the_map_is_the_one_haproxy_fills() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(15);
+        let mut cases: Vec<Vec<u32>> = vec![vec![5, 1, 1], vec![1], vec![7], vec![2; 9], vec![256, 1, 3, 256]];
+        cases.extend((0..200).map(|_| {
+            let n = rng.random_range(1..40);
+            let classes = rng.random_range(1..6u32);
+            (0..n).map(|_| rng.random_range(0..classes) * 5 + 1).collect()
+        }));
+        for weights in cases {
+            assert_eq!(HaproxyStaticRr::new(&weights).map, HaproxyStaticRr::walked_map(&weights), "{weights:?}");
+        }
+    }
 
     #[test]
     fn the_map_holds_each_server_in_proportion_and_starts_with_the_first() {

@@ -40,11 +40,16 @@ pub(crate) struct Swrr {
 /// chosen `level` times and those before it `level + 1`. A pick is then the class whose
 /// turn-taker has the largest (t + 1)·w − Σw·level, the lowest peer on ties — the peer
 /// nginx's walk chooses, one step per class instead of one per peer.
+///
+/// HAProxy's static-rr map is filled by the same step with the values taken in whole
+/// multiples of Σw (`quantum`; 1 for nginx): peers of one weight still take their turns in
+/// order, the chosen ones being a whole Σw lower.
 #[derive(Debug, Clone)]
-struct Classes {
+pub(crate) struct Classes {
     /// Plain picks so far (t).
     picks: u64,
     total: i128,
+    quantum: i128,
     classes: Vec<Class>,
 }
 
@@ -72,24 +77,36 @@ impl Classes {
         if !(whole && (1.0..LARGEST_CLASS_TOTAL).contains(&total)) {
             return None;
         }
+        Some(Classes::quantized(weights.iter().map(|&w| w as u64), 1))
+    }
+
+    /// Classes of whole-number `weights` (with a positive sum) whose values count in whole
+    /// multiples of `quantum`.
+    pub(crate) fn quantized(weights: impl Iterator<Item = u64>, quantum: u64) -> Classes {
         let mut classes: Vec<Class> = Vec::new();
-        for (i, &w) in weights.iter().enumerate() {
-            let weight = w as i128;
+        let mut total = 0;
+        for (i, w) in weights.enumerate() {
+            let weight = i128::from(w);
+            total += weight;
             match classes.iter_mut().find(|c| c.weight == weight) {
                 Some(c) => c.peers.push(i as u32),
                 None => classes.push(Class { weight, peers: vec![i as u32], next: 0, level: 0 }),
             }
         }
-        Some(Classes { picks: 0, total: total as i128, classes })
+        Classes { picks: 0, total, quantum: i128::from(quantum.max(1)), classes }
     }
 
+    /// The peer the next step chooses.
     #[inline]
-    fn pick(&mut self) -> usize {
+    pub(crate) fn pick(&mut self) -> usize {
         let t = i128::from(self.picks) + 1;
         let mut best = 0;
         let (mut best_value, mut best_peer) = (i128::MIN, u32::MAX);
         for (k, c) in self.classes.iter().enumerate() {
-            let value = t * c.weight - self.total * c.level;
+            let mut value = t * c.weight - self.total * c.level;
+            if self.quantum != 1 {
+                value = value.div_euclid(self.quantum);
+            }
             let peer = c.peers[c.next];
             if value > best_value || (value == best_value && peer < best_peer) {
                 (best, best_value, best_peer) = (k, value, peer);

@@ -42,10 +42,12 @@ pub const INSTRUCTIONS_PER_SECOND: f64 = 5e9;
 /// up to date first): measured at 4096 backends against 16, shortest_expected_delay 360 823
 /// a request against 1681, 88 an answer; nginx_least_conn 346 805 against 1650, 85.
 pub const INSTRUCTIONS_PER_ASK: f64 = 90.0;
-/// Instructions per entry of a strategy's own list of every backend walked on each pick:
-/// the dearest measured at 4096 backends against 16: haproxy_roundrobin 70 069 a request
-/// against 632, 17 an entry (two walks, for the first of two trees); nginx_round_robin and
-/// weighted_round_robin 39 284 against 445, 9.5.
+/// Instructions per entry of a strategy's own list walked on each pick: the dearest
+/// measured at 4096 backends against 16, when they walked every backend: haproxy_roundrobin
+/// 70 069 a request against 632, 17 an entry (two walks, for the first of two trees; it
+/// keeps ordered sets above 64 servers now); nginx_round_robin and weighted_round_robin
+/// 39 284 against 445, 9.5 (they walk every backend now only once a slow start has ramped
+/// a weight, or over fractional weights).
 pub const INSTRUCTIONS_PER_WALK_STEP: f64 = 17.0;
 /// Instructions per step (per doubling of the backends) of a logarithmic pick, the dearest
 /// measured: from 16 to 4096 backends (8 doublings) central_queue goes from 633 to 879

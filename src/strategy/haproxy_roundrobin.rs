@@ -88,6 +88,11 @@ pub struct HaproxyRoundrobin {
 
 impl HaproxyRoundrobin {
     pub(crate) fn new(weights: &[u32]) -> Self {
+        Self::with_sets(weights, weights.len() > SCANNED_UP_TO)
+    }
+
+    /// [`HaproxyRoundrobin::new`], keeping the trees as ordered sets or not.
+    fn with_sets(weights: &[u32], sets: bool) -> Self {
         let total: u64 = weights.iter().map(|&w| u64::from(w * BE_WEIGHT_SCALE)).sum();
         let mut s = HaproxyRoundrobin {
             servers: weights
@@ -103,7 +108,7 @@ impl HaproxyRoundrobin {
                     inserted: 0,
                 })
                 .collect(),
-            trees: (weights.len() > SCANNED_UP_TO).then(Box::default),
+            trees: sets.then(Box::default),
             curr_pos: total,
             curr_weight: total,
             next_weight: total,
@@ -326,17 +331,11 @@ mod tests {
         for _ in 0..40 {
             let n = rng.random_range(1..30);
             let weights: Vec<u32> = (0..n).map(|_| rng.random_range(1..9)).collect();
-            let mut s = HaproxyRoundrobin::new(&weights);
-            s.slow_start = SlowStart::haproxy(&Params::new("s").with("slow_start", ParamValue::Number(16.0))).unwrap();
             // Sets on a few servers too, and a scan beside them with the same choices.
-            let mut scanning = HaproxyRoundrobin::new(&weights);
+            let (mut s, mut scanning) =
+                (HaproxyRoundrobin::with_sets(&weights, true), HaproxyRoundrobin::with_sets(&weights, false));
+            s.slow_start = SlowStart::haproxy(&Params::new("s").with("slow_start", ParamValue::Number(16.0))).unwrap();
             scanning.slow_start = s.slow_start;
-            scanning.trees = None;
-            s.trees = Some(Box::default());
-            for i in 0..n {
-                let (key, inserted) = (s.servers[i].key, s.servers[i].inserted);
-                s.trees.as_mut().unwrap()[Tree::Init as usize].insert((key, inserted, i as u32));
-            }
             let mut cluster = MockCluster::uniform(n);
             let mut t = 1.0;
             for pick in 0..2000 {

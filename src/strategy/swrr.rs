@@ -2,6 +2,8 @@
 //! ngx_http_upstream_round_robin.c), shared by `nginx_round_robin`, `weighted_round_robin`
 //! and `nginx_least_conn`'s tie-break.
 
+use std::collections::BTreeMap;
+
 use super::Cluster;
 use super::slow_start::{RampWatch, SlowStart};
 
@@ -83,17 +85,20 @@ impl Classes {
     /// Classes of whole-number `weights` (with a positive sum) whose values count in whole
     /// multiples of `quantum`.
     pub(crate) fn quantized(weights: impl Iterator<Item = u64>, quantum: u64) -> Classes {
-        let mut classes: Vec<Class> = Vec::new();
+        // (Class order is free: ties go to the lowest peer, whatever its class.)
+        let mut by_weight: BTreeMap<u64, Class> = BTreeMap::new();
         let mut total = 0;
         for (i, w) in weights.enumerate() {
-            let weight = i128::from(w);
-            total += weight;
-            match classes.iter_mut().find(|c| c.weight == weight) {
-                Some(c) => c.peers.push(i as u32),
-                None => classes.push(Class { weight, peers: vec![i as u32], next: 0, level: 0 }),
-            }
+            total += i128::from(w);
+            let class = by_weight.entry(w).or_insert_with(|| Class {
+                weight: i128::from(w),
+                peers: Vec::new(),
+                next: 0,
+                level: 0,
+            });
+            class.peers.push(i as u32);
         }
-        Classes { picks: 0, total, quantum: i128::from(quantum.max(1)), classes }
+        Classes { picks: 0, total, quantum: i128::from(quantum.max(1)), classes: by_weight.into_values().collect() }
     }
 
     /// The peer the next step chooses.

@@ -481,6 +481,29 @@ impl ArrivalStream {
         Some(time)
     }
 
+    /// Fills `times` with the next arrivals if the process is Poisson (the draws
+    /// [`ArrivalStream::next_poisson`] makes, in the same order, with the same arithmetic);
+    /// returns false, drawing nothing, for the other processes. A loop of its own keeps the
+    /// generator's state in registers, where a draw per call stores it back each time.
+    pub fn fill_poisson<R: Rng + Clone>(&mut self, rng: &mut R, times: &mut [f64]) -> bool {
+        let StreamState::Poisson { mean_gap } = self.state else { return false };
+        // The draws first, then the sums: no floating-point value lives across the draws'
+        // rare calls (the ziggurat's tail), which would keep it on the stack.
+        let mut local = rng.clone();
+        for slot in times.iter_mut() {
+            *slot = Exp1.sample(&mut local);
+        }
+        *rng = local;
+        let mut now = self.now;
+        for slot in times {
+            let time = now + *slot * mean_gap;
+            now = if time > now { time } else { now };
+            *slot = now;
+        }
+        self.now = now;
+        true
+    }
+
     /// [`ArrivalStream::next`] for every process but Poisson.
     #[inline(never)]
     fn next_other<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Arrival {

@@ -354,6 +354,27 @@ impl ServiceDistribution {
         }
     }
 
+    /// Fills `sizes` with the next draws, as as many calls of [`ServiceDistribution::sample`]
+    /// would (the same draws in the same order), in a loop that keeps the generator's state
+    /// in registers.
+    pub fn fill<R: Rng + Clone>(&self, rng: &mut R, sizes: &mut [f64]) {
+        let mut local = rng.clone();
+        if let ServiceDistribution::Exponential { mean } = self {
+            // (The draws first, then the products: see `ArrivalStream::fill_poisson`.)
+            for slot in sizes.iter_mut() {
+                *slot = Exp1.sample(&mut local);
+            }
+            for slot in sizes {
+                *slot *= mean;
+            }
+        } else {
+            for slot in sizes {
+                *slot = self.sample_other(&mut local);
+            }
+        }
+        *rng = local;
+    }
+
     /// [`ServiceDistribution::sample`] for every distribution but the exponential.
     #[inline(never)]
     fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {

@@ -8,21 +8,36 @@ use crate::model::Request;
 /// Uniformly random dispatch: with n identical backends and Poisson arrivals each backend
 /// sees Poisson traffic at rate λ/n, so the cluster is n independent M/G/1 (or M/G/c) queues.
 ///
-/// Choices are drawn [`AHEAD`] requests ahead (the same draws in the same order), so that
-/// the engine can fetch a chosen backend from memory before its request comes
-/// ([`Strategy::upcoming`]).
+/// Choices are drawn ahead, [`BLOCK`] at a time in a loop of their own (the same draws in
+/// the same order), at least [`LEAD`] requests ahead, so that the engine can fetch a chosen
+/// backend from memory before its request comes ([`Strategy::upcoming`]).
 #[derive(Debug)]
 pub struct Random {
     rng: Xoshiro256PlusPlus,
     n: usize,
-    /// The next `AHEAD` choices, the next one at `pos`.
-    ahead: [u32; AHEAD],
+    /// The next choices, the next one at `pos`: always at least `LEAD` of them.
+    ahead: [u32; BLOCK + LEAD],
     pos: usize,
 }
 
-/// How many choices are drawn in advance: enough requests' worth of work to cover a miss
-/// to main memory.
-const AHEAD: usize = 8;
+/// How many choices are known before their request comes: enough requests' worth of work
+/// to cover a miss to main memory.
+const LEAD: usize = 8;
+/// How many choices are drawn at once.
+const BLOCK: usize = 64;
+
+impl Random {
+    /// Keeps the `LEAD` choices not yet made and draws the next `BLOCK` after them.
+    #[inline(never)]
+    fn draw_ahead(&mut self) {
+        self.ahead.copy_within(BLOCK.., 0);
+        let (mut rng, n) = (self.rng.clone(), self.n);
+        for slot in &mut self.ahead[LEAD..] {
+            *slot = super::uniform_index(&mut rng, n) as u32;
+        }
+        (self.rng, self.pos) = (rng, 0);
+    }
+}
 
 impl Strategy for Random {
     const NAME: &'static str = "random";
@@ -34,23 +49,28 @@ impl Strategy for Random {
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let mut rng = setup.rng.clone();
         let n = setup.backends.len();
-        let ahead = std::array::from_fn(|_| super::uniform_index(&mut rng, n) as u32);
-        Ok(Random { rng, n, ahead, pos: 0 })
+        let mut ahead = [0; BLOCK + LEAD];
+        for slot in &mut ahead[BLOCK..] {
+            *slot = super::uniform_index(&mut rng, n) as u32;
+        }
+        let mut random = Random { rng, n, ahead, pos: BLOCK };
+        random.draw_ahead();
+        Ok(random)
     }
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
-        // (`% AHEAD`, a mask, spares the bounds checks.)
-        let pos = self.pos % AHEAD;
-        let chosen = self.ahead[pos];
-        self.ahead[pos] = super::uniform_index(&mut self.rng, self.n) as u32;
-        self.pos = (pos + 1) % AHEAD;
+        if self.pos == BLOCK {
+            self.draw_ahead();
+        }
+        let chosen = self.ahead[self.pos];
+        self.pos += 1;
         chosen as usize
     }
 
-    /// The choice drawn last: the one `AHEAD` picks from now.
+    /// The choice `LEAD` picks from now.
     #[inline]
     fn upcoming(&mut self, mut note: impl FnMut(usize)) {
-        note(self.ahead[(self.pos + AHEAD - 1) % AHEAD] as usize);
+        note(self.ahead[self.pos + LEAD - 1] as usize);
     }
 }

@@ -302,6 +302,27 @@ fn duplicate_backend_names_are_rejected() {
     // Expanded names clash too: web (count 4) has web-1 to web-4.
     let err = resolve_err(&minimal_with("count = 4", "count = 4\n\n[[backends]]\nname = \"web-2\""));
     assert_contains(&err, "backend name \"web-2\" is used by both");
+    // Whichever group is the larger, and near the ends of the ranges.
+    let two = |a: &str, b: &str| minimal_with("count = 4", &format!("count = {a}\n\n[[backends]]\n{b}"));
+    let err = resolve_err(&two("1", "name = \"web\"\ncount = 3"));
+    assert_contains(&err, "duplicate backend name \"web\"");
+    let err = resolve_err(&two("12", "name = \"web-12\""));
+    assert_contains(&err, "backend name \"web-12\" is used by both");
+    let err = resolve_err(&two("1", "name = \"web-1\"\ncount = 3\n\n[[backends]]\nname = \"web-1-3\""));
+    assert_contains(&err, "backend name \"web-1-3\" is used by both");
+    // No clash: web-4 is past web's 3, web-01 is not a name web's backends take, and
+    // web-1's backends (web-1-1 …) are not web's.
+    for (a, b) in [("3", "name = \"web-4\""), ("3", "name = \"web-01\""), ("3", "name = \"web-1\"\ncount = 2")] {
+        parse(&two(a, b)).resolve().unwrap_or_else(|e| panic!("{a} / {b}: {}", e.render()));
+    }
+}
+
+#[test]
+fn two_large_groups_load_without_comparing_every_pair_of_names() {
+    // 5·10⁴ backends each: comparing every expanded name with every other took minutes.
+    let text = minimal_with("count = 4", "count = 50000\n\n[[backends]]\nname = \"api\"\ncount = 50000");
+    let experiment = parse(&text).resolve().unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(experiment.model.backend_count(), 100_000);
 }
 
 #[test]

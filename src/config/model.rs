@@ -1352,9 +1352,9 @@ fn read_backends(
             return Err(b.err("name", format!("duplicate backend name \"{}\" (names must be unique)", group.name)));
         }
         for other in &groups {
-            let clash = (0..other.count)
-                .map(|k| other.backend_name(k))
-                .find(|n| (0..group.count).any(|k| group.backend_name(k) == *n));
+            // Each name of the smaller group looked up in the larger one.
+            let (few, many) = if other.count <= group.count { (other, &group) } else { (&group, other) };
+            let clash = (0..few.count).map(|k| few.backend_name(k)).find(|n| many.has_backend_named(n));
             if let Some(clash) = clash {
                 return Err(b.err(
                     "name",

@@ -20,7 +20,7 @@
 use crate::engine;
 use crate::experiment::{Experiment, StrategySpec, Warmup};
 use crate::model::{FaultKind, Model};
-use crate::strategy::{PickCost, SCAN_ASKS_BEFORE_INDEX};
+use crate::strategy::{IndexedWhen, PickCost, SCAN_ASKS_BEFORE_INDEX};
 
 /// Simulated requests per second per core of the fixed part of a request on the fast path
 /// (one balancer with exact state, open loop, sync and async backends): the engine benchmark
@@ -40,7 +40,9 @@ pub const EVENT_REQUESTS_PER_SECOND_PER_CORE: f64 = 2.5e6;
 pub const INSTRUCTIONS_PER_SECOND: f64 = 5e9;
 /// Instructions per backend a pick asks the cluster about (each answer brings the backend
 /// up to date first): measured at 4096 backends against 16, shortest_expected_delay 360 823
-/// a request against 1681, 88 an answer; nginx_least_conn 346 805 against 1650, 85.
+/// a request against 1681, 88 an answer (over equal capacities, which it asked in full
+/// then; it asks every backend now only over unequal ones); nginx_least_conn 346 805
+/// against 1650, 85.
 pub const INSTRUCTIONS_PER_ASK: f64 = 90.0;
 /// Instructions per entry of a strategy's own list walked on each pick: the dearest
 /// measured at 4096 backends against 16, when they walked every backend: haproxy_roundrobin
@@ -166,17 +168,30 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
     let cost = info.pick_cost_for(&strategy.params);
     let model = strategy.model(&e.model);
     let weights = || model.backends.iter().map(|g| g.weight());
-    let equal_weights = weights().all(|w| w == weights().next().unwrap_or(w));
-    let indexed = engine::fast_path(&model) && (equal_weights || !info.index_needs_equal_weights);
+    let condition_holds = match info.indexed_when {
+        IndexedWhen::Always => true,
+        IndexedWhen::EqualWeights => all_equal(weights()),
+        IndexedWhen::EqualCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
+    };
+    let indexed = engine::fast_path(&model) && condition_holds;
     // A weighted round robin walks every backend once a slow start has ramped a weight,
     // and always over weights that are not whole numbers.
     let whole_weights = weights().all(|w| w.fract() == 0.0);
     let ramps = crate::strategy::slow_start_window(&strategy.params).is_some_and(|w| ramp_share(e, w) > 0.0);
     match cost {
+        PickCost::AsksUntilIdleOrIndexed if !condition_holds && info.indexed_when == IndexedWhen::EqualCapacities => {
+            PickCost::AsksAll
+        }
         PickCost::AsksUntilIdleOrIndexed if !indexed => PickCost::AsksUntilIdle,
         PickCost::WalksWeightClasses if !whole_weights || ramps => PickCost::WalksAll,
         cost => cost,
     }
+}
+
+/// Whether every value is the same (true for none).
+fn all_equal(mut values: impl Iterator<Item = f64>) -> bool {
+    let first = values.next();
+    values.all(|v| Some(v) == first)
 }
 
 /// The distinct backend weights of `model` (at most its groups' count).
@@ -428,6 +443,20 @@ mod tests {
         crate::config::ExperimentFile::parse("fleet.toml".as_ref(), &text).unwrap().resolve().unwrap()
     }
 
+    /// `fleet_with`, but half the backends twice as fast (capacities unequal).
+    fn uneven_fleet_with(count: u32, strategies: &[&str]) -> Experiment {
+        let names: Vec<String> = strategies.iter().map(|s| format!("\"{s}\"")).collect();
+        let half = count / 2;
+        let text = format!(
+            "[arrivals]\nprocess = \"poisson\"\nload = 0.9\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+             [[backends]]\nname = \"web\"\ncount = {half}\n[[backends]]\nname = \"fast\"\ncount = {}\nspeed = 2.0\n\
+             [balancer]\nstrategies = [{}]\n",
+            count - half,
+            names.join(", ")
+        );
+        crate::config::ExperimentFile::parse("fleet.toml".as_ref(), &text).unwrap().resolve().unwrap()
+    }
+
     /// Seconds a request of `strategy` is estimated at on `count` one-worker backends.
     fn per_request(count: u32, strategy: &str) -> f64 {
         let e = fleet_with(count, 1, &[strategy]);
@@ -474,14 +503,18 @@ mod tests {
 
     #[test]
     fn a_pick_that_asks_every_backend_is_estimated_far_dearer_than_random() {
-        // At 10⁵ backends shortest_expected_delay asks every backend about its requests on
-        // every pick: 7.9·10⁶ instructions a request measured (79 an answer, early in a run;
-        // 88 at 4096 backends in a steady state), 0.62 ms at the fastest rate measured for
-        // the engine (12.8·10⁹ instructions a second) and 0.81 ms at the slowest (9.7·10⁹).
-        // The estimate charges 90 an answer at 5·10⁹ a second plus a memory allowance, so it
-        // stays above the fastest and within 3.5× of it (2.56× from the rate, 1.14× from 90
-        // against 79, 8 % from the allowance).
-        let sed = per_request(100_000, "shortest_expected_delay");
+        // At 10⁵ backends of unequal capacities shortest_expected_delay asks every backend
+        // about its requests on every pick: 7.9·10⁶ instructions a request measured (79 an
+        // answer, early in a run; 88 at 4096 backends in a steady state), 0.62 ms at the
+        // fastest rate measured for the engine (12.8·10⁹ instructions a second) and 0.81 ms
+        // at the slowest (9.7·10⁹). The estimate charges 90 an answer at 5·10⁹ a second plus
+        // a memory allowance, so it stays above the fastest and within 3.5× of it (2.56×
+        // from the rate, 1.14× from 90 against 79, 8 % from the allowance).
+        let uneven = uneven_fleet_with(100_000, &["shortest_expected_delay"]);
+        let sed = seconds_per_request_of(&uneven, &uneven.strategies[0]);
+        // Over equal capacities it picks as jsq does, through jsq's scan and index.
+        let (even_sed, jsq) = (per_request(100_000, "shortest_expected_delay"), per_request(100_000, "jsq"));
+        assert_eq!(even_sed, jsq);
         let fastest = 7.9e6 / 12.8e9;
         assert!(sed > fastest && sed < 3.5 * fastest, "{sed} against {fastest}");
         let random = per_request(100_000, "random");
@@ -495,7 +528,7 @@ mod tests {
         assert!(walk > 10.0 * random && walk < sed / 4.0, "{walk}");
         // A 10⁷-request run of it is refused without --yes; of random, it is not.
         for (name, refused) in [("shortest_expected_delay", true), ("random", false)] {
-            let mut e = fleet_with(100_000, 1, &[name]);
+            let mut e = uneven_fleet_with(100_000, &[name]);
             e.plan.requests = 10_000_000;
             e.plan.warmup = Warmup::Fixed(0);
             assert_eq!(Cost::of(std::slice::from_ref(&e), 1).refusal("this run").is_some(), refused, "{name}");

@@ -14,7 +14,7 @@ pub fn list() -> Result<()> {
         println!("{:width$}    needs: {}", "", info.needs.describe());
         let dearer: Vec<String> =
             info.pick_cost_with.iter().map(|(param, cost)| format!("; {} with {param}", cost.describe())).collect();
-        let weighted = if info.index_needs_equal_weights { ", and only over backends of equal weight" } else { "" };
+        let weighted = info.indexed_when.describe();
         println!("{:width$}    work per pick: {}{weighted}{}", "", info.pick_cost.describe(), dearer.concat());
     }
     Ok(())

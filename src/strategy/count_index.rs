@@ -229,7 +229,8 @@ mod tests {
         }
     }
 
-    /// jsq and least_connections (equal weights) switch to the index when their scans are
+    /// jsq, least_connections (equal weights) and shortest_expected_delay (equal
+    /// capacities) switch to the index when their scans are
     /// long (256 backends × 4 workers near saturation), keep choosing what a scan chooses,
     /// and then ask about a few backends a pick instead of nearly all of them.
     #[test]
@@ -238,7 +239,7 @@ mod tests {
         use crate::strategy::testing::{backend, built};
         let n = 256;
         let infos: Vec<_> = (0..n).map(|i| backend(&format!("b{i}"), 4, 1.0)).collect();
-        for name in ["jsq", "least_connections"] {
+        for name in ["jsq", "least_connections", "shortest_expected_delay"] {
             let params = Params::new(name);
             let (mut indexed, mut scanning) = (built(name, &infos, &params), built(name, &infos, &params));
             // The same backends twice: one view tells when counts change, the other cannot.

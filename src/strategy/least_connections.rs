@@ -2,7 +2,9 @@
 
 use super::count_index::Fewest;
 use super::weighted_random::checked_weights;
-use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin_asking};
+use super::{
+    Cluster, IndexedWhen, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin_asking,
+};
 use crate::model::Request;
 
 /// nginx `least_conn`: send the request to the backend minimising nᵢ / wᵢ, where nᵢ is the
@@ -38,7 +40,7 @@ impl Strategy for LeastConnections {
     const MODELS: &'static str = "nginx `least_conn;` with ties rotating (nginx_least_conn is exact)";
     const NEEDS: Needs = Needs::Counts;
     const PICK_COST: PickCost = PickCost::AsksUntilIdleOrIndexed;
-    const INDEX_NEEDS_EQUAL_WEIGHTS: bool = true;
+    const INDEXED_WHEN: IndexedWhen = IndexedWhen::EqualWeights;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(LeastConnections::new(checked_weights(Self::NAME, setup.backends)?))

@@ -53,6 +53,34 @@ mod weighted_round_robin;
 
 pub use params::{ParamSpec, ParamValue, Params};
 pub use registry::{AnyStrategy, StrategyInfo, build, find, list};
+
+/// When a strategy of [`PickCost::AsksUntilIdleOrIndexed`] keeps its index of the counts
+/// (on the fast path), and what a pick costs otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedWhen {
+    /// Whatever the backends (jsq: the fewest requests win).
+    Always,
+    /// Only when every backend has the same weight (least connections compares count /
+    /// weight); otherwise it scans up to the first empty backend.
+    EqualWeights,
+    /// Only when every backend has the same capacity (shortest expected delay compares
+    /// (count + 1) / capacity); otherwise it asks every backend, since an empty slow
+    /// backend can lose to a busy fast one.
+    EqualCapacities,
+}
+
+impl IndexedWhen {
+    /// The words `lbsim strategies` adds to the cost of a pick.
+    pub fn describe(self) -> &'static str {
+        match self {
+            IndexedWhen::Always => "",
+            IndexedWhen::EqualWeights => ", and only over backends of equal weight",
+            IndexedWhen::EqualCapacities => {
+                ", and only over backends of equal capacity (every backend asked otherwise)"
+            }
+        }
+    }
+}
 /// Mean backends a scan for the fewest requests asks about a pick above which it keeps an
 /// index instead ([`PickCost::AsksUntilIdleOrIndexed`]).
 pub const SCAN_ASKS_BEFORE_INDEX: u64 = count_index::INDEX_ABOVE;
@@ -258,9 +286,8 @@ pub trait Strategy: Send + Sized {
     /// Parameters that make a pick dearer when they are given, with the cost they bring
     /// (a hash ring's bounded load counts every backend's requests on every pick).
     const PICK_COST_WITH: &'static [(&'static str, PickCost)] = &[];
-    /// Whether the index of the counts of [`PickCost::AsksUntilIdleOrIndexed`] is kept only
-    /// when every backend has the same weight (least connections compares count / weight).
-    const INDEX_NEEDS_EQUAL_WEIGHTS: bool = false;
+    /// When the index of the counts of [`PickCost::AsksUntilIdleOrIndexed`] is kept.
+    const INDEXED_WHEN: IndexedWhen = IndexedWhen::Always;
 
     /// Builds the strategy for a cluster. Invalid parameters are reported here, when the
     /// experiment is loaded, never in the simulation loop.

@@ -19,8 +19,8 @@ pub struct StrategyInfo {
     pub pick_cost: PickCost,
     /// Parameters that change `pick_cost` when given, and to what.
     pub pick_cost_with: &'static [(&'static str, PickCost)],
-    /// The index of the counts is kept only over backends of equal weight.
-    pub index_needs_equal_weights: bool,
+    /// When the index of the counts is kept.
+    pub indexed_when: super::IndexedWhen,
 }
 
 impl StrategyInfo {
@@ -54,7 +54,7 @@ macro_rules! registry {
                 needs: <super::$module::$ty as Strategy>::NEEDS,
                 pick_cost: <super::$module::$ty as Strategy>::PICK_COST,
                 pick_cost_with: <super::$module::$ty as Strategy>::PICK_COST_WITH,
-                index_needs_equal_weights: <super::$module::$ty as Strategy>::INDEX_NEEDS_EQUAL_WEIGHTS,
+                indexed_when: <super::$module::$ty as Strategy>::INDEXED_WHEN,
             },)*
         ];
 

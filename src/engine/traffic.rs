@@ -117,3 +117,51 @@ impl<'m> Traffic<'m> {
         self.model.service.sample(&mut self.size_rng)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(service: &str, clients: &str) -> Model {
+        let text = format!(
+            "[arrivals]\nrate = 1000\n[service]\n{service}\n{clients}\n[[backends]]\nname = \"web\"\ncount = 2\n\
+             [balancer]\nstrategies = [\"random\"]\n"
+        );
+        let file = crate::config::ExperimentFile::parse("t.toml".as_ref(), &text).unwrap();
+        file.resolve().unwrap().model
+    }
+
+    /// Poisson requests drawn ahead are, bit for bit, the requests drawn one at a time from
+    /// the same streams (the draws each request made before): over several blocks, with
+    /// the exponential's inlined draw and another distribution's, with and without clients.
+    #[test]
+    fn requests_drawn_ahead_are_those_drawn_one_at_a_time() {
+        let services = [
+            "distribution = \"exponential\"\nmean = \"10ms\"",
+            "distribution = \"lognormal\"\nmean = \"10ms\"\ncv = 2",
+        ];
+        let clients = ["", "[clients]\ncount = 300\npopularity = \"zipf\"\ns = 1.1"];
+        for service in services {
+            for (k, client) in clients.iter().enumerate() {
+                let m = model(service, client);
+                let seed = RunSeed::new(3, 1, 4);
+                let uses_client = k == 1;
+                let mut traffic = Traffic::with_clients(&m, seed, uses_client);
+                let (mut arrivals, mut sizes, mut ids) =
+                    (seed.stream(Purpose::Arrivals), seed.stream(Purpose::Sizes), seed.stream(Purpose::Clients));
+                let (mut stream, sampler) = (m.arrivals.stream(), m.clients.sampler());
+                for i in 0..5 * AHEAD + 3 {
+                    let time = stream.next_poisson(&mut arrivals).expect("Poisson arrivals");
+                    let size = m.service.sample(&mut sizes);
+                    let client = if uses_client { sampler.sample(&mut ids) } else { 0 };
+                    let got = traffic.next_request();
+                    assert_eq!(
+                        (got.arrival.to_bits(), got.size.to_bits(), got.client),
+                        (time.to_bits(), size.to_bits(), client),
+                        "{service} {client}: request {i}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -74,3 +74,38 @@ impl Strategy for Random {
         note(self.ahead[self.pos + LEAD - 1] as usize);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{MockCluster, request, rng};
+
+    /// The choices drawn ahead are the draws one at a time from the same stream, across
+    /// several blocks, and `upcoming` names the choice made `LEAD` picks later.
+    #[test]
+    fn choices_drawn_ahead_are_those_drawn_one_at_a_time() {
+        for n in [1, 7, 65_536] {
+            let mut random = Random::build(&Setup {
+                backends: &vec![crate::strategy::testing::backend("b", 1, 1.0); n],
+                service: &crate::model::ServiceDistribution::exponential(1.0).unwrap(),
+                params: &crate::strategy::Params::new(Random::NAME),
+                addresses: Default::default(),
+                rng: rng(5),
+            })
+            .unwrap();
+            let mut one_at_a_time = rng(5);
+            let mut cluster = MockCluster::uniform(n.min(8));
+            let (mut picks, mut noted) = (Vec::new(), Vec::new());
+            for _ in 0..5 * BLOCK + 3 {
+                picks.push(random.pick(&request(0, 1.0), &mut cluster));
+                random.upcoming(|i| noted.push(i));
+            }
+            let expected: Vec<usize> =
+                (0..picks.len()).map(|_| super::super::uniform_index(&mut one_at_a_time, n)).collect();
+            assert_eq!(picks, expected, "n = {n}");
+            for (k, &note) in noted.iter().enumerate().take(picks.len() - LEAD) {
+                assert_eq!(note, picks[k + LEAD], "n = {n}, after pick {k}");
+            }
+        }
+    }
+}

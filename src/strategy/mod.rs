@@ -75,9 +75,7 @@ impl IndexedWhen {
         match self {
             IndexedWhen::Always => "",
             IndexedWhen::EqualWeights => ", and only over backends of equal weight",
-            IndexedWhen::EqualCapacities => {
-                ", and only over backends of equal capacity (every backend asked otherwise)"
-            }
+            IndexedWhen::EqualCapacities => "; over backends of unequal capacity it asks every backend",
         }
     }
 }

@@ -32,6 +32,14 @@ impl Strategy for RoundRobin {
     /// The choice eight picks from now (lets the engine fetch that backend early).
     #[inline]
     fn upcoming(&mut self, mut note: impl FnMut(usize)) {
-        note((self.next + 7) % self.n);
+        // (A subtraction, not `%`: a division a request cost more than the fetch saved.)
+        let ahead = self.next + 7;
+        note(if ahead < self.n {
+            ahead
+        } else if ahead - self.n < self.n {
+            ahead - self.n
+        } else {
+            ahead % self.n
+        });
     }
 }

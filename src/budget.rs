@@ -183,6 +183,11 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
             PickCost::AsksAll
         }
         PickCost::AsksUntilIdleOrIndexed if !indexed => PickCost::AsksUntilIdle,
+        PickCost::AsksAllOrIndexed
+            if !engine::fast_path(&model) || model.backend_count() <= crate::strategy::INDEX_ABOVE =>
+        {
+            PickCost::AsksAll
+        }
         PickCost::WalksWeightClasses if !whole_weights || ramps => PickCost::WalksAll,
         cost => cost,
     }
@@ -255,6 +260,7 @@ pub fn seconds_per_request(model: &Model, cost: PickCost) -> f64 {
             _ => (INDEX_STEPS_PER_LOG_STEP * n.log2(), 0.0, INDEX_ASKS),
         },
         PickCost::AsksUntilIdle => (0.0, 0.0, asked_until_idle(model, n)),
+        PickCost::AsksAllOrIndexed => (INDEX_STEPS_PER_LOG_STEP * n.log2(), 0.0, INDEX_ASKS),
         PickCost::AsksAll => (0.0, 0.0, n),
     };
     let instructions =
@@ -515,6 +521,14 @@ mod tests {
         // Over equal capacities it picks as jsq does, through jsq's scan and index.
         let (even_sed, jsq) = (per_request(100_000, "shortest_expected_delay"), per_request(100_000, "jsq"));
         assert_eq!(even_sed, jsq);
+        // haproxy_first asks servers in order up to the first below its cap (most of them at
+        // load 0.9) but keeps an index above 64 servers on the fast path.
+        let first = per_request(100_000, "haproxy_first");
+        assert!(first < sed / 100.0, "{first} against {sed}");
+        let small = fleet_with(64, 1, &["haproxy_first"]);
+        assert_eq!(pick_cost(&small, &small.strategies[0]), PickCost::AsksAll);
+        let large = fleet_with(65, 1, &["haproxy_first"]);
+        assert_eq!(pick_cost(&large, &large.strategies[0]), PickCost::AsksAllOrIndexed);
         let fastest = 7.9e6 / 12.8e9;
         assert!(sed > fastest && sed < 3.5 * fastest, "{sed} against {fastest}");
         let random = per_request(100_000, "random");

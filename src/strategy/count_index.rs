@@ -59,7 +59,7 @@ impl Fewest {
         self.asks += asks;
         self.picks += 1;
         if self.asks > INDEX_ABOVE * u64::from(WINDOW) {
-            if cluster.changes().is_some() && cluster.count_changes_at(0).is_some() {
+            if CountIndex::can_serve(cluster) {
                 self.index = Some(CountIndex::new(cluster.len()));
             }
             (self.picks, self.asks) = (0, 0);
@@ -75,15 +75,32 @@ impl Fewest {
 /// every count in the index is the backend's count now.
 #[derive(Debug)]
 pub(crate) struct CountIndex {
+    /// Each backend's count minus its offset (see [`CountIndex::below`]).
     counts: MinTree,
     departures: MinTree,
     /// What the index has seen of the view's changes.
     changes: SeenChanges,
+    /// Subtracted from each backend's count (empty: nothing).
+    offsets: Vec<f64>,
 }
 
 impl CountIndex {
     fn new(n: usize) -> Self {
-        CountIndex { counts: MinTree::new(n), departures: MinTree::new(n), changes: SeenChanges::default() }
+        Self::below(vec![0.0; n])
+    }
+
+    /// An index of each backend's count minus `offsets[i]` (haproxy_first: count − cap, so
+    /// the first backend below its cap is the first key ≤ −1).
+    pub(crate) fn below(offsets: Vec<f64>) -> Self {
+        let n = offsets.len();
+        let offsets = if offsets.iter().all(|&o| o == 0.0) { Vec::new() } else { offsets };
+        CountIndex { counts: MinTree::new(n), departures: MinTree::new(n), changes: SeenChanges::default(), offsets }
+    }
+
+    /// Whether the view tells which backends changed and when counts change next, which
+    /// the index needs.
+    pub(crate) fn can_serve<C: Cluster + ?Sized>(cluster: &mut C) -> bool {
+        cluster.changes().is_some() && cluster.count_changes_at(0).is_some()
     }
 
     /// The backend with the fewest requests in system at `now`, the first after `last` (the
@@ -91,6 +108,26 @@ impl CountIndex {
     /// that scan would have asked about (up to the first empty one, else all).
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, now: f64, last: usize, cluster: &mut C) -> (usize, u64) {
+        let n = self.counts.len();
+        self.refresh(now, last, cluster);
+        let after = if last + 1 >= n { 0 } else { last + 1 };
+        let fewest = self.counts.min();
+        let chosen = self.counts.first_at_most_cyclic(after, fewest).expect("a cluster has backends");
+        let scan = if fewest == 0.0 { (chosen + n - after) % n + 1 } else { n };
+        (chosen, scan as u64)
+    }
+
+    /// The first backend (from 0) whose key, its count minus its offset, is at most `x`.
+    #[inline]
+    pub(crate) fn first_at_most(&self, x: f64) -> Option<usize> {
+        self.counts.first_at_most(0, x)
+    }
+
+    /// Brings every key up to `now`: looks again at `last` (the strategy's previous pick),
+    /// the backends the view changed since the previous refresh, and those a departure has
+    /// left since.
+    #[inline]
+    pub(crate) fn refresh<C: Cluster + ?Sized>(&mut self, now: f64, last: usize, cluster: &mut C) {
         let n = self.counts.len();
         let changes = cluster.changes().expect("an index is kept only for a view that counts its changes");
         if self.changes.catch_up(changes, cluster) {
@@ -110,17 +147,13 @@ impl CountIndex {
             self.look(i, cluster);
             from = i + 1;
         }
-        let after = if last + 1 >= n { 0 } else { last + 1 };
-        let fewest = self.counts.min();
-        let chosen = self.counts.first_at_most_cyclic(after, fewest).expect("a cluster has backends");
-        let scan = if fewest == 0.0 { (chosen + n - after) % n + 1 } else { n };
-        (chosen, scan as u64)
     }
 
     /// Reads backend `i`'s count and next departure.
     #[inline]
     fn look<C: Cluster + ?Sized>(&mut self, i: usize, cluster: &mut C) {
-        self.counts.set(i, f64::from(cluster.in_system(i)));
+        let offset = self.offsets.get(i).copied().unwrap_or(0.0);
+        self.counts.set(i, f64::from(cluster.in_system(i)) - offset);
         let next = cluster.count_changes_at(i).expect("an index is kept only for a view that can tell");
         self.departures.set(i, next);
     }
@@ -266,6 +299,48 @@ mod tests {
             assert!(asked < 5 * 1000, "{name}: {asked} asks in the last 1000 picks");
             assert!(scanned > 100 * 1000, "{name}: the scan asked only {scanned} times (no long scans to test)");
         }
+    }
+
+    /// haproxy_first through its index of requests minus cap chooses what its scan in
+    /// server order chooses, pick for pick: 200 servers of one to four workers (caps), at
+    /// loads where the first free server is far down the list and past saturation (every
+    /// server at its cap: the scan for the fewest per worker), and then asks about a few
+    /// servers a pick where the scan asks about most.
+    #[test]
+    fn haproxy_first_through_its_index_chooses_as_its_scan() {
+        use crate::strategy::Params;
+        use crate::strategy::testing::{backend, built};
+        let mut r = rng(14);
+        let n = 200;
+        let workers: Vec<usize> = (0..n).map(|_| r.random_range(1..5)).collect();
+        let total: usize = workers.iter().sum();
+        let infos: Vec<_> =
+            workers.iter().enumerate().map(|(i, &w)| backend(&format!("s{i}"), w as u32, 1.0)).collect();
+        let params = Params::new("haproxy_first");
+        let (mut indexed, mut scanning) =
+            (built("haproxy_first", &infos, &params), built("haproxy_first", &infos, &params));
+        let (mut tells, mut blind) = (Servers::new(&workers, true), Servers::new(&workers, false));
+        let (mut asked, mut scanned) = (0, 0);
+        for (phase, load) in [0.7, 0.95, 1.3, 0.95].into_iter().enumerate() {
+            for k in 0..4000 {
+                // Arrivals often at one instant (gaps of mean 1 / (load × total)), sizes on a
+                // grid (departures at arrivals).
+                tells.now += [0.0, 0.5, 1.5, 2.0][r.random_range(0..4)] / (load * total as f64);
+                blind.now = tells.now;
+                let work = [0.5, 1.0, 1.5][r.random_range(0..3)];
+                let request = Request { arrival: tells.now, size: work, client: 0 };
+                let (asks_before, blind_before) = (tells.asks, blind.asks);
+                let chosen = indexed.pick(&request, &mut tells);
+                assert_eq!(chosen, scanning.pick(&request, &mut blind), "phase {phase}, pick {k}");
+                if phase == 1 {
+                    asked += tells.asks - asks_before;
+                    scanned += blind.asks - blind_before;
+                }
+                tells.dispatch(chosen, work);
+                blind.dispatch(chosen, work);
+            }
+        }
+        assert!(asked * 10 < scanned, "the index asked {asked} times, the scan {scanned}");
     }
 
     /// The strategy keeps the index while scans would be long and goes back to scanning

@@ -1,6 +1,7 @@
 //! `haproxy_first`: HAProxy `balance first`: fill the first server up to its maxconn, then
 //! the next.
 
+use super::count_index::CountIndex;
 use super::slow_start;
 use super::weighted_random::require_backends;
 use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
@@ -18,28 +19,36 @@ use crate::model::Request;
 /// as in HAProxy. Without the tier's cap, when every server holds its workers' worth the
 /// request goes to the server with the fewest requests per worker (the first such on ties),
 /// where it waits in the backend's accept queue.
+///
+/// Cost: a scan in server order, which at a high load asks most servers before it finds
+/// one below its cap. On a cluster of more than [`INDEX_ABOVE`] servers whose view tells
+/// what changed (the fast path), an index of each server's requests minus its cap finds
+/// the first below it in log n instead, with the same choice; when every server is at its
+/// cap (an overloaded cluster) the fewest per worker is still found by a scan.
 #[derive(Debug)]
 pub struct HaproxyFirst {
     maxconn: Vec<u32>,
+    /// Requests minus cap of every server, once kept (see above).
+    index: Option<CountIndex>,
+    /// Whether it was decided if an index is kept (the view does not change within a run).
+    decided: bool,
+    /// The previous choice (the index looks at it again).
+    last: usize,
 }
 
-impl Strategy for HaproxyFirst {
-    const NAME: &'static str = "haproxy_first";
-    const SUMMARY: &'static str =
-        "HAProxy first: the first server (in file order) below its cap (its workers, or the tier's maxconn)";
-    const MODELS: &'static str = "HAProxy: balance first + server … maxconn N";
-    const NEEDS: Needs = Needs::Counts;
-    // From the first server to the first below its cap: at load ρ the first ~ρ·n are full.
-    const PICK_COST: PickCost = PickCost::AsksAll;
-    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::HAPROXY_FIRST_REFUSES;
-    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
-        require_backends(Self::NAME, setup.backends)?;
-        let maxconn = setup.backends.iter().map(|b| b.workers.max(1)).collect();
-        Ok(HaproxyFirst { maxconn })
+/// Servers above which the index is kept: below, a scan of them all costs about as much
+/// as a pick through it.
+pub(crate) const INDEX_ABOVE: usize = 64;
+
+impl HaproxyFirst {
+    pub(crate) fn new(maxconn: Vec<u32>) -> Self {
+        HaproxyFirst { maxconn, index: None, decided: false, last: 0 }
     }
 
+    /// The first server below its cap, in order, by asking each; else the one with the
+    /// fewest requests per unit of cap (the first on ties).
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+    fn scan<C: Cluster + ?Sized>(&self, cluster: &mut C) -> usize {
         let mut fullest = 0;
         let mut fullest_load = (u32::MAX, 1);
         for (i, &cap) in self.maxconn.iter().enumerate() {
@@ -57,6 +66,46 @@ impl Strategy for HaproxyFirst {
     }
 }
 
+impl Strategy for HaproxyFirst {
+    const NAME: &'static str = "haproxy_first";
+    const SUMMARY: &'static str =
+        "HAProxy first: the first server (in file order) below its cap (its workers, or the tier's maxconn)";
+    const MODELS: &'static str = "HAProxy: balance first + server … maxconn N";
+    const NEEDS: Needs = Needs::Counts;
+    // From the first server to the first below its cap: at load ρ the first ~ρ·n are full
+    // (log n through the index on the fast path's large clusters).
+    const PICK_COST: PickCost = PickCost::AsksAllOrIndexed;
+    const REFUSED: &'static [(&'static str, &'static str)] = slow_start::HAPROXY_FIRST_REFUSES;
+
+    fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
+        require_backends(Self::NAME, setup.backends)?;
+        Ok(HaproxyFirst::new(setup.backends.iter().map(|b| b.workers.max(1)).collect()))
+    }
+
+    #[inline]
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        if !self.decided {
+            self.decided = true;
+            if self.maxconn.len() > INDEX_ABOVE && CountIndex::can_serve(cluster) {
+                self.index = Some(CountIndex::below(self.maxconn.iter().map(|&c| f64::from(c)).collect()));
+            }
+        }
+        let chosen = match &mut self.index {
+            Some(index) => {
+                index.refresh(request.arrival, self.last, cluster);
+                // held − cap ≤ −1: below the cap (whole numbers).
+                match index.first_at_most(-1.0) {
+                    Some(i) => i,
+                    None => self.scan(cluster),
+                }
+            }
+            None => self.scan(cluster),
+        };
+        self.last = chosen;
+        chosen
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +113,7 @@ mod tests {
 
     #[test]
     fn fills_servers_in_order_up_to_maxconn() {
-        let mut s = HaproxyFirst { maxconn: vec![2, 3, 1] };
+        let mut s = HaproxyFirst::new(vec![2, 3, 1]);
         let mut cluster = MockCluster::uniform(3);
         let mut picks = Vec::new();
         for _ in 0..6 {

@@ -82,6 +82,8 @@ impl IndexedWhen {
 /// Mean backends a scan for the fewest requests asks about a pick above which it keeps an
 /// index instead ([`PickCost::AsksUntilIdleOrIndexed`]).
 pub const SCAN_ASKS_BEFORE_INDEX: u64 = count_index::INDEX_ABOVE;
+/// Backends above which haproxy_first keeps an index ([`PickCost::AsksAllOrIndexed`]).
+pub const INDEX_ABOVE: usize = haproxy_first::INDEX_ABOVE;
 
 /// The slow-start window `params` set (seconds; `None` when off or not valid), for the
 /// estimate of what a run costs: while a backend ramps, a pick weighs every backend.
@@ -226,6 +228,11 @@ pub enum PickCost {
     /// (least_work_left, jiq): a few while the cluster has empty backends, all n when it
     /// has none (backends with several workers, or a load near or above 1).
     AsksUntilIdle,
+    /// Asks the backends in order up to the first below its cap (haproxy_first): most of
+    /// them at a high load. On the fast path above [`INDEX_ABOVE`] backends, an index of
+    /// their counts instead (as [`AsksUntilIdleOrIndexed`](Self::AsksUntilIdleOrIndexed)'s);
+    /// elsewhere [`AsksAll`](Self::AsksAll).
+    AsksAllOrIndexed,
     /// Asks the cluster about every backend on every request (a full scan for the least
     /// loaded, the balancers' bounded loads that count every backend's requests). Each
     /// answer brings that backend up to date, which costs several times a step of
@@ -247,6 +254,9 @@ impl PickCost {
                 "asks backends up to the first empty one (an index, log n, when none is: on the fast path)"
             }
             PickCost::AsksUntilIdle => "asks backends up to the first empty one (all n when none is)",
+            PickCost::AsksAllOrIndexed => {
+                "asks backends in order up to the first below its cap (an index, log n, above 64 backends on the fast path)"
+            }
             PickCost::AsksAll => "asks every backend",
         }
     }

@@ -270,7 +270,9 @@ mod tests {
                     let idle = asked_per_pick(info.name, Params::new(info.name), n, false);
                     assert_eq!(idle, 1, "{} on an empty cluster", info.name);
                 }
-                PickCost::AsksAll => assert!(busy >= n, "{} asks about {busy} of {n}", info.name),
+                PickCost::AsksAll | PickCost::AsksAllOrIndexed => {
+                    assert!(busy >= n, "{} asks about {busy} of {n}", info.name)
+                }
             }
             for &(param, cost) in info.pick_cost_with {
                 assert_eq!(cost, PickCost::AsksAll, "{}: only asking all is checked here", info.name);

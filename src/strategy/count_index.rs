@@ -117,6 +117,12 @@ impl CountIndex {
         (chosen, scan as u64)
     }
 
+    /// The smallest key (a count minus its offset).
+    #[inline]
+    pub(crate) fn min(&self) -> f64 {
+        self.counts.min()
+    }
+
     /// The first backend (from 0) whose key, its count minus its offset, is at most `x`.
     #[inline]
     pub(crate) fn first_at_most(&self, x: f64) -> Option<usize> {
@@ -302,7 +308,8 @@ mod tests {
     }
 
     /// haproxy_first through its index of requests minus cap chooses what its scan in
-    /// server order chooses, pick for pick: 200 servers of one to four workers (caps), at
+    /// server order chooses, pick for pick: 200 servers of one to four workers (caps), or
+    /// of two each, at
     /// loads where the first free server is far down the list and past saturation (every
     /// server at its cap: the scan for the fewest per worker), and then asks about a few
     /// servers a pick where the scan asks about most.
@@ -312,35 +319,42 @@ mod tests {
         use crate::strategy::testing::{backend, built};
         let mut r = rng(14);
         let n = 200;
-        let workers: Vec<usize> = (0..n).map(|_| r.random_range(1..5)).collect();
-        let total: usize = workers.iter().sum();
-        let infos: Vec<_> =
-            workers.iter().enumerate().map(|(i, &w)| backend(&format!("s{i}"), w as u32, 1.0)).collect();
-        let params = Params::new("haproxy_first");
-        let (mut indexed, mut scanning) =
-            (built("haproxy_first", &infos, &params), built("haproxy_first", &infos, &params));
-        let (mut tells, mut blind) = (Servers::new(&workers, true), Servers::new(&workers, false));
-        let (mut asked, mut scanned) = (0, 0);
-        for (phase, load) in [0.7, 0.95, 1.3, 0.95].into_iter().enumerate() {
-            for k in 0..4000 {
-                // Arrivals often at one instant (gaps of mean 1 / (load × total)), sizes on a
-                // grid (departures at arrivals).
-                tells.now += [0.0, 0.5, 1.5, 2.0][r.random_range(0..4)] / (load * total as f64);
-                blind.now = tells.now;
-                let work = [0.5, 1.0, 1.5][r.random_range(0..3)];
-                let request = Request { arrival: tells.now, size: work, client: 0 };
-                let (asks_before, blind_before) = (tells.asks, blind.asks);
-                let chosen = indexed.pick(&request, &mut tells);
-                assert_eq!(chosen, scanning.pick(&request, &mut blind), "phase {phase}, pick {k}");
-                if phase == 1 {
-                    asked += tells.asks - asks_before;
-                    scanned += blind.asks - blind_before;
+        // Unequal caps, then equal ones (where the index also finds the fewest per worker).
+        for equal in [false, true] {
+            let workers: Vec<usize> = (0..n).map(|_| if equal { 2 } else { r.random_range(1..5) }).collect();
+            let total: usize = workers.iter().sum();
+            let infos: Vec<_> =
+                workers.iter().enumerate().map(|(i, &w)| backend(&format!("s{i}"), w as u32, 1.0)).collect();
+            let params = Params::new("haproxy_first");
+            let (mut indexed, mut scanning) =
+                (built("haproxy_first", &infos, &params), built("haproxy_first", &infos, &params));
+            let (mut tells, mut blind) = (Servers::new(&workers, true), Servers::new(&workers, false));
+            let (mut asked, mut scanned) = (0, 0);
+            for (phase, load) in [0.7, 0.95, 1.3, 0.95].into_iter().enumerate() {
+                for k in 0..4000 {
+                    // Arrivals often at one instant (gaps of mean 1 / (load × total)), sizes on a
+                    // grid (departures at arrivals).
+                    tells.now += [0.0, 0.5, 1.5, 2.0][r.random_range(0..4)] / (load * total as f64);
+                    blind.now = tells.now;
+                    let work = [0.5, 1.0, 1.5][r.random_range(0..3)];
+                    let request = Request { arrival: tells.now, size: work, client: 0 };
+                    let (asks_before, blind_before) = (tells.asks, blind.asks);
+                    let chosen = indexed.pick(&request, &mut tells);
+                    assert_eq!(
+                        chosen,
+                        scanning.pick(&request, &mut blind),
+                        "equal caps {equal}, phase {phase}, pick {k}"
+                    );
+                    if phase == 1 {
+                        asked += tells.asks - asks_before;
+                        scanned += blind.asks - blind_before;
+                    }
+                    tells.dispatch(chosen, work);
+                    blind.dispatch(chosen, work);
                 }
-                tells.dispatch(chosen, work);
-                blind.dispatch(chosen, work);
             }
+            assert!(asked * 10 < scanned, "the index asked {asked} times, the scan {scanned}");
         }
-        assert!(asked * 10 < scanned, "the index asked {asked} times, the scan {scanned}");
     }
 
     /// The strategy keeps the index while scans would be long and goes back to scanning

@@ -24,7 +24,8 @@ use crate::model::Request;
 /// one below its cap. On a cluster of more than [`INDEX_ABOVE`] servers whose view tells
 /// what changed (the fast path), an index of each server's requests minus its cap finds
 /// the first below it in log n instead, with the same choice; when every server is at its
-/// cap (an overloaded cluster) the fewest per worker is still found by a scan.
+/// cap (an overloaded cluster) so does the fewest per worker if every cap is the same, and
+/// a scan finds it otherwise.
 #[derive(Debug)]
 pub struct HaproxyFirst {
     maxconn: Vec<u32>,
@@ -34,6 +35,9 @@ pub struct HaproxyFirst {
     decided: bool,
     /// The previous choice (the index looks at it again).
     last: usize,
+    /// Whether every server has the same cap: then the fewest per worker are the fewest
+    /// requests minus cap, which the index also knows.
+    equal_caps: bool,
 }
 
 /// Servers above which the index is kept: below, a scan of them all costs about as much
@@ -42,7 +46,8 @@ pub(crate) const INDEX_ABOVE: usize = 64;
 
 impl HaproxyFirst {
     pub(crate) fn new(maxconn: Vec<u32>) -> Self {
-        HaproxyFirst { maxconn, index: None, decided: false, last: 0 }
+        let equal_caps = maxconn.iter().all(|&c| c == maxconn[0]);
+        HaproxyFirst { maxconn, index: None, decided: false, last: 0, equal_caps }
     }
 
     /// The first server below its cap, in order, by asking each; else the one with the
@@ -96,6 +101,8 @@ impl Strategy for HaproxyFirst {
                 // held − cap ≤ −1: below the cap (whole numbers).
                 match index.first_at_most(-1.0) {
                     Some(i) => i,
+                    // Every server at its cap: the first with the fewest per worker.
+                    None if self.equal_caps => index.first_at_most(index.min()).expect("a cluster has backends"),
                     None => self.scan(cluster),
                 }
             }

@@ -9,7 +9,7 @@
 //! departed from since the previous one, and chooses exactly what the scan would.
 
 use super::min_tree::MinTree;
-use super::{Cluster, SeenChanges};
+use super::{Cluster, SeenChanges, rotating_argmin_asking};
 
 /// Mean backends a scan asks about per pick above which the strategy switches to the index
 /// (a pick through it costs about as much as this many asks on a large cluster).
@@ -34,6 +34,25 @@ pub(crate) struct Fewest {
 }
 
 impl Fewest {
+    /// The backend with the fewest requests in system at `now`, ties to the first after
+    /// `last` (the previous pick, updated): through the index when one is kept, else by a
+    /// rotating scan that stops at the first empty backend.
+    #[inline]
+    pub(crate) fn choose<C: Cluster + ?Sized>(&mut self, now: f64, last: &mut usize, cluster: &mut C) -> usize {
+        if let Some(chosen) = self.pick(now, *last, cluster) {
+            *last = chosen;
+            return chosen;
+        }
+        let n = cluster.len();
+        let count = |i| {
+            cluster.scanning(i);
+            cluster.in_system(i)
+        };
+        let (chosen, asks) = rotating_argmin_asking(n, last, count, |a, b| a < b, |&n| n == 0);
+        self.scanned(asks as u64, cluster);
+        chosen
+    }
+
     /// The pick through the index, if the strategy keeps one now (`last`: its previous pick).
     #[inline]
     pub(crate) fn pick<C: Cluster + ?Sized>(&mut self, now: f64, last: usize, cluster: &mut C) -> Option<usize> {
@@ -86,15 +105,19 @@ pub(crate) struct CountIndex {
 
 impl CountIndex {
     fn new(n: usize) -> Self {
-        Self::below(vec![0.0; n])
+        CountIndex {
+            counts: MinTree::new(n),
+            departures: MinTree::new(n),
+            changes: SeenChanges::default(),
+            offsets: Vec::new(),
+        }
     }
 
     /// An index of each backend's count minus `offsets[i]` (haproxy_first: count − cap, so
     /// the first backend below its cap is the first key ≤ −1).
     pub(crate) fn below(offsets: Vec<f64>) -> Self {
         let n = offsets.len();
-        let offsets = if offsets.iter().all(|&o| o == 0.0) { Vec::new() } else { offsets };
-        CountIndex { counts: MinTree::new(n), departures: MinTree::new(n), changes: SeenChanges::default(), offsets }
+        CountIndex { offsets, ..Self::new(n) }
     }
 
     /// Whether the view tells which backends changed and when counts change next, which

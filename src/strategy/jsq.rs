@@ -1,7 +1,7 @@
 //! `jsq`: join the shortest queue.
 
 use super::count_index::Fewest;
-use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, rotating_argmin_asking};
+use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Sends each request to the backend with the fewest requests in system (in service plus
@@ -30,22 +30,6 @@ impl Strategy for Jsq {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
-        if let Some(chosen) = self.fewest.pick(request.arrival, self.last, cluster) {
-            self.last = chosen;
-            return chosen;
-        }
-        let n = cluster.len();
-        let (chosen, asks) = rotating_argmin_asking(
-            n,
-            &mut self.last,
-            |i| {
-                cluster.scanning(i);
-                cluster.in_system(i)
-            },
-            |a, b| a < b,
-            |&count| count == 0,
-        );
-        self.fewest.scanned(asks as u64, cluster);
-        chosen
+        self.fewest.choose(request.arrival, &mut self.last, cluster)
     }
 }

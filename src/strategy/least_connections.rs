@@ -48,21 +48,16 @@ impl Strategy for LeastConnections {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
-        if let Some(chosen) = self.fewest.as_mut().and_then(|f| f.pick(request.arrival, self.last, cluster)) {
-            self.last = chosen;
-            return chosen;
+        if let Some(fewest) = &mut self.fewest {
+            // Equal weights: nᵢ·w < nⱼ·w exactly when nᵢ < nⱼ.
+            return fewest.choose(request.arrival, &mut self.last, cluster);
         }
         let weights = &self.weights;
         let load = |i| {
             cluster.scanning(i);
             (f64::from(cluster.in_system(i)), weights[i])
         };
-        let (chosen, asks) =
-            rotating_argmin_asking(weights.len(), &mut self.last, load, ratio_less, |&(count, _)| count == 0.0);
-        if let Some(fewest) = &mut self.fewest {
-            fewest.scanned(asks as u64, cluster);
-        }
-        chosen
+        rotating_argmin_asking(weights.len(), &mut self.last, load, ratio_less, |&(count, _)| count == 0.0).0
     }
 }
 

@@ -83,7 +83,7 @@ impl IndexedWhen {
 /// index instead ([`PickCost::AsksUntilIdleOrIndexed`]).
 pub const SCAN_ASKS_BEFORE_INDEX: u64 = count_index::INDEX_ABOVE;
 /// Backends above which haproxy_first keeps an index ([`PickCost::AsksAllOrIndexed`]).
-pub const INDEX_ABOVE: usize = haproxy_first::INDEX_ABOVE;
+pub const FIRST_INDEXED_ABOVE: usize = haproxy_first::INDEX_ABOVE;
 
 /// The slow-start window `params` set (seconds; `None` when off or not valid), for the
 /// estimate of what a run costs: while a backend ramps, a pick weighs every backend.
@@ -229,7 +229,7 @@ pub enum PickCost {
     /// has none (backends with several workers, or a load near or above 1).
     AsksUntilIdle,
     /// Asks the backends in order up to the first below its cap (haproxy_first): most of
-    /// them at a high load. On the fast path above [`INDEX_ABOVE`] backends, an index of
+    /// them at a high load. On the fast path above [`FIRST_INDEXED_ABOVE`] backends, an index of
     /// their counts instead (as [`AsksUntilIdleOrIndexed`](Self::AsksUntilIdleOrIndexed)'s);
     /// elsewhere [`AsksAll`](Self::AsksAll).
     AsksAllOrIndexed,

@@ -34,12 +34,6 @@ impl Strategy for RoundRobin {
     fn upcoming(&mut self, mut note: impl FnMut(usize)) {
         // (A subtraction, not `%`: a division a request cost more than the fetch saved.)
         let ahead = self.next + 7;
-        note(if ahead < self.n {
-            ahead
-        } else if ahead - self.n < self.n {
-            ahead - self.n
-        } else {
-            ahead % self.n
-        });
+        note(if ahead < self.n { ahead } else { ahead % self.n });
     }
 }

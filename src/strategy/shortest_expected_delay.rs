@@ -2,10 +2,7 @@
 
 use super::count_index::Fewest;
 use super::weighted_random::require_backends;
-use super::{
-    Cluster, IndexedWhen, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin,
-    rotating_argmin_asking,
-};
+use super::{Cluster, IndexedWhen, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
 use crate::model::Request;
 
 /// Shortest expected delay (SED, as in LVS): send the request to the backend minimising
@@ -54,24 +51,13 @@ impl Strategy for ShortestExpectedDelay {
 
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
-        let capacities = &self.capacities;
-        let Some(fewest) = &mut self.fewest else {
-            let delay = |i| (f64::from(cluster.in_system(i)) + 1.0, capacities[i]);
-            return rotating_argmin(capacities.len(), &mut self.last, delay, ratio_less, |_| false);
-        };
-        // Equal capacities: (nᵢ + 1)·c < (nⱼ + 1)·c exactly when nᵢ < nⱼ, and nothing
-        // beats an empty backend.
-        if let Some(chosen) = fewest.pick(request.arrival, self.last, cluster) {
-            self.last = chosen;
-            return chosen;
+        if let Some(fewest) = &mut self.fewest {
+            // Equal capacities: (nᵢ + 1)·c < (nⱼ + 1)·c exactly when nᵢ < nⱼ.
+            return fewest.choose(request.arrival, &mut self.last, cluster);
         }
-        let count = |i| {
-            cluster.scanning(i);
-            cluster.in_system(i)
-        };
-        let (chosen, asks) = rotating_argmin_asking(capacities.len(), &mut self.last, count, |a, b| a < b, |&n| n == 0);
-        fewest.scanned(asks as u64, cluster);
-        chosen
+        let capacities = &self.capacities;
+        let delay = |i| (f64::from(cluster.in_system(i)) + 1.0, capacities[i]);
+        rotating_argmin(capacities.len(), &mut self.last, delay, ratio_less, |_| false)
     }
 }
 

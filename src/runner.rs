@@ -765,7 +765,7 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
             p99: b.response.map(|r| r.1),
         })
         .collect();
-    let saturated = is_saturated(model, &backends, &o.backends);
+    let saturated = is_saturated(model, &backends, o);
     let ccdf = histogram.ccdf(CCDF_POINTS).into_iter().map(|(t, p)| [t, p]).collect();
     let quantile_intervals = QUANTILES
         .iter()
@@ -820,7 +820,7 @@ const GROWTH_T: f64 = 3.0;
 /// A loss system (sync workers, no accept queue) is never saturated: it rejects what it
 /// cannot serve and has a steady state at any load (Erlang B); its rejections are reported
 /// as the rejected fraction, not as saturation.
-fn is_saturated(model: &Model, measures: &[BackendMeasure], outcomes: &[engine::BackendOutcome]) -> bool {
+fn is_saturated(model: &Model, measures: &[BackendMeasure], outcome: &engine::RunOutcome) -> bool {
     if model.closed_loop().is_some() {
         // A closed loop holds at most its users: whatever the queues, the run is a steady
         // state (the throughput levels off at the bottleneck's capacity).
@@ -843,13 +843,13 @@ fn is_saturated(model: &Model, measures: &[BackendMeasure], outcomes: &[engine::
     if model.offered_load() >= 1.0 && groups.iter().any(|g| can_queue(g)) {
         return true;
     }
-    measures.iter().zip(outcomes).zip(&groups).any(|((m, o), g)| {
+    measures.iter().zip(&outcome.backends).zip(&groups).enumerate().any(|(i, ((m, o), g))| {
         if !can_queue(g) || m.offered_load.is_nan() || m.offered_load < 1.0 {
             return false;
         }
         let queue = f64::from(o.in_system_at_end) - held_by_workers(g);
         let half_full = g.backlog > 0 && queue >= f64::from(g.backlog) / 2.0;
-        half_full || rises(&o.in_system_by_section)
+        half_full || rises(&outcome.in_system_by_section(i))
     })
 }
 

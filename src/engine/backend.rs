@@ -17,7 +17,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::num::NonZeroU32;
 
-use super::measure::Recorder;
+use super::measure::{Recorder, Tally};
 use super::outcome::{Cause, Ending, Outcome, Tag, UNTRACKED};
 use super::station::Station;
 use crate::model::{BackendGroup, WorkerClass};
@@ -202,10 +202,7 @@ impl Backend {
     /// Advances to `now` and returns the time integrals from 0 to `now`.
     pub fn integrals_at(&mut self, now: f64, rec: &mut Recorder) -> Integrals {
         match self {
-            Backend::Fcfs(b) => {
-                b.advance(now);
-                b.integrals_at(now)
-            }
+            Backend::Fcfs(b) => b.settle_integrals_at(now),
             Backend::Rare(b) => match &mut **b {
                 Rare::Ps(b) => {
                     b.settle(now, rec);
@@ -306,8 +303,58 @@ impl Backend {
     #[inline(always)]
     pub fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
         match self {
-            Backend::Fcfs(b) => b.admit(now, size, label, backend, rec),
+            Backend::Fcfs(b) => b.admit(now, size, label, rec),
             Backend::Rare(b) => b.admit(now, size, label, backend, rec),
+        }
+    }
+
+    /// Whether the backend knows a request's response time when it admits it (FCFS), so
+    /// that the caller may record it ([`Backend::admit_unrecorded`]).
+    pub fn answers_at_admission(&self) -> bool {
+        matches!(self, Backend::Fcfs(b) if b.tracked.is_none())
+    }
+
+    /// [`Backend::admit`] of a request whose response the caller records, for a backend
+    /// that [answers at admission](Backend::answers_at_admission): the request's (wait,
+    /// service time), or `None` if the backend was full. (The fast path's blocks record a
+    /// block's responses in a loop of their own.)
+    /// If `measured`, the request is counted in the backend's tally ([`Backend::offer`],
+    /// and its completion).
+    #[inline(always)]
+    pub fn admit_unrecorded(&mut self, now: f64, size: f64, measured: bool) -> Option<(f64, f64)> {
+        match self {
+            Backend::Fcfs(b) => {
+                let service = size * b.inv_speed;
+                if measured {
+                    b.tally.offered_work += size;
+                }
+                let (start, _) = b.book(now, service)?;
+                if measured {
+                    b.tally.completed += 1;
+                }
+                Some((start - now, service))
+            }
+            Backend::Rare(_) => unreachable!("only FCFS backends answer at admission"),
+        }
+    }
+
+    /// A measured request of work `work` was sent here (accepted or not), on the fast path:
+    /// counted by an FCFS backend itself, by `rec` for the others (`backend` is this
+    /// backend's index).
+    #[inline(always)]
+    pub fn offer(&mut self, backend: usize, work: f64, rec: &mut Recorder) {
+        match self {
+            Backend::Fcfs(b) => b.tally.offered_work += work,
+            Backend::Rare(_) => rec.offer(backend, work),
+        }
+    }
+
+    /// What this backend counted of the measured requests sent to it ([`Backend::offer`]);
+    /// the run's count is this plus the recorder's.
+    pub fn tally(&self) -> Tally {
+        match self {
+            Backend::Fcfs(b) => b.tally,
+            Backend::Rare(_) => Tally::default(),
         }
     }
 
@@ -403,7 +450,7 @@ impl Backend {
         rec: &mut Recorder,
     ) -> Admission {
         match self {
-            Backend::Fcfs(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
+            Backend::Fcfs(b) => b.admit_ticket(now, size, label, ticket, rec),
             Backend::Rare(b) => match &mut **b {
                 Rare::Ps(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
                 Rare::Station(b) => b.admit_ticket(now, size, label, backend, ticket, rec),
@@ -610,6 +657,31 @@ impl DepartureLog {
         self.unsettled()
     }
 
+    /// [`DepartureLog::settle`], then Σ (d − now) over the departures still pending, in
+    /// admission order, for a log whose departures are in its own slots (`None`, doing
+    /// nothing, when they are on the heap). Without a branch on the slots' values, whose
+    /// outcomes (how many have left, how many are inside) a section boundary's walk over
+    /// every backend cannot predict: the departures never decrease (one worker, admission
+    /// order), so those that have left are the ones at or before `now`, wherever they are,
+    /// and a slot that is not pending adds a zero (which changes no sum of positive terms;
+    /// a sum of none is +0 instead of −0, the same once subtracted from a positive integral).
+    #[inline]
+    fn settle_and_pending_inline(&mut self, now: f64) -> Option<f64> {
+        let Ring::Inline(slots) = &self.ring else { return None };
+        let slot = |i: u32| slots[i as usize & (INLINE - 1)];
+        let (departed, inside) = (self.departed, self.admitted.wrapping_sub(self.departed));
+        let left: u32 =
+            (0..INLINE as u32).map(|k| u32::from(k < inside && slot(departed.wrapping_add(k)) <= now)).sum();
+        let (departed, inside) = (departed.wrapping_add(left), inside - left);
+        let mut pending = 0.0;
+        for k in 0..INLINE as u32 {
+            let d = slot(departed.wrapping_add(k));
+            pending += if k < inside { d - now } else { 0.0 };
+        }
+        self.departed = departed;
+        Some(pending)
+    }
+
     /// True when `limit` requests are inside at `now`.
     #[inline]
     fn full(&mut self, now: f64, limit: u64) -> bool {
@@ -758,6 +830,10 @@ pub struct Fcfs {
     speed: f64,
     /// Departure times of tracked requests not yet reported (None on the fast path).
     tracked: Option<Box<TrackedDepartures>>,
+    /// The measured requests sent here on the fast path (where the recorder keeps those of
+    /// the other backends): in the third line, which the engine fetches with the first two,
+    /// so that counting them costs no fetch of its own on a cluster too large for the caches.
+    tally: Tally,
 }
 
 impl Fcfs {
@@ -774,6 +850,7 @@ impl Fcfs {
             in_system: 0,
             workers,
             tracked: None,
+            tally: Tally::default(),
         }
     }
 
@@ -784,6 +861,20 @@ impl Fcfs {
             None => self.in_system = self.log.settle(now) as u32,
             Some(w) => self.in_system = w.settle(now),
         }
+    }
+
+    /// [`Fcfs::advance`] to `now`, then [`Fcfs::integrals_at`]: for one worker with its
+    /// departures in place, in one pass over its slots without a branch on them.
+    fn settle_integrals_at(&mut self, now: f64) -> Integrals {
+        if self.workers.is_none()
+            && let Some(pending) = self.log.settle_and_pending_inline(now)
+        {
+            self.in_system = self.log.unsettled() as u32;
+            let busy_ahead: f64 = [self.free_at].iter().map(|&f| (f - now).max(0.0)).sum();
+            return Integrals { in_system: self.booked.in_system - pending, busy: self.booked.busy - busy_ahead };
+        }
+        self.advance(now);
+        self.integrals_at(now)
     }
 
     /// The integrals from time 0 to `now` (call after `advance(now)`); also returns memory
@@ -857,25 +948,19 @@ impl Fcfs {
     }
 
     #[inline(always)]
-    fn admit(&mut self, now: f64, size: f64, label: u32, backend: u32, rec: &mut Recorder) -> Admission {
-        self.admit_ticket(now, size, label, backend, Ticket::plain(now), rec)
+    fn admit(&mut self, now: f64, size: f64, label: u32, rec: &mut Recorder) -> Admission {
+        self.admit_ticket(now, size, label, Ticket::plain(now), rec)
     }
 
+    /// Takes a request arriving at `now` with `service` seconds of work into its worker's
+    /// queue, books its future in the integrals, and returns its (start, departure); `None`
+    /// when the backend is full. Nothing is recorded.
     #[inline(always)]
-    fn admit_ticket(
-        &mut self,
-        now: f64,
-        size: f64,
-        label: u32,
-        backend: u32,
-        ticket: Ticket,
-        rec: &mut Recorder,
-    ) -> Admission {
-        let service = size * self.inv_speed;
+    fn book(&mut self, now: f64, service: f64) -> Option<(f64, f64)> {
         let (start, departure) = match &mut self.workers {
             None => {
                 if self.log.full(now, u64::from(self.limit.get())) {
-                    return Admission::Rejected;
+                    return None;
                 }
                 // `free_at.max(now)` as one instruction: `now` is never NaN, so the NaN
                 // rule of `f64::max` (which costs five) has nothing to decide.
@@ -888,7 +973,7 @@ impl Fcfs {
             Some(w) => {
                 self.in_system = w.settle(now);
                 if self.in_system >= self.limit.get() {
-                    return Admission::Rejected;
+                    return None;
                 }
                 w.assign(now, service)
             }
@@ -897,6 +982,15 @@ impl Fcfs {
         self.in_system += 1;
         self.booked.in_system += departure - now;
         self.booked.busy += service;
+        Some((start, departure))
+    }
+
+    #[inline(always)]
+    fn admit_ticket(&mut self, now: f64, size: f64, label: u32, ticket: Ticket, rec: &mut Recorder) -> Admission {
+        let service = size * self.inv_speed;
+        let Some((start, departure)) = self.book(now, service) else {
+            return Admission::Rejected;
+        };
         if ticket.tag != UNTRACKED {
             self.tracked.get_or_insert_default().push(Reverse((Time(departure), ticket.tag)));
         }
@@ -904,7 +998,8 @@ impl Fcfs {
             // wait + service rather than departure − now: with a clock at t ≈ 10⁵ s, the
             // difference of two large times loses the digits of a microsecond request.
             let wait = start - ticket.clock;
-            rec.complete(label, backend, wait + service, wait, service);
+            rec.complete_section(label, wait + service, wait, service);
+            self.tally.completed += 1;
         }
         Admission::Accepted
     }
@@ -1199,6 +1294,8 @@ mod tests {
     /// A backend's admissions, checked against the naive model: a list of every departure.
     fn check_against_naive(workers: u32, backlog: u32, steps: &[(f64, f64, bool)]) {
         let mut b = Fcfs::new(workers, 1.0, backlog);
+        // The same requests, its integrals taken in one pass over its slots at each look.
+        let mut twin = Fcfs::new(workers, 1.0, backlog);
         let mut rec = Recorder::new(1, 1, None);
         let mut free_at = vec![0.0f64; workers as usize];
         let mut departures: Vec<f64> = Vec::new();
@@ -1209,7 +1306,15 @@ mod tests {
                 b.advance(now);
                 let inside = departures.iter().filter(|&&d| d > now).count() as u32;
                 assert_eq!(b.in_system(), inside, "at {now}");
+                let (ints, twins) = (b.integrals_at(now), twin.settle_integrals_at(now));
+                assert_eq!(twin.in_system(), inside, "at {now}");
+                assert_eq!(
+                    (ints.in_system.to_bits(), ints.busy.to_bits()),
+                    (twins.in_system.to_bits(), twins.busy.to_bits()),
+                    "at {now}"
+                );
             }
+            twin.admit(now, size, UNMEASURED, &mut rec);
             let inside = departures.iter().filter(|&&d| d > now).count() as u32;
             let expected = if inside >= workers + backlog {
                 Admission::Rejected
@@ -1219,7 +1324,7 @@ mod tests {
                 departures.push(free_at[w]);
                 Admission::Accepted
             };
-            assert_eq!(b.admit(now, size, 0, 0, &mut rec), expected, "at {now}");
+            assert_eq!(b.admit(now, size, 0, &mut rec), expected, "at {now}");
         }
         // Integrals agree with the naive ones at the end.
         b.advance(now);
@@ -1247,12 +1352,12 @@ mod tests {
         let mut rec = Recorder::new(1, 1, None);
         // Up to INLINE inside: the log's own slots.
         for _ in 0..INLINE {
-            assert_eq!(b.admit(0.0, 1.0, 0, 0, &mut rec), Admission::Accepted);
+            assert_eq!(b.admit(0.0, 1.0, 0, &mut rec), Admission::Accepted);
         }
         assert!(!b.log.on_heap());
         // A burst of 1000 requests at once: a ring on the heap holds them all.
         for _ in INLINE..1000 {
-            assert_eq!(b.admit(0.0, 1.0, 0, 0, &mut rec), Admission::Accepted);
+            assert_eq!(b.admit(0.0, 1.0, 0, &mut rec), Admission::Accepted);
         }
         assert_eq!(b.log.slots().len(), 1024);
         // A section boundary with 200 still inside halves the ring while it is 8× too large.
@@ -1270,7 +1375,7 @@ mod tests {
         assert!(!b.log.on_heap());
         // Still counts correctly after shrinking, and the pending departures moved with it.
         for k in 0..20 {
-            b.admit(5000.0 + f64::from(k) * 0.1, 1.0, 0, 0, &mut rec);
+            b.admit(5000.0 + f64::from(k) * 0.1, 1.0, 0, &mut rec);
         }
         b.advance(5002.05);
         assert_eq!(b.in_system(), 18, "requests 2.. of the second burst are still inside");
@@ -1307,5 +1412,6 @@ mod tests {
         assert_eq!((heap as *const Box<[f64]>).cast::<u8>(), base.wrapping_add(8));
         let cold = 64 + INLINE * 8;
         assert!(offset_of!(Fcfs, speed) >= cold && offset_of!(Fcfs, tracked) >= cold);
+        assert!(offset_of!(Fcfs, tally) >= cold && offset_of!(Fcfs, tally) + size_of::<Tally>() <= cold + 64);
     }
 }

@@ -74,6 +74,9 @@ pub struct Tally {
     pub offered_work: f64,
 }
 
+/// Most requests [`Recorder::record_block`] takes at once.
+pub const MAX_BLOCK: usize = 64;
+
 /// Receives completions from the backends.
 #[derive(Debug)]
 pub struct Recorder {
@@ -143,6 +146,14 @@ impl Recorder {
     /// A measured request of section `label` finished at backend `backend`.
     #[inline(always)]
     pub fn complete(&mut self, label: u32, backend: u32, response: f64, wait: f64, service: f64) {
+        self.complete_section(label, response, wait, service);
+        self.by_backend[backend as usize].completed += 1;
+    }
+
+    /// [`Recorder::complete`] but for the backend's count, which the backend keeps itself
+    /// (an FCFS backend: [`super::Backend::tally`]).
+    #[inline(always)]
+    pub fn complete_section(&mut self, label: u32, response: f64, wait: f64, service: f64) {
         let s = &mut self.sections[label as usize];
         s.completed += 1;
         s.sum_response += response;
@@ -155,7 +166,61 @@ impl Recorder {
                 self.record_other(label, response);
             }
         }
-        self.by_backend[backend as usize].completed += 1;
+    }
+
+    /// The measured requests of one block, all of section `label`, each recorded as
+    /// [`Recorder::complete_section`] records it: request j waited `wait[j]` and was served
+    /// `service[j]` seconds (NaN `wait[j]`: it was rejected). The sums take the requests in
+    /// order, so they are, bit for bit, those of recording them one at a time. Counts the
+    /// rejected in the section and returns how many there were (the caller counts them per
+    /// backend; the backends count what was sent to them). At most [`MAX_BLOCK`] requests.
+    #[inline]
+    pub fn record_block(&mut self, label: u32, wait: &[f64], service: &[f64]) -> u64 {
+        let n = wait.len();
+        assert!(n <= MAX_BLOCK && service.len() == n);
+        let rejected = wait.iter().filter(|w| w.is_nan()).count();
+        let s = &mut self.sections[label as usize];
+        // The sums in registers through the loop, added to in the same order as ever.
+        let (mut sum_response, mut sum_wait, mut sum_slowdown) = (s.sum_response, s.sum_wait, s.sum_slowdown);
+        let mut responses = [0.0; MAX_BLOCK];
+        let completed = n - rejected;
+        if rejected == 0 {
+            // (No branch in the loop: the usual block.)
+            for ((slot, &wait), &service) in responses.iter_mut().zip(wait).zip(service) {
+                let response = wait + service;
+                sum_response += response;
+                sum_wait += wait;
+                sum_slowdown += response / service;
+                *slot = response;
+            }
+        } else {
+            let accepted = wait.iter().zip(service).filter(|(w, _)| !w.is_nan());
+            for (slot, (&wait, &service)) in responses.iter_mut().zip(accepted) {
+                let response = wait + service;
+                sum_response += response;
+                sum_wait += wait;
+                sum_slowdown += response / service;
+                *slot = response;
+            }
+        }
+        (s.sum_response, s.sum_wait, s.sum_slowdown) = (sum_response, sum_wait, sum_slowdown);
+        s.completed += completed as u64;
+        let rejected = rejected as u64;
+        s.rejected += rejected;
+        let responses = &responses[..completed];
+        if self.buffer.is_none() || responses.is_empty() {
+            return rejected;
+        }
+        if label > self.buffer_label {
+            // (What `record_other` does at a later section's first response.)
+            self.flush();
+            self.buffer_label = label;
+        }
+        match &mut self.buffer {
+            Some(buffer) if label == self.buffer_label => buffer.record_all(responses),
+            _ => responses.iter().for_each(|&r| self.histograms[label as usize].record(r)),
+        }
+        rejected
     }
 
     /// Records the response of a section other than the buffer's.

@@ -22,7 +22,7 @@ mod traffic;
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED, runs_on_station};
 pub use calendar::{Calendar, Event};
 pub use flight::{Flight, Flights, Stage};
-pub use measure::{Recorder, Section, Tally};
+pub use measure::{MAX_BLOCK, Recorder, Section, Tally};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
 pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 pub use station::Station;
@@ -63,9 +63,6 @@ pub struct BackendOutcome {
     pub integrals: Integrals,
     /// Requests inside at the end of the window.
     pub in_system_at_end: u32,
-    /// Time-average number in system in each section of the window (the trend of the
-    /// backlog, for the saturation verdict).
-    pub in_system_by_section: Vec<f64>,
     /// Core-seconds used by each worker over the window, for backends with explicit workers
     /// (the station); empty for the fast paths.
     pub worker_busy: Vec<f64>,
@@ -81,6 +78,10 @@ pub struct RunOutcome {
     /// Response-time histogram per section (empty without histograms).
     pub histograms: Vec<crate::stats::ResponseHistogram>,
     pub backends: Vec<BackendOutcome>,
+    /// Each backend's time-average number in system in each section of the window (the
+    /// trend of its backlog, for the saturation verdict), section by section: backend i's
+    /// in section k at `k × backends + i`. See [`RunOutcome::in_system_by_section`].
+    pub in_system_by_section: Vec<f64>,
     /// Length of the measurement window (seconds).
     pub window: f64,
     /// When the measurement window ended (seconds of simulated time): the arrival just past
@@ -189,18 +190,30 @@ trait Path {
     }
     /// ∫ number waiting in the balancer dt up to `now`, if the balancer can hold requests.
     fn queue_integral(&mut self, now: f64) -> Option<f64>;
+    /// Takes the next requests, at most `most` of them, as one block if this path and the
+    /// traffic allow (all of section `label`); returns how many it took (0: take them one
+    /// at a time).
+    #[inline(always)]
+    fn dispatch_block(&mut self, _traffic: &mut Traffic<'_>, _label: u32, _most: u64, _ctx: &mut Ctx<'_>) -> u64 {
+        0
+    }
 }
 
 /// What the fast path asks of its strategy: a registered strategy as its own type (the
 /// runs, compiled once per strategy so that its `pick` is inlined into the loop) or behind
 /// [`AnyStrategy`] (the herding sampler, where one copy will do).
 trait Picker {
+    /// [`Strategy::BLIND`] (never, behind [`AnyStrategy`]).
+    const BLIND: bool;
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
     fn upcoming(&mut self, note: impl FnMut(usize));
     fn needs(&self) -> Needs;
+    /// [`Strategy::pick_ahead`], for a blind one.
+    fn pick_ahead(&mut self, chosen: &mut [u32]);
 }
 
 impl<S: Strategy> Picker for S {
+    const BLIND: bool = S::BLIND;
     #[inline(always)]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         Strategy::pick(self, request, cluster)
@@ -209,12 +222,17 @@ impl<S: Strategy> Picker for S {
     fn upcoming(&mut self, note: impl FnMut(usize)) {
         Strategy::upcoming(self, note)
     }
+    #[inline]
+    fn pick_ahead(&mut self, chosen: &mut [u32]) {
+        Strategy::pick_ahead(self, chosen)
+    }
     fn needs(&self) -> Needs {
         S::NEEDS
     }
 }
 
 impl Picker for AnyStrategy {
+    const BLIND: bool = false;
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         AnyStrategy::pick(self, request, cluster)
@@ -225,6 +243,9 @@ impl Picker for AnyStrategy {
     }
     fn needs(&self) -> Needs {
         AnyStrategy::needs(self)
+    }
+    fn pick_ahead(&mut self, _chosen: &mut [u32]) {
+        unreachable!("strategies behind AnyStrategy are never run in blocks")
     }
 }
 
@@ -241,6 +262,39 @@ struct Direct<'s, S: Picker> {
     /// Backends the strategy said it will choose or look at, noted over the last `HINTS`
     /// picks (at most `NOTED` per pick).
     hints: [[usize; NOTED]; HINTS],
+    /// A blind strategy's choices taken ahead, for the runs in blocks (`None` for the
+    /// others).
+    blind: Option<Box<ChoicesAhead>>,
+}
+
+/// The choices of a blind strategy ([`Strategy::BLIND`]) taken ahead of their requests:
+/// `chosen[next..len]` are still to be used, in order, before the strategy's own next pick.
+struct ChoicesAhead {
+    chosen: [u32; 2 * MAX_BLOCK],
+    next: usize,
+    len: usize,
+    /// Whether requests go in blocks: Poisson arrivals (the traffic drawn ahead) and
+    /// backends that know a response at admission (FCFS). `None` until first asked.
+    in_blocks: Option<bool>,
+}
+
+/// How many choices past a block's last one are known, so that its backends' state can be
+/// fetched from memory before their requests come (the struct `BLOCK_LEAD` requests ahead,
+/// a heap ring's slot half as many).
+const BLOCK_LEAD: usize = 16;
+
+impl ChoicesAhead {
+    /// Makes sure `want` choices are taken ahead, asking `strategy` for more if needed.
+    #[inline]
+    fn take_ahead<S: Picker>(&mut self, want: usize, strategy: &mut S) {
+        if self.len - self.next < want {
+            self.chosen.copy_within(self.next..self.len, 0);
+            self.len -= self.next;
+            self.next = 0;
+            strategy.pick_ahead(&mut self.chosen[self.len..]);
+            self.len = self.chosen.len();
+        }
+    }
 }
 
 impl<'s, S: Picker> Direct<'s, S> {
@@ -252,6 +306,8 @@ impl<'s, S: Picker> Direct<'s, S> {
             prefetching: backends >= PREFETCH_FROM,
             counting,
             hints: [[usize::MAX; NOTED]; HINTS],
+            blind: S::BLIND
+                .then(|| Box::new(ChoicesAhead { chosen: [0; 2 * MAX_BLOCK], next: 0, len: 0, in_blocks: None })),
         }
     }
 }
@@ -265,7 +321,14 @@ impl<S: Picker> Path for Direct<'_, S> {
         let (now, size) = (request.arrival, request.size);
         let mut view =
             View { backends: ctx.backends, statics: ctx.statics, recorder: ctx.rec, now, dispatched: self.dispatched };
-        let chosen = self.strategy.pick(request, &mut view);
+        let chosen = match &mut self.blind {
+            // Choices a block took ahead come before the strategy's next.
+            Some(ahead) if S::BLIND && ahead.next < ahead.len => {
+                ahead.next += 1;
+                ahead.chosen[ahead.next - 1] as usize
+            }
+            _ => self.strategy.pick(request, &mut view),
+        };
         debug_assert!(chosen < ctx.backends.len(), "strategy picked backend {chosen} of {}", ctx.backends.len());
         let admission = ctx.backends[chosen].admit(now, size, label, chosen as u32, ctx.rec);
         if self.prefetching {
@@ -277,7 +340,6 @@ impl<S: Picker> Path for Direct<'_, S> {
             self.strategy.upcoming(|next| {
                 if count < NOTED {
                     ctx.backends[next].prefetch_head();
-                    prefetch(&ctx.rec.by_backend[next]);
                     noted[count] = next;
                     count += 1;
                 }
@@ -295,7 +357,7 @@ impl<S: Picker> Path for Direct<'_, S> {
         self.dispatched += 1;
         if label != UNMEASURED {
             // (Arrivals per section are counted from the boundaries after the loop.)
-            ctx.rec.offer(chosen, size);
+            ctx.backends[chosen].offer(chosen, size, ctx.rec);
             if admission == Admission::Rejected {
                 ctx.rec.sections[label as usize].rejected += 1;
                 ctx.outcome[chosen].rejected += 1;
@@ -309,6 +371,63 @@ impl<S: Picker> Path for Direct<'_, S> {
     }
 
     fn drain(&mut self, _ctx: &mut Ctx<'_>) {}
+
+    /// A blind strategy's requests go in blocks: the choices of a block taken at once, the
+    /// block admitted in one loop (fetching the backends a few requests ahead on a large
+    /// cluster), its statistics recorded in another. Each backend admits the same requests
+    /// in the same order, and every sum adds them in the same order, as one at a time.
+    #[inline(always)]
+    fn dispatch_block(&mut self, traffic: &mut Traffic<'_>, label: u32, most: u64, ctx: &mut Ctx<'_>) -> u64 {
+        if !S::BLIND {
+            return 0;
+        }
+        let Direct { strategy, dispatched, prefetching, blind: Some(ahead), .. } = self else { return 0 };
+        let in_blocks = *ahead.in_blocks.get_or_insert_with(|| ctx.backends.iter().all(Backend::answers_at_admission));
+        let Some((arrival, size)) =
+            in_blocks.then(|| traffic.next_block(most.min(MAX_BLOCK as u64) as usize)).flatten()
+        else {
+            // (Arrivals that are not Poisson are never drawn ahead: no blocks in this run.)
+            ahead.in_blocks = Some(false);
+            return 0;
+        };
+        let k = arrival.len();
+        ahead.take_ahead(k + BLOCK_LEAD, *strategy);
+        let (mut wait, mut service) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
+        let first = ahead.next;
+        /// Request j's (wait, service time) at `backend`; a NaN wait if it was rejected.
+        #[inline(always)]
+        fn admit(backend: &mut Backend, now: f64, size: f64, measured: bool) -> (f64, f64) {
+            backend.admit_unrecorded(now, size, measured).unwrap_or((f64::NAN, 0.0))
+        }
+        let measured = label != UNMEASURED;
+        if *prefetching {
+            for j in 0..k {
+                let next = ahead.chosen[first + j + BLOCK_LEAD] as usize;
+                ctx.backends[next].prefetch_head();
+                ctx.backends[ahead.chosen[first + j + BLOCK_LEAD / 2] as usize].prefetch_for_admission(false);
+                (wait[j], service[j]) =
+                    admit(&mut ctx.backends[ahead.chosen[first + j] as usize], arrival[j], size[j], measured);
+            }
+        } else {
+            for j in 0..k {
+                (wait[j], service[j]) =
+                    admit(&mut ctx.backends[ahead.chosen[first + j] as usize], arrival[j], size[j], measured);
+            }
+        }
+        ahead.next += k;
+        *dispatched += k as u64;
+        if measured {
+            let rejected = ctx.rec.record_block(label, &wait[..k], &service[..k]);
+            if rejected > 0 {
+                for (&b, w) in ahead.chosen[first..first + k].iter().zip(&wait) {
+                    if w.is_nan() {
+                        ctx.outcome[b as usize].rejected += 1;
+                    }
+                }
+            }
+        }
+        k as u64
+    }
 
     #[inline(always)]
     fn queue_integral(&mut self, _now: f64) -> Option<f64> {
@@ -442,7 +561,6 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
             offered_work: 0.0,
             integrals: Integrals::default(),
             in_system_at_end: 0,
-            in_system_by_section: Vec::with_capacity(sections),
             worker_busy: Vec::new(),
             response: None,
         })
@@ -458,6 +576,12 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
     // areas are taken when it closes, so memory is O(backends), not O(backends × sections).
     let mut first: Option<(f64, Vec<Integrals>)> = None;
     let mut latest: Option<(f64, Vec<Integrals>)> = None;
+    // The integrals of the boundary before `latest`, kept to be written over at the next.
+    let mut spare: Vec<Integrals> = Vec::new();
+    // Each backend's mean number in system in each closed section: a row of every backend
+    // per section, written in order at each boundary (a vector per backend would be another
+    // scattered write per backend at each boundary: a large cluster's would wait on memory).
+    let mut in_system_by_section: Vec<f64> = Vec::with_capacity(n_backends * sections);
     let mut boundaries = 0usize;
 
     macro_rules! ctx {
@@ -475,6 +599,11 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         if index < stop {
             let label = if index >= window.warmup { section as u32 } else { UNMEASURED };
             while index < stop {
+                let taken = path.dispatch_block(&mut traffic, label, stop - index, ctx!());
+                if taken > 0 {
+                    index += taken;
+                    continue;
+                }
                 let Some(request) = path.next_request(&mut traffic, ctx!(), f64::INFINITY) else {
                     path.drain(ctx!());
                     break 'requests;
@@ -496,7 +625,9 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         if index == next_boundary {
             // Settle everything at the boundary arrival's time and take the integrals (and
             // the balancer queue's, as one more entry past the backends).
-            let mut integrals: Vec<Integrals> = Vec::with_capacity(n_backends + 1);
+            let mut integrals = std::mem::take(&mut spare);
+            integrals.clear();
+            integrals.reserve(n_backends + 1);
             for i in 0..n_backends {
                 if n_backends >= PREFETCH_FROM {
                     // Each backend's departure ring is its own allocation, out of the
@@ -541,17 +672,20 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
                     s.busy_area += a.busy - b.busy;
                 }
                 // Each backend's own mean number in system in this section (the balancer
-                // queue's entry, past the backends, is left out by the zip).
-                for (o, (a, b)) in outcome.iter_mut().zip(integrals.iter().zip(before)) {
-                    o.in_system_by_section.push((a.in_system - b.in_system) / s.duration);
-                }
+                // queue's entry, past the backends, is left out).
+                let duration = s.duration;
+                in_system_by_section.extend(
+                    integrals[..n_backends].iter().zip(before).map(|(a, b)| (a.in_system - b.in_system) / duration),
+                );
                 section += 1;
             }
             next_boundary = if boundaries <= sections { boundary(boundaries) } else { u64::MAX };
             if first.is_none() {
                 first = Some((now, integrals.clone()));
             }
-            latest = Some((now, integrals));
+            if let Some((_, before)) = latest.replace((now, integrals)) {
+                spare = before;
+            }
         }
         let measured = index >= window.warmup && index < end;
         if index >= end && !path.waiting_measured() && backends.iter().all(|b| b.pending_measured() == 0) {
@@ -588,8 +722,10 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         _ => 0.0,
     };
     for (i, ((o, tally), b)) in outcome.iter_mut().zip(&recorder.by_backend).zip(&backends).enumerate() {
-        o.completed = tally.completed;
-        o.offered_work = tally.offered_work;
+        // Counted by the recorder or by the backend itself, never both: the sum is the one.
+        let own = b.tally();
+        o.completed = tally.completed + own.completed;
+        o.offered_work = tally.offered_work + own.offered_work;
         o.response = b.response_summary().or_else(|| recorder.backend_response_summary(i));
     }
     let series = recorder.series.as_ref().map(|s| RunSeries {
@@ -605,12 +741,20 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
         },
     });
     RunOutcome {
+        in_system_by_section,
         series,
         sections: recorder.sections,
         histograms: recorder.histograms,
         backends: outcome,
         window: window_length,
         window_end: latest.as_ref().map_or(0.0, |(t, _)| *t),
+    }
+}
+
+impl RunOutcome {
+    /// Backend `i`'s time-average number in system in each section of the window, in order.
+    pub fn in_system_by_section(&self, i: usize) -> Vec<f64> {
+        self.in_system_by_section.iter().skip(i).step_by(self.backends.len().max(1)).copied().collect()
     }
 }
 

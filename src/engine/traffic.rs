@@ -74,6 +74,21 @@ impl<'m> Traffic<'m> {
         Request { arrival: a.arrival[k], size: a.size[k], client: a.client[k] }
     }
 
+    /// The next requests drawn ahead, at most `most` of them (and at least one), taken as a
+    /// block: their arrival times and sizes, in order. `None`, taking nothing, unless the
+    /// arrivals are Poisson (the only ones drawn ahead). Client ids are not handed out:
+    /// the blocks are for strategies that do not look at them.
+    #[inline]
+    pub fn next_block(&mut self, most: usize) -> Option<(&[f64], &[f64])> {
+        if self.next == AHEAD && !self.draw_ahead() {
+            return None;
+        }
+        let (a, k) = (&*self.ahead, self.next);
+        let end = AHEAD.min(k + most.max(1));
+        self.next = end;
+        Some((&a.arrival[k..end], &a.size[k..end]))
+    }
+
     /// Draws the next [`AHEAD`] requests if the arrivals are Poisson (the same draws as
     /// [`Traffic::next_from_stream`], without a trace's sizes and clients to look for);
     /// false, drawing nothing, for the other processes.
@@ -150,16 +165,31 @@ mod tests {
                 let (mut arrivals, mut sizes, mut ids) =
                     (seed.stream(Purpose::Arrivals), seed.stream(Purpose::Sizes), seed.stream(Purpose::Clients));
                 let (mut stream, sampler) = (m.arrivals.stream(), m.clients.sampler());
-                for i in 0..5 * AHEAD + 3 {
+                let mut next = || {
                     let time = stream.next_poisson(&mut arrivals).expect("Poisson arrivals");
                     let size = m.service.sample(&mut sizes);
                     let client = if uses_client { sampler.sample(&mut ids) } else { 0 };
+                    (time.to_bits(), size.to_bits(), client)
+                };
+                for i in 0..5 * AHEAD + 3 {
                     let got = traffic.next_request();
                     assert_eq!(
                         (got.arrival.to_bits(), got.size.to_bits(), got.client),
-                        (time.to_bits(), size.to_bits(), client),
+                        next(),
                         "{service} {client}: request {i}"
                     );
+                }
+                // Blocks of any length, mixed with single requests, continue the sequence.
+                for most in [1, 5, 64, 100, 0, 13, 64, 64, 7] {
+                    let (times, sizes) = traffic.next_block(most).expect("Poisson arrivals");
+                    assert!(!times.is_empty() && times.len() <= most.max(1) && times.len() == sizes.len());
+                    let got: Vec<_> = times.iter().zip(sizes).map(|(t, s)| (t.to_bits(), s.to_bits())).collect();
+                    for (k, g) in got.into_iter().enumerate() {
+                        let (t, s, _) = next();
+                        assert_eq!(g, (t, s), "{service} {client}: block of at most {most}, request {k}");
+                    }
+                    let got = traffic.next_request();
+                    assert_eq!((got.arrival.to_bits(), got.size.to_bits(), got.client), next(), "{service} {client}");
                 }
             }
         }

@@ -235,22 +235,36 @@ impl HistogramBuffer {
     /// Records one duration in seconds (as [`ResponseHistogram::record`] would).
     #[inline(always)]
     pub fn record(&mut self, seconds: f64) {
-        // The tick of `ResponseHistogram::record`, `((x + 0.5) as u64).max(1)`, converted
-        // in one instruction: the clamp to [1, 2⁶²] sends NaN and anything below one tick to
-        // 1 as `max(1)` does, and anything from 2⁶² on (past every ceiling) to the clamped
-        // bucket as a saturated conversion would.
-        // (Not `clamp`, which keeps NaN.)
-        #[allow(clippy::manual_clamp)]
-        let x = (seconds * self.ticks_per_second + 0.5).max(1.0).min(LARGEST_TICK);
-        let mut i = index_of_tick(x);
-        if i >= self.counts.len() {
-            i = self.clamped;
-        }
-        self.pending[self.pending_len] = i as u32;
+        self.pending[self.pending_len] = self.layout().bucket_of(seconds);
         self.pending_len += 1;
         if self.pending_len == PENDING {
             self.count_pending();
         }
+    }
+
+    /// Records each of `seconds` in turn (as many [`HistogramBuffer::record`]s): one loop,
+    /// with room for them made first.
+    #[inline]
+    pub fn record_all(&mut self, seconds: &[f64]) {
+        for chunk in seconds.chunks(PENDING) {
+            if self.pending_len + chunk.len() > PENDING {
+                self.count_pending();
+            }
+            let layout = self.layout();
+            for (slot, &x) in self.pending[self.pending_len..].iter_mut().zip(chunk) {
+                *slot = layout.bucket_of(x);
+            }
+            self.pending_len += chunk.len();
+            if self.pending_len == PENDING {
+                // (`record` writes at `pending_len`: it must stay below.)
+                self.count_pending();
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn layout(&self) -> Layout {
+        Layout { ticks_per_second: self.ticks_per_second, counters: self.counts.len(), clamped: self.clamped }
     }
 
     /// Counts the held-back bucket indices.
@@ -283,6 +297,31 @@ impl HistogramBuffer {
     }
 }
 
+/// What finding a duration's counter needs (copied out of a [`HistogramBuffer`], so a loop
+/// can write its pending indices meanwhile).
+#[derive(Clone, Copy)]
+struct Layout {
+    ticks_per_second: f64,
+    counters: usize,
+    clamped: usize,
+}
+
+impl Layout {
+    /// The counter of a duration in seconds.
+    #[inline(always)]
+    fn bucket_of(self, seconds: f64) -> u32 {
+        // The tick of `ResponseHistogram::record`, `((x + 0.5) as u64).max(1)`, converted
+        // in one instruction: the clamp to [1, 2⁶²] sends NaN and anything below one tick to
+        // 1 as `max(1)` does, and anything from 2⁶² on (past every ceiling) to the clamped
+        // bucket as a saturated conversion would.
+        // (Not `clamp`, which keeps NaN.)
+        #[allow(clippy::manual_clamp)]
+        let x = (seconds * self.ticks_per_second + 0.5).max(1.0).min(LARGEST_TICK);
+        let i = index_of_tick(x);
+        (if i < self.counters { i } else { self.clamped }) as u32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +351,19 @@ mod tests {
                 }
             }
             buffer.drain_into(&mut buffered);
+            // Recorded in blocks of every length, from single values to several buffers'
+            // worth, after single records.
+            let mut in_blocks = ResponseHistogram::spanning(fast, slow);
+            let mut blocks = in_blocks.buffer();
+            let (mut at, mut k) = (0, 0);
+            while at < values.len() {
+                let len = [1, 63, 64, 0, 255, 256, 257, 1000][k % 8].min(values.len() - at);
+                blocks.record(values[at]);
+                blocks.record_all(&values[at + 1..at + len.max(1)]);
+                (at, k) = (at + len.max(1), k + 1);
+            }
+            blocks.drain_into(&mut in_blocks);
+            assert_eq!(direct.counts, in_blocks.counts, "span {fast}..{slow}, in blocks");
             assert_eq!(direct.counts, buffered.counts, "span {fast}..{slow}");
             assert_eq!(direct.len(), buffered.len());
             assert_eq!(direct.counts.max(), buffered.counts.max());

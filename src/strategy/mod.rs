@@ -296,6 +296,11 @@ pub trait Strategy: Send + Sized {
     const PICK_COST_WITH: &'static [(&'static str, PickCost)] = &[];
     /// When the index of the counts of [`PickCost::AsksUntilIdleOrIndexed`] is kept.
     const INDEXED_WHEN: IndexedWhen = IndexedWhen::Always;
+    /// Whether every choice is settled before its request comes: `pick` reads neither the
+    /// request nor the cluster (random dispatch, round robin). The fast path then takes the
+    /// choices a block at a time ([`Strategy::pick_ahead`]) and admits a block of requests
+    /// in one loop, its statistics in another.
+    const BLIND: bool = false;
 
     /// Builds the strategy for a cluster. Invalid parameters are reported here, when the
     /// experiment is loaded, never in the simulation loop.
@@ -313,6 +318,45 @@ pub trait Strategy: Send + Sized {
     /// look-ahead on here (so small clusters do not pay for it), but never anything a pick
     /// depends on: the choices are the same whether this is asked or not.
     fn upcoming(&mut self, _note: impl FnMut(usize)) {}
+
+    /// For a [`BLIND`](Self::BLIND) strategy: the choices of its next `chosen.len()` picks,
+    /// in order, exactly those `pick` would make one at a time. (The default asks `pick`
+    /// with a cluster that answers nothing.)
+    fn pick_ahead(&mut self, chosen: &mut [u32]) {
+        debug_assert!(Self::BLIND, "{} is not blind", Self::NAME);
+        let request = Request { arrival: 0.0, size: 0.0, client: 0 };
+        for slot in chosen {
+            *slot = self.pick(&request, &mut Unseen) as u32;
+        }
+    }
+}
+
+/// The cluster a [`Strategy::BLIND`] strategy's `pick` is given by the default
+/// [`Strategy::pick_ahead`]: such a rule never asks, so any question is a bug.
+struct Unseen;
+
+impl Cluster for Unseen {
+    fn len(&self) -> usize {
+        unreachable!("a blind strategy asked the cluster")
+    }
+    fn in_system(&mut self, _i: usize) -> u32 {
+        unreachable!("a blind strategy asked the cluster")
+    }
+    fn unfinished_work(&mut self, _i: usize) -> f64 {
+        unreachable!("a blind strategy asked the cluster")
+    }
+    fn earliest_start(&mut self, _i: usize) -> f64 {
+        unreachable!("a blind strategy asked the cluster")
+    }
+    fn capacity(&self, _i: usize) -> f64 {
+        unreachable!("a blind strategy asked the cluster")
+    }
+    fn speed(&self, _i: usize) -> f64 {
+        unreachable!("a blind strategy asked the cluster")
+    }
+    fn weight(&self, _i: usize) -> f64 {
+        unreachable!("a blind strategy asked the cluster")
+    }
 }
 
 /// Code generic over the strategy's type, run by [`AnyStrategy::visit`] on the wrapped one.

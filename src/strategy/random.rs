@@ -45,6 +45,7 @@ impl Strategy for Random {
     const MODELS: &'static str = "textbook: uniform random dispatch";
     const NEEDS: Needs = Needs::Nothing;
     const PICK_COST: PickCost = PickCost::Constant;
+    const BLIND: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         let mut rng = setup.rng.clone();
@@ -72,6 +73,22 @@ impl Strategy for Random {
     #[inline]
     fn upcoming(&mut self, mut note: impl FnMut(usize)) {
         note(self.ahead[self.pos + LEAD - 1] as usize);
+    }
+
+    /// The choices drawn ahead, copied a block at a time.
+    #[inline]
+    fn pick_ahead(&mut self, chosen: &mut [u32]) {
+        let mut rest = chosen;
+        while !rest.is_empty() {
+            if self.pos == BLOCK {
+                self.draw_ahead();
+            }
+            let k = rest.len().min(BLOCK - self.pos);
+            let (now, later) = rest.split_at_mut(k);
+            now.copy_from_slice(&self.ahead[self.pos..self.pos + k]);
+            self.pos += k;
+            rest = later;
+        }
     }
 }
 
@@ -103,6 +120,17 @@ mod tests {
             let expected: Vec<usize> =
                 (0..picks.len()).map(|_| super::super::uniform_index(&mut one_at_a_time, n)).collect();
             assert_eq!(picks, expected, "n = {n}");
+            // Choices taken a block at a time, in blocks of every length across the
+            // draws' block edges, continue the same sequence.
+            let mut taken = Vec::new();
+            for k in (0..40).map(|k| k * 7 % 97) {
+                let mut block = vec![u32::MAX; k];
+                random.pick_ahead(&mut block);
+                taken.extend(block.iter().map(|&c| c as usize));
+            }
+            let later: Vec<usize> =
+                (0..taken.len()).map(|_| super::super::uniform_index(&mut one_at_a_time, n)).collect();
+            assert_eq!(taken, later, "n = {n}: pick_ahead");
             for (k, &note) in noted.iter().enumerate().take(picks.len() - LEAD) {
                 assert_eq!(note, picks[k + LEAD], "n = {n}, after pick {k}");
             }

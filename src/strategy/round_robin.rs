@@ -17,6 +17,7 @@ impl Strategy for RoundRobin {
         "nginx upstream, HAProxy `balance roundrobin`, Envoy ROUND_ROBIN, all with equal weights";
     const NEEDS: Needs = Needs::Nothing;
     const PICK_COST: PickCost = PickCost::Constant;
+    const BLIND: bool = true;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Ok(RoundRobin { next: 0, n: setup.backends.len() })
@@ -35,5 +36,38 @@ impl Strategy for RoundRobin {
         // (A subtraction, not `%`: a division a request cost more than the fetch saved.)
         let ahead = self.next + 7;
         note(if ahead < self.n { ahead } else { ahead % self.n });
+    }
+
+    #[inline]
+    fn pick_ahead(&mut self, chosen: &mut [u32]) {
+        let (mut next, n) = (self.next, self.n);
+        for slot in chosen {
+            *slot = next as u32;
+            next = if next + 1 == n { 0 } else { next + 1 };
+        }
+        self.next = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{MockCluster, request};
+
+    /// Choices taken a block at a time are the picks one at a time, across the wrap.
+    #[test]
+    fn choices_ahead_are_the_picks() {
+        for n in [1, 3, 16] {
+            let (mut one, mut blocks) = (RoundRobin { next: 0, n }, RoundRobin { next: 0, n });
+            let mut cluster = MockCluster::uniform(n);
+            let picks: Vec<u32> = (0..200).map(|_| one.pick(&request(0, 1.0), &mut cluster) as u32).collect();
+            let mut taken = Vec::new();
+            for k in [0, 1, 5, 16, 17, 64, 97] {
+                let mut block = vec![u32::MAX; k];
+                blocks.pick_ahead(&mut block);
+                taken.extend(block);
+            }
+            assert_eq!(taken, picks, "n = {n}");
+        }
     }
 }

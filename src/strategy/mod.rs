@@ -549,3 +549,45 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{MockCluster, request};
+
+    /// A blind rule of its own (the next of a fixed cycle), with the default `pick_ahead`.
+    struct Cycle {
+        next: usize,
+    }
+
+    impl Strategy for Cycle {
+        const NAME: &'static str = "cycle";
+        const SUMMARY: &'static str = "a test rule";
+        const MODELS: &'static str = "nothing";
+        const NEEDS: Needs = Needs::Nothing;
+        const BLIND: bool = true;
+
+        fn build(_setup: &Setup<'_>) -> Result<Self, StrategyError> {
+            Ok(Cycle { next: 0 })
+        }
+
+        fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
+            self.next += 1;
+            [3, 1, 4, 1, 5][self.next % 5]
+        }
+    }
+
+    /// The default `pick_ahead` makes the picks `pick` makes, in order, and continues them.
+    #[test]
+    fn the_default_pick_ahead_is_the_picks_in_turn() {
+        let (mut one, mut ahead) = (Cycle { next: 0 }, Cycle { next: 0 });
+        let mut cluster = MockCluster::uniform(6);
+        let picks: Vec<u32> = (0..23).map(|_| one.pick(&request(0, 1.0), &mut cluster) as u32).collect();
+        let mut taken = vec![0; 10];
+        ahead.pick_ahead(&mut taken);
+        let mut more = vec![0; 13];
+        ahead.pick_ahead(&mut more);
+        taken.extend(more);
+        assert_eq!(taken, picks);
+    }
+}

@@ -870,8 +870,7 @@ impl Fcfs {
             && let Some(pending) = self.log.settle_and_pending_inline(now)
         {
             self.in_system = self.log.unsettled() as u32;
-            let busy_ahead: f64 = [self.free_at].iter().map(|&f| (f - now).max(0.0)).sum();
-            return Integrals { in_system: self.booked.in_system - pending, busy: self.booked.busy - busy_ahead };
+            return self.one_worker_integrals(now, pending);
         }
         self.advance(now);
         self.integrals_at(now)
@@ -883,13 +882,20 @@ impl Fcfs {
         let (pending, busy_ahead): (f64, f64) = match &self.workers {
             None => {
                 self.log.shrink();
-                (self.log.pending().map(|d| d - now).sum(), [self.free_at].iter().map(|&f| (f - now).max(0.0)).sum())
+                return self.one_worker_integrals(now, self.log.pending().map(|d| d - now).sum());
             }
             Some(w) => (
                 w.departures.iter().map(|Reverse(Time(d))| d - now).sum(),
                 w.free_at.iter().map(|&f| (f - now).max(0.0)).sum(),
             ),
         };
+        Integrals { in_system: self.booked.in_system - pending, busy: self.booked.busy - busy_ahead }
+    }
+
+    /// A one-worker backend's integrals at `now`, given Σ (d − now) over its pending
+    /// departures: the booked future less what is still ahead.
+    fn one_worker_integrals(&self, now: f64, pending: f64) -> Integrals {
+        let busy_ahead: f64 = [self.free_at].iter().map(|&f| (f - now).max(0.0)).sum();
         Integrals { in_system: self.booked.in_system - pending, busy: self.booked.busy - busy_ahead }
     }
 

@@ -184,23 +184,22 @@ impl Recorder {
         let (mut sum_response, mut sum_wait, mut sum_slowdown) = (s.sum_response, s.sum_wait, s.sum_slowdown);
         let mut responses = [0.0; MAX_BLOCK];
         let completed = n - rejected;
+        let mut add = |slot: &mut f64, wait: f64, service: f64| {
+            let response = wait + service;
+            sum_response += response;
+            sum_wait += wait;
+            sum_slowdown += response / service;
+            *slot = response;
+        };
         if rejected == 0 {
             // (No branch in the loop: the usual block.)
             for ((slot, &wait), &service) in responses.iter_mut().zip(wait).zip(service) {
-                let response = wait + service;
-                sum_response += response;
-                sum_wait += wait;
-                sum_slowdown += response / service;
-                *slot = response;
+                add(slot, wait, service);
             }
         } else {
             let accepted = wait.iter().zip(service).filter(|(w, _)| !w.is_nan());
             for (slot, (&wait, &service)) in responses.iter_mut().zip(accepted) {
-                let response = wait + service;
-                sum_response += response;
-                sum_wait += wait;
-                sum_slowdown += response / service;
-                *slot = response;
+                add(slot, wait, service);
             }
         }
         (s.sum_response, s.sum_wait, s.sum_slowdown) = (sum_response, sum_wait, sum_slowdown);
@@ -208,17 +207,11 @@ impl Recorder {
         let rejected = rejected as u64;
         s.rejected += rejected;
         let responses = &responses[..completed];
-        if self.buffer.is_none() || responses.is_empty() {
-            return rejected;
-        }
-        if label > self.buffer_label {
-            // (What `record_other` does at a later section's first response.)
-            self.flush();
-            self.buffer_label = label;
-        }
         match &mut self.buffer {
             Some(buffer) if label == self.buffer_label => buffer.record_all(responses),
-            _ => responses.iter().for_each(|&r| self.histograms[label as usize].record(r)),
+            // (Only a section's first block: `record_other` moves the buffer to it.)
+            Some(_) => responses.iter().for_each(|&r| self.record_other(label, r)),
+            None => {}
         }
         rejected
     }

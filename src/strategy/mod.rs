@@ -321,7 +321,9 @@ pub trait Strategy: Send + Sized {
 
     /// For a [`BLIND`](Self::BLIND) strategy: the choices of its next `chosen.len()` picks,
     /// in order, exactly those `pick` would make one at a time. (The default asks `pick`
-    /// with a cluster that answers nothing.)
+    /// with a cluster that answers nothing, its `pick` inlined into the loop; round robin
+    /// uses it.)
+    #[inline]
     fn pick_ahead(&mut self, chosen: &mut [u32]) {
         debug_assert!(Self::BLIND, "{} is not blind", Self::NAME);
         let request = Request { arrival: 0.0, size: 0.0, client: 0 };

@@ -37,16 +37,6 @@ impl Strategy for RoundRobin {
         let ahead = self.next + 7;
         note(if ahead < self.n { ahead } else { ahead % self.n });
     }
-
-    #[inline]
-    fn pick_ahead(&mut self, chosen: &mut [u32]) {
-        let (mut next, n) = (self.next, self.n);
-        for slot in chosen {
-            *slot = next as u32;
-            next = if next + 1 == n { 0 } else { next + 1 };
-        }
-        self.next = next;
-    }
 }
 
 #[cfg(test)]

@@ -205,7 +205,7 @@ fn absurd_workers_and_vnodes_are_errors_naming_the_limit() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("vnodes"))
-        .stderr(predicate::str::contains("at most 10000000"));
+        .stderr(predicate::str::contains("at most 16777216"));
 }
 
 // ---- lost or mixed results -----------------------------------------------------------

@@ -1,6 +1,6 @@
 //! `envoy_ring_hash`: Envoy's RING_HASH load balancer, with its optional bounded load.
 
-use super::consistent_hash::{bytes_hash, ring_hash};
+use super::consistent_hash::{bytes_hash, numbered_hashes};
 use super::envoy_bounded::EnvoyBounded;
 use super::haproxy_chash::{BALANCE_FACTOR, balance_factor_percent};
 use super::hash_ring::HashRing;
@@ -40,10 +40,10 @@ impl EnvoyRingHash {
         let (mut current, mut target) = (0.0, 0.0);
         for (host, (name, w)) in names.iter().zip(&normalized).enumerate() {
             target += scale * w;
-            let mut j = 0u64;
+            // Entry j of a host hashes "{name}_{j}".
+            let mut hashes = numbered_hashes(&format!("{name}_"), 0..);
             while current < target {
-                ring.push((ring_hash(&format!("{name}_{j}")), host as u32));
-                j += 1;
+                ring.push((hashes.next().expect("endless"), host as u32));
                 current += 1.0;
             }
         }

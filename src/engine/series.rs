@@ -4,8 +4,10 @@
 //! Averages over a run hide what faults do: a 30 s outage in a 10 min run moves the mean
 //! little, yet goodput may collapse for minutes. The series counts every request, warm-up
 //! included, by the time it happened (arrival, completion, failure), from time 0. Memory is
-//! bounded: at most [`MAX_WINDOWS`] windows are kept (later events are not counted), each
-//! with a log-bucketed histogram of response times (buckets 7 % wide).
+//! bounded: at most [`MAX_WINDOWS`] windows are kept, each with a log-bucketed histogram of
+//! response times (buckets 7 % wide). A run that outlasts them has its windows merged in
+//! pairs (the width doubles, as often as needed), so the series always covers the whole
+//! run; [`RunSeries::width`] is the width it ended with.
 
 use serde::{Deserialize, Serialize};
 
@@ -65,11 +67,16 @@ impl SeriesRecorder {
         SeriesRecorder { width, bins: Vec::new() }
     }
 
+    /// The window of time `t` (None for a time before 0 or not finite).
     #[inline]
     fn bin(&mut self, t: f64) -> Option<&mut Bin> {
-        let k = (t / self.width).floor();
-        if !(k >= 0.0 && k < MAX_WINDOWS as f64) {
+        if !(t >= 0.0 && t.is_finite()) {
             return None;
+        }
+        let mut k = (t / self.width).floor();
+        while k >= MAX_WINDOWS as f64 {
+            self.merge_pairs();
+            k = (t / self.width).floor();
         }
         let k = k as usize;
         if k >= self.bins.len() {
@@ -80,6 +87,30 @@ impl SeriesRecorder {
 
     pub fn width(&self) -> f64 {
         self.width
+    }
+
+    /// Doubles the width: windows 2j and 2j + 1 become window j.
+    #[cold]
+    fn merge_pairs(&mut self) {
+        let old = std::mem::take(&mut self.bins);
+        for pair in old.chunks(2) {
+            let mut merged = pair[0].clone();
+            if let Some(b) = pair.get(1) {
+                merged.arrivals += b.arrivals;
+                merged.completed += b.completed;
+                merged.failed += b.failed;
+                merged.retries += b.retries;
+                if merged.responses.is_empty() {
+                    merged.responses = b.responses.clone();
+                } else {
+                    for (m, x) in merged.responses.iter_mut().zip(&b.responses) {
+                        *m += x;
+                    }
+                }
+            }
+            self.bins.push(merged);
+        }
+        self.width *= 2.0;
     }
 
     #[inline]
@@ -183,7 +214,34 @@ mod tests {
         assert!((rows[1].p99 / 0.01 - 1.0).abs() < 0.07, "{}", rows[1].p99);
         assert!(rows[0].p99.is_nan());
         s.arrival(-1.0);
-        s.arrival(1e12);
-        assert_eq!(s.rows().len(), 3, "outside the kept span: not counted");
+        s.arrival(f64::NAN);
+        assert_eq!(s.rows().len(), 3, "before time 0: not counted");
+    }
+
+    #[test]
+    fn a_run_longer_than_the_windows_merges_them_in_pairs_and_counts_everything() {
+        let mut s = SeriesRecorder::new(1.0);
+        // One arrival and one completion a second for 3 × MAX_WINDOWS seconds, the
+        // completions of the last second slow.
+        let end = 3 * MAX_WINDOWS;
+        for k in 0..end {
+            let t = k as f64 + 0.5;
+            s.arrival(t);
+            s.completed(t, if k + 1 == end { 10.0 } else { 0.01 });
+        }
+        s.failed(end as f64 - 0.5);
+        assert_eq!(s.width(), 4.0, "two merges: 10 000 windows of 4 s hold 30 000 s");
+        let rows = s.rows();
+        assert_eq!(rows.len(), end / 4);
+        assert!(rows.len() <= MAX_WINDOWS);
+        let total = |f: fn(&SeriesRow) -> f64| rows.iter().map(|r| f(r) * 4.0).sum::<f64>();
+        assert_eq!(total(|r| r.arrival_rate), end as f64, "every arrival counted");
+        assert_eq!(total(|r| r.goodput), end as f64);
+        assert_eq!(total(|r| r.failure_rate), 1.0);
+        assert!(rows.iter().all(|r| r.arrival_rate == 1.0), "one a second in every window");
+        assert_eq!((rows[1].t, rows.last().unwrap().t), (4.0, (end - 4) as f64));
+        // The last window's histogram holds its four responses, one of them 10 s: p99.
+        assert!((rows.last().unwrap().p99 / 10.0 - 1.0).abs() < 0.07);
+        assert!((rows[0].p99 / 0.01 - 1.0).abs() < 0.07);
     }
 }

@@ -21,7 +21,7 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     if series(ctx).iter().all(Option::is_none) {
         return vec![];
     }
-    let width = series(ctx).iter().flatten().next().map_or(1.0, |s| s.width);
+    let windows = windows_text(series(ctx).iter().flatten().map(|s| s.width));
     let shading = " Grey bands: scheduled faults (outages, slow-downs, deploys).";
     let reference = reference_name(ctx);
     let beside = if ctx.closed_loop() {
@@ -36,10 +36,9 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
             "goodput_over_time",
             "Goodput over time",
             format!(
-                "Requests completed successfully per second in windows of {} over one run {}, beside {beside}. \
-                 A line that stays low after a band has ended is a metastable failure: \
+                "Requests completed successfully per second in windows of {windows} over one run {}, beside \
+                 {beside}. A line that stays low after a band has ended is a metastable failure: \
                  the retries keep the overload going without the trigger.{shading}",
-                crate::units::format_duration(width),
                 ctx.focus_label()
             ),
         ),
@@ -48,9 +47,8 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
             "p99_over_time",
             "p99 over time",
             format!(
-                "99th percentile of the response times of the requests completed in each window of {} {} \
+                "99th percentile of the response times of the requests completed in each window of {windows} {} \
                  (log scale; resolution 7 %).{shading}",
-                crate::units::format_duration(width),
                 ctx.focus_label()
             ),
         ),
@@ -71,6 +69,26 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
         figure!(meta, |area| draw(area, ctx, q, what))
     })
     .collect()
+}
+
+/// The windows' width for a caption: one width, or the range when a run outlasted
+/// [`MAX_WINDOWS`](crate::engine::MAX_WINDOWS) windows and merged them (another strategy's
+/// run, whose last completions came earlier, may not have).
+fn windows_text(widths: impl Iterator<Item = f64>) -> String {
+    let (low, high) = widths.fold((f64::INFINITY, 0.0f64), |(low, high), w| (low.min(w), high.max(w)));
+    if low > high {
+        // (No series.)
+        return crate::units::format_duration(1.0);
+    }
+    if low == high {
+        return crate::units::format_duration(low);
+    }
+    format!(
+        "{} to {} (a run longer than {} windows merges them in pairs)",
+        crate::units::format_duration(low),
+        crate::units::format_duration(high),
+        crate::engine::MAX_WINDOWS
+    )
 }
 
 /// The dashed reference line's name: what the arrival rate per window is.
@@ -176,4 +194,17 @@ where
         style::strategy_line(chart, s, &ctx.strategies()[s], points, false)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caption_names_the_one_width_or_the_range() {
+        assert_eq!(windows_text([2.0, 2.0].into_iter()), crate::units::format_duration(2.0));
+        let both = windows_text([4.0, 2.0].into_iter());
+        assert!(both.starts_with(&crate::units::format_duration(2.0)), "{both}");
+        assert!(both.contains(&crate::units::format_duration(4.0)) && both.contains("merges them in pairs"), "{both}");
+    }
 }

@@ -55,6 +55,17 @@ fn run_prints_a_table_with_one_row_per_strategy() {
 }
 
 #[test]
+fn run_quiet_prints_the_same_results_and_nothing_on_stderr() {
+    let dir = small_experiment("");
+    let file = dir.path().join("small.toml");
+    let plain = lbsim().args(["run", file.to_str().unwrap()]).output().unwrap();
+    let quiet = lbsim().args(["run", file.to_str().unwrap(), "--quiet"]).output().unwrap();
+    assert!(plain.status.success() && quiet.status.success());
+    assert_eq!(quiet.stdout, plain.stdout);
+    assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
+}
+
+#[test]
 fn run_json_has_the_contract_fields_in_seconds() {
     let dir = small_experiment("");
     let out = lbsim().args(["run", dir.path().join("small.toml").to_str().unwrap(), "--json"]).output().unwrap();

@@ -40,6 +40,9 @@ enum Command {
         /// Print one JSON object on stdout instead of a table.
         #[arg(long)]
         json: bool,
+        /// No progress line on stderr (warnings about the file are still printed).
+        #[arg(long, short = 'q')]
+        quiet: bool,
         /// Start even when the run is estimated to take more than an hour or half the
         /// machine's memory.
         #[arg(long, short = 'y')]
@@ -222,13 +225,13 @@ enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { file, set, json, yes } => {
+        Command::Run { file, set, json, quiet, yes } => {
             let file = read(&file, &set)?;
             let experiment = file.resolve()?;
             for warning in lbsim::config::ramp_warnings(&file, &experiment) {
                 eprintln!("warning: {warning}");
             }
-            run::run(&experiment, json, yes)
+            run::run(&experiment, json, quiet, yes)
         }
         Command::Check { file, set } => check::check(&file, &read(&file, &set)?),
         Command::Strategies => strategies::list(),

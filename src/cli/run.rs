@@ -9,7 +9,7 @@ use lbsim::output::{cancel_lines, closed_loop_lines, hedging_lines, results_tabl
 use lbsim::runner::run_strategy;
 use lbsim::units::format_duration;
 
-pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
+pub fn run(experiment: &Experiment, json: bool, quiet: bool, yes: bool) -> Result<()> {
     // One strategy runs at a time: the estimate is for one core.
     let cost = lbsim::budget::Cost::of(std::slice::from_ref(experiment), 1);
     if !yes {
@@ -20,7 +20,7 @@ pub fn run(experiment: &Experiment, json: bool, yes: bool) -> Result<()> {
     if !json {
         print!("{}", describe(experiment));
     }
-    let progress = std::io::stderr().is_terminal() && !json;
+    let progress = std::io::stderr().is_terminal() && !json && !quiet;
     let mut results = Vec::with_capacity(experiment.strategies.len());
     for (i, spec) in experiment.strategies.iter().enumerate() {
         if progress {

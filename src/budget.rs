@@ -184,7 +184,9 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
         }
         PickCost::AsksUntilIdleOrIndexed if !indexed => PickCost::AsksUntilIdle,
         PickCost::AsksAllOrIndexed
-            if !engine::fast_path(&model) || model.backend_count() <= crate::strategy::FIRST_INDEXED_ABOVE =>
+            if !engine::fast_path(&model)
+                || model.backend_count() <= crate::strategy::FIRST_INDEXED_ABOVE
+                || crate::strategy::slow_start_window(&strategy.params).is_some() =>
         {
             PickCost::AsksAll
         }

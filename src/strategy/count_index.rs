@@ -380,6 +380,55 @@ mod tests {
         }
     }
 
+    /// haproxy_leastconn through HAProxy's tree chooses what its scan of every server
+    /// chooses, pick for pick (equal keys taking turns in re-insertion order): 200 servers of
+    /// one to four workers (weights), or of two each, from a light load to past saturation,
+    /// arrivals often at one instant, departures often at an arrival's time, and one request
+    /// in ten turned away (its server's count does not rise, which the next pick must see);
+    /// and it asks about a few servers a pick where the scan asks about all.
+    #[test]
+    fn haproxy_leastconn_through_its_tree_chooses_as_its_scan() {
+        use crate::strategy::Params;
+        use crate::strategy::testing::{backend, built};
+        let mut r = rng(15);
+        let n = 200;
+        for equal in [false, true] {
+            let workers: Vec<usize> = (0..n).map(|_| if equal { 2 } else { r.random_range(1..5) }).collect();
+            let total: usize = workers.iter().sum();
+            let infos: Vec<_> =
+                workers.iter().enumerate().map(|(i, &w)| backend(&format!("s{i}"), w as u32, 1.0)).collect();
+            let params = Params::new("haproxy_leastconn");
+            let (mut tree, mut scanning) =
+                (built("haproxy_leastconn", &infos, &params), built("haproxy_leastconn", &infos, &params));
+            let (mut tells, mut blind) = (Servers::new(&workers, true), Servers::new(&workers, false));
+            let (mut asked, mut scanned) = (0, 0);
+            for (phase, load) in [0.7, 0.95, 1.3, 0.95].into_iter().enumerate() {
+                for k in 0..4000 {
+                    tells.now += [0.0, 0.5, 1.5, 2.0][r.random_range(0..4)] / (load * total as f64);
+                    blind.now = tells.now;
+                    let work = [0.5, 1.0, 1.5][r.random_range(0..3)];
+                    let request = Request { arrival: tells.now, size: work, client: 0 };
+                    let (asks_before, blind_before) = (tells.asks, blind.asks);
+                    let chosen = tree.pick(&request, &mut tells);
+                    assert_eq!(
+                        chosen,
+                        scanning.pick(&request, &mut blind),
+                        "equal weights {equal}, phase {phase}, pick {k}"
+                    );
+                    if phase == 1 {
+                        asked += tells.asks - asks_before;
+                        scanned += blind.asks - blind_before;
+                    }
+                    if r.random_range(0..10) > 0 {
+                        tells.dispatch(chosen, work);
+                        blind.dispatch(chosen, work);
+                    }
+                }
+            }
+            assert!(asked * 10 < scanned, "the tree asked {asked} times, the scan {scanned}");
+        }
+    }
+
     /// The strategy keeps the index while scans would be long and goes back to scanning
     /// when they would be short again (the load fell so far that some backends are empty:
     /// jsq keeps the counts level, so at a moderate load with four workers each none is),

@@ -228,10 +228,12 @@ pub enum PickCost {
     /// (least_work_left, jiq): a few while the cluster has empty backends, all n when it
     /// has none (backends with several workers, or a load near or above 1).
     AsksUntilIdle,
-    /// Asks the backends in order up to the first below its cap (haproxy_first): most of
-    /// them at a high load. On the fast path above [`FIRST_INDEXED_ABOVE`] backends, an index of
-    /// their counts instead (as [`AsksUntilIdleOrIndexed`](Self::AsksUntilIdleOrIndexed)'s);
-    /// elsewhere [`AsksAll`](Self::AsksAll).
+    /// Asks the backends in order up to the first below its cap (haproxy_first: most of
+    /// them at a high load), or every backend (haproxy_leastconn). On the fast path above
+    /// [`FIRST_INDEXED_ABOVE`] backends, without a slow start, an index of their counts
+    /// instead (haproxy_first's as [`AsksUntilIdleOrIndexed`](Self::AsksUntilIdleOrIndexed)'s,
+    /// haproxy_leastconn's HAProxy's tree), log n per backend changed; elsewhere
+    /// [`AsksAll`](Self::AsksAll).
     AsksAllOrIndexed,
     /// Asks the cluster about every backend on every request (a full scan for the least
     /// loaded, the balancers' bounded loads that count every backend's requests). Each
@@ -255,7 +257,8 @@ impl PickCost {
             }
             PickCost::AsksUntilIdle => "asks backends up to the first empty one (all n when none is)",
             PickCost::AsksAllOrIndexed => {
-                "asks backends in order up to the first below its cap (an index, log n, above 64 backends on the fast path)"
+                "asks backends in order, up to the first it can use or all of them — an index instead, log n, above \
+                 64 backends on the fast path (without a slow start)"
             }
             PickCost::AsksAll => "asks every backend",
         }

@@ -330,33 +330,30 @@ mod tests {
         }
     }
 
-    /// haproxy_first through its index of requests minus cap chooses what its scan in
-    /// server order chooses, pick for pick: 200 servers of one to four workers (caps), or
-    /// of two each, at
-    /// loads where the first free server is far down the list and past saturation (every
-    /// server at its cap: the scan for the fewest per worker), and then asks about a few
-    /// servers a pick where the scan asks about most.
-    #[test]
-    fn haproxy_first_through_its_index_chooses_as_its_scan() {
+    /// Runs strategy `name` twice side by side, through its index (a view that tells which
+    /// servers changed and when counts change) and by its scan (a view that cannot), and
+    /// checks they choose alike pick for pick: 200 servers of one to four workers (its caps
+    /// or weights), then of two each, at loads 0.7, 0.95, 1.3 and 0.95, arrivals often at
+    /// one instant (gaps of mean 1 / (load × total)) and sizes on a grid (departures at
+    /// arrivals); with `turn_away`, one request in ten is not dispatched (its server's count
+    /// does not rise, which the next pick must see). Then at load 0.95 the index must ask
+    /// about fewer than a tenth of the servers the scan asks about.
+    fn chooses_as_its_scan(name: &str, seed: u64, turn_away: bool) {
         use crate::strategy::Params;
         use crate::strategy::testing::{backend, built};
-        let mut r = rng(14);
+        let mut r = rng(seed);
         let n = 200;
-        // Unequal caps, then equal ones (where the index also finds the fewest per worker).
         for equal in [false, true] {
             let workers: Vec<usize> = (0..n).map(|_| if equal { 2 } else { r.random_range(1..5) }).collect();
             let total: usize = workers.iter().sum();
             let infos: Vec<_> =
                 workers.iter().enumerate().map(|(i, &w)| backend(&format!("s{i}"), w as u32, 1.0)).collect();
-            let params = Params::new("haproxy_first");
-            let (mut indexed, mut scanning) =
-                (built("haproxy_first", &infos, &params), built("haproxy_first", &infos, &params));
+            let params = Params::new(name);
+            let (mut indexed, mut scanning) = (built(name, &infos, &params), built(name, &infos, &params));
             let (mut tells, mut blind) = (Servers::new(&workers, true), Servers::new(&workers, false));
             let (mut asked, mut scanned) = (0, 0);
             for (phase, load) in [0.7, 0.95, 1.3, 0.95].into_iter().enumerate() {
                 for k in 0..4000 {
-                    // Arrivals often at one instant (gaps of mean 1 / (load × total)), sizes on a
-                    // grid (departures at arrivals).
                     tells.now += [0.0, 0.5, 1.5, 2.0][r.random_range(0..4)] / (load * total as f64);
                     blind.now = tells.now;
                     let work = [0.5, 1.0, 1.5][r.random_range(0..3)];
@@ -366,67 +363,36 @@ mod tests {
                     assert_eq!(
                         chosen,
                         scanning.pick(&request, &mut blind),
-                        "equal caps {equal}, phase {phase}, pick {k}"
+                        "{name}: equal {equal}, phase {phase}, pick {k}"
                     );
                     if phase == 1 {
                         asked += tells.asks - asks_before;
                         scanned += blind.asks - blind_before;
                     }
-                    tells.dispatch(chosen, work);
-                    blind.dispatch(chosen, work);
-                }
-            }
-            assert!(asked * 10 < scanned, "the index asked {asked} times, the scan {scanned}");
-        }
-    }
-
-    /// haproxy_leastconn through HAProxy's tree chooses what its scan of every server
-    /// chooses, pick for pick (equal keys taking turns in re-insertion order): 200 servers of
-    /// one to four workers (weights), or of two each, from a light load to past saturation,
-    /// arrivals often at one instant, departures often at an arrival's time, and one request
-    /// in ten turned away (its server's count does not rise, which the next pick must see);
-    /// and it asks about a few servers a pick where the scan asks about all.
-    #[test]
-    fn haproxy_leastconn_through_its_tree_chooses_as_its_scan() {
-        use crate::strategy::Params;
-        use crate::strategy::testing::{backend, built};
-        let mut r = rng(15);
-        let n = 200;
-        for equal in [false, true] {
-            let workers: Vec<usize> = (0..n).map(|_| if equal { 2 } else { r.random_range(1..5) }).collect();
-            let total: usize = workers.iter().sum();
-            let infos: Vec<_> =
-                workers.iter().enumerate().map(|(i, &w)| backend(&format!("s{i}"), w as u32, 1.0)).collect();
-            let params = Params::new("haproxy_leastconn");
-            let (mut tree, mut scanning) =
-                (built("haproxy_leastconn", &infos, &params), built("haproxy_leastconn", &infos, &params));
-            let (mut tells, mut blind) = (Servers::new(&workers, true), Servers::new(&workers, false));
-            let (mut asked, mut scanned) = (0, 0);
-            for (phase, load) in [0.7, 0.95, 1.3, 0.95].into_iter().enumerate() {
-                for k in 0..4000 {
-                    tells.now += [0.0, 0.5, 1.5, 2.0][r.random_range(0..4)] / (load * total as f64);
-                    blind.now = tells.now;
-                    let work = [0.5, 1.0, 1.5][r.random_range(0..3)];
-                    let request = Request { arrival: tells.now, size: work, client: 0 };
-                    let (asks_before, blind_before) = (tells.asks, blind.asks);
-                    let chosen = tree.pick(&request, &mut tells);
-                    assert_eq!(
-                        chosen,
-                        scanning.pick(&request, &mut blind),
-                        "equal weights {equal}, phase {phase}, pick {k}"
-                    );
-                    if phase == 1 {
-                        asked += tells.asks - asks_before;
-                        scanned += blind.asks - blind_before;
-                    }
-                    if r.random_range(0..10) > 0 {
+                    if !(turn_away && r.random_range(0..10) == 0) {
                         tells.dispatch(chosen, work);
                         blind.dispatch(chosen, work);
                     }
                 }
             }
-            assert!(asked * 10 < scanned, "the tree asked {asked} times, the scan {scanned}");
+            assert!(asked * 10 < scanned, "{name}: the index asked {asked} times, the scan {scanned}");
         }
+    }
+
+    /// haproxy_first through its index of requests minus cap chooses what its scan in
+    /// server order chooses: at loads where the first free server is far down the list and
+    /// past saturation (every server at its cap: the scan for the fewest per worker; with
+    /// equal caps the index also finds the fewest per worker).
+    #[test]
+    fn haproxy_first_through_its_index_chooses_as_its_scan() {
+        chooses_as_its_scan("haproxy_first", 14, false);
+    }
+
+    /// haproxy_leastconn through HAProxy's tree chooses what its scan of every server
+    /// chooses (equal keys taking turns in re-insertion order), requests turned away included.
+    #[test]
+    fn haproxy_leastconn_through_its_tree_chooses_as_its_scan() {
+        chooses_as_its_scan("haproxy_leastconn", 15, true);
     }
 
     /// The strategy keeps the index while scans would be long and goes back to scanning

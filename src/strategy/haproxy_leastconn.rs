@@ -92,9 +92,7 @@ impl HaproxyLeastconn {
         for i in 0..self.uweight.len() {
             let inflight = cluster.in_system(i);
             if inflight != self.seen[i] {
-                self.seen[i] = inflight;
-                self.inserted[i] = self.sequence;
-                self.sequence += 1;
+                self.requeue(i, inflight);
             }
             let full = u64::from(self.uweight[i] * BE_WEIGHT_SCALE);
             let eweight = match &self.slow_start {
@@ -110,10 +108,17 @@ impl HaproxyLeastconn {
                 best_key = (key, self.inserted[i]);
             }
         }
-        self.seen[best] += 1;
-        self.inserted[best] = self.sequence;
-        self.sequence += 1;
+        self.requeue(best, self.seen[best] + 1);
         best
+    }
+
+    /// Server `i` now holds `inflight` requests: it goes behind every server already
+    /// holding its key (a new re-insertion number).
+    #[inline]
+    fn requeue(&mut self, i: usize, inflight: u32) {
+        self.seen[i] = inflight;
+        self.inserted[i] = self.sequence;
+        self.sequence += 1;
     }
 
     /// Server `i`'s entry in the tree as things stand (no slow start: eweight = 16 × weight).
@@ -149,9 +154,7 @@ impl HaproxyLeastconn {
             let inflight = cluster.in_system(i);
             if inflight != self.seen[i] {
                 tree.order.remove(&self.entry(i));
-                self.seen[i] = inflight;
-                self.inserted[i] = self.sequence;
-                self.sequence += 1;
+                self.requeue(i, inflight);
                 tree.order.insert(self.entry(i));
             }
             let next = cluster.count_changes_at(i).expect("a tree is kept only for a view that can tell");
@@ -159,9 +162,7 @@ impl HaproxyLeastconn {
         }
         let first = tree.order.pop_first().expect("a cluster has servers");
         let best = first.2 as usize;
-        self.seen[best] += 1;
-        self.inserted[best] = self.sequence;
-        self.sequence += 1;
+        self.requeue(best, self.seen[best] + 1);
         tree.order.insert(self.entry(best));
         tree.last = Some(first.2);
         self.tree = Some(tree);

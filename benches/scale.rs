@@ -139,6 +139,115 @@ fn bare_lindley(n: usize, requests: u64) -> (u64, f64) {
     (requests, sum / requests as f64)
 }
 
+/// One backend of [`lindley_with_bookkeeping`]: what an admission reads and writes.
+struct Kept {
+    free_at: f64,
+    /// Requests admitted, and counted off as departed, so far (their difference bounds the
+    /// number inside from above).
+    admitted: u32,
+    departed: u32,
+    /// Departure times of the requests not yet counted off, at index admitted mod len
+    /// (a power of two, doubled when full after counting off).
+    ring: Vec<f64>,
+    offered_work: f64,
+    completed: u64,
+    /// ∫ number inside dt and ∫ busy dt, booked at admission.
+    in_system: f64,
+    busy: f64,
+}
+
+/// Response-time histogram of [`lindley_with_bookkeeping`]: microsecond ticks in
+/// hdrhistogram's layout at 3 significant digits (1 024 counters a power of two), bucket
+/// indices held back and counted 256 at a time.
+const TICKS_PER_SECOND: f64 = 1e6;
+const COUNTERS: usize = 40 << 10;
+
+/// [`bare_lindley`] plus the least a simulation of this model must do per request to report
+/// what lbsim reports, written as one hand-fused loop: the accept-queue limit (2048) checked
+/// against the departures not yet counted off (counted off only when the ring is full), the
+/// request's departure kept, the backend's offered work, completions and booked time
+/// integrals, the sums of response, wait and slowdown, and the response's histogram counter.
+/// It leaves out what a run adds beyond that (sections and their boundaries, strategies,
+/// other models): a yardstick for the engine's own overhead, and a ceiling on what any loop
+/// with this bookkeeping can reach against the bare loop.
+fn lindley_with_bookkeeping(n: usize, requests: u64) -> (u64, f64) {
+    const LIMIT: u32 = 2048;
+    const PENDING: usize = 256;
+    let [mut arrivals, mut sizes, mut picks] = streams();
+    let mean_gap = MEAN_SIZE / (LOAD * n as f64);
+    let mut backends: Vec<Kept> = (0..n)
+        .map(|_| Kept {
+            free_at: 0.0,
+            admitted: 0,
+            departed: 0,
+            ring: vec![0.0; 8],
+            offered_work: 0.0,
+            completed: 0,
+            in_system: 0.0,
+            busy: 0.0,
+        })
+        .collect();
+    let mut counts = vec![0u64; COUNTERS];
+    let (mut pending, mut held) = ([0u32; PENDING], 0);
+    let (mut now, mut sum_response, mut sum_wait, mut sum_slowdown, mut rejected) = (0.0f64, 0.0, 0.0, 0.0, 0u64);
+    for _ in 0..requests {
+        let gap: f64 = Exp1.sample(&mut arrivals);
+        let time = now + gap * mean_gap;
+        now = if time > now { time } else { now };
+        let e: f64 = Exp1.sample(&mut sizes);
+        let size = e * MEAN_SIZE;
+        let b = &mut backends[((u128::from(picks.next_u64()) * n as u128) >> 64) as usize];
+        b.offered_work += size;
+        let len = b.ring.len() as u32;
+        let mut inside = b.admitted.wrapping_sub(b.departed);
+        if inside >= LIMIT.min(len) {
+            while b.departed != b.admitted && b.ring[(b.departed & (len - 1)) as usize] <= now {
+                b.departed = b.departed.wrapping_add(1);
+            }
+            inside = b.admitted.wrapping_sub(b.departed);
+            if inside >= LIMIT {
+                rejected += 1;
+                continue;
+            }
+            if inside == len {
+                let mut ring = vec![0.0; 2 * len as usize];
+                for k in b.departed..b.admitted {
+                    ring[(k & (2 * len - 1)) as usize] = b.ring[(k & (len - 1)) as usize];
+                }
+                b.ring = ring;
+            }
+        }
+        let service = size;
+        let start = if b.free_at > now { b.free_at } else { now };
+        let departure = start + service;
+        b.free_at = departure;
+        let len = b.ring.len() as u32;
+        b.ring[(b.admitted & (len - 1)) as usize] = departure;
+        b.admitted = b.admitted.wrapping_add(1);
+        b.completed += 1;
+        b.in_system += departure - now;
+        b.busy += service;
+        let (wait, response) = (start - now, departure - now);
+        sum_response += response;
+        sum_wait += wait;
+        sum_slowdown += response / service;
+        #[allow(clippy::manual_clamp)]
+        let tick = (response * TICKS_PER_SECOND + 0.5).max(1.0).min((1u64 << 62) as f64);
+        let index = if tick < 1024.0 { tick as usize } else { ((tick.to_bits() >> 42) - ((1022 + 10) << 10)) as usize };
+        pending[held] = index.min(COUNTERS - 1) as u32;
+        held += 1;
+        if held == PENDING {
+            for &i in &pending {
+                counts[i as usize] += 1;
+            }
+            held = 0;
+        }
+    }
+    let kept: f64 = backends.iter().map(|b| b.offered_work + b.in_system + b.busy + b.completed as f64).sum();
+    let done = requests - rejected;
+    (done, (sum_response + sum_wait + sum_slowdown + kept + counts.iter().sum::<u64>() as f64) / done as f64)
+}
+
 /// A departure time with a total order.
 #[derive(PartialEq)]
 struct Departure(f64, u32);
@@ -238,11 +347,12 @@ fn main() {
         "jsq ×4 workers",
         "least_connections ×4 workers",
     ];
-    // LBSIM_SCALE_ONLY may also name any other registered strategy (default parameters):
-    // how the estimate's cost classes were calibrated (src/budget.rs).
+    // LBSIM_SCALE_ONLY may also name any other registered strategy (default parameters),
+    // with either suffix: how the estimate's cost classes were calibrated (src/budget.rs).
     let mut strategies: Vec<&str> = listed.to_vec();
     for name in only.iter().flatten() {
-        if !strategies.contains(&name.as_str()) && lbsim::strategy::find(name).is_ok() {
+        let strategy = name.strip_suffix(INSTANCES).or(name.strip_suffix(WORKERS)).unwrap_or(name);
+        if !strategies.contains(&name.as_str()) && lbsim::strategy::find(strategy).is_ok() {
             strategies.push(name);
         }
     }
@@ -282,6 +392,7 @@ fn main() {
     };
     for &n in sizes {
         run_bare(&mut rows, "bare lindley", n, bare_lindley);
+        run_bare(&mut rows, "lindley + bookkeeping", n, lindley_with_bookkeeping);
         run_bare(&mut rows, "bare heap jsq", n, bare_heap_jsq);
         for &name in &strategies {
             run_engine(&mut rows, name, n);
@@ -289,6 +400,7 @@ fn main() {
     }
     if let Some(n) = huge {
         run_bare(&mut rows, "bare lindley", n, bare_lindley);
+        run_bare(&mut rows, "lindley + bookkeeping", n, lindley_with_bookkeeping);
         for name in ["random", "power_of_d"] {
             run_engine(&mut rows, name, n);
         }

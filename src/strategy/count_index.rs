@@ -21,16 +21,55 @@ const SCAN_BELOW: u64 = 16;
 /// Picks over which the asks are averaged.
 const WINDOW: u32 = 1024;
 
+/// How long a strategy's scans are, averaged over windows of [`WINDOW`] picks: whether it
+/// should keep an index instead of scanning, or scan instead of keeping one.
+#[derive(Debug, Default)]
+pub(crate) struct ScanLength {
+    picks: u32,
+    /// Backends asked about by the scans of this window (or that they would have asked
+    /// about, while an index is kept).
+    asks: u64,
+}
+
+impl ScanLength {
+    /// A scan asked about `asks` backends: true once the scans of the window have asked
+    /// more than [`INDEX_ABOVE`] a pick on average (as soon as they have, not at the
+    /// window's end: on a large cluster that is after a scan or two), when the strategy
+    /// should keep an index from its next pick on.
+    #[inline]
+    pub(crate) fn scanned(&mut self, asks: u64) -> bool {
+        self.asks += asks;
+        self.picks += 1;
+        let long = self.asks > INDEX_ABOVE * u64::from(WINDOW);
+        if long || self.picks == WINDOW {
+            (self.picks, self.asks) = (0, 0);
+        }
+        long
+    }
+
+    /// A pick through the index, for which the scan would have asked about `asks`
+    /// backends: true at the end of a window whose scans would have averaged fewer than
+    /// [`SCAN_BELOW`], when the strategy should go back to scanning.
+    #[inline]
+    pub(crate) fn indexed(&mut self, asks: u64) -> bool {
+        self.asks += asks;
+        self.picks += 1;
+        if self.picks < WINDOW {
+            return false;
+        }
+        let short = self.asks < SCAN_BELOW * u64::from(WINDOW);
+        (self.picks, self.asks) = (0, 0);
+        short
+    }
+}
+
 /// How a fewest-requests strategy finds its backend: by its scan while the scans are
 /// short, by an index while they would be long. Both choose the same backend, so switching
 /// changes nothing but the cost.
 #[derive(Debug, Default)]
 pub(crate) struct Fewest {
     index: Option<CountIndex>,
-    picks: u32,
-    /// Backends asked about by the scans of this window (or that they would have asked
-    /// about, while the index is kept).
-    asks: u64,
+    length: ScanLength,
 }
 
 impl Fewest {
@@ -58,32 +97,18 @@ impl Fewest {
     pub(crate) fn pick<C: Cluster + ?Sized>(&mut self, now: f64, last: usize, cluster: &mut C) -> Option<usize> {
         let index = self.index.as_mut()?;
         let (chosen, scan) = index.pick(now, last, cluster);
-        self.asks += scan;
-        self.picks += 1;
-        if self.picks == WINDOW {
-            if self.asks < SCAN_BELOW * u64::from(WINDOW) {
-                self.index = None;
-            }
-            (self.picks, self.asks) = (0, 0);
+        if self.length.indexed(scan) {
+            self.index = None;
         }
         Some(chosen)
     }
 
-    /// A scan asked about `asks` backends: once the scans of a window have asked more than
-    /// `INDEX_ABOVE` a pick on average (as soon as they have, not at the window's end: on a
-    /// large cluster that is after a scan or two), if the view can keep an index, the next
-    /// pick uses one.
+    /// A scan asked about `asks` backends: once the scans are long, if the view can keep an
+    /// index, the next pick uses one.
     #[inline]
     pub(crate) fn scanned<C: Cluster + ?Sized>(&mut self, asks: u64, cluster: &mut C) {
-        self.asks += asks;
-        self.picks += 1;
-        if self.asks > INDEX_ABOVE * u64::from(WINDOW) {
-            if CountIndex::can_serve(cluster) {
-                self.index = Some(CountIndex::new(cluster.len()));
-            }
-            (self.picks, self.asks) = (0, 0);
-        } else if self.picks == WINDOW {
-            (self.picks, self.asks) = (0, 0);
+        if self.length.scanned(asks) && CountIndex::can_serve(cluster) {
+            self.index = Some(CountIndex::new(cluster.len()));
         }
     }
 }
@@ -150,6 +175,12 @@ impl CountIndex {
     #[inline]
     pub(crate) fn first_at_most(&self, x: f64) -> Option<usize> {
         self.counts.first_at_most(0, x)
+    }
+
+    /// The first backend at or after `from`, wrapping round to 0, whose key is at most `x`.
+    #[inline]
+    pub(crate) fn first_at_most_cyclic(&self, from: usize, x: f64) -> Option<usize> {
+        self.counts.first_at_most_cyclic(from, x)
     }
 
     /// Brings every key up to `now`: looks again at `last` (the strategy's previous pick),
@@ -336,9 +367,10 @@ mod tests {
     /// or weights), then of two each, at loads 0.7, 0.95, 1.3 and 0.95, arrivals often at
     /// one instant (gaps of mean 1 / (load × total)) and sizes on a grid (departures at
     /// arrivals); with `turn_away`, one request in ten is not dispatched (its server's count
-    /// does not rise, which the next pick must see). Then at load 0.95 the index must ask
-    /// about fewer than a tenth of the servers the scan asks about.
-    fn chooses_as_its_scan(name: &str, seed: u64, turn_away: bool) {
+    /// does not rise, which the next pick must see). Then over the second half of phase
+    /// `cheap` (a strategy that switches to its index when scans grow long has switched) the
+    /// index must ask about fewer than a tenth of the servers the scan asks about.
+    fn chooses_as_its_scan(name: &str, seed: u64, turn_away: bool, cheap: usize) {
         use crate::strategy::Params;
         use crate::strategy::testing::{backend, built};
         let mut r = rng(seed);
@@ -365,7 +397,7 @@ mod tests {
                         scanning.pick(&request, &mut blind),
                         "{name}: equal {equal}, phase {phase}, pick {k}"
                     );
-                    if phase == 1 {
+                    if phase == cheap && k >= 2000 {
                         asked += tells.asks - asks_before;
                         scanned += blind.asks - blind_before;
                     }
@@ -385,14 +417,23 @@ mod tests {
     /// equal caps the index also finds the fewest per worker).
     #[test]
     fn haproxy_first_through_its_index_chooses_as_its_scan() {
-        chooses_as_its_scan("haproxy_first", 14, false);
+        chooses_as_its_scan("haproxy_first", 14, false, 1);
     }
 
     /// haproxy_leastconn through HAProxy's tree chooses what its scan of every server
     /// chooses (equal keys taking turns in re-insertion order), requests turned away included.
     #[test]
     fn haproxy_leastconn_through_its_tree_chooses_as_its_scan() {
-        chooses_as_its_scan("haproxy_leastconn", 15, true);
+        chooses_as_its_scan("haproxy_leastconn", 15, true, 1);
+    }
+
+    /// jiq through its index of requests minus workers takes the first backend with a free
+    /// worker from the same random start as its scan, and the same second draw when there
+    /// is none: it keeps the index past saturation (load 1.3, where the scan asks every
+    /// backend) and goes back to scanning when backends are idle again.
+    #[test]
+    fn jiq_through_its_index_chooses_as_its_scan() {
+        chooses_as_its_scan("jiq", 16, true, 2);
     }
 
     /// The strategy keeps the index while scans would be long and goes back to scanning

@@ -2,6 +2,7 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::count_index::{CountIndex, ScanLength};
 use super::weighted_random::require_backends;
 use super::{BackendInfo, Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
 use crate::model::Request;
@@ -21,18 +22,45 @@ use crate::model::Request;
 /// The search scans the backends cyclically from a uniformly random start and takes the
 /// first idle one (so ties among idle backends are broken by position after a random
 /// start: uniform when idle backends are spread out, slightly favouring an idle backend
-/// that follows a run of busy ones). If none is idle, a second uniform draw chooses. Cost:
-/// O(1) when many backends are idle, O(n) when none is.
+/// that follows a run of busy ones). If none is idle, a second uniform draw chooses.
+///
+/// Cost: a few asks when many backends are idle, all n when none is (backends with several
+/// workers each, or a load near or above 1). When the scans grow long and the engine's
+/// view tells what changed (the fast path), the strategy keeps an index of each backend's
+/// requests minus its workers and finds the first idle one from the same start in log n,
+/// the same choice with the same draws; it goes back to scanning when the scans would be
+/// short again.
 #[derive(Debug)]
 pub struct Jiq {
     rng: Xoshiro256PlusPlus,
     workers: Vec<u32>,
+    /// Requests minus workers of every backend, while the scans would be long (see above).
+    index: Option<CountIndex>,
+    length: ScanLength,
+    /// The previous choice (the index looks at it again).
+    last: usize,
 }
 
 impl Jiq {
     pub(crate) fn new(backends: &[BackendInfo], rng: Xoshiro256PlusPlus) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, backends)?;
-        Ok(Jiq { rng, workers: backends.iter().map(|b| b.workers.max(1)).collect() })
+        let workers = backends.iter().map(|b| b.workers.max(1)).collect();
+        Ok(Jiq { rng, workers, index: None, length: ScanLength::default(), last: 0 })
+    }
+
+    /// The first backend from `start` on (cyclically) with a free worker, by asking each,
+    /// and how many were asked.
+    #[inline]
+    fn scan<C: Cluster + ?Sized>(&self, start: usize, cluster: &mut C) -> (Option<usize>, usize) {
+        let n = self.workers.len();
+        let mut i = start;
+        for asked in 1..=n {
+            if cluster.in_system(i) < self.workers[i] {
+                return (Some(i), asked);
+            }
+            i = if i + 1 == n { 0 } else { i + 1 };
+        }
+        (None, n)
     }
 }
 
@@ -41,25 +69,40 @@ impl Strategy for Jiq {
     const SUMMARY: &'static str = "join the idle queue: a backend with a free worker if any (random scan), else random";
     const MODELS: &'static str = "textbook: join the idle queue (Lu et al. 2011)";
     const NEEDS: Needs = Needs::Counts;
-    // From a random backend to the first with a free worker.
-    const PICK_COST: PickCost = PickCost::AsksUntilIdle;
+    // From a random backend to the first with a free worker; an index when that is long.
+    const PICK_COST: PickCost = PickCost::AsksUntilIdleOrIndexed;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         Jiq::new(setup.backends, setup.rng.clone())
     }
 
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         let n = self.workers.len();
         let start = super::uniform_index(&mut self.rng, n);
-        let mut i = start;
-        for _ in 0..n {
-            if cluster.in_system(i) < self.workers[i] {
-                return i;
+        let idle = match &mut self.index {
+            Some(index) => {
+                index.refresh(request.arrival, self.last, cluster);
+                // requests − workers ≤ −1: a free worker (whole numbers).
+                let idle = index.first_at_most_cyclic(start, -1.0);
+                let asks = idle.map_or(n, |i| (i + n - start) % n + 1);
+                if self.length.indexed(asks as u64) {
+                    self.index = None;
+                }
+                idle
             }
-            i = if i + 1 == n { 0 } else { i + 1 };
-        }
-        super::uniform_index(&mut self.rng, n)
+            None => {
+                let (idle, asks) = self.scan(start, cluster);
+                if self.length.scanned(asks as u64) && CountIndex::can_serve(cluster) {
+                    let workers = self.workers.iter().map(|&w| f64::from(w)).collect();
+                    self.index = Some(CountIndex::below(workers));
+                }
+                idle
+            }
+        };
+        let chosen = idle.unwrap_or_else(|| super::uniform_index(&mut self.rng, n));
+        self.last = chosen;
+        chosen
     }
 }
 

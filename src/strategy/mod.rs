@@ -217,16 +217,17 @@ pub enum PickCost {
     /// request, without asking the cluster.
     WalksAll,
     /// Asks the cluster about the backends in turn and stops at the first empty one (jsq,
-    /// least connections with equal weights) while that takes a few asks; when the scans
-    /// grow long (no empty backends: several workers each, a load near or above 1) and the
-    /// engine's view allows, an index of the counts, a few tree steps of log n per pick.
+    /// least connections with equal weights; jiq at the first with a free worker) while
+    /// that takes a few asks; when the scans grow long (no empty backends: several workers
+    /// each, a load near or above 1) and the engine's view allows, an index of the counts,
+    /// a few tree steps of log n per pick.
     /// (Least connections with unequal weights, and any strategy on the event layer —
     /// balancer instances, network delays, faults, health checks, closed loops — keeps
     /// scanning: [`AsksUntilIdle`](Self::AsksUntilIdle).)
     AsksUntilIdleOrIndexed,
     /// Asks the cluster about the backends in turn and stops at the first empty one
-    /// (least_work_left, jiq): a few while the cluster has empty backends, all n when it
-    /// has none (backends with several workers, or a load near or above 1).
+    /// (least_work_left): a few while the cluster has empty backends, all n when it has
+    /// none (backends with several workers, or a load near or above 1).
     AsksUntilIdle,
     /// Asks the backends in order up to the first below its cap (haproxy_first: most of
     /// them at a high load), or every backend (haproxy_leastconn). On the fast path above

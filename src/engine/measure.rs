@@ -233,6 +233,22 @@ impl Recorder {
         rejected
     }
 
+    /// A block of at most `count` requests of section `label` to record as they are
+    /// admitted, one at a time ([`OpenBlock::answered`], [`OpenBlock::rejected`]), with the
+    /// same result as [`Recorder::record_block`] and the sums in registers meanwhile; `None`
+    /// unless the section is the histogram buffer's (then `record_block`).
+    #[inline]
+    pub fn open_block(&mut self, label: u32, count: usize) -> Option<OpenBlock<'_>> {
+        if label != self.buffer_label || count > MAX_BLOCK {
+            return None;
+        }
+        let buffer = self.buffer.as_mut()?;
+        buffer.reserve(count);
+        let section = &mut self.sections[label as usize];
+        let sums = (section.sum_response, section.sum_wait, section.sum_slowdown);
+        Some(OpenBlock { section, buffer, sums, completed: 0, rejected: 0 })
+    }
+
     /// Records the response of a section other than the buffer's.
     #[cold]
     fn record_other(&mut self, label: u32, response: f64) {
@@ -267,6 +283,46 @@ impl Recorder {
     }
 }
 
+/// A block being recorded as it is admitted ([`Recorder::open_block`]); [`OpenBlock::close`]
+/// writes its sums back.
+pub struct OpenBlock<'r> {
+    section: &'r mut Section,
+    buffer: &'r mut HistogramBuffer,
+    /// Σ response, Σ wait, Σ slowdown so far, the section's included.
+    sums: (f64, f64, f64),
+    completed: u64,
+    rejected: u64,
+}
+
+impl OpenBlock<'_> {
+    /// The next request waited `wait` and was served `service` seconds.
+    #[inline(always)]
+    pub fn answered(&mut self, wait: f64, service: f64) {
+        let response = wait + service;
+        self.sums.0 += response;
+        self.sums.1 += wait;
+        self.sums.2 += response / service;
+        self.completed += 1;
+        self.buffer.push(response);
+    }
+
+    /// The next request was turned away.
+    #[inline(always)]
+    pub fn rejected(&mut self) {
+        self.rejected += 1;
+    }
+
+    /// Writes the block's sums and counts into its section.
+    #[inline]
+    pub fn close(self) {
+        let s = self.section;
+        (s.sum_response, s.sum_wait, s.sum_slowdown) = self.sums;
+        s.completed += self.completed;
+        s.rejected += self.rejected;
+        self.buffer.pushed();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,14 +331,16 @@ mod tests {
 
     /// Recording in blocks ([`Recorder::record_block`]: the one-loop path of a block all
     /// answered, of the buffer's section, and the other path with rejections or at a
-    /// section's first block) leaves every section's sums, bit for bit, and every histogram
-    /// as recording the same requests one at a time does; blocks of every size, across
-    /// the buffer's fills and section changes.
+    /// section's first block), and as a block is admitted ([`Recorder::open_block`], where
+    /// the section is the buffer's), leave every section's sums, bit for bit, and every
+    /// histogram as recording the same requests one at a time does; blocks of every size,
+    /// across the buffer's fills and section changes.
     #[test]
     fn recording_in_blocks_is_recording_one_at_a_time() {
         let mut r = rng(21);
-        let (mut blocks, mut single) =
-            (Recorder::new(4, 1, Some((0.01, 0.05))), Recorder::new(4, 1, Some((0.01, 0.05))));
+        let recorder = || Recorder::new(4, 1, Some((0.01, 0.05)));
+        let (mut blocks, mut open, mut single) = (recorder(), recorder(), recorder());
+        let mut opened = 0;
         for label in 0..4u32 {
             for _ in 0..300 {
                 let n = r.random_range(1..=MAX_BLOCK);
@@ -298,6 +356,18 @@ mod tests {
                     };
                 }
                 let rejected = blocks.record_block(label, &wait[..n], &service[..n]);
+                match open.open_block(label, n) {
+                    Some(mut block) => {
+                        opened += 1;
+                        for j in 0..n {
+                            if wait[j].is_nan() { block.rejected() } else { block.answered(wait[j], service[j]) }
+                        }
+                        block.close();
+                    }
+                    None => {
+                        open.record_block(label, &wait[..n], &service[..n]);
+                    }
+                }
                 let mut expected = 0;
                 for j in 0..n {
                     if wait[j].is_nan() {
@@ -310,13 +380,17 @@ mod tests {
                 assert_eq!(rejected, expected);
             }
         }
-        blocks.flush();
-        single.flush();
-        assert_eq!(format!("{:?}", blocks.sections), format!("{:?}", single.sections));
-        for (a, b) in blocks.histograms.iter().zip(&single.histograms) {
-            assert_eq!(a.len(), b.len());
-            for q in (0..=1000).map(|k| f64::from(k) / 1000.0) {
-                assert_eq!(a.quantile(q).to_bits(), b.quantile(q).to_bits(), "q = {q}");
+        assert!(opened > 1000, "{opened}");
+        for recorder in [&mut blocks, &mut open, &mut single] {
+            recorder.flush();
+        }
+        for recorded in [&blocks, &open] {
+            assert_eq!(format!("{:?}", recorded.sections), format!("{:?}", single.sections));
+            for (a, b) in recorded.histograms.iter().zip(&single.histograms) {
+                assert_eq!(a.len(), b.len());
+                for q in (0..=1000).map(|k| f64::from(k) / 1000.0) {
+                    assert_eq!(a.quantile(q).to_bits(), b.quantile(q).to_bits(), "q = {q}");
+                }
             }
         }
         assert!(single.sections.iter().all(|s| s.completed > 5_000 && s.rejected > 100));

@@ -22,7 +22,7 @@ mod traffic;
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED, runs_on_station};
 pub use calendar::{Calendar, Event};
 pub use flight::{Flight, Flights, Stage};
-pub use measure::{MAX_BLOCK, Recorder, Section, Tally};
+pub use measure::{MAX_BLOCK, OpenBlock, Recorder, Section, Tally};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
 pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 pub use station::Station;
@@ -374,8 +374,10 @@ impl<S: Picker> Path for Direct<'_, S> {
 
     /// A blind strategy's requests go in blocks: the choices of a block taken at once, the
     /// block admitted in one loop (fetching the backends a few requests ahead on a large
-    /// cluster), its statistics recorded in another. Each backend admits the same requests
-    /// in the same order, and every sum adds them in the same order, as one at a time.
+    /// cluster), each request recorded as it is admitted (a section's first block, or
+    /// a block without histograms, is recorded after the loop). Each backend admits the
+    /// same requests in the same order, and every sum adds them in the same order, as one
+    /// at a time.
     #[inline(always)]
     fn dispatch_block(&mut self, traffic: &mut Traffic<'_>, label: u32, most: u64, ctx: &mut Ctx<'_>) -> u64 {
         if !S::BLIND {
@@ -400,6 +402,43 @@ impl<S: Picker> Path for Direct<'_, S> {
             backend.admit_unrecorded(now, size, measured).unwrap_or((f64::NAN, 0.0))
         }
         let measured = label != UNMEASURED;
+        if measured && let Some(mut open) = ctx.rec.open_block(label, k) {
+            // The usual measured block: each request recorded as it is admitted (the sums in
+            // registers, beside the admissions' own work).
+            #[inline(always)]
+            fn admit_recorded(
+                backend: usize,
+                now: f64,
+                size: f64,
+                open: &mut OpenBlock<'_>,
+                ctx_backends: &mut [Backend],
+                outcome: &mut [BackendOutcome],
+            ) {
+                match ctx_backends[backend].admit_unrecorded(now, size, true) {
+                    Some((wait, service)) => open.answered(wait, service),
+                    None => {
+                        open.rejected();
+                        outcome[backend].rejected += 1;
+                    }
+                }
+            }
+            let chosen = &ahead.chosen[first..first + k + BLOCK_LEAD];
+            if *prefetching {
+                for j in 0..k {
+                    ctx.backends[chosen[j + BLOCK_LEAD] as usize].prefetch_head();
+                    ctx.backends[chosen[j + BLOCK_LEAD / 2] as usize].prefetch_for_admission(false);
+                    admit_recorded(chosen[j] as usize, arrival[j], size[j], &mut open, ctx.backends, ctx.outcome);
+                }
+            } else {
+                for j in 0..k {
+                    admit_recorded(chosen[j] as usize, arrival[j], size[j], &mut open, ctx.backends, ctx.outcome);
+                }
+            }
+            open.close();
+            ahead.next += k;
+            *dispatched += k as u64;
+            return k as u64;
+        }
         if *prefetching {
             for j in 0..k {
                 let next = ahead.chosen[first + j + BLOCK_LEAD] as usize;

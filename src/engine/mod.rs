@@ -394,7 +394,6 @@ impl<S: Picker> Path for Direct<'_, S> {
         };
         let k = arrival.len();
         ahead.take_ahead(k + BLOCK_LEAD, *strategy);
-        let (mut wait, mut service) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
         let first = ahead.next;
         /// Request j's (wait, service time) at `backend`; a NaN wait if it was rejected.
         #[inline(always)]
@@ -439,6 +438,7 @@ impl<S: Picker> Path for Direct<'_, S> {
             *dispatched += k as u64;
             return k as u64;
         }
+        let (mut wait, mut service) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
         if *prefetching {
             for j in 0..k {
                 let next = ahead.chosen[first + j + BLOCK_LEAD] as usize;

@@ -158,7 +158,9 @@ fn positive(process: &str, name: &str, value: f64) -> Result<f64, ModelError> {
 }
 
 fn positive_rate(process: &str, rate: f64) -> Result<f64, ModelError> {
-    if rate.is_finite() && rate > 0.0 {
+    // (A rate so small that its mean gap 1/rate overflows is refused too: the streams rely
+    // on a finite gap.)
+    if rate.is_finite() && rate > 0.0 && (1.0 / rate).is_finite() {
         Ok(rate)
     } else {
         Err(ModelError::new(format!("{process}: rate must be a finite number of requests per second > 0 (got {rate})")))
@@ -494,10 +496,13 @@ impl ArrivalStream {
             *slot = Exp1.sample(&mut local);
         }
         *rng = local;
+        // Without `next_poisson`'s guard against going back in time: a unit exponential
+        // draw is finite and ≥ 0 and `mean_gap` positive, so `now + draw × mean_gap` is never
+        // below `now` (rounding is monotonic), and the guard would change nothing here but
+        // put a comparison on the sums' chain, which bounds the loop.
         let mut now = self.now;
         for slot in times {
-            let time = now + *slot * mean_gap;
-            now = if time > now { time } else { now };
+            now += *slot * mean_gap;
             *slot = now;
         }
         self.now = now;

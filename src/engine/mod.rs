@@ -410,10 +410,10 @@ impl<S: Picker> Path for Direct<'_, S> {
                 now: f64,
                 size: f64,
                 open: &mut OpenBlock<'_>,
-                ctx_backends: &mut [Backend],
+                backends: &mut [Backend],
                 outcome: &mut [BackendOutcome],
             ) {
-                match ctx_backends[backend].admit_unrecorded(now, size, true) {
+                match backends[backend].admit_unrecorded(now, size, true) {
                     Some((wait, service)) => open.answered(wait, service),
                     None => {
                         open.rejected();

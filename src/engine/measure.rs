@@ -174,6 +174,9 @@ impl Recorder {
     /// order, so they are, bit for bit, those of recording them one at a time. Counts the
     /// rejected in the section and returns how many there were (the caller counts them per
     /// backend; the backends count what was sent to them). At most [`MAX_BLOCK`] requests.
+    /// (The engine records a block of the buffer's section as it admits it,
+    /// [`Recorder::open_block`]; this is the route of a section's first block and of runs
+    /// without histograms.)
     #[inline]
     pub fn record_block(&mut self, label: u32, wait: &[f64], service: &[f64]) -> u64 {
         let n = wait.len();
@@ -183,23 +186,6 @@ impl Recorder {
         // The sums in registers through the loop, added to in the same order as ever.
         let (mut sum_response, mut sum_wait, mut sum_slowdown) = (s.sum_response, s.sum_wait, s.sum_slowdown);
         let completed = n - rejected;
-        if rejected == 0
-            && label == self.buffer_label
-            && let Some(buffer) = &mut self.buffer
-        {
-            // The usual block: every request answered, of the buffer's section. The sums and
-            // the histogram's counters in one loop, without a branch.
-            buffer.record_with(n, |j| {
-                let response = wait[j] + service[j];
-                sum_response += response;
-                sum_wait += wait[j];
-                sum_slowdown += response / service[j];
-                response
-            });
-            (s.sum_response, s.sum_wait, s.sum_slowdown) = (sum_response, sum_wait, sum_slowdown);
-            s.completed += completed as u64;
-            return 0;
-        }
         let mut responses = [0.0; MAX_BLOCK];
         let mut add = |slot: &mut f64, wait: f64, service: f64| {
             let response = wait + service;
@@ -329,9 +315,8 @@ mod tests {
     use crate::strategy::testing::rng;
     use rand::RngExt;
 
-    /// Recording in blocks ([`Recorder::record_block`]: the one-loop path of a block all
-    /// answered, of the buffer's section, and the other path with rejections or at a
-    /// section's first block), and as a block is admitted ([`Recorder::open_block`], where
+    /// Recording in blocks ([`Recorder::record_block`], with and without rejections, and at
+    /// a section's first block), and as a block is admitted ([`Recorder::open_block`], where
     /// the section is the buffer's), leave every section's sums, bit for bit, and every
     /// histogram as recording the same requests one at a time does; blocks of every size,
     /// across the buffer's fills and section changes.

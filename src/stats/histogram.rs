@@ -262,27 +262,6 @@ impl HistogramBuffer {
         }
     }
 
-    /// Records `count` durations (at most [`PENDING`]), the j-th being `seconds(j)`, in
-    /// order, as many [`HistogramBuffer::record`]s would: one loop, in which the caller's
-    /// own work on each value (a block's sums) runs beside finding its counter.
-    #[inline]
-    pub fn record_with(&mut self, count: usize, mut seconds: impl FnMut(usize) -> f64) {
-        assert!(count <= PENDING);
-        if self.pending_len + count > PENDING {
-            self.count_pending();
-        }
-        let layout = self.layout();
-        let from = self.pending_len;
-        for (j, slot) in self.pending[from..from + count].iter_mut().enumerate() {
-            *slot = layout.bucket_of(seconds(j));
-        }
-        self.pending_len += count;
-        if self.pending_len == PENDING {
-            // (`record` writes at `pending_len`: it must stay below.)
-            self.count_pending();
-        }
-    }
-
     /// Makes room for `count` more durations (at most [`PENDING`]) to be recorded by
     /// [`HistogramBuffer::push`] without a check each: a block's requests as they are admitted.
     #[inline]

@@ -220,7 +220,7 @@ fn lindley_with_bookkeeping(n: usize, requests: u64) -> (u64, f64) {
             }
             if inside == len {
                 let mut ring = vec![0.0; 2 * len as usize];
-                for k in b.departed..b.admitted {
+                for k in (0..inside).map(|j| b.departed.wrapping_add(j)) {
                     ring[(k & (2 * len - 1)) as usize] = b.ring[(k & (len - 1)) as usize];
                 }
                 b.ring = ring;

@@ -22,7 +22,7 @@ mod traffic;
 pub use backend::{Admission, Backend, Integrals, Ticket, UNMEASURED, runs_on_station};
 pub use calendar::{Calendar, Event};
 pub use flight::{Flight, Flights, Stage};
-pub use measure::{MAX_BLOCK, OpenBlock, Recorder, Section, Tally};
+pub use measure::{MAX_BLOCK, Recorder, Section, Tally};
 pub use outcome::{Cause, Ending, Outbox, Outcome, Tag, UNTRACKED};
 pub use series::{MAX_WINDOWS, RunSeries, SeriesRecorder, SeriesRow};
 pub use station::Station;
@@ -394,83 +394,76 @@ impl<S: Picker> Path for Direct<'_, S> {
         };
         let k = arrival.len();
         ahead.take_ahead(k + BLOCK_LEAD, *strategy);
-        let first = ahead.next;
-        /// Request j's (wait, service time) at `backend`; a NaN wait if it was rejected.
-        #[inline(always)]
-        fn admit(backend: &mut Backend, now: f64, size: f64, measured: bool) -> (f64, f64) {
-            backend.admit_unrecorded(now, size, measured).unwrap_or((f64::NAN, 0.0))
-        }
+        let chosen = &ahead.chosen[ahead.next..ahead.next + k + BLOCK_LEAD];
         let measured = label != UNMEASURED;
         if measured && let Some(mut open) = ctx.rec.open_block(label, k) {
             // The usual measured block: each request recorded as it is admitted (the sums in
             // registers, beside the admissions' own work).
-            #[inline(always)]
-            fn admit_recorded(
-                backend: usize,
-                now: f64,
-                size: f64,
-                open: &mut OpenBlock<'_>,
-                backends: &mut [Backend],
-                outcome: &mut [BackendOutcome],
-            ) {
-                match backends[backend].admit_unrecorded(now, size, true) {
-                    Some((wait, service)) => open.answered(wait, service),
-                    None => {
-                        open.rejected();
-                        outcome[backend].rejected += 1;
+            let outcome = &mut *ctx.outcome;
+            admit_block(chosen, arrival, size, true, *prefetching, ctx.backends, |_, backend, answer| match answer {
+                Some((wait, service)) => open.answered(wait, service),
+                None => {
+                    open.rejected();
+                    outcome[backend].rejected += 1;
+                }
+            });
+            open.close();
+        } else {
+            // Request j's (wait, service time); a NaN wait if it was turned away.
+            let (mut wait, mut service) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
+            admit_block(chosen, arrival, size, measured, *prefetching, ctx.backends, |j, _, answer| {
+                (wait[j], service[j]) = answer.unwrap_or((f64::NAN, 0.0));
+            });
+            if measured {
+                let rejected = ctx.rec.record_block(label, &wait[..k], &service[..k]);
+                if rejected > 0 {
+                    for (&b, w) in chosen[..k].iter().zip(&wait) {
+                        if w.is_nan() {
+                            ctx.outcome[b as usize].rejected += 1;
+                        }
                     }
                 }
-            }
-            let chosen = &ahead.chosen[first..first + k + BLOCK_LEAD];
-            if *prefetching {
-                for j in 0..k {
-                    ctx.backends[chosen[j + BLOCK_LEAD] as usize].prefetch_head();
-                    ctx.backends[chosen[j + BLOCK_LEAD / 2] as usize].prefetch_for_admission(false);
-                    admit_recorded(chosen[j] as usize, arrival[j], size[j], &mut open, ctx.backends, ctx.outcome);
-                }
-            } else {
-                for j in 0..k {
-                    admit_recorded(chosen[j] as usize, arrival[j], size[j], &mut open, ctx.backends, ctx.outcome);
-                }
-            }
-            open.close();
-            ahead.next += k;
-            *dispatched += k as u64;
-            return k as u64;
-        }
-        let (mut wait, mut service) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
-        if *prefetching {
-            for j in 0..k {
-                let next = ahead.chosen[first + j + BLOCK_LEAD] as usize;
-                ctx.backends[next].prefetch_head();
-                ctx.backends[ahead.chosen[first + j + BLOCK_LEAD / 2] as usize].prefetch_for_admission(false);
-                (wait[j], service[j]) =
-                    admit(&mut ctx.backends[ahead.chosen[first + j] as usize], arrival[j], size[j], measured);
-            }
-        } else {
-            for j in 0..k {
-                (wait[j], service[j]) =
-                    admit(&mut ctx.backends[ahead.chosen[first + j] as usize], arrival[j], size[j], measured);
             }
         }
         ahead.next += k;
         *dispatched += k as u64;
-        if measured {
-            let rejected = ctx.rec.record_block(label, &wait[..k], &service[..k]);
-            if rejected > 0 {
-                for (&b, w) in ahead.chosen[first..first + k].iter().zip(&wait) {
-                    if w.is_nan() {
-                        ctx.outcome[b as usize].rejected += 1;
-                    }
-                }
-            }
-        }
         k as u64
     }
 
     #[inline(always)]
     fn queue_integral(&mut self, _now: f64) -> Option<f64> {
         None
+    }
+}
+
+/// Admits request j of a block (arriving at `arrival[j]`, of work `size[j]`) at backend
+/// `chosen[j]`, in order, and hands `answered` (j, the backend, its (wait, service time) or
+/// `None` if it was turned away). When `prefetching`, each backend is fetched
+/// [`BLOCK_LEAD`] requests ahead and its departure slot half as far (`chosen` holds the
+/// choices that far past the block).
+#[inline(always)]
+fn admit_block(
+    chosen: &[u32],
+    arrival: &[f64],
+    size: &[f64],
+    measured: bool,
+    prefetching: bool,
+    backends: &mut [Backend],
+    mut answered: impl FnMut(usize, usize, Option<(f64, f64)>),
+) {
+    let k = arrival.len();
+    if prefetching {
+        for j in 0..k {
+            backends[chosen[j + BLOCK_LEAD] as usize].prefetch_head();
+            backends[chosen[j + BLOCK_LEAD / 2] as usize].prefetch_for_admission(false);
+            let b = chosen[j] as usize;
+            answered(j, b, backends[b].admit_unrecorded(arrival[j], size[j], measured));
+        }
+    } else {
+        for j in 0..k {
+            let b = chosen[j] as usize;
+            answered(j, b, backends[b].admit_unrecorded(arrival[j], size[j], measured));
+        }
     }
 }
 

@@ -235,11 +235,8 @@ impl HistogramBuffer {
     /// Records one duration in seconds (as [`ResponseHistogram::record`] would).
     #[inline(always)]
     pub fn record(&mut self, seconds: f64) {
-        self.pending[self.pending_len] = self.layout().bucket_of(seconds);
-        self.pending_len += 1;
-        if self.pending_len == PENDING {
-            self.count_pending();
-        }
+        self.push(seconds);
+        self.pushed();
     }
 
     /// Records each of `seconds` in turn (as many [`HistogramBuffer::record`]s): one loop,

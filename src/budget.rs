@@ -172,8 +172,20 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
         IndexedWhen::Always => true,
         IndexedWhen::EqualWeights => all_equal(weights()),
         IndexedWhen::EqualCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
+        // As `runner::backend_infos` says of each backend (without naming every backend).
+        IndexedWhen::OneWorkerOneSpeed => {
+            model.backends.iter().all(|g| {
+                matches!(g.worker_class, crate::model::WorkerClass::Sync)
+                    && !g.needs_station(model.io_fraction)
+                    && g.workers == 1
+            }) && !model.cancels()
+                && !model.faults.iter().any(|f| matches!(f.kind, crate::model::FaultKind::Slowdown { .. }))
+                && all_equal(model.backends.iter().map(|g| g.speed))
+                && all_equal(model.backends.iter().map(|g| model.group_capacity(g)))
+        }
     };
-    let indexed = engine::fast_path(&model) && condition_holds;
+    // The index of starts follows the event layer's log of changes too.
+    let indexed = (engine::fast_path(&model) || info.indexed_when == IndexedWhen::OneWorkerOneSpeed) && condition_holds;
     // A weighted round robin walks every backend once a slow start has ramped a weight,
     // and always over weights that are not whole numbers.
     let whole_weights = weights().all(|w| w.fract() == 0.0);

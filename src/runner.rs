@@ -559,9 +559,16 @@ impl StrategyResult {
 
 /// Static facts about every backend, as strategies see them when built.
 pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
+    let slowed = |b: u32| {
+        model
+            .faults
+            .iter()
+            .any(|f| matches!(f.kind, crate::model::FaultKind::Slowdown { .. }) && f.backends.contains(&b))
+    };
     model
         .each_backend()
-        .map(|(g, i)| BackendInfo {
+        .enumerate()
+        .map(|(b, (g, i))| BackendInfo {
             name: g.backend_name(i),
             workers: g.workers,
             speed: g.speed,
@@ -572,6 +579,7 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
             fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync)
                 && !g.needs_station(model.io_fraction)
                 && !model.cancels(),
+            speed_changes: slowed(b as u32),
         })
         .collect()
 }

@@ -507,6 +507,8 @@ impl ExperimentFile {
                     weight: g.weight.unwrap_or_else(|| g.capacity_for(io_fraction)),
                     configured_weight: g.weight,
                     fcfs: matches!(g.worker_class, WorkerClass::Sync) && !g.needs_station(io_fraction),
+                    // (Strategies are built here only to check their parameters.)
+                    speed_changes: false,
                 })
             })
             .collect();

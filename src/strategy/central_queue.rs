@@ -1,9 +1,9 @@
 //! `central_queue`: one shared FCFS queue in front of all workers (the M/G/c reference; not a
 //! lower bound: under heavy-tailed sizes, routing by size (sita) can beat it).
 
-use super::min_tree::MinTree;
+use super::start_index::{Scout, StartIndex};
 use super::weighted_random::require_backends;
-use super::{BackendInfo, Cluster, Needs, PickCost, SeenChanges, Setup, Strategy, StrategyError, rotating_argmin};
+use super::{BackendInfo, Cluster, Needs, PickCost, Setup, Strategy, StrategyError, rotating_argmin};
 use crate::model::Request;
 
 /// One central FCFS queue feeding every worker, realised by dispatching each request to the
@@ -40,156 +40,6 @@ pub struct CentralQueue {
     /// clusters too large for the caches, so small ones never pay for it). Never read by
     /// `pick`.
     scout: Scout,
-}
-
-/// How many picks ahead [`Strategy::upcoming`] names the backend. One pick ahead is too
-/// late: the engine fetches a noted backend's struct at once and, four picks later, the
-/// slots of its departure ring (they need the struct), so the backend must be named at
-/// least that far ahead for both to arrive from memory before its request does; random
-/// and power_of_d draw 8 ahead likewise.
-const AHEAD: usize = 8;
-
-/// The next picks as the index foresees them (one speed class): the backends after the
-/// previous pick, rotating, whose start was at most that pick's time when last seen, in
-/// order, up to `AHEAD` of them. The rotating scan takes them in this order; it takes
-/// another first only if that one frees up in between (rare on a large cluster: the next
-/// free backend is a few places on, and backends free up anywhere). Picks that reach a
-/// foreseen backend drop it from the front, so such a surprise delays the guesses by one
-/// pick instead of leaving them off for good; one search per pick adds one at the back.
-#[derive(Debug, Clone, Copy, Default)]
-struct Scout {
-    /// The pick the queue was brought up to date with.
-    after: u32,
-    /// Foreseen backends, `len` of them from `head`, a ring.
-    ahead: [u32; AHEAD],
-    head: usize,
-    len: usize,
-}
-
-impl Scout {
-    /// Drops the backends the picks since the previous call went to or past (the latest
-    /// pick: `last`), then foresees up to two more.
-    #[inline]
-    fn update(&mut self, starts: &MinTree, last: usize, picked_at: f64) {
-        let n = starts.len();
-        // How far `to` is past `from`, rotating.
-        let past = |from: usize, to: usize| if to >= from { to - from } else { to + n - from };
-        let went = past(self.after as usize, last);
-        while self.len > 0 && past(self.after as usize, self.ahead[self.head] as usize) <= went {
-            self.head = (self.head + 1) % AHEAD;
-            self.len -= 1;
-        }
-        self.after = last as u32;
-        // One search a pick keeps the queue full; a second refills it after it ran dry.
-        for _ in 0..2 {
-            if self.len == AHEAD {
-                break;
-            }
-            let back = if self.len == 0 { last } else { self.back() };
-            let from = if back + 1 >= n { 0 } else { back + 1 };
-            match starts.first_at_most_cyclic(from, picked_at) {
-                // Not around past the latest pick again (few free backends).
-                Some(p) if past(last, p) > past(last, back) => {
-                    self.ahead[(self.head + self.len) % AHEAD] = p as u32;
-                    self.len += 1;
-                }
-                _ => break,
-            }
-        }
-    }
-
-    /// The last foreseen backend.
-    fn back(&self) -> usize {
-        self.ahead[(self.head + self.len - 1) % AHEAD] as usize
-    }
-}
-
-/// The backends grouped by worker speed, fastest first, each group with a tree of the
-/// earliest starts last seen. A start seen at time t is `max(free, t)`; compared with the
-/// current time it orders the backends exactly as their current starts do, since a worker
-/// free before t is free now too.
-#[derive(Debug)]
-struct StartIndex {
-    classes: Vec<SpeedClass>,
-    /// Class and position within it of each backend.
-    place: Vec<(u32, u32)>,
-    /// What the index has seen of the view's changes.
-    changes: SeenChanges,
-}
-
-#[derive(Debug)]
-struct SpeedClass {
-    /// Backend indices, ascending.
-    members: Vec<u32>,
-    starts: MinTree,
-}
-
-impl StartIndex {
-    fn new(speeds: &[f64]) -> Self {
-        let mut distinct: Vec<f64> = speeds.to_vec();
-        distinct.sort_by(|a, b| b.total_cmp(a));
-        distinct.dedup();
-        let mut classes: Vec<SpeedClass> =
-            distinct.iter().map(|_| SpeedClass { members: Vec::new(), starts: MinTree::new(0) }).collect();
-        let mut place = Vec::with_capacity(speeds.len());
-        for (i, s) in speeds.iter().enumerate() {
-            let c = distinct.iter().position(|d| d == s).expect("every speed has a class");
-            place.push((c as u32, classes[c].members.len() as u32));
-            classes[c].members.push(i as u32);
-        }
-        for class in &mut classes {
-            class.starts = MinTree::new(class.members.len());
-        }
-        StartIndex { classes, place, changes: SeenChanges::default() }
-    }
-
-    /// Brings the index up to date (`changes`: the view's count now): only `last`, the
-    /// previous pick, and the backends the view says changed since the previous pick need
-    /// looking at again; when it cannot tell, every backend.
-    fn refresh<C: Cluster + ?Sized>(&mut self, changes: u64, last: usize, cluster: &mut C) {
-        if self.changes.catch_up(changes, cluster) {
-            self.update(last, cluster);
-            for k in 0..self.changes.stale().len() {
-                self.update(self.changes.stale()[k] as usize, cluster);
-            }
-        } else {
-            for class in &mut self.classes {
-                let members = &class.members;
-                class.starts.fill(|p| cluster.earliest_start(members[p] as usize));
-            }
-        }
-    }
-
-    /// Looks at backend `i`'s start again.
-    #[inline]
-    fn update<C: Cluster + ?Sized>(&mut self, i: usize, cluster: &mut C) {
-        // One class (one speed, the common case) holds backend i at position i: `place` and
-        // `members` are not read, which on a large cluster spares the caches two more
-        // arrays swept by the rotation.
-        let (c, p) = if let [_] = &self.classes[..] { (0, i as u32) } else { self.place[i] };
-        self.classes[c as usize].starts.set(p as usize, cluster.earliest_start(i));
-    }
-
-    /// The backend the rotating scan would choose: earliest start, then fastest, then first
-    /// after `last`.
-    fn pick(&self, now: f64, last: usize, n: usize) -> usize {
-        let mut best = 0;
-        let mut best_start = f64::INFINITY;
-        for (c, class) in self.classes.iter().enumerate() {
-            let start = class.starts.min().max(now);
-            if start < best_start {
-                best = c;
-                best_start = start;
-            }
-        }
-        let class = &self.classes[best];
-        let after = if last + 1 >= n { 0 } else { last + 1 };
-        let single = class.members.len() == n;
-        // A class of every backend (one speed) holds backend i at position i.
-        let from = if single { after } else { class.members.partition_point(|&m| (m as usize) < after) };
-        let p = class.starts.first_at_most_cyclic(from, best_start).expect("the class minimum is in the class");
-        if single { p } else { class.members[p] as usize }
-    }
 }
 
 impl CentralQueue {
@@ -251,14 +101,8 @@ impl Strategy for CentralQueue {
     /// class only; see [`Scout`]).
     #[inline]
     fn upcoming(&mut self, mut note: impl FnMut(usize)) {
-        let [class] = &self.index.classes[..] else { return };
-        if self.index.changes.seen().is_none() {
-            return;
-        }
-        self.scout.update(&class.starts, self.last, self.picked_at);
-        if self.scout.len > 0 {
-            // (One class: positions are backends.)
-            note(self.scout.back());
+        if let Some(b) = self.index.foresee(&mut self.scout, self.last, self.picked_at) {
+            note(b);
         }
     }
 }
@@ -266,6 +110,7 @@ impl Strategy for CentralQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategy::start_index::AHEAD;
     use crate::strategy::testing::{MockCluster, backend, backends, request};
 
     #[test]
@@ -422,7 +267,7 @@ mod tests {
                 let k = r.random_range(0..instances);
                 let request = Request { arrival: cluster.now, size: 1.0, client: 0 };
                 let (looks, changes) = (cluster.looks, cluster.log.len() as u64);
-                let since = indexed[k].index.changes.seen().map_or(0, |seen| changes - seen);
+                let since = indexed[k].index.seen().map_or(0, |seen| changes - seen);
                 let chosen = indexed[k].pick(&request, &mut cluster);
                 let looked = cluster.looks - looks;
                 if !std::mem::take(&mut first_look[k]) {

@@ -1,7 +1,10 @@
 //! `least_work_left`: the backend that will finish its current work soonest (an oracle).
 
+use super::start_index::{Scout, StartIndex};
 use super::weighted_random::require_backends;
-use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin};
+use super::{
+    BackendInfo, Cluster, IndexedWhen, Needs, PickCost, Setup, Strategy, StrategyError, ratio_less, rotating_argmin,
+};
 use crate::model::Request;
 
 /// Least work left: send the request to the backend minimising uᵢ / cᵢ, where uᵢ is the
@@ -14,16 +17,62 @@ use crate::model::Request;
 /// Ratios are compared by cross-multiplication (uᵢ·cⱼ < uⱼ·cᵢ). Ties go to the first
 /// backend in a scan starting just after the previous choice (rotating); the scan stops
 /// early at a backend with no work.
+///
+/// Cost: over one-worker FCFS backends of one speed whose speed no fault changes, the work
+/// left is (start − now) × speed, where start is when the backend would start a request:
+/// the least work left is the earliest start, and `central_queue`'s index of the starts
+/// ([`StartIndex`]) finds it in O(log n) when the view counts its changes (the engine's do).
+/// The pick is the scan's exactly: the index's answer is taken only when no later start
+/// gives the same rounded work (checked on the next representable start); otherwise, and
+/// over other backends, it scans up to the first backend with no work (all n when none is).
 #[derive(Debug)]
 pub struct LeastWorkLeft {
     capacities: Vec<f64>,
     last: usize,
+    /// The index of starts, over one-worker FCFS backends of one speed and capacity.
+    index: Option<Starts>,
+}
+
+/// [`LeastWorkLeft`]'s index, with the one speed and capacity the work is reckoned in.
+#[derive(Debug)]
+struct Starts {
+    index: StartIndex,
+    speed: f64,
+    capacity: f64,
+    /// Arrival time of the last pick made with the index, and the picks it foresees.
+    picked_at: f64,
+    scout: Scout,
+}
+
+impl Starts {
+    /// For backends whose work left follows from their starts alone, else `None`.
+    fn of(backends: &[BackendInfo]) -> Option<Self> {
+        let first = backends.first()?;
+        let alike = |b: &BackendInfo| {
+            b.fcfs && b.workers == 1 && !b.speed_changes && b.speed == first.speed && b.capacity == first.capacity
+        };
+        backends.iter().all(alike).then(|| Starts {
+            index: StartIndex::new(&vec![first.speed; backends.len()]),
+            speed: first.speed,
+            capacity: first.capacity,
+            picked_at: f64::NAN,
+            scout: Scout::default(),
+        })
+    }
+
+    /// What the scan compares for a backend that would start a request at `start`: its
+    /// work left times a capacity, rounded as `unfinished_work` and [`ratio_less`] round.
+    #[inline]
+    fn compared(&self, start: f64, now: f64) -> f64 {
+        ((start - now).max(0.0) * self.speed) * self.capacity
+    }
 }
 
 impl LeastWorkLeft {
-    pub(crate) fn new(capacities: Vec<f64>) -> Self {
+    pub(crate) fn new(backends: &[BackendInfo]) -> Self {
+        let capacities: Vec<f64> = backends.iter().map(|b| b.capacity).collect();
         let last = capacities.len() - 1;
-        LeastWorkLeft { capacities, last }
+        LeastWorkLeft { capacities, last, index: Starts::of(backends) }
     }
 }
 
@@ -32,16 +81,35 @@ impl Strategy for LeastWorkLeft {
     const SUMMARY: &'static str = "oracle: least unfinished work per unit of capacity (ties rotate)";
     const MODELS: &'static str = "textbook oracle: least unfinished work";
     const NEEDS: Needs = Needs::Oracle;
-    // Stops at the first backend with no work left.
-    const PICK_COST: PickCost = PickCost::AsksUntilIdle;
+    // An index of the starts over one-worker backends of one speed; elsewhere a scan that
+    // stops at the first backend with no work left.
+    const PICK_COST: PickCost = PickCost::AsksUntilIdleOrIndexed;
+    const INDEXED_WHEN: IndexedWhen = IndexedWhen::OneWorkerOneSpeed;
 
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError> {
         require_backends(Self::NAME, setup.backends)?;
-        Ok(LeastWorkLeft::new(setup.backends.iter().map(|b| b.capacity).collect()))
+        Ok(LeastWorkLeft::new(setup.backends))
     }
 
     #[inline]
-    fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, cluster: &mut C) -> usize {
+    fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
+        if let Some(starts) = &mut self.index
+            && let Some(changes) = cluster.changes()
+        {
+            starts.index.refresh(changes, self.last, cluster);
+            let now = request.arrival;
+            let earliest = starts.index.earliest(now);
+            // Every backend starting at or before `earliest` has the least work left; one
+            // starting later has more unless the rounding of (start − now) × speed ×
+            // capacity makes it equal (then the scan decides the tie).
+            // (`f64::next_up`, for a start ≥ 0 and finite, on Rust 1.85.)
+            let next = f64::from_bits(earliest.to_bits() + 1);
+            if starts.compared(next, now) > starts.compared(earliest, now) {
+                self.last = starts.index.pick(now, self.last, self.capacities.len());
+                starts.picked_at = now;
+                return self.last;
+            }
+        }
         let capacities = &self.capacities;
         let clearing = |i| {
             cluster.scanning(i);
@@ -49,16 +117,31 @@ impl Strategy for LeastWorkLeft {
         };
         rotating_argmin(capacities.len(), &mut self.last, clearing, ratio_less, |&(work, _)| work <= 0.0)
     }
+
+    /// The backend of the pick a few picks from now, as the index of starts foresees it.
+    #[inline]
+    fn upcoming(&mut self, mut note: impl FnMut(usize)) {
+        if let Some(starts) = &mut self.index
+            && let Some(b) = starts.index.foresee(&mut starts.scout, self.last, starts.picked_at)
+        {
+            note(b);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{MockCluster, request};
+    use crate::strategy::testing::{MockCluster, backend, request};
+
+    /// One-worker backends of these speeds (their capacities).
+    fn of_speeds(speeds: &[f64]) -> Vec<BackendInfo> {
+        speeds.iter().enumerate().map(|(i, &s)| backend(&format!("b{i}"), 1, s)).collect()
+    }
 
     #[test]
     fn minimises_work_per_capacity() {
-        let mut s = LeastWorkLeft::new(vec![1.0, 4.0, 2.0]);
+        let mut s = LeastWorkLeft::new(&of_speeds(&[1.0, 4.0, 2.0]));
         let mut cluster = MockCluster::uniform(3);
         // Clearing times 1.0, 0.75, 1.0.
         cluster.work = vec![1.0, 3.0, 2.0];
@@ -69,7 +152,7 @@ mod tests {
 
     #[test]
     fn ties_rotate() {
-        let mut s = LeastWorkLeft::new(vec![1.0, 2.0, 1.0]);
+        let mut s = LeastWorkLeft::new(&of_speeds(&[1.0, 2.0, 1.0]));
         let mut cluster = MockCluster::uniform(3);
         cluster.work = vec![1.0, 2.0, 1.0];
         let picks: Vec<usize> = (0..4).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
@@ -77,5 +160,116 @@ mod tests {
         cluster.work = vec![0.0; 3];
         let picks: Vec<usize> = (0..4).map(|_| s.pick(&request(0, 1.0), &mut cluster)).collect();
         assert_eq!(picks, [1, 2, 0, 1]);
+    }
+
+    /// One-worker FCFS backends of one speed reduced to when their worker frees up: the
+    /// work left and the start are computed from it as the engine computes them.
+    struct Workers {
+        free: Vec<f64>,
+        speed: f64,
+        now: f64,
+        /// Every backend handed a request or crashed, in order (the event layer's log).
+        log: Vec<u32>,
+        counting: bool,
+        /// Works left asked for (the scan's questions).
+        works_asked: u64,
+    }
+
+    impl Cluster for Workers {
+        fn len(&self) -> usize {
+            self.free.len()
+        }
+        fn in_system(&mut self, _: usize) -> u32 {
+            unreachable!()
+        }
+        fn unfinished_work(&mut self, i: usize) -> f64 {
+            self.works_asked += 1;
+            (self.free[i] - self.now).max(0.0) * self.speed
+        }
+        fn earliest_start(&mut self, i: usize) -> f64 {
+            self.free[i].max(self.now)
+        }
+        fn capacity(&self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn speed(&self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn weight(&self, _: usize) -> f64 {
+            unreachable!()
+        }
+        fn changes(&self) -> Option<u64> {
+            self.counting.then_some(self.log.len() as u64)
+        }
+        fn changed_since(&self, seen: u64) -> Option<&[u32]> {
+            self.log.get(seen as usize..)
+        }
+    }
+
+    /// Over one-worker backends of one speed, the pick through the index of starts is the
+    /// scan's, pick for pick, behind one or several balancer instances, with crashes: with
+    /// speeds whose products round (0.7, 3) and without, deterministic sizes and arrivals
+    /// at the same instant (ties in the work left), loads below and above 1 (empty
+    /// backends, then none), and a clock that starts at 0 (so that early on, with queues
+    /// longer than the clock has run, (start − now) rounds two starts to the same work, a tie
+    /// the index must leave to the scan) or late.
+    #[test]
+    fn the_index_of_starts_chooses_what_the_scan_chooses() {
+        use rand::RngExt;
+        let mut r = crate::strategy::testing::rng(11);
+        // Works asked where (start − now) × speed × speed is exact: a speed that is a power
+        // of two, and a clock that has run longer than any backend's queue of work (start ≤
+        // 2 × now, so the difference is exact, Sterbenz): none, the index answers every pick.
+        let mut exact_works = 0;
+        for round in 0..48 {
+            let n = 1 + (round * 5) % 37;
+            let speed = [1.0, 0.7, 3.0, 0.5][round % 4];
+            let instances = 1 + round % 3;
+            let infos: Vec<BackendInfo> = (0..n).map(|i| backend(&format!("b{i}"), 1, speed)).collect();
+            let mut indexed: Vec<LeastWorkLeft> = (0..instances).map(|_| LeastWorkLeft::new(&infos)).collect();
+            let mut scanned: Vec<LeastWorkLeft> = (0..instances).map(|_| LeastWorkLeft::new(&infos)).collect();
+            assert!(indexed[0].index.is_some());
+            let start = [0.0, 1e3, 1e9][(round / 4) % 3];
+            let mut cluster =
+                Workers { free: vec![start; n], speed, now: start, log: Vec::new(), counting: true, works_asked: 0 };
+            let gap = [0.25, 0.6, 1.5][round % 3] / n as f64;
+            for _ in 0..800 {
+                cluster.now += [0.0, gap, 2.0 * gap][r.random_range(0..3)];
+                if r.random_range(0..50) == 0 {
+                    let i = r.random_range(0..n);
+                    cluster.free[i] = cluster.free[i].min(cluster.now);
+                    cluster.log.push(i as u32);
+                }
+                let k = r.random_range(0..instances);
+                let request = Request { arrival: cluster.now, size: 1.0, client: 0 };
+                let asked = cluster.works_asked;
+                let chosen = indexed[k].pick(&request, &mut cluster);
+                if speed.log2().fract() == 0.0 && start > 0.0 {
+                    exact_works += cluster.works_asked - asked;
+                }
+                cluster.counting = false;
+                let expected = scanned[k].pick(&request, &mut cluster);
+                cluster.counting = true;
+                assert_eq!(chosen, expected, "round {round}");
+                let size = if round % 2 == 0 { 1.0 } else { [0.5, 1.0, 2.0][r.random_range(0..3)] };
+                cluster.free[chosen] = cluster.free[chosen].max(cluster.now) + size / speed;
+                cluster.log.push(chosen as u32);
+            }
+        }
+        assert_eq!(exact_works, 0);
+    }
+
+    #[test]
+    fn no_index_where_the_work_left_is_not_the_start() {
+        let several = vec![backend("a", 2, 1.0), backend("b", 2, 1.0)];
+        assert!(LeastWorkLeft::new(&several).index.is_none());
+        assert!(LeastWorkLeft::new(&of_speeds(&[1.0, 2.0])).index.is_none());
+        let mut slowed = of_speeds(&[1.0, 1.0]);
+        slowed[1].speed_changes = true;
+        assert!(LeastWorkLeft::new(&slowed).index.is_none());
+        let mut async_ = of_speeds(&[1.0, 1.0]);
+        async_[0].fcfs = false;
+        assert!(LeastWorkLeft::new(&async_).index.is_none());
+        assert!(LeastWorkLeft::new(&of_speeds(&[0.5, 0.5])).index.is_some());
     }
 }

@@ -12,6 +12,7 @@ mod params;
 mod real_weights;
 pub mod registry;
 mod slow_start;
+mod start_index;
 
 mod central_queue;
 mod consistent_hash;
@@ -67,6 +68,10 @@ pub enum IndexedWhen {
     /// (count + 1) / capacity); otherwise it asks every backend, since an empty slow
     /// backend can lose to a busy fast one.
     EqualCapacities,
+    /// Only over one-worker FCFS backends of one speed that no fault slows down (least
+    /// work left: its work left is then its earliest start, an index of which is kept on
+    /// the event layer too); otherwise it asks up to the first backend with no work.
+    OneWorkerOneSpeed,
 }
 
 impl IndexedWhen {
@@ -76,6 +81,9 @@ impl IndexedWhen {
             IndexedWhen::Always => "",
             IndexedWhen::EqualWeights => ", and only over backends of equal weight",
             IndexedWhen::EqualCapacities => "; over backends of unequal capacity it asks every backend",
+            IndexedWhen::OneWorkerOneSpeed => {
+                "; over one-worker sync backends of one speed, an index of their starts instead, log n, on every path"
+            }
         }
     }
 }
@@ -384,6 +392,9 @@ pub struct BackendInfo {
     pub configured_weight: Option<f64>,
     /// True for sync (FCFS) workers, false for async (processor sharing).
     pub fcfs: bool,
+    /// True when a fault changes the backend's speed during the run (`slowdown`): its work
+    /// left then no longer follows from when it would start a request.
+    pub speed_changes: bool,
 }
 
 /// Everything a strategy may use when it is built.

@@ -96,6 +96,7 @@ pub(crate) fn backend(name: &str, workers: u32, speed: f64) -> BackendInfo {
         weight: capacity,
         configured_weight: None,
         fcfs: true,
+        speed_changes: false,
     }
 }
 
@@ -263,6 +264,13 @@ mod tests {
             match info.pick_cost {
                 PickCost::Constant | PickCost::Logarithmic | PickCost::WalksWeightClasses | PickCost::WalksAll => {
                     assert!(busy <= 4, "{} declares {:?} but asks about {busy} of {n}", info.name, info.pick_cost)
+                }
+                // Its index of starts over one-worker backends of one speed follows the
+                // mock's count of changes: a look at the previous pick a pick.
+                PickCost::AsksUntilIdleOrIndexed
+                    if info.indexed_when == crate::strategy::IndexedWhen::OneWorkerOneSpeed =>
+                {
+                    assert!(busy <= 4, "{} asks about {busy} of {n} through its index", info.name)
                 }
                 // (The mock cluster cannot tell when counts change, so no index is kept.)
                 PickCost::AsksUntilIdle | PickCost::AsksUntilIdleOrIndexed => {

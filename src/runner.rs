@@ -6,8 +6,8 @@
 //! replications into a [`StrategyResult`]: with one replication the confidence intervals come
 //! from the run's sections (batch means; for quantiles, batch means of the exceedance
 //! indicator, see [`crate::stats::quantile_interval`]); with several, from the spread between
-//! replications (Student t). It also gives the saturation verdict and the "too short to
-//! trust" warnings (see [`Warning`]).
+//! replications (Student t; a quantile is that of their responses pooled). It also gives the
+//! saturation verdict and the "too short to trust" warnings (see [`Warning`]).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +17,9 @@ use crate::engine::{self, RunOutcome, Window};
 use crate::experiment::{Experiment, StrategySpec, Warmup};
 use crate::model::{Hedge, Model};
 use crate::seed::{Purpose, RunSeed};
-use crate::stats::{Estimate, QuantileInterval, ResponseHistogram, f64_or_nan, mser_truncation, quantile_interval};
+use crate::stats::{
+    Estimate, QuantileInterval, ResponseHistogram, f64_or_nan, mser_truncation, quantile_interval, quantile_of_mixture,
+};
 use crate::strategy::{self, BackendInfo, Params, Setup, StrategyError};
 
 /// Sections (batches) a single replication is cut into for its confidence intervals: 20
@@ -446,6 +448,9 @@ pub enum Warning {
     WideInterval,
     /// Too few responses above p99.9 for an honest interval: none is given.
     NoP999Interval,
+    /// No honest interval for p99 (a run with too few responses above it, or replications
+    /// each too short for an unbiased p99): none is given.
+    NoP99Interval,
     /// The work the requests really brought differs from the offered load by more than
     /// [`MAX_WORK_GAP`]: the run is too short for the size distribution or the arrivals.
     UnrepresentativeWork,
@@ -476,6 +481,7 @@ impl Warning {
             Warning::NoSteadyState => "no_steady_state",
             Warning::WideInterval => "wide_interval",
             Warning::NoP999Interval => "no_p999_interval",
+            Warning::NoP99Interval => "no_p99_interval",
             Warning::UnrepresentativeWork => "unrepresentative_work",
             Warning::BeyondHistogram => "beyond_histogram",
             Warning::Implausible => "implausible",
@@ -502,6 +508,9 @@ impl Warning {
                 (MAX_RELATIVE_HALF_WIDTH * 100.0).round()
             ),
             Warning::NoP999Interval => "too few responses above p99.9 for an interval; none given".to_string(),
+            Warning::NoP99Interval => "too few responses above p99 for an interval (over replications: each too \
+                 short for its p99 to be unbiased beside the interval); none given"
+                .to_string(),
             Warning::UnrepresentativeWork => format!(
                 "the requests simulated brought more than {}% more or less work than the offered load: \
                  the run is too short for this size distribution's tail or these bursts",
@@ -883,8 +892,8 @@ fn rises(series: &[f64]) -> bool {
 /// Fewest expected exceedances of a quantile per replication for an interval from several
 /// replications: below it a replication's tail quantile is a skewed, biased estimate (its
 /// relative bias is of order one over the exceedances) and a t interval over them would be
-/// misleading.
-const MIN_EXCEEDANCES_PER_REPLICATION: f64 = 50.0;
+/// misleading. The same floor a single run's interval has ([`crate::stats::MIN_EXCEEDANCES`]).
+const MIN_EXCEEDANCES_PER_REPLICATION: f64 = crate::stats::MIN_EXCEEDANCES as f64;
 
 /// Combines replications of one strategy at one point into estimates with 95 % intervals.
 pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication]) -> StrategyResult {
@@ -900,8 +909,14 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             }
         }
     };
-    // Quantile `k` of [`QUANTILES`]: one replication gives its indicator-batching interval;
-    // several, the t interval over their quantiles when each holds enough exceedances.
+    // Quantile `k` of [`QUANTILES`]: one replication gives its indicator-batching interval.
+    // Several give the quantile of their responses pooled (from their CCDFs), with the half-
+    // width of the t interval over their own quantiles when each holds enough exceedances:
+    // the pooled quantile varies as their mean does (to first order, Bahadur), but the mean
+    // of their quantiles carries each one's bias from its length, which more replications
+    // do not reduce (twenty replications of 5 000 requests put the p99 of M/M/4 at ρ = 0.85
+    // 5.6 % low, and its interval covered the truth 68 times in 100: an independent audit
+    // over 200 seeds).
     let quantile = |k: usize, f: fn(&Metrics) -> f64| -> Estimate {
         match reps {
             [one] => match one.quantile_intervals.get(k) {
@@ -911,11 +926,18 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             },
             _ => {
                 let fewest = reps.iter().map(|r| r.completed).min().unwrap_or(0) as f64;
-                let e = estimate(f);
-                if fewest * (1.0 - QUANTILES[k]) >= MIN_EXCEEDANCES_PER_REPLICATION {
-                    e
+                let spread = estimate(f);
+                let ccdfs: Vec<&[[f64; 2]]> = reps.iter().map(|r| r.ccdf.as_slice()).collect();
+                let weights: Vec<f64> = reps.iter().map(|r| r.completed as f64).collect();
+                let pooled = quantile_of_mixture(&ccdfs, &weights, QUANTILES[k]);
+                if !pooled.is_finite() {
+                    // (No responses to pool.)
+                    Estimate::without_interval(spread.value)
+                } else if fewest * (1.0 - QUANTILES[k]) >= MIN_EXCEEDANCES_PER_REPLICATION && spread.has_interval() {
+                    let half = spread.half_width();
+                    Estimate { value: pooled, ci_low: pooled - half, ci_high: pooled + half }
                 } else {
-                    Estimate::without_interval(e.value)
+                    Estimate::without_interval(pooled)
                 }
             }
         }
@@ -1083,6 +1105,9 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
     }
     if r.p999.value.is_finite() && !r.p999.has_interval() {
         out.push(Warning::NoP999Interval);
+    }
+    if r.p99.value.is_finite() && !r.p99.has_interval() {
+        out.push(Warning::NoP99Interval);
     }
     let work_gap = work_gap(&experiment.model, reps, r.load);
     // A window of no length (every measured arrival at one instant) has no rates at all.

@@ -654,12 +654,13 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
 /// those that turned requests away (more than 1 in 1000) without being saturated: a loss
 /// system's rejections are reported as such, not as saturation.
 fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
-    const KINDS: [Warning; 11] = [
+    const KINDS: [Warning; 12] = [
         Warning::FewRequests,
         Warning::LongWarmup,
         Warning::NoSteadyState,
         Warning::WideInterval,
         Warning::NoP999Interval,
+        Warning::NoP99Interval,
         Warning::UnrepresentativeWork,
         Warning::BeyondHistogram,
         Warning::Implausible,

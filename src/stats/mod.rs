@@ -10,4 +10,6 @@ pub use estimate::{Estimate, f64_or_nan, student_t_quantile};
 pub use histogram::{HistogramBuffer, ResponseHistogram};
 pub use mser::{Truncation, mser_truncation};
 pub use proportion::exceedance_fraction;
-pub use quantile::{MIN_EXCEEDANCES, MIN_SECTIONS_WITH_EXCEEDANCES, QuantileInterval, quantile_interval};
+pub use quantile::{
+    MIN_EXCEEDANCES, MIN_SECTIONS_WITH_EXCEEDANCES, QuantileInterval, quantile_interval, quantile_of_mixture,
+};

@@ -79,9 +79,89 @@ pub fn quantile_interval(sections: &[ResponseHistogram], whole: &ResponseHistogr
     QuantileInterval::Interval(low.min(q), high.max(q))
 }
 
+/// The `p`-quantile of a mixture of distributions each given by points of its CCDF,
+/// `(t, P(T > t))` with t increasing (a replication's `ccdf`), weighted by `weights` (their
+/// responses): the t at which the weighted mean of P(T > t) is 1 − p. Between a CCDF's
+/// points, log P is taken as linear in log t (a smooth tail's error over points ≈ 5 % apart is
+/// a few hundredths of a per cent of t); before its first point P is 1, after its last 0.
+/// NaN without points or weight.
+///
+/// It is the quantile of the replications' responses pooled, as if one histogram held them
+/// all: unlike the mean of their own quantiles, whose bias from each replication's length
+/// does not fall as replications are added (a sample p99 of 50 exceedances is a few per cent
+/// low), its bias falls with their total.
+pub fn quantile_of_mixture(ccdfs: &[&[[f64; 2]]], weights: &[f64], p: f64) -> f64 {
+    let total: f64 = weights.iter().sum();
+    let points = || ccdfs.iter().flat_map(|c| c.iter());
+    let lowest = points().map(|x| x[0]).filter(|&t| t > 0.0).fold(f64::INFINITY, f64::min);
+    let highest = points().map(|x| x[0]).fold(0.0, f64::max);
+    if !(total > 0.0 && lowest.is_finite() && highest >= lowest) {
+        return f64::NAN;
+    }
+    let above = |t: f64| -> f64 { ccdfs.iter().zip(weights).map(|(c, w)| w * ccdf_at(c, t)).sum::<f64>() / total };
+    let target = 1.0 - p;
+    // Bisection on log t: the mixture's CCDF falls with t.
+    let (mut low, mut high) = (lowest.ln(), highest.ln());
+    if above(lowest) <= target {
+        return lowest;
+    }
+    for _ in 0..100 {
+        let mid = 0.5 * (low + high);
+        if above(mid.exp()) > target {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    (0.5 * (low + high)).exp()
+}
+
+/// P(T > t) from CCDF points, log-log linear between them (see [`quantile_of_mixture`]).
+fn ccdf_at(points: &[[f64; 2]], t: f64) -> f64 {
+    let after = points.partition_point(|x| x[0] <= t);
+    match (after.checked_sub(1).map(|i| points[i]), points.get(after)) {
+        (None, _) => 1.0,
+        (Some(_), None) => 0.0,
+        (Some([t0, p0]), Some(&[t1, p1])) => {
+            if t0 <= 0.0 || p0 <= 0.0 || p1 <= 0.0 || t1 <= t0 {
+                return p0;
+            }
+            let share = (t / t0).ln() / (t1 / t0).ln();
+            (p0.ln() + share * (p1 / p0).ln()).exp()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two exponential distributions (means 1 and 3, weights 1 and 2) given by CCDF points
+    /// 5 % apart, as a replication keeps them: the mixture's quantiles within 0.05 % of the
+    /// exact ones, from the median to p99.9.
+    #[test]
+    fn the_quantile_of_a_mixture_of_ccdfs_is_the_mixtures() {
+        let points = |mean: f64| -> Vec<[f64; 2]> {
+            (0..400)
+                .map(|k| 1e-3 * 1.05f64.powi(k))
+                .map(|t| [t, (-t / mean).exp()])
+                .take_while(|x| x[1] > 1e-9)
+                .collect()
+        };
+        let (a, b) = (points(1.0), points(3.0));
+        let exact_above = |t: f64| ((-t).exp() + 2.0 * (-t / 3.0).exp()) / 3.0;
+        for p in [0.5, 0.9, 0.99, 0.999] {
+            let q = quantile_of_mixture(&[&a, &b], &[1.0, 2.0], p);
+            // The exact quantile by bisection on the exact CCDF.
+            let (mut lo, mut hi) = (0.0, 100.0);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if exact_above(mid) > 1.0 - p { lo = mid } else { hi = mid }
+            }
+            assert!((q / lo - 1.0).abs() < 5e-4, "p{p}: {q} against {lo}");
+        }
+        assert!(quantile_of_mixture(&[], &[], 0.5).is_nan());
+    }
 
     /// Sections of i.i.d. uniform(0, 1) values (a deterministic low-discrepancy sequence):
     /// the p-quantile is p, and the interval must hold it and be about binomial in width.

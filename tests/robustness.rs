@@ -627,3 +627,24 @@ fn a_trace_with_a_byte_order_mark_reads_as_without() {
     let file = trace_experiment(tmp.path(), "bom");
     lbsim().arg("check").arg(&file).assert().success();
 }
+
+// ---- panics on input ------------------------------------------------------------------
+
+#[test]
+fn loadgen_refuses_a_timeout_no_duration_can_hold() {
+    let tmp = TempDir::new().unwrap();
+    let trace = write(tmp.path(), "t.csv", "time,size\n0,0.01\n0.1,0.01\n0.2,0.01\n");
+    let out = tmp.path().join("r.csv");
+    for bad in ["nan", "inf", "1e300", "-1", "0"] {
+        lbsim()
+            .arg("loadgen")
+            .arg(&trace)
+            .args(["--url", "http://127.0.0.1:1/", "--requests", "3", "--out"])
+            .arg(&out)
+            .arg(format!("--timeout={bad}"))
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("--timeout must be a number of seconds from 1e-9 (1 ns) to 1e9"));
+    }
+    assert!(!out.exists());
+}

@@ -648,3 +648,48 @@ fn loadgen_refuses_a_timeout_no_duration_can_hold() {
     }
     assert!(!out.exists());
 }
+
+// ---- data loss -----------------------------------------------------------------------
+
+/// Each output is checked against each input by its real path, so `./e.toml` or a path
+/// through `..` is caught too, and the input is left as it was.
+#[test]
+fn an_output_that_is_one_of_the_inputs_is_refused_before_anything_is_written() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let experiment = write(dir, "e.toml", &tiny(TWO_STRATEGIES));
+    let refused = |args: &[&str], out: &Path, message: &str| {
+        let before = fs::read(out).unwrap();
+        lbsim()
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(message).and(predicate::str::contains("give another --out")));
+        assert_eq!(fs::read(out).unwrap(), before, "{args:?} changed {}", out.display());
+    };
+    let e = experiment.to_str().unwrap();
+    fs::create_dir(dir.join("sub")).unwrap();
+    refused(&["trace", e], &dir.join("sub/../e.toml"), "is the experiment file");
+    // A trace the experiment replays is an input too.
+    write(dir, "trace.csv", &trace_rows(0.005));
+    let replay = trace_experiment(dir, "replays trace.csv");
+    refused(&["trace", replay.to_str().unwrap()], &dir.join("./trace.csv"), "is the experiment's trace");
+    let trace = dir.join("trace.csv");
+    let t = trace.to_str().unwrap();
+    refused(&["loadgen", t, "--url", "http://127.0.0.1:1/", "--requests", "3"], &trace, "is the trace");
+    // fit writes four files beside its experiment; none may be the log.
+    let log = write(dir, "acc.log", "1795564800.100 0.020 0.019 200 1 a\n1795564800.300 0.020 0.019 200 2 a\n");
+    let l = log.to_str().unwrap();
+    refused(&["fit", l, "--format", "nginx", "--workers", "1"], &log, "is the log");
+    let log = write(dir, "x-trace.csv", &fs::read_to_string(&log).unwrap());
+    lbsim()
+        .args(["fit", "--format", "nginx", "--workers", "1", "--out"])
+        .arg(dir.join("x.toml"))
+        .arg(&log)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("x-trace.csv is the log"));
+    assert!(!dir.join("x.toml").exists());
+}

@@ -26,6 +26,7 @@ pub fn loadgen(args: Args) -> Result<()> {
     if !(0.0..=1.0).contains(&args.cpu_share) {
         anyhow::bail!("--cpu-share must be between 0 and 1, got {}", args.cpu_share);
     }
+    super::refuse_writing_over_inputs(std::slice::from_ref(&args.out), &[("the trace", args.trace.clone())])?;
     let timeout = timeout(args.timeout)?;
     let target = Target::parse(&args.url)?;
     let mut requests = read_trace(&args.trace)?;

@@ -17,7 +17,6 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use lbsim::config::ExperimentFile;
-use lbsim::experiment::Experiment;
 
 /// Simulate load-balancing strategies over backends with worker pools.
 #[derive(Debug, Parser)]
@@ -265,7 +264,9 @@ pub fn run(cli: Cli) -> Result<()> {
             fit::run(fit::Args { log, format, out, workers, skip_bad })
         }
         Command::Trace { file, set, out, requests, replication } => {
-            trace::trace(&file, &load(&file, &set)?, &out, requests, replication)
+            let experiment_file = read(&file, &set)?;
+            refuse_writing_over_inputs(std::slice::from_ref(&out), &experiment_file.inputs())?;
+            trace::trace(&file, &experiment_file.resolve()?, &out, requests, replication)
         }
         Command::Loadgen { trace, url, out, warmup, requests, cpu_share, max_in_flight, timeout, json } => {
             loadgen::loadgen(loadgen::Args {
@@ -292,7 +293,20 @@ fn read(file: &Path, set: &[String]) -> Result<ExperimentFile> {
     Ok(experiment_file)
 }
 
-/// Reads `file`, applies `--set` overrides and resolves the experiment.
-fn load(file: &Path, set: &[String]) -> Result<Experiment> {
-    Ok(read(file, set)?.resolve()?)
+/// Refuses to write any of `outputs` over one of the command's `inputs` (each with what it
+/// is), before anything is written: the atomic write would replace the input with what was
+/// made from it.
+fn refuse_writing_over_inputs(outputs: &[PathBuf], inputs: &[(&str, PathBuf)]) -> Result<()> {
+    for out in outputs {
+        for (what, input) in inputs {
+            if lbsim::sweep::output::same_path(out, input) {
+                anyhow::bail!(
+                    "{} is {what} ({}), which this command reads: writing there would replace it; give another --out",
+                    out.display(),
+                    input.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }

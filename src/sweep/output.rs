@@ -489,6 +489,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// Whether `a` and `b` name the same existing file or folder, however they are spelled
+/// (relative, through `..` or a symbolic link). False when either does not exist.
+pub fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -693,3 +693,27 @@ fn an_output_that_is_one_of_the_inputs_is_refused_before_anything_is_written() {
         .stderr(predicate::str::contains("x-trace.csv is the log"));
     assert!(!dir.join("x.toml").exists());
 }
+
+#[test]
+fn fit_overwrites_an_experiment_already_there_only_with_force() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let log = write(dir, "acc.log", "1795564800.100 0.020 0.019 200 1 a\n1795564800.300 0.020 0.019 200 2 a\n");
+    // The default output is acc.toml in the working folder.
+    let by_hand = write(dir, "acc.toml", "# tuned by hand\n");
+    let trace = write(dir, "acc-trace.csv", "time,size\n0,1\n1,1\n");
+    let fit = || {
+        let mut cmd = lbsim();
+        cmd.current_dir(dir).args(["fit", "acc.log", "--format", "nginx", "--workers", "2"]);
+        cmd
+    };
+    fit().assert().code(1).stderr(predicate::str::contains(
+        "already holds acc.toml, acc-trace.csv; use --force to overwrite them, or another --out",
+    ));
+    assert_eq!(fs::read_to_string(&by_hand).unwrap(), "# tuned by hand\n");
+    assert_eq!(fs::read_to_string(&trace).unwrap(), "time,size\n0,1\n1,1\n");
+    assert!(!dir.join("acc-service.csv").exists());
+    fit().arg("--force").assert().success();
+    assert!(fs::read_to_string(&by_hand).unwrap().contains("[arrivals]"));
+    assert!(log.exists());
+}

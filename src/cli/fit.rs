@@ -15,6 +15,7 @@ pub struct Args {
     pub out: Option<PathBuf>,
     pub workers: Option<u32>,
     pub skip_bad: bool,
+    pub force: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -29,6 +30,19 @@ pub fn run(args: Args) -> Result<()> {
     let qq_svg = folder.join(format!("{out_stem}-qq.svg"));
     let outputs = [out.clone(), folder.join(&trace_name), folder.join(&samples_name), qq_png.clone(), qq_svg.clone()];
     super::refuse_writing_over_inputs(&outputs, &[("the log", args.log.clone())])?;
+    // An experiment written by hand next to the log is called LOG.toml too.
+    let present: Vec<String> = outputs
+        .iter()
+        .filter(|p| p.exists())
+        .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into())
+        .collect();
+    if !present.is_empty() && !args.force {
+        bail!(
+            "{} already holds {}; use --force to overwrite them, or another --out",
+            folder.display(),
+            present.join(", ")
+        );
+    }
 
     let text = std::fs::read_to_string(&args.log).with_context(|| format!("cannot read {name}"))?;
     let parsed = log::parse(&name, &text, args.format, args.skip_bad)?;

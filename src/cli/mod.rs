@@ -218,6 +218,9 @@ enum Command {
         /// Leave out lines that do not parse (and count them) instead of stopping.
         #[arg(long)]
         skip_bad: bool,
+        /// Overwrite the experiment, trace, samples and charts already there.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -260,8 +263,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }),
         Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),
         Command::Report { dir, slo, load } => report::report(&dir, slo, load),
-        Command::Fit { log, format, out, workers, skip_bad } => {
-            fit::run(fit::Args { log, format, out, workers, skip_bad })
+        Command::Fit { log, format, out, workers, skip_bad, force } => {
+            fit::run(fit::Args { log, format, out, workers, skip_bad, force })
         }
         Command::Trace { file, set, out, requests, replication } => {
             let experiment_file = read(&file, &set)?;

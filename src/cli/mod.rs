@@ -124,6 +124,9 @@ enum Command {
         /// Also write the plan report (plan.json, report.html, report.md, charts/) into DIR.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Overwrite the results or reports already in the --out folder.
+        #[arg(long, requires = "out")]
+        force: bool,
         /// Allow more --jobs than cores.
         #[arg(long, short = 'y')]
         yes: bool,
@@ -248,19 +251,22 @@ pub fn run(cli: Cli) -> Result<()> {
             quiet,
             yes,
         }),
-        Command::Plan { file, rate, slo, vary, strategies, max, set, jobs, json, out, yes } => plan::run(plan::Args {
-            file,
-            set,
-            rate,
-            slo,
-            vary,
-            strategies,
-            max,
-            jobs: jobs.map(|j| j as usize),
-            json,
-            out,
-            yes,
-        }),
+        Command::Plan { file, rate, slo, vary, strategies, max, set, jobs, json, out, force, yes } => {
+            plan::run(plan::Args {
+                file,
+                set,
+                rate,
+                slo,
+                vary,
+                strategies,
+                max,
+                jobs: jobs.map(|j| j as usize),
+                json,
+                out,
+                force,
+                yes,
+            })
+        }
         Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),
         Command::Report { dir, slo, load } => report::report(&dir, slo, load),
         Command::Fit { log, format, out, workers, skip_bad, force } => {

@@ -717,3 +717,26 @@ fn fit_overwrites_an_experiment_already_there_only_with_force() {
     assert!(fs::read_to_string(&by_hand).unwrap().contains("[arrivals]"));
     assert!(log.exists());
 }
+
+// ---- unbounded work ------------------------------------------------------------------
+
+/// The rows are streamed to the file (memory stays flat however many), so the limit is the
+/// disk: a count whose trace cannot fit is refused at once with the estimate, instead of
+/// growing memory at some 190 MB/s as it did.
+#[test]
+fn a_trace_larger_than_the_disk_is_refused_at_once() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(TWO_STRATEGIES));
+    let out = tmp.path().join("x.csv");
+    lbsim()
+        .timeout(Duration::from_secs(30))
+        .arg("trace")
+        .arg(&file)
+        .args(["--requests", "99999999999999", "--out"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("99999999999999 requests make a trace of about 4"))
+        .stderr(predicate::str::contains("ask for fewer with --requests"));
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1, "nothing written beside e.toml");
+}

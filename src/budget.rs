@@ -413,6 +413,26 @@ pub fn format_bytes(bytes: f64) -> String {
     format!("{bytes:.0} B")
 }
 
+/// Bytes free for an unprivileged user on the file system holding `folder`, if known.
+#[cfg(unix)]
+pub fn free_disk(folder: &std::path::Path) -> Option<f64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(folder.as_os_str().as_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: statvfs reads a NUL-terminated path and fills the struct it is given.
+    if unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled the struct.
+    let stats = unsafe { stats.assume_init() };
+    Some(stats.f_bavail as f64 * stats.f_frsize as f64)
+}
+
+#[cfg(not(unix))]
+pub fn free_disk(_folder: &std::path::Path) -> Option<f64> {
+    None
+}
+
 /// The machine's memory (Linux: `/proc/meminfo`), if known.
 fn total_memory() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;

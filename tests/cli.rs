@@ -248,3 +248,33 @@ fn every_example_experiment_is_valid() {
         }
     }
 }
+
+/// `lbsim strategies | head -1`: a reader that has gone ends lbsim quietly (by SIGPIPE, as it
+/// ends `cat`), not with a panic. The pipe's read end is closed before lbsim starts, so its
+/// first write meets it closed whatever the timing.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_lbsim_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    let dir = small_experiment("");
+    let file = dir.path().join("small.toml");
+    let cases: [&[&str]; 3] =
+        [&["strategies"], &["check", file.to_str().unwrap()], &["run", "--quiet", "--json", file.to_str().unwrap()]];
+    for args in cases {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) fills the two-element array it is given.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors are new and owned here alone.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        drop(read);
+        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("lbsim"))
+            .args(args)
+            .stdout(write)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{args:?}: {:?}, stderr {stderr}", output.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -326,3 +326,28 @@ fn plan_json_and_report_follow_the_contract() {
     assert!(md.contains("![") && md.contains("charts/plan_p99.png"));
     assert!(dir.path().join("charts/plan_p99.png").exists());
 }
+
+/// `--out` is checked before the plan runs: a sweep's folder keeps its report, and a file is
+/// not taken for a folder.
+#[test]
+fn plan_out_refuses_a_folder_with_results_and_a_file_before_planning() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep");
+    std::fs::create_dir(&sweep).unwrap();
+    std::fs::write(sweep.join("results.csv"), "the sweep's\n").unwrap();
+    std::fs::write(sweep.join("report.html"), "the sweep's\n").unwrap();
+    let slo = ["--rate", "300", "--slo", "p99 <= 400ms", "--strategies", "round_robin", "--out"];
+    plan_cmd(&[&slo[..], &[sweep.to_str().unwrap()]].concat()).code(1).stderr(predicate::str::contains(
+        "already holds results (results.csv, report.html); use --force to overwrite them, or another --out",
+    ));
+    assert_eq!(std::fs::read_to_string(sweep.join("report.html")).unwrap(), "the sweep's\n");
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "# mine\n").unwrap();
+    plan_cmd(&[&slo[..], &[file.to_str().unwrap()]].concat())
+        .code(1)
+        .stderr(predicate::str::contains("p.toml is a file; it names the folder for plan.json"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# mine\n");
+    let quick = ["--set", "run.requests=5000", "--set", "run.warmup=500", "--force"];
+    plan_cmd(&[&quick[..], &slo[..], &[sweep.to_str().unwrap()]].concat()).success();
+    assert!(std::fs::read_to_string(sweep.join("report.html")).unwrap().contains("<svg"));
+}

@@ -627,3 +627,116 @@ fn a_trace_with_a_byte_order_mark_reads_as_without() {
     let file = trace_experiment(tmp.path(), "bom");
     lbsim().arg("check").arg(&file).assert().success();
 }
+
+// ---- panics on input ------------------------------------------------------------------
+
+#[test]
+fn loadgen_refuses_a_timeout_no_duration_can_hold() {
+    let tmp = TempDir::new().unwrap();
+    let trace = write(tmp.path(), "t.csv", "time,size\n0,0.01\n0.1,0.01\n0.2,0.01\n");
+    let out = tmp.path().join("r.csv");
+    for bad in ["nan", "inf", "1e300", "-1", "0"] {
+        lbsim()
+            .arg("loadgen")
+            .arg(&trace)
+            .args(["--url", "http://127.0.0.1:1/", "--requests", "3", "--out"])
+            .arg(&out)
+            .arg(format!("--timeout={bad}"))
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("--timeout must be a number of seconds from 1e-9 (1 ns) to 1e9"));
+    }
+    assert!(!out.exists());
+}
+
+// ---- data loss -----------------------------------------------------------------------
+
+/// Each output is checked against each input by its real path, so `./e.toml` or a path
+/// through `..` is caught too, and the input is left as it was.
+#[test]
+fn an_output_that_is_one_of_the_inputs_is_refused_before_anything_is_written() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let experiment = write(dir, "e.toml", &tiny(TWO_STRATEGIES));
+    let refused = |args: &[&str], out: &Path, message: &str| {
+        let before = fs::read(out).unwrap();
+        lbsim()
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(message).and(predicate::str::contains("give another --out")));
+        assert_eq!(fs::read(out).unwrap(), before, "{args:?} changed {}", out.display());
+    };
+    let e = experiment.to_str().unwrap();
+    fs::create_dir(dir.join("sub")).unwrap();
+    refused(&["trace", e], &dir.join("sub/../e.toml"), "is the experiment file");
+    // A trace the experiment replays is an input too.
+    write(dir, "trace.csv", &trace_rows(0.005));
+    let replay = trace_experiment(dir, "replays trace.csv");
+    refused(&["trace", replay.to_str().unwrap()], &dir.join("./trace.csv"), "is the experiment's trace");
+    let trace = dir.join("trace.csv");
+    let t = trace.to_str().unwrap();
+    refused(&["loadgen", t, "--url", "http://127.0.0.1:1/", "--requests", "3"], &trace, "is the trace");
+    // fit writes four files beside its experiment; none may be the log.
+    let log = write(dir, "acc.log", "1795564800.100 0.020 0.019 200 1 a\n1795564800.300 0.020 0.019 200 2 a\n");
+    let l = log.to_str().unwrap();
+    refused(&["fit", l, "--format", "nginx", "--workers", "1"], &log, "is the log");
+    let log = write(dir, "x-trace.csv", &fs::read_to_string(&log).unwrap());
+    lbsim()
+        .args(["fit", "--format", "nginx", "--workers", "1", "--out"])
+        .arg(dir.join("x.toml"))
+        .arg(&log)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("x-trace.csv is the log"));
+    assert!(!dir.join("x.toml").exists());
+}
+
+#[test]
+fn fit_overwrites_an_experiment_already_there_only_with_force() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let log = write(dir, "acc.log", "1795564800.100 0.020 0.019 200 1 a\n1795564800.300 0.020 0.019 200 2 a\n");
+    // The default output is acc.toml in the working folder.
+    let by_hand = write(dir, "acc.toml", "# tuned by hand\n");
+    let trace = write(dir, "acc-trace.csv", "time,size\n0,1\n1,1\n");
+    let fit = || {
+        let mut cmd = lbsim();
+        cmd.current_dir(dir).args(["fit", "acc.log", "--format", "nginx", "--workers", "2"]);
+        cmd
+    };
+    fit().assert().code(1).stderr(predicate::str::contains(
+        "already holds acc.toml, acc-trace.csv; use --force to overwrite them, or another --out",
+    ));
+    assert_eq!(fs::read_to_string(&by_hand).unwrap(), "# tuned by hand\n");
+    assert_eq!(fs::read_to_string(&trace).unwrap(), "time,size\n0,1\n1,1\n");
+    assert!(!dir.join("acc-service.csv").exists());
+    fit().arg("--force").assert().success();
+    assert!(fs::read_to_string(&by_hand).unwrap().contains("[arrivals]"));
+    assert!(log.exists());
+}
+
+// ---- unbounded work ------------------------------------------------------------------
+
+/// The rows are streamed to the file (memory stays flat however many), so the limit is the
+/// disk: a count whose trace cannot fit is refused at once with the estimate, instead of
+/// growing memory at some 190 MB/s as it did.
+#[test]
+fn a_trace_larger_than_the_disk_is_refused_at_once() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(tmp.path(), "e.toml", &tiny(TWO_STRATEGIES));
+    let out = tmp.path().join("x.csv");
+    lbsim()
+        .timeout(Duration::from_secs(30))
+        .arg("trace")
+        .arg(&file)
+        .args(["--requests", "99999999999999", "--out"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("99999999999999 requests make a trace of about 4"))
+        .stderr(predicate::str::contains("ask for fewer with --requests"));
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1, "nothing written beside e.toml");
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use lbsim::config::MAX_DURATION;
 use lbsim::loadgen::{Options, Target, read_trace, records_csv, replay, summarise};
 use lbsim::units::format_duration;
 
@@ -25,6 +26,8 @@ pub fn loadgen(args: Args) -> Result<()> {
     if !(0.0..=1.0).contains(&args.cpu_share) {
         anyhow::bail!("--cpu-share must be between 0 and 1, got {}", args.cpu_share);
     }
+    super::refuse_writing_over_inputs(std::slice::from_ref(&args.out), &[("the trace", args.trace.clone())])?;
+    let timeout = timeout(args.timeout)?;
     let target = Target::parse(&args.url)?;
     let mut requests = read_trace(&args.trace)?;
     if let Some(n) = args.requests {
@@ -33,11 +36,7 @@ pub fn loadgen(args: Args) -> Result<()> {
     if args.warmup >= requests.len() {
         anyhow::bail!("--warmup {} leaves nothing to measure in {} requests", args.warmup, requests.len());
     }
-    let options = Options {
-        cpu_share: args.cpu_share,
-        max_in_flight: args.max_in_flight,
-        timeout: Duration::from_secs_f64(args.timeout),
-    };
+    let options = Options { cpu_share: args.cpu_share, max_in_flight: args.max_in_flight, timeout };
     let total = requests.len();
     let span = requests.last().map_or(0.0, |r| r.arrival) - requests[0].arrival;
     let terminal = std::io::stderr().is_terminal();
@@ -87,4 +86,16 @@ pub fn loadgen(args: Args) -> Result<()> {
         eprintln!("warning: {} of {} measured requests failed (see the error column)", s.errors, s.requests);
     }
     Ok(())
+}
+
+/// `--timeout` as a `Duration`: checked first, because `Duration::from_secs_f64` panics on
+/// NaN, negative and huge values, and a zero timeout fails every connection.
+fn timeout(seconds: f64) -> Result<Duration> {
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(d) if !d.is_zero() && seconds <= MAX_DURATION => Ok(d),
+        _ => anyhow::bail!(
+            "--timeout must be a number of seconds from 1e-9 (1 ns) to {MAX_DURATION:e} (about 31 years, the \
+             longest duration lbsim accepts), got {seconds}"
+        ),
+    }
 }

@@ -17,7 +17,6 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use lbsim::config::ExperimentFile;
-use lbsim::experiment::Experiment;
 
 /// Simulate load-balancing strategies over backends with worker pools.
 #[derive(Debug, Parser)]
@@ -125,6 +124,9 @@ enum Command {
         /// Also write the plan report (plan.json, report.html, report.md, charts/) into DIR.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Overwrite the results or reports already in the --out folder.
+        #[arg(long, requires = "out")]
+        force: bool,
         /// Allow more --jobs than cores.
         #[arg(long, short = 'y')]
         yes: bool,
@@ -219,6 +221,9 @@ enum Command {
         /// Leave out lines that do not parse (and count them) instead of stopping.
         #[arg(long)]
         skip_bad: bool,
+        /// Overwrite the experiment, trace, samples and charts already there.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -246,26 +251,31 @@ pub fn run(cli: Cli) -> Result<()> {
             quiet,
             yes,
         }),
-        Command::Plan { file, rate, slo, vary, strategies, max, set, jobs, json, out, yes } => plan::run(plan::Args {
-            file,
-            set,
-            rate,
-            slo,
-            vary,
-            strategies,
-            max,
-            jobs: jobs.map(|j| j as usize),
-            json,
-            out,
-            yes,
-        }),
+        Command::Plan { file, rate, slo, vary, strategies, max, set, jobs, json, out, force, yes } => {
+            plan::run(plan::Args {
+                file,
+                set,
+                rate,
+                slo,
+                vary,
+                strategies,
+                max,
+                jobs: jobs.map(|j| j as usize),
+                json,
+                out,
+                force,
+                yes,
+            })
+        }
         Command::Merge { dirs, out, force, quiet } => merge::merge(&dirs, out, force, quiet),
         Command::Report { dir, slo, load } => report::report(&dir, slo, load),
-        Command::Fit { log, format, out, workers, skip_bad } => {
-            fit::run(fit::Args { log, format, out, workers, skip_bad })
+        Command::Fit { log, format, out, workers, skip_bad, force } => {
+            fit::run(fit::Args { log, format, out, workers, skip_bad, force })
         }
         Command::Trace { file, set, out, requests, replication } => {
-            trace::trace(&file, &load(&file, &set)?, &out, requests, replication)
+            let experiment_file = read(&file, &set)?;
+            refuse_writing_over_inputs(std::slice::from_ref(&out), &experiment_file.inputs())?;
+            trace::trace(&file, &experiment_file.resolve()?, &out, requests, replication)
         }
         Command::Loadgen { trace, url, out, warmup, requests, cpu_share, max_in_flight, timeout, json } => {
             loadgen::loadgen(loadgen::Args {
@@ -292,7 +302,20 @@ fn read(file: &Path, set: &[String]) -> Result<ExperimentFile> {
     Ok(experiment_file)
 }
 
-/// Reads `file`, applies `--set` overrides and resolves the experiment.
-fn load(file: &Path, set: &[String]) -> Result<Experiment> {
-    Ok(read(file, set)?.resolve()?)
+/// Refuses to write any of `outputs` over one of the command's `inputs` (each with what it
+/// is), before anything is written: the atomic write would replace the input with what was
+/// made from it.
+fn refuse_writing_over_inputs(outputs: &[PathBuf], inputs: &[(&str, PathBuf)]) -> Result<()> {
+    for out in outputs {
+        for (what, input) in inputs {
+            if lbsim::sweep::output::same_path(out, input) {
+                anyhow::bail!(
+                    "{} is {what} ({}), which this command reads: writing there would replace it; give another --out",
+                    out.display(),
+                    input.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }

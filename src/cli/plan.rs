@@ -20,11 +20,29 @@ pub struct Args {
     pub jobs: Option<usize>,
     pub json: bool,
     pub out: Option<PathBuf>,
+    pub force: bool,
     pub yes: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let slo = Slo::parse(&args.slo)?;
+    // Before the plan runs (minutes of simulation), so a wrong --out costs nothing.
+    if let Some(out) = &args.out {
+        if out.exists() && !out.is_dir() {
+            anyhow::bail!(
+                "--out {} is a file; it names the folder for plan.json, report.html, report.md and charts/",
+                out.display()
+            );
+        }
+        let present = lbsim::sweep::results_in(out);
+        if !present.is_empty() && !args.force {
+            anyhow::bail!(
+                "{} already holds results ({}); use --force to overwrite them, or another --out",
+                out.display(),
+                present.join(", ")
+            );
+        }
+    }
     let file = super::read(&args.file, &args.set)?;
     let base = file.resolve()?;
     let alternatives = if args.vary.is_empty() {

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use lbsim::experiment::{Experiment, Warmup};
 use lbsim::seed::RunSeed;
-use lbsim::traffic::{Requests, trace_csv};
+use lbsim::traffic::{Requests, write_trace_csv};
 use lbsim::units::significant;
 
 /// Writes the first `count` requests (default: warm-up + measured requests of the file) of
@@ -40,8 +40,26 @@ pub fn trace(file: &Path, experiment: &Experiment, out: &Path, count: Option<u64
         significant(model.offered_load(), 3),
         model.service.describe(),
     );
-    let text = trace_csv(&comment, Requests::new(model, seed).take(count as usize));
-    lbsim::sweep::output::write_atomically(out, text.as_bytes())?;
+    // Rows are streamed to the file, so memory is no limit, but the disk is: refuse a count
+    // whose trace would not fit (rather than fill the disk and fail), measuring the rows'
+    // length on the first thousand.
+    let folder = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut sample = Vec::new();
+    let sampled = count.min(1000);
+    write_trace_csv(&mut sample, "", Requests::new(model, seed).take(sampled as usize))?;
+    let bytes = (sample.len() as f64 - "time,size,client\n".len() as f64) / sampled.max(1) as f64 * count as f64;
+    if let Some(free) = lbsim::budget::free_disk(folder) {
+        if bytes > free {
+            anyhow::bail!(
+                "{count} requests make a trace of about {}, more than the {} free in {}; ask for fewer with --requests",
+                lbsim::budget::format_bytes(bytes),
+                lbsim::budget::format_bytes(free),
+                folder.display()
+            );
+        }
+    }
+    let requests = Requests::new(model, seed).take(count as usize);
+    lbsim::sweep::output::write_atomically_with(out, |file| write_trace_csv(file, &comment, requests))?;
     eprintln!("wrote {count} requests to {}", out.display());
     Ok(())
 }

@@ -75,6 +75,17 @@ impl ExperimentFile {
         self.path.parent().unwrap_or_else(|| Path::new(""))
     }
 
+    /// The files this experiment reads, each with what it is: the file itself, its
+    /// `[arrivals] file` trace and its `[service] file` samples (with overrides applied).
+    /// Commands that write files refuse to write over any of them.
+    pub fn inputs(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut inputs = vec![("the experiment file", self.path.clone())];
+        let named = |key: &str| self.item(key).and_then(Item::as_str).map(|name| self.folder().join(name));
+        inputs.extend(named("arrivals.file").map(|path| ("the experiment's trace", path)));
+        inputs.extend(named("service.file").map(|path| ("the experiment's samples", path)));
+        inputs
+    }
+
     /// The file name used in errors.
     pub(crate) fn display_name(&self) -> String {
         self.path.display().to_string()

@@ -64,6 +64,12 @@ pub use file::ExperimentFile;
 pub(crate) use schema::BACKEND_KEYS;
 pub(crate) use trace::parse_trace;
 
+/// Longest duration lbsim accepts anywhere, in seconds (about 31 years): a request size, a
+/// period, a gap, a trace's span, a command's timeout. Simulated clocks add up millions of
+/// them, and at 10³⁰⁵ s the sums overflow to infinity; `std::time::Duration` panics well
+/// before that (at 2⁶⁴ s).
+pub const MAX_DURATION: f64 = 1e9;
+
 /// The warnings before a run about its ramp of users (see
 /// [`Experiment::ramp_outlasting_run`](crate::experiment::Experiment::ramp_outlasting_run)
 /// and [`Experiment::ramp_in_warmup`](crate::experiment::Experiment::ramp_in_warmup)), each

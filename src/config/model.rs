@@ -14,6 +14,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use toml_edit::{Item, TableLike, Value};
 
+use super::MAX_DURATION;
 use super::error::ConfigError;
 use super::file::{ExperimentFile, Seg, found, found_value};
 use super::schema::{self, quoted_list};
@@ -276,10 +277,6 @@ fn duration_of(item: &Item) -> std::result::Result<f64, String> {
     }
     Ok(seconds)
 }
-
-/// Longest duration a file may give (a request size, a period, a gap). Simulated clocks add
-/// up millions of them, and at 10³⁰⁵ s the sums overflow to infinity.
-const MAX_DURATION: f64 = 1e9;
 
 fn folder_safe(name: &str) -> bool {
     !name.is_empty()

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use super::MAX_DURATION;
 use super::error::ConfigError;
 
 /// Columns of a trace, as read (times relative to the first row).
@@ -102,6 +103,18 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
             })?;
             match kind {
                 0 => {
+                    let first = *times.first().unwrap_or(&number);
+                    if number - first > MAX_DURATION {
+                        return Err(csv_error(
+                            name,
+                            line_no,
+                            format!(
+                                "timestamp {field} is {:e} s after the first row's ({first}), longer than lbsim \
+                                 simulates (at most {MAX_DURATION:e} s, about 31 years)",
+                                number - first
+                            ),
+                        ));
+                    }
                     if let Some(prev) = previous {
                         if number < prev {
                             return Err(csv_error(
@@ -120,6 +133,16 @@ pub(crate) fn parse_trace(name: &str, text: &str) -> Result<TraceRows, ConfigErr
                             name,
                             line_no,
                             format!("expected a positive size in seconds, found {field}"),
+                        ));
+                    }
+                    if number > MAX_DURATION {
+                        return Err(csv_error(
+                            name,
+                            line_no,
+                            format!(
+                                "size {field} s is longer than lbsim simulates (at most {MAX_DURATION:e} s, about \
+                                 31 years)"
+                            ),
                         ));
                     }
                     sizes.push(number);
@@ -192,6 +215,21 @@ pub(crate) fn without_bom(text: String) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// `loadgen` turns each time into a `Duration` (which panics past 2⁶⁴ s) and `run` adds
+    /// them up; both accepted 1e300 before.
+    #[test]
+    fn times_and_sizes_beyond_what_lbsim_simulates_are_refused_with_their_line() {
+        let e = super::parse_trace("t.csv", "time,size\n0,0.01\n# gap\n1e300,0.01\n").unwrap_err();
+        assert_eq!(e.line, Some(4));
+        assert!(e.to_string().starts_with("t.csv:4: timestamp 1e300 is 1e300 s after the first row's (0)"), "{e}");
+        assert!(e.to_string().contains("at most 1e9 s"), "{e}");
+        let e = super::parse_trace("t.csv", "0,0.01\n1,2e9\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.csv:2: size 2e9 s is longer than lbsim simulates"), "{e}");
+        // Unix timestamps are fine: only the span from the first row is bounded.
+        let rows = super::parse_trace("t.csv", "1795564800,0.01\n1795564801.5,0.01\n").unwrap();
+        assert_eq!(rows.times, vec![0.0, 1.5]);
+    }
+
     #[test]
     fn a_byte_order_mark_before_the_header_is_not_part_of_it() {
         let text = super::without_bom("\u{feff}time,size\n0,0.01\n1,0.02\n".to_string());

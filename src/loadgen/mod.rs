@@ -158,6 +158,21 @@ pub fn replay(
         bail!("the trace has no requests");
     }
     let t0 = requests[0].arrival;
+    // Each send time becomes a `Duration`, whose constructor panics on negative, NaN and huge
+    // offsets: check them all before the clock starts (traces from `read_trace` pass).
+    let offsets: Vec<Duration> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match Duration::try_from_secs_f64(r.arrival - t0) {
+            Ok(offset) if r.arrival - t0 <= crate::config::MAX_DURATION => Ok(offset),
+            _ => Err(anyhow::anyhow!(
+                "request {} arrives {} s after the first; expected a time from 0 to {:e} s (about 31 years)",
+                i + 1,
+                r.arrival - t0,
+                crate::config::MAX_DURATION
+            )),
+        })
+        .collect::<Result<_>>()?;
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (record_tx, record_rx) = mpsc::channel::<Record>();
@@ -188,11 +203,11 @@ pub fn replay(
         thread::sleep(Duration::from_millis(1));
     }
     let start = Instant::now() + Duration::from_millis(50);
-    for (index, request) in requests.iter().enumerate() {
+    for (index, (request, offset)) in requests.iter().zip(offsets).enumerate() {
         if idle.load(Ordering::SeqCst) == 0 && senders.len() < options.max_in_flight {
             spawn(&mut senders)?;
         }
-        wait_until(start + Duration::from_secs_f64(request.arrival - t0));
+        wait_until(start + offset);
         job_tx.send(Job { index, request: *request, start, t0 }).context("the senders stopped")?;
         progress(index + 1);
     }
@@ -407,6 +422,17 @@ mod tests {
         let short = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok";
         assert!(read_response(&mut &short[..]).unwrap_err().to_string().contains("2 of 10"));
         assert!(read_response(&mut &b"HTTP/1.1 200"[..]).is_err());
+    }
+
+    #[test]
+    fn send_times_no_duration_can_hold_are_errors_before_any_send() {
+        // Port 1: nothing listens, and nothing must be sent anyway.
+        let target = Target::parse("http://127.0.0.1:1/").unwrap();
+        let at = |arrival| Request { arrival, size: 0.01, client: 0 };
+        for bad in [1e300, f64::NAN, -1.0, 2e9] {
+            let e = replay(&[at(0.0), at(bad)], &target, &Options::default(), &|_| panic!("sent")).unwrap_err();
+            assert!(e.to_string().contains("request 2 arrives"), "{bad}: {e}");
+        }
     }
 
     /// A local server that answers after the work in `X-Io`: the generator keeps its

@@ -60,7 +60,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, force: bool, command: Vec<Str
     let sweep = Sweep::prepare(&file)?;
     let out = out.map_or_else(|| Path::new("output").join(&sweep.base.name), Path::to_path_buf);
     for dir in dirs {
-        if same_folder(dir, &out) {
+        if output::same_path(dir, &out) {
             bail!("--out {} is one of the shard folders; merge into another folder", out.display());
         }
     }
@@ -100,13 +100,6 @@ fn write_journal(sweep: &Sweep, store: &Store, out: &Path) -> Result<()> {
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result
-}
-
-fn same_folder(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }
 
 /// `point 3 (arrivals.load = 0.9), jiq, replication 0`.

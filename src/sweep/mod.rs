@@ -233,12 +233,13 @@ pub struct Outcome {
 /// Files of a results folder that a new sweep replaces (`--force`).
 const OUTPUT_FILES: [&str; 3] = [journal::FILE, "results.json", "results.csv"];
 
-/// Files whose presence means a folder holds results (of a sweep, a merge or a report) that
-/// a new sweep must not overwrite without `--force`.
-const RESULT_FILES: [&str; 6] = [journal::FILE, "results.json", "results.csv", "report.md", "report.html", "charts"];
+/// Files whose presence means a folder holds results (of a sweep, a merge, a report or a
+/// plan) that a new sweep or plan must not overwrite without `--force`.
+const RESULT_FILES: [&str; 7] =
+    [journal::FILE, "results.json", "results.csv", "plan.json", "report.md", "report.html", "charts"];
 
 /// The result files present in `dir`.
-fn results_in(dir: &Path) -> Vec<&'static str> {
+pub fn results_in(dir: &Path) -> Vec<&'static str> {
     RESULT_FILES.iter().copied().filter(|f| dir.join(f).exists()).collect()
 }
 

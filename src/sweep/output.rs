@@ -470,11 +470,19 @@ pub fn write(results: &SweepResults, dir: &Path) -> Result<()> {
 /// Writes a temporary file beside `path`, syncs it, and renames it over `path`: readers (and
 /// a crash) see the old file or the new one, never half of one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write_atomically`] for contents too large to hold in memory: `write` streams them into
+/// the temporary file (buffered), which is then synced and renamed over `path`. On an error
+/// the temporary file is removed and `path` is as it was.
+pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write(&mut file)?;
+        let file = file.into_inner().map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -489,9 +497,45 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// Whether `a` and `b` name the same existing file or folder, however they are spelled
+/// (relative, through `..` or a symbolic link). False when either does not exist.
+pub fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `lbsim trace` relies on to write a trace larger than memory: the contents reach
+    /// the temporary file as they are written, and a failure part-way leaves nothing.
+    #[test]
+    fn a_streamed_atomic_write_reaches_the_disk_as_it_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("trace.csv");
+        std::fs::write(&target, b"the old trace").unwrap();
+        let on_disk = || -> u64 {
+            let tmp = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap()).find(|e| e.file_name() != "trace.csv");
+            tmp.map_or(0, |e| e.metadata().unwrap().len())
+        };
+        let chunk = vec![b'x'; 1 << 16];
+        let failed = write_atomically_with(&target, |file| {
+            for _ in 0..64 {
+                file.write_all(&chunk)?;
+            }
+            // 4 MiB written: all but the buffer's last few kB is in the file already.
+            assert!(on_disk() >= (4 << 20) - (64 << 10), "{} bytes on disk", on_disk());
+            Err(std::io::Error::other("stopped"))
+        });
+        assert!(failed.unwrap_err().to_string().contains("cannot write"));
+        assert_eq!(on_disk(), 0, "the temporary file is removed");
+        assert_eq!(std::fs::read(&target).unwrap(), b"the old trace");
+        write_atomically_with(&target, |file| file.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
 
     #[test]
     fn a_failed_atomic_write_leaves_no_temporary_file() {

@@ -155,6 +155,36 @@ fn an_unknown_strategy_parameter_is_reported_with_what_it_takes() {
     assert_eq!((err.line, err.column), (Some(12), Some(31)));
 }
 
+/// A misspelt key that every strategy table takes (`labe`, `passiv = {…}`, `nam`) is named
+/// as that key misspelt, with the suggestion — not refused as the strategy's parameter
+/// ("round_robin has no parameter labe"), as a table where a parameter's value was expected,
+/// or as a missing name.
+#[test]
+fn a_misspelt_strategy_table_key_is_suggested() {
+    for (table, key, meant) in [
+        (r#"{ name = "round_robin", labe = "x" }"#, "labe", "label"),
+        (r#"{ name = "jsq", passiv = { max_fails = 1, fail_timeout = "10s" } }"#, "passiv", "passive"),
+        (r#"{ name = "jsq", inf = "exact" }"#, "inf", "info"),
+        (r#"{ nam = "jsq" }"#, "nam", "name"),
+    ] {
+        let err = resolve_err(&minimal_with(r#"strategies = ["round_robin"]"#, &format!("strategies = [{table}]")));
+        assert_contains(&err, &format!("unknown key \"{key}\" in a strategy table; did you mean \"{meant}\"?"));
+        assert_eq!(err.key.as_deref(), Some(format!("balancer.strategies[0].{key}").as_str()));
+        assert_eq!(err.line, Some(12));
+    }
+    // So is a required key of a backend or a fault, misspelt.
+    let err = resolve_err(&minimal_with(r#"name = "web""#, r#"nam = "web""#));
+    assert_contains(&err, "unknown key \"nam\" in backend 1; did you mean \"name\"?");
+    assert_eq!(err.key.as_deref(), Some("backends[0].nam"));
+    let fault = format!("{MINIMAL}\n[[faults]]\nkin = \"outage\"\nbackend = \"web-1\"\nat = \"1s\"\nfor = \"1s\"\n");
+    let err = resolve_err(&fault);
+    assert_contains(&err, "unknown key \"kin\" in fault 1; did you mean \"kind\"?");
+    // A parameter of the strategy is still its parameter.
+    let err =
+        resolve_err(&minimal_with(r#"strategies = ["round_robin"]"#, r#"strategies = [{ name = "jsq", dd = 2 }]"#));
+    assert_contains(&err, "has no parameter \"dd\"");
+}
+
 #[test]
 fn strategy_parameters_make_the_default_label() {
     let text = minimal_with(

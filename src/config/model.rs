@@ -63,6 +63,17 @@ impl<'a> Section<'a> {
         self.file.locate(&self.path, false).with(message)
     }
 
+    /// The error for a required `key` the table lacks: at a key that looks like it
+    /// misspelt (`nam` for `name`), naming both; otherwise `message` at the table.
+    fn err_missing(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        match self.keys().into_iter().find(|k| nearest(k, [key]).is_some()) {
+            Some(typo) => {
+                self.err_key(&typo, format!("unknown key \"{typo}\" in {}; did you mean \"{key}\"?", self.title))
+            }
+            None => self.err_here(message),
+        }
+    }
+
     fn get(&self, key: &str) -> Option<&'a Item> {
         self.table?.get(key).filter(|i| !i.is_none())
     }
@@ -1253,7 +1264,9 @@ fn read_backends(
         }
         let b = element.section(file, format!("backend {}", i + 1));
         let Some(name) = b.string("name")? else {
-            return Err(b.err_here("a backend needs a \"name\" (used in results and --set backends.NAME.KEY)"));
+            return Err(
+                b.err_missing("name", "a backend needs a \"name\" (used in results and --set backends.NAME.KEY)")
+            );
         };
         let b = Section { title: format!("[[backends]] \"{name}\""), ..b };
         b.check_keys(schema::BACKEND_KEYS, &|_| None)?;
@@ -1498,7 +1511,9 @@ fn read_strategies(
         } else if element.table.is_some() {
             let t = element.section(file, "a strategy table".into());
             let Some(name) = t.string("name")? else {
-                return Err(t.err_here("a strategy table needs a \"name\", e.g. { name = \"power_of_d\", d = 2 }"));
+                return Err(
+                    t.err_missing("name", "a strategy table needs a \"name\", e.g. { name = \"power_of_d\", d = 2 }")
+                );
             };
             registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
             let label = t.string("label")?;
@@ -1592,6 +1607,16 @@ fn read_strategies(
                         continue;
                     }
                     _ => {}
+                }
+                // A key that is not the strategy's parameter but is one letter from a key
+                // every strategy table takes (`labe`, `retrie = {…}`) is that key misspelt,
+                // not a parameter to refuse as the strategy's or as a table.
+                let takes = registry::find(&name).is_ok_and(|info| info.params.iter().any(|p| p.name == key));
+                if !takes && let Some(meant) = nearest(&key, schema::STRATEGY_TABLE_KEYS.iter().copied()) {
+                    return Err(t.err_key(
+                        &key,
+                        format!("unknown key \"{key}\" in a strategy table; did you mean \"{meant}\"?"),
+                    ));
                 }
                 let item = t.get(&key).expect("listed key");
                 let value = param_value(item).map_err(|m| t.err(&key, m))?;

@@ -25,6 +25,26 @@ pub(crate) const CLIENTS_KEYS: &[&str] = &[
     "retry_budget",
     "cancel",
 ];
+/// Keys a strategy table takes besides the strategy's own parameters: its name and label,
+/// and the balancer settings it may change for its own runs.
+pub(crate) const STRATEGY_TABLE_KEYS: &[&str] = &[
+    "name",
+    "label",
+    "info",
+    "mode",
+    "cache_redirect",
+    "hedge",
+    "hedge_cancel",
+    "passive",
+    "outlier",
+    "active",
+    "panic_threshold",
+    "retries",
+    "upstream_timeout",
+    "clients",
+    "max_conns",
+    "maxconn",
+];
 /// Keys of `[clients]` a strategy table may override (`clients = { retries = 3 }`).
 pub(crate) const CLIENT_POLICY_KEYS: &[&str] =
     &["timeout", "retries", "backoff", "max_backoff", "retry_budget", "cancel"];

@@ -24,7 +24,9 @@ pub(super) fn read_faults(file: &ExperimentFile, top: &Section<'_>, groups: &[Ba
         }
         let f = element.section(file, format!("fault {}", i + 1));
         let Some(kind) = f.get("kind").map(|_| f.choice("kind", schema::FAULT_KINDS, "outage")).transpose()? else {
-            return Err(f.err_here(format!("a fault needs a \"kind\": {}", quoted_list(schema::FAULT_KINDS, "or"))));
+            return Err(
+                f.err_missing("kind", format!("a fault needs a \"kind\": {}", quoted_list(schema::FAULT_KINDS, "or")))
+            );
         };
         let f = Section { title: format!("[[faults]] {} (\"{kind}\")", i + 1), ..f };
         let mut allowed = schema::FAULT_COMMON.to_vec();

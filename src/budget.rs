@@ -19,7 +19,7 @@
 
 use crate::engine;
 use crate::experiment::{Experiment, StrategySpec, Warmup};
-use crate::model::{FaultKind, Model};
+use crate::model::{FaultKind, Information, Model};
 use crate::strategy::{IndexedWhen, PickCost, SCAN_ASKS_BEFORE_INDEX};
 
 /// Simulated requests per second per core of the fixed part of a request on the fast path
@@ -303,6 +303,42 @@ pub fn seconds_per_run(e: &Experiment) -> f64 {
     n * (INSTRUCTIONS_PER_BACKEND_PER_RUN / INSTRUCTIONS_PER_SECOND + beyond_the_caches(n) * MEMORY_WAIT_PER_REQUEST)
 }
 
+/// Events a replication of `model` of `requests` requests handles on timers, beyond its
+/// requests: a bulletin board's refreshes (`info = { period }`) and active probes, each of
+/// every backend, the outlier detector's ticks, and random failures' starts and ends. Over
+/// the simulated span of those requests at the arrival rate (for closed-loop users, whose
+/// rate is not given, at the cluster's capacity: the shortest span they can take). Without
+/// them a period of a picosecond was estimated as cheap as none, and the run never ended.
+fn timer_events(model: &Model, requests: f64) -> f64 {
+    let capacity: f64 = model.backends.iter().map(|g| f64::from(g.count) * model.group_capacity(g)).sum();
+    let rate = match model.arrivals.mean_rate() {
+        r if r.is_finite() && r > 0.0 => r,
+        _ => capacity / model.service.mean(),
+    };
+    let span = requests / rate;
+    if !span.is_finite() {
+        return 0.0;
+    }
+    let n = model.backend_count() as f64;
+    let every = |interval: f64, backends: f64| if interval > 0.0 { span / interval * backends } else { 0.0 };
+    let mut events = 0.0;
+    if let Information::Periodic { period } = model.balancer.information {
+        events += every(period, n);
+    }
+    if let Some(probe) = &model.balancer.health.probe {
+        events += every(probe.interval, n);
+    }
+    if let Some(outlier) = &model.balancer.health.outlier {
+        events += every(outlier.interval, n);
+    }
+    for fault in &model.faults {
+        if let FaultKind::Failures { mtbf, mttr } = &fault.kind {
+            events += 2.0 * every(mtbf.mean() + mttr.mean(), fault.backends.len() as f64);
+        }
+    }
+    events
+}
+
 impl Cost {
     /// The cost of every strategy of every experiment in `points`, `replications` times
     /// each (its plan's), on `jobs` threads.
@@ -318,9 +354,11 @@ impl Cost {
             for strategy in &e.strategies {
                 let per_request = seconds_per_request_of(e, strategy);
                 let per_replication = requests_per_replication(e);
+                let timers =
+                    timer_events(&strategy.model(&e.model), per_replication) / EVENT_REQUESTS_PER_SECOND_PER_CORE;
                 runs = runs.saturating_add(replications);
                 requests += replications as f64 * per_replication;
-                core_seconds += replications as f64 * (per_replication * per_request + per_run);
+                core_seconds += replications as f64 * (per_replication * per_request + per_run + timers);
             }
             bytes_per_run = bytes_per_run.max(self::bytes_per_run(e));
         }
@@ -620,6 +658,26 @@ mod tests {
              [[backends]]\nname = \"web\"\ncount = {count}\nworkers = {workers}\n[balancer]\nstrategies = [{strategies}]\n{extra}"
         );
         crate::config::ExperimentFile::parse("fleet.toml".as_ref(), &text).unwrap().resolve().unwrap()
+    }
+
+    /// Timers cost what they fire: a bulletin board refreshed every picosecond, probes every
+    /// nanosecond or failures every nanosecond make a short run last for days (refused
+    /// without --yes, where it once started and never ended); the usual settings add little.
+    #[test]
+    fn timers_are_charged_their_events() {
+        let base = Cost::of(&[fleet_toml(8, 1, "\"jsq\"", "")], 1).seconds;
+        for extra in [
+            "info = { period = 1e-12 }",
+            "active = { interval = \"1ns\", fall = 1, rise = 1 }",
+            "[[faults]]\nkind = \"failures\"\nbackend = \"web-1\"\nmtbf = \"1ns\"\nmttr = \"1ns\"",
+        ] {
+            let cost = Cost::of(&[fleet_toml(8, 1, "\"jsq\"", extra)], 1);
+            assert!(cost.refusal("this run").is_some(), "{extra}: {}", cost.describe());
+        }
+        for extra in ["info = { period = \"1s\" }", "active = { interval = \"5s\", fall = 1, rise = 1 }"] {
+            let seconds = Cost::of(&[fleet_toml(8, 1, "\"jsq\"", extra)], 1).seconds;
+            assert!(seconds < 3.0 * base.max(1e-3), "{extra}: {seconds} s against {base} s");
+        }
     }
 
     #[test]

@@ -508,9 +508,9 @@ impl Warning {
                 (MAX_RELATIVE_HALF_WIDTH * 100.0).round()
             ),
             Warning::NoP999Interval => "too few responses above p99.9 for an interval; none given".to_string(),
-            Warning::NoP99Interval => "too few responses above p99 for an interval (over replications: each too \
-                 short for its p99 to be unbiased beside the interval); none given"
-                .to_string(),
+            Warning::NoP99Interval => {
+                "too few responses above p99 for an interval (with replications: too few in each); none given".to_string()
+            }
             Warning::UnrepresentativeWork => format!(
                 "the requests simulated brought more than {}% more or less work than the offered load: \
                  the run is too short for this size distribution's tail or these bursts",

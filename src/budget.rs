@@ -172,14 +172,13 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
         IndexedWhen::Always => true,
         IndexedWhen::EqualWeights => all_equal(weights()),
         IndexedWhen::EqualCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
-        // As `runner::backend_infos` says of each backend (without naming every backend).
+        // One-worker FCFS backends (sync, not on a station) of one speed, none slowed down.
         IndexedWhen::OneWorkerOneSpeed => {
             model.backends.iter().all(|g| {
                 matches!(g.worker_class, crate::model::WorkerClass::Sync)
-                    && !g.needs_station(model.io_fraction)
+                    && !engine::runs_on_station(g, model.io_fraction, model.cancels())
                     && g.workers == 1
-            }) && !model.cancels()
-                && !model.faults.iter().any(|f| matches!(f.kind, crate::model::FaultKind::Slowdown { .. }))
+            }) && !model.faults.iter().any(|f| matches!(f.kind, FaultKind::Slowdown { .. }))
                 && all_equal(model.backends.iter().map(|g| g.speed))
                 && all_equal(model.backends.iter().map(|g| model.group_capacity(g)))
         }

@@ -1515,7 +1515,7 @@ fn read_strategies(
                     t.err_missing("name", "a strategy table needs a \"name\", e.g. { name = \"power_of_d\", d = 2 }")
                 );
             };
-            registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
+            let info = registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
             let label = t.string("label")?;
             let mut params = Params::new(&name);
             let mut balancer = BalancerOverride::default();
@@ -1611,7 +1611,7 @@ fn read_strategies(
                 // A key that is not the strategy's parameter but is one letter from a key
                 // every strategy table takes (`labe`, `retrie = {…}`) is that key misspelt,
                 // not a parameter to refuse as the strategy's or as a table.
-                let takes = registry::find(&name).is_ok_and(|info| info.params.iter().any(|p| p.name == key));
+                let takes = info.params.iter().any(|p| p.name == key);
                 if !takes && let Some(meant) = nearest(&key, schema::STRATEGY_TABLE_KEYS.iter().copied()) {
                     return Err(t.err_key(
                         &key,

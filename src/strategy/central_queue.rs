@@ -111,7 +111,7 @@ impl Strategy for CentralQueue {
 mod tests {
     use super::*;
     use crate::strategy::start_index::AHEAD;
-    use crate::strategy::testing::{MockCluster, backend, backends, request};
+    use crate::strategy::testing::{Counting, FreeWorkers, MockCluster, backend, backends, request};
 
     #[test]
     fn chooses_the_earliest_start() {
@@ -139,80 +139,6 @@ mod tests {
         assert_eq!(picks, [0, 2, 0]);
     }
 
-    /// What a [`Workers`] view tells of its changes.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Counting {
-        /// Nothing (strategies scan).
-        Not,
-        /// Its dispatches, each one the previous pick's (the engine's fast path).
-        Dispatches,
-        /// A log of every backend changed (the event layer's).
-        Log,
-    }
-
-    /// FCFS backends reduced to their workers' free times.
-    struct Workers {
-        free: Vec<f64>,
-        now: f64,
-        dispatched: u64,
-        log: Vec<u32>,
-        counting: Counting,
-        /// Starts asked for so far.
-        looks: u64,
-    }
-
-    impl Workers {
-        fn new(n: usize, counting: Counting) -> Self {
-            Workers { free: vec![0.0; n], now: 0.0, dispatched: 0, log: Vec::new(), counting, looks: 0 }
-        }
-
-        /// Backend `i` is handed `work` seconds of work now.
-        fn dispatch(&mut self, i: usize, work: f64) {
-            self.free[i] = self.free[i].max(self.now) + work;
-            self.dispatched += 1;
-            self.log.push(i as u32);
-        }
-    }
-
-    impl Cluster for Workers {
-        fn len(&self) -> usize {
-            self.free.len()
-        }
-        fn in_system(&mut self, _: usize) -> u32 {
-            unreachable!()
-        }
-        fn unfinished_work(&mut self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn earliest_start(&mut self, i: usize) -> f64 {
-            self.looks += 1;
-            self.free[i].max(self.now)
-        }
-        fn capacity(&self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn speed(&self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn weight(&self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn changes(&self) -> Option<u64> {
-            match self.counting {
-                Counting::Not => None,
-                Counting::Dispatches => Some(self.dispatched),
-                Counting::Log => Some(self.log.len() as u64),
-            }
-        }
-        fn changed_since(&self, seen: u64) -> Option<&[u32]> {
-            match self.counting {
-                Counting::Not => None,
-                Counting::Dispatches => (self.dispatched - seen <= 1).then_some(&[][..]),
-                Counting::Log => self.log.get(seen as usize..),
-            }
-        }
-    }
-
     #[test]
     fn the_index_chooses_what_the_scan_chooses() {
         use rand::RngExt;
@@ -225,7 +151,7 @@ mod tests {
                 (0..n).map(|i| backend(&format!("b{i}"), 1, [1.0, 2.0, 0.5][r.random_range(0..3)])).collect();
             let mut indexed = CentralQueue::new(&infos).unwrap();
             let mut scanned = CentralQueue::new(&infos).unwrap();
-            let mut cluster = Workers::new(n, Counting::Dispatches);
+            let mut cluster = FreeWorkers::new(n, Counting::Dispatches);
             for _ in 0..500 {
                 cluster.now += [0.0, 0.25, 0.5, 1.0][r.random_range(0..4)];
                 let chosen = indexed.pick(&Request { arrival: cluster.now, size: 1.0, client: 0 }, &mut cluster);
@@ -254,22 +180,19 @@ mod tests {
                 (0..n).map(|i| backend(&format!("b{i}"), 1, [1.0, 2.0][r.random_range(0..2)])).collect();
             let mut indexed: Vec<CentralQueue> = (0..instances).map(|_| CentralQueue::new(&infos).unwrap()).collect();
             let mut scanned: Vec<CentralQueue> = (0..instances).map(|_| CentralQueue::new(&infos).unwrap()).collect();
-            let mut cluster = Workers::new(n, Counting::Log);
+            let mut cluster = FreeWorkers::new(n, Counting::Log);
             let mut first_look = vec![true; instances];
             for _ in 0..600 {
                 cluster.now += [0.0, 0.25, 0.5][r.random_range(0..3)];
                 if r.random_range(0..20) == 0 {
-                    // A crash: the backend's worker is free at once.
-                    let i = r.random_range(0..n);
-                    cluster.free[i] = cluster.free[i].min(cluster.now);
-                    cluster.log.push(i as u32);
+                    cluster.crash(r.random_range(0..n));
                 }
                 let k = r.random_range(0..instances);
                 let request = Request { arrival: cluster.now, size: 1.0, client: 0 };
-                let (looks, changes) = (cluster.looks, cluster.log.len() as u64);
+                let (looks, changes) = (cluster.starts_asked, cluster.log.len() as u64);
                 let since = indexed[k].index.seen().map_or(0, |seen| changes - seen);
                 let chosen = indexed[k].pick(&request, &mut cluster);
-                let looked = cluster.looks - looks;
+                let looked = cluster.starts_asked - looks;
                 if !std::mem::take(&mut first_look[k]) {
                     assert!(looked <= since + 1, "{looked} looks for {since} changes");
                 }
@@ -297,7 +220,7 @@ mod tests {
         let infos = backends(n);
         let mut asked = CentralQueue::new(&infos).unwrap();
         let mut not_asked = CentralQueue::new(&infos).unwrap();
-        let mut cluster = Workers::new(n, Counting::Dispatches);
+        let mut cluster = FreeWorkers::new(n, Counting::Dispatches);
         let (mut picks, mut noted) = (Vec::new(), Vec::new());
         for _ in 0..400_000 {
             // Poisson arrivals, exponential sizes of mean 1, load 0.9.

@@ -132,7 +132,7 @@ impl Strategy for LeastWorkLeft {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{MockCluster, backend, request};
+    use crate::strategy::testing::{Counting, FreeWorkers, MockCluster, backend, request};
 
     /// One-worker backends of these speeds (their capacities).
     fn of_speeds(speeds: &[f64]) -> Vec<BackendInfo> {
@@ -162,50 +162,6 @@ mod tests {
         assert_eq!(picks, [1, 2, 0, 1]);
     }
 
-    /// One-worker FCFS backends of one speed reduced to when their worker frees up: the
-    /// work left and the start are computed from it as the engine computes them.
-    struct Workers {
-        free: Vec<f64>,
-        speed: f64,
-        now: f64,
-        /// Every backend handed a request or crashed, in order (the event layer's log).
-        log: Vec<u32>,
-        counting: bool,
-        /// Works left asked for (the scan's questions).
-        works_asked: u64,
-    }
-
-    impl Cluster for Workers {
-        fn len(&self) -> usize {
-            self.free.len()
-        }
-        fn in_system(&mut self, _: usize) -> u32 {
-            unreachable!()
-        }
-        fn unfinished_work(&mut self, i: usize) -> f64 {
-            self.works_asked += 1;
-            (self.free[i] - self.now).max(0.0) * self.speed
-        }
-        fn earliest_start(&mut self, i: usize) -> f64 {
-            self.free[i].max(self.now)
-        }
-        fn capacity(&self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn speed(&self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn weight(&self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn changes(&self) -> Option<u64> {
-            self.counting.then_some(self.log.len() as u64)
-        }
-        fn changed_since(&self, seen: u64) -> Option<&[u32]> {
-            self.log.get(seen as usize..)
-        }
-    }
-
     /// Over one-worker backends of one speed, the pick through the index of starts is the
     /// scan's, pick for pick, behind one or several balancer instances, with crashes: with
     /// speeds whose products round (0.7, 3) and without, deterministic sizes and arrivals
@@ -231,14 +187,12 @@ mod tests {
             assert!(indexed[0].index.is_some());
             let start = [0.0, 1e3, 1e9][(round / 4) % 3];
             let mut cluster =
-                Workers { free: vec![start; n], speed, now: start, log: Vec::new(), counting: true, works_asked: 0 };
+                FreeWorkers { free: vec![start; n], speed, now: start, ..FreeWorkers::new(n, Counting::Log) };
             let gap = [0.25, 0.6, 1.5][round % 3] / n as f64;
             for _ in 0..800 {
                 cluster.now += [0.0, gap, 2.0 * gap][r.random_range(0..3)];
                 if r.random_range(0..50) == 0 {
-                    let i = r.random_range(0..n);
-                    cluster.free[i] = cluster.free[i].min(cluster.now);
-                    cluster.log.push(i as u32);
+                    cluster.crash(r.random_range(0..n));
                 }
                 let k = r.random_range(0..instances);
                 let request = Request { arrival: cluster.now, size: 1.0, client: 0 };
@@ -247,13 +201,12 @@ mod tests {
                 if speed.log2().fract() == 0.0 && start > 0.0 {
                     exact_works += cluster.works_asked - asked;
                 }
-                cluster.counting = false;
+                cluster.counting = Counting::Not;
                 let expected = scanned[k].pick(&request, &mut cluster);
-                cluster.counting = true;
+                cluster.counting = Counting::Log;
                 assert_eq!(chosen, expected, "round {round}");
                 let size = if round % 2 == 0 { 1.0 } else { [0.5, 1.0, 2.0][r.random_range(0..3)] };
-                cluster.free[chosen] = cluster.free[chosen].max(cluster.now) + size / speed;
-                cluster.log.push(chosen as u32);
+                cluster.dispatch(chosen, size / speed);
             }
         }
         assert_eq!(exact_works, 0);

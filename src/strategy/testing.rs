@@ -85,6 +85,104 @@ impl Cluster for MockCluster {
     }
 }
 
+/// What a [`FreeWorkers`] view tells of its changes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Counting {
+    /// Nothing (strategies scan).
+    Not,
+    /// Its dispatches, each one the previous pick's (the engine's fast path).
+    Dispatches,
+    /// A log of every backend changed (the event layer's).
+    Log,
+}
+
+/// One-worker FCFS backends of one speed reduced to when their worker frees up: the start
+/// and the work left are computed from it as the engine computes them, and the view counts
+/// its changes as `counting` says (for strategies that keep an index of starts).
+#[derive(Debug, Clone)]
+pub(crate) struct FreeWorkers {
+    pub free: Vec<f64>,
+    pub speed: f64,
+    pub now: f64,
+    pub dispatched: u64,
+    /// Every backend handed a request or crashed, in order.
+    pub log: Vec<u32>,
+    pub counting: Counting,
+    /// Starts asked for so far (an index's questions).
+    pub starts_asked: u64,
+    /// Works left asked for so far (a scan's questions).
+    pub works_asked: u64,
+}
+
+impl FreeWorkers {
+    /// `n` idle backends of speed 1 at time 0.
+    pub fn new(n: usize, counting: Counting) -> Self {
+        FreeWorkers {
+            free: vec![0.0; n],
+            speed: 1.0,
+            now: 0.0,
+            dispatched: 0,
+            log: Vec::new(),
+            counting,
+            starts_asked: 0,
+            works_asked: 0,
+        }
+    }
+
+    /// Backend `i` is handed `work` seconds of work (at its speed) now.
+    pub fn dispatch(&mut self, i: usize, work: f64) {
+        self.free[i] = self.free[i].max(self.now) + work;
+        self.dispatched += 1;
+        self.log.push(i as u32);
+    }
+
+    /// Backend `i` crashes now: its worker is free at once.
+    pub fn crash(&mut self, i: usize) {
+        self.free[i] = self.free[i].min(self.now);
+        self.log.push(i as u32);
+    }
+}
+
+impl Cluster for FreeWorkers {
+    fn len(&self) -> usize {
+        self.free.len()
+    }
+    fn in_system(&mut self, _: usize) -> u32 {
+        unreachable!()
+    }
+    fn unfinished_work(&mut self, i: usize) -> f64 {
+        self.works_asked += 1;
+        (self.free[i] - self.now).max(0.0) * self.speed
+    }
+    fn earliest_start(&mut self, i: usize) -> f64 {
+        self.starts_asked += 1;
+        self.free[i].max(self.now)
+    }
+    fn capacity(&self, _: usize) -> f64 {
+        unreachable!()
+    }
+    fn speed(&self, _: usize) -> f64 {
+        unreachable!()
+    }
+    fn weight(&self, _: usize) -> f64 {
+        unreachable!()
+    }
+    fn changes(&self) -> Option<u64> {
+        match self.counting {
+            Counting::Not => None,
+            Counting::Dispatches => Some(self.dispatched),
+            Counting::Log => Some(self.log.len() as u64),
+        }
+    }
+    fn changed_since(&self, seen: u64) -> Option<&[u32]> {
+        match self.counting {
+            Counting::Not => None,
+            Counting::Dispatches => (self.dispatched - seen <= 1).then_some(&[][..]),
+            Counting::Log => self.log.get(seen as usize..),
+        }
+    }
+}
+
 /// A sync (FCFS) backend; its weight defaults to its capacity, as in the model.
 pub(crate) fn backend(name: &str, workers: u32, speed: f64) -> BackendInfo {
     let capacity = f64::from(workers) * speed;

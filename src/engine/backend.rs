@@ -308,6 +308,12 @@ impl Backend {
         }
     }
 
+    /// Whether the backend is an FCFS backend with one worker that [answers at
+    /// admission](Backend::answers_at_admission).
+    pub fn one_worker_fcfs(&self) -> bool {
+        matches!(self, Backend::Fcfs(b) if b.tracked.is_none() && b.one_worker())
+    }
+
     /// Whether the backend knows a request's response time when it admits it (FCFS), so
     /// that the caller may record it ([`Backend::admit_unrecorded`]).
     pub fn answers_at_admission(&self) -> bool {
@@ -320,15 +326,22 @@ impl Backend {
     /// block's responses in a loop of their own.)
     /// If `measured`, the request is counted in the backend's tally ([`Backend::offer`],
     /// and its completion).
+    /// With `ONE_WORKER`, the caller knows the backend has one worker
+    /// ([`Backend::one_worker_fcfs`]), and it is not asked again.
     #[inline(always)]
-    pub fn admit_unrecorded(&mut self, now: f64, size: f64, measured: bool) -> Option<(f64, f64)> {
+    pub fn admit_unrecorded<const ONE_WORKER: bool>(
+        &mut self,
+        now: f64,
+        size: f64,
+        measured: bool,
+    ) -> Option<(f64, f64)> {
         match self {
             Backend::Fcfs(b) => {
                 let service = size * b.inv_speed;
                 if measured {
                     b.tally.offered_work += size;
                 }
-                let (start, _) = b.book(now, service)?;
+                let (start, _) = if ONE_WORKER { b.book_one_worker(now, service) } else { b.book(now, service) }?;
                 if measured {
                     b.tally.completed += 1;
                 }
@@ -577,6 +590,10 @@ struct DepartureLog {
     admitted: u32,
     /// Every request admitted before this one (mod 2³²) has left.
     departed: u32,
+    /// The ring's slots less one (they are a power of two): admission i's slot is i & mask.
+    /// Kept beside the counters so that a slot's place needs neither the ring's kind nor
+    /// its length (nor a bounds check).
+    mask: u32,
     ring: Ring,
 }
 
@@ -611,7 +628,7 @@ const INLINE: usize = 8;
 
 impl DepartureLog {
     fn new() -> Self {
-        DepartureLog { admitted: 0, departed: 0, ring: Ring::Inline([0.0; INLINE]) }
+        DepartureLog { admitted: 0, departed: 0, mask: INLINE as u32 - 1, ring: Ring::Inline([0.0; INLINE]) }
     }
 
     /// The ring's slots (a power of two of them).
@@ -626,6 +643,33 @@ impl DepartureLog {
             Ring::Inline(slots) => slots,
             Ring::Heap(slots) => slots,
         }
+    }
+
+    /// The first slot (the ring's kind is read, but by a select, not a branch).
+    #[inline(always)]
+    fn first_slot(&self) -> *const f64 {
+        match &self.ring {
+            Ring::Inline(slots) => slots.as_ptr(),
+            Ring::Heap(slots) => slots.as_ptr(),
+        }
+    }
+
+    /// [`DepartureLog::first_slot`], to write through.
+    #[inline(always)]
+    fn first_slot_mut(&mut self) -> *mut f64 {
+        match &mut self.ring {
+            Ring::Inline(slots) => slots.as_mut_ptr(),
+            Ring::Heap(slots) => slots.as_mut_ptr(),
+        }
+    }
+
+    /// The departure in admission `i`'s slot.
+    #[inline(always)]
+    fn departure(&self, i: u32) -> f64 {
+        debug_assert_eq!(self.mask as usize + 1, self.slots().len());
+        // SAFETY: `mask + 1` is the number of slots (kept by `resize`), a power of two, so
+        // `i & mask` is one of them.
+        unsafe { *self.first_slot().add((i & self.mask) as usize) }
     }
 
     /// Whether the pending departures are on the heap.
@@ -649,8 +693,7 @@ impl DepartureLog {
     #[inline]
     fn settle(&mut self, now: f64) -> u64 {
         let (admitted, mut departed) = (self.admitted, self.departed);
-        let slots = self.slots();
-        while departed != admitted && slots[Self::slot(slots, departed)] <= now {
+        while departed != admitted && self.departure(departed) <= now {
             departed = departed.wrapping_add(1);
         }
         self.departed = departed;
@@ -691,13 +734,14 @@ impl DepartureLog {
     /// Records the departure of a request admitted at `now`.
     #[inline]
     fn push(&mut self, departure: f64, now: f64) {
-        let len = self.slots().len() as u64;
+        let len = u64::from(self.mask) + 1;
         if self.unsettled() == len && self.settle(now) == len {
             self.resize(len as usize * 2);
         }
         let admitted = self.admitted;
-        let slots = self.slots_mut();
-        slots[Self::slot(slots, admitted)] = departure;
+        debug_assert_eq!(self.mask as usize + 1, self.slots().len());
+        // SAFETY: as in `departure`.
+        unsafe { *self.first_slot_mut().add((admitted & self.mask) as usize) = departure };
         self.admitted = admitted.wrapping_add(1);
     }
 
@@ -707,6 +751,7 @@ impl DepartureLog {
         let ring =
             if len == INLINE { Ring::Inline([0.0; INLINE]) } else { Ring::Heap(vec![0.0; len].into_boxed_slice()) };
         let old = std::mem::replace(&mut self.ring, ring);
+        self.mask = len as u32 - 1;
         let (from, departed, inside) = (old.slots(), self.departed, self.admitted.wrapping_sub(self.departed));
         let to = self.slots_mut();
         for i in (0..inside).map(|k| departed.wrapping_add(k)) {
@@ -801,10 +846,11 @@ impl Workers {
 /// a gap from t until it frees up, since everything assigned to it arrived before t). So the
 /// per-request path does no integration at all.
 ///
-/// Layout (`repr(C)`, 64-byte aligned, three cache lines): the first line holds everything
-/// a one-worker backend reads and writes per request except its departure slot, which is
-/// in the second (the inline ring) or, with more than [`INLINE`] inside, on the heap (the
-/// second line then holds where); the third holds the rest (speed, tracked requests). On a
+/// Layout (`repr(C)`, 64-byte aligned, three cache lines): the first line holds what
+/// strategies read and what a one-worker backend's admission reads and writes, except its
+/// departure slot, which is in the second (the inline ring) or, with more than [`INLINE`]
+/// inside, on the heap (the second line then holds where), and its 1 / speed and tally, in
+/// the third with the rest (speed, tracked requests). On a
 /// cluster too large for the caches the engine fetches a backend's first two lines before
 /// its request comes (see `Direct::dispatch`), and the slot of a heap ring a few requests
 /// later, with no pointer to follow that is not already in those lines. Nothing is sized
@@ -814,8 +860,6 @@ impl Workers {
 pub struct Fcfs {
     /// One worker: when it finishes the work already assigned to it.
     free_at: f64,
-    /// 1 / speed: a multiplication in the hot path instead of a division.
-    inv_speed: f64,
     /// Integrals including the booked future of requests still inside.
     booked: Integrals,
     /// Admission limit: workers + backlog (never 0, which gives [`Backend`] its tag).
@@ -827,6 +871,9 @@ pub struct Fcfs {
     /// One worker: its pending departures in admission order (unused with several); the
     /// head in the first line, the inline slots in the next two.
     log: DepartureLog,
+    /// 1 / speed: a multiplication in the hot path instead of a division. (In the third
+    /// line, which an admission fetches for the tally anyway, and a scan does not need.)
+    inv_speed: f64,
     speed: f64,
     /// Departure times of tracked requests not yet reported (None on the fast path).
     tracked: Option<Box<TrackedDepartures>>,
@@ -963,32 +1010,47 @@ impl Fcfs {
     /// when the backend is full. Nothing is recorded.
     #[inline(always)]
     fn book(&mut self, now: f64, service: f64) -> Option<(f64, f64)> {
-        let (start, departure) = match &mut self.workers {
-            None => {
-                if self.log.full(now, u64::from(self.limit.get())) {
-                    return None;
-                }
-                // `free_at.max(now)` as one instruction: `now` is never NaN, so the NaN
-                // rule of `f64::max` (which costs five) has nothing to decide.
-                let start = if self.free_at > now { self.free_at } else { now };
-                let departure = start + service;
-                self.free_at = departure;
-                self.log.push(departure, now);
-                (start, departure)
-            }
-            Some(w) => {
-                self.in_system = w.settle(now);
-                if self.in_system >= self.limit.get() {
-                    return None;
-                }
-                w.assign(now, service)
-            }
+        let Some(w) = &mut self.workers else {
+            return self.book_one_worker(now, service);
         };
+        self.in_system = w.settle(now);
+        if self.in_system >= self.limit.get() {
+            return None;
+        }
+        let (start, departure) = w.assign(now, service);
+        self.booked_in(now, service, departure);
+        Some((start, departure))
+    }
+
+    /// [`Fcfs::book`] for a backend with one worker (which the caller knows).
+    #[inline(always)]
+    fn book_one_worker(&mut self, now: f64, service: f64) -> Option<(f64, f64)> {
+        debug_assert!(self.workers.is_none());
+        if self.log.full(now, u64::from(self.limit.get())) {
+            return None;
+        }
+        // `free_at.max(now)` as one instruction: `now` is never NaN, so the NaN rule of
+        // `f64::max` (which costs five) has nothing to decide.
+        let start = if self.free_at > now { self.free_at } else { now };
+        let departure = start + service;
+        self.free_at = departure;
+        self.log.push(departure, now);
+        self.booked_in(now, service, departure);
+        Some((start, departure))
+    }
+
+    /// Counts in a request admitted at `now` and booked to leave at `departure`.
+    #[inline(always)]
+    fn booked_in(&mut self, now: f64, service: f64, departure: f64) {
         // (The count is refreshed by the next `advance`.)
         self.in_system += 1;
         self.booked.in_system += departure - now;
         self.booked.busy += service;
-        Some((start, departure))
+    }
+
+    /// Whether the backend has one worker.
+    pub fn one_worker(&self) -> bool {
+        self.workers.is_none()
     }
 
     #[inline(always)]
@@ -1418,6 +1480,7 @@ mod tests {
         assert_eq!((heap as *const Box<[f64]>).cast::<u8>(), base.wrapping_add(8));
         let cold = 64 + INLINE * 8;
         assert!(offset_of!(Fcfs, speed) >= cold && offset_of!(Fcfs, tracked) >= cold);
+        assert!(offset_of!(Fcfs, inv_speed) >= cold);
         assert!(offset_of!(Fcfs, tally) >= cold && offset_of!(Fcfs, tally) + size_of::<Tally>() <= cold + 64);
     }
 }

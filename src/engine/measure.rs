@@ -224,15 +224,13 @@ impl Recorder {
     /// same result as [`Recorder::record_block`] and the sums in registers meanwhile; `None`
     /// unless the section is the histogram buffer's (then `record_block`).
     #[inline]
-    pub fn open_block(&mut self, label: u32, count: usize) -> Option<OpenBlock<'_>> {
-        if label != self.buffer_label || count > MAX_BLOCK {
+    pub fn open_block(&mut self, label: u32, count: usize) -> Option<OpenBlock> {
+        if label != self.buffer_label || count > MAX_BLOCK || self.buffer.is_none() {
             return None;
         }
-        let buffer = self.buffer.as_mut()?;
-        buffer.reserve(count);
-        let section = &mut self.sections[label as usize];
+        let section = &self.sections[label as usize];
         let sums = (section.sum_response, section.sum_wait, section.sum_slowdown);
-        Some(OpenBlock { section, buffer, sums, completed: 0, rejected: 0 })
+        Some(OpenBlock { label, count, sums, responses: [0.0; MAX_BLOCK], rejected: 0 })
     }
 
     /// Records the response of a section other than the buffer's.
@@ -269,43 +267,62 @@ impl Recorder {
     }
 }
 
-/// A block being recorded as it is admitted ([`Recorder::open_block`]); [`OpenBlock::close`]
-/// writes its sums back.
-pub struct OpenBlock<'r> {
-    section: &'r mut Section,
-    buffer: &'r mut HistogramBuffer,
+/// A block being recorded as it is admitted ([`Recorder::open_block`]): its sums, kept in
+/// registers meanwhile, its responses, and which requests were turned away.
+/// [`OpenBlock::close`] writes them into the recorder.
+pub struct OpenBlock {
+    label: u32,
+    /// The block's requests.
+    count: usize,
     /// Σ response, Σ wait, Σ slowdown so far, the section's included.
     sums: (f64, f64, f64),
-    completed: u64,
+    /// Request j's response at j (in the block itself, not the histogram buffer: a store
+    /// into memory the recorder owns may, for all the compiler knows, be one of the sums, which
+    /// it would then keep in memory).
+    responses: [f64; MAX_BLOCK],
+    /// Bit j: request j was turned away.
     rejected: u64,
 }
 
-impl OpenBlock<'_> {
-    /// The next request waited `wait` and was served `service` seconds.
+impl OpenBlock {
+    /// Request `j` (the next, in order) waited `wait` and was served `service` seconds.
     #[inline(always)]
-    pub fn answered(&mut self, wait: f64, service: f64) {
+    pub fn answered(&mut self, j: usize, wait: f64, service: f64) {
         let response = wait + service;
         self.sums.0 += response;
         self.sums.1 += wait;
         self.sums.2 += response / service;
-        self.completed += 1;
-        self.buffer.push(response);
+        self.responses[j % MAX_BLOCK] = response;
     }
 
-    /// The next request was turned away.
+    /// Request `j` (the next, in order) was turned away.
     #[inline(always)]
-    pub fn rejected(&mut self) {
-        self.rejected += 1;
+    pub fn rejected(&mut self, j: usize) {
+        self.rejected |= 1 << j;
     }
 
-    /// Writes the block's sums and counts into its section.
+    /// Writes the block's sums and counts into its section, and its responses into the
+    /// histogram buffer (leaving out the turned-away requests).
     #[inline]
-    pub fn close(self) {
-        let s = self.section;
+    pub fn close(self, rec: &mut Recorder) {
+        let s = &mut rec.sections[self.label as usize];
+        let rejected = self.rejected.count_ones() as usize;
         (s.sum_response, s.sum_wait, s.sum_slowdown) = self.sums;
-        s.completed += self.completed;
-        s.rejected += self.rejected;
-        self.buffer.pushed();
+        s.completed += (self.count - rejected) as u64;
+        s.rejected += rejected as u64;
+        let buffer = rec.buffer.as_mut().expect("an open block records into the histogram buffer");
+        let room = buffer.reserve(self.count);
+        let responses = &self.responses[..self.count];
+        if rejected == 0 {
+            room[..self.count].copy_from_slice(responses);
+        } else {
+            // (Rare: a full backlog.)
+            let kept = responses.iter().enumerate().filter(|(j, _)| self.rejected & (1 << j) == 0);
+            for (slot, (_, &response)) in room.iter_mut().zip(kept) {
+                *slot = response;
+            }
+        }
+        buffer.pushed(self.count - rejected);
     }
 }
 
@@ -345,9 +362,9 @@ mod tests {
                     Some(mut block) => {
                         opened += 1;
                         for j in 0..n {
-                            if wait[j].is_nan() { block.rejected() } else { block.answered(wait[j], service[j]) }
+                            if wait[j].is_nan() { block.rejected(j) } else { block.answered(j, wait[j], service[j]) }
                         }
-                        block.close();
+                        block.close(&mut open);
                     }
                     None => {
                         open.record_block(label, &wait[..n], &service[..n]);

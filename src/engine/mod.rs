@@ -273,9 +273,20 @@ struct ChoicesAhead {
     chosen: [u32; 2 * MAX_BLOCK],
     next: usize,
     len: usize,
-    /// Whether requests go in blocks: Poisson arrivals (the traffic drawn ahead) and
-    /// backends that know a response at admission (FCFS). `None` until first asked.
-    in_blocks: Option<bool>,
+    /// Whether requests go in blocks, and how they are admitted. `None` until first asked.
+    in_blocks: Option<Blocks>,
+}
+
+/// Whether and how a blind strategy's requests go in blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocks {
+    /// One at a time: arrivals that are not Poisson (not drawn ahead), or backends that do
+    /// not know a response when they admit a request.
+    No,
+    /// FCFS backends, some with several workers.
+    Fcfs,
+    /// FCFS backends with one worker each: an admission need not ask which.
+    OneWorker,
 }
 
 /// How many choices past a block's last one are known, so that its backends' state can be
@@ -384,14 +395,23 @@ impl<S: Picker> Path for Direct<'_, S> {
             return 0;
         }
         let Direct { strategy, dispatched, prefetching, blind: Some(ahead), .. } = self else { return 0 };
-        let in_blocks = *ahead.in_blocks.get_or_insert_with(|| ctx.backends.iter().all(Backend::answers_at_admission));
+        let blocks = *ahead.in_blocks.get_or_insert_with(|| {
+            if ctx.backends.iter().all(Backend::one_worker_fcfs) {
+                Blocks::OneWorker
+            } else if ctx.backends.iter().all(Backend::answers_at_admission) {
+                Blocks::Fcfs
+            } else {
+                Blocks::No
+            }
+        });
         let Some((arrival, size)) =
-            in_blocks.then(|| traffic.next_block(most.min(MAX_BLOCK as u64) as usize)).flatten()
+            (blocks != Blocks::No).then(|| traffic.next_block(most.min(MAX_BLOCK as u64) as usize)).flatten()
         else {
             // (Arrivals that are not Poisson are never drawn ahead: no blocks in this run.)
-            ahead.in_blocks = Some(false);
+            ahead.in_blocks = Some(Blocks::No);
             return 0;
         };
+        let one_worker = blocks == Blocks::OneWorker;
         let k = arrival.len();
         ahead.take_ahead(k + BLOCK_LEAD, *strategy);
         let chosen = &ahead.chosen[ahead.next..ahead.next + k + BLOCK_LEAD];
@@ -400,18 +420,24 @@ impl<S: Picker> Path for Direct<'_, S> {
             // The usual measured block: each request recorded as it is admitted (the sums in
             // registers, beside the admissions' own work).
             let outcome = &mut *ctx.outcome;
-            admit_block(chosen, arrival, size, true, *prefetching, ctx.backends, |_, backend, answer| match answer {
-                Some((wait, service)) => open.answered(wait, service),
+            let admitted = |j: usize, backend: usize, answer: Option<(f64, f64)>| match answer {
+                Some((wait, service)) => open.answered(j, wait, service),
                 None => {
-                    open.rejected();
+                    open.rejected(j);
                     outcome[backend].rejected += 1;
                 }
-            });
-            open.close();
+            };
+            if one_worker {
+                admit_block::<true>(chosen, arrival, size, true, *prefetching, ctx.backends, admitted);
+            } else {
+                admit_block::<false>(chosen, arrival, size, true, *prefetching, ctx.backends, admitted);
+            }
+            open.close(ctx.rec);
         } else {
             // Request j's (wait, service time); a NaN wait if it was turned away.
             let (mut wait, mut service) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);
-            admit_block(chosen, arrival, size, measured, *prefetching, ctx.backends, |j, _, answer| {
+            // (Not worth a second copy for one worker: a section's first block, or no histograms.)
+            admit_block::<false>(chosen, arrival, size, measured, *prefetching, ctx.backends, |j, _, answer| {
                 (wait[j], service[j]) = answer.unwrap_or((f64::NAN, 0.0));
             });
             if measured {
@@ -440,9 +466,10 @@ impl<S: Picker> Path for Direct<'_, S> {
 /// `chosen[j]`, in order, and hands `answered` (j, the backend, its (wait, service time) or
 /// `None` if it was turned away). When `prefetching`, each backend is fetched
 /// [`BLOCK_LEAD`] requests ahead and its departure slot half as far (`chosen` holds the
-/// choices that far past the block).
+/// choices that far past the block). `ONE_WORKER`: every backend is FCFS with one worker
+/// ([`Blocks::OneWorker`]).
 #[inline(always)]
-fn admit_block(
+fn admit_block<const ONE_WORKER: bool>(
     chosen: &[u32],
     arrival: &[f64],
     size: &[f64],
@@ -452,17 +479,19 @@ fn admit_block(
     mut answered: impl FnMut(usize, usize, Option<(f64, f64)>),
 ) {
     let k = arrival.len();
+    // (Slices of the block's length, so that the loops index them unchecked.)
+    let (size, ahead, chosen) = (&size[..k], &chosen[..k + BLOCK_LEAD], &chosen[..k]);
     if prefetching {
         for j in 0..k {
-            backends[chosen[j + BLOCK_LEAD] as usize].prefetch_head();
-            backends[chosen[j + BLOCK_LEAD / 2] as usize].prefetch_for_admission(false);
+            backends[ahead[j + BLOCK_LEAD] as usize].prefetch_head();
+            backends[ahead[j + BLOCK_LEAD / 2] as usize].prefetch_for_admission(false);
             let b = chosen[j] as usize;
-            answered(j, b, backends[b].admit_unrecorded(arrival[j], size[j], measured));
+            answered(j, b, backends[b].admit_unrecorded::<ONE_WORKER>(arrival[j], size[j], measured));
         }
     } else {
         for j in 0..k {
             let b = chosen[j] as usize;
-            answered(j, b, backends[b].admit_unrecorded(arrival[j], size[j], measured));
+            answered(j, b, backends[b].admit_unrecorded::<ONE_WORKER>(arrival[j], size[j], measured));
         }
     }
 }

@@ -71,14 +71,20 @@ impl ResponseHistogram {
 
     /// An empty [`HistogramBuffer`] in this histogram's layout, to record into cheaply.
     pub fn buffer(&self) -> HistogramBuffer {
-        let len = self.counts.distinct_values();
+        let counters = self.counts.distinct_values();
+        // The lowest tick past the last counter (an index is monotone in its value, so every
+        // tick from there on has an index of `counters` or more, and every tick below it
+        // less).
+        let beyond = bucket_value(counters);
+        debug_assert!((beyond as f64) < LARGEST_TICK && bucket_index(beyond) == counters);
         HistogramBuffer {
-            counts: vec![0; len].into_boxed_slice(),
-            low: usize::MAX,
+            counts: vec![0; counters + 1].into_boxed_slice(),
+            low: u32::MAX,
             high: 0,
-            pending: [0; PENDING],
+            pending: [0.0; PENDING],
             pending_len: 0,
             ticks_per_second: self.ticks_per_second,
+            beyond: beyond as f64,
             // `saturating_record` records a value past the last bucket at the highest
             // trackable value, which is the ceiling.
             clamped: bucket_index(self.ceiling),
@@ -177,18 +183,18 @@ fn bucket_index(value: u64) -> usize {
 /// exponent and its sub-bucket its top 10 mantissa bits (the bucket's width is a power of
 /// two from 2⁰ up, so truncating to whole ticks first would not change them): together the
 /// representation's top bits, shifted, minus a constant. Below, every tick has its own
-/// counter. Three instructions where the integer route takes eleven; checked against
+/// counter. Without a branch and in 32 bits, so that a loop of them is vectorised (two at a
+/// time: three instructions each where the integer route takes eleven); checked against
 /// `bucket_index` by `the_index_of_a_tick_is_the_index_of_its_whole_ticks`.
 #[inline(always)]
-fn index_of_tick(x: f64) -> usize {
+fn index_of_tick(x: f64) -> u32 {
     /// Exponent bias plus `HALF_MAGNITUDE − 1`, in units of a bucket's counters.
     const OFFSET: u64 = (1022 + HALF_MAGNITUDE as u64) << HALF_MAGNITUDE;
-    if x < (1u64 << HALF_MAGNITUDE) as f64 {
-        // SAFETY: `x` is in [1, 2¹⁰), so it converts without overflow.
-        unsafe { x.to_int_unchecked::<u32>() as usize }
-    } else {
-        ((x.to_bits() >> (52 - HALF_MAGNITUDE)) - OFFSET) as usize
-    }
+    const SMALL: f64 = (1u64 << HALF_MAGNITUDE) as f64;
+    // SAFETY: min(x, 2¹⁰) is in [1, 2¹⁰], so it converts without overflow.
+    let small = unsafe { x.min(SMALL).to_int_unchecked::<i32>() } as u32;
+    let large = ((x.to_bits() >> (52 - HALF_MAGNITUDE)).wrapping_sub(OFFSET)) as u32;
+    if x < SMALL { small } else { large }
 }
 
 /// The lowest value counted at `index` (hdrhistogram's `value_for`).
@@ -199,31 +205,39 @@ fn bucket_value(index: usize) -> u64 {
     (sub as u64) << bucket
 }
 
-/// Bucket indices a [`HistogramBuffer`] holds before it counts them (1 KiB).
+/// Durations a [`HistogramBuffer`] holds before it counts them (2 KiB).
 const PENDING: usize = 256;
 
 /// Response times counted in a [`ResponseHistogram`]'s own buckets, for the per-request
-/// path: recording is a multiplication, a leading-zero count, a shift and a store, where
-/// hdrhistogram's `record` also checks bounds, tracks the extremes and the total.
+/// path: recording a duration is a store, where hdrhistogram's `record` also finds the
+/// bucket, checks bounds, and tracks the extremes and the total.
 ///
-/// The bucket indices are held back and counted `PENDING` at a time: the counters a run
-/// uses span tens of kilobytes, which a large cluster's backends evict from the caches
-/// between two uses, and counting a batch in one loop lets those misses overlap instead of
-/// stalling each request in turn.
+/// The durations are held back and counted `PENDING` at a time, in two loops: one finds
+/// each one's counter (a multiplication, a clamp and the representation's top bits, with
+/// nothing else in flight), the other counts them. Finding the counter where the request
+/// is admitted took as many instructions again as the admission's own bookkeeping, beside
+/// its cache misses; and the counters a run uses span tens of kilobytes, which a large
+/// cluster's backends evict from the caches between two uses, so counting a batch in one
+/// loop lets those misses overlap instead of stalling each request in turn.
 /// [`HistogramBuffer::drain_into`] adds the counts to the histogram with one `record_n` per
 /// touched bucket, at the bucket's lowest value: the histogram's counts, total, and every
 /// value it reports (bucket-level minimum and maximum, quantiles, CCDF) are then exactly
 /// those of recording each response into it one by one.
 #[derive(Debug, Clone)]
 pub struct HistogramBuffer {
+    /// The histogram's counters, and one past them where every duration beyond its last
+    /// bucket is counted until a drain moves them to `clamped`.
     counts: Box<[u64]>,
     /// Indices below `low` and above `high` are zero (what a drain must visit).
-    low: usize,
-    high: usize,
-    /// Bucket indices recorded but not yet counted.
-    pending: [u32; PENDING],
+    low: u32,
+    high: u32,
+    /// Durations (seconds) recorded but not yet counted.
+    pending: [f64; PENDING],
     pending_len: usize,
     ticks_per_second: f64,
+    /// The lowest tick past the last counter, where ticks are clamped (so that the index
+    /// needs no check against the counters' length).
+    beyond: f64,
     /// Where values past the last bucket are counted: the ceiling's bucket.
     clamped: usize,
     /// The histogram's unit and ceiling, to check a drain goes to a histogram of this layout.
@@ -235,115 +249,96 @@ impl HistogramBuffer {
     /// Records one duration in seconds (as [`ResponseHistogram::record`] would).
     #[inline(always)]
     pub fn record(&mut self, seconds: f64) {
-        self.push(seconds);
-        self.pushed();
-    }
-
-    /// Records each of `seconds` in turn (as many [`HistogramBuffer::record`]s): one loop,
-    /// with room for them made first.
-    #[inline]
-    pub fn record_all(&mut self, seconds: &[f64]) {
-        for chunk in seconds.chunks(PENDING) {
-            if self.pending_len + chunk.len() > PENDING {
-                self.count_pending();
-            }
-            let layout = self.layout();
-            for (slot, &x) in self.pending[self.pending_len..].iter_mut().zip(chunk) {
-                *slot = layout.bucket_of(x);
-            }
-            self.pending_len += chunk.len();
-            if self.pending_len == PENDING {
-                // (`record` writes at `pending_len`: it must stay below.)
-                self.count_pending();
-            }
-        }
-    }
-
-    /// Makes room for `count` more durations (at most [`PENDING`]) to be recorded by
-    /// [`HistogramBuffer::push`] without a check each: a block's requests as they are admitted.
-    #[inline]
-    pub fn reserve(&mut self, count: usize) {
-        assert!(count <= PENDING);
-        if self.pending_len + count > PENDING {
-            self.count_pending();
-        }
-    }
-
-    /// Records one duration in room made by [`HistogramBuffer::reserve`] (as
-    /// [`HistogramBuffer::record`] would); [`HistogramBuffer::pushed`] after the last.
-    #[inline(always)]
-    pub fn push(&mut self, seconds: f64) {
-        let layout = self.layout();
-        self.pending[self.pending_len] = layout.bucket_of(seconds);
+        self.pending[self.pending_len] = seconds;
         self.pending_len += 1;
-    }
-
-    /// Ends a run of [`HistogramBuffer::push`]es.
-    #[inline]
-    pub fn pushed(&mut self) {
         if self.pending_len == PENDING {
             // (`record` writes at `pending_len`: it must stay below.)
             self.count_pending();
         }
     }
 
-    #[inline(always)]
-    fn layout(&self) -> Layout {
-        Layout { ticks_per_second: self.ticks_per_second, counters: self.counts.len(), clamped: self.clamped }
+    /// Records each of `seconds` in turn (as many [`HistogramBuffer::record`]s).
+    #[inline]
+    pub fn record_all(&mut self, seconds: &[f64]) {
+        for chunk in seconds.chunks(PENDING) {
+            self.reserve(chunk.len())[..chunk.len()].copy_from_slice(chunk);
+            self.pushed(chunk.len());
+        }
     }
 
-    /// Counts the held-back bucket indices.
+    /// Room for `count` more durations (at most [`PENDING`]): the first `count` slots of
+    /// the returned slice, to be written in order and then counted in with
+    /// [`HistogramBuffer::pushed`] (a block's requests as they are admitted).
+    #[inline]
+    pub fn reserve(&mut self, count: usize) -> &mut [f64] {
+        assert!(count <= PENDING);
+        if self.pending_len + count > PENDING {
+            self.count_pending();
+        }
+        &mut self.pending[self.pending_len..]
+    }
+
+    /// Takes in the first `count` durations written into [`HistogramBuffer::reserve`]'s room.
+    #[inline]
+    pub fn pushed(&mut self, count: usize) {
+        self.pending_len += count;
+        assert!(self.pending_len <= PENDING);
+        if self.pending_len == PENDING {
+            // (`record` writes at `pending_len`: it must stay below.)
+            self.count_pending();
+        }
+    }
+
+    /// Counts the held-back durations.
     #[inline(never)]
     fn count_pending(&mut self) {
+        let len = self.pending_len;
+        let (ticks_per_second, beyond) = (self.ticks_per_second, self.beyond);
+        let mut indices = [0u32; PENDING];
+        for (index, &seconds) in indices.iter_mut().zip(&self.pending[..len]) {
+            // The tick of `ResponseHistogram::record`, `((x + 0.5) as u64).max(1)`, in one
+            // instruction: the clamp to [1, beyond] sends NaN and anything below one tick to
+            // 1 as `max(1)` does, and anything past the last counter (a saturated conversion
+            // included) to the extra counter `counts[counters]`.
+            // (Not `clamp`, which keeps NaN.)
+            #[allow(clippy::manual_clamp)]
+            let x = (seconds * ticks_per_second + 0.5).max(1.0).min(beyond);
+            *index = index_of_tick(x);
+        }
         let (mut low, mut high) = (self.low, self.high);
-        for &i in &self.pending[..self.pending_len] {
-            let i = i as usize;
-            self.counts[i] += 1;
+        for &i in &indices[..len] {
             low = low.min(i);
             high = high.max(i);
         }
-        (self.low, self.high, self.pending_len) = (low, high, 0);
+        for &i in &indices[..len] {
+            // SAFETY: every index is that of a tick in [1, beyond], so at most the index of
+            // `beyond`, which is `counts.len() − 1` (`ResponseHistogram::buffer`).
+            unsafe { *self.counts.get_unchecked_mut(i as usize) += 1 };
+        }
+        (self.low, self.high) = (low, high);
+        self.pending_len = 0;
     }
 
     /// Adds the counts to `into` (a histogram this buffer was made for) and empties the buffer.
     pub fn drain_into(&mut self, into: &mut ResponseHistogram) {
         debug_assert_eq!((self.unit, self.ceiling), (into.unit, into.ceiling));
         self.count_pending();
-        if self.low > self.high {
+        let past = self.counts.len() - 1;
+        let (mut low, mut high) = (self.low as usize, self.high as usize);
+        if self.counts[past] > 0 {
+            self.counts[self.clamped] += std::mem::take(&mut self.counts[past]);
+            (low, high) = (low.min(self.clamped), high.max(self.clamped));
+        }
+        if low > high {
             return;
         }
-        for (i, count) in self.counts[self.low..=self.high].iter_mut().enumerate() {
+        for (i, count) in self.counts[low..=high.min(past - 1)].iter_mut().enumerate() {
             if *count != 0 {
-                into.counts.saturating_record_n(bucket_value(self.low + i), *count);
+                into.counts.saturating_record_n(bucket_value(low + i), *count);
                 *count = 0;
             }
         }
-        (self.low, self.high) = (usize::MAX, 0);
-    }
-}
-
-/// What finding a duration's counter needs (copied out of a [`HistogramBuffer`], so a loop
-/// can write its pending indices meanwhile).
-#[derive(Clone, Copy)]
-struct Layout {
-    ticks_per_second: f64,
-    counters: usize,
-    clamped: usize,
-}
-
-impl Layout {
-    /// The counter of a duration in seconds.
-    #[inline(always)]
-    fn bucket_of(self, seconds: f64) -> u32 {
-        // The tick of `ResponseHistogram::record`, `((x + 0.5) as u64).max(1)`, converted
-        // in one instruction: the clamp to [1, 2⁶²] sends NaN and anything below one tick to
-        // 1 as `max(1)` does, and anything from 2⁶² on (past every ceiling) to the clamped
-        // bucket as a saturated conversion would.
-        // (Not `clamp`, which keeps NaN.)
-        #[allow(clippy::manual_clamp)]
-        let x = (seconds * self.ticks_per_second + 0.5).max(1.0).min(LARGEST_TICK);
-        let i = index_of_tick(x);
-        (if i < self.counters { i } else { self.clamped }) as u32
+        (self.low, self.high) = (u32::MAX, 0);
     }
 }
 
@@ -412,7 +407,7 @@ mod tests {
         let check = |x: f64| {
             // SAFETY (of the test's conversion): x is finite and in [1, 2⁶²].
             let whole = unsafe { x.to_int_unchecked::<u64>() };
-            assert_eq!(index_of_tick(x), bucket_index(whole), "x = {x}");
+            assert_eq!(index_of_tick(x) as usize, bucket_index(whole), "x = {x}");
         };
         // Every bucket's edges, the values either side of them, and the ticks in between.
         for e in 0..62 {

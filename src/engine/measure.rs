@@ -230,7 +230,7 @@ impl Recorder {
         }
         let section = &self.sections[label as usize];
         let sums = (section.sum_response, section.sum_wait, section.sum_slowdown);
-        Some(OpenBlock { label, count, sums, responses: [0.0; MAX_BLOCK], rejected: 0 })
+        Some(OpenBlock { label, count, sums, rejected: 0 })
     }
 
     /// Records the response of a section other than the buffer's.
@@ -268,31 +268,31 @@ impl Recorder {
 }
 
 /// A block being recorded as it is admitted ([`Recorder::open_block`]): its sums, kept in
-/// registers meanwhile, its responses, and which requests were turned away.
-/// [`OpenBlock::close`] writes them into the recorder.
+/// registers meanwhile, and which requests were turned away. [`OpenBlock::close`] writes
+/// them and the block's responses into the recorder. The responses are the caller's array
+/// (on its stack: a store into memory the recorder owns may, for all the compiler knows, be
+/// one of the sums, and an array indexed at run time inside the block would keep the whole
+/// block in memory), written by [`OpenBlock::answered`].
 pub struct OpenBlock {
     label: u32,
     /// The block's requests.
     count: usize,
     /// Σ response, Σ wait, Σ slowdown so far, the section's included.
     sums: (f64, f64, f64),
-    /// Request j's response at j (in the block itself, not the histogram buffer: a store
-    /// into memory the recorder owns may, for all the compiler knows, be one of the sums, which
-    /// it would then keep in memory).
-    responses: [f64; MAX_BLOCK],
     /// Bit j: request j was turned away.
     rejected: u64,
 }
 
 impl OpenBlock {
-    /// Request `j` (the next, in order) waited `wait` and was served `service` seconds.
+    /// Request `j` (the next, in order) waited `wait` and was served `service` seconds; its
+    /// response goes to `responses[j]`.
     #[inline(always)]
-    pub fn answered(&mut self, j: usize, wait: f64, service: f64) {
+    pub fn answered(&mut self, j: usize, wait: f64, service: f64, responses: &mut [f64; MAX_BLOCK]) {
         let response = wait + service;
         self.sums.0 += response;
         self.sums.1 += wait;
         self.sums.2 += response / service;
-        self.responses[j % MAX_BLOCK] = response;
+        responses[j % MAX_BLOCK] = response;
     }
 
     /// Request `j` (the next, in order) was turned away.
@@ -301,10 +301,10 @@ impl OpenBlock {
         self.rejected |= 1 << j;
     }
 
-    /// Writes the block's sums and counts into its section, and its responses into the
-    /// histogram buffer (leaving out the turned-away requests).
+    /// Writes the block's sums and counts into its section, and its `responses` (those
+    /// [`OpenBlock::answered`] wrote) into the histogram buffer.
     #[inline]
-    pub fn close(self, rec: &mut Recorder) {
+    pub fn close(self, rec: &mut Recorder, responses: &[f64; MAX_BLOCK]) {
         let s = &mut rec.sections[self.label as usize];
         let rejected = self.rejected.count_ones() as usize;
         (s.sum_response, s.sum_wait, s.sum_slowdown) = self.sums;
@@ -312,7 +312,7 @@ impl OpenBlock {
         s.rejected += rejected as u64;
         let buffer = rec.buffer.as_mut().expect("an open block records into the histogram buffer");
         let room = buffer.reserve(self.count);
-        let responses = &self.responses[..self.count];
+        let responses = &responses[..self.count];
         if rejected == 0 {
             room[..self.count].copy_from_slice(responses);
         } else {
@@ -361,10 +361,15 @@ mod tests {
                 match open.open_block(label, n) {
                     Some(mut block) => {
                         opened += 1;
+                        let mut responses = [f64::NAN; MAX_BLOCK];
                         for j in 0..n {
-                            if wait[j].is_nan() { block.rejected(j) } else { block.answered(j, wait[j], service[j]) }
+                            if wait[j].is_nan() {
+                                block.rejected(j)
+                            } else {
+                                block.answered(j, wait[j], service[j], &mut responses)
+                            }
                         }
-                        block.close(&mut open);
+                        block.close(&mut open, &responses);
                     }
                     None => {
                         open.record_block(label, &wait[..n], &service[..n]);

@@ -420,8 +420,9 @@ impl<S: Picker> Path for Direct<'_, S> {
             // The usual measured block: each request recorded as it is admitted (the sums in
             // registers, beside the admissions' own work).
             let outcome = &mut *ctx.outcome;
+            let mut responses = [0.0; MAX_BLOCK];
             let admitted = |j: usize, backend: usize, answer: Option<(f64, f64)>| match answer {
-                Some((wait, service)) => open.answered(j, wait, service),
+                Some((wait, service)) => open.answered(j, wait, service, &mut responses),
                 None => {
                     open.rejected(j);
                     outcome[backend].rejected += 1;
@@ -432,7 +433,7 @@ impl<S: Picker> Path for Direct<'_, S> {
             } else {
                 admit_block::<false>(chosen, arrival, size, true, *prefetching, ctx.backends, admitted);
             }
-            open.close(ctx.rec);
+            open.close(ctx.rec, &responses);
         } else {
             // Request j's (wait, service time); a NaN wait if it was turned away.
             let (mut wait, mut service) = ([0.0; MAX_BLOCK], [0.0; MAX_BLOCK]);

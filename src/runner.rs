@@ -909,7 +909,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             }
         }
     };
-    // Quantile `k` of [`QUANTILES`]: one replication gives its indicator-batching interval.
+    // Quantile `k` of [`QUANTILES`]: one replication gives its interval from its sections.
     // Several give the quantile of their responses pooled (from their CCDFs), with the half-
     // width of the t interval over their own quantiles when each holds enough exceedances:
     // the pooled quantile varies as their mean does (to first order, Bahadur), but the mean

@@ -4,8 +4,8 @@
 //! A replication is one [`engine::simulate`] run, summarised into a [`Replication`] (plain
 //! numbers, serialisable, so a sweep can journal it and combine later). [`combine`] turns
 //! replications into a [`StrategyResult`]: with one replication the confidence intervals come
-//! from the run's sections (batch means; for quantiles, batch means of the exceedance
-//! indicator, see [`crate::stats::quantile_interval`]); with several, from the spread between
+//! from the run's sections (batch means; for quantiles, the inverted bootstrap-t test of the
+//! exceedance fraction over them, see [`crate::stats::quantile_interval`]); with several, from the spread between
 //! replications (Student t; a quantile is that of their responses pooled). It also gives the
 //! saturation verdict and the "too short to trust" warnings (see [`Warning`]).
 
@@ -18,7 +18,7 @@ use crate::experiment::{Experiment, StrategySpec, Warmup};
 use crate::model::{Hedge, Model};
 use crate::seed::{Purpose, RunSeed};
 use crate::stats::{
-    Estimate, QuantileInterval, ResponseHistogram, f64_or_nan, mser_truncation, quantile_interval, quantile_of_mixture,
+    Estimate, QuantileInterval, ResponseHistogram, f64_or_nan, mser_truncation, quantile_intervals, quantile_of_mixture,
 };
 use crate::strategy::{self, BackendInfo, Params, Setup, StrategyError};
 
@@ -799,9 +799,9 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         .collect();
     let saturated = is_saturated(model, &backends, o);
     let ccdf = histogram.ccdf(CCDF_POINTS).into_iter().map(|(t, p)| [t, p]).collect();
-    let quantile_intervals = QUANTILES
-        .iter()
-        .map(|&p| match quantile_interval(&o.histograms, &histogram, p) {
+    let quantile_intervals = quantile_intervals(&o.histograms, &histogram, &QUANTILES)
+        .into_iter()
+        .map(|interval| match interval {
             QuantileInterval::Interval(low, high) => [Some(low), Some(high)],
             QuantileInterval::TooFew => [None, None],
         })
@@ -932,7 +932,7 @@ fn rises(series: &[f64], threshold: f64) -> bool {
 /// Fewest expected exceedances of a quantile per replication for an interval from several
 /// replications: below it a replication's tail quantile is a skewed, biased estimate (its
 /// relative bias is of order one over the exceedances) and a t interval over them would be
-/// misleading. The same floor a single run's interval has ([`crate::stats::MIN_EXCEEDANCES`]).
+/// misleading. The floor of an exceedance fraction's interval ([`crate::stats::MIN_EXCEEDANCES`]).
 const MIN_EXCEEDANCES_PER_REPLICATION: f64 = crate::stats::MIN_EXCEEDANCES as f64;
 
 /// Combines replications of one strategy at one point into estimates with 95 % intervals.
@@ -949,7 +949,7 @@ pub fn combine(experiment: &Experiment, spec: &StrategySpec, reps: &[Replication
             }
         }
     };
-    // Quantile `k` of [`QUANTILES`]: one replication gives its indicator-batching interval.
+    // Quantile `k` of [`QUANTILES`]: one replication gives its interval from its sections.
     // Several give the quantile of their responses pooled (from their CCDFs), with the half-
     // width of the t interval over their own quantiles when each holds enough exceedances:
     // the pooled quantile varies as their mean does (to first order, Bahadur), but the mean

@@ -121,6 +121,34 @@ impl ResponseHistogram {
         self.counts.len() - self.counts.count_between(0, top)
     }
 
+    /// The buckets holding any value, ascending, each as its highest tick: the places where
+    /// a count above a threshold can change (see [`Self::count_in`], [`Self::edge_above`]).
+    pub(crate) fn occupied(&self) -> impl Iterator<Item = u64> + '_ {
+        self.counts.iter_recorded().map(|v| v.value_iterated_to())
+    }
+
+    /// The values counted in the bucket of `tick`.
+    pub(crate) fn count_in(&self, tick: u64) -> u64 {
+        self.counts.count_at(tick)
+    }
+
+    /// The bucket that holds the `q`-quantile [`Self::quantile`] reports, as its highest tick.
+    pub(crate) fn quantile_bucket(&self, q: f64) -> u64 {
+        self.counts.highest_equivalent(self.counts.value_at_quantile(q))
+    }
+
+    /// The duration in seconds from which a value is counted in a bucket above that of
+    /// `tick` (a value is counted at its nearest tick, so the edge is half a tick above the
+    /// bucket's highest).
+    pub(crate) fn edge_above(&self, tick: u64) -> f64 {
+        (self.counts.highest_equivalent(tick) as f64 + 0.5) * self.unit
+    }
+
+    /// The duration in seconds from which a value is counted in the bucket of `tick` or above.
+    pub(crate) fn edge_below(&self, tick: u64) -> f64 {
+        (self.counts.lowest_equivalent(tick) as f64 - 0.5).max(0.0) * self.unit
+    }
+
     /// Adds all of `other`'s counts (same unit required).
     pub fn merge(&mut self, other: &ResponseHistogram) {
         debug_assert_eq!((self.unit, self.ceiling), (other.unit, other.ceiling));

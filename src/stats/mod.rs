@@ -11,5 +11,6 @@ pub use histogram::{HistogramBuffer, ResponseHistogram};
 pub use mser::{Truncation, mser_truncation};
 pub use proportion::exceedance_fraction;
 pub use quantile::{
-    MIN_EXCEEDANCES, MIN_SECTIONS_WITH_EXCEEDANCES, QuantileInterval, quantile_interval, quantile_of_mixture,
+    MIN_EXCEEDANCES, MIN_QUANTILE_EXCEEDANCES, MIN_SECTIONS_WITH_EXCEEDANCES, QuantileInterval, quantile_interval,
+    quantile_intervals, quantile_of_mixture,
 };

@@ -258,6 +258,26 @@ fn merge_lists_the_missing_runs_and_fails() {
 }
 
 #[test]
+fn merge_names_a_shard_folder_given_twice() {
+    // Once reported as "missing runs": the folder's runs were counted once, the others absent.
+    let tmp = TempDir::new().unwrap();
+    let shard = tmp.path().join("sh1");
+    sweep(SMALL.as_ref(), &shard, &["--shard", "1/2"]);
+    let again = tmp.path().join(".").join("sh1");
+    lbsim().arg("merge").args([&shard, &again]).arg("--out").arg(tmp.path().join("m")).assert().failure().stderr(
+        predicate::str::contains(format!(
+            "{} and {} are the same folder (folders 1 and 2 of the 2 given): give each shard's folder once",
+            shard.display(),
+            again.display()
+        ))
+        .and(predicate::str::contains("missing").not()),
+    );
+    lbsim().arg("merge").args([&shard, &shard]).arg("--out").arg(tmp.path().join("m")).assert().failure().stderr(
+        predicate::str::contains(format!("{} is given twice (folders 1 and 2 of the 2 given): ", shard.display())),
+    );
+}
+
+#[test]
 fn merge_refuses_shards_of_different_experiments() {
     let tmp = TempDir::new().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));

@@ -1120,3 +1120,21 @@ fn hedge_takes_a_delay_or_a_percentile_and_says_what_else_is_wrong() {
     ));
     assert_contains(&err, "a redirect proxy is not in the request's path, so it cannot send a second copy");
 }
+
+#[test]
+fn an_empirical_samples_file_is_bounded_by_1e9_s_at_its_line() {
+    // A trace's sizes were refused past 1e9 s with their file and line; samples were not.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sizes.csv"), "size\n0.01\n# the outlier\n3e9\n").unwrap();
+    let path = dir.path().join("e.toml");
+    let text = minimal_with("mean = \"10ms\"", "distribution = \"empirical\"\nfile = \"sizes.csv\"");
+    std::fs::write(&path, text).unwrap();
+    let err = ExperimentFile::read(&path).unwrap().resolve().unwrap_err();
+    assert_eq!(
+        err.render(),
+        format!(
+            "{}: size 3e9 s is longer than lbsim simulates (at most 1e9 s, about 31 years)",
+            dir.path().join("sizes.csv").display().to_string() + ":4"
+        )
+    );
+}

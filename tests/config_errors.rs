@@ -1138,3 +1138,14 @@ fn an_empirical_samples_file_is_bounded_by_1e9_s_at_its_line() {
         )
     );
 }
+
+#[test]
+fn an_empty_label_is_refused_at_its_line() {
+    // Labels name rows of results and lines of charts: "" was accepted and named nothing.
+    for label in ["\"\"", "\"  \""] {
+        let err = strategies_err(&format!("{{ name = \"random\", label = {label} }}"));
+        assert_eq!((err.line, err.key.as_deref()), (Some(12), Some("balancer.strategies[0].label")), "{label}");
+        assert_contains(&err, "expected a label naming this strategy's row in the results and charts, found");
+        assert_contains(&err, "give one (e.g. label = \"random-2\") or remove the key for the default");
+    }
+}

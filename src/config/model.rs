@@ -1517,6 +1517,18 @@ fn read_strategies(
             };
             let info = registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
             let label = t.string("label")?;
+            if label.as_deref().is_some_and(|l| l.trim().is_empty()) {
+                // A label names the strategy's row in the results, its line in charts and
+                // its folder of runs: an empty one names nothing.
+                return Err(t.err(
+                    "label",
+                    format!(
+                        "expected a label naming this strategy's row in the results and charts, found \"{}\"; \
+                         give one (e.g. label = \"{name}-2\") or remove the key for the default",
+                        label.unwrap_or_default()
+                    ),
+                ));
+            }
             let mut params = Params::new(&name);
             let mut balancer = BalancerOverride::default();
             for key in t.keys() {

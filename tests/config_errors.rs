@@ -1149,3 +1149,30 @@ fn an_empty_label_is_refused_at_its_line() {
         assert_contains(&err, "give one (e.g. label = \"random-2\") or remove the key for the default");
     }
 }
+
+#[test]
+fn mixture_weights_that_do_not_sum_to_1_are_refused_with_their_proportions() {
+    // Once normalised silently: 0.95 + 0.1 simulated shares of 86 % and 9 %.
+    let mixture = |a: &str, b: &str| {
+        minimal_with(
+            "mean = \"10ms\"",
+            &format!(
+                "distribution = \"mixture\"\ncomponents = [{{ weight = {a}, distribution = \"exponential\", mean = \"5ms\" }}, \
+                 {{ weight = {b}, distribution = \"exponential\", mean = \"200ms\" }}]"
+            ),
+        )
+    };
+    let err = resolve_err(&mixture("0.95", "0.1"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:6:14: service.components: the components' weights sum to 1.05, not 1: each weight is the share \
+             of requests drawn from its component (0.95 = 95 %); make them sum to 1 (these proportions are 0.905, \
+             0.0952)"
+        )
+    );
+    assert_contains(&resolve_err(&mixture("19", "1")), "sum to 20, not 1");
+    // Shares rounded to three decimals are within the tolerance.
+    let e = parse(&mixture("0.667", "0.334")).resolve().unwrap();
+    assert!((e.model.service.mean() - (0.667 * 0.005 + 0.334 * 0.2) / 1.001).abs() < 1e-12);
+}

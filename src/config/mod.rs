@@ -36,7 +36,7 @@
 //!   `alpha`+`min` or `alpha`+`mean`; bounded_pareto `alpha`+`min`+`max`; hyperexponential
 //!   `mean`+`cv`; mixture `components = [{ weight = 0.95, distribution = "exponential", mean =
 //!   "5ms" }, …]` (each component read with the same rules; a component may not itself be a
-//!   mixture); empirical `samples = [...]` or `file` (one number per line). `mean`, `value`,
+//!   mixture; the weights are shares of requests and must sum to 1, within 0.001); empirical `samples = [...]` or `file` (one number per line). `mean`, `value`,
 //!   `min`, `max` and `scale` are durations.
 //! - `[clients]` `count` (10000), `popularity` (`uniform` | `zipf`), `s` (1.0, zipf only),
 //!   `subnets` (every client its own address; k = the clients live in k /24 networks).

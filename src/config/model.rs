@@ -296,6 +296,10 @@ fn folder_safe(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
+/// How far from 1 a mixture's weights may sum (the rounding of shares written with three
+/// decimals: 0.333 three times); within it they are normalised.
+const MIXTURE_WEIGHT_TOLERANCE: f64 = 1e-3;
+
 /// A service distribution, checked but not yet built.
 type ServiceBuilder = Box<dyn Fn() -> Result<ServiceDistribution>>;
 
@@ -818,6 +822,24 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
                     return Err(component.err_here("a mixture component needs a positive \"weight\""));
                 };
                 parts.push((weight, read_service(file, &component, false)?));
+            }
+            // Each weight is the share of requests its component draws: weights that do not
+            // add up to 1 are a slip (0.95 + 0.1) more often than a choice, and normalising
+            // them silently would simulate shares the file does not say. Rounded shares
+            // (0.333 three times) are within the tolerance, and normalised.
+            let total: f64 = parts.iter().map(|(w, _)| w).sum();
+            // (The slack keeps 0.667 + 0.334, 1.0010000000000001 in floats, within.)
+            if (total - 1.0).abs() > MIXTURE_WEIGHT_TOLERANCE * (1.0 + 1e-9) {
+                let shares: Vec<String> = parts.iter().map(|(w, _)| crate::units::significant(w / total, 3)).collect();
+                return Err(service.err(
+                    "components",
+                    format!(
+                        "the components' weights sum to {}, not 1: each weight is the share of requests drawn from \
+                         its component (0.95 = 95 %); make them sum to 1 (these proportions are {})",
+                        crate::units::significant(total, 6),
+                        shares.join(", ")
+                    ),
+                ));
             }
             let at = at.clone();
             Box::new(move || {

@@ -549,12 +549,17 @@ pub(crate) fn found_value(value: &Value) -> String {
     match value {
         Value::String(s) => format!("\"{}\"", s.value()),
         Value::Integer(i) => i.value().to_string(),
-        Value::Float(f) => f.value().to_string(),
+        Value::Float(f) => number_text(*f.value()),
         Value::Boolean(b) => b.value().to_string(),
         Value::Datetime(d) => format!("the date {}", d.value()),
         Value::Array(_) => "an array".into(),
         Value::InlineTable(_) => "a table".into(),
     }
+}
+
+/// A number as a message shows it: `0.5`, `1e300` (not three hundred digits), `1e-300`.
+pub(crate) fn number_text(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-5..1e16).contains(&x.abs()) { format!("{x:e}") } else { x.to_string() }
 }
 
 /// A node of the parsed document, for walking paths.

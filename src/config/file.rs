@@ -135,6 +135,18 @@ impl ExperimentFile {
         err
     }
 
+    /// An error at value `index` (0-based) of the sweep axis `[sweep] KEY`, or at the axis
+    /// when it is a range (whose values are computed), named `name` in the message.
+    pub fn error_at_sweep_value(&self, key: &str, index: usize, name: &str, message: impl Into<String>) -> ConfigError {
+        let mut path = vec![Seg::Key("sweep".to_string()), Seg::Key(key.to_string())];
+        if node_at(self.doc.as_item(), &path).is_some_and(|n| n.array_len().is_some()) {
+            path.push(Seg::Index(index));
+        }
+        let mut err = self.locate(&path, false).with(message);
+        err.key = Some(name.to_string());
+        err
+    }
+
     /// The document with overrides applied (for reproducibility records).
     pub fn source_text(&self) -> String {
         self.doc.to_string()

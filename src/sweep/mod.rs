@@ -84,10 +84,15 @@ impl Sweep {
                         for (axis, value) in grid.axes.iter().zip(&values) {
                             spec::set_axis(&mut copy, &axis.path, *value)?;
                         }
-                        copy.resolve().with_context(|| {
-                            let at: Vec<String> =
-                                grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
-                            format!("{}: sweep point {index} ({})", file.path().display(), at.join(", "))
+                        // An error about a value an axis set is located at that value in
+                        // [sweep]; any other names the point it arose at.
+                        copy.resolve().or_else(|e| match spec::locate_point_error(file, &grid, index, e) {
+                            Ok(located) => Err(located.into()),
+                            Err(e) => Err(anyhow::Error::from(e)).with_context(|| {
+                                let at: Vec<String> =
+                                    grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
+                                format!("{}: sweep point {index} ({})", file.path().display(), at.join(", "))
+                            }),
                         })
                     })
                     .collect::<Result<Vec<Experiment>>>()

@@ -278,3 +278,40 @@ fn a_closed_stdout_ends_lbsim_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_trace_leaves_no_temporary_file() {
+    // Ctrl-C once left the hidden `.trace.csv.tmp-PID` behind, as large as the trace so far.
+    let dir = small_experiment("");
+    let out = dir.path().join("trace.csv");
+    // 10⁸ requests: seconds of writing, far more than the moment before the interrupt.
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lbsim"))
+        .args(["trace", "small.toml", "--out", "trace.csv", "--requests", "100000000"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temporary = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with('.'))
+    };
+    // The handler is installed before the temporary file is created.
+    let start = std::time::Instant::now();
+    while !temporary() {
+        assert!(start.elapsed().as_secs() < 60, "the trace's temporary file never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // SAFETY: kill(2) on the child's own pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted: trace.csv was not written (the partial file was removed)"), "{stderr}");
+    let left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(left, ["small.toml"], "{stderr}");
+    assert!(!out.exists());
+}

@@ -1120,3 +1120,205 @@ fn hedge_takes_a_delay_or_a_percentile_and_says_what_else_is_wrong() {
     ));
     assert_contains(&err, "a redirect proxy is not in the request's path, so it cannot send a second copy");
 }
+
+// ---- magnitudes beyond what lbsim simulates ----------------------------------------------
+
+#[test]
+fn an_absurd_rate_or_the_load_that_derives_one_is_refused_with_the_range() {
+    // Once printed a utilisation and a number in system of NaN: every measured request
+    // arrived within a span too short for rates to exist.
+    let err = resolve_err(&minimal_with("load = 0.5", "rate = 1e300"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:2:8: arrivals.rate: expected a rate between 1e-9 and 1e9 requests per second (a mean gap \
+             between 1 ns and 1e9 s), found 1e300"
+        )
+    );
+    assert_contains(&resolve_err(&minimal_with("load = 0.5", "rate = 1e-300")), "found 1e-300");
+    // The rate a load asks for (here 4 ÷ 10 ms per unit of load) is bounded alike.
+    let err = resolve_err(&minimal_with("load = 0.5", "load = 1e300"));
+    assert_eq!((err.line, err.key.as_deref()), (Some(2), Some("arrivals.load")));
+    assert_contains(&err, "load 1e300 asks for 4e302 requests per second (load × capacity 4 ÷ mean request 0.01 s)");
+    assert_contains(&err, "expected a load between 2.5e-12 and 2500000 for this cluster");
+    // The bounds themselves are accepted.
+    for ok in ["rate = 1e9", "rate = 1e-9", "load = 2500000"] {
+        parse(&minimal_with("load = 0.5", ok)).resolve().unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}
+
+#[test]
+fn a_speed_or_slowdown_that_stretches_the_mean_request_past_1e9_s_is_refused() {
+    // Once printed response times of 10²⁹⁸ s.
+    let err = resolve_err(&minimal_with("count = 4", "count = 4\nspeed = 1e-300"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:10:9: backends.web.speed: at speed 1e-300 a mean request (0.01 s of work) takes 1e298 s, \
+             longer than lbsim simulates (at most 1e9 s, about 31 years): expected a speed of at least 1e-11"
+        )
+    );
+    let slowdown = |factor: &str| {
+        format!("{MINIMAL}\n[[faults]]\nkind = \"slowdown\"\nat = \"1s\"\nfor = \"1s\"\nfactor = {factor}\n")
+    };
+    let err = resolve_err(&slowdown("1e-300"));
+    assert_eq!((err.line, err.key.as_deref()), (Some(18), Some("faults[0].factor")));
+    assert_contains(&err, "slowed by 1e-300 from speed 1 a mean request (0.01 s of work) takes 1e298 s");
+    assert_contains(&err, "expected a factor of at least 1e-11");
+    parse(&slowdown("1e-11")).resolve().unwrap();
+    // Too fast is as meaningless: a mean service below 1 ns, at the speed or in [service].
+    let err = resolve_err(&minimal_with("count = 4", "count = 4\nspeed = 1e300"));
+    assert_eq!(err.key.as_deref(), Some("backends.web.speed"));
+    assert_contains(
+        &err,
+        "takes 1e-302 s, below the 1e-9 s (1 ns) that lbsim resolves: expected a speed of at most 1e7",
+    );
+    let err = resolve_err(&minimal_with("mean = \"10ms\"", "mean = 1e-300"));
+    assert_contains(&err, "service: this distribution's mean request is 1e-300 s, below the 1e-9 s (1 ns)");
+}
+
+#[test]
+fn more_closed_loop_users_than_requests_are_refused() {
+    // Every user sends its first request at time 0: with 10⁸ users the 2200 requests all
+    // arrived at one instant, and throughput, utilisation and cycle printed as NaN.
+    let closed = |users: &str| {
+        format!(
+            "[run]\nrequests = 2000\n\n[clients]\nmode = \"closed\"\nusers = {users}\nthink = \"1s\"\n\n\
+             [service]\nmean = \"10ms\"\n\n[[backends]]\nname = \"web\"\n\n[balancer]\nstrategies = [\"round_robin\"]\n"
+        )
+    };
+    let err = resolve_err(&closed("1e8"));
+    assert_eq!((err.line, err.key.as_deref()), (Some(6), Some("clients.users")));
+    assert_contains(
+        &err,
+        "100000000 users send their first requests together at the start, but the run has only 2200 requests",
+    );
+    assert_contains(&err, "expected fewer users than requests");
+    parse(&closed("2199")).resolve().unwrap();
+}
+
+#[test]
+fn a_gamma_whose_draws_underflow_is_refused_in_the_terms_written() {
+    // cv 10⁶ (shape 10⁻¹²): nearly every size was 0 s, and the slowdown 0/0 printed as NaN.
+    let gamma = |params: &str| minimal_with("mean = \"10ms\"", &format!("distribution = \"gamma\"\n{params}"));
+    let err = resolve_err(&gamma("mean = \"10ms\"\ncv = 1e6"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:7:6: service.cv: gamma: cv must be at most 4.47 (got 1000000): its shape 1/cv² would be \
+             below 0.05, where draws underflow to 0 s; use lognormal, bounded_pareto or a mixture for a larger cv"
+        )
+    );
+    let err = resolve_err(&gamma("shape = 0.01\nscale = \"10ms\""));
+    assert_eq!(err.key.as_deref(), Some("service.shape"));
+    assert_contains(&err, "gamma: shape must be at least 0.05 (got 0.01)");
+    // The two bounds are one: the largest cv is the smallest shape.
+    parse(&gamma("mean = \"10ms\"\ncv = 4.472135954999579")).resolve().unwrap();
+    parse(&gamma("shape = 0.05\nscale = \"10ms\"")).resolve().unwrap();
+}
+
+#[test]
+fn weibull_bounds_its_cv_and_its_shape_alike_naming_the_key_written() {
+    let weibull = |params: &str| minimal_with("mean = \"10ms\"", &format!("distribution = \"weibull\"\n{params}"));
+    let err = resolve_err(&weibull("mean = \"10ms\"\ncv = 1e6"));
+    assert_eq!(err.key.as_deref(), Some("service.cv"));
+    assert_contains(
+        &err,
+        "weibull: cv must be between 0.00129 and 371000 (got 1000000), the cvs of shapes 1000 to 0.05",
+    );
+    let err = resolve_err(&weibull("shape = 0.01\nscale = \"10ms\""));
+    assert_eq!(err.key.as_deref(), Some("service.shape"));
+    assert_contains(&err, "weibull: shape must be between 0.05 and 1000 (got 0.01), a cv between 0.00129 and 371000");
+    // The figures shown are accepted, and the largest cv is the smallest shape's: never
+    // refused as a shape the file does not give.
+    for ok in ["cv = 0.00129", "cv = 371000", "cv = 371276.8"] {
+        parse(&weibull(&format!("mean = \"10ms\"\n{ok}"))).resolve().unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}
+
+// ---- distributions whose mean must be finite ------------------------------------------------
+
+#[test]
+fn a_think_time_rtt_or_failure_time_with_an_infinite_mean_is_refused_at_its_alpha() {
+    let pareto = "{ distribution = \"pareto\", alpha = 0.5, min = \"1s\" }";
+    let closed = format!(
+        "[clients]\nmode = \"closed\"\nusers = 5\nthink = {pareto}\n\n[service]\nmean = \"10ms\"\n\n\
+         [[backends]]\nname = \"web\"\n\n[balancer]\nstrategies = [\"round_robin\"]\n"
+    );
+    let err = resolve_err(&closed);
+    assert_eq!((err.line, err.key.as_deref()), (Some(4), Some("clients.think.alpha")));
+    assert_contains(&err, "a think time needs a finite mean (the users' cycle, response + think");
+    assert_contains(
+        &err,
+        "has an infinite mean (a Pareto's is infinite for alpha ≤ 1); use alpha > 1, or bounded_pareto",
+    );
+    let err = resolve_err(&minimal_with("count = 4", &format!("count = 4\nrtt = {pareto}")));
+    assert_eq!(err.key.as_deref(), Some("backends.web.rtt.alpha"));
+    assert_contains(&err, "a round-trip time needs a finite mean");
+    let err = resolve_err(&format!("{MINIMAL}\n[[faults]]\nkind = \"failures\"\nmtbf = {pareto}\nmttr = \"1s\"\n"));
+    assert_eq!(err.key.as_deref(), Some("faults[0].mtbf.alpha"));
+    assert_contains(&err, "a time between failures needs a finite mean");
+    // Closed-loop users need the service's mean too (an open loop with a rate does not).
+    let err = resolve_err(
+        &closed
+            .replace(&format!("think = {pareto}"), "think = \"1s\"")
+            .replace("mean = \"10ms\"", "distribution = \"pareto\"\nalpha = 1\nmin = \"1ms\""),
+    );
+    assert_contains(&err, "closed-loop users need a finite mean request size");
+}
+
+#[test]
+fn an_empty_label_is_refused_at_its_line() {
+    // Labels name rows of results and lines of charts: "" was accepted and named nothing.
+    for label in ["\"\"", "\"  \""] {
+        let err = strategies_err(&format!("{{ name = \"random\", label = {label} }}"));
+        assert_eq!((err.line, err.key.as_deref()), (Some(12), Some("balancer.strategies[0].label")), "{label}");
+        assert_contains(&err, "expected a label naming this strategy's row in the results and charts, found");
+        assert_contains(&err, "give one (e.g. label = \"random-2\") or remove the key for the default");
+    }
+}
+
+#[test]
+fn an_empirical_samples_file_is_bounded_by_1e9_s_at_its_line() {
+    // A trace's sizes were refused past 1e9 s with their file and line; samples were not.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sizes.csv"), "size\n0.01\n# the outlier\n3e9\n").unwrap();
+    let path = dir.path().join("e.toml");
+    let text = minimal_with("mean = \"10ms\"", "distribution = \"empirical\"\nfile = \"sizes.csv\"");
+    std::fs::write(&path, text).unwrap();
+    let err = ExperimentFile::read(&path).unwrap().resolve().unwrap_err();
+    assert_eq!(
+        err.render(),
+        format!(
+            "{}: size 3e9 s is longer than lbsim simulates (at most 1e9 s, about 31 years)",
+            dir.path().join("sizes.csv").display().to_string() + ":4"
+        )
+    );
+}
+
+#[test]
+fn mixture_weights_that_do_not_sum_to_1_are_refused_with_their_proportions() {
+    // Once normalised silently: 0.95 + 0.1 simulated shares of 86 % and 9 %.
+    let mixture = |a: &str, b: &str| {
+        minimal_with(
+            "mean = \"10ms\"",
+            &format!(
+                "distribution = \"mixture\"\ncomponents = [{{ weight = {a}, distribution = \"exponential\", mean = \"5ms\" }}, \
+                 {{ weight = {b}, distribution = \"exponential\", mean = \"200ms\" }}]"
+            ),
+        )
+    };
+    let err = resolve_err(&mixture("0.95", "0.1"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:6:14: service.components: the components' weights sum to 1.05, not 1: each weight is the share \
+             of requests drawn from its component (0.95 = 95 %); make them sum to 1 (these proportions are 0.905, \
+             0.0952)"
+        )
+    );
+    assert_contains(&resolve_err(&mixture("19", "1")), "sum to 20, not 1");
+    // Shares rounded to three decimals are within the tolerance.
+    let e = parse(&mixture("0.667", "0.334")).resolve().unwrap();
+    assert!((e.model.service.mean() - (0.667 * 0.005 + 0.334 * 0.2) / 1.001).abs() < 1e-12);
+}

@@ -221,6 +221,45 @@ fn an_empty_sweep_axis_is_refused() {
 }
 
 #[test]
+fn a_sweep_value_invalid_for_its_key_is_reported_at_its_line() {
+    // Once reported as "bad.toml: sweep point 1 (…): sweep: backends.web.count: …", without
+    // the line of the value.
+    let err = sweep_error("load = [0.5, 0.8]\n\"backends.web.count\" = [2,\n  0.5]");
+    assert!(
+        err.contains(
+            "bad.toml:30:3: sweep.backends.web.count: backends.web.count = 0.5 (value 2 of 2 on this axis; sweep \
+             point 1): backends.web.count: expected a positive whole number, found 0.5"
+        ),
+        "{err}"
+    );
+    let err = sweep_error("load = [0.5, -3]");
+    assert!(err.contains("bad.toml:28:14: sweep.load: arrivals.load = -3 (value 2 of 2 on this axis"), "{err}");
+    assert!(err.contains("expected a positive offered load (e.g. 0.8), found -3"), "{err}");
+    // A range's values are computed: the range itself is pointed at.
+    let err = sweep_error("\"backends.web.count\" = { from = 1, to = 2, steps = 3 }");
+    assert!(err.contains("bad.toml:28:24: sweep.backends.web.count: backends.web.count = 1.5 (value 2 of 3"), "{err}");
+}
+
+#[test]
+fn a_sweep_value_that_is_not_a_finite_number_is_reported_with_the_file_and_line() {
+    // Once "sweep: arrivals.load: expected a finite number, found NaN", with no file or line.
+    for (value, column) in [("nan", 14), ("inf", 14), ("-inf", 14)] {
+        let err = sweep_error(&format!("load = [0.5, {value}]"));
+        assert!(
+            err.contains(&format!(
+                "bad.toml:28:{column}: sweep.load: value 2 of the list: expected a finite number, found the number"
+            )),
+            "{value}: {err}"
+        );
+    }
+    let err = sweep_error("load = [0.5, \"high\"]");
+    assert!(
+        err.contains("bad.toml:28:14: sweep.load: value 2 of the list: expected a number, found the text \"high\""),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_sweep_range_names_the_field() {
     let err = sweep_error("load = { from = 0.3, to = 0.9, steps = 0 }");
     assert!(err.contains("bad.toml:28:") && err.contains("sweep.load:") && err.contains("steps"), "{err}");
@@ -254,6 +293,26 @@ fn merge_lists_the_missing_runs_and_fails() {
     lbsim().arg("merge").args(&shards[..2]).arg("--out").arg(tmp.path().join("merged")).assert().failure().stderr(
         predicate::str::contains("4 of 12 runs are missing")
             .and(predicate::str::contains("point 0 (arrivals.load = 0.5), round_robin, replication 0")),
+    );
+}
+
+#[test]
+fn merge_names_a_shard_folder_given_twice() {
+    // Once reported as "missing runs": the folder's runs were counted once, the others absent.
+    let tmp = TempDir::new().unwrap();
+    let shard = tmp.path().join("sh1");
+    sweep(SMALL.as_ref(), &shard, &["--shard", "1/2"]);
+    let again = tmp.path().join(".").join("sh1");
+    lbsim().arg("merge").args([&shard, &again]).arg("--out").arg(tmp.path().join("m")).assert().failure().stderr(
+        predicate::str::contains(format!(
+            "{} and {} are the same folder (folders 1 and 2 of the 2 given): give each shard's folder once",
+            shard.display(),
+            again.display()
+        ))
+        .and(predicate::str::contains("missing").not()),
+    );
+    lbsim().arg("merge").args([&shard, &shard]).arg("--out").arg(tmp.path().join("m")).assert().failure().stderr(
+        predicate::str::contains(format!("{} is given twice (folders 1 and 2 of the 2 given): ", shard.display())),
     );
 }
 

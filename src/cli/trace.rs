@@ -58,8 +58,14 @@ pub fn trace(file: &Path, experiment: &Experiment, out: &Path, count: Option<u64
             );
         }
     }
+    // Ctrl-C stops the writing and removes the partial trace (a hidden temporary file that
+    // the default signal action would leave behind).
+    lbsim::sweep::install_stop_handler(
+        "interrupted: stopping; the partial trace is removed (interrupt again to exit at once)…",
+        "interrupted again: exiting now; the partial trace was removed",
+    );
     let requests = Requests::new(model, seed).take(count as usize);
-    lbsim::sweep::output::write_atomically_with(out, |file| write_trace_csv(file, &comment, requests))?;
+    lbsim::sweep::output::write_atomically_interruptible(out, |file| write_trace_csv(file, &comment, requests))?;
     eprintln!("wrote {count} requests to {}", out.display());
     Ok(())
 }

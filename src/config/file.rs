@@ -135,6 +135,18 @@ impl ExperimentFile {
         err
     }
 
+    /// An error at value `index` (0-based) of the sweep axis `[sweep] KEY`, or at the axis
+    /// when it is a range (whose values are computed), named `name` in the message.
+    pub fn error_at_sweep_value(&self, key: &str, index: usize, name: &str, message: impl Into<String>) -> ConfigError {
+        let mut path = vec![Seg::Key("sweep".to_string()), Seg::Key(key.to_string())];
+        if node_at(self.doc.as_item(), &path).is_some_and(|n| n.array_len().is_some()) {
+            path.push(Seg::Index(index));
+        }
+        let mut err = self.locate(&path, false).with(message);
+        err.key = Some(name.to_string());
+        err
+    }
+
     /// The document with overrides applied (for reproducibility records).
     pub fn source_text(&self) -> String {
         self.doc.to_string()
@@ -549,12 +561,17 @@ pub(crate) fn found_value(value: &Value) -> String {
     match value {
         Value::String(s) => format!("\"{}\"", s.value()),
         Value::Integer(i) => i.value().to_string(),
-        Value::Float(f) => f.value().to_string(),
+        Value::Float(f) => number_text(*f.value()),
         Value::Boolean(b) => b.value().to_string(),
         Value::Datetime(d) => format!("the date {}", d.value()),
         Value::Array(_) => "an array".into(),
         Value::InlineTable(_) => "a table".into(),
     }
+}
+
+/// A number as a message shows it: `0.5`, `1e300` (not three hundred digits), `1e-300`.
+pub(crate) fn number_text(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-5..1e16).contains(&x.abs()) { format!("{x:e}") } else { x.to_string() }
 }
 
 /// A node of the parsed document, for walking paths.

@@ -36,7 +36,7 @@
 //!   `alpha`+`min` or `alpha`+`mean`; bounded_pareto `alpha`+`min`+`max`; hyperexponential
 //!   `mean`+`cv`; mixture `components = [{ weight = 0.95, distribution = "exponential", mean =
 //!   "5ms" }, …]` (each component read with the same rules; a component may not itself be a
-//!   mixture); empirical `samples = [...]` or `file` (one number per line). `mean`, `value`,
+//!   mixture; the weights are shares of requests and must sum to 1, within 0.001); empirical `samples = [...]` or `file` (one number per line). `mean`, `value`,
 //!   `min`, `max` and `scale` are durations.
 //! - `[clients]` `count` (10000), `popularity` (`uniform` | `zipf`), `s` (1.0, zipf only),
 //!   `subnets` (every client its own address; k = the clients live in k /24 networks).
@@ -61,6 +61,7 @@ mod trace;
 
 pub use error::ConfigError;
 pub use file::ExperimentFile;
+pub(crate) use file::number_text;
 pub(crate) use schema::BACKEND_KEYS;
 pub(crate) use trace::parse_trace;
 
@@ -69,6 +70,20 @@ pub(crate) use trace::parse_trace;
 /// them, and at 10³⁰⁵ s the sums overflow to infinity; `std::time::Duration` panics well
 /// before that (at 2⁶⁴ s).
 pub const MAX_DURATION: f64 = 1e9;
+
+/// Shortest mean time lbsim accepts between arrivals, or for a request's service on a
+/// backend (1 ns): far below any real request, and far above where float times lose their
+/// meaning.
+pub const MIN_MEAN_TIME: f64 = 1e-9;
+
+/// Highest arrival rate lbsim accepts, in requests per second: a mean gap of
+/// [`MIN_MEAN_TIME`] (1 ns; written out, as 1/1e-9 rounds below 1e9), beyond any real balancer. An absurd rate (`rate = 1e300`, or a `load` that derives one) sends
+/// every measured request within a span too short for rates and time averages to exist, so
+/// the utilisation and throughput would print as NaN.
+pub const MAX_RATE: f64 = 1e9;
+
+/// Lowest arrival rate lbsim accepts: a mean gap of [`MAX_DURATION`].
+pub const MIN_RATE: f64 = 1.0 / MAX_DURATION;
 
 /// The warnings before a run about its ramp of users (see
 /// [`Experiment::ramp_outlasting_run`](crate::experiment::Experiment::ramp_outlasting_run)

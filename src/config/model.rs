@@ -14,11 +14,11 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use toml_edit::{Item, TableLike, Value};
 
-use super::MAX_DURATION;
 use super::error::ConfigError;
-use super::file::{ExperimentFile, Seg, found, found_value};
+use super::file::{ExperimentFile, Seg, found, found_value, number_text};
 use super::schema::{self, quoted_list};
 use super::trace::{TraceRows, parse_samples, parse_trace, read_relative};
+use super::{MAX_DURATION, MAX_RATE, MIN_MEAN_TIME, MIN_RATE};
 use crate::experiment::{Experiment, Intensity, RunPlan, StrategySpec, Warmup};
 use crate::model::{
     Accept, ArrivalProcess, BackendGroup, Balancer, BalancerOverride, ClientAddresses, ClientPopulation, ClosedLoop,
@@ -289,12 +289,103 @@ fn duration_of(item: &Item) -> std::result::Result<f64, String> {
     Ok(seconds)
 }
 
+/// Refuses a backend `speed`, or a slowdown's `factor` on it, at which the mean request
+/// would take longer than [`MAX_DURATION`]: as for every duration, sums of such times
+/// overflow, and a speed of 1e-300 printed response times of 10²⁹⁸ s.
+fn check_service_times(
+    file: &ExperimentFile,
+    groups: &[BackendGroup],
+    faults: &[crate::model::Fault],
+    io_fraction: f64,
+    mean: f64,
+) -> Result<()> {
+    // The mean request's time at `speed`: its CPU share runs at that speed, its I/O does not.
+    let time = |speed: f64| mean * ((1.0 - io_fraction) / speed + io_fraction);
+    // The slowest speed within it.
+    let slowest = (1.0 - io_fraction) / (MAX_DURATION / mean - io_fraction);
+    let too_slow = |speed: f64, what: &str| {
+        format!(
+            "{what} a mean request ({} s of work{}) takes {} s, longer than lbsim simulates (at most {MAX_DURATION:e} s, \
+             about 31 years)",
+            figure(mean),
+            if io_fraction > 0.0 { ", its CPU share at this speed" } else { "" },
+            figure(time(speed))
+        )
+    };
+    let at = |path: Vec<Seg>| file.locate(&path, false);
+    for (i, g) in groups.iter().enumerate() {
+        // (A mean below 1 ns at speed 1 is the service's to answer for: see `resolve`.)
+        if time(g.speed) < MIN_MEAN_TIME && time(1.0) >= MIN_MEAN_TIME {
+            let path = vec![Seg::Key("backends".into()), Seg::Index(i), Seg::Key("speed".into())];
+            let fastest = (1.0 - io_fraction) / (MIN_MEAN_TIME / mean - io_fraction);
+            return Err(at(path).with(format!(
+                "at speed {} a mean request ({} s of work) takes {} s, below the {MIN_MEAN_TIME:e} s (1 ns) that lbsim \
+                 resolves: expected a speed of at most {}",
+                figure(g.speed),
+                figure(mean),
+                figure(time(g.speed)),
+                figure(fastest)
+            )));
+        }
+        if time(g.speed) > MAX_DURATION {
+            let path = vec![Seg::Key("backends".into()), Seg::Index(i), Seg::Key("speed".into())];
+            return Err(at(path).with(format!(
+                "{}: expected a speed of at least {}",
+                too_slow(g.speed, &format!("at speed {}", figure(g.speed))),
+                figure(slowest)
+            )));
+        }
+    }
+    for (j, fault) in faults.iter().enumerate() {
+        let crate::model::FaultKind::Slowdown { factor, .. } = fault.kind else { continue };
+        // The slowest group the fault slows.
+        let mut first = 0u32;
+        let speed = groups
+            .iter()
+            .filter(|g| {
+                let range = first..first + g.count;
+                first += g.count;
+                range.start < fault.backends.end && fault.backends.start < range.end
+            })
+            .map(|g| g.speed)
+            .fold(f64::INFINITY, f64::min);
+        if speed.is_finite() && time(speed * factor) > MAX_DURATION {
+            let path = vec![Seg::Key("faults".into()), Seg::Index(j), Seg::Key("factor".into())];
+            return Err(at(path).with(format!(
+                "{}: expected a factor of at least {}",
+                too_slow(speed * factor, &format!("slowed by {} from speed {}", figure(factor), figure(speed))),
+                figure(slowest / speed)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A figure of any magnitude in three significant digits, in scientific notation when plain
+/// digits would run to dozens of zeros (`1e300`, `2.5e-12`), for messages about out-of-range values.
+fn figure(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e7).contains(&x.abs()) {
+        return crate::units::significant(x, 3);
+    }
+    let text = format!("{x:.2e}");
+    match text.split_once('e') {
+        Some((mantissa, exponent)) if mantissa.contains('.') => {
+            format!("{}e{exponent}", mantissa.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => text,
+    }
+}
+
 fn folder_safe(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
+
+/// How far from 1 a mixture's weights may sum (the rounding of shares written with three
+/// decimals: 0.333 three times); within it they are normalised.
+const MIXTURE_WEIGHT_TOLERANCE: f64 = 1e-3;
 
 /// A service distribution, checked but not yet built.
 type ServiceBuilder = Box<dyn Fn() -> Result<ServiceDistribution>>;
@@ -381,6 +472,29 @@ impl ExperimentFile {
         let arrivals = section("arrivals")?;
         let clients_section = section("clients")?;
         let closed = read_closed_loop(self, &clients_section)?;
+        if let Some(c) = &closed {
+            // Every user sends its first request at time 0: with as many users as the run has
+            // requests, every request is some user's first, so the measured requests all
+            // arrive at one instant and no loop is run (its throughput, utilisation and cycle
+            // would print as NaN).
+            let warmup = match plan.warmup {
+                Warmup::Fixed(w) => w,
+                Warmup::Auto => 0,
+            };
+            let sent = plan.requests.saturating_add(warmup);
+            if u64::from(c.users) >= sent {
+                return Err(clients_section.err(
+                    "users",
+                    format!(
+                        "{} users send their first requests together at the start, but the run has only {sent} \
+                         requests ([run] requests and warmup), so it would end before any user's second and \
+                         measure no loop: expected fewer users than requests, or set [run] requests well above \
+                         users (each user should send several)",
+                        c.users
+                    ),
+                ));
+            }
+        }
         let users = closed.as_ref().map(|c| c.max_users());
         let (arrival_spec, intensity, arrivals_at) = match closed {
             Some(users) => {
@@ -461,6 +575,24 @@ impl ExperimentFile {
                  {MAX_DURATION:e} s, about 31 years)"
             )));
         }
+        if mean_size < MIN_MEAN_TIME {
+            return Err(service_at.with(format!(
+                "this distribution's mean request is {} s, below the {MIN_MEAN_TIME:e} s (1 ns) that lbsim resolves: \
+                 rates and time averages over such requests are rounding errors",
+                figure(mean_size)
+            )));
+        }
+        if matches!(intensity, Intensity::Users) && !mean_size.is_finite() {
+            return Err(service_at.with(format!(
+                "closed-loop users need a finite mean request size (the loop's demand and its throughput bound, \
+                 capacity ÷ mean, are built on it), but {} has an infinite mean; use alpha > 1, or bounded_pareto \
+                 for a heavy tail with a finite mean",
+                service.describe()
+            )));
+        }
+        if mean_size.is_finite() {
+            check_service_times(self, &backends, &faults, io_fraction, mean_size)?;
+        }
         let clients = clients()?;
         let capacity: f64 = backends.iter().map(|g| f64::from(g.count) * g.capacity_for(io_fraction)).sum();
         let model_error = |at: &ConfigError, e: ModelError| at.with(e.what);
@@ -472,7 +604,25 @@ impl ExperimentFile {
                         "arrivals.load needs a finite, positive mean request size to derive the rate, but this distribution's mean is {mean}; give arrivals.rate instead"
                     )));
                 }
-                Some(load * capacity / mean)
+                let rate = load * capacity / mean;
+                // The rate a load asks for is bounded as a rate written out is.
+                if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+                    return Err(arrivals.err(
+                        "load",
+                        format!(
+                            "load {} asks for {} requests per second (load × capacity {} ÷ mean request {} s), \
+                             outside what lbsim simulates ({MIN_RATE:e} to {MAX_RATE:e} per second, a mean gap \
+                             between 1 ns and {MAX_DURATION:e} s): expected a load between {} and {} for this cluster",
+                            number_text(load),
+                            figure(rate),
+                            figure(capacity),
+                            figure(mean),
+                            figure(MIN_RATE * mean / capacity),
+                            figure(MAX_RATE * mean / capacity),
+                        ),
+                    ));
+                }
+                Some(rate)
             }
             Intensity::Rate(rate) => Some(rate),
             Intensity::Native | Intensity::Users => None,
@@ -666,7 +816,11 @@ fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(Arriv
         })
     })?;
     let load = arrivals.number_where("load", "a positive offered load (e.g. 0.8)", |x| x > 0.0)?;
-    let rate = arrivals.number_where("rate", "a positive rate in requests per second", |x| x > 0.0)?;
+    let rate = arrivals.number_where(
+        "rate",
+        &format!("a rate between {MIN_RATE:e} and {MAX_RATE:e} requests per second (a mean gap between 1 ns and {MAX_DURATION:e} s)"),
+        |x| (MIN_RATE..=MAX_RATE).contains(&x),
+    )?;
     let intensity = match (load, rate) {
         (Some(_), Some(_)) => {
             return Err(
@@ -759,7 +913,13 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
         };
         return Err(service.err_here(format!("distribution \"{distribution}\" {what}; found {found}")));
     };
-    let at = service.err_here("");
+    // A constructor's error names the parameter at fault ("gamma: cv must be …"): it is
+    // located at that key's line, else at the table's.
+    let at = ParamAt {
+        table: service.err_here(""),
+        keys: form.iter().map(|k| (k.to_string(), service.err(k, ""))).collect(),
+        distribution: distribution.clone(),
+    };
     let time = |key: &str| -> Result<f64> { Ok(service.duration(key)?.unwrap_or(f64::NAN)) };
     let num = |key: &str| -> Result<f64> { Ok(service.number(key)?.unwrap_or(f64::NAN)) };
     let two = |ctor: fn(f64, f64) -> std::result::Result<ServiceDistribution, ModelError>,
@@ -767,19 +927,19 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
                b: f64|
      -> ServiceBuilder {
         let at = at.clone();
-        Box::new(move || ctor(a, b).map_err(|e| at.with(e.what)))
+        Box::new(move || ctor(a, b).map_err(|e| at.error(e)))
     };
     let uses = |key: &str| form.contains(&key);
     let builder: ServiceBuilder = match distribution.as_str() {
         "exponential" => {
             let mean = time("mean")?;
             let at = at.clone();
-            Box::new(move || ServiceDistribution::exponential(mean).map_err(|e| at.with(e.what)))
+            Box::new(move || ServiceDistribution::exponential(mean).map_err(|e| at.error(e)))
         }
         "deterministic" => {
             let value = if uses("value") { time("value")? } else { time("mean")? };
             let at = at.clone();
-            Box::new(move || ServiceDistribution::deterministic(value).map_err(|e| at.with(e.what)))
+            Box::new(move || ServiceDistribution::deterministic(value).map_err(|e| at.error(e)))
         }
         "uniform" if uses("min") => two(ServiceDistribution::uniform, time("min")?, time("max")?),
         "uniform" => two(ServiceDistribution::uniform_mean_cv, time("mean")?, num("cv")?),
@@ -794,7 +954,7 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
         "bounded_pareto" => {
             let (alpha, min, max) = (num("alpha")?, time("min")?, time("max")?);
             let at = at.clone();
-            Box::new(move || ServiceDistribution::bounded_pareto(alpha, min, max).map_err(|e| at.with(e.what)))
+            Box::new(move || ServiceDistribution::bounded_pareto(alpha, min, max).map_err(|e| at.error(e)))
         }
         "hyperexponential" => two(ServiceDistribution::hyperexponential, time("mean")?, num("cv")?),
         "mixture" => {
@@ -819,13 +979,31 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
                 };
                 parts.push((weight, read_service(file, &component, false)?));
             }
+            // Each weight is the share of requests its component draws: weights that do not
+            // add up to 1 are a slip (0.95 + 0.1) more often than a choice, and normalising
+            // them silently would simulate shares the file does not say. Rounded shares
+            // (0.333 three times) are within the tolerance, and normalised.
+            let total: f64 = parts.iter().map(|(w, _)| w).sum();
+            // (The slack keeps 0.667 + 0.334, 1.0010000000000001 in floats, within.)
+            if (total - 1.0).abs() > MIXTURE_WEIGHT_TOLERANCE * (1.0 + 1e-9) {
+                let shares: Vec<String> = parts.iter().map(|(w, _)| crate::units::significant(w / total, 3)).collect();
+                return Err(service.err(
+                    "components",
+                    format!(
+                        "the components' weights sum to {}, not 1: each weight is the share of requests drawn from \
+                         its component (0.95 = 95 %); make them sum to 1 (these proportions are {})",
+                        crate::units::significant(total, 6),
+                        shares.join(", ")
+                    ),
+                ));
+            }
             let at = at.clone();
             Box::new(move || {
                 let components = parts
                     .iter()
                     .map(|(weight, build)| Ok(MixtureComponent { weight: *weight, distribution: build()? }))
                     .collect::<Result<Vec<_>>>()?;
-                ServiceDistribution::mixture(components).map_err(|e| at.with(e.what))
+                ServiceDistribution::mixture(components).map_err(|e| at.error(e))
             })
         }
         _ => {
@@ -855,10 +1033,50 @@ fn read_service(file: &ExperimentFile, service: &Section<'_>, top_level: bool) -
             };
             let samples: Arc<[f64]> = samples.into();
             let at = at.clone();
-            Box::new(move || ServiceDistribution::empirical(samples.clone()).map_err(|e| at.with(e.what)))
+            Box::new(move || ServiceDistribution::empirical(samples.clone()).map_err(|e| at.error(e)))
         }
     };
     Ok(builder)
+}
+
+/// A distribution whose mean lbsim needs: built as [`read_service`] builds it, and refused
+/// when its mean is infinite (a Pareto with alpha ≤ 1), with `why` (what needs the mean) and
+/// what to use instead, at the `alpha` that makes it so when the table gives one.
+pub(super) fn read_finite_mean(
+    file: &ExperimentFile,
+    sub: &Section<'_>,
+    top_level: bool,
+    why: &str,
+) -> Result<ServiceDistribution> {
+    let dist = read_service(file, sub, top_level)?()?;
+    if dist.mean().is_finite() {
+        return Ok(dist);
+    }
+    let at = if sub.has("alpha") { sub.err("alpha", "") } else { sub.err_here("") };
+    Err(at.with(format!(
+        "{why}, but {} has an infinite mean (a Pareto's is infinite for alpha ≤ 1); use alpha > 1, or \
+         bounded_pareto for a heavy tail with a finite mean",
+        dist.describe()
+    )))
+}
+
+/// Where a distribution's parameters were written, to locate a constructor's error.
+#[derive(Clone)]
+struct ParamAt {
+    table: ConfigError,
+    keys: Vec<(String, ConfigError)>,
+    distribution: String,
+}
+
+impl ParamAt {
+    /// At the key the message names (`"gamma: cv must be …"`), else at the table.
+    fn error(&self, e: ModelError) -> ConfigError {
+        let named = |key: &str| e.what.starts_with(&format!("{}: {key} ", self.distribution));
+        match self.keys.iter().find(|(key, _)| named(key)) {
+            Some((_, at)) => at.with(e.what),
+            None => self.table.with(e.what),
+        }
+    }
 }
 
 type ClientsBuilder = Box<dyn Fn() -> Result<ClientPopulation>>;
@@ -993,7 +1211,12 @@ fn read_think(file: &ExperimentFile, clients: &Section<'_>) -> Result<Option<Ser
     };
     if item.is_table_like() {
         let sub = clients.sub("think", "[clients] think".to_string())?.expect("present");
-        let dist = read_service(file, &sub, true)?()?;
+        let dist = read_finite_mean(
+            file,
+            &sub,
+            true,
+            "a think time needs a finite mean (the users' cycle, response + think, and their throughput bound N/(D + Z) are built on it)",
+        )?;
         return Ok(Some(dist));
     }
     let think = duration_of(item).map_err(|_| {
@@ -1023,7 +1246,12 @@ fn read_rtt(file: &ExperimentFile, section: &Section<'_>, key: &str) -> Result<O
     let Some(item) = section.get(key) else { return Ok(None) };
     if item.is_table_like() {
         let sub = section.sub(key, format!("{} {key}", section.title))?.expect("present");
-        let dist = read_service(file, &sub, true)?()?;
+        let dist = read_finite_mean(
+            file,
+            &sub,
+            true,
+            "a round-trip time needs a finite mean (every response waits on it, so its mean response would be infinite)",
+        )?;
         return Ok(Some(dist));
     }
     let rtt = duration_of(item).map_err(|_| {
@@ -1517,6 +1745,18 @@ fn read_strategies(
             };
             let info = registry::find(&name).map_err(|e| t.err("name", e.to_string()))?;
             let label = t.string("label")?;
+            if label.as_deref().is_some_and(|l| l.trim().is_empty()) {
+                // A label names the strategy's row in the results, its line in charts and
+                // its folder of runs: an empty one names nothing.
+                return Err(t.err(
+                    "label",
+                    format!(
+                        "expected a label naming this strategy's row in the results and charts, found \"{}\"; \
+                         give one (e.g. label = \"{name}-2\") or remove the key for the default",
+                        label.unwrap_or_default()
+                    ),
+                ));
+            }
             let mut params = Params::new(&name);
             let mut balancer = BalancerOverride::default();
             for key in t.keys() {

@@ -179,6 +179,16 @@ pub(crate) fn parse_samples(name: &str, text: &str) -> Result<Vec<f64>, ConfigEr
     for (i, (line_no, line)) in data_lines(text).enumerate() {
         let field = line.split(',').next().unwrap_or("").trim();
         match field.parse::<f64>() {
+            // The bound a trace's sizes and every duration obey: sums of such sizes overflow.
+            Ok(x) if x > MAX_DURATION => {
+                return Err(csv_error(
+                    name,
+                    line_no,
+                    format!(
+                        "size {field} s is longer than lbsim simulates (at most {MAX_DURATION:e} s, about 31 years)"
+                    ),
+                ));
+            }
             Ok(x) if x.is_finite() && x >= 0.0 => samples.push(x),
             Ok(_) => {
                 return Err(csv_error(name, line_no, format!("expected a size ≥ 0 in seconds, found \"{field}\"")));
@@ -256,6 +266,14 @@ mod tests {
         assert_eq!(e.render(), "t.csv:3: timestamp 3.2 goes backwards (previous 3.5)");
         let e = parse_trace("t.csv", "time,size\n0,1\n1,abc\n").unwrap_err();
         assert_eq!(e.render(), "t.csv:3: expected a number in column \"size\", found \"abc\"");
+    }
+
+    /// Samples once went unbounded while a trace's sizes were refused past 1e9 s.
+    #[test]
+    fn samples_beyond_what_lbsim_simulates_are_refused_with_their_line() {
+        let e = parse_samples("s.csv", "size\n0.01\n# slow\n2e9\n").unwrap_err();
+        assert_eq!(e.render(), "s.csv:4: size 2e9 s is longer than lbsim simulates (at most 1e9 s, about 31 years)");
+        assert_eq!(parse_samples("s.csv", "0.01\n1e9\n").unwrap(), vec![0.01, 1e9]);
     }
 
     #[test]

@@ -84,14 +84,27 @@ fn finite(dist: &str, name: &str, value: f64) -> Result<f64, ModelError> {
     }
 }
 
+/// Smallest shape of a gamma or Weibull distribution. Both draw a size as a power 1/k of a
+/// uniform or exponential variate, which is below 10⁻³⁰⁰ of the scale with probability about
+/// 10^(−300·k): at k = 0.05 one draw in 10¹⁵, but at k = 10⁻³ (a gamma with cv ≈ 32) half of
+/// them underflow to 0 s, and a request of no work has no slowdown (0/0 = NaN).
+const MIN_SHAPE: f64 = 0.05;
+
 /// Smallest and largest Weibull shape `weibull_mean_cv` searches: they bound the cv to about
 /// [0.0013, 3.7e5], far beyond any sensible request-size distribution.
-const WEIBULL_SHAPE_RANGE: (f64, f64) = (0.05, 1000.0);
+const WEIBULL_SHAPE_RANGE: (f64, f64) = (MIN_SHAPE, 1000.0);
 
 /// Squared cv of a Weibull with shape k: Γ(1 + 2/k) / Γ(1 + 1/k)² − 1, computed as an
 /// `exp_m1` of log-gammas so that it stays accurate when it is tiny (large k).
 fn weibull_scv(shape: f64) -> f64 {
     (ln_gamma(1.0 + 2.0 / shape) - 2.0 * ln_gamma(1.0 + 1.0 / shape)).exp_m1()
+}
+
+/// `x` rounded to 3 significant digits towards the inside of a range: up for its lower
+/// bound, down for its upper one.
+fn round_inwards(x: f64, up: bool) -> f64 {
+    let step = 10f64.powi(x.abs().log10().floor() as i32 - 2);
+    if up { (x / step).ceil() * step } else { (x / step).floor() * step }
 }
 
 /// E[X^j] of the bounded Pareto on [min, max] with tail α, `mass` = 1 − (min/max)^α.
@@ -151,6 +164,12 @@ impl ServiceDistribution {
     pub fn gamma(shape: f64, scale: f64) -> Result<Self, ModelError> {
         let shape = positive("gamma", "shape", shape)?;
         let scale = positive("gamma", "scale", scale)?;
+        if shape < MIN_SHAPE {
+            return Err(ModelError::new(format!(
+                "gamma: shape must be at least {MIN_SHAPE} (got {shape}): below it draws underflow to 0 s; \
+                 use lognormal, bounded_pareto or a mixture for a heavier tail"
+            )));
+        }
         let dist = Gamma::new(shape, scale)
             .map_err(|e| ModelError::new(format!("gamma: invalid shape {shape} / scale {scale}: {e}")))?;
         Ok(ServiceDistribution::Gamma { dist, shape, scale })
@@ -160,8 +179,18 @@ impl ServiceDistribution {
     pub fn gamma_mean_cv(mean: f64, cv: f64) -> Result<Self, ModelError> {
         let mean = positive("gamma", "mean", mean)?;
         let cv = positive("gamma", "cv", cv)?;
+        // The shape is 1/cv²: the same bound as `gamma`'s, stated as the cv the user wrote.
+        let max_cv = MIN_SHAPE.sqrt().recip();
+        if cv > max_cv {
+            return Err(ModelError::new(format!(
+                "gamma: cv must be at most {} (got {cv}): its shape 1/cv² would be below {MIN_SHAPE}, where draws \
+                 underflow to 0 s; use lognormal, bounded_pareto or a mixture for a larger cv",
+                significant(max_cv, 3)
+            )));
+        }
         let scv = cv * cv;
-        Self::gamma(1.0 / scv, mean * scv)
+        // (At cv = max_cv, 1/cv² may round just below MIN_SHAPE.)
+        Self::gamma((1.0 / scv).max(MIN_SHAPE), mean * scv)
     }
 
     /// Lognormal with parameters μ, σ (> 0) of the underlying normal.
@@ -190,8 +219,10 @@ impl ServiceDistribution {
             // Below 0.05 the cv exceeds 10⁵: no run of realistic length samples the tail
             // that carries the mean, so every figure would describe another distribution.
             return Err(ModelError::new(format!(
-                "weibull: shape must be between {k_lo} and {k_hi} (got {shape}); use bounded_pareto or a \
-                 mixture for a heavier tail, deterministic or uniform for a lighter one"
+                "weibull: shape must be between {k_lo} and {k_hi} (got {shape}), a cv between {} and {}; use \
+                 bounded_pareto or a mixture for a heavier tail, deterministic or uniform for a lighter one",
+                significant(round_inwards(weibull_scv(k_hi).sqrt(), true), 3),
+                significant(round_inwards(weibull_scv(k_lo).sqrt(), false), 3)
             )));
         }
         let mean = scale * ln_gamma(1.0 + 1.0 / shape).exp();
@@ -214,11 +245,13 @@ impl ServiceDistribution {
         let target = cv * cv;
         let (scv_max, scv_min) = (weibull_scv(k_lo), weibull_scv(k_hi));
         if !(target >= scv_min && target <= scv_max) {
+            // The same bound as `weibull`'s on the shape, stated as the cv the user wrote
+            // (rounded inwards, so that both figures shown are accepted).
             return Err(ModelError::new(format!(
-                "weibull: cv must be between {} and {} (got {cv}); use deterministic or uniform for \
-                 a smaller cv, bounded_pareto or a mixture for a larger one",
-                significant(scv_min.sqrt(), 3),
-                significant(scv_max.sqrt(), 3)
+                "weibull: cv must be between {} and {} (got {cv}), the cvs of shapes {k_hi} to {k_lo}; use \
+                 deterministic or uniform for a smaller cv, bounded_pareto or a mixture for a larger one",
+                significant(round_inwards(scv_min.sqrt(), true), 3),
+                significant(round_inwards(scv_max.sqrt(), false), 3)
             )));
         }
         let (mut lo, mut hi) = (k_lo.ln(), k_hi.ln());
@@ -233,7 +266,9 @@ impl ServiceDistribution {
                 break;
             }
         }
-        let shape = (0.5 * (lo + hi)).exp();
+        // (Rounding may leave exp(ln k) a hair outside the range the cv was checked against:
+        // the shape must not then be refused in terms of a shape the user never wrote.)
+        let shape = (0.5 * (lo + hi)).exp().clamp(k_lo, k_hi);
         let scale = mean / ln_gamma(1.0 + 1.0 / shape).exp();
         Self::weibull(shape, scale)
     }

@@ -29,12 +29,17 @@ impl Grid {
 
     /// The axis values of point `index`, in axis order.
     pub fn values(&self, index: usize) -> Vec<f64> {
+        self.positions(index).into_iter().zip(&self.axes).map(|(k, axis)| axis.values[k]).collect()
+    }
+
+    /// Which value of each axis point `index` takes (0-based), in axis order.
+    pub fn positions(&self, index: usize) -> Vec<usize> {
         let mut rest = index;
-        let mut out = vec![0.0; self.axes.len()];
+        let mut out = vec![0; self.axes.len()];
         // Last axis fastest: peel indices off from the end.
         for (slot, axis) in out.iter_mut().zip(&self.axes).rev() {
             let n = axis.values.len();
-            *slot = axis.values[rest % n];
+            *slot = rest % n;
             rest /= n;
         }
         out

@@ -35,7 +35,22 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, force: bool, command: Vec<Str
     }
     let mut first: Option<(PathBuf, Header)> = None;
     let mut entries: Vec<Entry> = Vec::new();
-    for dir in dirs {
+    for (i, dir) in dirs.iter().enumerate() {
+        // A folder given twice would count its runs twice over, and the check on them would
+        // report it as runs missing (or duplicated), not as the slip it is.
+        if let Some(j) = dirs[..i].iter().position(|earlier| output::same_path(earlier, dir)) {
+            let what = if dirs[j].as_os_str() == dir.as_os_str() {
+                format!("{} is given twice", dir.display())
+            } else {
+                format!("{} and {} are the same folder", dirs[j].display(), dir.display())
+            };
+            bail!(
+                "{what} (folders {} and {} of the {} given): give each shard's folder once",
+                j + 1,
+                i + 1,
+                dirs.len()
+            );
+        }
         if !journal::exists(dir) {
             bail!("{}: no {} there (is it a shard's output folder?)", dir.display(), journal::FILE);
         }

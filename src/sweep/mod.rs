@@ -84,10 +84,15 @@ impl Sweep {
                         for (axis, value) in grid.axes.iter().zip(&values) {
                             spec::set_axis(&mut copy, &axis.path, *value)?;
                         }
-                        copy.resolve().with_context(|| {
-                            let at: Vec<String> =
-                                grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
-                            format!("{}: sweep point {index} ({})", file.path().display(), at.join(", "))
+                        // An error about a value an axis set is located at that value in
+                        // [sweep]; any other names the point it arose at.
+                        copy.resolve().or_else(|e| match spec::locate_point_error(file, &grid, index, e) {
+                            Ok(located) => Err(located.into()),
+                            Err(e) => Err(anyhow::Error::from(e)).with_context(|| {
+                                let at: Vec<String> =
+                                    grid.axes.iter().zip(&values).map(|(a, v)| format!("{} = {v}", a.path)).collect();
+                                format!("{}: sweep point {index} ({})", file.path().display(), at.join(", "))
+                            }),
                         })
                     })
                     .collect::<Result<Vec<Experiment>>>()
@@ -252,16 +257,34 @@ fn stop_flag() -> &'static AtomicBool {
 /// Ctrl-C and SIGTERM set the stop flag; a second one exits at once (the journal is safe:
 /// each line is synced as written).
 fn install_signal_handler() {
+    install_stop_handler(
+        "interrupted: finishing the runs in progress (interrupt again to exit at once)…",
+        "interrupted again: exiting now; finished runs are in the journal (use --resume)",
+    );
+}
+
+/// Makes Ctrl-C and SIGTERM set the stop flag ([`interrupted`]) and say `first`; a second
+/// one says `again` and exits at once (130), after removing the temporary file an atomic
+/// write has open ([`output::write_atomically_with`]). The sweep's handler, for any command
+/// that stops cleanly on Ctrl-C: only one handler can be installed in a process, so the
+/// first one installed stays.
+pub fn install_stop_handler(first: &'static str, again: &'static str) {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let _ = ctrlc::set_handler(|| {
+        let _ = ctrlc::set_handler(move || {
             if stop_flag().swap(true, Ordering::SeqCst) {
-                eprintln!("\ninterrupted again: exiting now; finished runs are in the journal (use --resume)");
+                output::remove_pending_temporary();
+                eprintln!("\n{again}");
                 std::process::exit(130);
             }
-            eprintln!("\ninterrupted: finishing the runs in progress (interrupt again to exit at once)…");
+            eprintln!("\n{first}");
         });
     });
+}
+
+/// Whether Ctrl-C or SIGTERM has come since [`install_stop_handler`].
+pub fn interrupted() -> bool {
+    stop_flag().load(Ordering::SeqCst)
 }
 
 /// Runs (or resumes) the sweep of `file` and writes its outputs.

@@ -6,7 +6,7 @@
 //! printed in Rust's shortest round-trip form, so equal runs give byte-identical files.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -476,24 +476,84 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// [`write_atomically`] for contents too large to hold in memory: `write` streams them into
 /// the temporary file (buffered), which is then synced and renamed over `path`. On an error
 /// the temporary file is removed and `path` is as it was.
+/// A second Ctrl-C, which exits at once, removes the temporary file too.
 pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    write_atomically_impl(path, false, write)
+}
+
+/// [`write_atomically_with`] that Ctrl-C stops (with the stop handler installed:
+/// [`super::install_stop_handler`]): at the next buffer's flush the writing fails, the
+/// temporary file is removed, and the error says so. For `lbsim trace`, whose writing is
+/// the whole command; a sweep's outputs are written after Ctrl-C on purpose (what finished).
+pub fn write_atomically_interruptible(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    write_atomically_impl(path, true, write)
+}
+
+fn write_atomically_impl(
+    path: &Path,
+    stops: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    *pending_temporary() = Some(tmp.clone());
     let result = (|| -> std::io::Result<()> {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        let mut file = std::io::BufWriter::new(StopsOnInterrupt { file: std::fs::File::create(&tmp)?, stops });
         write(&mut file)?;
         let file = file.into_inner().map_err(std::io::IntoInnerError::into_error)?;
-        file.sync_all()?;
+        file.file.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    }
+    *pending_temporary() = None;
+    if result.is_err() && stops && super::interrupted() {
+        anyhow::bail!("interrupted: {} was not written (the partial file was removed)", path.display());
     }
     match result {
         Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
             anyhow::bail!("cannot write {}: the disk is full (nothing half-written was left there)", path.display())
         }
         other => other.with_context(|| format!("cannot write {}", path.display())),
+    }
+}
+
+/// The temporary file of the atomic write in progress, for the stop handler to remove
+/// when a second Ctrl-C exits at once.
+fn pending_temporary() -> std::sync::MutexGuard<'static, Option<PathBuf>> {
+    static PENDING: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+    PENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Removes the temporary file of the atomic write in progress, if any.
+pub(super) fn remove_pending_temporary() {
+    if let Some(tmp) = pending_temporary().take() {
+        let _ = std::fs::remove_file(tmp);
+    }
+}
+
+/// A file whose writes fail once Ctrl-C has set the stop flag, if it `stops`: under a
+/// `BufWriter`, the check costs one atomic load per buffer flushed.
+struct StopsOnInterrupt {
+    file: std::fs::File,
+    stops: bool,
+}
+
+impl Write for StopsOnInterrupt {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.stops && super::interrupted() {
+            // (Not ErrorKind::Interrupted, which write_all retries.)
+            return Err(std::io::Error::other("interrupted"));
+        }
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 

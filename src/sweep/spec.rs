@@ -79,8 +79,15 @@ fn values(file: &ExperimentFile, key: &str, name: &str, item: &Item) -> Result<V
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                number(v).ok_or_else(|| {
-                    at(&["sweep", key], format!("value {} of the list: expected a number, found {}", i + 1, show(v)))
+                // NaN and infinities are TOML floats too (`nan`, `inf`): no key takes them.
+                number(v).filter(|x| x.is_finite()).ok_or_else(|| {
+                    let expected = if number(v).is_some() { "a finite number" } else { "a number" };
+                    file.error_at_sweep_value(
+                        key,
+                        i,
+                        name,
+                        format!("value {} of the list: expected {expected}, found {}", i + 1, show(v)),
+                    )
                 })
             })
             .collect();
@@ -95,6 +102,50 @@ fn values(file: &ExperimentFile, key: &str, name: &str, item: &Item) -> Result<V
         ));
     };
     range_values(file, key, name, range)
+}
+
+/// The key of `[sweep]` that gives the axis of `path` (`load` for `arrivals.load`).
+fn axis_key(file: &ExperimentFile, path: &str) -> Option<String> {
+    let table = file.item("sweep")?.as_table_like()?;
+    let written = |k: &str| match k {
+        k if k == LOAD_SHORTHAND.0 => LOAD_SHORTHAND.1.to_string(),
+        k if k == RATE_SHORTHAND.0 => RATE_SHORTHAND.1.to_string(),
+        k => k.to_string(),
+    };
+    table.iter().map(|(k, _)| k).find(|k| written(k) == path).map(str::to_string)
+}
+
+/// An error resolving point `index` of the sweep, when it is about a value an axis set
+/// (the file "sweep"): located at that value in `[sweep]` (its line, the axis key), with the
+/// value and the point. `Err` gives back any other error unchanged.
+pub fn locate_point_error(
+    file: &ExperimentFile,
+    grid: &super::Grid,
+    index: usize,
+    error: ConfigError,
+) -> Result<ConfigError, ConfigError> {
+    if error.file != "sweep" {
+        return Err(error);
+    }
+    let key = error.key.clone().unwrap_or_default();
+    let on = |path: &str| key == path || key.starts_with(&format!("{path}.")) || key.starts_with(&format!("{path}["));
+    let Some(k) = grid.axes.iter().position(|a| on(&a.path)) else { return Err(error) };
+    let Some(written) = axis_key(file, &grid.axes[k].path) else { return Err(error) };
+    let position = grid.positions(index)[k];
+    let axis = &grid.axes[k];
+    Ok(file.error_at_sweep_value(
+        &written,
+        position,
+        &format!("sweep.{written}"),
+        format!(
+            "{} = {} (value {} of {} on this axis; sweep point {index}): {key}: {}",
+            axis.path,
+            crate::config::number_text(axis.values[position]),
+            position + 1,
+            axis.values.len(),
+            error.message
+        ),
+    ))
 }
 
 fn range_values(file: &ExperimentFile, key: &str, name: &str, range: &dyn TableLike) -> Result<Vec<f64>, ConfigError> {

@@ -1,7 +1,7 @@
 //! `[[faults]]`, and the balancer's health checks and retries (`[balancer] passive`,
 //! `outlier`, `active`, `panic_threshold`, `retries`, also accepted in a strategy table).
 
-use super::{ExperimentFile, Result, Section, duration_of, found, read_service};
+use super::{ExperimentFile, Result, Section, duration_of, found, read_finite_mean};
 use crate::config::schema::{self, quoted_list};
 use crate::model::{
     BackendGroup, ClientPolicy, Fault, FaultKind, MaxFails, Outlier, Probe, Retries, ServiceDistribution,
@@ -84,7 +84,13 @@ fn lifetime(file: &ExperimentFile, f: &Section<'_>, key: &str) -> Result<Service
     };
     if item.is_table_like() {
         let sub = f.sub(key, format!("{} {key}", f.title))?.expect("present");
-        let dist = read_service(file, &sub, true)?()?;
+        let what = if key == "mtbf" { "a time between failures" } else { "a time to repair" };
+        let dist = read_finite_mean(
+            file,
+            &sub,
+            true,
+            &format!("{what} needs a finite mean (the run's estimate counts the failures by it)"),
+        )?;
         if dist.mean().is_nan() || dist.mean() <= 0.0 {
             return Err(f.err(key, format!("{key} must have a positive mean, found {}", dist.mean())));
         }

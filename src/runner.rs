@@ -1218,3 +1218,22 @@ fn plausible(r: &StrategyResult, representative: bool) -> bool {
             && (!representative || !above(r.throughput.value, r.arrival_rate * (1.0 + MAX_WORK_GAP))));
     utilisation_ok && ordered && times_ok && throughput_ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The trend test's level over several backends: Student's t with sections − 2 degrees
+    /// of freedom at the one-backend false-alarm chance P(T > 3) divided by their number
+    /// (18 degrees of freedom: P(T > 3) = 0.00384; the quantiles at 0.00384 / 2 and / 100
+    /// are 3.316 and 5.087, by numerical integration of the t density).
+    #[test]
+    fn the_growth_threshold_keeps_one_backends_false_alarm_rate() {
+        assert_eq!(growth_threshold(0, 20), GROWTH_T);
+        assert_eq!(growth_threshold(1, 20), GROWTH_T);
+        assert_eq!(growth_threshold(50, 2), GROWTH_T);
+        assert!((growth_threshold(2, 20) - 3.316).abs() < 2e-3, "{}", growth_threshold(2, 20));
+        assert!((growth_threshold(100, 20) - 5.087).abs() < 2e-3, "{}", growth_threshold(100, 20));
+        assert!(growth_threshold(100_000, 20) > growth_threshold(100, 20));
+    }
+}

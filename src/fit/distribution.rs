@@ -262,8 +262,16 @@ pub fn fit_mixture(samples: &[f64]) -> Candidate {
 }
 
 /// Every candidate, best (lowest AIC) first. `samples` must be positive and finite.
+///
+/// A gamma whose shape the model refuses (below 0.05, where its draws underflow to 0 s:
+/// samples spread over many decades) is no candidate: the `[service]` section `fit` writes
+/// must load.
 pub fn fit_all(samples: &[f64]) -> Vec<Candidate> {
     let mut all = vec![fit_lognormal(samples), fit_gamma(samples), fit_mixture(samples)];
+    all.retain(|c| match c.fitted {
+        Fitted::Gamma { shape, scale } => crate::model::ServiceDistribution::gamma(shape, scale).is_ok(),
+        _ => true,
+    });
     all.sort_by(|a, b| a.aic.total_cmp(&b.aic));
     all
 }
@@ -285,6 +293,16 @@ mod tests {
         let Fitted::Lognormal { mu, sigma } = fit_lognormal(&x).fitted else { unreachable!() };
         // Standard errors: σ/√n = 0.0057 for μ, σ/√(2n) = 0.004 for σ; allow 4 of them.
         assert!((mu + 3.5).abs() < 0.023 && (sigma - 0.8).abs() < 0.016, "{mu} {sigma}");
+    }
+
+    #[test]
+    fn no_gamma_the_model_would_refuse_is_offered() {
+        // Lognormal σ = 8: samples over some twenty-five decades, whose gamma fit has a
+        // shape near 0.03 (ln k − ψ(k) = σ²/2), below what a [service] section may give.
+        let x = draw(rand_distr::LogNormal::new(-10.0, 8.0).unwrap(), 20000, 3);
+        assert!(matches!(fit_gamma(&x).fitted, Fitted::Gamma { shape, .. } if shape < 0.05));
+        let all = fit_all(&x);
+        assert!(all.iter().all(|c| c.fitted.name() != "gamma"), "{:?}", all.iter().map(|c| c.fitted.name()));
     }
 
     #[test]

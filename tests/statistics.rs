@@ -176,14 +176,16 @@ fn a_run_too_short_for_its_p999_gets_no_interval() {
 ///   is more than 3 below the truth; no p99 interval is given, and the run says so;
 /// - 10 replications of 20 000 requests (200 above p99 each): the intervals cover the
 ///   truth at the nominal rate.
+/// The mean of `xs` and its standard error (sample standard deviation over √n).
+fn mean_and_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    (mean, (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
+}
+
 #[test]
 fn percentiles_over_replications_are_pooled_and_cover_the_truth() {
     let truth = -(0.01f64).ln() / (100.0 - 80.0);
-    let mean_and_se = |xs: &[f64]| {
-        let n = xs.len() as f64;
-        let m = xs.iter().sum::<f64>() / n;
-        (m, (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
-    };
     let s = spec("random");
     let seeds = 40;
     for (replications, requests) in [(20, 5_000), (10, 20_000)] {
@@ -281,11 +283,6 @@ fn automatic_warmup_waits_for_the_cluster_to_fill() {
         in_system.push(r.mean_in_system.value);
         utilisation.push(r.utilisation.value);
     }
-    let mean_and_se = |xs: &[f64]| {
-        let n = xs.len() as f64;
-        let mean = xs.iter().sum::<f64>() / n;
-        (mean, (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
-    };
     let ((l, l_se), (u, u_se)) = (mean_and_se(&in_system), mean_and_se(&utilisation));
     eprintln!("JSQ over 2 000 backends at 0.5, MSER-5: L {l:.1} ± {l_se:.1} (1 000), utilisation {u:.4} ± {u_se:.4}");
     assert!((l - 1000.0).abs() < 3.0 * l_se, "L {l} ± {l_se}");

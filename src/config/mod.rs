@@ -77,9 +77,10 @@ pub const MAX_DURATION: f64 = 1e9;
 pub const MIN_MEAN_TIME: f64 = 1e-9;
 
 /// Highest arrival rate lbsim accepts, in requests per second: a mean gap of
-/// [`MIN_MEAN_TIME`] (1 ns; written out, as 1/1e-9 rounds below 1e9), beyond any real balancer. An absurd rate (`rate = 1e300`, or a `load` that derives one) sends
-/// every measured request within a span too short for rates and time averages to exist, so
-/// the utilisation and throughput would print as NaN.
+/// [`MIN_MEAN_TIME`] (1 ns; written out, as 1/1e-9 rounds below 1e9), beyond any real
+/// balancer. An absurd rate (`rate = 1e300`, or a `load` that derives one) sends every
+/// measured request within a span too short for rates and time averages to exist, so the
+/// utilisation and throughput would print as NaN.
 pub const MAX_RATE: f64 = 1e9;
 
 /// Lowest arrival rate lbsim accepts: a mean gap of [`MAX_DURATION`].

@@ -166,6 +166,13 @@ fn a_run_too_short_for_its_p999_gets_no_interval() {
     assert!(refused >= 9, "p99.9 interval refused in only {refused}/10 runs of 1e5 requests");
 }
 
+/// The mean of `xs` and its standard error (sample standard deviation over √n).
+fn mean_and_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    (mean, (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
+}
+
 /// Percentiles over several replications are those of their responses pooled: the mean of
 /// each replication's own percentile carries its bias from the replication's length, which
 /// adding replications does not reduce (an audit found 20 replications of 5 000 requests
@@ -176,13 +183,6 @@ fn a_run_too_short_for_its_p999_gets_no_interval() {
 ///   is more than 3 below the truth; no p99 interval is given, and the run says so;
 /// - 10 replications of 20 000 requests (200 above p99 each): the intervals cover the
 ///   truth at the nominal rate.
-/// The mean of `xs` and its standard error (sample standard deviation over √n).
-fn mean_and_se(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    (mean, (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt())
-}
-
 #[test]
 fn percentiles_over_replications_are_pooled_and_cover_the_truth() {
     let truth = -(0.01f64).ln() / (100.0 - 80.0);

@@ -842,7 +842,11 @@ fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(Arriv
     let spec = match process.as_str() {
         "poisson" => ArrivalSpec::Poisson,
         "deterministic" => ArrivalSpec::Deterministic,
-        "gamma" => ArrivalSpec::Gamma { cv: required("cv", arrivals.positive("cv")?)? },
+        "gamma" => {
+            let cv = required("cv", arrivals.positive("cv")?)?;
+            // At the key, not the table: the bound is on the value written.
+            ArrivalSpec::Gamma { cv: ArrivalProcess::gamma_cv(cv).map_err(|e| arrivals.err("cv", e.what))? }
+        }
         "on_off" => ArrivalSpec::OnOff {
             peak: required("peak", arrivals.number_where("peak", "a ratio ≥ 1", |x| x >= 1.0)?)?,
             mean_on: required("mean_on", arrivals.duration("mean_on")?)?,

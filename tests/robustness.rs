@@ -476,7 +476,15 @@ fn a_trace_whose_measured_requests_share_one_instant_prints_no_infinity() {
         assert!(r["throughput"].is_null() && r["utilisation"].is_null(), "{r}");
         assert!(warnings_of(&r).contains(&"unrepresentative_work".to_string()), "{r}");
     }
-    lbsim().arg("run").arg(&file).assert().success().stdout(predicate::str::contains("inf").not());
+    // Nor NaN in the table: those figures are shown as "–", and the warning says why.
+    lbsim()
+        .arg("run")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("inf").not())
+        .stdout(predicate::str::contains("NaN").not())
+        .stdout(predicate::str::contains("every measured request arrived at one instant"));
     // Nor in results.csv: the per-backend utilisation range is empty there, not inf/-inf.
     let out = tmp.path().join("out");
     lbsim().arg("sweep").arg(&file).arg("--out").arg(&out).arg("--quiet").assert().success();

@@ -1247,6 +1247,28 @@ fn gamma_arrivals_whose_gaps_underflow_are_refused_at_the_cv_written() {
 }
 
 #[test]
+fn on_off_bursts_faster_than_lbsim_resolves_are_refused_at_the_peak() {
+    // A 1 ns burst every 1000 s at peak ×10¹²: 5·10¹⁴ requests per second in a burst, gaps
+    // of 2 fs that a clock of seconds rounds to 0; the mean rate alone was within bounds.
+    let on_off = |peak: &str| {
+        minimal_with(
+            "load = 0.5",
+            &format!("process = \"on_off\"\npeak = {peak}\nmean_on = \"1ns\"\nmean_off = \"1000s\"\nrate = 500"),
+        )
+    };
+    let err = resolve_err(&on_off("1e12"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:3:8: arrivals.peak: on_off: peak ×1e12 at a mean rate of 500 per second sends 5e14 \
+             requests per second in a burst, more than lbsim simulates (1e9 per second, a gap of 1 ns): expected a \
+             peak of at most 2000000"
+        )
+    );
+    parse(&on_off("2e6")).resolve().unwrap();
+}
+
+#[test]
 fn weibull_bounds_its_cv_and_its_shape_alike_naming_the_key_written() {
     let weibull = |params: &str| minimal_with("mean = \"10ms\"", &format!("distribution = \"weibull\"\n{params}"));
     let err = resolve_err(&weibull("mean = \"10ms\"\ncv = 1e6"));

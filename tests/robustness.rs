@@ -498,6 +498,11 @@ fn a_trace_whose_measured_requests_share_one_instant_prints_no_infinity() {
     lbsim().arg("sweep").arg(&file).arg("--out").arg(&out).arg("--quiet").assert().success();
     let csv = fs::read_to_string(out.join("results.csv")).unwrap();
     assert!(!csv.contains("inf"), "{csv}");
+    // Nor NaN in the report's tables ("–" there too).
+    for name in ["report.md", "report.html"] {
+        let text = fs::read_to_string(out.join(name)).unwrap();
+        assert!(!text.contains("NaN"), "{name}: {text}");
+    }
 }
 
 #[test]

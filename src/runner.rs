@@ -554,8 +554,21 @@ impl StrategyResult {
                 Some(discarded) => format!("{discarded} (set [run] warmup = 0 to measure the ramp from its start)"),
                 None => w.explain(),
             },
+            // Rates and time averages over no time are 0/0: say so, not "more or less work".
+            Warning::UnrepresentativeWork if self.zero_window() => format!(
+                "every measured request arrived at one instant (a measurement window shorter than {MIN_WINDOW_IN_MEANS:e} mean \
+                 requests), so throughput, utilisation and the number in system do not exist and are \
+                 shown as {}: spread the arrivals over time (a trace's timestamps) or run more requests",
+                crate::output::UNDEFINED
+            ),
             _ => w.explain(),
         }
+    }
+
+    /// Whether requests were measured over a window of no length (every measured arrival at
+    /// one instant), where every rate and time average is undefined (NaN).
+    pub fn zero_window(&self) -> bool {
+        self.requests > 0 && self.throughput.value.is_nan()
     }
 
     /// Lowest and highest backend utilisation; NaN (printed empty) when no backend has one
@@ -1151,7 +1164,7 @@ fn warnings(experiment: &Experiment, reps: &[Replication], r: &StrategyResult) -
     }
     let work_gap = work_gap(&experiment.model, reps, r.load);
     // A window of no length (every measured arrival at one instant) has no rates at all.
-    let instant = r.requests > 0 && r.throughput.value.is_nan();
+    let instant = r.zero_window();
     if instant || work_gap.is_some_and(|gap| gap.abs() > MAX_WORK_GAP) {
         out.push(Warning::UnrepresentativeWork);
     }

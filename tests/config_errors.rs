@@ -1218,6 +1218,57 @@ fn a_gamma_whose_draws_underflow_is_refused_in_the_terms_written() {
 }
 
 #[test]
+fn gamma_arrivals_whose_gaps_underflow_are_refused_at_the_cv_written() {
+    // cv 10⁶ (shape 10⁻¹²): nearly every gap was 0 s, the measured requests arrived at one
+    // instant and `lbsim run` printed utilisation NaN. The bound is gamma sizes' (shape 0.05).
+    let gamma = |cv: &str| minimal_with("load = 0.5", &format!("process = \"gamma\"\ncv = {cv}\nload = 0.5"));
+    let err = resolve_err(&gamma("1e6"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:3:6: arrivals.cv: gamma: cv must be at most 4.47 (got 1000000): its shape 1/cv² would be \
+             below 0.05, where gaps underflow to 0 s and a run's arrivals collapse onto a few instants; for \
+             burstier traffic use process = \"on_off\" (bursts at peak × the rate, lasting mean_on) or \"trace\""
+        )
+    );
+    let err = resolve_err(&gamma("4.48"));
+    assert_eq!((err.line, err.key.as_deref()), (Some(3), Some("arrivals.cv")));
+    assert_contains(&err, "cv must be at most 4.47 (got 4.48)");
+    // The largest cv gamma sizes accept is accepted for gaps too.
+    let e = parse(&gamma("4.47213595499958")).resolve().unwrap();
+    assert_eq!(e.model.arrivals.kind(), "gamma");
+    // Through --set, at the override.
+    let mut file = parse(MINIMAL);
+    file.set("arrivals.process=gamma").unwrap();
+    file.set("arrivals.cv=1000").unwrap();
+    let err = file.resolve().unwrap_err();
+    assert_eq!(err.file, "--set");
+    assert_contains(&err, "arrivals.cv: gamma: cv must be at most 4.47 (got 1000)");
+}
+
+#[test]
+fn on_off_bursts_faster_than_lbsim_resolves_are_refused_at_the_peak() {
+    // A 1 ns burst every 1000 s at peak ×10¹²: 5·10¹⁴ requests per second in a burst, gaps
+    // of 2 fs that a clock of seconds rounds to 0; the mean rate alone was within bounds.
+    let on_off = |peak: &str| {
+        minimal_with(
+            "load = 0.5",
+            &format!("process = \"on_off\"\npeak = {peak}\nmean_on = \"1ns\"\nmean_off = \"1000s\"\nrate = 500"),
+        )
+    };
+    let err = resolve_err(&on_off("1e12"));
+    assert_eq!(
+        err.render(),
+        format!(
+            "{INLINE}:3:8: arrivals.peak: on_off: peak ×1e12 at a mean rate of 500 per second sends 5e14 \
+             requests per second in a burst, more than lbsim simulates (1e9 per second, a gap of 1 ns): expected a \
+             peak of at most 2000000"
+        )
+    );
+    parse(&on_off("2e6")).resolve().unwrap();
+}
+
+#[test]
 fn weibull_bounds_its_cv_and_its_shape_alike_naming_the_key_written() {
     let weibull = |params: &str| minimal_with("mean = \"10ms\"", &format!("distribution = \"weibull\"\n{params}"));
     let err = resolve_err(&weibull("mean = \"10ms\"\ncv = 1e6"));

@@ -653,6 +653,25 @@ impl ExperimentFile {
             }
         }
         .map_err(|e| model_error(&arrivals_at, e))?;
+        // A burst's rate obeys the bound on a mean rate: beyond 1e9 per second its gaps are
+        // under 1 ns and, added to a clock of seconds, round to 0, so a burst's arrivals
+        // collapse onto one instant as too bursty gamma gaps did.
+        if let ArrivalProcess::OnOff { rate, peak, .. } = process {
+            if peak * rate > MAX_RATE {
+                return Err(arrivals.err(
+                    "peak",
+                    format!(
+                        "on_off: peak ×{} at a mean rate of {} per second sends {} requests per second in a burst, \
+                         more than lbsim simulates ({MAX_RATE:e} per second, a gap of 1 ns): expected a peak of at \
+                         most {}",
+                        figure(peak),
+                        figure(rate),
+                        figure(peak * rate),
+                        figure(MAX_RATE / rate)
+                    ),
+                ));
+            }
+        }
 
         let infos: Vec<BackendInfo> = backends
             .iter()
@@ -842,7 +861,11 @@ fn read_arrivals(file: &ExperimentFile, arrivals: &Section<'_>) -> Result<(Arriv
     let spec = match process.as_str() {
         "poisson" => ArrivalSpec::Poisson,
         "deterministic" => ArrivalSpec::Deterministic,
-        "gamma" => ArrivalSpec::Gamma { cv: required("cv", arrivals.positive("cv")?)? },
+        "gamma" => {
+            let cv = required("cv", arrivals.positive("cv")?)?;
+            // At the key, not the table: the bound is on the value written.
+            ArrivalSpec::Gamma { cv: ArrivalProcess::gamma_cv(cv).map_err(|e| arrivals.err("cv", e.what))? }
+        }
         "on_off" => ArrivalSpec::OnOff {
             peak: required("peak", arrivals.number_where("peak", "a ratio ≥ 1", |x| x >= 1.0)?)?,
             mean_on: required("mean_on", arrivals.duration("mean_on")?)?,

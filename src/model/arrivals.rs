@@ -6,6 +6,7 @@ use rand::distr::Distribution;
 use rand::{Rng, RngExt};
 use rand_distr::Exp1;
 
+use super::service::MIN_SHAPE;
 use super::{ClosedLoop, ModelError};
 use crate::units::{format_duration, significant};
 
@@ -20,7 +21,7 @@ pub enum ArrivalProcess {
     /// Evenly spaced arrivals, 1/rate apart.
     Deterministic { rate: f64 },
     /// Gamma-distributed gaps with the given coefficient of variation (cv = 1/√k gives
-    /// Erlang-k gaps; cv = 1 is Poisson).
+    /// Erlang-k gaps; cv = 1 is Poisson), at most [`ArrivalProcess::MAX_GAMMA_CV`].
     Gamma { rate: f64, cv: f64 },
     /// Bursty two-state Markov-modulated Poisson process. The process alternates between an
     /// "on" state (mean sojourn `mean_on` seconds, arrival rate `peak × rate`) and an "off"
@@ -195,7 +196,30 @@ fn on_off_gap_moments(rate: f64, peak: f64, mean_on: f64, mean_off: f64) -> (f64
 }
 
 impl ArrivalProcess {
-    /// Validating constructors (rate > 0 and finite; cv > 0; peak ≥ 1 and small enough that
+    /// The largest cv of gamma gaps: 1/√0.05 ≈ 4.47, as for gamma service times.
+    pub const MAX_GAMMA_CV: f64 = 4.47213595499958;
+
+    /// Checks a gamma arrival process's cv: positive, and at most
+    /// [`ArrivalProcess::MAX_GAMMA_CV`], the largest whose shape 1/cv² is the smallest a gamma
+    /// service time may have. Below that shape most gaps are under 10⁻³⁰⁰ of the scale, i.e.
+    /// 0 s (at cv 1000, 99.9 % of them), and the rare others carry the whole mean: a run's
+    /// requests arrive at a handful of instants, its window has next to no length, and the
+    /// rate it was asked for is not the one it simulates. Burstier traffic is on/off (bursts at
+    /// `peak` × the rate) or a trace.
+    pub fn gamma_cv(cv: f64) -> Result<f64, ModelError> {
+        let cv = positive("gamma", "cv", cv)?;
+        if cv > Self::MAX_GAMMA_CV {
+            return Err(ModelError::new(format!(
+                "gamma: cv must be at most {} (got {cv}): its shape 1/cv² would be below {MIN_SHAPE}, where gaps \
+                 underflow to 0 s and a run's arrivals collapse onto a few instants; for burstier traffic use \
+                 process = \"on_off\" (bursts at peak × the rate, lasting mean_on) or \"trace\"",
+                significant(Self::MAX_GAMMA_CV, 3)
+            )));
+        }
+        Ok(cv)
+    }
+
+    /// Validating constructors (rate > 0 and finite; 0 < cv ≤ [`ArrivalProcess::MAX_GAMMA_CV`]; peak ≥ 1 and small enough that
     /// the off rate is ≥ 0; 0 ≤ amplitude ≤ 1; period > 0; time_scale > 0).
     pub fn poisson(rate: f64) -> Result<Self, ModelError> {
         Ok(ArrivalProcess::Poisson { rate: positive_rate("poisson", rate)? })
@@ -205,9 +229,10 @@ impl ArrivalProcess {
         Ok(ArrivalProcess::Deterministic { rate: positive_rate("deterministic", rate)? })
     }
 
+    /// Gamma gaps with cv at most [`ArrivalProcess::MAX_GAMMA_CV`] (see [`ArrivalProcess::gamma_cv`]).
     pub fn gamma(rate: f64, cv: f64) -> Result<Self, ModelError> {
         let rate = positive_rate("gamma", rate)?;
-        let cv = positive("gamma", "cv", cv)?;
+        let cv = Self::gamma_cv(cv)?;
         // Check that rand_distr accepts the derived shape and scale (it rejects e.g. a
         // subnormal scale) so that `stream` cannot fail.
         let scv = cv * cv;
@@ -649,6 +674,26 @@ mod tests {
             let tol = 5.0 * rel_se + 2.0 * 5.0 * cv / (n as f64).sqrt(); // + error of the mean²
             assert!((scv / (cv * cv) - 1.0).abs() <= tol, "cv {cv}: sample scv {scv}");
         }
+    }
+
+    #[test]
+    fn gamma_gaps_are_bounded_as_gamma_sizes_are() {
+        // The largest cv is the smallest shape gamma service times accept.
+        assert_eq!(ArrivalProcess::MAX_GAMMA_CV, MIN_SHAPE.sqrt().recip());
+        let p = ArrivalProcess::gamma(120.0, ArrivalProcess::MAX_GAMMA_CV).unwrap();
+        check_renewal_rate(&p, 5);
+        // Beyond it (built unchecked), nearly every gap is 0 s: at cv 1000, shape 10⁻⁶,
+        // P(gap < 10⁻³⁰⁰ × scale) ≈ (10⁻³⁰⁰)^(10⁻⁶) ≈ 0.9993.
+        let zeros =
+            gaps(&ArrivalProcess::Gamma { rate: 120.0, cv: 1000.0 }, 100_000, 6).iter().filter(|&&g| g == 0.0).count();
+        assert!(zeros > 99_000, "{zeros} gaps of 0 s");
+        for cv in [4.48, 1000.0, 1e6] {
+            let e = ArrivalProcess::gamma(120.0, cv).unwrap_err();
+            assert!(e.what.starts_with("gamma: cv must be at most 4.47 (got "), "{e}");
+            assert!(e.what.contains("process = \"on_off\""), "{e}");
+        }
+        // Setting the rate keeps the check.
+        assert!(ArrivalProcess::gamma(120.0, 4.0).unwrap().with_rate(1e6).is_ok());
     }
 
     /// Batch means: the mean gap over 20 batches of 50 000 arrivals; each batch spans many

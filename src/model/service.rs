@@ -87,8 +87,9 @@ fn finite(dist: &str, name: &str, value: f64) -> Result<f64, ModelError> {
 /// Smallest shape of a gamma or Weibull distribution. Both draw a size as a power 1/k of a
 /// uniform or exponential variate, which is below 10⁻³⁰⁰ of the scale with probability about
 /// 10^(−300·k): at k = 0.05 one draw in 10¹⁵, but at k = 10⁻³ (a gamma with cv ≈ 32) half of
-/// them underflow to 0 s, and a request of no work has no slowdown (0/0 = NaN).
-const MIN_SHAPE: f64 = 0.05;
+/// them underflow to 0 s, and a request of no work has no slowdown (0/0 = NaN). Gamma
+/// arrival gaps obey the same bound (see `ArrivalProcess::gamma`).
+pub(crate) const MIN_SHAPE: f64 = 0.05;
 
 /// Smallest and largest Weibull shape `weibull_mean_cv` searches: they bound the cv to about
 /// [0.0013, 3.7e5], far beyond any sensible request-size distribution.

@@ -6,21 +6,33 @@ use crate::runner::StrategyResult;
 use crate::stats::Estimate;
 use crate::units::{significant, unit_for};
 
+/// What the table shows for a figure that does not exist (NaN: no completed request, or a
+/// measurement window of no length, where rates and time averages are 0/0); the warnings
+/// under the table say why.
+pub const UNDEFINED: &str = "–";
+
+/// `x` written by `show`, or [`UNDEFINED`] when it is not a finite number: a NaN or an
+/// infinity never reaches the table.
+fn figure(x: f64, show: impl Fn(f64) -> String) -> String {
+    if x.is_finite() { show(x) } else { UNDEFINED.to_string() }
+}
+
 /// A plain-text table of results, aligned for a terminal.
 pub fn results_table(results: &[StrategyResult]) -> String {
     let typical = results.iter().map(|r| r.mean_response.value).filter(|x| x.is_finite()).fold(f64::NAN, f64::min);
     let (unit, scale) = unit_for(typical);
-    let time = |x: f64| significant(x / scale, 4);
+    let time = |x: f64| figure(x, |x| significant(x / scale, 4));
     let with_ci = |e: &Estimate| {
         let half = e.half_width();
         // A half-width at rounding level means the sections were identical (a looped trace
         // replays the same traffic): show no interval rather than "± 0.00000000001".
-        if half.is_finite() && half > 1e-9 * e.value.abs() {
+        if e.value.is_finite() && half.is_finite() && half > 1e-9 * e.value.abs() {
             format!("{} ± {}", time(e.value), time(half))
         } else {
             time(e.value)
         }
     };
+    let percent = |x: f64| figure(x, |x| format!("{:.1}%", x * 100.0));
     // Columns for failures and per-worker spread appear only when a result has them.
     let any_failed = results.iter().any(|r| r.failures.is_some());
     let any_workers = results.iter().any(|r| r.worker_utilisation.is_some());
@@ -48,10 +60,11 @@ pub fn results_table(results: &[StrategyResult]) -> String {
         .iter()
         .map(|r| {
             let (lo, hi) = r.utilisation_range();
+            // (A NaN range, no backend with a utilisation, fails the comparison.)
             let util = if hi - lo > 0.005 {
-                format!("{:.1}% (backends {:.1}–{:.1}%)", r.utilisation.value * 100.0, lo * 100.0, hi * 100.0)
+                format!("{} (backends {:.1}–{:.1}%)", percent(r.utilisation.value), lo * 100.0, hi * 100.0)
             } else {
-                format!("{:.1}%", r.utilisation.value * 100.0)
+                percent(r.utilisation.value)
             };
             let mut row = vec![
                 r.strategy.clone(),
@@ -60,9 +73,9 @@ pub fn results_table(results: &[StrategyResult]) -> String {
                 time(r.p99.value),
                 time(r.p999.value),
                 time(r.mean_wait.value),
-                significant(r.mean_slowdown.value, 3),
+                figure(r.mean_slowdown.value, |x| significant(x, 3)),
                 util,
-                significant(r.mean_in_system.value, 3),
+                figure(r.mean_in_system.value, |x| significant(x, 3)),
                 r.rejected.to_string(),
             ];
             if any_failed {
@@ -71,11 +84,11 @@ pub fn results_table(results: &[StrategyResult]) -> String {
                         let causes: Vec<String> =
                             f.by_cause.iter().filter(|(_, n)| **n > 0).map(|(c, n)| format!("{n} {c}")).collect();
                         row.push(if causes.is_empty() { "0".to_string() } else { causes.join(", ") });
-                        row.push(significant(f.goodput.value, 4));
+                        row.push(figure(f.goodput.value, |x| significant(x, 4)));
                     }
                     None => {
                         row.push("0".to_string());
-                        row.push(significant(r.throughput.value, 4));
+                        row.push(figure(r.throughput.value, |x| significant(x, 4)));
                     }
                 }
             }
@@ -133,8 +146,8 @@ pub fn closed_loop_lines(results: &[StrategyResult]) -> String {
         let throughput = format!(
             "  {}: throughput X = {} ± {}/s (carried load {:.3})",
             r.strategy,
-            significant(r.throughput.value, 5),
-            significant(r.throughput.half_width(), 2),
+            figure(r.throughput.value, |x| significant(x, 5)),
+            figure(r.throughput.half_width(), |x| significant(x, 2)),
             r.load,
         );
         if let Some(ramp) = crate::plot::ramp_words([c]) {

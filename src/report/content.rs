@@ -87,18 +87,24 @@ pub fn results_table(r: &SweepResults) -> (Vec<String>, Vec<Vec<String>>) {
         header.push(format!("P(> {})", format_duration(limit)));
     }
     header.extend(["utilisation", "throughput/s", "rejected", "note"].map(String::from));
+    // A figure that does not exist (no completed request, a window of no length) is "–", as
+    // in `lbsim run`'s table, never NaN.
+    let shown = |x: f64, show: &dyn Fn(f64) -> String| {
+        if x.is_finite() { show(x) } else { crate::output::UNDEFINED.to_string() }
+    };
+    let time = |x: f64| shown(x, &format_duration);
     let mut rows = Vec::new();
     for p in &r.points {
         for (k, s) in p.results.iter().enumerate() {
             let mut row: Vec<String> = p.values.iter().map(|v| significant(*v, 4)).collect();
             row.push(s.strategy.clone());
             row.push(significant(s.load, 3));
-            row.push(format!(
-                "{} ({}–{})",
-                format_duration(s.mean_response.value),
-                format_duration(s.mean_response.ci_low),
-                format_duration(s.mean_response.ci_high)
-            ));
+            let mean = &s.mean_response;
+            row.push(if [mean.value, mean.ci_low, mean.ci_high].iter().all(|x| x.is_finite()) {
+                format!("{} ({}–{})", time(mean.value), time(mean.ci_low), time(mean.ci_high))
+            } else {
+                time(mean.value)
+            });
             if theory {
                 row.push(match p.theory.get(k).and_then(Option::as_ref) {
                     Some(t) if t.mean_response.is_finite() => {
@@ -108,13 +114,13 @@ pub fn results_table(r: &SweepResults) -> (Vec<String>, Vec<Vec<String>>) {
                     None => "–".into(),
                 });
             }
-            row.push(format_duration(s.p50.value));
-            row.push(format_duration(s.p99.value));
+            row.push(time(s.p50.value));
+            row.push(time(s.p99.value));
             if over_slo {
                 row.push(over_slo_text(over(s)));
             }
-            row.push(format!("{}%", significant(s.utilisation.value * 100.0, 3)));
-            row.push(significant(s.throughput.value, 4));
+            row.push(shown(s.utilisation.value, &|u| format!("{}%", significant(u * 100.0, 3))));
+            row.push(shown(s.throughput.value, &|x| significant(x, 4)));
             row.push(format!("{}%", significant(s.rejected_fraction * 100.0, 2)));
             row.push(if s.saturated { "saturated".into() } else { String::new() });
             rows.push(row);

@@ -34,7 +34,8 @@ pub struct ShortestExpectedDelay {
     /// Whether the counts are worth an index per capacity (unequal capacities, few of them,
     /// many backends) once the view can serve one.
     indexable: bool,
-    by_capacity: Option<ByCapacity>,
+    /// (Boxed: its trees' headers would make every strategy's enum variant as large.)
+    by_capacity: Option<Box<ByCapacity>>,
 }
 
 /// Distinct capacities above which no index per capacity is kept: a pick compares the
@@ -72,7 +73,7 @@ impl Strategy for ShortestExpectedDelay {
             return fewest.choose(request.arrival, &mut self.last, cluster);
         }
         if self.indexable && self.by_capacity.is_none() && CountIndex::can_serve(cluster) {
-            self.by_capacity = Some(ByCapacity::new(&self.capacities));
+            self.by_capacity = Some(Box::new(ByCapacity::new(&self.capacities)));
         }
         if let Some(index) = &mut self.by_capacity
             && let Some(chosen) = index.pick(request.arrival, self.last, cluster)
@@ -372,7 +373,7 @@ mod tests {
         }
         let many: Vec<f64> = (0..1000).map(|i| 1.0 + f64::from(i % 17)).collect();
         assert!(!ShortestExpectedDelay::new(many).indexable);
-        assert!(!ShortestExpectedDelay::new(vec![1.0, f64::MAX].repeat(50)).indexable);
+        assert!(!ShortestExpectedDelay::new([1.0, f64::MAX].repeat(50)).indexable);
         // Through the registry too.
         let params = crate::strategy::Params::new("shortest_expected_delay");
         let mut s = built("shortest_expected_delay", &two_speeds(300), &params);

@@ -91,16 +91,19 @@ impl Strategy for ShortestExpectedDelay {
 /// by a [`CountWatch`]: the rotating scan's choice without asking every backend.
 ///
 /// Why it is the scan's choice. Within a capacity the backends with the fewest requests
-/// beat the others (the products differ by at least one capacity), and among them the
-/// first in the scan's order is the one it can take: the others have the same key and never
-/// beat it. So the scan over every backend chooses as a scan over these candidates, one
-/// per capacity, in its order would. If some candidates beat (by [`ratio_less`], rounded as
-/// the scan rounds) every other candidate and tie with each other, the scan takes the
-/// first of them after the previous choice. Rounded products can tie where exact ones do
-/// not, so with three capacities or more the ties need not be so clean (a ties b, b ties c,
-/// a beats c); the scan's choice then depends on its order, and the index leaves the pick
-/// to the scan (products of whole counts and capacities with short binary fractions, such
-/// as 1, 1.5 or 4, are exact: this never happens for them).
+/// beat the others, by far more than rounding can hide (the products differ by at least
+/// one capacity, a part in 2³² or more), and among them the first in the scan's order is the
+/// one the scan can take (the others have the same key and never beat it): these are the
+/// candidates, one per capacity. If some candidates beat (by [`ratio_less`], rounded as the
+/// scan rounds) every other candidate and tie with each other, the scan takes the first of
+/// them after the previous choice: when it reaches it, it beats whatever the scan holds
+/// (another candidate, or a backend worse than its own class's candidate), and nothing
+/// after it beats it. Rounded products can tie where exact ones do not, so with three
+/// capacities or more the ties need not be so clean (a ties b, b ties c, a beats c: 0.7,
+/// 1.4 and 2.1 ≠ 3 × 0.7 at counts where they nearly tie); the scan's choice then depends
+/// on its order, and the index leaves the pick to the scan. Products of counts and
+/// capacities with short binary fractions (1, 1.5, 4) are exact, and two capacities always
+/// tie cleanly: for them the index answers every pick.
 #[derive(Debug)]
 struct ByCapacity {
     classes: Vec<Class>,

@@ -18,7 +18,9 @@
 //! `central_queue ×4 instances` is the same cluster behind four balancer instances that see
 //! the backends' exact state (the event layer's path, each instance with its own index);
 //! `jsq ×4 workers` and `least_connections ×4 workers` are over backends of four workers
-//! each (at load 0.9 rarely one empty, so they keep an index of the counts).
+//! each (at load 0.9 rarely one empty, so they keep an index of the counts). A name given
+//! in LBSIM_SCALE_ONLY may end in ` ×2 speeds`: half the backends twice as fast (two
+//! capacity classes: `shortest_expected_delay ×2 speeds`).
 //!
 //! The bare loops know nothing but what their rule needs: `bare lindley` is random dispatch
 //! with one `free_at` time per backend (the cheapest possible FCFS simulation);
@@ -90,6 +92,9 @@ const INSTANCES: &str = " ×4 instances";
 /// A case name's suffix for the strategy over backends of four sync workers each (at load
 /// 0.9 a backend is rarely empty, so a scan for the fewest requests would not stop early).
 const WORKERS: &str = " ×4 workers";
+/// A case name's suffix for the strategy over two capacity classes: half the backends with
+/// workers twice as fast (shortest_expected_delay over unequal capacities).
+const SPEEDS: &str = " ×2 speeds";
 /// Longest a bare JSQ case runs (its linear scan makes it O(n) per request).
 const BARE_BUDGET_SECONDS: f64 = 2.0;
 
@@ -357,10 +362,11 @@ fn main() {
         "least_connections ×4 workers",
     ];
     // LBSIM_SCALE_ONLY may also name any other registered strategy (default parameters),
-    // with either suffix: how the estimate's cost classes were calibrated (src/budget.rs).
+    // with any suffix: how the estimate's cost classes were calibrated (src/budget.rs).
     let mut strategies: Vec<&str> = listed.to_vec();
     for name in only.iter().flatten() {
-        let strategy = name.strip_suffix(INSTANCES).or(name.strip_suffix(WORKERS)).unwrap_or(name);
+        let strategy =
+            name.strip_suffix(INSTANCES).or(name.strip_suffix(WORKERS)).or(name.strip_suffix(SPEEDS)).unwrap_or(name);
         if !strategies.contains(&name.as_str()) && lbsim::strategy::find(strategy).is_ok() {
             strategies.push(name);
         }
@@ -389,6 +395,8 @@ fn main() {
                 cluster::simulate_strategy(&cluster::shared_instances(model, 4), strategy, requests, 1)
             } else if let Some(strategy) = name.strip_suffix(WORKERS) {
                 cluster::simulate_strategy(&cluster::with_workers(model, 4), strategy, requests, 1)
+            } else if let Some(strategy) = name.strip_suffix(SPEEDS) {
+                cluster::simulate_strategy(&cluster::with_two_speeds(model), strategy, requests, 1)
             } else {
                 cluster::simulate_strategy(&model, name, requests, 1)
             }

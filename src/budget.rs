@@ -20,7 +20,7 @@
 use crate::engine;
 use crate::experiment::{Experiment, StrategySpec, Warmup};
 use crate::model::{FaultKind, Information, Model};
-use crate::strategy::{IndexedWhen, PickCost, SCAN_ASKS_BEFORE_INDEX};
+use crate::strategy::{IndexedWhen, MAX_CAPACITY_CLASSES, PickCost, SCAN_ASKS_BEFORE_INDEX};
 
 /// Simulated requests per second per core of the fixed part of a request on the fast path
 /// (one balancer with exact state, open loop, sync and async backends): the engine benchmark
@@ -171,7 +171,7 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
     let condition_holds = match info.indexed_when {
         IndexedWhen::Always => true,
         IndexedWhen::EqualWeights => all_equal(weights()),
-        IndexedWhen::EqualCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
+        IndexedWhen::FewCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
         // One-worker FCFS backends (sync, not on a station) of one speed, none slowed down.
         IndexedWhen::OneWorkerOneSpeed => {
             model.backends.iter().all(|g| {
@@ -190,8 +190,17 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
     let whole_weights = weights().all(|w| w.fract() == 0.0);
     let ramps = crate::strategy::slow_start_window(&strategy.params).is_some_and(|w| ramp_share(e, w) > 0.0);
     match cost {
-        PickCost::AsksUntilIdleOrIndexed if !condition_holds && info.indexed_when == IndexedWhen::EqualCapacities => {
-            PickCost::AsksAll
+        // Unequal capacities: every backend asked, or an index per capacity.
+        PickCost::AsksUntilIdleOrIndexed if !condition_holds && info.indexed_when == IndexedWhen::FewCapacities => {
+            let capacities = distinct(model.backends.iter().map(|g| model.group_capacity(g)));
+            if engine::fast_path(&model)
+                && model.backend_count() > SCAN_ASKS_BEFORE_INDEX as usize
+                && capacities <= MAX_CAPACITY_CLASSES
+            {
+                PickCost::AsksAllOrIndexed
+            } else {
+                PickCost::AsksAll
+            }
         }
         PickCost::AsksUntilIdleOrIndexed if !indexed => PickCost::AsksUntilIdle,
         PickCost::AsksAllOrIndexed
@@ -214,10 +223,15 @@ fn all_equal(mut values: impl Iterator<Item = f64>) -> bool {
 
 /// The distinct backend weights of `model` (at most its groups' count).
 fn weight_classes(model: &Model) -> f64 {
-    let mut weights: Vec<f64> = model.backends.iter().map(|g| g.weight()).collect();
-    weights.sort_by(f64::total_cmp);
-    weights.dedup();
-    weights.len().max(1) as f64
+    distinct(model.backends.iter().map(|g| g.weight())).max(1) as f64
+}
+
+/// How many distinct values there are.
+fn distinct(values: impl Iterator<Item = f64>) -> usize {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    values.len()
 }
 
 /// The share of `e`'s run during which some backend ramps up under a slow start of
@@ -520,15 +534,20 @@ mod tests {
         crate::config::ExperimentFile::parse("fleet.toml".as_ref(), &text).unwrap().resolve().unwrap()
     }
 
-    /// `fleet_with`, but half the backends twice as fast (capacities unequal).
-    fn uneven_fleet_with(count: u32, strategies: &[&str]) -> Experiment {
+    /// `fleet_with` of one worker each, but in `speeds` groups of about `count / speeds`
+    /// backends of speeds 1, 1 + 1/speeds, 1 + 2/speeds, … (capacities unequal).
+    fn uneven_fleet_with(count: u32, speeds: u32, strategies: &[&str]) -> Experiment {
         let names: Vec<String> = strategies.iter().map(|s| format!("\"{s}\"")).collect();
-        let half = count / 2;
+        let groups: String = (0..speeds)
+            .map(|k| {
+                let members = count / speeds + u32::from(k < count % speeds);
+                let speed = 1.0 + f64::from(k) / f64::from(speeds);
+                format!("[[backends]]\nname = \"web{k}\"\ncount = {members}\nspeed = {speed:?}\n")
+            })
+            .collect();
         let text = format!(
             "[arrivals]\nprocess = \"poisson\"\nload = 0.9\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
-             [[backends]]\nname = \"web\"\ncount = {half}\n[[backends]]\nname = \"fast\"\ncount = {}\nspeed = 2.0\n\
-             [balancer]\nstrategies = [{}]\n",
-            count - half,
+             {groups}[balancer]\nstrategies = [{}]\n",
             names.join(", ")
         );
         crate::config::ExperimentFile::parse("fleet.toml".as_ref(), &text).unwrap().resolve().unwrap()
@@ -580,14 +599,16 @@ mod tests {
 
     #[test]
     fn a_pick_that_asks_every_backend_is_estimated_far_dearer_than_random() {
-        // At 10⁵ backends of unequal capacities shortest_expected_delay asks every backend
-        // about its requests on every pick: 7.9·10⁶ instructions a request measured (79 an
+        // At 10⁵ backends of more than 16 distinct capacities shortest_expected_delay asks
+        // every backend about its requests on every pick (measured over two capacities,
+        // before it kept an index for a few): 7.9·10⁶ instructions a request measured (79 an
         // answer, early in a run; 88 at 4096 backends in a steady state), 0.62 ms at the
         // fastest rate measured for the engine (12.8·10⁹ instructions a second) and 0.81 ms
         // at the slowest (9.7·10⁹). The estimate charges 90 an answer at 5·10⁹ a second plus
         // a memory allowance, so it stays above the fastest and within 3.5× of it (2.56×
         // from the rate, 1.14× from 90 against 79, 8 % from the allowance).
-        let uneven = uneven_fleet_with(100_000, &["shortest_expected_delay"]);
+        let uneven = uneven_fleet_with(100_000, 17, &["shortest_expected_delay"]);
+        assert_eq!(pick_cost(&uneven, &uneven.strategies[0]), PickCost::AsksAll);
         let sed = seconds_per_request_of(&uneven, &uneven.strategies[0]);
         // Over equal capacities it picks as jsq does, through jsq's scan and index.
         let (even_sed, jsq) = (per_request(100_000, "shortest_expected_delay"), per_request(100_000, "jsq"));
@@ -613,11 +634,30 @@ mod tests {
         assert!(walk > 10.0 * random && walk < sed / 4.0, "{walk}");
         // A 10⁷-request run of it is refused without --yes; of random, it is not.
         for (name, refused) in [("shortest_expected_delay", true), ("random", false)] {
-            let mut e = uneven_fleet_with(100_000, &[name]);
+            let mut e = uneven_fleet_with(100_000, 17, &[name]);
             e.plan.requests = 10_000_000;
             e.plan.warmup = Warmup::Fixed(0);
             assert_eq!(Cost::of(std::slice::from_ref(&e), 1).refusal("this run").is_some(), refused, "{name}");
         }
+    }
+
+    /// shortest_expected_delay over a few distinct capacities keeps an index of the counts
+    /// per capacity above 64 backends on the fast path, and asks every backend otherwise.
+    #[test]
+    fn shortest_expected_delay_over_few_capacities_is_charged_its_index() {
+        let sed = ["shortest_expected_delay"];
+        let two = uneven_fleet_with(100_000, 2, &sed);
+        assert_eq!(pick_cost(&two, &two.strategies[0]), PickCost::AsksAllOrIndexed);
+        let sixteen = uneven_fleet_with(100_000, 16, &sed);
+        assert_eq!(pick_cost(&sixteen, &sixteen.strategies[0]), PickCost::AsksAllOrIndexed);
+        assert!(seconds_per_request_of(&two, &two.strategies[0]) < 1e-5);
+        let (small, large) = (uneven_fleet_with(64, 2, &sed), uneven_fleet_with(65, 2, &sed));
+        assert_eq!(pick_cost(&small, &small.strategies[0]), PickCost::AsksAll);
+        assert_eq!(pick_cost(&large, &large.strategies[0]), PickCost::AsksAllOrIndexed);
+        // Behind two balancer instances (the event layer) it scans.
+        let mut layered = uneven_fleet_with(1024, 2, &sed);
+        layered.model.balancer.instances = 2;
+        assert_eq!(pick_cost(&layered, &layered.strategies[0]), PickCost::AsksAll);
     }
 
     #[test]

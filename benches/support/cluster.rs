@@ -65,6 +65,21 @@ pub fn with_workers(mut model: Model, workers: u32) -> Model {
     model
 }
 
+/// `model` with its backends split in two groups of (about) half each, the second's
+/// workers twice as fast: two capacity classes, at load 0.9 still.
+#[allow(dead_code)] // (each bench uses a part of this module)
+pub fn with_two_speeds(mut model: Model) -> Model {
+    let mut fast = model.backends[0].clone();
+    let count = fast.count;
+    fast.name = "fast".into();
+    fast.speed *= 2.0;
+    fast.count = count / 2;
+    model.backends[0].count = count - count / 2;
+    model.backends.push(fast);
+    model.arrivals = model.arrivals.with_rate(model.rate_for_load(0.9)).unwrap();
+    model
+}
+
 /// `model` behind `instances` balancer instances that all see the backends' exact state
 /// (nginx workers sharing a `zone`): the event layer's instances, each with its strategy.
 #[allow(dead_code)] // (each bench uses a part of this module)

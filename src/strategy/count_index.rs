@@ -113,29 +113,20 @@ impl Fewest {
     }
 }
 
-/// The count of requests in system of every backend as last seen, and when each next
-/// changes by a departure: a count is looked at again when its backend changed (the view's
-/// [`Cluster::changed_since`], and the previous pick) or its departure time has come, so
-/// every count in the index is the backend's count now.
+/// The count of requests in system of every backend as last seen, kept up to date by a
+/// [`CountWatch`], so every count in the index is the backend's count now.
 #[derive(Debug)]
 pub(crate) struct CountIndex {
     /// Each backend's count minus its offset (see [`CountIndex::below`]).
     counts: MinTree,
-    departures: MinTree,
-    /// What the index has seen of the view's changes.
-    changes: SeenChanges,
+    watch: CountWatch,
     /// Subtracted from each backend's count (empty: nothing).
     offsets: Vec<f64>,
 }
 
 impl CountIndex {
     fn new(n: usize) -> Self {
-        CountIndex {
-            counts: MinTree::new(n),
-            departures: MinTree::new(n),
-            changes: SeenChanges::default(),
-            offsets: Vec::new(),
-        }
+        CountIndex { counts: MinTree::new(n), watch: CountWatch::new(n), offsets: Vec::new() }
     }
 
     /// An index of each backend's count minus `offsets[i]` (haproxy_first: count − cap, so
@@ -183,37 +174,72 @@ impl CountIndex {
         self.counts.first_at_most_cyclic(from, x)
     }
 
-    /// Brings every key up to `now`: looks again at `last` (the strategy's previous pick),
-    /// the backends the view changed since the previous refresh, and those a departure has
-    /// left since.
+    /// Brings every key up to `now` (see [`CountWatch::refresh`]).
     #[inline]
     pub(crate) fn refresh<C: Cluster + ?Sized>(&mut self, now: f64, last: usize, cluster: &mut C) {
-        let n = self.counts.len();
+        let (counts, offsets) = (&mut self.counts, &self.offsets);
+        self.watch.refresh(now, last, cluster, |i, count| {
+            let offset = offsets.get(i).copied().unwrap_or(0.0);
+            counts.set(i, f64::from(count) - offset);
+        });
+    }
+}
+
+/// When each backend's count of requests in system next changes by a departure, and what
+/// an index of the counts has seen of the view's changes: which backends it must look at
+/// again before a pick, so that every count it holds is the backend's count now. A count is
+/// looked at again when its backend changed (the view's [`Cluster::changed_since`], and the
+/// previous pick) or its departure time has come.
+#[derive(Debug)]
+pub(crate) struct CountWatch {
+    departures: MinTree,
+    /// What the index has seen of the view's changes.
+    changes: SeenChanges,
+}
+
+impl CountWatch {
+    /// For `n` backends, none looked at yet (the first refresh looks at every one).
+    pub(crate) fn new(n: usize) -> Self {
+        CountWatch { departures: MinTree::new(n), changes: SeenChanges::default() }
+    }
+
+    /// Hands `seen` the count now of every backend whose count may have changed since the
+    /// previous refresh: `last` (the strategy's previous pick), the backends the view
+    /// changed since, and those a departure has left since (every backend when the view
+    /// cannot tell which changed).
+    #[inline]
+    pub(crate) fn refresh<C: Cluster + ?Sized>(
+        &mut self,
+        now: f64,
+        last: usize,
+        cluster: &mut C,
+        mut seen: impl FnMut(usize, u32),
+    ) {
+        let n = self.departures.len();
         let changes = cluster.changes().expect("an index is kept only for a view that counts its changes");
         if self.changes.catch_up(changes, cluster) {
-            self.look(last, cluster);
+            self.look(last, cluster, &mut seen);
             for k in 0..self.changes.stale().len() {
-                self.look(self.changes.stale()[k] as usize, cluster);
+                self.look(self.changes.stale()[k] as usize, cluster, &mut seen);
             }
         } else {
             for i in 0..n {
-                self.look(i, cluster);
+                self.look(i, cluster, &mut seen);
             }
         }
         // The backends a departure has left since: each once (a station's next event may
         // come without a departure, and is looked at again at the next pick).
         let mut from = 0;
         while let Some(i) = self.departures.first_at_most(from, now) {
-            self.look(i, cluster);
+            self.look(i, cluster, &mut seen);
             from = i + 1;
         }
     }
 
-    /// Reads backend `i`'s count and next departure.
+    /// Reads backend `i`'s count (handed to `seen`) and next departure.
     #[inline]
-    fn look<C: Cluster + ?Sized>(&mut self, i: usize, cluster: &mut C) {
-        let offset = self.offsets.get(i).copied().unwrap_or(0.0);
-        self.counts.set(i, f64::from(cluster.in_system(i)) - offset);
+    fn look<C: Cluster + ?Sized>(&mut self, i: usize, cluster: &mut C, seen: &mut impl FnMut(usize, u32)) {
+        seen(i, cluster.in_system(i));
         let next = cluster.count_changes_at(i).expect("an index is kept only for a view that can tell");
         self.departures.set(i, next);
     }
@@ -224,76 +250,8 @@ mod tests {
     use super::*;
     use crate::model::Request;
     use crate::strategy::rotating_argmin;
-    use crate::strategy::testing::rng;
+    use crate::strategy::testing::{Servers, rng};
     use rand::RngExt;
-
-    /// FCFS backends with several workers each, as counts and departure times.
-    struct Servers {
-        /// Per backend, when each worker frees up.
-        free: Vec<Vec<f64>>,
-        /// Per backend, the departures not yet past `now`.
-        departures: Vec<Vec<f64>>,
-        now: f64,
-        dispatched: u64,
-        /// Whether the view can tell when counts change (else strategies must scan).
-        tells: bool,
-        asks: u64,
-    }
-
-    impl Servers {
-        fn new(workers: &[usize], tells: bool) -> Self {
-            Servers {
-                free: workers.iter().map(|&w| vec![0.0; w]).collect(),
-                departures: vec![Vec::new(); workers.len()],
-                now: 0.0,
-                dispatched: 0,
-                tells,
-                asks: 0,
-            }
-        }
-
-        fn dispatch(&mut self, i: usize, work: f64) {
-            let free = &mut self.free[i];
-            let w = (0..free.len()).min_by(|&a, &b| free[a].total_cmp(&free[b])).unwrap();
-            free[w] = free[w].max(self.now) + work;
-            self.departures[i].push(free[w]);
-            self.dispatched += 1;
-        }
-    }
-
-    impl Cluster for Servers {
-        fn len(&self) -> usize {
-            self.free.len()
-        }
-        fn in_system(&mut self, i: usize) -> u32 {
-            self.asks += 1;
-            let now = self.now;
-            self.departures[i].retain(|&d| d > now);
-            self.departures[i].len() as u32
-        }
-        fn unfinished_work(&mut self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn earliest_start(&mut self, _: usize) -> f64 {
-            unreachable!()
-        }
-        fn capacity(&self, i: usize) -> f64 {
-            self.free[i].len() as f64
-        }
-        fn speed(&self, _: usize) -> f64 {
-            1.0
-        }
-        fn weight(&self, i: usize) -> f64 {
-            self.free[i].len() as f64
-        }
-        fn changes(&self) -> Option<u64> {
-            Some(self.dispatched)
-        }
-        fn count_changes_at(&mut self, i: usize) -> Option<f64> {
-            let now = self.now;
-            self.tells.then(|| self.departures[i].iter().copied().filter(|&d| d > now).fold(f64::INFINITY, f64::min))
-        }
-    }
 
     /// The index chooses what the rotating scan over every count chooses, on small clusters
     /// of one to four workers per backend at loads from light to overloaded, with arrivals

@@ -64,10 +64,13 @@ pub enum IndexedWhen {
     /// Only when every backend has the same weight (least connections compares count /
     /// weight); otherwise it scans up to the first empty backend.
     EqualWeights,
-    /// Only when every backend has the same capacity (shortest expected delay compares
-    /// (count + 1) / capacity); otherwise it asks every backend, since an empty slow
-    /// backend can lose to a busy fast one.
-    EqualCapacities,
+    /// When every backend has the same capacity (shortest expected delay compares
+    /// (count + 1) / capacity). Over unequal capacities it asks every backend, since an
+    /// empty slow backend can lose to a busy fast one, except on the fast path above
+    /// [`SCAN_ASKS_BEFORE_INDEX`] backends of at most [`MAX_CAPACITY_CLASSES`] distinct
+    /// capacities, where it keeps an index of the counts per capacity (log n per pick, as
+    /// [`PickCost::AsksAllOrIndexed`]).
+    FewCapacities,
     /// Only over one-worker FCFS backends of one speed that no fault slows down (least
     /// work left: its work left is then its earliest start, an index of which is kept on
     /// the event layer too); otherwise it asks up to the first backend with no work.
@@ -80,7 +83,10 @@ impl IndexedWhen {
         match self {
             IndexedWhen::Always => "",
             IndexedWhen::EqualWeights => ", and only over backends of equal weight",
-            IndexedWhen::EqualCapacities => "; over backends of unequal capacity it asks every backend",
+            IndexedWhen::FewCapacities => {
+                "; over backends of unequal capacity it asks every backend — an index per capacity instead, log n, \
+                 above 64 backends of at most 16 capacities on the fast path"
+            }
             IndexedWhen::OneWorkerOneSpeed => {
                 "; over one-worker sync backends of one speed, an index of their starts instead, log n, on every path"
             }
@@ -90,6 +96,9 @@ impl IndexedWhen {
 /// Mean backends a scan for the fewest requests asks about a pick above which it keeps an
 /// index instead ([`PickCost::AsksUntilIdleOrIndexed`]).
 pub const SCAN_ASKS_BEFORE_INDEX: u64 = count_index::INDEX_ABOVE;
+/// Distinct capacities above which shortest_expected_delay keeps no index of the counts
+/// per capacity ([`IndexedWhen::FewCapacities`]).
+pub const MAX_CAPACITY_CLASSES: usize = shortest_expected_delay::MAX_CLASSES;
 /// Backends above which haproxy_first keeps an index ([`PickCost::AsksAllOrIndexed`]).
 pub const FIRST_INDEXED_ABOVE: usize = haproxy_first::INDEX_ABOVE;
 

@@ -183,6 +183,101 @@ impl Cluster for FreeWorkers {
     }
 }
 
+/// FCFS backends with several workers each, as counts and departure times: a view that can
+/// tell when counts change (for strategies that keep an index of the counts).
+pub(crate) struct Servers {
+    /// Per backend, when each worker frees up.
+    pub free: Vec<Vec<f64>>,
+    /// Per backend, the departures not yet past `now`.
+    pub departures: Vec<Vec<f64>>,
+    pub now: f64,
+    pub dispatched: u64,
+    /// Whether the view can tell when counts change (else strategies must scan).
+    pub tells: bool,
+    /// Counts asked for so far.
+    pub asks: u64,
+    /// Every backend handed a request or crashed, in order, when the view keeps a log of
+    /// its changes (the event layer's); `None`: the view counts only its dispatches, each
+    /// the previous pick's (the fast path's).
+    pub log: Option<Vec<u32>>,
+}
+
+impl Servers {
+    pub fn new(workers: &[usize], tells: bool) -> Self {
+        Servers {
+            free: workers.iter().map(|&w| vec![0.0; w]).collect(),
+            departures: vec![Vec::new(); workers.len()],
+            now: 0.0,
+            dispatched: 0,
+            tells,
+            asks: 0,
+            log: None,
+        }
+    }
+
+    pub fn dispatch(&mut self, i: usize, work: f64) {
+        let free = &mut self.free[i];
+        let w = (0..free.len()).min_by(|&a, &b| free[a].total_cmp(&free[b])).unwrap();
+        free[w] = free[w].max(self.now) + work;
+        self.departures[i].push(free[w]);
+        self.dispatched += 1;
+        if let Some(log) = &mut self.log {
+            log.push(i as u32);
+        }
+    }
+
+    /// Backend `i` crashes now: the requests it holds are lost and its workers are free.
+    /// Only a view with a log can say so.
+    pub fn crash(&mut self, i: usize) {
+        let log = self.log.as_mut().expect("a crash is a change only a log tells");
+        for f in &mut self.free[i] {
+            *f = f.min(self.now);
+        }
+        self.departures[i].clear();
+        log.push(i as u32);
+    }
+}
+
+impl Cluster for Servers {
+    fn len(&self) -> usize {
+        self.free.len()
+    }
+    fn in_system(&mut self, i: usize) -> u32 {
+        self.asks += 1;
+        let now = self.now;
+        self.departures[i].retain(|&d| d > now);
+        self.departures[i].len() as u32
+    }
+    fn unfinished_work(&mut self, _: usize) -> f64 {
+        unreachable!()
+    }
+    fn earliest_start(&mut self, _: usize) -> f64 {
+        unreachable!()
+    }
+    fn capacity(&self, i: usize) -> f64 {
+        self.free[i].len() as f64
+    }
+    fn speed(&self, _: usize) -> f64 {
+        1.0
+    }
+    fn weight(&self, i: usize) -> f64 {
+        self.free[i].len() as f64
+    }
+    fn changes(&self) -> Option<u64> {
+        Some(self.log.as_ref().map_or(self.dispatched, |log| log.len() as u64))
+    }
+    fn changed_since(&self, seen: u64) -> Option<&[u32]> {
+        match &self.log {
+            Some(log) => log.get(seen as usize..),
+            None => (self.dispatched.wrapping_sub(seen) <= 1).then_some(&[][..]),
+        }
+    }
+    fn count_changes_at(&mut self, i: usize) -> Option<f64> {
+        let now = self.now;
+        self.tells.then(|| self.departures[i].iter().copied().filter(|&d| d > now).fold(f64::INFINITY, f64::min))
+    }
+}
+
 /// A sync (FCFS) backend; its weight defaults to its capacity, as in the model.
 pub(crate) fn backend(name: &str, workers: u32, speed: f64) -> BackendInfo {
     let capacity = f64::from(workers) * speed;

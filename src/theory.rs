@@ -343,6 +343,7 @@ fn predict_closed(
     users: &crate::model::ClosedLoop,
     first: &crate::model::BackendGroup,
     backends: usize,
+    shares: &[f64],
     exponential: bool,
     mean: f64,
     strategy: &str,
@@ -368,7 +369,7 @@ fn predict_closed(
         return Some(Prediction { mean_response: closed.mean_response, model });
     }
     if first.workers == 1 && matches!(strategy, "random" | "weighted_random") {
-        let demands = vec![mean / backends as f64; backends];
+        let demands: Vec<f64> = shares.iter().map(|p| mean * p).collect();
         return Some(Prediction { mean_response: mva(n, &demands, z).mean_response, model: "closed network (MVA)" });
     }
     None
@@ -423,11 +424,22 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
         return None;
     }
     let n = model.backend_count() as f64;
+    // Each backend's share of the requests under random (equal) or weighted_random (its
+    // weight, which defaults to its capacity as in the engine: equal for identical backends,
+    // but a file may weigh identical backends unequally).
+    let shares: Vec<f64> = if strategy == "weighted_random" {
+        let weights: Vec<f64> =
+            model.each_backend().map(|(g, _)| g.weight.unwrap_or_else(|| model.group_capacity(g))).collect();
+        let total: f64 = weights.iter().sum();
+        weights.iter().map(|w| w / total).collect()
+    } else {
+        vec![1.0 / n; model.backend_count()]
+    };
     let exponential = model.service.kind() == "exponential";
     let mean = model.service.mean() / first.speed;
     let second = model.service.second_moment() / (first.speed * first.speed);
     if let Some(users) = model.closed_loop() {
-        return predict_closed(users, first, model.backend_count(), exponential, mean, strategy);
+        return predict_closed(users, first, model.backend_count(), &shares, exponential, mean, strategy);
     }
     let rate = model.arrivals.mean_rate();
     // A backlog that fills turns requests away and shortens the queue. For exponential FCFS
@@ -468,7 +480,14 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     }
     let random_split_binds = first.worker_class == WorkerClass::Sync && bounded(rate / n, first.workers).is_some();
     match strategy {
-        "random" | "weighted_random" => station(rate / n).map(|p| Prediction { model: "independent queues", ..p }),
+        "random" | "weighted_random" => {
+            // Σ pᵢ·T(λpᵢ): each backend is its own station with its share of the Poisson stream.
+            let mut total = 0.0;
+            for p in &shares {
+                total += p * station(rate * p)?.mean_response;
+            }
+            Some(Prediction { mean_response: total, model: "independent queues" })
+        }
         "power_of_d"
             if exponential && first.workers == 1 && first.worker_class == WorkerClass::Sync && !random_split_binds =>
         {

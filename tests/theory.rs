@@ -847,3 +847,24 @@ fn weighted_random_over_unequal_speeds_is_one_mm1_per_backend_at_the_cluster_loa
     let r = run(&e, &spec("weighted_random"));
     assert_agrees("weighted random over speeds 3, 3, 1, 1 at 0.7", &r.mean_response, 4.0 * 0.01 / (8.0 * 0.3), 0.03);
 }
+
+#[test]
+fn weighted_random_over_identical_backends_weighed_unequally_is_one_mm1_per_share() {
+    // Two identical backends weighed 1 : 3 get a quarter and three quarters of a Poisson
+    // stream: M/M/1 at 0.3 and at 0.9 (cluster load 0.6), so a request's mean response is
+    // ¼·10/0.7 + ¾·10/0.1 = 78.57 ms. The theory line must say the same (it used to take the
+    // backends' being identical for an equal split: M/M/1 at 0.6, 25 ms).
+    let mut light = sync_group("light", 1, 1, 1.0);
+    light.weight = Some(1.0);
+    let mut heavy = sync_group("heavy", 1, 1, 1.0);
+    heavy.weight = Some(3.0);
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![light, heavy], 0.6, 2_000_000, 100_000);
+    let exact = 0.25 * 0.01 / 0.7 + 0.75 * 0.01 / 0.1;
+    let predicted = theory::predict(&e.model, "weighted_random", None).expect("independent M/M/1 queues");
+    assert!((predicted.mean_response - exact).abs() < 1e-12 * exact, "{predicted:?} against {exact}");
+    // `random` ignores the weights: two M/M/1 at 0.6.
+    let random = theory::predict(&e.model, "random", None).unwrap();
+    assert!((random.mean_response - 0.01 / 0.4).abs() < 1e-15, "{random:?}");
+    let r = run(&e, &spec("weighted_random"));
+    assert_agrees("weighted random 1 : 3 over identical M/M/1 backends at 0.6", &r.mean_response, exact, 0.05);
+}

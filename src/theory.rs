@@ -401,8 +401,13 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     }
     // Caps, queues and the network change every queue; several instances and stale or
     // partial information change the decisions of strategies that look at the backends.
+    // Faults (outages, slowdowns, deploys), timeouts that cut or cancel requests and the
+    // retries they bring change the traffic and the service: none of the forms below holds.
     let b = &model.balancer;
     let direct = b.mode == crate::model::Mode::Proxy
+        && model.faults.is_empty()
+        && !model.client.is_active()
+        && b.upstream_timeout.is_none()
         && b.rtt.is_none()
         && b.hedge.is_none()
         && b.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none());

@@ -868,3 +868,22 @@ fn weighted_random_over_identical_backends_weighed_unequally_is_one_mm1_per_shar
     let r = run(&e, &spec("weighted_random"));
     assert_agrees("weighted random 1 : 3 over identical M/M/1 backends at 0.6", &r.mean_response, exact, 0.05);
 }
+
+#[test]
+fn no_theory_line_where_faults_or_timeouts_change_the_queue() {
+    // M/M/1 at 0.8 has its line; a client timeout of 100 ms that cancels the attempt cuts
+    // 13.5 % of the requests short (e^{−(μ−λ)τ}, tests/faults.rs) and an outage empties the
+    // backend: the M/M/1 mean would be drawn for queues that are not M/M/1.
+    use lbsim::model::{ClientPolicy, Fault, FaultKind};
+    let mut e =
+        experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 1, 1, 1.0)], 0.8, 1000, 0);
+    assert!(theory::predict(&e.model, "random", None).is_some());
+    e.model.client = ClientPolicy { timeout: Some(0.1), cancel: true, ..ClientPolicy::default() };
+    assert!(theory::predict(&e.model, "random", None).is_none(), "client timeout");
+    e.model.client = ClientPolicy::default();
+    e.model.faults = vec![Fault { kind: FaultKind::Outage { at: 1.0, duration: 1.0 }, backends: 0..1 }];
+    assert!(theory::predict(&e.model, "random", None).is_none(), "outage");
+    e.model.faults.clear();
+    e.model.balancer.upstream_timeout = Some(0.1);
+    assert!(theory::predict(&e.model, "random", None).is_none(), "upstream timeout");
+}

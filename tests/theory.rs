@@ -887,3 +887,19 @@ fn no_theory_line_where_faults_or_timeouts_change_the_queue() {
     e.model.balancer.upstream_timeout = Some(0.1);
     assert!(theory::predict(&e.model, "random", None).is_none(), "upstream timeout");
 }
+
+#[test]
+fn the_cluster_utilisation_of_unequal_speeds_is_the_offered_load() {
+    // A backend of speed 2 and one of speed 1 fed at random at load 0.5 (λ = 150/s, 10 ms):
+    // each gets 75/s, so M/M/1 at 0.375 (5 ms) and at 0.75 (10 ms), mean response
+    // ½·5/0.625 + ½·10/0.25 = 24 ms. The cluster uses half its capacity, 0.5: busy time
+    // counts at its speed (it was the average over workers, (0.375 + 0.75)/2 = 0.5625).
+    let backends = vec![sync_group("fast", 1, 1, 2.0), sync_group("slow", 1, 1, 1.0)];
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), backends, 0.5, 1_000_000, 50_000);
+    let r = run(&e, &spec("random"));
+    assert_agrees("random over speeds 2 and 1 at 0.5: mean response", &r.mean_response, 0.024, 0.04);
+    assert_agrees("random over speeds 2 and 1 at 0.5: cluster utilisation", &r.utilisation, 0.5, 0.01);
+    let fast = r.backends[0].utilisation;
+    let slow = r.backends[1].utilisation;
+    assert!((fast - 0.375).abs() < 0.01 && (slow - 0.75).abs() < 0.01, "per backend {fast}, {slow}");
+}

@@ -342,7 +342,7 @@ mod tests {
 fn predict_closed(
     users: &crate::model::ClosedLoop,
     first: &crate::model::BackendGroup,
-    backends: usize,
+    first_backlog: u32,
     shares: &[f64],
     exponential: bool,
     mean: f64,
@@ -354,6 +354,22 @@ fn predict_closed(
         return None;
     }
     let (n, z) = (users.users, users.mean_think());
+    let backends = shares.len();
+    // Every user's request must find room: past workers + backlog a backend refuses
+    // (Engset's loss system, whose admitted requests never wait), and past an async
+    // worker's connections requests wait FCFS, which PS's insensitivity does not cover.
+    let backlog = u64::from(first_backlog);
+    let room = match first.worker_class {
+        WorkerClass::Sync => u64::from(first.workers) + backlog,
+        WorkerClass::Async { connections } if exponential => {
+            u64::from(connections) * u64::from(first.workers) + backlog
+        }
+        WorkerClass::Async { connections } => u64::from(connections) * u64::from(first.workers),
+        WorkerClass::Gthread { .. } | WorkerClass::Gevent { .. } => 0,
+    };
+    if u64::from(n) > room {
+        return None;
+    }
     let product_form = match first.worker_class {
         WorkerClass::Sync => exponential,
         WorkerClass::Async { .. } => first.workers == 1,
@@ -444,7 +460,8 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     let mean = model.service.mean() / first.speed;
     let second = model.service.second_moment() / (first.speed * first.speed);
     if let Some(users) = model.closed_loop() {
-        return predict_closed(users, first, model.backend_count(), &shares, exponential, mean, strategy);
+        let backlog = model.backends.iter().map(|g| g.backlog).min().unwrap_or(first.backlog);
+        return predict_closed(users, first, backlog, &shares, exponential, mean, strategy);
     }
     let rate = model.arrivals.mean_rate();
     // A backlog that fills turns requests away and shortens the queue. For exponential FCFS
@@ -461,8 +478,26 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     };
     let station = |rate: f64| -> Option<Prediction> {
         match (first.worker_class, first.workers) {
-            (WorkerClass::Async { .. }, 1) => {
-                Some(Prediction { mean_response: ps_mean_response(rate, mean), model: "M/G/1-PS" })
+            // M/G/1-PS holds n requests with probability (1 − ρ)ρⁿ whatever the sizes; past
+            // `connections` the rest wait FCFS in the accept queue, which PS does not
+            // describe (with connections = 1 the backend is M/G/1-FCFS). Where the limit can
+            // bind, exponential sizes still make it a birth–death chain served at rate 1/E[S]
+            // whenever it holds a request: M/M/1, or M/M/1/K (K = connections + backlog)
+            // where the backlog fills; other sizes have no closed form.
+            (WorkerClass::Async { connections }, 1) => {
+                let rho = rate * mean;
+                if rho < 1.0 && rho.powf(f64::from(connections)) <= NEGLIGIBLE_BLOCKING {
+                    return Some(Prediction { mean_response: ps_mean_response(rate, mean), model: "M/G/1-PS" });
+                }
+                if !exponential {
+                    return None;
+                }
+                let q = mmck(rate, mean, 1, connections.saturating_add(backlog));
+                if q.blocking > NEGLIGIBLE_BLOCKING {
+                    Some(Prediction { mean_response: q.mean_response, model: "M/M/1/K" })
+                } else {
+                    Some(Prediction { mean_response: mm1_mean_response(rate, mean), model: "M/M/1" })
+                }
             }
             (WorkerClass::Sync, c) if exponential && bounded(rate, c).is_some() => {
                 let q = bounded(rate, c)?;

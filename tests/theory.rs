@@ -903,3 +903,30 @@ fn the_cluster_utilisation_of_unequal_speeds_is_the_offered_load() {
     let slow = r.backends[1].utilisation;
     assert!((fast - 0.375).abs() < 0.01 && (slow - 0.75).abs() < 0.01, "per backend {fast}, {slow}");
 }
+
+#[test]
+fn the_theory_of_an_async_backend_respects_its_admission_limit() {
+    // One async worker admitting 2 connections, a backlog of 3, exponential sizes at 0.9:
+    // the number in system is M/M/1/5's chain (27.90 ms for the admitted, 12.6 % rejected),
+    // not M/G/1-PS without bound (100 ms), which the line used to draw.
+    let mut group = async_group("web", 1, 1, 1.0);
+    group.worker_class = WorkerClass::Async { connections: 2 };
+    group.backlog = 3;
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![group], 0.9, 1_000_000, 50_000);
+    let rate = e.model.arrivals.mean_rate();
+    let exact = theory::mmck(rate, 0.01, 1, 5);
+    let predicted = theory::predict(&e.model, "random", None).expect("M/M/1/K");
+    assert_eq!(predicted.mean_response, exact.mean_response);
+    let r = run(&e, &spec("random"));
+    assert_agrees("async, 2 connections + backlog 3 = M/M/1/5 at 0.9", &r.mean_response, exact.mean_response, 0.02);
+    // Admitting one request at a time, lognormal sizes are M/G/1-FCFS (Pollaczek–Khinchine:
+    // 68.3 ms at 0.7 with cv 2), not PS (33.3 ms): no closed-form line is drawn for it ...
+    let mut one = async_group("web", 1, 1, 1.0);
+    one.worker_class = WorkerClass::Async { connections: 1 };
+    let lognormal = ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap();
+    let e = experiment(lognormal.clone(), vec![one], 0.7, 1000, 0);
+    assert!(theory::predict(&e.model, "random", None).is_none());
+    // ... while the default limit (1000 connections) never binds at 0.7: M/G/1-PS.
+    let e = experiment(lognormal, vec![async_group("web", 1, 1, 1.0)], 0.7, 1000, 0);
+    assert_eq!(theory::predict(&e.model, "random", None).unwrap().mean_response, theory::ps_mean_response(70.0, 0.01));
+}

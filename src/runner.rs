@@ -781,7 +781,9 @@ fn per_second(amount: f64, duration: f64, shortest: f64, per: f64) -> f64 {
 }
 
 fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64, o: &RunOutcome) -> Replication {
-    let workers: f64 = infos.iter().map(|b| f64::from(b.workers)).sum();
+    // The cluster's utilisation is its busy capacity over its capacity (the sections'
+    // busy areas are weighted by speed): Σ workers × speed.
+    let workers: f64 = infos.iter().map(|b| f64::from(b.workers) * b.speed).sum();
     let (fast, slow) = model.service_time_span();
     let shortest = fast * MIN_WINDOW_IN_MEANS;
     let sections: Vec<Metrics> =

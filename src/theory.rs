@@ -342,7 +342,8 @@ mod tests {
 fn predict_closed(
     users: &crate::model::ClosedLoop,
     first: &crate::model::BackendGroup,
-    backends: usize,
+    first_backlog: u32,
+    shares: &[f64],
     exponential: bool,
     mean: f64,
     strategy: &str,
@@ -353,6 +354,22 @@ fn predict_closed(
         return None;
     }
     let (n, z) = (users.users, users.mean_think());
+    let backends = shares.len();
+    // Every user's request must find room: past workers + backlog a backend refuses
+    // (Engset's loss system, whose admitted requests never wait), and past an async
+    // worker's connections requests wait FCFS, which PS's insensitivity does not cover.
+    let backlog = u64::from(first_backlog);
+    let room = match first.worker_class {
+        WorkerClass::Sync => u64::from(first.workers) + backlog,
+        WorkerClass::Async { connections } if exponential => {
+            u64::from(connections) * u64::from(first.workers) + backlog
+        }
+        WorkerClass::Async { connections } => u64::from(connections) * u64::from(first.workers),
+        WorkerClass::Gthread { .. } | WorkerClass::Gevent { .. } => 0,
+    };
+    if u64::from(n) > room {
+        return None;
+    }
     let product_form = match first.worker_class {
         WorkerClass::Sync => exponential,
         WorkerClass::Async { .. } => first.workers == 1,
@@ -368,7 +385,7 @@ fn predict_closed(
         return Some(Prediction { mean_response: closed.mean_response, model });
     }
     if first.workers == 1 && matches!(strategy, "random" | "weighted_random") {
-        let demands = vec![mean / backends as f64; backends];
+        let demands: Vec<f64> = shares.iter().map(|p| mean * p).collect();
         return Some(Prediction { mean_response: mva(n, &demands, z).mean_response, model: "closed network (MVA)" });
     }
     None
@@ -400,8 +417,13 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     }
     // Caps, queues and the network change every queue; several instances and stale or
     // partial information change the decisions of strategies that look at the backends.
+    // Faults (outages, slowdowns, deploys), timeouts that cut or cancel requests and the
+    // retries they bring change the traffic and the service: none of the forms below holds.
     let b = &model.balancer;
     let direct = b.mode == crate::model::Mode::Proxy
+        && model.faults.is_empty()
+        && !model.client.is_active()
+        && b.upstream_timeout.is_none()
         && b.rtt.is_none()
         && b.hedge.is_none()
         && b.upstreams.iter().all(|u| u.max_conns.is_none() && u.maxconn.is_none() && u.rtt.is_none());
@@ -423,11 +445,23 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
         return None;
     }
     let n = model.backend_count() as f64;
+    // Each backend's share of the requests under random (equal) or weighted_random (its
+    // weight, which defaults to its capacity as in the engine: equal for identical backends,
+    // but a file may weigh identical backends unequally).
+    let shares: Vec<f64> = if strategy == "weighted_random" {
+        let weights: Vec<f64> =
+            model.each_backend().map(|(g, _)| g.weight.unwrap_or_else(|| model.group_capacity(g))).collect();
+        let total: f64 = weights.iter().sum();
+        weights.iter().map(|w| w / total).collect()
+    } else {
+        vec![1.0 / n; model.backend_count()]
+    };
     let exponential = model.service.kind() == "exponential";
     let mean = model.service.mean() / first.speed;
     let second = model.service.second_moment() / (first.speed * first.speed);
     if let Some(users) = model.closed_loop() {
-        return predict_closed(users, first, model.backend_count(), exponential, mean, strategy);
+        let backlog = model.backends.iter().map(|g| g.backlog).min().unwrap_or(first.backlog);
+        return predict_closed(users, first, backlog, &shares, exponential, mean, strategy);
     }
     let rate = model.arrivals.mean_rate();
     // A backlog that fills turns requests away and shortens the queue. For exponential FCFS
@@ -444,8 +478,26 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     };
     let station = |rate: f64| -> Option<Prediction> {
         match (first.worker_class, first.workers) {
-            (WorkerClass::Async { .. }, 1) => {
-                Some(Prediction { mean_response: ps_mean_response(rate, mean), model: "M/G/1-PS" })
+            // M/G/1-PS holds n requests with probability (1 − ρ)ρⁿ whatever the sizes; past
+            // `connections` the rest wait FCFS in the accept queue, which PS does not
+            // describe (with connections = 1 the backend is M/G/1-FCFS). Where the limit can
+            // bind, exponential sizes still make it a birth–death chain served at rate 1/E[S]
+            // whenever it holds a request: M/M/1, or M/M/1/K (K = connections + backlog)
+            // where the backlog fills; other sizes have no closed form.
+            (WorkerClass::Async { connections }, 1) => {
+                let rho = rate * mean;
+                if rho < 1.0 && rho.powf(f64::from(connections)) <= NEGLIGIBLE_BLOCKING {
+                    return Some(Prediction { mean_response: ps_mean_response(rate, mean), model: "M/G/1-PS" });
+                }
+                if !exponential {
+                    return None;
+                }
+                let q = mmck(rate, mean, 1, connections.saturating_add(backlog));
+                if q.blocking > NEGLIGIBLE_BLOCKING {
+                    Some(Prediction { mean_response: q.mean_response, model: "M/M/1/K" })
+                } else {
+                    Some(Prediction { mean_response: mm1_mean_response(rate, mean), model: "M/M/1" })
+                }
             }
             (WorkerClass::Sync, c) if exponential && bounded(rate, c).is_some() => {
                 let q = bounded(rate, c)?;
@@ -468,7 +520,14 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     }
     let random_split_binds = first.worker_class == WorkerClass::Sync && bounded(rate / n, first.workers).is_some();
     match strategy {
-        "random" | "weighted_random" => station(rate / n).map(|p| Prediction { model: "independent queues", ..p }),
+        "random" | "weighted_random" => {
+            // Σ pᵢ·T(λpᵢ): each backend is its own station with its share of the Poisson stream.
+            let mut total = 0.0;
+            for p in &shares {
+                total += p * station(rate * p)?.mean_response;
+            }
+            Some(Prediction { mean_response: total, model: "independent queues" })
+        }
         "power_of_d"
             if exponential && first.workers == 1 && first.worker_class == WorkerClass::Sync && !random_split_binds =>
         {

@@ -478,3 +478,47 @@ fn a_ramped_runs_throughput_bound_is_the_instant_bounds_mean_over_its_window() {
         "{lines}"
     );
 }
+
+#[test]
+fn the_closed_form_line_needs_room_for_every_user_and_follows_the_weights() {
+    // Ten users on one worker without a backlog are Engset's loss system: admitted requests
+    // never wait (10 ms), while the machine repairman the line used to draw queues all ten.
+    let e = closed(10, &exponential_think("50ms"), r#"mean = "10ms""#, "workers = 1\nbacklog = 0", "random", 1000);
+    assert!(theory::predict(&e.model, "random", None).is_none(), "a loss system is not M/M/1//N");
+    // With room for all ten it is M/M/1//10.
+    let e = closed(10, &exponential_think("50ms"), r#"mean = "10ms""#, "workers = 1\nbacklog = 9", "random", 1000);
+    let p = theory::predict(&e.model, "random", None).expect("machine repairman");
+    assert_eq!(p.mean_response, theory::machine_repairman(10, 1, 0.01, 0.05).mean_response);
+    // weighted_random over two identical backends weighed 1 : 3 visits them with
+    // probabilities ¼ and ¾: MVA with demands 2.5 ms and 7.5 ms (32.0 ms), not 5 ms each
+    // (23.3 ms); simulated 31.95 ms over 5 seeds of 4·10⁵ requests.
+    let text = format!(
+        r#"[experiment]
+seed = 20261127
+[run]
+requests = 400000
+warmup = 40000
+[clients]
+mode = "closed"
+users = 10
+think = {}
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[backends]]
+name = "a"
+weight = 1.0
+[[backends]]
+name = "b"
+weight = 3.0
+[balancer]
+strategies = ["weighted_random"]
+"#,
+        exponential_think("50ms")
+    );
+    let e: Experiment = ExperimentFile::parse(Path::new("closed.toml"), &text).unwrap().resolve().unwrap();
+    let exact = theory::mva(10, &[0.0025, 0.0075], 0.05);
+    let p = theory::predict(&e.model, "weighted_random", None).expect("MVA");
+    assert!((p.mean_response / exact.mean_response - 1.0).abs() < 1e-12, "{p:?} against {exact:?}");
+    assert_matches("weighted_random 1 : 3, N = 10, Z = 50 ms", &result(&e), exact, 0.03);
+}

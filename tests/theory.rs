@@ -847,3 +847,86 @@ fn weighted_random_over_unequal_speeds_is_one_mm1_per_backend_at_the_cluster_loa
     let r = run(&e, &spec("weighted_random"));
     assert_agrees("weighted random over speeds 3, 3, 1, 1 at 0.7", &r.mean_response, 4.0 * 0.01 / (8.0 * 0.3), 0.03);
 }
+
+#[test]
+fn weighted_random_over_identical_backends_weighed_unequally_is_one_mm1_per_share() {
+    // Two identical backends weighed 1 : 3 get a quarter and three quarters of a Poisson
+    // stream: M/M/1 at 0.3 and at 0.9 (cluster load 0.6), so a request's mean response is
+    // ¼·10/0.7 + ¾·10/0.1 = 78.57 ms. The theory line must say the same (it used to take the
+    // backends' being identical for an equal split: M/M/1 at 0.6, 25 ms).
+    let mut light = sync_group("light", 1, 1, 1.0);
+    light.weight = Some(1.0);
+    let mut heavy = sync_group("heavy", 1, 1, 1.0);
+    heavy.weight = Some(3.0);
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![light, heavy], 0.6, 2_000_000, 100_000);
+    let exact = 0.25 * 0.01 / 0.7 + 0.75 * 0.01 / 0.1;
+    let predicted = theory::predict(&e.model, "weighted_random", None).expect("independent M/M/1 queues");
+    assert!((predicted.mean_response - exact).abs() < 1e-12 * exact, "{predicted:?} against {exact}");
+    // `random` ignores the weights: two M/M/1 at 0.6.
+    let random = theory::predict(&e.model, "random", None).unwrap();
+    assert!((random.mean_response - 0.01 / 0.4).abs() < 1e-15, "{random:?}");
+    let r = run(&e, &spec("weighted_random"));
+    assert_agrees("weighted random 1 : 3 over identical M/M/1 backends at 0.6", &r.mean_response, exact, 0.05);
+}
+
+#[test]
+fn no_theory_line_where_faults_or_timeouts_change_the_queue() {
+    // M/M/1 at 0.8 has its line; a client timeout of 100 ms that cancels the attempt cuts
+    // 13.5 % of the requests short (e^{−(μ−λ)τ}, tests/faults.rs) and an outage empties the
+    // backend: the M/M/1 mean would be drawn for queues that are not M/M/1.
+    use lbsim::model::{ClientPolicy, Fault, FaultKind};
+    let mut e =
+        experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![sync_group("web", 1, 1, 1.0)], 0.8, 1000, 0);
+    assert!(theory::predict(&e.model, "random", None).is_some());
+    e.model.client = ClientPolicy { timeout: Some(0.1), cancel: true, ..ClientPolicy::default() };
+    assert!(theory::predict(&e.model, "random", None).is_none(), "client timeout");
+    e.model.client = ClientPolicy::default();
+    e.model.faults = vec![Fault { kind: FaultKind::Outage { at: 1.0, duration: 1.0 }, backends: 0..1 }];
+    assert!(theory::predict(&e.model, "random", None).is_none(), "outage");
+    e.model.faults.clear();
+    e.model.balancer.upstream_timeout = Some(0.1);
+    assert!(theory::predict(&e.model, "random", None).is_none(), "upstream timeout");
+}
+
+#[test]
+fn the_cluster_utilisation_of_unequal_speeds_is_the_offered_load() {
+    // A backend of speed 2 and one of speed 1 fed at random at load 0.5 (λ = 150/s, 10 ms):
+    // each gets 75/s, so M/M/1 at 0.375 (5 ms) and at 0.75 (10 ms), mean response
+    // ½·5/0.625 + ½·10/0.25 = 24 ms. The cluster uses half its capacity, 0.5: busy time
+    // counts at its speed (it was the average over workers, (0.375 + 0.75)/2 = 0.5625).
+    let backends = vec![sync_group("fast", 1, 1, 2.0), sync_group("slow", 1, 1, 1.0)];
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), backends, 0.5, 1_000_000, 50_000);
+    let r = run(&e, &spec("random"));
+    assert_agrees("random over speeds 2 and 1 at 0.5: mean response", &r.mean_response, 0.024, 0.04);
+    assert_agrees("random over speeds 2 and 1 at 0.5: cluster utilisation", &r.utilisation, 0.5, 0.01);
+    let fast = r.backends[0].utilisation;
+    let slow = r.backends[1].utilisation;
+    assert!((fast - 0.375).abs() < 0.01 && (slow - 0.75).abs() < 0.01, "per backend {fast}, {slow}");
+}
+
+#[test]
+fn the_theory_of_an_async_backend_respects_its_admission_limit() {
+    // One async worker admitting 2 connections, a backlog of 3, exponential sizes at 0.9:
+    // the number in system is M/M/1/5's chain (27.90 ms for the admitted, 12.6 % rejected),
+    // not M/G/1-PS without bound (100 ms), which the line used to draw.
+    let mut group = async_group("web", 1, 1, 1.0);
+    group.worker_class = WorkerClass::Async { connections: 2 };
+    group.backlog = 3;
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), vec![group], 0.9, 1_000_000, 50_000);
+    let rate = e.model.arrivals.mean_rate();
+    let exact = theory::mmck(rate, 0.01, 1, 5);
+    let predicted = theory::predict(&e.model, "random", None).expect("M/M/1/K");
+    assert_eq!(predicted.mean_response, exact.mean_response);
+    let r = run(&e, &spec("random"));
+    assert_agrees("async, 2 connections + backlog 3 = M/M/1/5 at 0.9", &r.mean_response, exact.mean_response, 0.02);
+    // Admitting one request at a time, lognormal sizes are M/G/1-FCFS (Pollaczek–Khinchine:
+    // 68.3 ms at 0.7 with cv 2), not PS (33.3 ms): no closed-form line is drawn for it ...
+    let mut one = async_group("web", 1, 1, 1.0);
+    one.worker_class = WorkerClass::Async { connections: 1 };
+    let lognormal = ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap();
+    let e = experiment(lognormal.clone(), vec![one], 0.7, 1000, 0);
+    assert!(theory::predict(&e.model, "random", None).is_none());
+    // ... while the default limit (1000 connections) never binds at 0.7: M/G/1-PS.
+    let e = experiment(lognormal, vec![async_group("web", 1, 1, 1.0)], 0.7, 1000, 0);
+    assert_eq!(theory::predict(&e.model, "random", None).unwrap().mean_response, theory::ps_mean_response(70.0, 0.01));
+}

@@ -26,7 +26,7 @@ pub struct Section {
     pub duration: f64,
     /// ∫ total number in system dt over the section, all backends.
     pub in_system_area: f64,
-    /// ∫ busy workers dt over the section, all backends.
+    /// ∫ busy workers × their speed dt over the section, all backends.
     pub busy_area: f64,
     /// Attempts beyond each measured request's first (the balancer's retries on another
     /// backend): attempts per request = 1 + retries ÷ arrivals.

@@ -406,8 +406,8 @@ pub struct Prediction {
 ///   M/G/1 (sync, one worker), M/G/1-PS (async, one worker) — whatever the strategy;
 /// - identical backends under `random`/`weighted_random`: each backend is one of the above
 ///   with its share of the traffic;
-/// - identical one-worker sync backends with exponential sizes under `power_of_d`: the
-///   mean-field limit (exact as n → ∞), and under `central_queue`: M/M/(n·c).
+/// - identical one-worker sync backends with exponential sizes under `power_of_d` with
+///   d < n: the mean-field limit (exact as n → ∞), and under `central_queue`: M/M/(n·c).
 ///
 /// Returns `None` otherwise (the chart then shows no theory line).
 pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> Option<Prediction> {
@@ -532,6 +532,11 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
             if exponential && first.workers == 1 && first.worker_class == WorkerClass::Sync && !random_split_binds =>
         {
             let d = d.unwrap_or(2);
+            if f64::from(d) >= n {
+                // d distinct samples of n ≤ d backends are all of them: jsq, whose queue the
+                // mean field of d choices among infinitely many does not describe.
+                return None;
+            }
             Some(Prediction {
                 mean_response: power_of_d_mean_response(rate * mean / n, d, mean),
                 model: "power-of-d mean field",

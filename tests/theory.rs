@@ -164,6 +164,27 @@ fn power_of_two_choices_approaches_its_mean_field_limit() {
 }
 
 #[test]
+fn the_mean_field_line_of_power_of_d_needs_more_backends_than_choices() {
+    // d distinct samples out of n ≤ d backends are every backend: that is jsq over n, which
+    // the mean field of d choices among infinitely many does not describe (an audit found
+    // its line drawn for d = 4 over 3 backends).
+    for (n, d, line) in [(3, 4, false), (4, 4, false), (5, 4, true), (500, 2, true)] {
+        let e = experiment(
+            ServiceDistribution::exponential(0.01).unwrap(),
+            vec![sync_group("web", n, 1, 1.0)],
+            0.9,
+            1_000,
+            0,
+        );
+        let predicted = theory::predict(&e.model, "power_of_d", Some(d));
+        assert_eq!(predicted.is_some(), line, "n = {n}, d = {d}: {predicted:?}");
+        if let Some(p) = predicted {
+            assert_eq!(p.mean_response, theory::power_of_d_mean_response(0.9, d, 0.01));
+        }
+    }
+}
+
+#[test]
 fn weighted_strategies_give_heterogeneous_backends_equal_utilisation() {
     // Two fast (speed 3) and two slow (speed 1) backends: sending in proportion to capacity
     // makes every backend an M/M/1 at the overall load.

@@ -84,6 +84,7 @@ impl Strategy for NginxLeastConn {
         let mut best = 0;
         let mut many = false;
         for i in 0..conns.len() {
+            cluster.scanning(i);
             conns[i] = f64::from(cluster.in_system(i));
             if i == 0 || conns[i] * weight[best] < conns[best] * weight[i] {
                 best = i;

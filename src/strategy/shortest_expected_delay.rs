@@ -82,7 +82,10 @@ impl Strategy for ShortestExpectedDelay {
             return chosen;
         }
         let capacities = &self.capacities;
-        let delay = |i| (f64::from(cluster.in_system(i)) + 1.0, capacities[i]);
+        let delay = |i| {
+            cluster.scanning(i);
+            (f64::from(cluster.in_system(i)) + 1.0, capacities[i])
+        };
         rotating_argmin(capacities.len(), &mut self.last, delay, ratio_less, |_| false)
     }
 }

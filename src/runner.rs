@@ -595,7 +595,7 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
             workers: g.workers,
             speed: g.speed,
             capacity: model.group_capacity(g),
-            weight: g.weight.unwrap_or_else(|| model.group_capacity(g)),
+            weight: model.group_weight(g),
             configured_weight: g.weight,
             // A model that cancels runs its sync groups on the station (`Backend::for_group`).
             fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync)

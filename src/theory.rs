@@ -449,8 +449,7 @@ pub fn predict(model: &crate::model::Model, strategy: &str, d: Option<u32>) -> O
     // weight, which defaults to its capacity as in the engine: equal for identical backends,
     // but a file may weigh identical backends unequally).
     let shares: Vec<f64> = if strategy == "weighted_random" {
-        let weights: Vec<f64> =
-            model.each_backend().map(|(g, _)| g.weight.unwrap_or_else(|| model.group_capacity(g))).collect();
+        let weights: Vec<f64> = model.each_backend().map(|(g, _)| model.group_weight(g)).collect();
         let total: f64 = weights.iter().sum();
         weights.iter().map(|w| w / total).collect()
     } else {

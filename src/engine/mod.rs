@@ -554,7 +554,7 @@ fn backends_of(model: &Model, seed: RunSeed) -> (Vec<Backend>, Statics) {
     let statics = Statics {
         capacity: model.each_backend().map(|(g, _)| model.group_capacity(g)).collect(),
         speed: model.each_backend().map(|(g, _)| g.speed).collect(),
-        weight: model.each_backend().map(|(g, _)| g.weight.unwrap_or_else(|| model.group_capacity(g))).collect(),
+        weight: model.each_backend().map(|(g, _)| model.group_weight(g)).collect(),
     };
     (backends, statics)
 }
@@ -644,12 +644,6 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
     // per section, written in order at each boundary (a vector per backend would be another
     // scattered write per backend at each boundary: a large cluster's would wait on memory).
     let mut in_system_by_section: Vec<f64> = Vec::with_capacity(n_backends * sections);
-    // Each backend's busy worker-time counts at its speed, so that the cluster's utilisation
-    // is the share of its capacity in use (Σ busy × speed over Σ workers × speed): at the
-    // offered load ρ when nothing is lost, whatever the speeds (an average over workers
-    // would put a fast and a slow backend fed at random, 0.375 and 0.75 busy, at 0.56
-    // for a load of 0.5).
-    let speeds: Vec<f64> = model.each_backend().map(|(g, _)| g.speed).collect();
     let mut boundaries = 0usize;
 
     macro_rules! ctx {
@@ -737,8 +731,13 @@ fn run<P: Path>(model: &Model, mut traffic: Traffic<'_>, mut path: P, seed: RunS
                 s.duration = now - t0;
                 for (k, (a, b)) in integrals.iter().zip(before).enumerate() {
                     s.in_system_area += a.in_system - b.in_system;
-                    // (Past the backends, the balancer queue's entry has no busy time.)
-                    s.busy_area += (a.busy - b.busy) * speeds.get(k).copied().unwrap_or(0.0);
+                    // Busy worker-time counts at the backend's speed, so that the cluster's
+                    // utilisation is the share of its capacity in use (Σ busy × speed over
+                    // Σ workers × speed): the offered load when nothing is lost, whatever the
+                    // speeds (an average over workers put a fast and a slow backend fed at
+                    // random, 0.375 and 0.75 busy, at 0.56 for a load of 0.5). (Past the
+                    // backends, the balancer queue's entry has no busy time.)
+                    s.busy_area += (a.busy - b.busy) * statics.speed.get(k).copied().unwrap_or(0.0);
                 }
                 // Each backend's own mean number in system in this section (the balancer
                 // queue's entry, past the backends, is left out).

@@ -69,6 +69,12 @@ impl Model {
         group.capacity_for(self.io_fraction)
     }
 
+    /// The weight of one backend of `group` for the weighted strategies: the file's
+    /// `weight`, by default its capacity.
+    pub fn group_weight(&self, group: &BackendGroup) -> f64 {
+        group.weight.unwrap_or_else(|| self.group_capacity(group))
+    }
+
     /// The closed-loop users, when the model has them instead of open-loop arrivals.
     pub fn closed_loop(&self) -> Option<&std::sync::Arc<ClosedLoop>> {
         match &self.arrivals {

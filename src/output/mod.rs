@@ -4,4 +4,4 @@ mod json;
 mod table;
 
 pub use json::{RunJson, run_json};
-pub use table::{UNDEFINED, cancel_lines, closed_loop_lines, hedging_lines, results_table};
+pub use table::{UNDEFINED, cancel_lines, closed_loop_lines, figure, hedging_lines, results_table};

@@ -13,7 +13,7 @@ pub const UNDEFINED: &str = "–";
 
 /// `x` written by `show`, or [`UNDEFINED`] when it is not a finite number: a NaN or an
 /// infinity never reaches the table.
-fn figure(x: f64, show: impl Fn(f64) -> String) -> String {
+pub fn figure(x: f64, show: impl Fn(f64) -> String) -> String {
     if x.is_finite() { show(x) } else { UNDEFINED.to_string() }
 }
 

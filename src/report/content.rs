@@ -89,10 +89,8 @@ pub fn results_table(r: &SweepResults) -> (Vec<String>, Vec<Vec<String>>) {
     header.extend(["utilisation", "throughput/s", "rejected", "note"].map(String::from));
     // A figure that does not exist (no completed request, a window of no length) is "–", as
     // in `lbsim run`'s table, never NaN.
-    let shown = |x: f64, show: &dyn Fn(f64) -> String| {
-        if x.is_finite() { show(x) } else { crate::output::UNDEFINED.to_string() }
-    };
-    let time = |x: f64| shown(x, &format_duration);
+    use crate::output::figure;
+    let time = |x: f64| figure(x, format_duration);
     let mut rows = Vec::new();
     for p in &r.points {
         for (k, s) in p.results.iter().enumerate() {
@@ -119,8 +117,8 @@ pub fn results_table(r: &SweepResults) -> (Vec<String>, Vec<Vec<String>>) {
             if over_slo {
                 row.push(over_slo_text(over(s)));
             }
-            row.push(shown(s.utilisation.value, &|u| format!("{}%", significant(u * 100.0, 3))));
-            row.push(shown(s.throughput.value, &|x| significant(x, 4)));
+            row.push(figure(s.utilisation.value, |u| format!("{}%", significant(u * 100.0, 3))));
+            row.push(figure(s.throughput.value, |x| significant(x, 4)));
             row.push(format!("{}%", significant(s.rejected_fraction * 100.0, 2)));
             row.push(if s.saturated { "saturated".into() } else { String::new() });
             rows.push(row);

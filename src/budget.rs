@@ -171,6 +171,7 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
     let condition_holds = match info.indexed_when {
         IndexedWhen::Always => true,
         IndexedWhen::EqualWeights => all_equal(weights()),
+        IndexedWhen::EqualConfiguredWeights => all_equal(model.backends.iter().map(|g| g.weight.unwrap_or(1.0))),
         IndexedWhen::FewCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
         // One-worker FCFS backends (sync, not on a station) of one speed, none slowed down.
         IndexedWhen::OneWorkerOneSpeed => {
@@ -204,7 +205,8 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
         }
         PickCost::AsksUntilIdleOrIndexed if !indexed => PickCost::AsksUntilIdle,
         PickCost::AsksAllOrIndexed
-            if !engine::fast_path(&model)
+            if !condition_holds
+                || !engine::fast_path(&model)
                 || model.backend_count() <= crate::strategy::FIRST_INDEXED_ABOVE
                 || crate::strategy::slow_start_window(&strategy.params).is_some() =>
         {
@@ -639,6 +641,25 @@ mod tests {
             e.plan.warmup = Warmup::Fixed(0);
             assert_eq!(Cost::of(std::slice::from_ref(&e), 1).refusal("this run").is_some(), refused, "{name}");
         }
+    }
+
+    /// nginx_least_conn keeps its index above 64 backends of one configured weight (nginx's:
+    /// 1 without `weight`, whatever the speeds) on the fast path, and asks every backend over
+    /// unequal weights or behind balancer instances.
+    #[test]
+    fn nginx_least_conn_is_charged_its_index_over_one_weight() {
+        let nginx = ["nginx_least_conn"];
+        let fleet = uneven_fleet_with(100_000, 2, &nginx);
+        assert_eq!(pick_cost(&fleet, &fleet.strategies[0]), PickCost::AsksAllOrIndexed);
+        assert!(seconds_per_request_of(&fleet, &fleet.strategies[0]) < 1e-5);
+        let small = uneven_fleet_with(64, 2, &nginx);
+        assert_eq!(pick_cost(&small, &small.strategies[0]), PickCost::AsksAll);
+        let mut weighted = uneven_fleet_with(100_000, 2, &nginx);
+        weighted.model.backends[0].weight = Some(2.0);
+        assert_eq!(pick_cost(&weighted, &weighted.strategies[0]), PickCost::AsksAll);
+        let mut layered = uneven_fleet_with(1024, 2, &nginx);
+        layered.model.balancer.instances = 2;
+        assert_eq!(pick_cost(&layered, &layered.strategies[0]), PickCost::AsksAll);
     }
 
     /// shortest_expected_delay over a few distinct capacities keeps an index of the counts

@@ -385,6 +385,14 @@ mod tests {
         chooses_as_its_scan("haproxy_leastconn", 15, true, 1);
     }
 
+    /// nginx_least_conn through its index (peers of one weight: the fewest connections,
+    /// nginx's smooth weighted round robin among the tied, kept lazily per count) chooses
+    /// what nginx's scan of every peer chooses, requests turned away included.
+    #[test]
+    fn nginx_least_conn_through_its_index_chooses_as_its_scan() {
+        chooses_as_its_scan("nginx_least_conn", 17, true, 1);
+    }
+
     /// jiq through its index of requests minus workers takes the first backend with a free
     /// worker from the same random start as its scan, and the same second draw when there
     /// is none: it keeps the index past saturation (load 1.3, where the scan asks every

@@ -64,6 +64,10 @@ pub enum IndexedWhen {
     /// Only when every backend has the same weight (least connections compares count /
     /// weight); otherwise it scans up to the first empty backend.
     EqualWeights,
+    /// Only when every backend has the same weight as a real balancer reads it (the
+    /// configured `weight`, else 1: nginx least_conn, whose tie-break is then kept per
+    /// count); otherwise it asks every backend.
+    EqualConfiguredWeights,
     /// When every backend has the same capacity (shortest expected delay compares
     /// (count + 1) / capacity). Over unequal capacities it asks every backend, since an
     /// empty slow backend can lose to a busy fast one, except on the fast path above
@@ -82,7 +86,9 @@ impl IndexedWhen {
     pub fn describe(self) -> &'static str {
         match self {
             IndexedWhen::Always => "",
-            IndexedWhen::EqualWeights => ", and only over backends of equal weight",
+            IndexedWhen::EqualWeights | IndexedWhen::EqualConfiguredWeights => {
+                ", and only over backends of equal weight"
+            }
             IndexedWhen::FewCapacities => {
                 "; over backends of unequal capacity it asks every backend — an index per capacity instead, log n, \
                  above 64 backends of at most 16 capacities on the fast path"

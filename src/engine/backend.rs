@@ -594,6 +594,10 @@ struct DepartureLog {
     /// Kept beside the counters so that a slot's place needs neither the ring's kind nor
     /// its length (nor a bounds check).
     mask: u32,
+    /// The smaller of the admission limit and the ring's slots: with fewer admissions not
+    /// yet counted off, the next is neither turned away nor short of a slot, which one
+    /// comparison tells (`make_room` sees to the rest).
+    room: u32,
     ring: Ring,
 }
 
@@ -627,8 +631,15 @@ impl Ring {
 const INLINE: usize = 8;
 
 impl DepartureLog {
-    fn new() -> Self {
-        DepartureLog { admitted: 0, departed: 0, mask: INLINE as u32 - 1, ring: Ring::Inline([0.0; INLINE]) }
+    /// An empty log for a backend that holds at most `limit` requests.
+    fn new(limit: u32) -> Self {
+        DepartureLog {
+            admitted: 0,
+            departed: 0,
+            mask: INLINE as u32 - 1,
+            room: limit.min(INLINE as u32),
+            ring: Ring::Inline([0.0; INLINE]),
+        }
     }
 
     /// The ring's slots (a power of two of them).
@@ -725,19 +736,34 @@ impl DepartureLog {
         Some(pending)
     }
 
-    /// True when `limit` requests are inside at `now`.
-    #[inline]
-    fn full(&mut self, now: f64, limit: u64) -> bool {
-        self.unsettled() >= limit && self.settle(now) >= limit
+    /// Whether a request arriving at `now` finds room, at most `limit` being inside (the
+    /// limit the log was made with): false when `limit` requests are inside. When it does,
+    /// its departure has a slot ([`DepartureLog::push`]).
+    #[inline(always)]
+    fn room_for_one(&mut self, now: f64, limit: u32) -> bool {
+        self.unsettled() < u64::from(self.room) || self.make_room(now, limit)
     }
 
-    /// Records the departure of a request admitted at `now`.
+    /// [`DepartureLog::room_for_one`] once the admissions not yet counted off have reached
+    /// the limit or the ring's size: counts off the departures up to `now`, and doubles the
+    /// ring if they still fill it.
     #[inline]
-    fn push(&mut self, departure: f64, now: f64) {
-        let len = u64::from(self.mask) + 1;
-        if self.unsettled() == len && self.settle(now) == len {
-            self.resize(len as usize * 2);
+    fn make_room(&mut self, now: f64, limit: u32) -> bool {
+        let inside = self.settle(now);
+        if inside >= u64::from(limit) {
+            return false;
         }
+        let len = u64::from(self.mask) + 1;
+        if inside == len {
+            self.resize(len as usize * 2, limit);
+        }
+        true
+    }
+
+    /// Records the departure of the request [`DepartureLog::room_for_one`] found room for.
+    #[inline(always)]
+    fn push(&mut self, departure: f64) {
+        debug_assert!(self.unsettled() <= u64::from(self.mask));
         let admitted = self.admitted;
         debug_assert_eq!(self.mask as usize + 1, self.slots().len());
         // SAFETY: as in `departure`.
@@ -746,12 +772,14 @@ impl DepartureLog {
     }
 
     /// Moves the pending departures to a ring of `len` slots (a power of two ≥ their
-    /// number; [`INLINE`] means the log's own), each at its admission number's index.
-    fn resize(&mut self, len: usize) {
+    /// number; [`INLINE`] means the log's own), each at its admission number's index
+    /// (`limit`: the log's admission limit).
+    fn resize(&mut self, len: usize, limit: u32) {
         let ring =
             if len == INLINE { Ring::Inline([0.0; INLINE]) } else { Ring::Heap(vec![0.0; len].into_boxed_slice()) };
         let old = std::mem::replace(&mut self.ring, ring);
         self.mask = len as u32 - 1;
+        self.room = limit.min(len as u32);
         let (from, departed, inside) = (old.slots(), self.departed, self.admitted.wrapping_sub(self.departed));
         let to = self.slots_mut();
         for i in (0..inside).map(|k| departed.wrapping_add(k)) {
@@ -761,8 +789,8 @@ impl DepartureLog {
 
     /// Gives memory back after a burst (after `settle`): a heap ring goes back to the
     /// inline slots when they would be at most half full, and is halved while it is at
-    /// least 8× larger than what is inside.
-    fn shrink(&mut self) {
+    /// least 8× larger than what is inside (`limit`: the log's admission limit).
+    fn shrink(&mut self, limit: u32) {
         let current = self.slots().len();
         if current == INLINE {
             return;
@@ -777,7 +805,7 @@ impl DepartureLog {
             }
         }
         if len < current {
-            self.resize(len);
+            self.resize(len, limit);
         }
     }
 
@@ -887,13 +915,14 @@ impl Fcfs {
     fn new(workers: u32, speed: f64, backlog: u32) -> Self {
         let workers = (workers != 1)
             .then(|| Box::new(Workers { free_at: vec![0.0; workers as usize], departures: BinaryHeap::new() }));
+        let limit = workers_limit(workers.as_deref(), backlog);
         Fcfs {
-            log: DepartureLog::new(),
+            log: DepartureLog::new(limit.get()),
             free_at: 0.0,
             inv_speed: 1.0 / speed,
             speed,
             booked: Integrals::default(),
-            limit: workers_limit(workers.as_deref(), backlog),
+            limit,
             in_system: 0,
             workers,
             tracked: None,
@@ -928,7 +957,7 @@ impl Fcfs {
     fn integrals_at(&mut self, now: f64) -> Integrals {
         let (pending, busy_ahead): (f64, f64) = match &self.workers {
             None => {
-                self.log.shrink();
+                self.log.shrink(self.limit.get());
                 return self.one_worker_integrals(now, self.log.pending().map(|d| d - now).sum());
             }
             Some(w) => (
@@ -1026,7 +1055,7 @@ impl Fcfs {
     #[inline(always)]
     fn book_one_worker(&mut self, now: f64, service: f64) -> Option<(f64, f64)> {
         debug_assert!(self.workers.is_none());
-        if self.log.full(now, u64::from(self.limit.get())) {
+        if !self.log.room_for_one(now, self.limit.get()) {
             return None;
         }
         // `free_at.max(now)` as one instruction: `now` is never NaN, so the NaN rule of
@@ -1034,7 +1063,7 @@ impl Fcfs {
         let start = if self.free_at > now { self.free_at } else { now };
         let departure = start + service;
         self.free_at = departure;
-        self.log.push(departure, now);
+        self.log.push(departure);
         self.booked_in(now, service, departure);
         Some((start, departure))
     }
@@ -1472,10 +1501,10 @@ mod tests {
         // and length, start the second.
         let ring = offset_of!(Fcfs, log) + offset_of!(DepartureLog, ring);
         assert!(ring + 8 == 64, "{ring}");
-        let mut log = DepartureLog::new();
+        let mut log = DepartureLog::new(2048);
         let base = (&raw const log.ring).cast::<u8>();
         assert_eq!(log.slots().as_ptr().cast::<u8>(), base.wrapping_add(8));
-        log.resize(2 * INLINE);
+        log.resize(2 * INLINE, 2048);
         let Ring::Heap(heap) = &log.ring else { panic!("on the heap") };
         assert_eq!((heap as *const Box<[f64]>).cast::<u8>(), base.wrapping_add(8));
         let cold = 64 + INLINE * 8;

@@ -517,9 +517,7 @@ impl ArrivalStream {
         // The draws first, then the sums: no floating-point value lives across the draws'
         // rare calls (the ziggurat's tail), which would keep it on the stack.
         let mut local = rng.clone();
-        for slot in times.iter_mut() {
-            *slot = Exp1.sample(&mut local);
-        }
+        super::service::fill_unit_exponential(&mut local, times);
         *rng = local;
         // Without `next_poisson`'s guard against going back in time: a unit exponential
         // draw is finite and ≥ 0 and `mean_gap` positive, so `now + draw × mean_gap` is never

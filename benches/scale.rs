@@ -5,7 +5,14 @@
 //! ```text
 //! cargo bench --bench scale                        # full: 10⁷ requests per case, ~3 minutes
 //! LBSIM_SCALE_QUICK=1 cargo bench --bench scale    # quick: 10⁶ requests, no 10⁶ backends
+//! LBSIM_SCALE_PAIRS=11 LBSIM_SCALE_ONLY=random LBSIM_SCALE_N=65536 cargo bench --bench scale
 //! ```
+//!
+//! With `LBSIM_SCALE_PAIRS=K` it measures issue 15's two ratios instead of the table, each
+//! in K back-to-back pairs (the strategy and the bare loop at n; the strategy at n and at
+//! 16), and prints their medians and ranges: on a shared machine, where other tenants move
+//! a single figure by 10–30 % from one second to the next, a pair run within a second shares
+//! most of that, and the median of many pairs is the figure to quote.
 //!
 //! Every case is n single-worker sync backends (backlog 2048, the default), exponential
 //! sizes, Poisson arrivals at load 0.9, one run measured as `lbsim run` measures it (20
@@ -324,6 +331,44 @@ fn bare_heap_jsq(n: usize, requests: u64) -> (u64, f64) {
     (done, sum / done as f64)
 }
 
+/// Requests per second of CPU time and peak heap of a bare loop over `n` backends.
+fn bare_rate(f: fn(usize, u64) -> (u64, f64), n: usize, requests: u64) -> (f64, usize) {
+    let ((done, mean), seconds, peak) = measure(|| f(n, requests));
+    black_box(mean);
+    (done as f64 / seconds, peak)
+}
+
+/// Requests per second of CPU time and peak heap of the engine running case `name` (a
+/// strategy, perhaps with a suffix) over `n` backends.
+fn engine_rate(name: &str, n: usize, requests: u64) -> (f64, usize) {
+    let (outcome, seconds, peak) = measure(|| {
+        let model = cluster::model_with(n as u32, 2048);
+        if let Some(strategy) = name.strip_suffix(INSTANCES) {
+            cluster::simulate_strategy(&cluster::shared_instances(model, 4), strategy, requests, 1)
+        } else if let Some(strategy) = name.strip_suffix(WORKERS) {
+            cluster::simulate_strategy(&cluster::with_workers(model, 4), strategy, requests, 1)
+        } else if let Some(strategy) = name.strip_suffix(SPEEDS) {
+            cluster::simulate_strategy(&cluster::with_two_speeds(model), strategy, requests, 1)
+        } else {
+            cluster::simulate_strategy(&model, name, requests, 1)
+        }
+    });
+    let completed: u64 = outcome.sections.iter().map(|s| s.completed).sum();
+    drop(outcome);
+    (completed as f64 / seconds, peak)
+}
+
+/// "median (lowest–highest)" of `ratios`, empty when there are none.
+fn spread(ratios: &mut [f64]) -> String {
+    if ratios.is_empty() {
+        return String::new();
+    }
+    ratios.sort_by(f64::total_cmp);
+    let k = ratios.len();
+    let median = if k % 2 == 1 { ratios[k / 2] } else { (ratios[k / 2 - 1] + ratios[k / 2]) / 2.0 };
+    format!("{median:.2} ({:.2}–{:.2})", ratios[0], ratios[k - 1])
+}
+
 struct Row {
     name: String,
     n: usize,
@@ -374,14 +419,35 @@ fn main() {
     let huge = if quick || one_size.is_some() { None } else { Some(1_000_000usize) };
 
     eprintln!("{requests} requests per case, load {LOAD}, single-worker exponential backends, backlog 2048");
+    // LBSIM_SCALE_PAIRS=K: the issue's two ratios measured in pairs, K times each, instead
+    // of the table (for a shared machine, where a single figure moves by 10–30 % from one
+    // second to the next): the strategy and the bare loop at n, back to back, and the
+    // strategy at n and at 16; the median of the K ratios and their range.
+    if let Some(pairs) = std::env::var("LBSIM_SCALE_PAIRS").ok().and_then(|s| s.parse::<usize>().ok()) {
+        println!("| strategy | backends | × bare lindley, median (range) | × own n = 16, median (range) |");
+        println!("|---|---:|---:|---:|");
+        for &name in strategies.iter().filter(|name| wanted(name)) {
+            for &n in sizes {
+                let (mut vs_bare, mut vs_16) = (Vec::new(), Vec::new());
+                for _ in 0..pairs {
+                    let bare = bare_rate(bare_lindley, n, requests).0;
+                    let rate = engine_rate(name, n, requests).0;
+                    vs_bare.push(rate / bare);
+                    if n != 16 {
+                        vs_16.push(rate / engine_rate(name, 16, requests).0);
+                    }
+                }
+                println!("| {name} | {n} | {} | {} |", spread(&mut vs_bare), spread(&mut vs_16));
+            }
+        }
+        return;
+    }
     let mut rows: Vec<Row> = Vec::new();
     let run_bare = |rows: &mut Vec<Row>, name: &str, n: usize, f: fn(usize, u64) -> (u64, f64)| {
         if !wanted(name) {
             return;
         }
-        let ((done, mean), seconds, peak) = measure(|| f(n, requests));
-        black_box(mean);
-        let rate = done as f64 / seconds;
+        let (rate, peak) = bare_rate(f, n, requests);
         eprintln!("{name:>18} n = {n:>7}: {:7.2} M/s  {:8.1} MB", rate / 1e6, peak as f64 / 1e6);
         rows.push(Row { name: name.to_string(), n, rate, peak });
     };
@@ -389,21 +455,7 @@ fn main() {
         if !wanted(name) {
             return;
         }
-        let (outcome, seconds, peak) = measure(|| {
-            let model = cluster::model_with(n as u32, 2048);
-            if let Some(strategy) = name.strip_suffix(INSTANCES) {
-                cluster::simulate_strategy(&cluster::shared_instances(model, 4), strategy, requests, 1)
-            } else if let Some(strategy) = name.strip_suffix(WORKERS) {
-                cluster::simulate_strategy(&cluster::with_workers(model, 4), strategy, requests, 1)
-            } else if let Some(strategy) = name.strip_suffix(SPEEDS) {
-                cluster::simulate_strategy(&cluster::with_two_speeds(model), strategy, requests, 1)
-            } else {
-                cluster::simulate_strategy(&model, name, requests, 1)
-            }
-        });
-        let completed: u64 = outcome.sections.iter().map(|s| s.completed).sum();
-        drop(outcome);
-        let rate = completed as f64 / seconds;
+        let (rate, peak) = engine_rate(name, n, requests);
         eprintln!("{name:>18} n = {n:>7}: {:7.2} M/s  {:8.1} MB", rate / 1e6, peak as f64 / 1e6);
         rows.push(Row { name: name.to_string(), n, rate, peak });
     };

@@ -867,6 +867,14 @@ const GROWTH_T: f64 = 3.0;
 /// A loss system (sync workers, no accept queue) is never saturated: it rejects what it
 /// cannot serve and has a steady state at any load (Erlang B); its rejections are reported
 /// as the rejected fraction, not as saturation.
+///
+/// In a run too short to trust (fewer than [`MIN_REQUESTS_PER_BACKEND`] measured requests
+/// a backend, which [`Warning::FewRequests`] reports) "offered at least its capacity" must
+/// hold beyond chance: a backend's offered load over a few dozen requests is noisy, and its
+/// queue, empty at the start, is still filling, so it rises whatever the load. At load 0.9
+/// over 10⁵ backends with 20 requests each, thousands were offered more than their capacity
+/// by chance and their queues rose, and the run was called saturated. A backend counts
+/// there only when its offered load exceeds 1 by more than [`over_capacity_margin`].
 fn is_saturated(model: &Model, measures: &[BackendMeasure], outcome: &engine::RunOutcome) -> bool {
     if model.closed_loop().is_some() {
         // A closed loop holds at most its users: whatever the queues, the run is a steady
@@ -891,8 +899,18 @@ fn is_saturated(model: &Model, measures: &[BackendMeasure], outcome: &engine::Ru
         return true;
     }
     // The backends offered at least their capacity: those whose backlog may be growing.
-    let offered_enough: Vec<usize> =
+    let mut offered_enough: Vec<usize> =
         (0..measures.len()).filter(|&i| can_queue(groups[i]) && measures[i].offered_load >= 1.0).collect();
+    let arrivals: u64 = outcome.sections.iter().map(|s| s.arrivals).sum();
+    if arrivals < MIN_REQUESTS_PER_BACKEND * measures.len() as u64 {
+        let sizes = &model.service;
+        let cv2 = sizes.second_moment() / (sizes.mean() * sizes.mean()) - 1.0;
+        let tested = offered_enough.len();
+        offered_enough.retain(|&i| {
+            let m = &measures[i];
+            m.offered_load - 1.0 > over_capacity_margin(m.offered_load, m.completed + m.rejected, cv2, tested)
+        });
+    }
     let half_full = |i: usize| {
         let queue = f64::from(outcome.backends[i].in_system_at_end) - held_by_workers(groups[i]);
         groups[i].backlog > 0 && queue >= f64::from(groups[i].backlog) / 2.0
@@ -904,6 +922,24 @@ fn is_saturated(model: &Model, measures: &[BackendMeasure], outcome: &engine::Ru
     let sections = outcome.in_system_by_section.len() / outcome.backends.len().max(1);
     let threshold = growth_threshold(offered_enough.len(), sections);
     offered_enough.iter().any(|&i| rises(&outcome.in_system_by_section(i), threshold))
+}
+
+/// By how much an offered load `load`, measured over `requests` requests whose sizes have
+/// squared coefficient of variation `cv2`, must exceed 1 for one of `tested` such backends to
+/// count as offered more than its capacity beyond chance: the one-sided normal quantile at
+/// the trend test's level, P(Z > [`GROWTH_T`]), divided by `tested` (Bonferroni), times the
+/// load's standard error. The work `requests` Poisson arrivals bring is a compound Poisson
+/// sum, whose relative standard error is √((1 + cv²) / requests).
+fn over_capacity_margin(load: f64, requests: u64, cv2: f64, tested: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let normal = Normal::standard();
+    let level = normal.sf(GROWTH_T) / tested.max(1) as f64;
+    // (From the lower tail, which stays exact where 1 − level would round to 1.)
+    let z = -normal.inverse_cdf(level);
+    let z = if z.is_finite() { z.max(GROWTH_T) } else { GROWTH_T };
+    let relative = ((1.0 + cv2.max(0.0)) / requests.max(1) as f64).sqrt();
+    let margin = z * load * relative;
+    if margin.is_nan() { f64::INFINITY } else { margin }
 }
 
 /// Standard errors by which one of `tested` backends' backlogs must rise over `sections`

@@ -59,6 +59,38 @@ fn every_measured_request_completes_or_is_rejected() {
     }
 }
 
+/// A run too short for its cluster (20 measured requests a backend, queues still filling
+/// from empty) is too short to trust, not saturated: over 20 000 backends at load 0.9,
+/// thousands are offered more than their capacity by chance, and their queues rise. The
+/// saturation verdict, which counted those, called such runs saturated.
+#[test]
+fn a_short_run_over_many_backends_is_too_short_not_saturated() {
+    let e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", 20_000, 1, 1.0)],
+        0.9,
+        400_000,
+        40_000,
+    );
+    for name in ["random", "power_of_d", "round_robin"] {
+        let r = run(&e, &spec(name));
+        assert!(!r.saturated, "{name}: load 0.9 is not saturated");
+        assert!(r.warnings.contains(&lbsim::runner::Warning::FewRequests), "{name}: {:?}", r.warnings);
+    }
+}
+
+/// ... while a backend offered well beyond its capacity still is, in as short a run: one
+/// backend of 16 at half speed, fed its sixteenth of a load of 0.9 at random (1.74 times
+/// its capacity), 500 measured requests a backend.
+#[test]
+fn a_short_run_still_finds_a_backend_offered_beyond_its_capacity() {
+    let backends = vec![sync_group("fast", 15, 1, 1.0), sync_group("slow", 1, 1, 0.5)];
+    let e = experiment(ServiceDistribution::exponential(0.01).unwrap(), backends, 0.9, 8_000, 800);
+    let r = run(&e, &spec("random"));
+    assert!(r.warnings.contains(&lbsim::runner::Warning::FewRequests), "{:?}", r.warnings);
+    assert!(r.saturated, "the slow backend is offered 1.74 times what it can do");
+}
+
 #[test]
 fn the_same_seed_gives_identical_results() {
     let e = experiment(

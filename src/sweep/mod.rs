@@ -95,6 +95,11 @@ impl Sweep {
                             }),
                         })
                     })
+                    // Every point's outcome, then the first error in grid order: a parallel
+                    // collect into a `Result` keeps whichever error a thread met first, so
+                    // the same file named a different point from run to run.
+                    .collect::<Vec<Result<Experiment>>>()
+                    .into_iter()
                     .collect::<Result<Vec<Experiment>>>()
             },
         );

@@ -417,6 +417,15 @@ impl ClosedLoopResult {
 /// Fewest measured requests per backend (per replication) before results are called too
 /// short: with fewer, a backend's p99 rests on fewer than 10 of its own responses.
 pub const MIN_REQUESTS_PER_BACKEND: u64 = 1000;
+/// The measured requests a replication of `e` needs for its results not to be called too
+/// short ([`Warning::FewRequests`]: [`MIN_REQUESTS_PER_BACKEND`] a backend), when its plan
+/// measures fewer: what `lbsim check` and `lbsim run` say before a run that would end with
+/// that warning (a fleet of 10⁵ backends needs 10⁸ measured requests).
+pub fn requests_needed_to_trust(e: &Experiment) -> Option<u64> {
+    let needed = MIN_REQUESTS_PER_BACKEND.saturating_mul(e.model.backend_count().max(1) as u64);
+    (e.plan.requests < needed).then_some(needed)
+}
+
 /// Largest share of a run's arrivals the warm-up may take before the result is called too
 /// short to trust (the steady state was reached late, so the window is short).
 pub const MAX_WARMUP_SHARE: f64 = 0.25;

@@ -168,6 +168,37 @@ fn check_validates_without_running() {
 }
 
 #[test]
+fn a_fleet_run_too_short_to_trust_is_told_before_it_starts() {
+    // 100 000 backends at 20 000 requests: 0.2 a backend. `check` says so, with the
+    // requests that would do (1 000 a backend) and their cost; the run says so on stderr
+    // before simulating, and still runs.
+    let dir = small_experiment("");
+    let file = dir.path().join("small.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace("count = 3", "count = 100000");
+    std::fs::write(&file, text).unwrap();
+    let wanted = "[run] requests = 20000 measures 0.2 requests a backend over 100 000 backends, fewer than the 1 000";
+    lbsim()
+        .args(["check", file.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(wanted))
+        .stdout(predicate::str::contains("Set [run] requests = 100000000 (4 runs, about"));
+    lbsim()
+        .args(["run", "--quiet", file.to_str().unwrap(), "--set", "balancer.strategies=[\"random\"]"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(wanted))
+        .stdout(predicate::str::contains("few_requests").or(predicate::str::contains("Too short to trust")));
+    // 3 backends at 20 000 requests are 6 667 a backend: nothing to say.
+    let dir = small_experiment("");
+    lbsim()
+        .args(["check", dir.path().join("small.toml").to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("few_requests").not());
+}
+
+#[test]
 fn a_misspelt_strategy_gets_a_suggestion_and_a_location() {
     let dir = small_experiment("");
     let file = dir.path().join("small.toml");

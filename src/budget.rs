@@ -15,7 +15,7 @@
 //! dd57061, before the engine's inlined counts took 5–15 % off the scans at 16 backends),
 //! which do not depend on the machine's load; the waits for memory
 //! are not in instruction counts, so they are an allowance taken from the measured speeds
-//! of README "Scale".
+//! of README "Scale" and docs/performance-log.md.
 
 use crate::engine;
 use crate::experiment::{Experiment, StrategySpec, Warmup};
@@ -79,7 +79,7 @@ pub const RAMP_INSTRUCTIONS_PER_BACKEND: f64 = INSTRUCTIONS_PER_WALK_STEP;
 /// random, 4360 for sita, 4840 for consistent_hash (its ring), 4980 for ip_hash.
 pub const INSTRUCTIONS_PER_BACKEND_PER_RUN: f64 = 5000.0;
 /// The allowance for memory waits (seconds per request) on a cluster far beyond the
-/// caches, reached as `n / (n + CACHED_BACKENDS)`. README "Scale" (idle machine): random
+/// caches, reached as `n / (n + CACHED_BACKENDS)`. docs/performance-log.md (2026-11-26, idle): random
 /// takes 26 ns a request at 16 backends, 67 ns at 65 536 and 212 ns at 10⁶ with the same
 /// instructions, waits of 41 and 186 ns that 250 ns × n / (n + 350 000) fits; doubled,
 /// for strategies that look at a few backends (power_of_d) or at the deep steps of a
@@ -588,7 +588,7 @@ mod tests {
 
     #[test]
     fn a_constant_pick_is_estimated_above_its_measured_speed_on_huge_clusters() {
-        // README "Scale" (idle machine): random takes 26 ns a request at 16 backends, 67 ns
+        // docs/performance-log.md (2026-11-26, idle): random takes 26 ns a request at 16 backends, 67 ns
         // at 65 536 and 212 ns at 10⁶. The estimate is above each (it is meant to err long)
         // and within 4× (the fixed part, 100 ns, is sized for the fast path's slowest
         // strategies, 4× random at 16 backends; beyond the caches the memory allowance is

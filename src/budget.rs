@@ -428,6 +428,48 @@ impl Cost {
     }
 }
 
+/// What to say before a run (or a sweep of `points`) whose results would be called too
+/// short to trust for want of measured requests a backend (`few_requests`): how many it
+/// measures a backend, the `[run] requests` that would do at every point, and what running
+/// them all so costs on `cores`. A fleet of 10⁵ backends at 2·10⁶ requests would otherwise
+/// run for seconds only to say so at the end, when 10⁸ takes minutes.
+pub fn few_requests_warning(points: &[Experiment], cores: usize) -> Option<String> {
+    use crate::runner::{MIN_REQUESTS_PER_BACKEND, requests_needed_to_trust};
+    let short: Vec<(&Experiment, u64)> =
+        points.iter().filter_map(|e| requests_needed_to_trust(e).map(|needed| (e, needed))).collect();
+    let &(first, _) = short.first()?;
+    let needed = short.iter().map(|&(_, needed)| needed).max()?;
+    let enough: Vec<Experiment> = points
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e.plan.requests = e.plan.requests.max(needed);
+            e
+        })
+        .collect();
+    let cost = Cost::of(&enough, cores);
+    let backends = first.model.backend_count();
+    let per_backend = first.plan.requests as f64 / backends.max(1) as f64;
+    let at = match (short.len(), points.len()) {
+        (_, 1) => String::new(),
+        (k, n) if k == n => format!(" (at every one of the sweep's {n} points)"),
+        (1, n) => format!(" (at 1 of the sweep's {n} points)"),
+        (k, n) => format!(" (at {k} of the sweep's {n} points; this is the first)"),
+    };
+    let whole = if points.len() == 1 { "" } else { "the sweep: " };
+    Some(format!(
+        "[run] requests = {} measures {} requests a backend over {} backends, fewer than the {} a backend \
+         lbsim trusts{at}: every such result will be marked too short to trust (few_requests) — a backend's \
+         p99 rests on fewer than 10 of its own responses, and its queue, empty at the start, is still filling. \
+         Set [run] requests = {needed} ({whole}{})",
+        first.plan.requests,
+        crate::units::significant(per_backend, 3),
+        group_digits(backends as u64),
+        group_digits(MIN_REQUESTS_PER_BACKEND),
+        cost.describe()
+    ))
+}
+
 /// A wall time in words a person plans by: `40 s`, `12 min`, `6 h`, `12 days`.
 pub fn format_span(seconds: f64) -> String {
     let s = seconds.max(1.0);
@@ -534,6 +576,28 @@ mod tests {
             names.join(", ")
         );
         crate::config::ExperimentFile::parse("fleet.toml".as_ref(), &text).unwrap().resolve().unwrap()
+    }
+
+    #[test]
+    fn a_sweep_short_of_requests_a_backend_is_told_the_requests_every_point_needs() {
+        // Default plan: 100 000 measured requests. 100 backends have 1 000 each; 1 000 and
+        // 4 000 backends fall short, and [run] requests must cover the largest.
+        let points = [fleet(100), fleet(1_000), fleet(4_000)];
+        assert_eq!(points[0].plan.requests, 100_000);
+        let warning = few_requests_warning(&points, 2).unwrap();
+        assert!(
+            warning.starts_with("[run] requests = 100000 measures 100 requests a backend over 1 000 backends"),
+            "{warning}"
+        );
+        assert!(warning.contains("(at 2 of the sweep's 3 points; this is the first)"), "{warning}");
+        assert!(warning.contains("Set [run] requests = 4000000 (the sweep: 3 runs, about"), "{warning}");
+        assert_eq!(few_requests_warning(&points[..1], 2), None);
+        let one = few_requests_warning(&points[2..], 1).unwrap();
+        assert!(
+            one.contains("25 requests a backend over 4 000 backends, fewer than the 1 000 a backend lbsim trusts:"),
+            "{one}"
+        );
+        assert!(one.contains("Set [run] requests = 4000000 (1 run, about"), "{one}");
     }
 
     /// `fleet_with` of one worker each, but in `speeds` groups of about `count / speeds`

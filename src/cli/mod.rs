@@ -237,7 +237,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 eprintln!("warning: {warning}");
             }
             // One strategy runs at a time: the estimate is for one core.
-            if let Some(warning) = few_requests_warning(std::slice::from_ref(&experiment), 1) {
+            if let Some(warning) = lbsim::budget::few_requests_warning(std::slice::from_ref(&experiment), 1) {
                 eprintln!("warning: {warning}");
             }
             run::run(&experiment, json, quiet, yes)
@@ -322,47 +322,4 @@ fn refuse_writing_over_inputs(outputs: &[PathBuf], inputs: &[(&str, PathBuf)]) -
         }
     }
     Ok(())
-}
-
-/// What to say before a run (or a sweep of `points`) whose results would be called too
-/// short to trust for want of measured requests a backend (`few_requests`): how many it
-/// measures a backend, the `[run] requests` that would do at every point, and what running
-/// them all so costs on `cores`. A fleet of 10⁵ backends at 2·10⁶ requests would otherwise
-/// run for seconds only to say so at the end, when 10⁸ takes minutes.
-fn few_requests_warning(points: &[lbsim::experiment::Experiment], cores: usize) -> Option<String> {
-    use lbsim::budget::{Cost, group_digits};
-    use lbsim::runner::{MIN_REQUESTS_PER_BACKEND, requests_needed_to_trust};
-    let short: Vec<(&lbsim::experiment::Experiment, u64)> =
-        points.iter().filter_map(|e| requests_needed_to_trust(e).map(|needed| (e, needed))).collect();
-    let &(first, _) = short.first()?;
-    let needed = short.iter().map(|&(_, needed)| needed).max()?;
-    let enough: Vec<lbsim::experiment::Experiment> = points
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            e.plan.requests = e.plan.requests.max(needed);
-            e
-        })
-        .collect();
-    let cost = Cost::of(&enough, cores);
-    let backends = first.model.backend_count();
-    let per_backend = first.plan.requests as f64 / backends.max(1) as f64;
-    let at = match (short.len(), points.len()) {
-        (_, 1) => String::new(),
-        (k, n) if k == n => format!(" (at every one of the sweep's {n} points)"),
-        (1, n) => format!(" (at 1 of the sweep's {n} points)"),
-        (k, n) => format!(" (at {k} of the sweep's {n} points; this is the first)"),
-    };
-    let whole = if points.len() == 1 { "" } else { "the sweep: " };
-    Some(format!(
-        "[run] requests = {} measures {} requests a backend over {} backends, fewer than the {} a backend \
-         lbsim trusts{at}: every such result will be marked too short to trust (few_requests) — a backend's \
-         p99 rests on fewer than 10 of its own responses, and its queue, empty at the start, is still filling. \
-         Set [run] requests = {needed} ({whole}{})",
-        first.plan.requests,
-        lbsim::units::significant(per_backend, 3),
-        group_digits(backends as u64),
-        group_digits(MIN_REQUESTS_PER_BACKEND),
-        cost.describe()
-    ))
 }

@@ -8,6 +8,9 @@
 //! LBSIM_SCALE_PAIRS=11 LBSIM_SCALE_ONLY=random LBSIM_SCALE_N=65536 cargo bench --bench scale
 //! ```
 //!
+//! `LBSIM_SCALE_SECTIONS=K` measures in K sections instead of 20 (each boundary visits
+//! every backend: `LBSIM_SCALE_REQUESTS=10000` then shows a large cluster's fixed cost).
+//!
 //! With `LBSIM_SCALE_PAIRS=K` it measures issue 15's two ratios instead of the table, each
 //! in K back-to-back pairs (the strategy and the bare loop at n; the strategy at n and at
 //! 16), and prints their medians and ranges: on a shared machine, where other tenants move

@@ -134,10 +134,12 @@ pub fn resilient_model() -> Model {
 }
 
 /// Simulates `requests` requests of strategy `name` (default parameters) with replication
-/// `replication`'s streams, measuring all of them as `lbsim run` would.
+/// `replication`'s streams, measuring all of them as `lbsim run` would: in 20 sections, or
+/// `LBSIM_SCALE_SECTIONS` (to weigh what the section boundaries cost on a large cluster).
 pub fn simulate_strategy(model: &Model, name: &str, requests: u64, replication: u64) -> RunOutcome {
     let seed = RunSeed::new(1, 0, replication);
     let mut strategies = build_instances(model, name, &Params::new(name), seed).expect("a registered strategy");
-    let window = Window { warmup: 0, requests, sections: 20, histograms: true, series: None };
+    let sections = std::env::var("LBSIM_SCALE_SECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let window = Window { warmup: 0, requests, sections, histograms: true, series: None };
     simulate_instances(model, &mut strategies, seed, &window)
 }

@@ -769,7 +769,7 @@ fn metrics(s: &engine::Section, histogram: Option<&ResponseHistogram>, workers: 
         mean_wait: s.sum_wait / n,
         mean_slowdown: s.sum_slowdown / n,
         throughput: per_second((s.arrivals - s.rejected) as f64, s.duration, shortest, 1.0),
-        utilisation: per_second(s.busy_area, s.duration, shortest, workers),
+        utilisation: busy_share(s.busy_area, s.duration, shortest, workers),
         mean_in_system: per_second(s.in_system_area, s.duration, shortest, 1.0),
         rejected_fraction: s.rejected as f64 / s.arrivals as f64,
         goodput: per_second((s.arrivals - s.rejected - s.failed.iter().sum::<u64>()) as f64, s.duration, shortest, 1.0),
@@ -787,6 +787,17 @@ const MIN_WINDOW_IN_MEANS: f64 = 1e-6;
 /// `per` scales the duration (workers, capacity) for averages per unit of it.
 fn per_second(amount: f64, duration: f64, shortest: f64, per: f64) -> f64 {
     if duration > shortest { amount / (per * duration) } else { f64::NAN }
+}
+
+/// The share of a window its workers were busy ([`per_second`] of a busy area): at most 1.
+/// A worker busy through the whole window has a busy area that the integrals' arithmetic
+/// (the booked future less what is still ahead, at times of 10⁴ s) can round a few ulps past
+/// the window, which was printed as a utilisation of 1.0000000000000022; within
+/// [`RANGE_SLACK`] of 1 it is 1. Further past 1 it is left as it is, for the range check
+/// ([`Warning::Implausible`]) to report.
+fn busy_share(busy: f64, duration: f64, shortest: f64, per: f64) -> f64 {
+    let share = per_second(busy, duration, shortest, per);
+    if share > 1.0 && share <= 1.0 + RANGE_SLACK { 1.0 } else { share }
 }
 
 fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64, o: &RunOutcome) -> Replication {
@@ -810,13 +821,13 @@ fn summarise(model: &Model, infos: &[BackendInfo], replication: u32, warmup: u64
         .zip(&o.backends)
         .map(|(info, b)| BackendMeasure {
             name: info.name.clone(),
-            utilisation: per_second(b.integrals.busy, o.window, shortest, f64::from(info.workers)),
+            utilisation: busy_share(b.integrals.busy, o.window, shortest, f64::from(info.workers)),
             throughput: per_second(b.completed as f64, o.window, shortest, 1.0),
             mean_in_system: per_second(b.integrals.in_system, o.window, shortest, 1.0),
             completed: b.completed,
             rejected: b.rejected,
             offered_load: per_second(b.offered_work, o.window, shortest, info.capacity),
-            workers: b.worker_busy.iter().map(|busy| per_second(*busy, o.window, shortest, 1.0)).collect(),
+            workers: b.worker_busy.iter().map(|busy| busy_share(*busy, o.window, shortest, 1.0)).collect(),
             mean_response: b.response.map(|r| r.0),
             p99: b.response.map(|r| r.1),
         })
@@ -1282,6 +1293,19 @@ fn plausible(r: &StrategyResult, representative: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_share_rounded_past_one_is_one_and_a_wrong_one_is_left_for_the_range_check() {
+        // A window of 10⁴ s busy throughout, its area rounded two ulps of 10⁴ up.
+        let window: f64 = 1e4;
+        let rounded_up = f64::from_bits(window.to_bits() + 2);
+        assert!(per_second(rounded_up, window, 0.0, 1.0) > 1.0);
+        assert_eq!(busy_share(rounded_up, window, 0.0, 1.0), 1.0);
+        assert_eq!(busy_share(0.9 * window, window, 0.0, 1.0), 0.9);
+        // Past the slack it is a fault, and stays visible.
+        assert_eq!(busy_share(1.01 * window, window, 0.0, 1.0), 1.01);
+        assert!(busy_share(1.0, 0.0, 1e-9, 1.0).is_nan());
+    }
 
     /// The trend test's level over several backends: Student's t with sections − 2 degrees
     /// of freedom at the one-backend false-alarm chance P(T > 3) divided by their number

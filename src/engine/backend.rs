@@ -3,8 +3,9 @@
 //! - [`Fcfs`]: `c` sync workers serving one request each, first come first served from the
 //!   backend's accept queue (an M/G/c-FCFS station). The departure time of a request is
 //!   known when it is admitted: it starts when the earliest worker frees up
-//!   (Kiefer–Wolfowitz), so the backend only keeps pending departure times to count how many
-//!   requests are in system.
+//!   (Kiefer–Wolfowitz), so the backend only keeps what it needs to count how many requests
+//!   are in system: the pending departures (one worker), or each worker's free time and the
+//!   start times of the requests waiting (several).
 //! - [`Ps`]: async workers: up to `connections × workers` requests admitted, sharing the
 //!   `workers` CPUs by processor sharing (each of n progresses at speed × min(1, workers/n)),
 //!   tracked with virtual time and a heap of finish tags; requests beyond the admission limit
@@ -242,11 +243,7 @@ impl Backend {
     /// later than that.
     pub fn next_departure(&self) -> f64 {
         match self {
-            Backend::Fcfs(b) => match &b.workers {
-                None if b.log.unsettled() > 0 => *b.log.slot_of(b.log.departed),
-                None => f64::INFINITY,
-                Some(w) => w.departures.peek().map_or(f64::INFINITY, |Reverse(Time(t))| *t),
-            },
+            Backend::Fcfs(b) => b.next_departure(),
             Backend::Rare(b) => match &**b {
                 Rare::Ps(b) => b.next_departure().unwrap_or(f64::INFINITY),
                 Rare::Station(b) => b.next_event_time(),
@@ -383,15 +380,16 @@ impl Backend {
     }
 
     /// Asks the memory system for the lines of this backend that admitting a request reads
-    /// and writes besides the first, once the first has arrived (a hint): the slot of its
-    /// departure ring the request takes and, if `counting`, the one counting the requests
-    /// inside reads first.
+    /// and writes besides the first, once the first has arrived (a hint): its workers' free
+    /// times (several workers), the slot of its ring the request takes and, if `counting`,
+    /// the one counting the requests inside reads first.
     #[inline]
     pub fn prefetch_for_admission(&self, counting: bool) {
-        if let Backend::Fcfs(b) = self
-            && b.workers.is_none()
-            && b.log.on_heap()
-        {
+        let Backend::Fcfs(b) = self else { return };
+        if !b.workers.is_empty() {
+            super::prefetch_line(b.workers.as_ptr().cast::<u8>());
+        }
+        if b.log.on_heap() {
             super::prefetch(b.log.slot_of(b.log.admitted));
             if counting {
                 super::prefetch(b.log.slot_of(b.log.departed));
@@ -771,6 +769,17 @@ impl DepartureLog {
         self.admitted = admitted.wrapping_add(1);
     }
 
+    /// Records the next entry (several workers: a waiting request's start), doubling the
+    /// ring first if it is full (`limit`: the log's admission limit).
+    #[inline]
+    fn push_growing(&mut self, entry: f64, limit: u32) {
+        let len = self.mask as usize + 1;
+        if self.unsettled() == len as u64 {
+            self.resize(len * 2, limit);
+        }
+        self.push(entry);
+    }
+
     /// Moves the pending departures to a ring of `len` slots (a power of two ≥ their
     /// number; [`INLINE`] means the log's own), each at its admission number's index
     /// (`limit`: the log's admission limit).
@@ -824,45 +833,21 @@ impl DepartureLog {
     }
 }
 
-/// The workers of an FCFS backend with more than one: when each frees up, and the pending
-/// departures (which leave out of admission order) in a min-heap. Held behind a pointer so
-/// that one-worker backends, the common large-cluster case, stay small.
-#[derive(Debug)]
-struct Workers {
-    /// Time each worker finishes the work already assigned to it.
-    free_at: Vec<f64>,
-    departures: BinaryHeap<Reverse<Time>>,
-}
-
-impl Workers {
-    /// Forgets the departures up to `now`; returns the number inside.
-    #[inline]
-    fn settle(&mut self, now: f64) -> u32 {
-        while let Some(&Reverse(Time(d))) = self.departures.peek() {
-            if d > now {
-                break;
-            }
-            self.departures.pop();
+/// Gives a request arriving at `now` with `service` seconds of work to the worker of
+/// `free_at` (when each finishes the work already assigned to it) that frees up first, the
+/// first such on ties (FCFS across workers); returns its (start, departure).
+#[inline(never)]
+fn assign(free_at: &mut [f64], now: f64, service: f64) -> (f64, f64) {
+    let mut best = 0;
+    for j in 1..free_at.len() {
+        if free_at[j] < free_at[best] {
+            best = j;
         }
-        self.departures.len() as u32
     }
-
-    /// Gives a request arriving at `now` with `service` seconds of work to the worker that
-    /// frees up first (FCFS across workers); returns its (start, departure).
-    #[inline(never)]
-    fn assign(&mut self, now: f64, service: f64) -> (f64, f64) {
-        let mut best = 0;
-        for j in 1..self.free_at.len() {
-            if self.free_at[j] < self.free_at[best] {
-                best = j;
-            }
-        }
-        let start = self.free_at[best].max(now);
-        let departure = start + service;
-        self.free_at[best] = departure;
-        self.departures.push(Reverse(Time(departure)));
-        (start, departure)
-    }
+    let start = free_at[best].max(now);
+    let departure = start + service;
+    free_at[best] = departure;
+    (start, departure)
 }
 
 /// `workers` sync workers, FCFS from a bounded accept queue.
@@ -874,11 +859,23 @@ impl Workers {
 /// a gap from t until it frees up, since everything assigned to it arrived before t). So the
 /// per-request path does no integration at all.
 ///
+/// With several workers, requests leave out of admission order, but they start in it (each
+/// starts when the earliest worker frees up, which never moves back). At a time t a worker
+/// is busy exactly when its free time is after t (the work assigned to it runs without a
+/// gap from a start at or before t, everything assigned having arrived by t), and each
+/// request waiting at t starts the moment the request before it on its worker leaves. So
+/// the requests inside are the busy workers plus the starts after t, and the pending
+/// departures are the free times after t plus those starts: the backend keeps the starts
+/// of its waiting requests in the ring a one-worker backend keeps its departures in
+/// (counted off the same way) and each worker's free time, and counts, finds its next
+/// departure and sums its integrals from them as exactly as from a heap of every departure,
+/// without one (a heap's top is a pointer away and moves on every request).
+///
 /// Layout (`repr(C)`, 64-byte aligned, three cache lines): the first line holds what
 /// strategies read and what a one-worker backend's admission reads and writes, except its
 /// departure slot, which is in the second (the inline ring) or, with more than [`INLINE`]
-/// inside, on the heap (the second line then holds where), and its 1 / speed and tally, in
-/// the third with the rest (speed, tracked requests). On a
+/// inside, on the heap (the second line then holds where), and its 1 / speed, tally and
+/// booked integrals, in the third with the rest (speed, tracked requests). On a
 /// cluster too large for the caches the engine fetches a backend's first two lines before
 /// its request comes (see `Direct::dispatch`), and the slot of a heap ring a few requests
 /// later, with no pointer to follow that is not already in those lines. Nothing is sized
@@ -888,21 +885,27 @@ impl Workers {
 pub struct Fcfs {
     /// One worker: when it finishes the work already assigned to it.
     free_at: f64,
-    /// Integrals including the booked future of requests still inside.
-    booked: Integrals,
     /// Admission limit: workers + backlog (never 0, which gives [`Backend`] its tag).
     limit: NonZeroU32,
     /// Requests inside as of the last `advance`.
     in_system: u32,
-    /// Several workers: their state (None for one worker).
-    workers: Option<Box<Workers>>,
-    /// One worker: its pending departures in admission order (unused with several); the
-    /// head in the first line, the inline slots in the next two.
+    /// Several workers: when each finishes the work already assigned to it (empty for one
+    /// worker, which uses `free_at`).
+    workers: Box<[f64]>,
+    /// Several workers: their earliest pending departure (+∞ when empty), when the count
+    /// of requests inside next falls: an advance to an earlier time has nothing to count.
+    next_departure: f64,
+    /// One worker: its pending departures; several: the start times of the requests
+    /// waiting. Either in admission order, never decreasing. The head in the first line,
+    /// the inline slots in the next.
     log: DepartureLog,
     /// 1 / speed: a multiplication in the hot path instead of a division. (In the third
     /// line, which an admission fetches for the tally anyway, and a scan does not need.)
     inv_speed: f64,
     speed: f64,
+    /// Integrals including the booked future of requests still inside (written by every
+    /// admission, read at section boundaries: not by a scan).
+    booked: Integrals,
     /// Departure times of tracked requests not yet reported (None on the fast path).
     tracked: Option<Box<TrackedDepartures>>,
     /// The measured requests sent here on the fast path (where the recorder keeps those of
@@ -913,9 +916,8 @@ pub struct Fcfs {
 
 impl Fcfs {
     fn new(workers: u32, speed: f64, backlog: u32) -> Self {
-        let workers = (workers != 1)
-            .then(|| Box::new(Workers { free_at: vec![0.0; workers as usize], departures: BinaryHeap::new() }));
-        let limit = workers_limit(workers.as_deref(), backlog);
+        let limit = workers_limit(workers, backlog);
+        let workers = if workers > 1 { vec![0.0; workers as usize].into_boxed_slice() } else { Box::default() };
         Fcfs {
             log: DepartureLog::new(limit.get()),
             free_at: 0.0,
@@ -925,6 +927,7 @@ impl Fcfs {
             limit,
             in_system: 0,
             workers,
+            next_departure: f64::INFINITY,
             tracked: None,
             tally: Tally::default(),
         }
@@ -933,16 +936,54 @@ impl Fcfs {
     /// Forgets the departures up to `now`.
     #[inline(always)]
     fn advance(&mut self, now: f64) {
-        match &mut self.workers {
-            None => self.in_system = self.log.settle(now) as u32,
-            Some(w) => self.in_system = w.settle(now),
+        if self.workers.is_empty() {
+            self.in_system = self.log.settle(now) as u32;
+        } else {
+            self.advance_workers(now);
+        }
+    }
+
+    /// [`Fcfs::advance`] with several workers: once their earliest pending departure has
+    /// come, counts off the starts up to `now`, counts the busy workers and finds the next
+    /// departure (see [`Fcfs`]).
+    #[inline(always)]
+    fn advance_workers(&mut self, now: f64) {
+        if now >= self.next_departure {
+            self.count_workers(now);
+        }
+    }
+
+    #[inline(never)]
+    fn count_workers(&mut self, now: f64) {
+        let waiting = self.log.settle(now) as u32;
+        let first_start = if waiting > 0 { *self.log.slot_of(self.log.departed) } else { f64::INFINITY };
+        let (mut busy, mut next) = (0, first_start);
+        for &f in &self.workers {
+            if f > now {
+                busy += 1;
+                next = if f < next { f } else { next };
+            }
+        }
+        self.in_system = waiting + busy;
+        self.next_departure = next;
+    }
+
+    /// The earliest pending departure after an advance (+∞ when empty): the log's head
+    /// (one worker), or that of the busy workers and waiting requests (several).
+    fn next_departure(&self) -> f64 {
+        if !self.workers.is_empty() {
+            self.next_departure
+        } else if self.log.unsettled() > 0 {
+            *self.log.slot_of(self.log.departed)
+        } else {
+            f64::INFINITY
         }
     }
 
     /// [`Fcfs::advance`] to `now`, then [`Fcfs::integrals_at`]: for one worker with its
     /// departures in place, in one pass over its slots without a branch on them.
     fn settle_integrals_at(&mut self, now: f64) -> Integrals {
-        if self.workers.is_none()
+        if self.workers.is_empty()
             && let Some(pending) = self.log.settle_and_pending_inline(now)
         {
             self.in_system = self.log.unsettled() as u32;
@@ -955,16 +996,14 @@ impl Fcfs {
     /// The integrals from time 0 to `now` (call after `advance(now)`); also returns memory
     /// a past burst left in the departure ring.
     fn integrals_at(&mut self, now: f64) -> Integrals {
-        let (pending, busy_ahead): (f64, f64) = match &self.workers {
-            None => {
-                self.log.shrink(self.limit.get());
-                return self.one_worker_integrals(now, self.log.pending().map(|d| d - now).sum());
-            }
-            Some(w) => (
-                w.departures.iter().map(|Reverse(Time(d))| d - now).sum(),
-                w.free_at.iter().map(|&f| (f - now).max(0.0)).sum(),
-            ),
-        };
+        self.log.shrink(self.limit.get());
+        if self.workers.is_empty() {
+            return self.one_worker_integrals(now, self.log.pending().map(|d| d - now).sum());
+        }
+        // The pending departures are the busy workers' free times and the waiting requests'
+        // starts (see [`Fcfs`]).
+        let busy_ahead: f64 = self.workers.iter().map(|&f| (f - now).max(0.0)).sum();
+        let pending = busy_ahead + self.log.pending().map(|s| s - now).sum::<f64>();
         Integrals { in_system: self.booked.in_system - pending, busy: self.booked.busy - busy_ahead }
     }
 
@@ -981,17 +1020,19 @@ impl Fcfs {
     }
 
     fn unfinished_work(&self, now: f64) -> f64 {
-        let ahead: f64 = match &self.workers {
-            None => (self.free_at - now).max(0.0),
-            Some(w) => w.free_at.iter().map(|&f| (f - now).max(0.0)).sum(),
+        let ahead: f64 = if self.workers.is_empty() {
+            (self.free_at - now).max(0.0)
+        } else {
+            self.workers.iter().map(|&f| (f - now).max(0.0)).sum()
         };
         ahead * self.speed
     }
 
     fn earliest_start(&self, now: f64) -> f64 {
-        match &self.workers {
-            None => self.free_at.max(now),
-            Some(w) => w.free_at.iter().copied().fold(f64::INFINITY, f64::min).max(now),
+        if self.workers.is_empty() {
+            self.free_at.max(now)
+        } else {
+            self.workers.iter().copied().fold(f64::INFINITY, f64::min).max(now)
         }
     }
 
@@ -1020,12 +1061,10 @@ impl Fcfs {
         self.booked = self.integrals_at(now);
         self.log.departed = self.log.admitted;
         self.free_at = self.free_at.min(now);
-        if let Some(w) = &mut self.workers {
-            w.departures.clear();
-            for f in &mut w.free_at {
-                *f = f.min(now);
-            }
+        for f in &mut self.workers {
+            *f = f.min(now);
         }
+        self.next_departure = f64::INFINITY;
         self.in_system = 0;
     }
 
@@ -1039,14 +1078,21 @@ impl Fcfs {
     /// when the backend is full. Nothing is recorded.
     #[inline(always)]
     fn book(&mut self, now: f64, service: f64) -> Option<(f64, f64)> {
-        let Some(w) = &mut self.workers else {
+        if self.workers.is_empty() {
             return self.book_one_worker(now, service);
-        };
-        self.in_system = w.settle(now);
+        }
+        self.advance_workers(now);
         if self.in_system >= self.limit.get() {
             return None;
         }
-        let (start, departure) = w.assign(now, service);
+        let (start, departure) = assign(&mut self.workers, now, service);
+        if start > now {
+            // It waits: its start is counted off like a one-worker backend's departure.
+            self.log.push_growing(start, self.limit.get());
+        }
+        // The pending departures gain `departure` (and, if it waits, its start replaces its
+        // worker's free time as one of them).
+        self.next_departure = self.next_departure.min(departure);
         self.booked_in(now, service, departure);
         Some((start, departure))
     }
@@ -1054,7 +1100,7 @@ impl Fcfs {
     /// [`Fcfs::book`] for a backend with one worker (which the caller knows).
     #[inline(always)]
     fn book_one_worker(&mut self, now: f64, service: f64) -> Option<(f64, f64)> {
-        debug_assert!(self.workers.is_none());
+        debug_assert!(self.workers.is_empty());
         if !self.log.room_for_one(now, self.limit.get()) {
             return None;
         }
@@ -1079,7 +1125,7 @@ impl Fcfs {
 
     /// Whether the backend has one worker.
     pub fn one_worker(&self) -> bool {
-        self.workers.is_none()
+        self.workers.is_empty()
     }
 
     #[inline(always)]
@@ -1106,9 +1152,8 @@ impl Fcfs {
 type TrackedDepartures = BinaryHeap<Reverse<(Time, Tag)>>;
 
 /// Admission limit of an FCFS backend: workers + backlog.
-fn workers_limit(workers: Option<&Workers>, backlog: u32) -> NonZeroU32 {
-    let count = workers.map_or(1, |w| w.free_at.len() as u32).max(1);
-    NonZeroU32::new(count.saturating_add(backlog)).expect("at least one worker")
+fn workers_limit(workers: u32, backlog: u32) -> NonZeroU32 {
+    NonZeroU32::new(workers.max(1).saturating_add(backlog)).expect("at least one worker")
 }
 
 /// A request inside a processor-sharing backend, ordered by finish tag.
@@ -1403,6 +1448,8 @@ mod tests {
                 b.advance(now);
                 let inside = departures.iter().filter(|&&d| d > now).count() as u32;
                 assert_eq!(b.in_system(), inside, "at {now}");
+                let next = departures.iter().copied().filter(|&d| d > now).fold(f64::INFINITY, f64::min);
+                assert_eq!(b.next_departure(), next, "at {now}");
                 let (ints, twins) = (b.integrals_at(now), twin.settle_integrals_at(now));
                 assert_eq!(twin.in_system(), inside, "at {now}");
                 assert_eq!(
@@ -1437,6 +1484,21 @@ mod tests {
             workers in 1u32..4,
             backlog in 0u32..40,
             steps in proptest::collection::vec((0.0f64..1.0, 0.0f64..3.0, any::<bool>()), 1..400),
+        ) {
+            check_against_naive(workers, backlog, &steps);
+        }
+
+        /// The same on a grid of gaps and sizes (zero included): arrivals at one instant,
+        /// departures at an arrival's time, requests of no work, workers freeing up
+        /// together, and bursts that outgrow the inline slots of several workers' starts.
+        #[test]
+        fn fcfs_counts_like_the_naive_model_at_ties_and_zero_sizes(
+            workers in 1u32..7,
+            backlog in 0u32..60,
+            steps in proptest::collection::vec(
+                (prop::sample::select(vec![0.0, 0.0, 0.25, 0.5, 1.0]), prop::sample::select(vec![0.0, 0.5, 1.0, 2.0, 4.0]), any::<bool>()),
+                1..400,
+            ),
         ) {
             check_against_naive(workers, backlog, &steps);
         }
@@ -1509,7 +1571,7 @@ mod tests {
         assert_eq!((heap as *const Box<[f64]>).cast::<u8>(), base.wrapping_add(8));
         let cold = 64 + INLINE * 8;
         assert!(offset_of!(Fcfs, speed) >= cold && offset_of!(Fcfs, tracked) >= cold);
-        assert!(offset_of!(Fcfs, inv_speed) >= cold);
+        assert!(offset_of!(Fcfs, inv_speed) >= cold && offset_of!(Fcfs, booked) >= cold);
         assert!(offset_of!(Fcfs, tally) >= cold && offset_of!(Fcfs, tally) + size_of::<Tally>() <= cold + 64);
     }
 }

@@ -27,8 +27,9 @@
 //!
 //! `central_queue ×4 instances` is the same cluster behind four balancer instances that see
 //! the backends' exact state (the event layer's path, each instance with its own index);
-//! `jsq ×4 workers` and `least_connections ×4 workers` are over backends of four workers
-//! each (at load 0.9 rarely one empty, so they keep an index of the counts). A name given
+//! `random ×4 workers`, `jsq ×4 workers` and `least_connections ×4 workers` are over
+//! backends of four workers each (at load 0.9 rarely one empty, so the last two keep an
+//! index of the counts). A name given
 //! in LBSIM_SCALE_ONLY may end in ` ×2 speeds`: half the backends twice as fast (two
 //! capacity classes: `shortest_expected_delay ×2 speeds`).
 //!
@@ -405,7 +406,9 @@ fn main() {
         "central_queue",
         // The event layer's path: four balancer instances sharing exact state.
         "central_queue ×4 instances",
-        // Backends with four workers, which are rarely empty: the scans would be long.
+        // Backends with four workers (gunicorn's usual shape): blind dispatch, and the
+        // fewest-requests strategies, whose scans would be long (rarely an empty backend).
+        "random ×4 workers",
         "jsq ×4 workers",
         "least_connections ×4 workers",
     ];

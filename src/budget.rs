@@ -173,19 +173,20 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
         IndexedWhen::EqualWeights => all_equal(weights()),
         IndexedWhen::EqualConfiguredWeights => all_equal(model.backends.iter().map(|g| g.weight.unwrap_or(1.0))),
         IndexedWhen::FewCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
-        // One-worker FCFS backends (sync, not on a station) of one speed, none slowed down.
-        IndexedWhen::OneWorkerOneSpeed => {
+        // FCFS backends (sync, not on a station) of one speed and worker count, none slowed
+        // down.
+        IndexedWhen::AlikeSyncBackends => {
             model.backends.iter().all(|g| {
                 matches!(g.worker_class, crate::model::WorkerClass::Sync)
                     && !engine::runs_on_station(g, model.io_fraction, model.cancels())
-                    && g.workers == 1
             }) && !model.faults.iter().any(|f| matches!(f.kind, FaultKind::Slowdown { .. }))
+                && all_equal(model.backends.iter().map(|g| f64::from(g.workers)))
                 && all_equal(model.backends.iter().map(|g| g.speed))
                 && all_equal(model.backends.iter().map(|g| model.group_capacity(g)))
         }
     };
-    // The index of starts follows the event layer's log of changes too.
-    let indexed = (engine::fast_path(&model) || info.indexed_when == IndexedWhen::OneWorkerOneSpeed) && condition_holds;
+    // Least work left's indexes follow the event layer's log of changes too.
+    let indexed = (engine::fast_path(&model) || info.indexed_when == IndexedWhen::AlikeSyncBackends) && condition_holds;
     // A weighted round robin walks every backend once a slow start has ramped a weight,
     // and always over weights that are not whole numbers.
     let whole_weights = weights().all(|w| w.fract() == 0.0);
@@ -766,12 +767,31 @@ mod tests {
             seconds_per_request(&one.model, PickCost::AsksUntilIdleOrIndexed),
             seconds_per_request(&one.model, PickCost::AsksUntilIdle)
         );
-        // Two workers each: no backend is empty, and jsq keeps an index of the counts where
-        // least_work_left asks every backend.
+        // Two workers each: no backend is empty, and jsq keeps an index of the counts.
         let two = fleet_with(100_000, 2, &["jsq"]);
         let indexed = seconds_per_request(&two.model, PickCost::AsksUntilIdleOrIndexed);
         assert!(indexed < 0.01 * seconds_per_request(&two.model, PickCost::AsksUntilIdle), "{indexed}");
         assert!(indexed > seconds_per_request(&two.model, PickCost::Logarithmic), "{indexed}");
+    }
+
+    /// least_work_left keeps an index over sync backends of one speed and one worker count
+    /// (of starts over one worker, of bounds of the work left over several), on every path;
+    /// over unequal worker counts it scans up to the first backend with no work.
+    #[test]
+    fn least_work_left_is_charged_its_index_over_alike_sync_backends() {
+        for workers in [1, 4] {
+            let e = fleet_with(100_000, workers, &["least_work_left"]);
+            assert_eq!(pick_cost(&e, &e.strategies[0]), PickCost::AsksUntilIdleOrIndexed, "{workers} workers");
+            let mut layered = fleet_with(100_000, workers, &["least_work_left"]);
+            layered.model.balancer.instances = 2;
+            assert_eq!(pick_cost(&layered, &layered.strategies[0]), PickCost::AsksUntilIdleOrIndexed);
+        }
+        let text = "[arrivals]\nprocess = \"poisson\"\nload = 0.9\n[service]\ndistribution = \"exponential\"\n\
+                    mean = \"10ms\"\n[[backends]]\nname = \"a\"\ncount = 500\nworkers = 2\n\
+                    [[backends]]\nname = \"b\"\ncount = 500\nworkers = 4\nspeed = 0.5\n\
+                    [balancer]\nstrategies = [\"least_work_left\"]\n";
+        let mixed = crate::config::ExperimentFile::parse("mixed.toml".as_ref(), text).unwrap().resolve().unwrap();
+        assert_eq!(pick_cost(&mixed, &mixed.strategies[0]), PickCost::AsksUntilIdle);
     }
 
     /// An experiment of `count` backends of `workers` workers at load 0.9 running

@@ -271,6 +271,25 @@ impl Backend {
         }
     }
 
+    /// Unfinished work (seconds at speed 1) at `now`: for an FCFS backend from its workers'
+    /// free times alone (its departure ring is not read, as for
+    /// [`earliest_start_at`](Self::earliest_start_at)), the others brought up to `now` first.
+    pub fn unfinished_work_at(&mut self, now: f64, rec: &mut Recorder) -> f64 {
+        if let Backend::Rare(_) = self {
+            self.settle(now, rec);
+        }
+        self.unfinished_work(now)
+    }
+
+    /// The workers of an FCFS backend busy at `now` (its free times are all it takes: its
+    /// departure ring is not read); `None` for the other kinds.
+    pub fn busy_workers(&self, now: f64) -> Option<crate::strategy::BusyWorkers> {
+        match self {
+            Backend::Fcfs(b) => Some(b.busy_workers(now)),
+            Backend::Rare(_) => None,
+        }
+    }
+
     /// When a request sent at `now` would start service, brought up to `now` as far as that
     /// answer needs: an FCFS backend's start depends only on its workers' free times, so its
     /// departure ring is left alone (not read: on a large cluster it is rarely in cache).
@@ -1026,6 +1045,14 @@ impl Fcfs {
             self.workers.iter().map(|&f| (f - now).max(0.0)).sum()
         };
         ahead * self.speed
+    }
+
+    fn busy_workers(&self, now: f64) -> crate::strategy::BusyWorkers {
+        if self.workers.is_empty() {
+            crate::strategy::BusyWorkers::of([self.free_at], now)
+        } else {
+            crate::strategy::BusyWorkers::of(self.workers.iter().copied(), now)
+        }
     }
 
     fn earliest_start(&self, now: f64) -> f64 {

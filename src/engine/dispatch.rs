@@ -325,15 +325,17 @@ impl Cluster for InstanceView<'_> {
     // Oracle queries: validation admits strategies that make them only with exact
     // information, so these read the backends' true state.
     fn unfinished_work(&mut self, i: usize) -> f64 {
-        let b = &mut self.backends[i];
-        b.settle(self.now, self.rec);
-        b.unfinished_work(self.now)
+        self.backends[i].unfinished_work_at(self.now, self.rec)
     }
 
     fn earliest_start(&mut self, i: usize) -> f64 {
         let b = &mut self.backends[i];
         b.advance(self.now, self.rec);
         b.earliest_start(self.now)
+    }
+
+    fn busy_workers(&mut self, i: usize) -> Option<crate::strategy::BusyWorkers> {
+        self.backends[i].busy_workers(self.now)
     }
 
     #[inline]

@@ -127,9 +127,7 @@ impl Cluster for View<'_> {
         }
     }
     fn unfinished_work(&mut self, i: usize) -> f64 {
-        let b = &mut self.backends[i];
-        b.settle(self.now, self.recorder);
-        b.unfinished_work(self.now)
+        self.backends[i].unfinished_work_at(self.now, self.recorder)
     }
     fn earliest_start(&mut self, i: usize) -> f64 {
         self.backends[i].earliest_start_at(self.now, self.recorder)
@@ -138,6 +136,9 @@ impl Cluster for View<'_> {
         let b = &mut self.backends[i];
         b.advance(self.now, self.recorder);
         Some(b.next_departure())
+    }
+    fn busy_workers(&mut self, i: usize) -> Option<crate::strategy::BusyWorkers> {
+        self.backends[i].busy_workers(self.now)
     }
     #[inline]
     fn capacity(&self, i: usize) -> f64 {

@@ -13,6 +13,7 @@ mod real_weights;
 pub mod registry;
 mod slow_start;
 mod start_index;
+mod work_index;
 
 mod central_queue;
 mod consistent_hash;
@@ -75,10 +76,12 @@ pub enum IndexedWhen {
     /// capacities, where it keeps an index of the counts per capacity (log n per pick, as
     /// [`PickCost::AsksAllOrIndexed`]).
     FewCapacities,
-    /// Only over one-worker FCFS backends of one speed that no fault slows down (least
-    /// work left: its work left is then its earliest start, an index of which is kept on
-    /// the event layer too); otherwise it asks up to the first backend with no work.
-    OneWorkerOneSpeed,
+    /// Only over FCFS backends of one speed and one worker count that no fault slows down
+    /// (least work left: over one worker its work left is its earliest start, an index of
+    /// which is kept; over several, an index of lower bounds of the work left, made exact
+    /// where it decides; on the event layer too); otherwise it asks up to the first backend
+    /// with no work.
+    AlikeSyncBackends,
 }
 
 impl IndexedWhen {
@@ -93,8 +96,9 @@ impl IndexedWhen {
                 "; over backends of unequal capacity it asks every backend — an index per capacity instead, log n, \
                  above 64 backends of at most 16 capacities on the fast path"
             }
-            IndexedWhen::OneWorkerOneSpeed => {
-                "; over one-worker sync backends of one speed, an index of their starts instead, log n, on every path"
+            IndexedWhen::AlikeSyncBackends => {
+                "; over sync backends of one speed and worker count, an index instead (of their starts over one worker, \
+                 of bounds of their work left over several), log n, on every path"
             }
         }
     }
@@ -194,6 +198,39 @@ pub trait Cluster {
     /// counts, caps, health).
     fn count_changes_at(&mut self, _i: usize) -> Option<f64> {
         None
+    }
+    /// The workers of sync (FCFS) backend `i` busy now, if the view can tell (an oracle
+    /// quantity, as [`unfinished_work`](Self::unfinished_work), which is Σ (finish − now)
+    /// over them, times the speed): with [`changes`](Self::changes) it lets a strategy keep
+    /// an index of the work left over backends of several workers. `None` (the default)
+    /// for a view that cannot tell and for a backend that is not FCFS.
+    fn busy_workers(&mut self, _i: usize) -> Option<BusyWorkers> {
+        None
+    }
+}
+
+/// The workers of a sync backend busy at some time t (whose work finishes after t): what a
+/// strategy needs to bound the backend's work left at any later time t′ while nothing is
+/// handed to it, Σ (finish − t′)⁺ ≥ `finish_sum` − `count` × t′ (in seconds of its
+/// workers' time), with equality until the first of them finishes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BusyWorkers {
+    pub count: u32,
+    /// The sum of their finish times (0 when none is busy).
+    pub finish_sum: f64,
+}
+
+impl BusyWorkers {
+    /// The busy workers among workers that finish their work at `finishes`, at `now`.
+    pub fn of(finishes: impl IntoIterator<Item = f64>, now: f64) -> Self {
+        let mut busy = BusyWorkers { count: 0, finish_sum: 0.0 };
+        for f in finishes {
+            if f > now {
+                busy.count += 1;
+                busy.finish_sum += f;
+            }
+        }
+        busy
     }
 }
 

@@ -196,6 +196,10 @@ pub(crate) struct Servers {
     pub tells: bool,
     /// Counts asked for so far.
     pub asks: u64,
+    /// Every worker's speed (1 unless set).
+    pub speed: f64,
+    /// Works left asked for so far.
+    pub works_asked: u64,
     /// Every backend handed a request or crashed, in order, when the view keeps a log of
     /// its changes (the event layer's); `None`: the view counts only its dispatches, each
     /// the previous pick's (the fast path's).
@@ -211,6 +215,8 @@ impl Servers {
             dispatched: 0,
             tells,
             asks: 0,
+            speed: 1.0,
+            works_asked: 0,
             log: None,
         }
     }
@@ -248,17 +254,21 @@ impl Cluster for Servers {
         self.departures[i].retain(|&d| d > now);
         self.departures[i].len() as u32
     }
-    fn unfinished_work(&mut self, _: usize) -> f64 {
-        unreachable!()
+    /// As the engine reckons it: Σ (free − now)⁺ over the workers, in their order, times the
+    /// speed.
+    fn unfinished_work(&mut self, i: usize) -> f64 {
+        self.works_asked += 1;
+        let now = self.now;
+        self.free[i].iter().map(|&f| (f - now).max(0.0)).sum::<f64>() * self.speed
     }
     fn earliest_start(&mut self, _: usize) -> f64 {
         unreachable!()
     }
     fn capacity(&self, i: usize) -> f64 {
-        self.free[i].len() as f64
+        self.free[i].len() as f64 * self.speed
     }
     fn speed(&self, _: usize) -> f64 {
-        1.0
+        self.speed
     }
     fn weight(&self, i: usize) -> f64 {
         self.free[i].len() as f64
@@ -275,6 +285,9 @@ impl Cluster for Servers {
     fn count_changes_at(&mut self, i: usize) -> Option<f64> {
         let now = self.now;
         self.tells.then(|| self.departures[i].iter().copied().filter(|&d| d > now).fold(f64::INFINITY, f64::min))
+    }
+    fn busy_workers(&mut self, i: usize) -> Option<super::BusyWorkers> {
+        self.tells.then(|| super::BusyWorkers::of(self.free[i].iter().copied(), self.now))
     }
 }
 
@@ -461,7 +474,7 @@ mod tests {
                 // Its index of starts over one-worker backends of one speed follows the
                 // mock's count of changes: a look at the previous pick a pick.
                 PickCost::AsksUntilIdleOrIndexed
-                    if info.indexed_when == crate::strategy::IndexedWhen::OneWorkerOneSpeed =>
+                    if info.indexed_when == crate::strategy::IndexedWhen::AlikeSyncBackends =>
                 {
                     assert!(busy <= 4, "{} asks about {busy} of {n} through its index", info.name)
                 }

@@ -27,9 +27,10 @@
 //!
 //! `central_queue ×4 instances` is the same cluster behind four balancer instances that see
 //! the backends' exact state (the event layer's path, each instance with its own index);
-//! `random ×4 workers`, `jsq ×4 workers` and `least_connections ×4 workers` are over
-//! backends of four workers each (at load 0.9 rarely one empty, so the last two keep an
-//! index of the counts). A name given
+//! `random ×4 workers`, `jsq ×4 workers`, `least_connections ×4 workers` and
+//! `least_work_left ×4 workers` are over backends of four workers each (at load 0.9 rarely
+//! one empty, so the last three keep an index: of the counts, of bounds of the work left).
+//! A name given
 //! in LBSIM_SCALE_ONLY may end in ` ×2 speeds`: half the backends twice as fast (two
 //! capacity classes: `shortest_expected_delay ×2 speeds`).
 //!
@@ -407,10 +408,11 @@ fn main() {
         // The event layer's path: four balancer instances sharing exact state.
         "central_queue ×4 instances",
         // Backends with four workers (gunicorn's usual shape): blind dispatch, and the
-        // fewest-requests strategies, whose scans would be long (rarely an empty backend).
+        // strategies whose scans would be long (rarely an empty backend).
         "random ×4 workers",
         "jsq ×4 workers",
         "least_connections ×4 workers",
+        "least_work_left ×4 workers",
     ];
     // LBSIM_SCALE_ONLY may also name any other registered strategy (default parameters),
     // with any suffix: how the estimate's cost classes were calibrated (src/budget.rs).

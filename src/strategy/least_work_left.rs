@@ -24,14 +24,17 @@ use crate::model::Request;
 /// the least work left is the earliest start, and `central_queue`'s index of the starts
 /// ([`StartIndex`]) finds it in O(log n) when the view counts its changes (the engine's do).
 /// The pick is the scan's exactly: the index's answer is taken only when no later start
-/// gives the same rounded work (checked on the next representable start); otherwise, and
+/// gives the same rounded work (checked on the next representable start); otherwise it
+/// scans (below).
+///
 /// Over FCFS backends of one worker count above one and one speed, none slowed down, a
 /// [`WorkIndex`] of lower bounds of the work left finds the least in O(w log n) amortised,
 /// w the workers a backend, when the view counts its changes and tells the busy workers
 /// (the engine's views do); the pick is the scan's exactly. (It is faster than the scan
 /// from 8 backends of four workers on, and on a busy cluster of thousands the scan, which
 /// finds no backend without work to stop at, is hundreds of times slower.)
-/// Over other backends it scans up to the first backend with no work (all n when none is).
+/// Over other backends, and where the index of starts defers to it, it scans up to the
+/// first backend with no work (all n when none is).
 #[derive(Debug)]
 pub struct LeastWorkLeft {
     capacities: Vec<f64>,
@@ -119,8 +122,9 @@ impl Strategy for LeastWorkLeft {
     const SUMMARY: &'static str = "oracle: least unfinished work per unit of capacity (ties rotate)";
     const MODELS: &'static str = "textbook oracle: least unfinished work";
     const NEEDS: Needs = Needs::Oracle;
-    // An index of the starts over one-worker backends of one speed; elsewhere a scan that
-    // stops at the first backend with no work left.
+    // An index over sync backends of one speed and worker count (of the starts over one
+    // worker, of bounds of the work left over several); elsewhere a scan that stops at the
+    // first backend with no work left.
     const PICK_COST: PickCost = PickCost::AsksUntilIdleOrIndexed;
     const INDEXED_WHEN: IndexedWhen = IndexedWhen::AlikeSyncBackends;
 

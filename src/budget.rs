@@ -173,16 +173,23 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
         IndexedWhen::EqualWeights => all_equal(weights()),
         IndexedWhen::EqualConfiguredWeights => all_equal(model.backends.iter().map(|g| g.weight.unwrap_or(1.0))),
         IndexedWhen::FewCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
-        // FCFS backends (sync, not on a station) of one speed and worker count, none slowed
-        // down.
+        // FCFS backends (sync, not on a station) of one worker count, none slowed down: of
+        // one speed and capacity with one worker (least_work_left's index of starts), or of
+        // capacities one multiple of their speeds with several (its index of work left).
         IndexedWhen::AlikeSyncBackends => {
+            let slots = |g: &crate::model::BackendGroup| model.group_capacity(g) / g.speed;
+            let first = model.backends.first().map_or(1.0, slots);
             model.backends.iter().all(|g| {
                 matches!(g.worker_class, crate::model::WorkerClass::Sync)
                     && !engine::runs_on_station(g, model.io_fraction, model.cancels())
             }) && !model.faults.iter().any(|f| matches!(f.kind, FaultKind::Slowdown { .. }))
                 && all_equal(model.backends.iter().map(|g| f64::from(g.workers)))
-                && all_equal(model.backends.iter().map(|g| g.speed))
-                && all_equal(model.backends.iter().map(|g| model.group_capacity(g)))
+                && if model.backends.first().is_some_and(|g| g.workers > 1) {
+                    model.backends.iter().all(|g| (slots(g) - first).abs() <= 4.0 * f64::EPSILON * first)
+                } else {
+                    all_equal(model.backends.iter().map(|g| g.speed))
+                        && all_equal(model.backends.iter().map(|g| model.group_capacity(g)))
+                }
         }
     };
     // Least work left's indexes follow the event layer's log of changes too.
@@ -774,9 +781,10 @@ mod tests {
         assert!(indexed > seconds_per_request(&two.model, PickCost::Logarithmic), "{indexed}");
     }
 
-    /// least_work_left keeps an index over sync backends of one speed and one worker count
-    /// (of starts over one worker, of bounds of the work left over several), on every path;
-    /// over unequal worker counts it scans up to the first backend with no work.
+    /// least_work_left keeps an index over sync backends of one worker count (of starts
+    /// over one worker of one speed, of bounds of the work left over several workers, at
+    /// one speed or two), on every path; over unequal worker counts, or one worker at two
+    /// speeds, it scans up to the first backend with no work.
     #[test]
     fn least_work_left_is_charged_its_index_over_alike_sync_backends() {
         for workers in [1, 4] {
@@ -792,6 +800,15 @@ mod tests {
                     [balancer]\nstrategies = [\"least_work_left\"]\n";
         let mixed = crate::config::ExperimentFile::parse("mixed.toml".as_ref(), text).unwrap().resolve().unwrap();
         assert_eq!(pick_cost(&mixed, &mixed.strategies[0]), PickCost::AsksUntilIdle);
+        // One worker count at two speeds: the index of work left.
+        let speeds = text.replace("workers = 4\nspeed = 0.5", "workers = 2\nspeed = 0.7");
+        let speeds = crate::config::ExperimentFile::parse("speeds.toml".as_ref(), &speeds).unwrap().resolve().unwrap();
+        assert_eq!(pick_cost(&speeds, &speeds.strategies[0]), PickCost::AsksUntilIdleOrIndexed);
+        let one = text
+            .replace("workers = 2\n", "workers = 1\n")
+            .replace("workers = 4\nspeed = 0.5", "workers = 1\nspeed = 0.7");
+        let one = crate::config::ExperimentFile::parse("one.toml".as_ref(), &one).unwrap().resolve().unwrap();
+        assert_eq!(pick_cost(&one, &one.strategies[0]), PickCost::AsksUntilIdle);
     }
 
     /// An experiment of `count` backends of `workers` workers at load 0.9 running

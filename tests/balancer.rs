@@ -89,24 +89,34 @@ fn one_instance_with_exact_or_local_information_reproduces_the_fast_path_exactly
     assert_eq!(checked.len(), list().len(), "every strategy was checked on some cluster: {checked:?}");
 }
 
-/// least_work_left over backends of several workers (one count, one speed) keeps an index of
-/// bounds of the work left; a slowdown fault anywhere makes it scan instead. A slowdown due
+/// least_work_left over backends of one worker count above one (at one speed or two) keeps an index of bounds of the work left; a slowdown fault anywhere makes it
+/// scan instead. A slowdown due
 /// long after the run changes no decision, so the two must send every request to the same
 /// backend: each backend's offered work, counts and time integrals agree to the last bit
 /// (a fault model records responses in another order, so the sections' sums of response
 /// times agree to rounding). On the fast path (whose view says only that its previous pick
 /// changed) and behind three balancer instances (whose view logs every change), at loads
-/// with empty backends and without, with lognormal sizes (cv 2) so that works left differ.
+/// with empty backends and without, with lognormal sizes (cv 2) so that works left differ,
+/// over one speed and over speeds 1 and 0.7 (whose capacities 3 × 0.7 are a multiple of the
+/// speed only up to rounding).
 #[test]
 fn least_work_left_through_its_index_over_several_workers_runs_as_its_scan() {
     use lbsim::model::{Fault, FaultKind};
     let requests = 30_000;
-    for (workers, load) in [(3, 0.7), (4, 0.97), (2, 1.1)] {
+    for (workers, load, two_speeds) in
+        [(3, 0.7, false), (4, 0.97, false), (2, 1.1, false), (3, 0.9, true), (2, 0.95, true)]
+    {
         // A short backlog, so that the overloaded cluster turns requests away.
-        let mut web = sync_group("web", 150, workers, 1.0);
-        web.backlog = 6;
-        let e =
-            experiment(ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap(), vec![web], load, requests, 3_000);
+        let groups: Vec<_> =
+            if two_speeds { vec![("old", 60, 0.7), ("new", 90, 1.0)] } else { vec![("web", 150, 1.0)] }
+                .into_iter()
+                .map(|(name, count, speed)| {
+                    let mut g = sync_group(name, count, workers, speed);
+                    g.backlog = 6;
+                    g
+                })
+                .collect();
+        let e = experiment(ServiceDistribution::lognormal_mean_cv(0.01, 2.0).unwrap(), groups, load, requests, 3_000);
         for instances in [1, 3] {
             let mut indexed = e.model.clone();
             indexed.balancer.instances = instances;
@@ -116,7 +126,7 @@ fn least_work_left_through_its_index_over_several_workers_runs_as_its_scan() {
             let params = Params::new("least_work_left");
             let a = simulate(&indexed, "least_work_left", &params, requests, 5);
             let b = simulate(&scanned, "least_work_left", &params, requests, 5);
-            let case = format!("{workers} workers, load {load}, {instances} instances");
+            let case = format!("{workers} workers, two speeds {two_speeds}, load {load}, {instances} instances");
             assert_eq!(a.backends, b.backends, "{case}");
             for (x, y) in a.sections.iter().zip(&b.sections) {
                 let counts = |s: &Section| (s.arrivals, s.completed, s.rejected, s.in_system_area, s.busy_area);

@@ -76,11 +76,11 @@ pub enum IndexedWhen {
     /// capacities, where it keeps an index of the counts per capacity (log n per pick, as
     /// [`PickCost::AsksAllOrIndexed`]).
     FewCapacities,
-    /// Only over FCFS backends of one speed and one worker count that no fault slows down
-    /// (least work left: over one worker its work left is its earliest start, an index of
-    /// which is kept; over several, an index of lower bounds of the work left, made exact
-    /// where it decides; on the event layer too); otherwise it asks up to the first backend
-    /// with no work.
+    /// Only over FCFS backends of one worker count that no fault slows down (least work
+    /// left: over one worker of one speed its work left is its earliest start, an index of
+    /// which is kept; over several workers whose capacities are one multiple of their
+    /// speeds, an index of lower bounds of the time left, made exact where it decides; on
+    /// the event layer too); otherwise it asks up to the first backend with no work.
     AlikeSyncBackends,
 }
 
@@ -97,8 +97,9 @@ impl IndexedWhen {
                  above 64 backends of at most 16 capacities on the fast path"
             }
             IndexedWhen::AlikeSyncBackends => {
-                "; over sync backends of one speed and worker count, an index instead (of their starts over one worker, \
-                 of bounds of their work left over several), log n, on every path"
+                "; over sync backends of one worker count, an index instead (of their starts over one worker of one \
+                 speed, of bounds of their work left over several workers, capacity the workers times the speed), \
+                 log n, on every path"
             }
         }
     }

@@ -196,8 +196,8 @@ pub(crate) struct Servers {
     pub tells: bool,
     /// Counts asked for so far.
     pub asks: u64,
-    /// Every worker's speed (1 unless set).
-    pub speed: f64,
+    /// Per backend, its workers' speed (1 unless set).
+    pub speeds: Vec<f64>,
     /// Works left asked for so far.
     pub works_asked: u64,
     /// Every backend handed a request or crashed, in order, when the view keeps a log of
@@ -215,7 +215,7 @@ impl Servers {
             dispatched: 0,
             tells,
             asks: 0,
-            speed: 1.0,
+            speeds: vec![1.0; workers.len()],
             works_asked: 0,
             log: None,
         }
@@ -259,16 +259,16 @@ impl Cluster for Servers {
     fn unfinished_work(&mut self, i: usize) -> f64 {
         self.works_asked += 1;
         let now = self.now;
-        self.free[i].iter().map(|&f| (f - now).max(0.0)).sum::<f64>() * self.speed
+        self.free[i].iter().map(|&f| (f - now).max(0.0)).sum::<f64>() * self.speeds[i]
     }
     fn earliest_start(&mut self, _: usize) -> f64 {
         unreachable!()
     }
     fn capacity(&self, i: usize) -> f64 {
-        self.free[i].len() as f64 * self.speed
+        self.free[i].len() as f64 * self.speeds[i]
     }
-    fn speed(&self, _: usize) -> f64 {
-        self.speed
+    fn speed(&self, i: usize) -> f64 {
+        self.speeds[i]
     }
     fn weight(&self, i: usize) -> f64 {
         self.free[i].len() as f64

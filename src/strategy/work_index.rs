@@ -1,22 +1,26 @@
-//! The index of work left that lets `least_work_left` over sync backends of several workers
-//! (one worker count, one speed) find "the backend with the least work left, ties to the
-//! first after the previous choice" without asking every backend.
+//! The index of work left that lets `least_work_left` over sync backends of one worker
+//! count above one (at one speed or several) find "the backend with the
+//! least work left, ties to the first after the previous choice" without asking every
+//! backend.
 //!
-//! Over one-worker backends the least work left is the earliest start, a key that time
-//! passing does not reorder ([`StartIndex`](super::start_index::StartIndex)). With several
-//! workers it is not: the work left, Σ (finishᵢ − t)⁺ over the workers, falls at a rate of
-//! one per busy worker, so a backend of four busy workers overtakes one of a single busy
-//! worker holding less. What time cannot change is a lower bound. Seen at t₀ with m workers
-//! busy finishing at sum S, a backend holds at least S − m·t at any later t (each busy
-//! worker's (finish − t)⁺ ≥ finish − t, and the idle ones hold nothing), exactly so until
-//! the first of them finishes. Backends are grouped by m, each group a [`MinTree`] of their
-//! S: the least bound over a group is its tree's minimum less m·t, so the least bound over
-//! all backends takes w + 1 reads.
+//! Over one-worker backends of one speed the least work left is the earliest start, a key
+//! that time passing does not reorder ([`StartIndex`](super::start_index::StartIndex)).
+//! With several workers it is not: the time left, Σ (finishᵢ − t)⁺ over the workers, falls
+//! at a rate of one per busy worker, so a backend of four busy workers overtakes one of a
+//! single busy worker holding less. What time cannot change is a lower bound. Seen at t₀
+//! with m workers busy finishing at sum S, a backend holds at least S − m·t at any later t
+//! (each busy worker's (finish − t)⁺ ≥ finish − t, and the idle ones hold nothing), exactly
+//! so until the first of them finishes. (The scan compares work left — that time left
+//! times the backend's speed s — over its capacity c. Where every backend's c is the same
+//! multiple K of its s, as for sync backends of one worker count without I/O, that is the
+//! time left over K: one order whatever the speeds.) Backends are grouped by m, each group
+//! a [`MinTree`] of their S: the least bound over a group is its tree's minimum less m·t,
+//! so the least bound over all backends takes w + 1 reads.
 //!
 //! A pick takes the least bound L over all backends. No backend holds less than L, so the
 //! scan's choice is among the backends whose bound is within a rounding margin of L (a
-//! margin of the bounds, of the scan's works left and of their products with the
-//! capacity): usually one or a few. Each is looked at again in the scan's order (from the
+//! margin of the bounds, of the scan's works left and of their cross products with the
+//! capacities): usually one or a few. Each is looked at again in the scan's order (from the
 //! previous choice, rotating), which makes its bound its work left now; one whose bound was
 //! stale (a worker finished since it was seen) rises out of reach and is passed. The rest
 //! are asked their work left and the scan's comparison decides among them, so the pick is
@@ -94,14 +98,15 @@ impl WorkIndex {
     }
 
     /// The backend the rotating scan of `least_work_left` would choose at `now` after
-    /// `last` (ties to the first after it), comparing works left times `capacity`, the one
-    /// capacity of every backend. Asks the work left of a few backends only.
+    /// `last` (ties to the first after it), comparing works left over `capacities` (each a
+    /// same multiple of its backend's speed) as the scan does. Asks the work left of a few
+    /// backends only.
     pub(super) fn pick<C: Cluster + ?Sized>(
         &mut self,
         changes: u64,
         now: f64,
         last: usize,
-        capacity: f64,
+        capacities: &[f64],
         cluster: &mut C,
     ) -> usize {
         self.refresh(changes, now, last, cluster);
@@ -113,7 +118,7 @@ impl WorkIndex {
         loop {
             // No backend holds less than the least bound, so the scan's choice is among the
             // backends whose bound is within a rounding margin (of the bounds, of the scan's
-            // works left and of their products with the capacity) of it. Each is looked at
+            // works left and of their cross products with the capacities) of it. Each is looked at
             // again, which makes its bound its work left now: one whose bound was stale
             // (a worker finished since) may rise out of reach. The rest are asked their work
             // left in the scan's order. If none is left, the least bound was stale: the
@@ -143,7 +148,7 @@ impl WorkIndex {
                 if self.look(i, now, cluster) > within {
                     continue;
                 }
-                let key = (cluster.unfinished_work(i), capacity);
+                let key = (cluster.unfinished_work(i), capacities[i]);
                 if best.is_none_or(|(_, best)| ratio_less(&key, &best)) {
                     best = Some((i, key));
                     if key.0 <= 0.0 {

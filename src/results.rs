@@ -95,14 +95,27 @@ pub struct TimeSeries {
     pub point: u64,
     pub load: f64,
     pub interval: f64,
-    /// Backend names and one series per backend.
+    /// Backend names and one series per backend: every backend of a cluster of at most
+    /// [`crate::sweep::output::TIMESERIES_BACKENDS`], else the first that many.
     pub backends: Vec<String>,
     pub series: Vec<Vec<u32>>,
+    /// The cluster's backends when `backends` holds only the first of them (absent when it
+    /// holds them all, and in results written before series were limited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_backends: Option<u64>,
     /// With a ramp of users: when the first sample was taken (seconds since the run began,
     /// at the warm-up's end), so that charts place the samples along the ramp. Absent
     /// otherwise (the samples then start at the warm-up's end, whenever that was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+}
+
+impl TimeSeries {
+    /// The backends of the cluster the series were taken in (more than `backends` when only
+    /// the first were recorded).
+    pub fn cluster_size(&self) -> usize {
+        self.cluster_backends.map_or(self.backends.len(), |n| n as usize)
+    }
 }
 
 /// `[report]` options.

@@ -371,6 +371,44 @@ fn results_json_holds_every_point_theory_the_report_options_and_time_series() {
 }
 
 #[test]
+fn a_large_clusters_time_series_keep_the_first_backends_as_a_full_record_would() {
+    // A fleet's results.json once held every backend's 400 samples (870 MB a strategy at
+    // 10⁵ backends) for a chart that draws 8. Over 70 backends the sweep keeps the first
+    // 64 and says how many there were; those 64 are the series sampled with all 70 kept
+    // (jsq: a strategy that reads every backend's count, so a backend brought to a sample's
+    // time differently would show).
+    let tmp = TempDir::new().unwrap();
+    let text = fs::read_to_string(SMALL)
+        .unwrap()
+        .replace("count = 2", "count = 70")
+        .replace("requests = 3000", "requests = 20000")
+        .replace("warmup = 300", "warmup = 2000");
+    let file = write_file(&tmp, "fleet.toml", &text);
+    let out = tmp.path().join("out");
+    sweep(&file, &out, &[]);
+    let json = fs::read_to_string(out.join("results.json")).unwrap();
+    let results: lbsim::results::SweepResults = serde_json::from_str(&json).unwrap();
+    let jsq = results.timeseries.iter().find(|t| t.strategy == "jsq").expect("jsq's series");
+    assert_eq!((jsq.backends.len(), jsq.series.len(), jsq.cluster_backends), (64, 64, Some(70)));
+    assert_eq!(jsq.cluster_size(), 70);
+    assert_eq!(jsq.backends.last().map(String::as_str), Some("web-64"));
+
+    // The point the series were taken at (load 0.8) as an experiment of its own.
+    let at = text.replace("load = 0.5", "load = 0.8");
+    let experiment = lbsim::config::ExperimentFile::parse(&file, &at).unwrap().resolve().unwrap();
+    let model = &experiment.model;
+    let seed = lbsim::seed::RunSeed::new(experiment.seed, jsq.point, 0);
+    let spec = &experiment.strategies[2];
+    let mut strategies = lbsim::runner::build_instances(model, &spec.name, &spec.params, seed).unwrap();
+    let all = lbsim::engine::sample_in_system(model, &mut strategies, seed, 2000, jsq.interval, 400);
+    assert_eq!(all.len(), 70);
+    assert_eq!(jsq.series[..], all[..64]);
+    // The chart's caption counts the cluster, not the backends kept.
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("Only the first 8 of 70 backends are drawn"), "{report}");
+}
+
+#[test]
 fn a_closed_loop_sweep_over_users_is_reproducible_and_reports_its_knee() {
     let tmp = TempDir::new().unwrap();
     let file = write_file(

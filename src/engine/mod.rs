@@ -839,11 +839,14 @@ pub fn sample_in_system(
     interval: f64,
     samples: usize,
 ) -> Vec<Vec<u32>> {
-    sample_in_system_from(model, strategies, seed, warmup, interval, samples).1
+    sample_in_system_from(model, strategies, seed, warmup, interval, samples, usize::MAX).1
 }
 
-/// [`sample_in_system`], with the time of the first sample (the arrival that ended the
-/// warm-up; NaN when no arrival came): where the samples sit along a ramp of users.
+/// [`sample_in_system`] of the first `recorded` backends only (the others are simulated
+/// alike, and their series, the same as in a run that records them, are not kept: on a
+/// fleet of 10⁵ backends they would be 160 MB that no chart draws), with the time of the
+/// first sample (the arrival that ended the warm-up; NaN when no arrival came): where the
+/// samples sit along a ramp of users.
 pub fn sample_in_system_from(
     model: &Model,
     strategies: &mut [AnyStrategy],
@@ -851,13 +854,25 @@ pub fn sample_in_system_from(
     warmup: u64,
     interval: f64,
     samples: usize,
+    recorded: usize,
 ) -> (f64, Vec<Vec<u32>>) {
     let traffic = Traffic::new(model, &strategies[0], seed);
+    let span = Sampling { warmup, interval, samples, recorded };
     if fast_path(model) {
-        sample(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, warmup, interval, samples)
+        sample(model, traffic, Direct::new(&mut strategies[0], model.backend_count()), seed, span)
     } else {
-        sample(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), seed, warmup, interval, samples)
+        sample(model, traffic, dispatch::Dispatcher::new(model, strategies, seed), seed, span)
     }
+}
+
+/// What [`sample`] takes: `samples` samples `interval` apart after `warmup` arrivals, of
+/// the first `recorded` backends.
+#[derive(Clone, Copy)]
+struct Sampling {
+    warmup: u64,
+    interval: f64,
+    samples: usize,
+    recorded: usize,
 }
 
 fn sample<P: Path>(
@@ -865,26 +880,27 @@ fn sample<P: Path>(
     mut traffic: Traffic<'_>,
     mut path: P,
     seed: RunSeed,
-    warmup: u64,
-    interval: f64,
-    samples: usize,
+    span: Sampling,
 ) -> (f64, Vec<Vec<u32>>) {
+    let Sampling { warmup, interval, samples, recorded } = span;
     let (mut backends, statics) = backends_of(model, seed);
     let mut recorder = Recorder::new(1, backends.len(), None);
-    let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len()];
+    let mut series: Vec<Vec<u32>> = vec![Vec::with_capacity(samples); backends.len().min(recorded)];
+    let mut taken = 0;
     let mut start = None;
     let mut index = 0u64;
     let limit = warmup.saturating_add(sampling_arrival_limit(model, interval, samples));
     let mut ctx = Ctx { backends: &mut backends, statics: &statics, rec: &mut recorder, outcome: &mut [] };
-    while series[0].len() < samples && index < limit {
+    while taken < samples && index < limit {
         // The next sample's time (closed-loop users stop there: their events are handled
         // before the next arrival, and must not run past a sample).
-        let due = start.map_or(f64::INFINITY, |t0| t0 + series[0].len() as f64 * interval);
+        let due = start.map_or(f64::INFINITY, |t0| t0 + taken as f64 * interval);
         let Some(request) = path.next_request(&mut traffic, &mut ctx, due) else {
             if !due.is_finite() {
                 break;
             }
             take_sample(&mut ctx, &mut series, due);
+            taken += 1;
             continue;
         };
         let now = request.arrival;
@@ -894,13 +910,13 @@ fn sample<P: Path>(
         if let Some(t0) = start {
             // Take every sample due before this arrival.
             loop {
-                let k = series[0].len();
-                let t = t0 + k as f64 * interval;
-                if k >= samples || t > now {
+                let t = t0 + taken as f64 * interval;
+                if taken >= samples || t > now {
                     break;
                 }
                 path.run_until(t, &mut ctx);
                 take_sample(&mut ctx, &mut series, t);
+                taken += 1;
             }
         }
         path.run_until(now, &mut ctx);
@@ -910,11 +926,15 @@ fn sample<P: Path>(
     (start.unwrap_or(f64::NAN), series)
 }
 
-/// Appends every backend's number in system at `t` to its series.
+/// Appends the recorded backends' numbers in system at `t` to their series. Every backend
+/// is brought to `t`, recorded or not, as when all are: what a strategy sees next, and so
+/// the recorded series, do not depend on how many are kept.
 fn take_sample(ctx: &mut Ctx<'_>, series: &mut [Vec<u32>], t: f64) {
-    for (b, s) in ctx.backends.iter_mut().zip(series) {
-        b.advance(t, ctx.rec);
-        s.push(b.in_system());
+    for (b, backend) in ctx.backends.iter_mut().enumerate() {
+        backend.advance(t, ctx.rec);
+        if let Some(s) = series.get_mut(b) {
+            s.push(backend.in_system());
+        }
     }
 }
 

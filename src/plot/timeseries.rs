@@ -76,7 +76,7 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
         return vec![];
     }
     let load = series[0].load;
-    let backends = series[0].backends.len();
+    let backends = series[0].cluster_size();
     let (top, clipped) = scale(&series);
     let mut caption = format!(
         "Requests in each backend (queued and in service) over {} of one run {}, sampled every {}; \

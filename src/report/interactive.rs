@@ -81,7 +81,7 @@ pub fn data(r: &SweepResults, findings: &Findings) -> Value {
 fn queues(ctx: &Context<'_>) -> Value {
     let series = crate::plot::timeseries::chosen(ctx);
     let Some(first) = series.first() else { return Value::Null };
-    if first.backends.is_empty() || first.backends.len() > crate::plot::timeseries::MAX_BACKENDS {
+    if first.backends.is_empty() || first.cluster_size() > crate::plot::timeseries::MAX_BACKENDS {
         return Value::Null;
     }
     let strategies: Vec<Value> = series

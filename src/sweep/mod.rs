@@ -429,6 +429,13 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
         }
         needed = sweep.needed(&store, options.shard);
     }
+    if needed.is_empty() && failure.is_none() && sweep.base.model.backend_count() > 10_000 {
+        // On a large cluster this takes a while (10⁵ backends: 400 mean service times are
+        // 3.6·10⁷ arrivals a strategy at load 0.9, seconds each), which silence would leave
+        // unexplained; on a small one it is over at once.
+        progress
+            .note("every run done; sampling each strategy's queues over time for the charts, then writing the results");
+    }
     progress.finish();
     let results = output::build(&sweep, &store, options.command.clone());
     output::write(&results, &out)?;

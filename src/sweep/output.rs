@@ -20,6 +20,9 @@ use crate::seed::RunSeed;
 
 /// Samples in each number-in-system time series.
 pub const TIMESERIES_SAMPLES: usize = 400;
+/// Backends whose series a sweep records: on a larger cluster the first this many (charts
+/// draw fewer still; 10⁵ backends' series would be 870 MB of results.json a strategy).
+pub const TIMESERIES_BACKENDS: usize = 64;
 
 /// Results of every finished point (points still missing runs are left out).
 pub fn build(sweep: &Sweep, store: &Store, command: Vec<String>) -> SweepResults {
@@ -208,6 +211,7 @@ fn timeseries(experiment: &Experiment, point: usize, results: &[StrategyResult])
                 warmup,
                 interval,
                 TIMESERIES_SAMPLES,
+                TIMESERIES_BACKENDS,
             );
             Some(TimeSeries {
                 strategy: spec.label.clone(),
@@ -215,8 +219,9 @@ fn timeseries(experiment: &Experiment, point: usize, results: &[StrategyResult])
                 // A closed loop's load is the one its runs carried (strategy by strategy).
                 load: if closed { results.get(s).map_or(f64::NAN, |r| r.load) } else { model.offered_load() },
                 interval,
-                backends: infos.iter().map(|b| b.name.clone()).collect(),
+                backends: infos.iter().take(TIMESERIES_BACKENDS).map(|b| b.name.clone()).collect(),
                 series,
+                cluster_backends: (infos.len() > TIMESERIES_BACKENDS).then_some(infos.len() as u64),
                 start: ramp.and(start.is_finite().then_some(start)),
             })
         })
@@ -462,8 +467,11 @@ fn field(s: &str) -> String {
 
 /// Writes `results.json` and `results.csv` into `dir`, each atomically.
 pub fn write(results: &SweepResults, dir: &Path) -> Result<()> {
-    let json = serde_json::to_string_pretty(results).context("cannot encode results.json")?;
-    write_atomically(&dir.join("results.json"), format!("{json}\n").as_bytes())?;
+    // Streamed: the results of a large fleet need not be held twice, once as text.
+    write_atomically_with(&dir.join("results.json"), |file| {
+        serde_json::to_writer_pretty(&mut *file, results)?;
+        file.write_all(b"\n")
+    })?;
     write_atomically(&dir.join("results.csv"), csv(results).as_bytes())
 }
 

@@ -84,6 +84,7 @@ fn timeseries(e: &Experiment, point: u64) -> Vec<TimeSeries> {
                 interval,
                 backends: infos.iter().map(|b| b.name.clone()).collect(),
                 series: sample_in_system(&model, &mut s, seed, warmup, interval, 300),
+                cluster_backends: None,
                 start: None,
             }
         })

@@ -406,6 +406,10 @@ fn a_large_clusters_time_series_keep_the_first_backends_as_a_full_record_would()
     // The chart's caption counts the cluster, not the backends kept.
     let report = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("Only the first 8 of 70 backends are drawn"), "{report}");
+    // The utilisation chart ranks all 70 instead of drawing bars for the first 24.
+    assert!(report.contains("the 70 backends ranked from the least to the most busy"), "{report}");
+    let svg = fs::read_to_string(out.join("charts").join("utilisation.svg")).unwrap();
+    assert!(svg.contains("ranked from least to most busy") && !svg.contains("web-24"), "the ranked form");
 }
 
 #[test]

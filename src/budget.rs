@@ -173,23 +173,13 @@ pub fn pick_cost(e: &Experiment, strategy: &StrategySpec) -> PickCost {
         IndexedWhen::EqualWeights => all_equal(weights()),
         IndexedWhen::EqualConfiguredWeights => all_equal(model.backends.iter().map(|g| g.weight.unwrap_or(1.0))),
         IndexedWhen::FewCapacities => all_equal(model.backends.iter().map(|g| model.group_capacity(g))),
-        // FCFS backends (sync, not on a station) of one worker count, none slowed down: of
-        // one speed and capacity with one worker (least_work_left's index of starts), or of
-        // capacities one multiple of their speeds with several (its index of work left).
+        // least_work_left's own rule, over one stand-in backend per group (it asks only
+        // that every backend be alike; a slowdown anywhere counts against every group).
         IndexedWhen::AlikeSyncBackends => {
-            let slots = |g: &crate::model::BackendGroup| model.group_capacity(g) / g.speed;
-            let first = model.backends.first().map_or(1.0, slots);
-            model.backends.iter().all(|g| {
-                matches!(g.worker_class, crate::model::WorkerClass::Sync)
-                    && !engine::runs_on_station(g, model.io_fraction, model.cancels())
-            }) && !model.faults.iter().any(|f| matches!(f.kind, FaultKind::Slowdown { .. }))
-                && all_equal(model.backends.iter().map(|g| f64::from(g.workers)))
-                && if model.backends.first().is_some_and(|g| g.workers > 1) {
-                    model.backends.iter().all(|g| (slots(g) - first).abs() <= 4.0 * f64::EPSILON * first)
-                } else {
-                    all_equal(model.backends.iter().map(|g| g.speed))
-                        && all_equal(model.backends.iter().map(|g| model.group_capacity(g)))
-                }
+            let slowed = model.faults.iter().any(|f| matches!(f.kind, FaultKind::Slowdown { .. }));
+            let groups: Vec<_> =
+                model.backends.iter().map(|g| crate::runner::backend_info(&model, g, String::new(), slowed)).collect();
+            crate::strategy::least_work_left_keeps_an_index(&groups)
         }
     };
     // Least work left's indexes follow the event layer's log of changes too.

@@ -599,20 +599,26 @@ pub fn backend_infos(model: &Model) -> Vec<BackendInfo> {
     model
         .each_backend()
         .enumerate()
-        .map(|(b, (g, i))| BackendInfo {
-            name: g.backend_name(i),
-            workers: g.workers,
-            speed: g.speed,
-            capacity: model.group_capacity(g),
-            weight: model.group_weight(g),
-            configured_weight: g.weight,
-            // A model that cancels runs its sync groups on the station (`Backend::for_group`).
-            fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync)
-                && !g.needs_station(model.io_fraction)
-                && !model.cancels(),
-            speed_changes: slowed(b as u32),
-        })
+        .map(|(b, (g, i))| backend_info(model, g, g.backend_name(i), slowed(b as u32)))
         .collect()
+}
+
+/// What strategies see of one backend of group `g`, called `name`, which a fault slows
+/// down when `slowed`.
+pub fn backend_info(model: &Model, g: &crate::model::BackendGroup, name: String, slowed: bool) -> BackendInfo {
+    BackendInfo {
+        name,
+        workers: g.workers,
+        speed: g.speed,
+        capacity: model.group_capacity(g),
+        weight: model.group_weight(g),
+        configured_weight: g.weight,
+        // A model that cancels runs its sync groups on the station (`Backend::for_group`).
+        fcfs: matches!(g.worker_class, crate::model::WorkerClass::Sync)
+            && !g.needs_station(model.io_fraction)
+            && !model.cancels(),
+        speed_changes: slowed,
+    }
 }
 
 /// One strategy `name` per balancer instance of `model`, built for its backends; instance k

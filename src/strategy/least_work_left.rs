@@ -65,6 +65,12 @@ impl Works {
     /// 3.5.)
     fn of(backends: &[BackendInfo]) -> Option<Self> {
         let first = backends.first()?;
+        Self::serves(backends).then(|| Works { index: WorkIndex::new(backends.len(), first.workers), served: None })
+    }
+
+    /// Whether [`Works::of`] keeps an index over `backends`.
+    fn serves(backends: &[BackendInfo]) -> bool {
+        let Some(first) = backends.first() else { return false };
         let slots = first.capacity / first.speed;
         let alike = |b: &BackendInfo| {
             b.fcfs
@@ -73,8 +79,7 @@ impl Works {
                 && b.speed > 0.0
                 && ((b.capacity / b.speed) - slots).abs() <= 4.0 * f64::EPSILON * slots
         };
-        (first.workers > 1 && slots.is_finite() && slots > 0.0 && backends.iter().all(alike))
-            .then(|| Works { index: WorkIndex::new(backends.len(), first.workers), served: None })
+        first.workers > 1 && slots.is_finite() && slots > 0.0 && backends.iter().all(alike)
     }
 }
 
@@ -93,10 +98,7 @@ impl Starts {
     /// For backends whose work left follows from their starts alone, else `None`.
     fn of(backends: &[BackendInfo]) -> Option<Self> {
         let first = backends.first()?;
-        let alike = |b: &BackendInfo| {
-            b.fcfs && b.workers == 1 && !b.speed_changes && b.speed == first.speed && b.capacity == first.capacity
-        };
-        backends.iter().all(alike).then(|| Starts {
+        Self::serves(backends).then(|| Starts {
             index: StartIndex::new(&vec![first.speed; backends.len()]),
             speed: first.speed,
             capacity: first.capacity,
@@ -105,12 +107,28 @@ impl Starts {
         })
     }
 
+    /// Whether [`Starts::of`] keeps an index over `backends`.
+    fn serves(backends: &[BackendInfo]) -> bool {
+        let Some(first) = backends.first() else { return false };
+        let alike = |b: &BackendInfo| {
+            b.fcfs && b.workers == 1 && !b.speed_changes && b.speed == first.speed && b.capacity == first.capacity
+        };
+        backends.iter().all(alike)
+    }
+
     /// What the scan compares for a backend that would start a request at `start`: its
     /// work left times a capacity, rounded as `unfinished_work` and [`ratio_less`] round.
     #[inline]
     fn compared(&self, start: f64, now: f64) -> f64 {
         ((start - now).max(0.0) * self.speed) * self.capacity
     }
+}
+
+/// Whether least_work_left keeps an index over `backends` (of their starts or of bounds of
+/// their work left) instead of scanning: the rule the run-time estimate charges by, which
+/// needs only that every backend be alike, so one stand-in per group will do.
+pub fn keeps_an_index(backends: &[BackendInfo]) -> bool {
+    Starts::serves(backends) || Works::serves(backends)
 }
 
 impl LeastWorkLeft {

@@ -53,6 +53,7 @@ pub(crate) mod testing;
 mod weighted_random;
 mod weighted_round_robin;
 
+pub use least_work_left::keeps_an_index as least_work_left_keeps_an_index;
 pub use params::{ParamSpec, ParamValue, Params};
 pub use registry::{AnyStrategy, StrategyInfo, build, find, list};
 

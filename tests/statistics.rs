@@ -109,11 +109,12 @@ fn tail_percentile_intervals_of_one_run_cover_the_truth() {
     let s = spec("round_robin");
     let levels = [("p99", 0.99), ("p99.9", 0.999)];
     let truth = |p: f64| -(1.0f64 - p).ln() / 10.0;
-    let (mut covered, mut given) = ([0u32; 2], [0u32; 2]);
+    let (mut covered, mut given, mut filling) = ([0u32; 2], [0u32; 2], 0);
     let seeds = 200;
     for seed in 1..=seeds {
         e.seed = u64::from(seed);
         let r = run(&e, &s);
+        filling += u32::from(r.warnings.contains(&Warning::StillFilling));
         for (k, estimate) in [r.p99, r.p999].iter().enumerate() {
             if estimate.has_interval() {
                 given[k] += 1;
@@ -130,6 +131,11 @@ fn tail_percentile_intervals_of_one_run_cover_the_truth() {
         assert!(plausible_coverage(covered[k], given[k]), "{}: {}/{} cover", levels[k].0, covered[k], given[k]);
     }
     assert_eq!(given[0], seeds, "p99 has 10 000 exceedances in every run");
+    // These runs are steady (the warm-up is 300 relaxation times), so `still_filling` is a
+    // false alarm here: its test's nominal rate is 0.05 % (0.1 of 200 runs expected); at most
+    // 2 allows for the sections' correlation, which makes a trend look more significant.
+    eprintln!("M/M/1 ρ=0.9, 1e6 requests: still_filling in {filling}/{seeds} steady runs");
+    assert!(filling <= 2, "still_filling in {filling}/{seeds} steady runs");
     // A run of 10⁶ requests is long enough for its p99.9: an interval in at least 90 % of runs.
     assert!(given[1] >= seeds * 9 / 10, "p99.9 intervals given for only {}/{seeds} runs", given[1]);
 }

@@ -38,7 +38,8 @@ pub struct ResultJson<'a> {
     pub saturated_fraction: f64,
     /// Codes of the "too short to trust" warnings (`few_requests`, `long_warmup`,
     /// `no_steady_state`, `wide_interval`, `no_p999_interval`, `no_p99_interval`, `unrepresentative_work`,
-    /// `beyond_histogram`, `implausible`, `ramp_cut_short`, `infinite_variance`, `ramp_in_warmup`).
+    /// `beyond_histogram`, `implausible`, `ramp_cut_short`, `infinite_variance`, `ramp_in_warmup`,
+    /// `still_filling`).
     pub warnings: Vec<&'static str>,
     /// 95 % confidence intervals, `[low, high]`, by metric name.
     pub ci95: BTreeMap<&'static str, [f64; 2]>,

@@ -654,7 +654,7 @@ fn bands(ctx: &Context<'_>, name: &str) -> Vec<Band> {
 /// those that turned requests away (more than 1 in 1000) without being saturated: a loss
 /// system's rejections are reported as such, not as saturation.
 fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
-    const KINDS: [Warning; 12] = [
+    const KINDS: [Warning; 13] = [
         Warning::FewRequests,
         Warning::LongWarmup,
         Warning::NoSteadyState,
@@ -667,6 +667,7 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
         Warning::RampCutShort,
         Warning::InfiniteVariance,
         Warning::RampInWarmup,
+        Warning::StillFilling,
     ];
     let mut out = Vec::new();
     for (s, name) in ctx.strategies().iter().enumerate() {

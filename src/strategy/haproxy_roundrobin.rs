@@ -264,6 +264,12 @@ impl Strategy for HaproxyRoundrobin {
         Ok(s)
     }
 
+    /// In proportion to the weights (on backends that never fail, no slow start ramps).
+    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+        let weights = real_weights(Self::NAME, "HAProxy", 256, setup.backends).ok()?;
+        Some(super::proportional_shares(weights.into_iter().map(f64::from)))
+    }
+
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         if self.slow_start.is_some() {

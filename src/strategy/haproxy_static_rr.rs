@@ -76,6 +76,12 @@ impl Strategy for HaproxyStaticRr {
         Ok(HaproxyStaticRr::new(&real_weights(Self::NAME, "HAProxy", 256, setup.backends)?))
     }
 
+    /// In proportion to the weights (on backends that never fail, no slow start ramps).
+    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+        let weights = real_weights(Self::NAME, "HAProxy", 256, setup.backends).ok()?;
+        Some(super::proportional_shares(weights.into_iter().map(f64::from)))
+    }
+
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
         let chosen = self.map[self.next];

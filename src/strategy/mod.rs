@@ -55,7 +55,7 @@ mod weighted_round_robin;
 
 pub use least_work_left::keeps_an_index as least_work_left_keeps_an_index;
 pub use params::{ParamSpec, ParamValue, Params};
-pub use registry::{AnyStrategy, StrategyInfo, build, find, list};
+pub use registry::{AnyStrategy, StrategyInfo, build, find, list, shares};
 
 /// When a strategy of [`PickCost::AsksUntilIdleOrIndexed`] keeps its index of the counts
 /// (on the fast path), and what a pick costs otherwise.
@@ -372,6 +372,19 @@ pub trait Strategy: Send + Sized {
     /// experiment is loaded, never in the simulation loop.
     fn build(setup: &Setup<'_>) -> Result<Self, StrategyError>;
 
+    /// Each backend's long-run share of the requests when the rule fixes it without looking
+    /// at the backends' state, the requests or the clients (random dispatch and round robin:
+    /// equal shares; their weighted forms: in proportion to the weights), on backends that
+    /// never fail; `None` (the default) for every other rule, whose shares only a run can
+    /// measure.
+    ///
+    /// The saturation verdict judges by these which backends were offered more than they can
+    /// do: a run's own split is noisy, and over 10⁵ backends hundreds receive more than
+    /// their capacity by chance.
+    fn shares(_setup: &Setup<'_>) -> Option<Vec<f64>> {
+        None
+    }
+
     /// Chooses the backend (an index in `0..cluster.len()`) for `request`.
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize;
 
@@ -397,6 +410,13 @@ pub trait Strategy: Send + Sized {
             *slot = self.pick(&request, &mut Unseen) as u32;
         }
     }
+}
+
+/// Shares in proportion to `weights` (for [`Strategy::shares`]).
+pub(crate) fn proportional_shares(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let weights: Vec<f64> = weights.into_iter().collect();
+    let total: f64 = weights.iter().sum();
+    weights.iter().map(|w| w / total).collect()
 }
 
 /// The cluster a [`Strategy::BLIND`] strategy's `pick` is given by the default

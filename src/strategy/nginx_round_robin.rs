@@ -41,6 +41,12 @@ impl Strategy for NginxRoundRobin {
         Ok(NginxRoundRobin { swrr: RampedSwrr::new(Swrr::whole(&weights), SlowStart::nginx(setup.params)?) })
     }
 
+    /// In proportion to the weights (on backends that never fail, no slow start ramps).
+    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+        let weights = real_weights(Self::NAME, "nginx", u32::MAX, setup.backends).ok()?;
+        Some(super::proportional_shares(weights.into_iter().map(f64::from)))
+    }
+
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         self.swrr.pick(request.arrival, cluster)

@@ -59,6 +59,11 @@ impl Strategy for Random {
         Ok(random)
     }
 
+    /// Equal: every backend is as likely.
+    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+        Some(super::proportional_shares(setup.backends.iter().map(|_| 1.0)))
+    }
+
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
         if self.pos == BLOCK {

@@ -67,6 +67,15 @@ macro_rules! registry {
             None
         }
 
+        fn shares_named(name: &str, setup: &Setup<'_>) -> Option<Vec<f64>> {
+            $(
+                if name == <super::$module::$ty as Strategy>::NAME {
+                    return <super::$module::$ty as Strategy>::shares(setup);
+                }
+            )*
+            None
+        }
+
         impl AnyStrategy {
             /// Whether the wrapped strategy looks at client ids.
             pub fn uses_client(&self) -> bool {
@@ -181,4 +190,10 @@ pub fn build(name: &str, setup: &Setup<'_>) -> Result<AnyStrategy, StrategyError
         }
     }
     build_named(name, setup).expect("a name found in the registry has a builder")
+}
+
+/// Each backend's long-run share of the requests under strategy `name` when its rule fixes
+/// them ([`Strategy::shares`]); `None` for an unknown name and for every other rule.
+pub fn shares(name: &str, setup: &Setup<'_>) -> Option<Vec<f64>> {
+    shares_named(name, setup)
 }

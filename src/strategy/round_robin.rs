@@ -23,6 +23,11 @@ impl Strategy for RoundRobin {
         Ok(RoundRobin { next: 0, n: setup.backends.len() })
     }
 
+    /// Equal: request k goes to backend k mod n.
+    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+        Some(super::proportional_shares(setup.backends.iter().map(|_| 1.0)))
+    }
+
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, _request: &Request, _cluster: &mut C) -> usize {
         let chosen = self.next;

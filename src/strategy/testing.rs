@@ -358,18 +358,12 @@ mod tests {
     /// Every registered strategy builds with default parameters on a 4-backend cluster and
     /// picks a valid backend.
     ///
-    /// `Setup` needs a `ServiceDistribution`; while `model::service` is unfinished on this
-    /// branch its constructors are `todo!()`, so the test skips itself (with a message)
-    /// when constructing one panics. SITA is left out regardless: with default parameters
-    /// its build samples the service distribution 2^20 times for calibration; its own
-    /// tests cover it with explicit cutoffs and the pure cutoff computation.
+    /// SITA is left out: with default parameters its build samples the service distribution
+    /// 2^20 times for calibration; its own tests cover it with explicit cutoffs and the pure
+    /// cutoff computation.
     #[test]
     fn every_strategy_builds_with_defaults() {
-        let Ok(service) = std::panic::catch_unwind(|| ServiceDistribution::exponential(1.0)) else {
-            eprintln!("skipped: ServiceDistribution is not implemented on this branch yet");
-            return;
-        };
-        let service = service.expect("exponential(1.0) is valid");
+        let service = ServiceDistribution::exponential(1.0).expect("exponential(1.0) is valid");
         let infos = backends(4);
         let mut names = Vec::new();
         for info in registry::list() {
@@ -425,6 +419,53 @@ mod tests {
         ] {
             assert!(names.contains(&name), "{name} is not registered");
         }
+    }
+
+    /// The shares a strategy declares its rule fixes ([`super::super::Strategy::shares`],
+    /// which the saturation verdict trusts over a run's own split) are the shares its picks
+    /// take, over unequal weights (5 binomial standard errors each, 120 000 picks), and the
+    /// rules whose shares are fixed declare them.
+    #[test]
+    fn declared_shares_are_the_shares_picks_take() {
+        let service = ServiceDistribution::exponential(1.0).expect("exponential(1.0) is valid");
+        let weights = [1.0, 2.0, 3.0, 1.0, 5.0];
+        let infos: Vec<BackendInfo> = weights.iter().enumerate().map(|(i, &w)| weighted(&format!("b{i}"), w)).collect();
+        let mut declared = Vec::new();
+        for info in registry::list() {
+            let params = Params::new(info.name);
+            let setup = Setup {
+                backends: &infos,
+                service: &service,
+                params: &params,
+                addresses: Default::default(),
+                rng: rng(7),
+            };
+            let Some(shares) = registry::shares(info.name, &setup) else { continue };
+            declared.push(info.name);
+            assert_eq!(shares.len(), infos.len(), "{}", info.name);
+            assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{}: {shares:?}", info.name);
+            let mut strategy = registry::build(info.name, &setup).expect("builds");
+            let mut cluster = MockCluster::from_backends(&infos);
+            let mut counts = vec![0u64; infos.len()];
+            for client in 0..120_000 {
+                counts[strategy.pick(&request(client, 1.0), &mut cluster)] += 1;
+            }
+            eprintln!("{}: shares {shares:?}, picks {counts:?}", info.name);
+            assert_proportional(&counts, &shares);
+        }
+        declared.sort_unstable();
+        assert_eq!(
+            declared,
+            [
+                "haproxy_roundrobin",
+                "haproxy_static_rr",
+                "nginx_round_robin",
+                "random",
+                "round_robin",
+                "weighted_random",
+                "weighted_round_robin"
+            ]
+        );
     }
 
     /// Backends each of `picks` picks asks the cluster about (after a first pick, which may

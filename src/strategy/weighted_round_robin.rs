@@ -38,6 +38,11 @@ impl Strategy for WeightedRoundRobin {
         Ok(WeightedRoundRobin::new(checked_weights(Self::NAME, setup.backends)?, SlowStart::linear(setup.params)?))
     }
 
+    /// In proportion to the weights (on backends that never fail, no slow start ramps).
+    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+        checked_weights(Self::NAME, setup.backends).ok().map(super::proportional_shares)
+    }
+
     #[inline]
     fn pick<C: Cluster + ?Sized>(&mut self, request: &Request, cluster: &mut C) -> usize {
         self.swrr.pick(request.arrival, cluster)

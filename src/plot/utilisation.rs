@@ -26,7 +26,21 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
     if backends == 0 {
         return vec![];
     }
-    let mut caption = if ctx.closed_loop() {
+    let ranked = backends > MAX_BACKENDS;
+    let mut caption = if ranked {
+        format!(
+            "Every backend's utilisation {}, the {} backends ranked from the least to the most busy, one line per \
+             strategy: a point at x % is the utilisation that x % of the backends stay at or under. {}",
+            ctx.focus_label(),
+            crate::budget::group_digits(backends as u64),
+            if ctx.closed_loop() {
+                "An even spread is a flat line at the load the strategy's users carried (dashed, in its colour)."
+            } else {
+                "An even spread is a flat line at the offered load (dashed); a slope is imbalance, its left end the \
+                 idlest backends, its right end the busiest."
+            }
+        )
+    } else if ctx.closed_loop() {
         // Closed-loop users send as their responses come back: the load is carried (set by
         // the users and by how fast each strategy answers them), not offered independently.
         format!(
@@ -43,21 +57,6 @@ pub fn figures<'r>(ctx: &'r Context<'r>) -> Vec<Figure<'r>> {
             ctx.focus_label()
         )
     };
-    let ranked = backends > MAX_BACKENDS;
-    if ranked {
-        caption = format!(
-            "Every backend's utilisation {}, the {} backends ranked from the least to the most busy, one line per \
-             strategy: a point at x % is the utilisation that x % of the backends stay at or under. {}",
-            ctx.focus_label(),
-            crate::budget::group_digits(backends as u64),
-            if ctx.closed_loop() {
-                "An even spread is a flat line at the load the strategy's users carried (dashed, in its colour)."
-            } else {
-                "An even spread is a flat line at the offered load (dashed); a slope is imbalance, its left end the \
-                 idlest backends, its right end the busiest."
-            }
-        );
-    }
     let saturated: Vec<&str> = (0..ctx.strategies().len())
         .filter(|&s| ctx.result(ctx.focus, s).is_some_and(|r| r.saturated))
         .map(|s| ctx.strategies()[s].as_str())

@@ -705,7 +705,8 @@ fn cautions(ctx: &Context<'_>) -> Vec<Caution> {
             out.push(Caution {
                 strategy: name.clone(),
                 what: format!(
-                    "requests turned away at a full accept queue (up to {}%), in a steady state: reported as rejections, not saturation",
+                    "requests turned away at a full accept queue (up to {}%) by a cluster not saturated (a loss \
+                     system's steady state, or a burst of long requests): reported as rejections, not saturation",
                     significant(most * 100.0, 2)
                 ),
                 at: rejecting.iter().map(|(x, _)| *x).collect(),

@@ -320,8 +320,13 @@ pub(crate) fn backends(n: usize) -> Vec<BackendInfo> {
 /// strategy's stream seeded 1).
 pub(crate) fn built(name: &str, infos: &[BackendInfo], params: &Params) -> AnyStrategy {
     let service = ServiceDistribution::exponential(1.0).expect("exponential(1.0) is valid");
-    let setup = Setup { backends: infos, service: &service, params, addresses: Default::default(), rng: rng(1) };
-    registry::build(name, &setup).unwrap_or_else(|e| panic!("{name} does not build: {e}"))
+    registry::build(name, &setup(infos, &service, params)).unwrap_or_else(|e| panic!("{name} does not build: {e}"))
+}
+
+/// What a strategy is built from over `infos`, with `service` and `params` (no client
+/// addresses, the strategy's stream seeded 1).
+pub(crate) fn setup<'a>(infos: &'a [BackendInfo], service: &'a ServiceDistribution, params: &'a Params) -> Setup<'a> {
+    Setup { backends: infos, service, params, addresses: Default::default(), rng: rng(1) }
 }
 
 pub(crate) fn rng(seed: u64) -> Xoshiro256PlusPlus {
@@ -353,7 +358,7 @@ pub(crate) fn assert_proportional(counts: &[u64], weights: &[f64]) {
 mod tests {
     use super::*;
     use crate::model::ServiceDistribution;
-    use crate::strategy::{Params, Setup, registry};
+    use crate::strategy::{Params, registry};
 
     /// Every registered strategy builds with default parameters on a 4-backend cluster and
     /// picks a valid backend.
@@ -373,13 +378,7 @@ mod tests {
                 continue;
             }
             let params = Params::new(info.name);
-            let setup = Setup {
-                backends: &infos,
-                service: &service,
-                params: &params,
-                addresses: Default::default(),
-                rng: rng(1),
-            };
+            let setup = setup(&infos, &service, &params);
             let mut strategy =
                 registry::build(info.name, &setup).unwrap_or_else(|e| panic!("{} does not build: {e}", info.name));
             let mut cluster = MockCluster::from_backends(&infos);
@@ -433,13 +432,7 @@ mod tests {
         let mut declared = Vec::new();
         for info in registry::list() {
             let params = Params::new(info.name);
-            let setup = Setup {
-                backends: &infos,
-                service: &service,
-                params: &params,
-                addresses: Default::default(),
-                rng: rng(7),
-            };
+            let setup = setup(&infos, &service, &params);
             let Some(shares) = registry::shares(info.name, &setup) else { continue };
             declared.push(info.name);
             assert_eq!(shares.len(), infos.len(), "{}", info.name);

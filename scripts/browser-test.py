@@ -71,7 +71,9 @@ class Page:
         return out
 
 
-# What the page shows, as plain data: per chart, the series drawn (strategy → points).
+# What the page shows, as plain data: per chart, the series drawn (strategy → points) and
+# their geometry (a path's outline, a bar's height), so that a redraw with other values, the
+# same number of points (another slice of a sweep), counts as a change.
 STATE = """(() => {
   const charts = [...document.querySelectorAll('#interactive svg[data-chart]')];
   return {
@@ -82,6 +84,7 @@ STATE = """(() => {
       series: [...svg.querySelectorAll('.series')].map(e => e.dataset.strategy),
       points: [...svg.querySelectorAll('path.series')].map(e => +e.dataset.points),
       bars: [...svg.querySelectorAll('rect.series')].map(e => +e.getAttribute('width')),
+      shapes: [...svg.querySelectorAll('.series')].map(e => e.getAttribute('d') || e.getAttribute('height')),
       fontPx: parseFloat(getComputedStyle(svg.querySelector('text') || svg).fontSize) *
               svg.getBoundingClientRect().width / (svg.viewBox.baseVal.width || 1),
     })),

@@ -19,7 +19,8 @@
 //!   into estimates with 95 % confidence intervals ([`runner::StrategyResult`]).
 //! - [`config`] reads experiment files (TOML) into an [`experiment::Experiment`], with errors
 //!   that point at the file, line and key.
-//! - [`theory`] holds the closed forms the engine is tested against.
+//! - [`theory`] holds the closed forms the engine is tested against; [`relaxation`], how long
+//!   a cluster started empty takes to fill (the warm-up a run needs).
 //! - [`sweep`] runs a grid of experiment points (the `[sweep]` axes) × strategies ×
 //!   replications in parallel, journaled (resumable) and shardable over machines, into
 //!   [`results::SweepResults`] (`results.json`) and a tidy `results.csv`.
@@ -46,6 +47,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod plot;
+pub mod relaxation;
 pub mod report;
 pub mod results;
 pub mod runner;

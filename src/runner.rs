@@ -711,6 +711,17 @@ pub fn run_replication(
 /// ([`strategy::Strategy::shares`]) and nothing in the model sends a request elsewhere: the
 /// plain balancer over backends that never fail, no client retries.
 fn expected_shares(model: &Model, infos: &[BackendInfo], spec: &StrategySpec, seed: RunSeed) -> Option<Vec<f64>> {
+    shares_of(model, infos, spec, seed).map(|s| s.of_requests)
+}
+
+/// [`expected_shares`] with how the rule spaces them, before a run (`lbsim check`): how
+/// long the queues of a cluster started empty take to fill ([`crate::relaxation`]).
+pub fn planned_shares(experiment: &Experiment, spec: &StrategySpec) -> Option<strategy::Shares> {
+    let model = spec.model(&experiment.model);
+    shares_of(&model, &backend_infos(&model), spec, RunSeed::new(experiment.seed, 0, 0))
+}
+
+fn shares_of(model: &Model, infos: &[BackendInfo], spec: &StrategySpec, seed: RunSeed) -> Option<strategy::Shares> {
     if !model.is_plain() {
         return None;
     }
@@ -721,7 +732,7 @@ fn expected_shares(model: &Model, infos: &[BackendInfo], spec: &StrategySpec, se
         addresses: model.addresses,
         rng: seed.stream_of(Purpose::Strategy, 0),
     };
-    strategy::shares(&spec.name, &setup).filter(|shares| shares.len() == infos.len())
+    strategy::shares(&spec.name, &setup).filter(|shares| shares.of_requests.len() == infos.len())
 }
 
 /// The hedge delay at the `p`-quantile of the response time without hedging: a pilot run of

@@ -51,14 +51,14 @@ pub fn check(path: &Path, file: &ExperimentFile) -> Result<()> {
         for warning in lbsim::config::ramp_warnings_of_points(file, &sweep.points) {
             println!("  warning: {warning}");
         }
-        if let Some(warning) = lbsim::budget::few_requests_warning(&sweep.points, cores) {
+        for warning in lbsim::budget::warnings_before_running(&sweep.points, cores) {
             println!("  warning: {warning}");
         }
     } else {
         for warning in lbsim::config::ramp_warnings(file, &experiment) {
             println!("  warning: {warning}");
         }
-        if let Some(warning) = lbsim::budget::few_requests_warning(std::slice::from_ref(&experiment), cores) {
+        for warning in lbsim::budget::warnings_before_running(std::slice::from_ref(&experiment), cores) {
             println!("  warning: {warning}");
         }
     }

@@ -237,7 +237,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 eprintln!("warning: {warning}");
             }
             // One strategy runs at a time: the estimate is for one core.
-            if let Some(warning) = lbsim::budget::few_requests_warning(std::slice::from_ref(&experiment), 1) {
+            for warning in lbsim::budget::warnings_before_running(std::slice::from_ref(&experiment), 1) {
                 eprintln!("warning: {warning}");
             }
             run::run(&experiment, json, quiet, yes)

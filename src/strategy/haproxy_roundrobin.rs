@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
 use super::slow_start::{self, RampWatch, SlowStart};
-use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Shares, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy's `SRV_EWGHT_MAX` and `SRV_UWGHT_RANGE`.
@@ -265,9 +265,9 @@ impl Strategy for HaproxyRoundrobin {
     }
 
     /// In proportion to the weights (on backends that never fail, no slow start ramps).
-    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+    fn shares(setup: &Setup<'_>) -> Option<Shares> {
         let weights = real_weights(Self::NAME, "HAProxy", 256, setup.backends).ok()?;
-        Some(super::proportional_shares(weights.into_iter().map(f64::from)))
+        Some(Shares::dealt(weights.into_iter().map(f64::from)))
     }
 
     #[inline]

@@ -4,7 +4,7 @@ use super::haproxy_chash::BE_WEIGHT_SCALE;
 use super::real_weights::real_weights;
 use super::slow_start;
 use super::swrr::Classes;
-use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Shares, Strategy, StrategyError};
 use crate::model::Request;
 
 /// HAProxy `balance static-rr` (`recalc_server_map` and `map_get_server_rr`, lb_map.c):
@@ -77,9 +77,9 @@ impl Strategy for HaproxyStaticRr {
     }
 
     /// In proportion to the weights (on backends that never fail, no slow start ramps).
-    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+    fn shares(setup: &Setup<'_>) -> Option<Shares> {
         let weights = real_weights(Self::NAME, "HAProxy", 256, setup.backends).ok()?;
-        Some(super::proportional_shares(weights.into_iter().map(f64::from)))
+        Some(Shares::dealt(weights.into_iter().map(f64::from)))
     }
 
     #[inline]

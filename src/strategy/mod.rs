@@ -374,14 +374,15 @@ pub trait Strategy: Send + Sized {
 
     /// Each backend's long-run share of the requests when the rule fixes it without looking
     /// at the backends' state, the requests or the clients (random dispatch and round robin:
-    /// equal shares; their weighted forms: in proportion to the weights), on backends that
-    /// never fail; `None` (the default) for every other rule, whose shares only a run can
-    /// measure.
+    /// equal shares; their weighted forms: in proportion to the weights), and how it spaces
+    /// them, on backends that never fail; `None` (the default) for every other rule, whose
+    /// shares only a run can measure.
     ///
     /// The saturation verdict judges by these which backends were offered more than they can
     /// do: a run's own split is noisy, and over 10⁵ backends hundreds receive more than
-    /// their capacity by chance.
-    fn shares(_setup: &Setup<'_>) -> Option<Vec<f64>> {
+    /// their capacity by chance. Before a run, they tell how long each backend's queue takes
+    /// to fill from empty ([`crate::relaxation`]).
+    fn shares(_setup: &Setup<'_>) -> Option<Shares> {
         None
     }
 
@@ -412,8 +413,41 @@ pub trait Strategy: Send + Sized {
     }
 }
 
-/// Shares in proportion to `weights` (for [`Strategy::shares`]).
-pub(crate) fn proportional_shares(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
+/// Each backend's long-run share of the requests under a rule that fixes them, and how the
+/// rule spaces a backend's requests among the others' ([`Strategy::shares`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shares {
+    /// Backend i's share of the requests (they sum to 1).
+    pub of_requests: Vec<f64>,
+    pub spacing: Spacing,
+}
+
+/// How a rule that fixes the shares spaces a backend's requests: what makes its arrivals
+/// smoother or burstier than the cluster's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spacing {
+    /// Each request's backend drawn independently (random dispatch): a backend with share
+    /// p gets the arrival stream thinned at random, its gaps a geometric number of the
+    /// cluster's gaps (squared coefficient of variation 1 − p in requests).
+    Drawn,
+    /// Dealt in turn (round robin and its weighted forms): a backend with share p gets about
+    /// every (1/p)-th request, its gaps close to 1/p of the cluster's gaps.
+    Dealt,
+}
+
+impl Shares {
+    /// Shares in proportion to `weights`, each request's backend drawn independently.
+    pub(crate) fn drawn(weights: impl IntoIterator<Item = f64>) -> Self {
+        Shares { of_requests: proportional(weights), spacing: Spacing::Drawn }
+    }
+
+    /// Shares in proportion to `weights`, dealt in turn.
+    pub(crate) fn dealt(weights: impl IntoIterator<Item = f64>) -> Self {
+        Shares { of_requests: proportional(weights), spacing: Spacing::Dealt }
+    }
+}
+
+fn proportional(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
     let weights: Vec<f64> = weights.into_iter().collect();
     let total: f64 = weights.iter().sum();
     weights.iter().map(|w| w / total).collect()

@@ -4,7 +4,7 @@
 use super::real_weights::real_weights;
 use super::slow_start::{self, SlowStart};
 use super::swrr::{RampedSwrr, Swrr};
-use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Shares, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx's smooth weighted round robin (`ngx_http_upstream_get_peer` in
@@ -42,9 +42,9 @@ impl Strategy for NginxRoundRobin {
     }
 
     /// In proportion to the weights (on backends that never fail, no slow start ramps).
-    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
+    fn shares(setup: &Setup<'_>) -> Option<Shares> {
         let weights = real_weights(Self::NAME, "nginx", u32::MAX, setup.backends).ok()?;
-        Some(super::proportional_shares(weights.into_iter().map(f64::from)))
+        Some(Shares::dealt(weights.into_iter().map(f64::from)))
     }
 
     #[inline]

@@ -2,7 +2,7 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Shares, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Uniformly random dispatch: with n identical backends and Poisson arrivals each backend
@@ -60,8 +60,8 @@ impl Strategy for Random {
     }
 
     /// Equal: every backend is as likely.
-    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
-        Some(super::proportional_shares(setup.backends.iter().map(|_| 1.0)))
+    fn shares(setup: &Setup<'_>) -> Option<Shares> {
+        Some(Shares::drawn(setup.backends.iter().map(|_| 1.0)))
     }
 
     #[inline]

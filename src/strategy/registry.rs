@@ -1,6 +1,8 @@
 //! The one list of strategies. Adding a strategy: one file in `strategy/` and one line here.
 
-use super::{Cluster, Needs, ParamSpec, Params, PickCost, Setup, Strategy, StrategyError, StrategyVisitor, nearest};
+use super::{
+    Cluster, Needs, ParamSpec, Params, PickCost, Setup, Shares, Strategy, StrategyError, StrategyVisitor, nearest,
+};
 use crate::model::Request;
 
 /// What `lbsim strategies` shows about a strategy.
@@ -67,7 +69,10 @@ macro_rules! registry {
             None
         }
 
-        fn shares_named(name: &str, setup: &Setup<'_>) -> Option<Vec<f64>> {
+        /// Each backend's long-run share of the requests under strategy `name` when its rule
+        /// fixes them ([`Strategy::shares`]); `None` for an unknown name and for every other
+        /// rule.
+        pub fn shares(name: &str, setup: &Setup<'_>) -> Option<Shares> {
             $(
                 if name == <super::$module::$ty as Strategy>::NAME {
                     return <super::$module::$ty as Strategy>::shares(setup);
@@ -190,10 +195,4 @@ pub fn build(name: &str, setup: &Setup<'_>) -> Result<AnyStrategy, StrategyError
         }
     }
     build_named(name, setup).expect("a name found in the registry has a builder")
-}
-
-/// Each backend's long-run share of the requests under strategy `name` when its rule fixes
-/// them ([`Strategy::shares`]); `None` for an unknown name and for every other rule.
-pub fn shares(name: &str, setup: &Setup<'_>) -> Option<Vec<f64>> {
-    shares_named(name, setup)
 }

@@ -1,6 +1,6 @@
 //! `round_robin`: backends in turn, ignoring their state (nginx's default without weights).
 
-use super::{Cluster, Needs, PickCost, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, PickCost, Setup, Shares, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Cycles through the backends in order: request k goes to backend k mod n.
@@ -24,8 +24,8 @@ impl Strategy for RoundRobin {
     }
 
     /// Equal: request k goes to backend k mod n.
-    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
-        Some(super::proportional_shares(setup.backends.iter().map(|_| 1.0)))
+    fn shares(setup: &Setup<'_>) -> Option<Shares> {
+        Some(Shares::dealt(setup.backends.iter().map(|_| 1.0)))
     }
 
     #[inline]

@@ -5,7 +5,7 @@ use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::slow_start::{self, RampWatch, SlowStart};
-use super::{BackendInfo, Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
+use super::{BackendInfo, Cluster, Needs, ParamSpec, PickCost, Setup, Shares, Strategy, StrategyError};
 use crate::model::Request;
 
 /// Weighted random dispatch: backend i is chosen with probability wᵢ / Σⱼ wⱼ, independently
@@ -68,8 +68,8 @@ impl Strategy for WeightedRandom {
     }
 
     /// In proportion to the weights (on backends that never fail, no slow start ramps).
-    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
-        checked_weights(Self::NAME, setup.backends).ok().map(super::proportional_shares)
+    fn shares(setup: &Setup<'_>) -> Option<Shares> {
+        checked_weights(Self::NAME, setup.backends).ok().map(Shares::drawn)
     }
 
     #[inline]

@@ -3,7 +3,7 @@
 use super::slow_start::{self, SlowStart};
 use super::swrr::{RampedSwrr, Swrr};
 use super::weighted_random::checked_weights;
-use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Strategy, StrategyError};
+use super::{Cluster, Needs, ParamSpec, PickCost, Setup, Shares, Strategy, StrategyError};
 use crate::model::Request;
 
 /// nginx's smooth weighted round robin ([`Swrr`]) on the model's weights wᵢ (which default
@@ -39,8 +39,8 @@ impl Strategy for WeightedRoundRobin {
     }
 
     /// In proportion to the weights (on backends that never fail, no slow start ramps).
-    fn shares(setup: &Setup<'_>) -> Option<Vec<f64>> {
-        checked_weights(Self::NAME, setup.backends).ok().map(super::proportional_shares)
+    fn shares(setup: &Setup<'_>) -> Option<Shares> {
+        checked_weights(Self::NAME, setup.backends).ok().map(Shares::dealt)
     }
 
     #[inline]

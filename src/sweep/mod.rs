@@ -338,7 +338,7 @@ fn run_on_pool(file: &ExperimentFile, options: &Options, pool: &rayon::ThreadPoo
     for warning in crate::config::ramp_warnings_of_points(file, &sweep.points) {
         eprintln!("warning: {warning}");
     }
-    if let Some(warning) = crate::budget::few_requests_warning(&sweep.points, jobs) {
+    for warning in crate::budget::warnings_before_running(&sweep.points, jobs) {
         eprintln!("warning: {warning}");
     }
     let out = options.out.clone().unwrap_or_else(|| Path::new("output").join(&sweep.base.name));

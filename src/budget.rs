@@ -490,10 +490,9 @@ pub fn short_warmup_warning(points: &[Experiment], cores: usize) -> Option<Strin
     for (p, e) in points.iter().enumerate() {
         let Warmup::Fixed(warmup) = e.plan.warmup else { continue };
         for spec in &e.strategies {
-            let Some(shares) = crate::runner::planned_shares(e, spec) else { continue };
-            let model = spec.model(&e.model);
-            let Some(estimate) = relaxation::empty_start(&model, &shares, warmup, e.plan.requests) else { continue };
-            if estimate.bias > relaxation::BIAS_WORTH_A_WARNING {
+            if let Some(estimate) = crate::runner::empty_start(e, spec)
+                && estimate.bias > relaxation::BIAS_WORTH_A_WARNING
+            {
                 short.push((p, spec.label.as_str(), warmup, estimate));
             }
         }

@@ -721,6 +721,15 @@ pub fn planned_shares(experiment: &Experiment, spec: &StrategySpec) -> Option<st
     shares_of(&model, &backend_infos(&model), spec, RunSeed::new(experiment.seed, 0, 0))
 }
 
+/// How low strategy `spec`'s means read in `experiment` because its queues start empty
+/// ([`crate::relaxation::empty_start`]), for a fixed warm-up: `None` when MSER-5 chooses it or
+/// the estimate does not apply.
+pub fn empty_start(experiment: &Experiment, spec: &StrategySpec) -> Option<crate::relaxation::EmptyStart> {
+    let Warmup::Fixed(warmup) = experiment.plan.warmup else { return None };
+    let shares = planned_shares(experiment, spec)?;
+    crate::relaxation::empty_start(&spec.model(&experiment.model), &shares, warmup, experiment.plan.requests)
+}
+
 fn shares_of(model: &Model, infos: &[BackendInfo], spec: &StrategySpec, seed: RunSeed) -> Option<strategy::Shares> {
     if !model.is_plain() {
         return None;

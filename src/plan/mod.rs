@@ -171,9 +171,25 @@ pub struct Evaluation {
     /// Offered load at this size and rate.
     pub load: f64,
     pub saturated: bool,
+    /// When the file's warm-up was too short for this size's queues, empty at the start, to
+    /// fill (its means would have read more than 1 % low, [`crate::relaxation`]): the
+    /// warm-up its runs used instead, and how low the file's would have read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_raised: Option<WarmupRaised>,
     /// The combined result (absent when the size is unstable and was not simulated).
     #[serde(skip)]
     pub result: Option<StrategyResult>,
+}
+
+/// A warm-up the plan raised at one size and rate ([`Evaluation::warmup_raised`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WarmupRaised {
+    /// The file's warm-up (requests).
+    pub from: u64,
+    /// The warm-up the runs used: the least that leaves the means under 0.2 % low.
+    pub to: u64,
+    /// How low the means would have read with the file's (a fraction).
+    pub bias: f64,
 }
 
 /// A strategy's answer.

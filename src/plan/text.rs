@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::cost::{Alternative, Comparison, Decision};
-use super::{Evaluation, PlanResults, StrategyPlan};
+use super::{Evaluation, PlanResults, StrategyPlan, WarmupRaised};
 use crate::output::run_json;
 use crate::units::{format_duration, significant};
 
@@ -116,6 +116,24 @@ pub fn notes(p: &PlanResults) -> Vec<String> {
                 format_duration(p.slo.limit),
                 e.replications,
                 m
+            ));
+        }
+        let raised: Vec<(&Evaluation, WarmupRaised)> =
+            s.sizes.iter().chain(&s.rates).filter_map(|e| e.warmup_raised.map(|w| (e, w))).collect();
+        if let Some(&(worst, w)) = raised.iter().max_by(|a, b| a.1.bias.total_cmp(&b.1.bias)) {
+            let most = raised.iter().map(|(_, w)| w.to).max().unwrap_or(w.to);
+            out.push(format!(
+                "{}: the file's warm-up of {} requests is too short for queues that start empty to fill at {} of the \
+                 {} looks (the means would have read up to {:.1}% low, at {} and {}); those runs warmed up for up \
+                 to {} requests instead.",
+                s.strategy,
+                w.from,
+                raised.len(),
+                s.sizes.len() + s.rates.len(),
+                100.0 * w.bias,
+                p.vary.words(worst.value),
+                rate(worst.rate),
+                most
             ));
         }
         if let Some(r) = &s.at_minimum {

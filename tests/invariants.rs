@@ -105,14 +105,7 @@ fn a_short_run_still_finds_a_backend_offered_beyond_its_capacity() {
 #[test]
 fn a_trusted_fleet_run_is_not_saturated_and_says_when_its_queues_were_filling() {
     use lbsim::runner::Warning;
-    let mut e = experiment(
-        ServiceDistribution::exponential(0.01).unwrap(),
-        vec![sync_group("web", 10_000, 1, 1.0)],
-        0.9,
-        10_000_000,
-        1_000_000,
-    );
-    e.seed = 3;
+    let e = mm1_fleet(10_000, 10_000_000, 1_000_000, 3);
     for name in ["random", "round_robin", "jsq"] {
         let r = run(&e, &spec(name));
         eprintln!("10⁴ backends, {name}: mean {:?}, warnings {:?}", r.mean_response, r.warnings);
@@ -120,14 +113,7 @@ fn a_trusted_fleet_run_is_not_saturated_and_says_when_its_queues_were_filling() 
         assert!(!r.warnings.contains(&Warning::FewRequests), "{name}: {:?}", r.warnings);
         assert_eq!(r.warnings.contains(&Warning::StillFilling), name != "jsq", "{name}: {:?}", r.warnings);
     }
-    let mut settled = experiment(
-        ServiceDistribution::exponential(0.01).unwrap(),
-        vec![sync_group("web", 2_000, 1, 1.0)],
-        0.9,
-        2_000_000,
-        4_000_000,
-    );
-    settled.seed = 3;
+    let settled = mm1_fleet(2_000, 2_000_000, 4_000_000, 3);
     let r = run(&settled, &spec("random"));
     eprintln!(
         "2 000 backends after 2 000 warm-up arrivals each, random: mean {:?}, warnings {:?}",

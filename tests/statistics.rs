@@ -371,14 +371,7 @@ fn a_loss_system_is_not_saturated_because_it_rejects() {
 /// the warm-up `lbsim check` suggests the truth itself must, and the check says nothing more.
 #[test]
 fn the_warmup_estimate_predicts_how_low_a_filling_fleet_reads() {
-    let mut e = experiment(
-        ServiceDistribution::exponential(0.01).unwrap(),
-        vec![sync_group("web", 10_000, 1, 1.0)],
-        0.9,
-        10_000_000,
-        1_000_000,
-    );
-    e.seed = 11;
+    let mut e = mm1_fleet(10_000, 10_000_000, 1_000_000, 11);
     let rate = 90.0; // a backend's arrivals per second
     let truths = [
         ("random", theory::mm1_mean_response(rate, 0.01)),

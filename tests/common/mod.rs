@@ -73,6 +73,20 @@ pub fn experiment(
     }
 }
 
+/// A fleet of `count` one-worker M/M/1 backends (sizes of mean 10 ms) at load 0.9, run for
+/// `requests` after `warmup`, with `seed`.
+pub fn mm1_fleet(count: u32, requests: u64, warmup: u64, seed: u64) -> Experiment {
+    let mut e = experiment(
+        ServiceDistribution::exponential(0.01).unwrap(),
+        vec![sync_group("web", count, 1, 1.0)],
+        0.9,
+        requests,
+        warmup,
+    );
+    e.seed = seed;
+    e
+}
+
 pub fn spec(name: &str) -> StrategySpec {
     StrategySpec::named(name)
 }
